@@ -1,0 +1,62 @@
+// The Linux calls Swift's Glibc module cannot reach: the <linux/if_tun.h> ioctls (function-like
+// macros), struct ifreq's union members, signalfd and eventfd. Every function returns 0 (or a
+// descriptor / value) on success and -errno on failure, reading errno before anything else can
+// touch it.
+#ifndef C_FLOWTAP_LINUX_H
+#define C_FLOWTAP_LINUX_H
+
+#include <stdint.h>
+
+// IFNAMSIZ, counting the terminating NUL.
+#define CFT_IFNAMSIZ 16
+
+// TUNSETIFF flags.
+static const int CFT_IFF_TAP = 0x0002;
+static const int CFT_IFF_NO_PI = 0x1000;
+static const int CFT_IFF_VNET_HDR = 0x4000;
+static const int CFT_IFF_MULTI_QUEUE = 0x0100;
+
+// TUNSETOFFLOAD flags. USO4/USO6 are absent from 6.1 headers, so they are spelled out here.
+static const unsigned int CFT_TUN_F_CSUM = 0x01;
+static const unsigned int CFT_TUN_F_TSO4 = 0x02;
+static const unsigned int CFT_TUN_F_TSO6 = 0x04;
+static const unsigned int CFT_TUN_F_TSO_ECN = 0x08;
+static const unsigned int CFT_TUN_F_USO4 = 0x20;
+static const unsigned int CFT_TUN_F_USO6 = 0x40;
+
+/// ioctl(fd, TUNSETIFF): attach `fd` (an open /dev/net/tun) to the TAP `name`, creating it when
+/// absent. The kernel's name for the device is copied into `name_out` (CFT_IFNAMSIZ bytes).
+int cft_tun_attach(int fd, const char *name, int flags, char *name_out);
+
+/// ioctl(fd, TUNSETOFFLOAD, flags).
+int cft_tun_set_offload(int fd, unsigned int flags);
+
+/// ioctl(fd, TUNSETVNETHDRSZ, &size).
+int cft_tun_set_vnet_hdr_size(int fd, int size);
+
+/// ioctl(SIOCGIFFLAGS): 1 when the link `name` is administratively up, 0 when down.
+int cft_link_is_up(const char *name);
+
+/// ioctl(SIOCGIFFLAGS) then ioctl(SIOCSIFFLAGS) with IFF_UP: `ip link set NAME up`.
+int cft_link_set_up(const char *name);
+
+/// pthread_sigmask(SIG_BLOCK, {SIGINT, SIGTERM}): threads created afterwards inherit the mask,
+/// so the signals reach only the signalfd.
+int cft_block_termination_signals(void);
+
+/// signalfd(-1, {SIGINT, SIGTERM}, SFD_CLOEXEC | SFD_NONBLOCK).
+int cft_termination_signalfd(void);
+
+/// read(fd, struct signalfd_siginfo): the signal number, or -errno (-EAGAIN when none is pending).
+int cft_signalfd_read(int fd);
+
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
+int cft_eventfd_create(void);
+
+/// write(fd, 1): wakes every poller of the eventfd.
+int cft_eventfd_signal(int fd);
+
+/// pthread_setname_np(pthread_self(), name): the kernel keeps 15 bytes, shown by `top -H`.
+int cft_set_thread_name(const char *name);
+
+#endif

@@ -1,0 +1,123 @@
+/// The fields that tell one flow from another, packed in eight words so that hashing and
+/// comparing are eight loads each.
+///
+/// Addresses and MACs are kept in memory (network) order and written back the same way; the
+/// small fields are host-order numbers. Fields of record sets that are not exported are zeroed
+/// by `RecordSet.keyMask`, so flows differing only in them merge.
+public struct FlowKey: Equatable, Sendable {
+    /// Source address: IPv4 in the low four bytes of `w0`, IPv6 in `w0`,`w1`.
+    public var w0: UInt64 = 0, w1: UInt64 = 0
+    /// Destination address, laid out like the source.
+    public var w2: UInt64 = 0, w3: UInt64 = 0
+    /// Source MAC (48 bits) | ethertype << 48.
+    public var w4: UInt64 = 0
+    /// Destination MAC (48 bits) | outer VLAN tag << 48.
+    public var w5: UInt64 = 0
+    /// Source port | destination port << 16 | protocol << 32 | ToS << 40 | IP version << 48.
+    /// For ICMP the "destination port" holds type << 8 | code and the source port is 0.
+    public var w6: UInt64 = 0
+    /// Inner (customer) VLAN tag.
+    public var w7: UInt64 = 0
+
+    public init() {}
+
+    /// A VLAN field holds the 12-bit id with this bit set when the tag was present, so that
+    /// "no tag" and "VLAN 0" (priority tagged) stay apart.
+    public static let vlanPresent: UInt16 = 0x8000
+
+    public var sourceMAC: UInt64 { w4 & 0xFFFF_FFFF_FFFF }
+    public var destinationMAC: UInt64 { w5 & 0xFFFF_FFFF_FFFF }
+    public var etherType: UInt16 { UInt16(truncatingIfNeeded: w4 >> 48) }
+    public var outerVLAN: UInt16 { UInt16(truncatingIfNeeded: w5 >> 48) }
+    public var innerVLAN: UInt16 { UInt16(truncatingIfNeeded: w7) }
+    public var sourcePort: UInt16 { UInt16(truncatingIfNeeded: w6) }
+    public var destinationPort: UInt16 { UInt16(truncatingIfNeeded: w6 >> 16) }
+    public var ipProtocol: UInt8 { UInt8(truncatingIfNeeded: w6 >> 32) }
+    public var tos: UInt8 { UInt8(truncatingIfNeeded: w6 >> 40) }
+    public var ipVersion: UInt8 { UInt8(truncatingIfNeeded: w6 >> 48) }
+
+    /// IPv4 addresses as host-order numbers (10.0.0.1 is 0x0A000001).
+    public var sourceIPv4: UInt32 { UInt32(bigEndian: UInt32(truncatingIfNeeded: w0)) }
+    public var destinationIPv4: UInt32 { UInt32(bigEndian: UInt32(truncatingIfNeeded: w2)) }
+
+    @inline(__always)
+    mutating func setL4(sourcePort: UInt16, destinationPort: UInt16) {
+        w6 = (w6 & ~0xFFFF_FFFF) | UInt64(sourcePort) | UInt64(destinationPort) << 16
+    }
+
+    @inline(__always)
+    mutating func apply(_ mask: FlowKeyMask) {
+        w0 &= mask.w0; w1 &= mask.w0; w2 &= mask.w0; w3 &= mask.w0
+        w4 &= mask.w4; w5 &= mask.w4; w6 &= mask.w6; w7 &= mask.w4
+    }
+
+    /// 64-bit mix of all eight words (multiply-xorshift): cheap, and good enough that sets fill
+    /// evenly under sequential addresses and ports.
+    @inline(__always)
+    public var hashValue64: UInt64 {
+        var h: UInt64 = 0x243F_6A88_85A3_08D3
+        @inline(__always) func mix(_ w: UInt64) {
+            h = (h ^ w) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 29
+        }
+        mix(w0); mix(w1); mix(w2); mix(w3); mix(w4); mix(w5); mix(w6); mix(w7)
+        return h
+    }
+}
+
+/// Which key words survive for a record set (`--record`).
+public struct FlowKeyMask: Sendable {
+    /// Applied to the address words.
+    var w0: UInt64
+    /// Applied to the L2 words (MACs, ethertype, VLANs).
+    var w4: UInt64
+    /// Applied to ports, protocol, ToS; the IP version always survives because it picks the
+    /// record layout.
+    var w6: UInt64
+
+    public init(_ records: RecordSet) {
+        w0 = records.contains(.l3) ? ~0 : 0
+        w4 = records.contains(.l2) ? ~0 : 0
+        var w6: UInt64 = 0xF << 48
+        if records.contains(.l3) { w6 |= 0xFFFF << 32 }            // protocol, ToS
+        if records.contains(.l4) { w6 |= 0xFF << 32 | 0xFFFF_FFFF } // protocol, ports
+        self.w6 = w6
+    }
+}
+
+/// The record sets of `--record`, as in VPP flowprobe.
+public struct RecordSet: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let l2 = RecordSet(rawValue: 1)
+    public static let l3 = RecordSet(rawValue: 2)
+    public static let l4 = RecordSet(rawValue: 4)
+
+    /// Parses "l2,l3,l4" in any order and combination; nil when a word is unknown or none given.
+    public init?(parsing text: String) {
+        var set: RecordSet = []
+        for word in text.split(separator: ",", omittingEmptySubsequences: false) {
+            switch word.trimmingCharacters(in: " ").lowercased() {
+            case "l2": set.insert(.l2)
+            case "l3": set.insert(.l3)
+            case "l4": set.insert(.l4)
+            default: return nil
+            }
+        }
+        if set.isEmpty { return nil }
+        self = set
+    }
+
+    public var names: String {
+        [(RecordSet.l2, "l2"), (.l3, "l3"), (.l4, "l4")].filter { contains($0.0) }.map(\.1).joined(separator: ",")
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> Substring {
+        var s = self
+        while s.first == set { s.removeFirst() }
+        while s.last == set { s.removeLast() }
+        return s
+    }
+}

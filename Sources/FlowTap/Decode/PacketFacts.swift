@@ -1,0 +1,76 @@
+/// What the decoder learned from one frame: everything the meter needs, and nothing else.
+public struct PacketFacts: Sendable {
+    public var key = FlowKey()
+    public var kind: FrameKind = .malformed
+    /// Why the frame could not be metered, when `kind == .malformed`.
+    public var issue: DecodeIssue = .none
+    /// IP total length (IPv4 total length, or 40 + IPv6 payload length): what
+    /// octetDeltaCount counts. For non-IP frames, the bytes after the Ethernet and VLAN headers.
+    public var octets: UInt32 = 0
+    /// TCP header bits 4–15 (flags, with NS), as tcpControlBits (RFC 9565) wants them.
+    public var tcpFlags: UInt16 = 0
+    /// An IP fragment other than the first: it has no transport header, so no ports.
+    public var isLaterFragment = false
+
+    public init() {}
+
+    /// TCP FIN or RST: the flow has ended (flowEndReason "end of Flow detected").
+    @inline(__always)
+    public var endsFlow: Bool { tcpFlags & (TCPFlags.fin | TCPFlags.rst) != 0 }
+}
+
+public enum FrameKind: UInt8, Sendable {
+    case ipv4, ipv6, nonIP, malformed
+}
+
+public enum TCPFlags {
+    public static let fin: UInt16 = 0x01
+    public static let syn: UInt16 = 0x02
+    public static let rst: UInt16 = 0x04
+    public static let psh: UInt16 = 0x08
+    public static let ack: UInt16 = 0x10
+}
+
+/// Why a frame was forwarded without being metered. Each has its own counter in the stats.
+public enum DecodeIssue: UInt8, CaseIterable, Sendable {
+    case none
+    case truncatedEthernet
+    case truncatedVLAN
+    case tooManyVLANTags
+    case truncatedIPv4
+    case badIPv4Header
+    case ipv4LengthBeyondFrame
+    case ipv4LengthBelowHeader
+    case truncatedIPv6
+    case badIPv6Header
+    case ipv6LengthBeyondFrame
+    case ipv6Jumbogram
+    case ipv6ExtensionChain
+    case truncatedTCP
+    case badTCPDataOffset
+    case truncatedUDP
+    case truncatedICMP
+
+    /// The name the stats print.
+    public var name: String {
+        switch self {
+        case .none: "none"
+        case .truncatedEthernet: "truncated-ethernet"
+        case .truncatedVLAN: "truncated-vlan"
+        case .tooManyVLANTags: "too-many-vlan-tags"
+        case .truncatedIPv4: "truncated-ipv4"
+        case .badIPv4Header: "bad-ipv4-header"
+        case .ipv4LengthBeyondFrame: "ipv4-length-beyond-frame"
+        case .ipv4LengthBelowHeader: "ipv4-length-below-header"
+        case .truncatedIPv6: "truncated-ipv6"
+        case .badIPv6Header: "bad-ipv6-header"
+        case .ipv6LengthBeyondFrame: "ipv6-length-beyond-frame"
+        case .ipv6Jumbogram: "ipv6-jumbogram"
+        case .ipv6ExtensionChain: "ipv6-extension-chain"
+        case .truncatedTCP: "truncated-tcp"
+        case .badTCPDataOffset: "bad-tcp-data-offset"
+        case .truncatedUDP: "truncated-udp"
+        case .truncatedICMP: "truncated-icmp"
+        }
+    }
+}

@@ -1,0 +1,22 @@
+import Glibc
+
+/// A problem that stops flowtap from starting, told as one line: what is wrong, then the fix.
+public struct SetupError: Error, CustomStringConvertible, Equatable {
+    public let problem: String
+    public let fix: String
+
+    public init(_ problem: String, fix: String) {
+        self.problem = problem
+        self.fix = fix
+    }
+
+    public var description: String { "\(problem); \(fix)" }
+
+    /// The text of an errno value, as strerror(3) gives it.
+    static func text(_ errnoValue: CInt) -> String { String(cString: strerror(errnoValue)) }
+
+    static func permission(_ what: String, capability: String) -> SetupError {
+        SetupError("no permission to \(what)",
+                   fix: "flowtap needs \(capability): run it as root or grant it with 'setcap cap_net_admin,cap_net_raw+ep flowtap'")
+    }
+}

@@ -1,0 +1,93 @@
+import CFlowTapLinux
+import Glibc
+import SystemPackage
+
+/// One open queue of a Linux TAP device, read and written one Ethernet frame per call.
+///
+/// The descriptor is non-blocking: the forwarder reads until EAGAIN, then polls, so a busy TAP
+/// costs one read and one write per frame and an idle one costs nothing.
+public struct TapDevice: ~Copyable {
+    public let name: String
+    public let ifIndex: UInt32
+    /// True when flowtap created the device (it vanishes when flowtap exits).
+    public let created: Bool
+    public let descriptor: FileDescriptor
+
+    /// Opens /dev/net/tun and attaches to the TAP `name` with IFF_TAP | IFF_NO_PI (TUNSETIFF),
+    /// creating it when absent, then resets its offloads (TUNSETOFFLOAD 0): a persistent TAP
+    /// keeps whatever offloads its previous user set, and with offloads the kernel would hand
+    /// us GSO super-frames with partial checksums.
+    public static func attach(name: String) throws(SetupError) -> TapDevice {
+        try validateName(name)
+        let existed = if_nametoindex(name) != 0
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open("/dev/net/tun", .readWrite,
+                                         options: [.closeOnExec, .nonBlocking])
+        } catch {
+            switch error {
+            case .noSuchFileOrDirectory, .noSuchAddressOrDevice:
+                throw SetupError("/dev/net/tun is missing", fix: "load the TUN/TAP driver with 'modprobe tun'")
+            case .permissionDenied, .notPermitted:
+                throw .permission("open /dev/net/tun", capability: "CAP_NET_ADMIN")
+            default:
+                throw SetupError("cannot open /dev/net/tun: \(error)", fix: "check that the tun driver is loaded")
+            }
+        }
+        var kernelName = [CChar](repeating: 0, count: Int(CFT_IFNAMSIZ))
+        let rc = cft_tun_attach(fd.rawValue, name, CFT_IFF_TAP | CFT_IFF_NO_PI, &kernelName)
+        if rc < 0 {
+            try? fd.close()
+            throw attachError(name: name, errnoValue: -rc, existed: existed)
+        }
+        let offload = cft_tun_set_offload(fd.rawValue, 0)
+        if offload < 0 {
+            try? fd.close()
+            throw SetupError("cannot reset the offloads of TAP '\(name)' (TUNSETOFFLOAD: \(SetupError.text(-offload)))",
+                             fix: "recreate it with 'ip tuntap del dev \(name) mode tap; ip tuntap add dev \(name) mode tap'")
+        }
+        if !existed {
+            let up = cft_link_set_up(name)
+            if up < 0 {
+                try? fd.close()
+                throw SetupError("created TAP '\(name)' but cannot bring it up: \(SetupError.text(-up))",
+                                 fix: "bring it up with 'ip link set \(name) up'")
+            }
+        }
+        let index = if_nametoindex(name)
+        return TapDevice(name: String(decoding: kernelName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                         ifIndex: index, created: !existed, descriptor: fd)
+    }
+
+    /// False when the link is administratively down: frames neither arrive nor leave.
+    public var isUp: Bool { cft_link_is_up(name) == 1 }
+
+    deinit { try? descriptor.close() }
+
+    static func validateName(_ name: String) throws(SetupError) {
+        if name.isEmpty || name.utf8.count >= Int(CFT_IFNAMSIZ) {
+            throw SetupError("TAP name '\(name)' is not a valid interface name",
+                             fix: "use 1 to \(CFT_IFNAMSIZ - 1) characters, as 'ip link' does")
+        }
+        if name.contains("/") || name.contains(where: \.isWhitespace) || name == "." || name == ".." {
+            throw SetupError("TAP name '\(name)' contains a character Linux does not allow in interface names",
+                             fix: "pick a name without '/' or spaces")
+        }
+    }
+
+    static func attachError(name: String, errnoValue e: CInt, existed: Bool) -> SetupError {
+        switch e {
+        case EPERM, EACCES:
+            return .permission(existed ? "attach to TAP '\(name)'" : "create TAP '\(name)'", capability: "CAP_NET_ADMIN")
+        case EBUSY:
+            return SetupError("TAP '\(name)' is already attached to another process",
+                              fix: "stop the other reader (another flowtap or tapfwd) or pick another TAP")
+        case EINVAL:
+            return SetupError("'\(name)' exists but is not a TAP device",
+                              fix: "pick another name, or create the TAP with 'ip tuntap add dev NAME mode tap'")
+        default:
+            return SetupError("cannot attach to TAP '\(name)': \(SetupError.text(e))",
+                              fix: "check it with 'ip -d link show \(name)'")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+/// The Information Elements flowtap exports (IANA IPFIX registry numbers; NetFlow v9 shares
+/// them), with their encoded lengths and how each is taken from a record.
+public enum FlowField: Sendable, Equatable, CaseIterable {
+    case sourceMacAddress
+    case destinationMacAddress
+    case ethernetType
+    case vlanId
+    case dot1qCustomerVlanId
+    case sourceIPv4Address
+    case destinationIPv4Address
+    case sourceIPv6Address
+    case destinationIPv6Address
+    case protocolIdentifier
+    case ipClassOfService
+    case ipVersion
+    case sourceTransportPort
+    case destinationTransportPort
+    case tcpControlBits
+    case icmpTypeCodeIPv4
+    case icmpTypeCodeIPv6
+    case ingressInterface
+    case egressInterface
+    case flowDirection
+    case packetDeltaCount
+    case octetDeltaCount
+    case flowStartMilliseconds
+    case flowEndMilliseconds
+    case flowEndReason
+
+    public var elementID: UInt16 {
+        switch self {
+        case .sourceMacAddress: 56
+        case .destinationMacAddress: 80
+        case .ethernetType: 256
+        case .vlanId: 58
+        case .dot1qCustomerVlanId: 245
+        case .sourceIPv4Address: 8
+        case .destinationIPv4Address: 12
+        case .sourceIPv6Address: 27
+        case .destinationIPv6Address: 28
+        case .protocolIdentifier: 4
+        case .ipClassOfService: 5
+        case .ipVersion: 60
+        case .sourceTransportPort: 7
+        case .destinationTransportPort: 11
+        case .tcpControlBits: 6
+        case .icmpTypeCodeIPv4: 32
+        case .icmpTypeCodeIPv6: 139
+        case .ingressInterface: 10
+        case .egressInterface: 14
+        case .flowDirection: 61
+        case .packetDeltaCount: 2
+        case .octetDeltaCount: 1
+        case .flowStartMilliseconds: 152
+        case .flowEndMilliseconds: 153
+        case .flowEndReason: 136
+        }
+    }
+
+    /// Encoded length in bytes. Counters are full 64-bit; tcpControlBits is the RFC 9565 u16.
+    public var length: Int {
+        switch self {
+        case .sourceMacAddress, .destinationMacAddress: 6
+        case .sourceIPv6Address, .destinationIPv6Address: 16
+        case .sourceIPv4Address, .destinationIPv4Address, .ingressInterface, .egressInterface: 4
+        case .packetDeltaCount, .octetDeltaCount, .flowStartMilliseconds, .flowEndMilliseconds: 8
+        case .ethernetType, .vlanId, .dot1qCustomerVlanId, .sourceTransportPort, .destinationTransportPort,
+             .tcpControlBits, .icmpTypeCodeIPv4, .icmpTypeCodeIPv6: 2
+        case .protocolIdentifier, .ipClassOfService, .ipVersion, .flowDirection, .flowEndReason: 1
+        }
+    }
+
+    /// Writes this field of `record` at `p` in network byte order; `length` bytes.
+    @inline(__always)
+    public func write(_ record: borrowing FlowRecord, to p: UnsafeMutableRawPointer) {
+        let k = record.key
+        let isICMP = k.ipProtocol == 1 || k.ipProtocol == 58
+        switch self {
+        case .sourceMacAddress: p.putMAC(k.sourceMAC)
+        case .destinationMacAddress: p.putMAC(k.destinationMAC)
+        case .ethernetType: p.put16(k.etherType)
+        case .vlanId: p.put16(k.outerVLAN & 0x0FFF)
+        case .dot1qCustomerVlanId: p.put16(k.innerVLAN & 0x0FFF)
+        case .sourceIPv4Address: p.storeBytes(of: UInt32(truncatingIfNeeded: k.w0), as: UInt32.self)
+        case .destinationIPv4Address: p.storeBytes(of: UInt32(truncatingIfNeeded: k.w2), as: UInt32.self)
+        case .sourceIPv6Address:
+            p.storeBytes(of: k.w0, as: UInt64.self)
+            p.storeBytes(of: k.w1, toByteOffset: 8, as: UInt64.self)
+        case .destinationIPv6Address:
+            p.storeBytes(of: k.w2, as: UInt64.self)
+            p.storeBytes(of: k.w3, toByteOffset: 8, as: UInt64.self)
+        case .protocolIdentifier: p.storeBytes(of: k.ipProtocol, as: UInt8.self)
+        case .ipClassOfService: p.storeBytes(of: k.tos, as: UInt8.self)
+        case .ipVersion: p.storeBytes(of: k.ipVersion, as: UInt8.self)
+        case .sourceTransportPort: p.put16(isICMP ? 0 : k.sourcePort)
+        case .destinationTransportPort: p.put16(isICMP ? 0 : k.destinationPort)
+        case .tcpControlBits: p.put16(record.tcpFlags)
+        case .icmpTypeCodeIPv4, .icmpTypeCodeIPv6: p.put16(isICMP ? k.destinationPort : 0)
+        case .ingressInterface: p.put32(record.ingressInterface)
+        case .egressInterface: p.put32(record.egressInterface)
+        case .flowDirection: p.storeBytes(of: record.direction, as: UInt8.self)
+        case .packetDeltaCount: p.put64(record.packets)
+        case .octetDeltaCount: p.put64(record.octets)
+        case .flowStartMilliseconds: p.put64(record.firstMs)
+        case .flowEndMilliseconds: p.put64(record.lastMs)
+        case .flowEndReason: p.storeBytes(of: record.endReason.rawValue, as: UInt8.self)
+        }
+    }
+}
+
+extension UnsafeMutableRawPointer {
+    @inline(__always) func put16(_ v: UInt16, at offset: Int = 0) {
+        storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt16.self)
+    }
+    @inline(__always) func put32(_ v: UInt32, at offset: Int = 0) {
+        storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt32.self)
+    }
+    @inline(__always) func put64(_ v: UInt64, at offset: Int = 0) {
+        storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt64.self)
+    }
+    /// A MAC kept in memory order in the low six bytes of `v`.
+    @inline(__always) func putMAC(_ v: UInt64) {
+        storeBytes(of: UInt32(truncatingIfNeeded: v), as: UInt32.self)
+        storeBytes(of: UInt16(truncatingIfNeeded: v >> 32), toByteOffset: 4, as: UInt16.self)
+    }
+}

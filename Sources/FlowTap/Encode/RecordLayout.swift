@@ -1,0 +1,69 @@
+/// The fields of one kind of record, in template order. There is one layout per IP version
+/// (and one for non-IP frames when L2 is recorded), because the address fields differ.
+public struct RecordLayout: Sendable, Equatable {
+    public enum Kind: Int, Sendable, CaseIterable {
+        case ipv4 = 0, ipv6 = 1, nonIP = 2
+    }
+
+    public let kind: Kind
+    public let fields: [FlowField]
+    public let recordLength: Int
+
+    public init(kind: Kind, fields: [FlowField]) {
+        self.kind = kind
+        self.fields = fields
+        recordLength = fields.reduce(0) { $0 + $1.length }
+    }
+
+    /// The layouts a record set needs, indexed by `Kind.rawValue`; nil where that kind of
+    /// frame is not metered (non-IP without L2).
+    public static func layouts(for records: RecordSet) -> [RecordLayout?] {
+        Kind.allCases.map { kind in
+            if kind == .nonIP && !records.contains(.l2) { return nil }
+            var fields: [FlowField] = []
+            if records.contains(.l2) {
+                fields += [.sourceMacAddress, .destinationMacAddress, .ethernetType, .vlanId, .dot1qCustomerVlanId]
+            }
+            if records.contains(.l3) && kind != .nonIP {
+                fields += kind == .ipv4 ? [.sourceIPv4Address, .destinationIPv4Address]
+                                        : [.sourceIPv6Address, .destinationIPv6Address]
+                fields += [.protocolIdentifier, .ipClassOfService]
+            }
+            if kind != .nonIP { fields.append(.ipVersion) }
+            if records.contains(.l4) && kind != .nonIP {
+                if !records.contains(.l3) { fields.append(.protocolIdentifier) }
+                fields += [.sourceTransportPort, .destinationTransportPort, .tcpControlBits,
+                           kind == .ipv4 ? .icmpTypeCodeIPv4 : .icmpTypeCodeIPv6]
+            }
+            fields += [.ingressInterface, .egressInterface, .flowDirection,
+                       .packetDeltaCount, .octetDeltaCount,
+                       .flowStartMilliseconds, .flowEndMilliseconds, .flowEndReason]
+            return RecordLayout(kind: kind, fields: fields)
+        }
+    }
+
+    /// The layout kind of a record, from the IP version in its key.
+    @inline(__always)
+    public static func kind(of record: borrowing FlowRecord) -> Kind {
+        switch record.key.ipVersion {
+        case 4: .ipv4
+        case 6: .ipv6
+        default: .nonIP
+        }
+    }
+
+    /// A template ID (256–65535) that follows from the layout itself, so that a restart with a
+    /// different configuration does not announce another layout under an ID a collector has
+    /// cached (RFC 7011 §8.4). IDs already in `taken` are skipped.
+    public func templateID(avoiding taken: Set<UInt16>) -> UInt16 {
+        var h: UInt32 = 0x811C_9DC5 // FNV-1a over (element, length) pairs
+        for f in fields {
+            for byte in [UInt8(f.elementID >> 8), UInt8(f.elementID & 0xFF), UInt8(f.length)] {
+                h = (h ^ UInt32(byte)) &* 0x0100_0193
+            }
+        }
+        var id = UInt16(256 + h % (65536 - 256))
+        while taken.contains(id) { id = id == 65535 ? 256 : id + 1 }
+        return id
+    }
+}

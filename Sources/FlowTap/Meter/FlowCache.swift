@@ -1,0 +1,182 @@
+/// The state of one flow between two reports.
+struct FlowEntry {
+    var key: FlowKey
+    var packets: UInt64
+    var octets: UInt64
+    var firstMs: UInt64
+    var lastMs: UInt64
+    /// Start of the active-timeout interval: creation, or the last active report.
+    var reportStartMs: UInt64
+    var tcpFlags: UInt16
+}
+
+/// A fixed-capacity flow table owned by one forwarding thread: no locks, no allocation after
+/// init, one flat allocation of entries plus a parallel array of 32-bit hash tags.
+///
+/// The table is 8-way set associative: a key hashes to one set of eight slots and lives in any
+/// of them. A lookup reads the set's tags (one cache line) and compares full keys only on a tag
+/// match. When all eight slots of a set are taken, the least recently seen flow of the set is
+/// reported with flowEndReason "lack of resources" and its slot reused, so a packet never waits
+/// for room. Capacity is `--max-flows` rounded up to a multiple of eight.
+public struct FlowCache: ~Copyable {
+    public static let ways = 8
+
+    public let capacity: Int
+    public let policy: ExpiryPolicy
+    public let point: ObservationPoint
+    let sets: Int
+    /// 0 marks a free slot; a used slot holds the key hash's upper half with the low bit set.
+    let tags: UnsafeMutablePointer<UInt32>
+    let entries: UnsafeMutablePointer<FlowEntry>
+    /// Records produced while metering one packet: an eviction and a FIN/RST, at most.
+    let outbox: UnsafeMutablePointer<FlowRecord>
+
+    public private(set) var liveFlows = 0
+    public private(set) var flowsCreated: UInt64 = 0
+    public private(set) var evictions: UInt64 = 0
+    public private(set) var pendingCount = 0
+    var scanCursor = 0
+
+    public init(maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint) {
+        precondition(maxFlows > 0)
+        sets = (maxFlows + Self.ways - 1) / Self.ways
+        capacity = sets * Self.ways
+        self.policy = policy
+        self.point = point
+        tags = .allocate(capacity: capacity)
+        tags.initialize(repeating: 0, count: capacity)
+        // Entries are read only where the tag says the slot is used, so they start uninitialised
+        // and the pages are touched only as flows arrive.
+        entries = .allocate(capacity: capacity)
+        outbox = .allocate(capacity: 2)
+    }
+
+    deinit {
+        tags.deallocate()
+        entries.deallocate()
+        outbox.deallocate()
+    }
+
+    /// Counts one packet of the flow `key` at time `now` (ms). Records this produces (the
+    /// packet ended its flow, or its new flow evicted another) wait in `pending`.
+    @inline(__always)
+    public mutating func meter(key: FlowKey, octets: UInt32, tcpFlags: UInt16, endsFlow: Bool, now: UInt64) {
+        let hash = key.hashValue64
+        let tag = UInt32(truncatingIfNeeded: hash >> 32) | 1
+        let base = Int(((hash & 0xFFFF_FFFF) &* UInt64(sets)) >> 32) &* Self.ways
+        var slot = -1
+        var free = -1
+        for i in base ..< base &+ Self.ways {
+            let t = tags[i]
+            if t == tag && entries[i].key == key { slot = i; break }
+            if t == 0 && free < 0 { free = i }
+        }
+        if slot < 0 {
+            slot = free >= 0 ? free : evictLeastRecent(base: base)
+            tags[slot] = tag
+            entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, firstMs: now, lastMs: now,
+                                      reportStartMs: now, tcpFlags: 0)
+            liveFlows &+= 1
+            flowsCreated &+= 1
+        }
+        let entry = entries + slot
+        if entry.pointee.packets == 0 { entry.pointee.firstMs = now }
+        entry.pointee.packets &+= 1
+        entry.pointee.octets &+= UInt64(octets)
+        entry.pointee.lastMs = now
+        entry.pointee.tcpFlags |= tcpFlags
+        if endsFlow {
+            report(slot, reason: .endOfFlowDetected)
+            release(slot)
+        }
+    }
+
+    @inline(never)
+    mutating func evictLeastRecent(base: Int) -> Int {
+        var oldest = base
+        for i in base + 1 ..< base + Self.ways where entries[i].lastMs < entries[oldest].lastMs {
+            oldest = i
+        }
+        report(oldest, reason: .lackOfResources)
+        release(oldest)
+        evictions &+= 1
+        return oldest
+    }
+
+    @inline(__always)
+    mutating func report(_ slot: Int, reason: FlowEndReason) {
+        guard let record = record(slot, reason: reason) else { return }
+        (outbox + pendingCount).initialize(to: record)
+        pendingCount &+= 1
+    }
+
+    @inline(__always)
+    mutating func release(_ slot: Int) {
+        tags[slot] = 0
+        liveFlows &-= 1
+    }
+
+    /// The report of the entry in `slot`, or nil when it has counted nothing since the last one.
+    @inline(__always)
+    func record(_ slot: Int, reason: FlowEndReason) -> FlowRecord? {
+        let e = entries[slot]
+        guard e.packets > 0 else { return nil }
+        return FlowRecord(key: e.key, packets: e.packets, octets: e.octets, firstMs: e.firstMs,
+                          lastMs: e.lastMs, ingressInterface: point.ingressInterface,
+                          egressInterface: point.egressInterface, tcpFlags: e.tcpFlags,
+                          endReason: reason, direction: point.direction)
+    }
+
+    /// Hands the records made while metering to `deliver`, in order, and empties the outbox.
+    /// A record `deliver` refuses is lost; the return value counts them.
+    @inline(__always)
+    public mutating func drainPending(_ deliver: (borrowing FlowRecord) -> Bool) -> Int {
+        var refused = 0
+        for i in 0 ..< pendingCount where !deliver(outbox[i]) { refused += 1 }
+        pendingCount = 0
+        return refused
+    }
+
+    /// Looks at the next `slots` slots (wrapping) and reports those whose idle or active timeout
+    /// has passed. Stops early, at the entry it could not hand over, when `deliver` refuses a
+    /// record (the queue to the walker is full): that entry stays and is retried next time.
+    /// Returns the number of records delivered.
+    @discardableResult
+    public mutating func expire(now: UInt64, slots: Int, _ deliver: (borrowing FlowRecord) -> Bool) -> Int {
+        var delivered = 0
+        for _ in 0 ..< min(slots, capacity) {
+            let slot = scanCursor
+            if tags[slot] != 0 {
+                let e = entries + slot
+                if let reason = policy.due(lastMs: e.pointee.lastMs, reportStartMs: e.pointee.reportStartMs, now: now) {
+                    if let r = record(slot, reason: reason) {
+                        guard deliver(r) else { return delivered }
+                        delivered += 1
+                    }
+                    if reason == .idleTimeout {
+                        release(slot)
+                    } else {
+                        e.pointee.packets = 0
+                        e.pointee.octets = 0
+                        e.pointee.tcpFlags = 0
+                        e.pointee.reportStartMs = now
+                    }
+                }
+            }
+            scanCursor = scanCursor + 1 == capacity ? 0 : scanCursor + 1
+        }
+        return delivered
+    }
+
+    /// Reports every flow with `reason` (shutdown: "forced end") and empties the table. Returns
+    /// false when `deliver` refused a record; calling again resumes where it stopped.
+    public mutating func expireAll(reason: FlowEndReason, _ deliver: (borrowing FlowRecord) -> Bool) -> Bool {
+        for slot in 0 ..< capacity where tags[slot] != 0 {
+            if let r = record(slot, reason: reason) {
+                guard deliver(r) else { return false }
+            }
+            release(slot)
+        }
+        return true
+    }
+}

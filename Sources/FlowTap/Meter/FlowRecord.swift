@@ -1,0 +1,55 @@
+/// flowEndReason (IANA IE 136).
+public enum FlowEndReason: UInt8, Sendable, CaseIterable {
+    case idleTimeout = 1
+    case activeTimeout = 2
+    case endOfFlowDetected = 3
+    case forcedEnd = 4
+    case lackOfResources = 5
+}
+
+/// One finished report of a flow, as the meter hands it to the walker: the counts since the
+/// previous report of the same flow (delta counts), and why this report was made.
+public struct FlowRecord: Sendable, Equatable {
+    public var key: FlowKey
+    public var packets: UInt64
+    public var octets: UInt64
+    /// Wall-clock milliseconds since the Unix epoch of the first and last packet counted here.
+    public var firstMs: UInt64
+    public var lastMs: UInt64
+    public var ingressInterface: UInt32
+    public var egressInterface: UInt32
+    /// OR of tcpControlBits over the packets counted here.
+    public var tcpFlags: UInt16
+    public var endReason: FlowEndReason
+    /// flowDirection (IE 61): 0 ingress, 1 egress.
+    public var direction: UInt8
+
+    public init(key: FlowKey, packets: UInt64, octets: UInt64, firstMs: UInt64, lastMs: UInt64,
+                ingressInterface: UInt32, egressInterface: UInt32, tcpFlags: UInt16,
+                endReason: FlowEndReason, direction: UInt8) {
+        self.key = key
+        self.packets = packets
+        self.octets = octets
+        self.firstMs = firstMs
+        self.lastMs = lastMs
+        self.ingressInterface = ingressInterface
+        self.egressInterface = egressInterface
+        self.tcpFlags = tcpFlags
+        self.endReason = endReason
+        self.direction = direction
+    }
+}
+
+/// Where a cache's flows were seen: the TAP they entered on, the TAP they left by, and the
+/// flowDirection the records carry. One per forwarding direction.
+public struct ObservationPoint: Sendable, Equatable {
+    public var ingressInterface: UInt32
+    public var egressInterface: UInt32
+    public var direction: UInt8
+
+    public init(ingressInterface: UInt32, egressInterface: UInt32, direction: UInt8) {
+        self.ingressInterface = ingressInterface
+        self.egressInterface = egressInterface
+        self.direction = direction
+    }
+}

@@ -1,0 +1,60 @@
+import Synchronization
+
+/// The hand-over from one forwarding thread (the only producer) to the walker (the only
+/// consumer): a bounded single-producer single-consumer ring of finished records.
+///
+/// The producer never waits: `push` fails when the ring is full and the caller decides (retry
+/// an expiry later, or count the record as lost). Indices grow without wrapping; their
+/// difference is the fill level.
+public final class RecordRing: @unchecked Sendable {
+    public let capacity: Int
+    private let mask: Int
+    private let storage: UnsafeMutablePointer<FlowRecord>
+    /// Next index the producer writes; published with release after the slot is written.
+    private let head = Atomic<Int>(0)
+    /// Next index the consumer reads; published with release after the slot is read.
+    private let tail = Atomic<Int>(0)
+    private let producerFinished = Atomic<Bool>(false)
+
+    /// `capacity` is rounded up to a power of two.
+    public init(capacity: Int) {
+        var size = 1
+        while size < capacity { size <<= 1 }
+        self.capacity = size
+        mask = size - 1
+        storage = .allocate(capacity: size)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Producer side. False when the ring is full.
+    public func push(_ record: borrowing FlowRecord) -> Bool {
+        let h = head.load(ordering: .relaxed)
+        if h &- tail.load(ordering: .acquiring) == capacity { return false }
+        (storage + (h & mask)).initialize(to: copy record)
+        head.store(h &+ 1, ordering: .releasing)
+        return true
+    }
+
+    /// Producer side: no record will follow.
+    public func finish() { producerFinished.store(true, ordering: .releasing) }
+
+    /// Consumer side: true when the producer has finished and every record was taken.
+    public var isDrained: Bool {
+        producerFinished.load(ordering: .acquiring)
+            && head.load(ordering: .acquiring) == tail.load(ordering: .relaxed)
+    }
+
+    public var count: Int { head.load(ordering: .acquiring) &- tail.load(ordering: .acquiring) }
+
+    /// Consumer side: hands up to `limit` records to `body`, oldest first. Returns how many.
+    @discardableResult
+    public func drain(limit: Int = .max, _ body: (borrowing FlowRecord) -> Void) -> Int {
+        let t = tail.load(ordering: .relaxed)
+        let available = head.load(ordering: .acquiring) &- t
+        let n = min(available, limit)
+        for i in 0 ..< n { body(storage[(t &+ i) & mask]) }
+        tail.store(t &+ n, ordering: .releasing)
+        return n
+    }
+}

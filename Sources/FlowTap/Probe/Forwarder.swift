@@ -1,0 +1,199 @@
+import Glibc
+import Logging
+
+/// flowtap's own export datagrams, recognised by source address and port so that they are
+/// forwarded but never metered when the path to the collector crosses the TAPs.
+public struct OwnExportFilter: Sendable {
+    /// Source address as it sits in `FlowKey.w0` (network order in the low bytes).
+    let sourceWord: UInt64
+    let sourcePort: UInt16
+
+    public init(source: IPv4Address, sourcePort: UInt16) {
+        sourceWord = UInt64(source.value.bigEndian)
+        self.sourcePort = sourcePort
+    }
+
+    @inline(__always)
+    func matches(_ key: FlowKey) -> Bool {
+        key.w0 == sourceWord && key.sourcePort == sourcePort && key.ipProtocol == 17
+    }
+}
+
+/// Everything a forwarding thread starts from; the thread builds its `Forwarder` (and the
+/// flow cache it owns) from this.
+public struct ForwarderSetup: Sendable {
+    public var name: String
+    public var input: CInt
+    public var output: CInt
+    public var point: ObservationPoint
+    public var records: RecordSet
+    public var policy: ExpiryPolicy
+    public var maxFlows: Int
+    public var ownExport: OwnExportFilter
+    public var ring: RecordRing
+    public var report: ForwarderReport
+    public var stop: Doorbell
+    /// Rung when the TAP fails for good, so the whole probe shuts down.
+    public var failed: Doorbell
+    public var logger: Logger
+}
+
+/// One direction of the wire: read a frame from one TAP, write the same bytes to the other,
+/// decode, meter. It owns its flow cache outright (no lock per frame), expires flows itself
+/// between frames, and hands finished records to the walker through its ring.
+public struct Forwarder: ~Copyable {
+    /// Frames up to 64 KiB: larger than any MTU a TAP carries without offloads.
+    public static let bufferSize = 65536 + 4096
+    /// Housekeeping (expiry slice, counter publication, stop check) runs this often under load.
+    static let housekeepingMs: UInt64 = 10
+    /// The expiry scan covers the whole table once per this period.
+    static let sweepMs: UInt64 = 1000
+    /// Poll timeout when the TAP is quiet, so expiry still runs.
+    static let idlePollMs: CInt = 50
+
+    let setup: ForwarderSetup
+    let mask: FlowKeyMask
+    let meterNonIP: Bool
+    let meterTCPEnd: Bool
+    var cache: FlowCache
+    var counters = ForwarderCounters()
+    let buffer: UnsafeMutableRawPointer
+    var lastScan: UInt64
+    var writeErrorLog = RateLimiter()
+
+    public init(_ setup: ForwarderSetup) {
+        self.setup = setup
+        mask = FlowKeyMask(setup.records)
+        meterNonIP = setup.records.contains(.l2)
+        meterTCPEnd = setup.records.contains(.l4)
+        cache = FlowCache(maxFlows: setup.maxFlows, policy: setup.policy, point: setup.point)
+        buffer = .allocate(byteCount: Self.bufferSize, alignment: 64)
+        lastScan = WallClock.nowMs()
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Forwards until `stop` rings or the TAP fails, then reports every flow left
+    /// ("forced end") into the ring, waiting for the walker to make room, and finishes the ring.
+    public mutating func run() {
+        var facts = PacketFacts()
+        var nextHousekeeping: UInt64 = 0
+        let input = setup.input
+        let stop = setup.stop
+        while true {
+            let n = SystemCall.read(input, buffer, Self.bufferSize)
+            if n > 0 {
+                let now = WallClock.nowMs()
+                forward(length: n, now: now, facts: &facts)
+                if now >= nextHousekeeping {
+                    housekeeping(now: now)
+                    nextHousekeeping = now + Self.housekeepingMs
+                    if stop.isRung { break }
+                }
+                continue
+            }
+            if n == 0 || n == -Int(EAGAIN) {
+                if stop.isRung { break }
+                let now = WallClock.nowMs()
+                if now >= nextHousekeeping {
+                    housekeeping(now: now)
+                    nextHousekeeping = now + Self.housekeepingMs
+                }
+                _ = SystemCall.pollReadable(input, stop.descriptor, timeoutMs: Self.idlePollMs)
+                continue
+            }
+            counters.readErrors &+= 1
+            setup.logger.error("reading \(setup.name) failed: \(SetupError.text(CInt(-n))); stopping")
+            setup.failed.ring()
+            break
+        }
+        finish()
+    }
+
+    @inline(__always)
+    mutating func forward(length n: Int, now: UInt64, facts: inout PacketFacts) {
+        let written = SystemCall.write(setup.output, buffer, n)
+        if written != n { writeFailed(written, now: now) }
+        counters.frames &+= 1
+        counters.bytes &+= UInt64(n)
+        PacketDecoder.decode(buffer, length: n, into: &facts)
+        switch facts.kind {
+        case .ipv4:
+            if setup.ownExport.matches(facts.key) {
+                counters.ownExport &+= 1
+                return
+            }
+        case .ipv6:
+            break
+        case .nonIP:
+            guard meterNonIP else {
+                counters.nonIPUnmetered &+= 1
+                return
+            }
+        case .malformed:
+            counters.issues[Int(facts.issue.rawValue)] &+= 1
+            return
+        }
+        facts.key.apply(mask)
+        cache.meter(key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
+                    endsFlow: meterTCPEnd && facts.endsFlow, now: now)
+        counters.metered &+= 1
+        if cache.pendingCount != 0 { deliverPending() }
+    }
+
+    @inline(never)
+    mutating func deliverPending() {
+        let ring = setup.ring
+        var queued = 0
+        let lost = cache.drainPending { record in
+            let ok = ring.push(record)
+            if ok { queued += 1 }
+            return ok
+        }
+        counters.recordsQueued &+= UInt64(queued)
+        counters.recordsLost &+= UInt64(lost)
+    }
+
+    @inline(never)
+    mutating func writeFailed(_ result: Int, now: UInt64) {
+        counters.writeErrors &+= 1
+        if let silenced = writeErrorLog.admit(now: now) {
+            let why = result < 0 ? SetupError.text(CInt(-result)) : "short write of \(result) bytes"
+            setup.logger.warning("writing a frame from \(setup.name) failed: \(why)\(silenced > 0 ? " (\(silenced) more not shown)" : "")")
+        }
+    }
+
+    /// One slice of the expiry scan, sized so that the whole table is covered once per sweep
+    /// period, and publication of the counters.
+    @inline(never)
+    mutating func housekeeping(now: UInt64) {
+        let elapsed = now > lastScan ? min(now - lastScan, Self.sweepMs) : 0
+        lastScan = now
+        let slots = max(64, Int(elapsed) * cache.capacity / Int(Self.sweepMs))
+        let ring = setup.ring
+        counters.recordsQueued &+= UInt64(cache.expire(now: now, slots: slots) { ring.push($0) })
+        publish()
+    }
+
+    mutating func publish() {
+        counters.flowsCreated = cache.flowsCreated
+        counters.evictions = cache.evictions
+        counters.liveFlows = UInt64(cache.liveFlows)
+        setup.report.publish(counters)
+    }
+
+    mutating func finish() {
+        let ring = setup.ring
+        var queued: UInt64 = 0
+        while !cache.expireAll(reason: .forcedEnd, { record in
+            let ok = ring.push(record)
+            if ok { queued += 1 }
+            return ok
+        }) {
+            usleep(1000) // the walker is still draining; forwarding has stopped
+        }
+        counters.recordsQueued &+= queued
+        publish()
+        ring.finish()
+    }
+}

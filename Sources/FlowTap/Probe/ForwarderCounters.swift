@@ -1,0 +1,54 @@
+import Synchronization
+
+/// What one forwarding direction has done. The forwarder keeps these in its own memory and
+/// publishes a copy every housekeeping tick (10 ms), so the per-frame path touches no shared
+/// cache line.
+public struct ForwarderCounters: Sendable, Equatable {
+    public var frames: UInt64 = 0
+    public var bytes: UInt64 = 0
+    public var writeErrors: UInt64 = 0
+    public var readErrors: UInt64 = 0
+    /// Frames that updated a flow.
+    public var metered: UInt64 = 0
+    /// Non-IP frames, forwarded but not metered because L2 is not recorded.
+    public var nonIPUnmetered: UInt64 = 0
+    /// flowtap's own export packets seen on the wire, never metered.
+    public var ownExport: UInt64 = 0
+    /// Frames forwarded but not metered, per `DecodeIssue.rawValue`.
+    public var issues = InlineArray<32, UInt64>(repeating: 0)
+    public var flowsCreated: UInt64 = 0
+    public var evictions: UInt64 = 0
+    public var liveFlows: UInt64 = 0
+    public var recordsQueued: UInt64 = 0
+    /// Records lost because the ring to the walker was full when a flow had to end at once.
+    public var recordsLost: UInt64 = 0
+
+    public init() {}
+
+    public var malformed: UInt64 {
+        var total: UInt64 = 0
+        for i in issues.indices { total &+= issues[i] }
+        return total
+    }
+
+    public static func == (a: ForwarderCounters, b: ForwarderCounters) -> Bool {
+        guard a.frames == b.frames, a.bytes == b.bytes, a.writeErrors == b.writeErrors,
+              a.readErrors == b.readErrors, a.metered == b.metered, a.nonIPUnmetered == b.nonIPUnmetered,
+              a.ownExport == b.ownExport, a.flowsCreated == b.flowsCreated, a.evictions == b.evictions,
+              a.liveFlows == b.liveFlows, a.recordsQueued == b.recordsQueued, a.recordsLost == b.recordsLost
+        else { return false }
+        for i in a.issues.indices where a.issues[i] != b.issues[i] { return false }
+        return true
+    }
+}
+
+/// The published copy of a forwarder's counters.
+public final class ForwarderReport: Sendable {
+    private let counters = Mutex(ForwarderCounters())
+
+    public init() {}
+
+    public func publish(_ value: ForwarderCounters) { counters.withLock { $0 = value } }
+
+    public var snapshot: ForwarderCounters { counters.withLock { $0 } }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import FlowTap
+import Glibc
+import Logging
+
+struct Flowtap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flowtap",
+        abstract: "An inline flow probe: forwards frames between two TAPs and exports their flows as IPFIX.",
+        version: "0.1.0",
+        subcommands: [Run.self]
+    )
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Forward TAP a <-> TAP b and export the flows that cross.",
+        discussion: """
+        Every frame read from one TAP is written unchanged to the other. Flows are exported when \
+        idle, at each active timeout (as deltas), at TCP FIN/RST, when the cache is full, and \
+        on SIGINT/SIGTERM, which exports every flow before exit.
+        """
+    )
+
+    @Option(name: .customLong("tap-a"), help: ArgumentHelp("TAP on one side; created if absent.", valueName: "name"))
+    var tapA: String
+
+    @Option(name: .customLong("tap-b"), help: ArgumentHelp("TAP on the other side; created if absent.", valueName: "name"))
+    var tapB: String
+
+    @Option(help: ArgumentHelp("Collector address, [ipfix://]HOST[:PORT] (port 4739 by default).", valueName: "host:port"))
+    var collector: String
+
+    @Option(help: ArgumentHelp("Export format: ipfix.", valueName: "format"))
+    var format: String = "ipfix"
+
+    @Option(help: ArgumentHelp("Record sets, any of l2,l3,l4.", valueName: "sets"))
+    var record: String = "l3,l4"
+
+    @Option(name: .customLong("active-timeout"), parsing: .unconditional,
+            help: ArgumentHelp("Report long flows every S seconds (as deltas).", valueName: "s"))
+    var activeTimeout: Int = 60
+
+    @Option(name: .customLong("idle-timeout"), parsing: .unconditional,
+            help: ArgumentHelp("End a flow after S seconds without a packet.", valueName: "s"))
+    var idleTimeout: Int = 15
+
+    @Option(name: .customLong("max-flows"), parsing: .unconditional,
+            help: ArgumentHelp("Flow cache slots per direction.", valueName: "n"))
+    var maxFlows: Int = 262_144
+
+    @Option(help: ArgumentHelp("Source address of export packets (default: the route's).", valueName: "addr"))
+    var source: String?
+
+    @Option(name: .customLong("observation-domain"), parsing: .unconditional,
+            help: ArgumentHelp("IPFIX observation domain ID.", valueName: "n"))
+    var observationDomain: Int = 1
+
+    @Option(name: .customLong("template-refresh"), parsing: .unconditional,
+            help: ArgumentHelp("Resend templates every S seconds.", valueName: "s"))
+    var templateRefresh: Int = 20
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Largest export IP datagram.", valueName: "bytes"))
+    var mtu: Int = 1500
+
+    /// Turns the flags into a configuration, or the first problem found.
+    func configuration() throws(SetupError) -> ProbeConfiguration {
+        guard format.lowercased() == "ipfix" else {
+            throw SetupError("--format \(format) is not supported", fix: "use --format ipfix")
+        }
+        var config = ProbeConfiguration(tapA: tapA, tapB: tapB, collector: try CollectorAddress(parsing: collector))
+        guard let records = RecordSet(parsing: record) else {
+            throw SetupError("--record '\(record)' is not a list of record sets", fix: "use any of l2,l3,l4 separated by commas, e.g. --record l2,l3,l4")
+        }
+        config.records = records
+        config.activeTimeout = activeTimeout
+        config.idleTimeout = idleTimeout
+        config.maxFlows = maxFlows
+        if let source {
+            guard let address = IPv4Address(source) else {
+                throw SetupError("--source '\(source)' is not an IPv4 address", fix: "give the address export packets should come from, e.g. --source 10.0.0.1")
+            }
+            config.source = address
+        }
+        guard let domain = UInt32(exactly: observationDomain) else {
+            throw SetupError("--observation-domain \(observationDomain) is out of range", fix: "give a number from 0 to 4294967295")
+        }
+        config.observationDomain = domain
+        config.templateRefresh = templateRefresh
+        config.mtu = mtu
+        try config.validate()
+        return config
+    }
+
+    func run() throws {
+        let config = try configuration()
+        var logger = Logger(label: "flowtap")
+        logger.logLevel = .info
+        let summary = try Probe.run(config, logger: logger)
+        print(summary.line)
+        if !summary.issueLine.isEmpty { print("flowtap: undecodable frames by reason: \(summary.issueLine)") }
+        fflush(nil)
+        if summary.signal == nil { throw ExitCode(1) }
+    }
+}
+
+@main
+enum Main {
+    static func main() {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        do {
+            var command = try Flowtap.parseAsRoot()
+            try command.run()
+        } catch let error as SetupError {
+            fail(error.description, code: 1)
+        } catch {
+            let code = Flowtap.exitCode(for: error)
+            if code == .success || error is ExitCode || error is CleanExit {
+                Flowtap.exit(withError: error)
+            }
+            // ArgumentParser's own errors: keep its one-line message, point at the help.
+            let message = Flowtap.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            fail("\(message); see 'flowtap run --help'", code: code.rawValue)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        var text = message
+        if text.hasPrefix("Error: ") { text.removeFirst(7) }
+        let line = "flowtap: error: \(text)\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+        exit(code == 0 ? 1 : code)
+    }
+}
