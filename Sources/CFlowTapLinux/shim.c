@@ -5,6 +5,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -116,4 +117,8 @@ int cft_set_thread_name(const char *name) {
     strncpy(short_name, name, sizeof(short_name) - 1);
     short_name[15] = 0;
     return -pthread_setname_np(pthread_self(), short_name);
+}
+
+int cft_unshare_network_namespace(void) {
+    return unshare(CLONE_NEWNET) < 0 ? -errno : 0;
 }

@@ -106,6 +106,7 @@ public struct FlowCache: ~Copyable {
     @inline(__always)
     mutating func report(_ slot: Int, reason: FlowEndReason) {
         guard let record = record(slot, reason: reason) else { return }
+        precondition(pendingCount < 2, "FlowCache.drainPending must follow every meter call that leaves records pending")
         (outbox + pendingCount).initialize(to: record)
         pendingCount &+= 1
     }

@@ -1,0 +1,90 @@
+import XCTest
+@testable import FlowTap
+
+final class ConfigurationTests: XCTestCase {
+    func config() -> ProbeConfiguration {
+        ProbeConfiguration(tapA: "tapa", tapB: "tapb", collector: CollectorAddress(host: IPv4Address("10.0.0.2")!, port: 4739))
+    }
+
+    func rejection(_ change: (inout ProbeConfiguration) -> Void) -> SetupError? {
+        var c = config()
+        change(&c)
+        do {
+            try c.validate()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func testDefaultsAreValid() throws {
+        try config().validate()
+        var c = config()
+        c.idleTimeout = 2
+        c.activeTimeout = 2
+        try c.validate()
+        c.idleTimeout = 120 // idle longer than active is allowed, as in softflowd
+        try c.validate()
+    }
+
+    func testZeroOrNegativeTimeoutsAreRejected() {
+        XCTAssertEqual(rejection { $0.idleTimeout = 0 }?.problem, "--idle-timeout is 0 seconds")
+        XCTAssertEqual(rejection { $0.activeTimeout = -5 }?.problem, "--active-timeout is -5 seconds")
+        XCTAssertNotNil(rejection { $0.templateRefresh = 0 })
+        XCTAssertNotNil(rejection { $0.activeTimeout = 10_000_000 })
+    }
+
+    func testTAPNames() {
+        XCTAssertNotNil(rejection { $0.tapB = "tapa" })
+        XCTAssertNotNil(rejection { $0.tapA = "a-name-that-is-too-long" })
+        XCTAssertNotNil(rejection { $0.tapA = "" })
+        XCTAssertNotNil(rejection { $0.tapA = "a/b" })
+    }
+
+    func testMTUMustCarryOneRecordAndTheTemplates() {
+        let minimum = config().minimumMTU
+        XCTAssertNil(rejection { $0.mtu = minimum })
+        let error = rejection { $0.mtu = minimum - 1 }
+        XCTAssertNotNil(error)
+        XCTAssertTrue(error?.fix.contains("--mtu \(minimum)") ?? false, error?.description ?? "")
+        XCTAssertNotNil(rejection { $0.mtu = 70000 })
+        var l2 = config()
+        l2.records = [.l2, .l3, .l4]
+        XCTAssertGreaterThan(l2.minimumMTU, minimum)
+    }
+
+    func testMaxFlowsRange() {
+        XCTAssertNotNil(rejection { $0.maxFlows = 0 })
+        XCTAssertNil(rejection { $0.maxFlows = 8 })
+    }
+
+    func testCollectorParsing() throws {
+        XCTAssertEqual(try CollectorAddress(parsing: "10.77.9.2:4739"), CollectorAddress(host: IPv4Address("10.77.9.2")!, port: 4739))
+        XCTAssertEqual(try CollectorAddress(parsing: "10.77.9.2").port, 4739)
+        XCTAssertEqual(try CollectorAddress(parsing: "ipfix://10.0.0.1:9995").port, 9995)
+        XCTAssertEqual(try CollectorAddress(parsing: "localhost:2000").host, IPv4Address("127.0.0.1"))
+        for bad in ["10.0.0.1:0", "10.0.0.1:70000", "10.0.0.1:x", ":4739", "no.such.host.invalid:4739", "10.0.0.300:1"] {
+            XCTAssertThrowsError(try CollectorAddress(parsing: bad), bad)
+        }
+        XCTAssertThrowsError(try CollectorAddress(parsing: "[fd00::2]:4739")) { error in
+            XCTAssertTrue("\(error)".contains("IPv6"))
+        }
+        XCTAssertThrowsError(try CollectorAddress(parsing: "v9://10.0.0.1:2055")) { error in
+            XCTAssertTrue("\(error)".contains("v9"))
+        }
+    }
+
+    func testErrorsAreOneLine() {
+        let errors: [SetupError] = [
+            rejection { $0.idleTimeout = 0 }!, rejection { $0.mtu = 10 }!,
+            TapDevice.attachError(name: "tapx", errnoValue: EPERM, existed: false),
+            TapDevice.attachError(name: "lo", errnoValue: EINVAL, existed: true),
+            TapDevice.attachError(name: "tapa", errnoValue: EBUSY, existed: true),
+        ]
+        for e in errors {
+            XCTAssertFalse(e.description.contains("\n"))
+            XCTAssertFalse(e.fix.isEmpty)
+        }
+        XCTAssertTrue(errors[2].description.contains("CAP_NET_ADMIN"))
+    }
+}

@@ -1,0 +1,185 @@
+import XCTest
+@testable import FlowTap
+
+final class FlowCacheTests: XCTestCase {
+    let point = ObservationPoint(ingressInterface: 7, egressInterface: 8, direction: 0)
+
+    func cache(maxFlows: Int = 64, idle: Int = 15, active: Int = 60) -> FlowCache {
+        FlowCache(maxFlows: maxFlows, policy: ExpiryPolicy(idleTimeoutSeconds: idle, activeTimeoutSeconds: active), point: point)
+    }
+
+    func key(_ port: UInt16) -> FlowKey { FrameBuilder.tcpv4(sport: port).decode().key }
+
+    func pending(_ c: inout FlowCache) -> [FlowRecord] {
+        var out: [FlowRecord] = []
+        _ = c.drainPending { out.append(copy $0); return true }
+        return out
+    }
+
+    func expired(_ c: inout FlowCache, now: UInt64) -> [FlowRecord] {
+        var out: [FlowRecord] = []
+        c.expire(now: now, slots: c.capacity) { out.append(copy $0); return true }
+        return out
+    }
+
+    func testPacketsOfOneFlowAccumulate() {
+        var c = cache()
+        c.meter(key: key(1), octets: 100, tcpFlags: TCPFlags.syn, endsFlow: false, now: 1000)
+        c.meter(key: key(1), octets: 60, tcpFlags: TCPFlags.ack, endsFlow: false, now: 1500)
+        c.meter(key: key(2), octets: 40, tcpFlags: 0, endsFlow: false, now: 1600)
+        XCTAssertEqual(c.liveFlows, 2)
+        XCTAssertEqual(c.flowsCreated, 2)
+        XCTAssertEqual(c.pendingCount, 0)
+        var records: [FlowRecord] = []
+        XCTAssertTrue(c.expireAll(reason: .forcedEnd) { records.append(copy $0); return true })
+        XCTAssertEqual(c.liveFlows, 0)
+        let first = records.first { $0.key == key(1) }
+        XCTAssertEqual(first?.packets, 2)
+        XCTAssertEqual(first?.octets, 160)
+        XCTAssertEqual(first?.firstMs, 1000)
+        XCTAssertEqual(first?.lastMs, 1500)
+        XCTAssertEqual(first?.tcpFlags, TCPFlags.syn | TCPFlags.ack)
+        XCTAssertEqual(first?.endReason, .forcedEnd)
+        XCTAssertEqual(first?.ingressInterface, 7)
+        XCTAssertEqual(first?.egressInterface, 8)
+        XCTAssertEqual(records.count, 2)
+    }
+
+    func testFINEndsTheFlowAtOnce() {
+        var c = cache()
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, endsFlow: false, now: 10)
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, endsFlow: true, now: 20)
+        let out = pending(&c)
+        XCTAssertEqual(out.count, 1)
+        XCTAssertEqual(out.first?.endReason, .endOfFlowDetected)
+        XCTAssertEqual(out.first?.packets, 2)
+        XCTAssertEqual(c.liveFlows, 0)
+        // The ACK after the FIN starts a new flow of its own.
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, endsFlow: false, now: 30)
+        XCTAssertEqual(c.liveFlows, 1)
+    }
+
+    func testFullSetEvictsItsLeastRecentFlow() {
+        var c = cache(maxFlows: 8) // one set of eight ways
+        XCTAssertEqual(c.capacity, 8)
+        for i in 0 ..< 8 { c.meter(key: key(UInt16(100 + i)), octets: 40, tcpFlags: 0, endsFlow: false, now: UInt64(1000 + i)) }
+        c.meter(key: key(100), octets: 40, tcpFlags: 0, endsFlow: false, now: 2000) // 100 is now the most recent
+        XCTAssertEqual(c.pendingCount, 0)
+        c.meter(key: key(999), octets: 40, tcpFlags: 0, endsFlow: false, now: 2001)
+        let out = pending(&c)
+        XCTAssertEqual(out.count, 1)
+        XCTAssertEqual(out.first?.key, key(101), "the flow seen longest ago goes")
+        XCTAssertEqual(out.first?.endReason, .lackOfResources)
+        XCTAssertEqual(c.evictions, 1)
+        XCTAssertEqual(c.liveFlows, 8)
+    }
+
+    func testIdleTimeoutEndsTheFlow() {
+        var c = cache(idle: 2, active: 60)
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: 10_000)
+        XCTAssertEqual(expired(&c, now: 11_999).count, 0)
+        let out = expired(&c, now: 12_000)
+        XCTAssertEqual(out.map(\.endReason), [.idleTimeout])
+        XCTAssertEqual(c.liveFlows, 0)
+    }
+
+    func testActiveTimeoutReportsDeltasAndKeepsTheFlow() {
+        var c = cache(idle: 5, active: 2)
+        c.meter(key: key(1), octets: 100, tcpFlags: TCPFlags.syn, endsFlow: false, now: 10_000)
+        c.meter(key: key(1), octets: 100, tcpFlags: 0, endsFlow: false, now: 11_500)
+        var out = expired(&c, now: 12_000)
+        XCTAssertEqual(out.map(\.endReason), [.activeTimeout])
+        XCTAssertEqual(out.first?.packets, 2)
+        XCTAssertEqual(c.liveFlows, 1)
+        c.meter(key: key(1), octets: 50, tcpFlags: TCPFlags.ack, endsFlow: false, now: 12_500)
+        out = expired(&c, now: 14_000)
+        XCTAssertEqual(out.first?.packets, 1, "only the packets since the last report")
+        XCTAssertEqual(out.first?.octets, 50)
+        XCTAssertEqual(out.first?.firstMs, 12_500)
+        XCTAssertEqual(out.first?.tcpFlags, TCPFlags.ack)
+        // Quiet since: the idle timeout removes it without an empty record.
+        XCTAssertEqual(expired(&c, now: 20_000).count, 0)
+        XCTAssertEqual(c.liveFlows, 0)
+    }
+
+    func testEqualIdleAndActiveTimeoutsPreferIdle() {
+        var c = cache(idle: 2, active: 2)
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: 0)
+        XCTAssertEqual(expired(&c, now: 2_000).map(\.endReason), [.idleTimeout])
+    }
+
+    func testRefusedExpiryStaysForTheNextScan() {
+        var c = cache(idle: 1, active: 60)
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: 0)
+        XCTAssertEqual(c.expire(now: 5_000, slots: c.capacity) { _ in false }, 0)
+        XCTAssertEqual(c.liveFlows, 1)
+        XCTAssertEqual(expired(&c, now: 5_000).count, 1)
+        XCTAssertEqual(c.liveFlows, 0)
+    }
+
+    func testExpireAllResumesAfterARefusal() {
+        var c = cache()
+        for i in 0 ..< 10 { c.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, endsFlow: false, now: 0) }
+        var taken = 0
+        XCTAssertFalse(c.expireAll(reason: .forcedEnd) { _ in taken += 1; return taken <= 4 })
+        var rest = 0
+        XCTAssertTrue(c.expireAll(reason: .forcedEnd) { _ in rest += 1; return true })
+        XCTAssertEqual(4 + rest, 10)
+    }
+
+    func testManyFlowsFitBelowCapacityWithFewEvictions() {
+        var c = cache(maxFlows: 4096)
+        var evicted = 0
+        for i in 0 ..< 2048 {
+            var k = key(UInt16(i))
+            k.w2 = UInt64(i)
+            c.meter(key: k, octets: 40, tcpFlags: 0, endsFlow: false, now: 0)
+            evicted += pending(&c).count
+        }
+        XCTAssertEqual(UInt64(evicted), c.evictions)
+        XCTAssertGreaterThan(c.liveFlows, 2000, "at half load an 8-way table should keep nearly every flow")
+    }
+}
+
+final class RecordRingTests: XCTestCase {
+    static func record(_ n: UInt64) -> FlowRecord {
+        FlowRecord(key: FlowKey(), packets: n, octets: n, firstMs: 0, lastMs: 0, ingressInterface: 1,
+                   egressInterface: 2, tcpFlags: 0, endReason: .idleTimeout, direction: 0)
+    }
+
+    func testFIFOAndBounded() {
+        let ring = RecordRing(capacity: 3)
+        XCTAssertEqual(ring.capacity, 4)
+        for i in 0 ..< 4 { XCTAssertTrue(ring.push(Self.record(UInt64(i)))) }
+        XCTAssertFalse(ring.push(Self.record(9)), "full")
+        var seen: [UInt64] = []
+        XCTAssertEqual(ring.drain(limit: 2) { seen.append($0.packets) }, 2)
+        XCTAssertTrue(ring.push(Self.record(4)))
+        ring.drain { seen.append($0.packets) }
+        XCTAssertEqual(seen, [0, 1, 2, 3, 4])
+        XCTAssertFalse(ring.isDrained)
+        ring.finish()
+        XCTAssertTrue(ring.isDrained)
+    }
+
+    func testProducerAndConsumerThreads() {
+        let ring = RecordRing(capacity: 64)
+        let total: UInt64 = 200_000
+        guard let producer = PosixThread(name: "test-producer", {
+            var i: UInt64 = 0
+            while i < total { if ring.push(RecordRingTests.record(i)) { i += 1 } }
+            ring.finish()
+        }) else { return XCTFail("no thread") }
+        var expected: UInt64 = 0
+        var ordered = true
+        while !ring.isDrained {
+            ring.drain { r in
+                if r.packets != expected { ordered = false }
+                expected += 1
+            }
+        }
+        producer.join()
+        XCTAssertEqual(expected, total)
+        XCTAssertTrue(ordered)
+    }
+}

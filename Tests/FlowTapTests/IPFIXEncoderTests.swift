@@ -1,0 +1,171 @@
+import XCTest
+@testable import FlowTap
+
+final class IPFIXEncoderTests: XCTestCase {
+    static let ipv4Layout = RecordLayout.layouts(for: [.l3, .l4])[0]!
+
+    static func tcpRecord(packets: UInt64 = 10) -> FlowRecord {
+        var key = FrameBuilder.tcpv4(sport: 40000, dport: 5201).decode().key
+        key.apply(FlowKeyMask([.l3, .l4]))
+        return FlowRecord(key: key, packets: packets, octets: 1234, firstMs: 1_700_000_000_000,
+                          lastMs: 1_700_000_001_500, ingressInterface: 7, egressInterface: 8,
+                          tcpFlags: 0x1B, endReason: .idleTimeout, direction: 0)
+    }
+
+    /// Runs `body` with a writer over a zeroed buffer, returning the message bytes.
+    func withMessage(capacity: Int = 1472, _ body: (inout MessageWriter) -> Void) -> [UInt8] {
+        var storage = [UInt8](repeating: 0, count: capacity)
+        return storage.withUnsafeMutableBytes { raw in
+            var writer = MessageWriter(base: raw.baseAddress!, capacity: capacity)
+            body(&writer)
+            return Array(writer.bytes)
+        }
+    }
+
+    func testTemplateIDFollowsTheLayout() {
+        XCTAssertEqual(Self.ipv4Layout.recordLength, 61)
+        XCTAssertEqual(Self.ipv4Layout.templateID(avoiding: []), 57914) // FNV-1a of the field list
+        XCTAssertEqual(Self.ipv4Layout.templateID(avoiding: [57914]), 57915)
+        let all = RecordLayout.layouts(for: [.l2, .l3, .l4]).compactMap { $0?.templateID(avoiding: []) }
+        XCTAssertEqual(Set(all).count, 3)
+        XCTAssertTrue(all.allSatisfy { $0 >= 256 })
+    }
+
+    /// The whole first message, written out by hand from RFC 7011 §3.
+    func testFirstMessageByteForByte() {
+        var encoder = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil])
+        let bytes = withMessage { m in
+            encoder.begin(&m, withTemplates: true)
+            XCTAssertTrue(encoder.append(Self.tcpRecord(), to: &m))
+            encoder.finish(&m, exportTimeSeconds: 1_700_000_002)
+        }
+        var expected: [UInt8] = [
+            0x00, 0x0A, 0x00, 0xA0,             // version 10, length 160
+            0x65, 0x53, 0xF1, 0x02,             // export time 1700000002
+            0x00, 0x00, 0x00, 0x00,             // sequence 0: nothing sent before
+            0x00, 0x00, 0x00, 0x01,             // observation domain 1
+            0x00, 0x02, 0x00, 0x4C,             // template set, 76 bytes
+            0xE2, 0x3A, 0x00, 0x11,             // template 57914, 17 fields
+        ]
+        let specifiers: [(UInt16, UInt16)] = [(8, 4), (12, 4), (4, 1), (5, 1), (60, 1), (7, 2), (11, 2), (6, 2),
+                                              (32, 2), (10, 4), (14, 4), (61, 1), (2, 8), (1, 8), (152, 8), (153, 8), (136, 1)]
+        for (id, length) in specifiers { expected += [UInt8(id >> 8), UInt8(id & 0xFF), 0, UInt8(length)] }
+        expected += [
+            0xE2, 0x3A, 0x00, 0x44,             // data set for 57914, 68 bytes (4 + 61 + 3 padding)
+            0x0A, 0x4D, 0x00, 0x01,             // sourceIPv4Address 10.77.0.1
+            0x0A, 0x4D, 0x00, 0x02,             // destinationIPv4Address 10.77.0.2
+            0x06, 0x00, 0x04,                   // protocol TCP, ToS 0, ipVersion 4
+            0x9C, 0x40, 0x14, 0x51,             // ports 40000 → 5201
+            0x00, 0x1B,                         // tcpControlBits FIN SYN PSH ACK
+            0x00, 0x00,                         // icmpTypeCodeIPv4
+            0x00, 0x00, 0x00, 0x07,             // ingressInterface
+            0x00, 0x00, 0x00, 0x08,             // egressInterface
+            0x00,                               // flowDirection ingress
+            0, 0, 0, 0, 0, 0, 0, 0x0A,          // packetDeltaCount
+            0, 0, 0, 0, 0, 0, 0x04, 0xD2,       // octetDeltaCount 1234
+            0, 0, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x00, // flowStartMilliseconds
+            0, 0, 0x01, 0x8B, 0xCF, 0xE5, 0x6D, 0xDC, // flowEndMilliseconds
+            0x01,                               // flowEndReason idle timeout
+            0x00, 0x00, 0x00,                   // set padding
+        ]
+        XCTAssertEqual(bytes.count, 160)
+        XCTAssertEqual(bytes, expected)
+    }
+
+    func testSequenceCountsDataRecordsOfEarlierMessages() {
+        var encoder = IPFIXEncoder(observationDomain: 9, layouts: RecordLayout.layouts(for: [.l3, .l4]))
+        func message(records: Int, templates: Bool, commit: Bool = true) -> [UInt8] {
+            withMessage { m in
+                encoder.begin(&m, withTemplates: templates)
+                for _ in 0 ..< records { XCTAssertTrue(encoder.append(Self.tcpRecord(), to: &m)) }
+                encoder.finish(&m, exportTimeSeconds: 1)
+                if commit { encoder.commit() }
+            }
+        }
+        func sequence(_ m: [UInt8]) -> UInt32 { m[8 ..< 12].reduce(0) { $0 << 8 | UInt32($1) } }
+        XCTAssertEqual(sequence(message(records: 0, templates: true)), 0)
+        XCTAssertEqual(sequence(message(records: 3, templates: false)), 0)
+        XCTAssertEqual(sequence(message(records: 2, templates: true)), 3, "templates do not count")
+        XCTAssertEqual(sequence(message(records: 4, templates: false, commit: false)), 5)
+        XCTAssertEqual(sequence(message(records: 1, templates: false)), 5, "a message that was not sent does not count")
+        XCTAssertEqual(encoder.sequence, 6)
+    }
+
+    func testSequenceWrapsModulo2To32() {
+        var encoder = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil], initialSequence: .max)
+        _ = withMessage { m in
+            encoder.begin(&m, withTemplates: false)
+            _ = encoder.append(Self.tcpRecord(), to: &m)
+            _ = encoder.append(Self.tcpRecord(), to: &m)
+            encoder.finish(&m, exportTimeSeconds: 1)
+        }
+        encoder.commit()
+        XCTAssertEqual(encoder.sequence, 1)
+    }
+
+    func testRecordsArePackedUntilTheNextWouldNotFit() {
+        // Header 16 + set header 4 + three records of 61 + 1 byte of padding (set length 188) = 204.
+        var encoder = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil])
+        let bytes = withMessage(capacity: 204) { m in
+            encoder.begin(&m, withTemplates: false)
+            for _ in 0 ..< 3 { XCTAssertTrue(encoder.append(Self.tcpRecord(), to: &m)) }
+            XCTAssertFalse(encoder.append(Self.tcpRecord(), to: &m))
+            encoder.finish(&m, exportTimeSeconds: 1)
+        }
+        XCTAssertEqual(bytes.count, 204)
+        XCTAssertEqual(Array(bytes[18 ..< 20]), [0x00, 0xBC], "set length 188, padding included")
+        var tight = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil])
+        _ = withMessage(capacity: 203) { m in
+            tight.begin(&m, withTemplates: false)
+            for _ in 0 ..< 2 { XCTAssertTrue(tight.append(Self.tcpRecord(), to: &m)) }
+            XCTAssertFalse(tight.append(Self.tcpRecord(), to: &m), "the third record's padding would overflow")
+        }
+    }
+
+    func testIPv4AndIPv6RecordsGoInSeparatePaddedSets() {
+        let layouts = RecordLayout.layouts(for: [.l3, .l4])
+        var encoder = IPFIXEncoder(observationDomain: 1, layouts: layouts)
+        var v6 = FrameBuilder()
+        v6.ethernet(type: 0x86DD)
+        v6.ipv6(next: 17, payload: 8)
+        v6.udp(sport: 5353, dport: 5353, payload: 0)
+        var record6 = Self.tcpRecord()
+        record6.key = v6.decode().key
+        let bytes = withMessage { m in
+            encoder.begin(&m, withTemplates: false)
+            XCTAssertTrue(encoder.append(Self.tcpRecord(), to: &m))
+            XCTAssertTrue(encoder.append(record6, to: &m))
+            XCTAssertTrue(encoder.append(record6, to: &m))
+            encoder.finish(&m, exportTimeSeconds: 1)
+        }
+        let id6 = encoder.templates[1]!.id
+        XCTAssertEqual(layouts[1]!.recordLength, 85)
+        // v4 set: 4 + 61 + 3 = 68; v6 set: 4 + 2 × 85 + 2 = 176.
+        XCTAssertEqual(bytes.count, 16 + 68 + 176)
+        XCTAssertEqual(Array(bytes[84 ..< 88]), [UInt8(id6 >> 8), UInt8(id6 & 0xFF), 0x00, 0xB0])
+        XCTAssertEqual(Array(bytes[(bytes.count - 2)...]), [0, 0])
+        // 16-byte addresses: fd00::1 as the source.
+        XCTAssertEqual(bytes[88], 0xFD)
+        XCTAssertEqual(bytes[88 + 15], 0x01)
+    }
+
+    func testTemplateSetListsEveryLayout() {
+        let layouts = RecordLayout.layouts(for: [.l2, .l3, .l4])
+        var encoder = IPFIXEncoder(observationDomain: 1, layouts: layouts)
+        let bytes = withMessage { m in
+            encoder.begin(&m, withTemplates: true)
+            encoder.finish(&m, exportTimeSeconds: 1)
+        }
+        let expectedLength = 4 + layouts.compactMap { $0 }.reduce(0) { $0 + 4 + 4 * $1.fields.count }
+        XCTAssertEqual(bytes.count, 16 + expectedLength)
+        XCTAssertEqual(Array(bytes[16 ..< 18]), [0, 2])
+        XCTAssertEqual(Int(bytes[18]) << 8 | Int(bytes[19]), expectedLength)
+    }
+
+    func testMinimumMTUCoversTheLargestRecordAndTheTemplates() {
+        let layouts = RecordLayout.layouts(for: [.l2, .l3, .l4])
+        let minimum = IPFIXEncoder.minimumMessageLength(layouts: layouts)
+        XCTAssertGreaterThanOrEqual(minimum, 16 + IPFIXEncoder.templateSetLength(layouts))
+        XCTAssertGreaterThanOrEqual(minimum, 16 + 4 + layouts[1]!.recordLength)
+    }
+}

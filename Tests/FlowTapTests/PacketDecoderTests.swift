@@ -1,0 +1,227 @@
+import XCTest
+@testable import FlowTap
+
+final class PacketDecoderTests: XCTestCase {
+    func testIPv4TCPGivesPortsFlagsAndIPLength() {
+        let facts = FrameBuilder.tcpv4(sport: 40001, dport: 5201, flags: TCPFlags.syn | TCPFlags.ack, payload: 100).decode()
+        XCTAssertEqual(facts.kind, .ipv4)
+        XCTAssertEqual(facts.key.sourcePort, 40001)
+        XCTAssertEqual(facts.key.destinationPort, 5201)
+        XCTAssertEqual(facts.key.ipProtocol, 6)
+        XCTAssertEqual(facts.key.ipVersion, 4)
+        XCTAssertEqual(facts.key.sourceIPv4, 0x0A4D_0001)
+        XCTAssertEqual(facts.key.destinationIPv4, 0x0A4D_0002)
+        XCTAssertEqual(facts.key.etherType, 0x0800)
+        XCTAssertEqual(facts.key.sourceMAC, FlowKeyTests.macWord(FrameBuilder.h1MAC))
+        XCTAssertEqual(facts.tcpFlags, TCPFlags.syn | TCPFlags.ack)
+        XCTAssertEqual(facts.octets, 140)
+        XCTAssertFalse(facts.endsFlow)
+    }
+
+    func testFINAndRSTEndTheFlow() {
+        XCTAssertTrue(FrameBuilder.tcpv4(flags: TCPFlags.fin | TCPFlags.ack).decode().endsFlow)
+        XCTAssertTrue(FrameBuilder.tcpv4(flags: TCPFlags.rst).decode().endsFlow)
+    }
+
+    func testIPv4OptionsMoveTheTransportHeader() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x0800)
+        f.ipv4(proto: 17, payload: 8 + 10, tos: 0xB8, options: [0x94, 0x04, 0, 0]) // router alert
+        f.udp(sport: 53, dport: 33000, payload: 10)
+        f.zeros(10)
+        let facts = f.decode()
+        XCTAssertEqual(facts.kind, .ipv4)
+        XCTAssertEqual(facts.key.sourcePort, 53)
+        XCTAssertEqual(facts.key.destinationPort, 33000)
+        XCTAssertEqual(facts.key.tos, 0xB8)
+        XCTAssertEqual(facts.octets, 24 + 18)
+    }
+
+    func testEthernetPaddingIsNotCounted() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x0800)
+        f.ipv4(proto: 17, payload: 8)
+        f.udp(sport: 1, dport: 2, payload: 0)
+        f.zeros(18) // padded to the 60-byte minimum
+        XCTAssertEqual(f.bytes.count, 60)
+        XCTAssertEqual(f.decode().octets, 28)
+    }
+
+    func testLaterIPv4FragmentHasNoPorts() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x0800)
+        f.ipv4(proto: 17, payload: 100, flagsOffset: 185) // offset 1480 bytes
+        f.zeros(100)
+        let facts = f.decode()
+        XCTAssertEqual(facts.kind, .ipv4)
+        XCTAssertTrue(facts.isLaterFragment)
+        XCTAssertEqual(facts.key.sourcePort, 0)
+        XCTAssertEqual(facts.key.destinationPort, 0)
+        XCTAssertEqual(facts.octets, 120)
+    }
+
+    func testFirstIPv4FragmentCarriesPorts() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x0800)
+        f.ipv4(proto: 17, payload: 8 + 40, flagsOffset: 0x2000) // MF, offset 0
+        f.udp(sport: 7000, dport: 7001, payload: 3000)
+        f.zeros(40)
+        let facts = f.decode()
+        XCTAssertFalse(facts.isLaterFragment)
+        XCTAssertEqual(facts.key.sourcePort, 7000)
+    }
+
+    func testVLANAndQinQTagsAreRecorded() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x0800, vlans: [(0x8100, 0x2064)]) // PCP 1, VLAN 100
+        f.ipv4(proto: 17, payload: 8)
+        f.udp(sport: 1, dport: 2, payload: 0)
+        var facts = f.decode()
+        XCTAssertEqual(facts.kind, .ipv4)
+        XCTAssertEqual(facts.key.outerVLAN, 100 | FlowKey.vlanPresent)
+        XCTAssertEqual(facts.key.innerVLAN, 0)
+        XCTAssertEqual(facts.key.sourcePort, 1)
+
+        var q = FrameBuilder()
+        q.ethernet(type: 0x86DD, vlans: [(0x88A8, 10), (0x8100, 20)])
+        q.ipv6(next: 17, payload: 8)
+        q.udp(sport: 3, dport: 4, payload: 0)
+        facts = q.decode()
+        XCTAssertEqual(facts.kind, .ipv6)
+        XCTAssertEqual(facts.key.outerVLAN, 10 | FlowKey.vlanPresent)
+        XCTAssertEqual(facts.key.innerVLAN, 20 | FlowKey.vlanPresent)
+        XCTAssertEqual(facts.key.destinationPort, 4)
+    }
+
+    func testThreeTagsAreNotDecoded() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x0800, vlans: [(0x88A8, 1), (0x8100, 2), (0x8100, 3)])
+        f.ipv4(proto: 17, payload: 8)
+        f.udp(sport: 1, dport: 2, payload: 0)
+        XCTAssertEqual(f.decode().issue, .tooManyVLANTags)
+    }
+
+    func testIPv6WalksExtensionHeaders() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x86DD)
+        f.ipv6(next: 0, payload: 8 + 8 + 16 + 20, trafficClass: 0x20)
+        f.raw([44, 0, 1, 4, 0, 0, 0, 0])                   // hop-by-hop (PadN) → fragment
+        f.raw([60, 0, 0, 0, 0, 0, 0, 0x2A])                // fragment, offset 0 → destination options
+        f.raw([6, 1, 1, 12] + [UInt8](repeating: 0, count: 12)) // destination options, 16 bytes → TCP
+        f.tcp(sport: 443, dport: 50000, flags: TCPFlags.psh | TCPFlags.ack)
+        let facts = f.decode()
+        XCTAssertEqual(facts.kind, .ipv6)
+        XCTAssertEqual(facts.key.ipProtocol, 6)
+        XCTAssertEqual(facts.key.tos, 0x20)
+        XCTAssertEqual(facts.key.sourcePort, 443)
+        XCTAssertEqual(facts.tcpFlags, TCPFlags.psh | TCPFlags.ack)
+        XCTAssertEqual(facts.octets, 40 + 52)
+        XCTAssertEqual(facts.key.ipVersion, 6)
+        XCTAssertEqual(facts.key.w0.bigEndian >> 56, 0xFD)
+    }
+
+    func testLaterIPv6FragmentHasNoPorts() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x86DD)
+        f.ipv6(next: 44, payload: 8 + 64)
+        f.raw([17, 0, 0x05, 0xA8, 0, 0, 0, 0x2A]) // offset 181 × 8
+        f.zeros(64)
+        let facts = f.decode()
+        XCTAssertEqual(facts.kind, .ipv6)
+        XCTAssertTrue(facts.isLaterFragment)
+        XCTAssertEqual(facts.key.ipProtocol, 17)
+        XCTAssertEqual(facts.key.sourcePort, 0)
+    }
+
+    func testICMPTypeAndCodeGoInTheDestinationPortSlot() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x0800)
+        f.ipv4(proto: 1, payload: 64)
+        f.raw([8, 0])
+        f.zeros(62)
+        let facts = f.decode()
+        XCTAssertEqual(facts.key.destinationPort, 0x0800)
+        XCTAssertEqual(facts.key.sourcePort, 0)
+
+        var v6 = FrameBuilder()
+        v6.ethernet(type: 0x86DD)
+        v6.ipv6(next: 58, payload: 8)
+        v6.raw([128, 0, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(v6.decode().key.destinationPort, 128 << 8)
+    }
+
+    func testNonIPFrameIsNotMalformed() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x0806)
+        f.zeros(28)
+        let facts = f.decode()
+        XCTAssertEqual(facts.kind, .nonIP)
+        XCTAssertEqual(facts.key.etherType, 0x0806)
+        XCTAssertEqual(facts.octets, 28)
+    }
+
+    func testMalformedFramesNameTheirReason() {
+        func expect(_ issue: DecodeIssue, _ build: (inout FrameBuilder) -> Void, line: UInt = #line) {
+            var f = FrameBuilder()
+            build(&f)
+            let facts = f.decode()
+            XCTAssertEqual(facts.kind, .malformed, line: line)
+            XCTAssertEqual(facts.issue, issue, line: line)
+        }
+        expect(.truncatedEthernet) { _ in }
+        expect(.truncatedEthernet) { $0.zeros(13) }
+        expect(.truncatedVLAN) { $0.ethernet(type: 0x8100); $0.u8(0) }
+        expect(.truncatedIPv4) { $0.ethernet(type: 0x0800); $0.zeros(19) }
+        expect(.badIPv4Header) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 20, ihlOverride: 4); $0.zeros(20) }
+        expect(.badIPv4Header) { $0.ethernet(type: 0x0800); $0.u8(0x65); $0.zeros(39) }
+        expect(.truncatedIPv4) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 0, ihlOverride: 15) }
+        expect(.ipv4LengthBeyondFrame) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 17, payload: 8, totalLengthOverride: 200); $0.udp(sport: 1, dport: 2, payload: 0) }
+        expect(.ipv4LengthBelowHeader) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 17, payload: 8, totalLengthOverride: 12); $0.udp(sport: 1, dport: 2, payload: 0) }
+        expect(.truncatedIPv6) { $0.ethernet(type: 0x86DD); $0.zeros(39) }
+        expect(.badIPv6Header) { $0.ethernet(type: 0x86DD); $0.u8(0x40); $0.zeros(39) }
+        expect(.ipv6LengthBeyondFrame) { $0.ethernet(type: 0x86DD); $0.ipv6(next: 17, payload: 8, payloadLengthOverride: 400); $0.udp(sport: 1, dport: 2, payload: 0) }
+        expect(.ipv6Jumbogram) { $0.ethernet(type: 0x86DD); $0.ipv6(next: 0, payload: 0) }
+        expect(.ipv6ExtensionChain) { // a destination-options header whose length runs past the packet
+            $0.ethernet(type: 0x86DD); $0.ipv6(next: 60, payload: 8); $0.raw([60, 200, 0, 0, 0, 0, 0, 0])
+        }
+        expect(.ipv6ExtensionChain) { // nine hop-by-hop headers in a row: longer than the walk allows
+            $0.ethernet(type: 0x86DD); $0.ipv6(next: 0, payload: 72)
+            for _ in 0 ..< 9 { $0.raw([0, 0, 1, 4, 0, 0, 0, 0]) }
+        }
+        expect(.truncatedTCP) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 10); $0.zeros(10) }
+        expect(.badTCPDataOffset) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 20); $0.tcp(sport: 1, dport: 2, flags: 0, dataOffset: 4) }
+        expect(.truncatedUDP) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 17, payload: 4); $0.zeros(4) }
+        expect(.truncatedICMP) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 1, payload: 1); $0.zeros(1) }
+    }
+
+    /// Every prefix of every test frame, and random bytes behind a valid header: the decoder
+    /// must answer without reading past the end (the buffers are exactly sized, so an overrun
+    /// would trip the address sanitizer or read garbage that breaks the "sane result" checks).
+    func testTruncationsAndGarbageNeverCrash() {
+        var frames = [FrameBuilder.tcpv4().bytes]
+        var v6 = FrameBuilder()
+        v6.ethernet(type: 0x86DD, vlans: [(0x8100, 5)])
+        v6.ipv6(next: 0, payload: 8 + 20)
+        v6.raw([6, 0, 1, 4, 0, 0, 0, 0])
+        v6.tcp(sport: 1, dport: 2, flags: 0)
+        frames.append(v6.bytes)
+        for frame in frames {
+            for cut in 0 ... frame.count {
+                let facts = FrameBuilder(bytes: Array(frame.prefix(cut))).decode()
+                if facts.kind == .ipv4 || facts.kind == .ipv6 {
+                    XCTAssertLessThanOrEqual(Int(facts.octets), cut)
+                }
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0 ..< 20000 {
+            var f = FrameBuilder()
+            f.ethernet(type: [0x0800, 0x86DD, 0x8100, 0x88A8][Int.random(in: 0 ..< 4, using: &rng)])
+            for _ in 0 ..< Int.random(in: 0 ..< 120, using: &rng) { f.u8(UInt8.random(in: 0 ... 255, using: &rng)) }
+            let facts = f.decode()
+            if facts.kind == .ipv4 || facts.kind == .ipv6 {
+                XCTAssertLessThanOrEqual(Int(facts.octets), f.bytes.count - 14)
+            }
+        }
+    }
+}

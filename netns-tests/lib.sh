@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# lib.sh - shared topology and helpers for flowtap's namespace tests. Source it.
+#
+#   h1 (10.77.0.1) -- veth -- bra[vh1, tapa]  flowtap  brb[tapb, vh2] -- veth -- h2 (10.77.0.2)
+#                                  probe namespace P, routed link vc 10.77.9.1
+#                                                          |
+#                                  collector namespace C, eth0 10.77.9.2
+#
+# Every run makes its own namespaces, named ft<pid>-{h1,h2,p,c}, so tests never collide with
+# each other or with anything else, and deletes them on exit (trap), even after a failure.
+# Nothing in the root namespace is created or changed. IPv6 is off in every namespace so that
+# neighbour discovery chatter does not add flows the test did not send.
+set -euo pipefail
+
+FT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FT_BIN=${FT_BIN:-$FT_ROOT/.build/release/flowtap}
+FT_ID=${FT_ID:-ft$$}
+NS_H1=$FT_ID-h1
+NS_H2=$FT_ID-h2
+NS_P=$FT_ID-p
+NS_C=$FT_ID-c
+H1_IP=10.77.0.1
+H2_IP=10.77.0.2
+H1_MAC=02:77:00:00:00:01
+H2_MAC=02:77:00:00:00:02
+P_IP=10.77.9.1
+C_IP=10.77.9.2
+FT_OUT=${FT_OUT:-$(mktemp -d /tmp/"$FT_ID".XXXX)}
+FT_PIDS=()
+FT_FAILS=0
+FT_CHECKS=0
+
+ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+log() { echo "[$(date +%T)] $*" >&2; }
+
+# check DESCRIPTION COMMAND...: runs the command, records pass or fail, never exits.
+check() {
+  local what=$1; shift
+  FT_CHECKS=$((FT_CHECKS + 1))
+  if "$@"; then echo "  ok   - $what"; else echo "  FAIL - $what"; FT_FAILS=$((FT_FAILS + 1)); fi
+}
+
+# finish: prints the tally and exits non-zero on any failure.
+finish() {
+  echo "$(basename "$0"): $((FT_CHECKS - FT_FAILS)) passed, $FT_FAILS failed"
+  [[ $FT_FAILS -eq 0 ]]
+}
+
+require_root() {
+  [[ $EUID -eq 0 ]] || { echo "$(basename "$0"): needs root (ip netns, TAP devices)" >&2; exit 1; }
+}
+
+# spawn NAME NS CMD...: CMD in namespace NS as a background job whose pid (the command's own,
+# since ip netns exec execs it) is kept in PID_NAME and stopped at cleanup.
+spawn() { local name=$1 n=$2; shift 2; ip netns exec "$n" "$@" & FT_PIDS+=("$!"); eval "PID_$name=$!"; }
+
+cleanup() {
+  local i n pid
+  for ((i = ${#FT_PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${FT_PIDS[i]}" 2>/dev/null || true; done
+  for ((i = ${#FT_PIDS[@]} - 1; i >= 0; i--)); do wait "${FT_PIDS[i]}" 2>/dev/null || true; done
+  for n in "$NS_H1" "$NS_H2" "$NS_P" "$NS_C"; do
+    [[ -e /run/netns/$n ]] || continue
+    for pid in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns del "$n" 2>/dev/null || true
+  done
+  [[ -n ${FT_KEEP:-} ]] || rm -rf "$FT_OUT"
+}
+
+ns_quiet() {
+  ns "$1" ip link set lo up
+  ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ns "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+}
+
+# topology_up: the picture above, with tapa/tapb as persistent TAPs nobody reads yet.
+topology_up() {
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  local n
+  for n in "$NS_H1" "$NS_H2" "$NS_P" "$NS_C"; do ip netns add "$n"; ns_quiet "$n"; done
+  for k in iptables ip6tables arptables; do ns "$NS_P" sysctl -qw "net.bridge.bridge-nf-call-$k=0" 2>/dev/null || true; done
+  ip -n "$NS_P" link add vh1 type veth peer name eth0 netns "$NS_H1"
+  ip -n "$NS_P" link add vh2 type veth peer name eth0 netns "$NS_H2"
+  ip -n "$NS_H1" link set eth0 address "$H1_MAC"
+  ip -n "$NS_H2" link set eth0 address "$H2_MAC"
+  ip -n "$NS_H1" addr add "$H1_IP/24" dev eth0
+  ip -n "$NS_H2" addr add "$H2_IP/24" dev eth0
+  ip -n "$NS_H1" link set eth0 up
+  ip -n "$NS_H2" link set eth0 up
+  ip -n "$NS_P" link add vc type veth peer name eth0 netns "$NS_C"
+  ip -n "$NS_P" addr add "$P_IP/24" dev vc
+  ip -n "$NS_C" addr add "$C_IP/24" dev eth0
+  ip -n "$NS_P" link set vc up
+  ip -n "$NS_C" link set eth0 up
+  for n in bra brb; do
+    ip -n "$NS_P" link add "$n" type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+    ip -n "$NS_P" link set "$n" up
+  done
+  ip -n "$NS_P" tuntap add dev tapa mode tap
+  ip -n "$NS_P" tuntap add dev tapb mode tap
+  ip -n "$NS_P" link set vh1 master bra
+  ip -n "$NS_P" link set tapa master bra
+  ip -n "$NS_P" link set vh2 master brb
+  ip -n "$NS_P" link set tapb master brb
+  for n in vh1 vh2 tapa tapb; do ip -n "$NS_P" link set "$n" up; done
+  # Static neighbours: no ARP exchange is needed (or counted) once traffic starts.
+  ns "$NS_H1" ip neigh replace "$H2_IP" lladdr "$H2_MAC" dev eth0 nud permanent
+  ns "$NS_H2" ip neigh replace "$H1_IP" lladdr "$H1_MAC" dev eth0 nud permanent
+}
+
+# hosts_without_offloads: h1 and h2 put finished frames on the wire (no TSO/GSO super-frames,
+# no partial checksums), so a capture at h1 shows exactly the bytes h2 must receive.
+hosts_without_offloads() {
+  local n
+  for n in "$NS_H1" "$NS_H2"; do
+    ns "$n" ethtool -K eth0 tx off tso off gso off gro off >/dev/null 2>&1 || true
+  done
+}
+
+can_ping() { ns "$NS_H1" ping -c1 -W1 "$H2_IP" >/dev/null 2>&1; }
+
+wait_ping() {
+  local i
+  for i in $(seq 50); do can_ping && return 0; sleep 0.1; done
+  return 1
+}
+
+# start_flowtap ARGS...: runs flowtap in the probe namespace; its output goes to $FT_OUT/flowtap.log.
+start_flowtap() {
+  ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb "$@" >"$FT_OUT/flowtap.log" 2>&1 &
+  PID_FLOWTAP=$!
+  FT_PIDS+=("$PID_FLOWTAP")
+}
+
+# stop_flowtap: SIGTERM, then waits; sets FLOWTAP_RC.
+stop_flowtap() {
+  kill -TERM "$PID_FLOWTAP" 2>/dev/null || true
+  FLOWTAP_RC=0
+  wait "$PID_FLOWTAP" || FLOWTAP_RC=$?
+}
+
+# start_nfcapd PORT DIR: nfcapd in the collector namespace.
+start_nfcapd() {
+  mkdir -p "$2"
+  ip netns exec "$NS_C" nfcapd -w "$2" -p "$1" -b "$C_IP" -t 3600 -I flowtap >"$FT_OUT/nfcapd.log" 2>&1 &
+  PID_NFCAPD=$!
+  FT_PIDS+=("$PID_NFCAPD")
+}
+
+stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# wait_for_file FILE: until a background writer has created it (tcpdump, servers).
+wait_listening() {  # wait_listening NS PORT PROTO(t|u)
+  local i
+  for i in $(seq 50); do
+    ns "$1" ss -"$3"lnH "sport = :$2" 2>/dev/null | grep -q . && return 0
+    sleep 0.1
+  done
+  return 1
+}
