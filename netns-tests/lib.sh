@@ -118,6 +118,7 @@ hosts_without_offloads() {
 }
 
 can_ping() { ns "$NS_H1" ping -c1 -W1 "$H2_IP" >/dev/null 2>&1; }
+cannot_ping() { ! ns "$NS_H1" ping -c2 -W1 "$H2_IP" >/dev/null 2>&1; }
 
 wait_ping() {
   local i
@@ -157,4 +158,37 @@ wait_listening() {  # wait_listening NS PORT PROTO(t|u)
     sleep 0.1
   done
   return 1
+}
+
+# capture NAME NS IFACE DIRECTION [FILTER...]: tcpdump into $FT_OUT/NAME.pcap, full frames,
+# only frames going DIRECTION (in|out) on IFACE; returns once tcpdump is listening. Immediate
+# mode: with TPACKET_V3 block buffering, the frames of a partly filled block are lost when
+# tcpdump is stopped within a second of them.
+capture() {
+  local name=$1 n=$2 dev=$3 dir=$4; shift 4
+  ip netns exec "$n" tcpdump -i "$dev" -Q "$dir" -n -U --immediate-mode -s 0 -B 65536 -w "$FT_OUT/$name.pcap" "$@" 2>"$FT_OUT/$name.tcpdump.log" &
+  FT_PIDS+=("$!")
+  eval "PID_CAP_$name=$!"
+  local i
+  for i in $(seq 50); do grep -q "listening on" "$FT_OUT/$name.tcpdump.log" 2>/dev/null && return 0; sleep 0.1; done
+  echo "tcpdump on $dev did not start: $(cat "$FT_OUT/$name.tcpdump.log")" >&2
+  return 1
+}
+
+stop_capture() { local v="PID_CAP_$1"; sleep 0.3; stop_pid "${!v}"; }
+
+# iperf3_server: in h2, answering until cleanup.
+iperf3_server() {
+  spawn IPERF "$NS_H2" iperf3 -s -p 5201 >"$FT_OUT/iperf3-server.log" 2>&1
+  wait_listening "$NS_H2" 5201 t
+}
+
+# traffic: the mixed set every export test sends through the probe: ICMP echo, TCP both ways
+# (several MB each), UDP, and large ICMP.
+traffic() {
+  ns "$NS_H1" ping -c 20 -i 0.02 -q "$H2_IP" >/dev/null
+  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -n "${TCP_BYTES:-5M}" --cport 40001 >"$FT_OUT/iperf-tcp-up.log"
+  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -n "${TCP_BYTES:-5M}" --cport 40002 -R >"$FT_OUT/iperf-tcp-down.log"
+  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -u -b 20M -l 1200 -n 2M --cport 40003 >"$FT_OUT/iperf-udp.log"
+  ns "$NS_H2" ping -c 5 -i 0.05 -s 1400 -q "$H1_IP" >/dev/null
 }
