@@ -15,8 +15,9 @@ if [[ $EUID -ne 0 ]]; then
 fi
 
 # Debian packages used by the tests: iproute2 (ip, ss), iputils-ping, ethtool, tcpdump, tshark,
-# nfdump (nfcapd), iperf3, python3, util-linux (setpriv), linux-libc-dev (for the build).
-PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump iperf3 python3 util-linux linux-libc-dev)
+# nfdump (nfcapd), iperf3, python3 and python3-scapy (frame injection, run as /usr/bin/python3),
+# util-linux (setpriv), linux-libc-dev (for the build).
+PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump iperf3 python3 python3-scapy util-linux linux-libc-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 ]]; then

@@ -2,37 +2,35 @@ import Glibc
 
 /// The one place the data path makes system calls. Each wrapper retries EINTR and returns the
 /// call's result, or `-errno` on failure, so the per-frame loop never throws or allocates.
-/// Errno values that can only mean misuse of a descriptor (EBADF, EFAULT) stop the process:
-/// they are bugs, not conditions to handle.
+/// Errno values that can only mean misuse of a descriptor (EBADF, EFAULT, ENOTSOCK) stop the
+/// process: they are bugs, not conditions to handle.
 public enum SystemCall {
     /// read(2) into `buffer`.
     @inline(__always)
     public static func read(_ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-        while true {
-            let n = Glibc.read(fd, buffer, count)
-            if n >= 0 { return n }
-            let e = errno
-            if e == EINTR { continue }
-            checkNotMisuse(e, "read")
-            return -Int(e)
-        }
+        retryingInterrupts("read") { Glibc.read(fd, buffer, count) }
     }
 
     /// write(2) of `count` bytes from `buffer`.
     @inline(__always)
     public static func write(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-        while true {
-            let n = Glibc.write(fd, buffer, count)
-            if n >= 0 { return n }
-            let e = errno
-            if e == EINTR { continue }
-            checkNotMisuse(e, "write")
-            return -Int(e)
+        retryingInterrupts("write") { Glibc.write(fd, buffer, count) }
+    }
+
+    /// sendto(2) of one datagram to an IPv4 address.
+    public static func sendTo(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int,
+                              _ address: sockaddr_in) -> Int {
+        withUnsafePointer(to: address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                retryingInterrupts("sendto") {
+                    Glibc.sendto(fd, buffer, count, 0, sa, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
         }
     }
 
-    /// poll(2) on up to two descriptors for POLLIN; returns the number ready or -errno.
-    /// EINTR counts as "nothing ready": the caller re-checks its state anyway.
+    /// poll(2) on up to two descriptors (`b` < 0: one) for POLLIN; returns the number ready or
+    /// -errno. EINTR counts as "nothing ready": the caller re-checks its state anyway.
     public static func pollReadable(_ a: CInt, _ b: CInt, timeoutMs: CInt) -> Int {
         var fds = (pollfd(fd: a, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: b, events: Int16(POLLIN), revents: 0))
@@ -44,20 +42,14 @@ public enum SystemCall {
         return e == EINTR ? 0 : -Int(e)
     }
 
-    /// sendto(2) of one datagram to an IPv4 address.
-    public static func sendTo(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int,
-                              _ address: sockaddr_in) -> Int {
-        var address = address
+    @inline(__always)
+    static func retryingInterrupts(_ call: StaticString, _ body: () -> Int) -> Int {
         while true {
-            let n = withUnsafePointer(to: &address) { p in
-                p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.sendto(fd, buffer, count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            let n = body()
             if n >= 0 { return n }
             let e = errno
             if e == EINTR { continue }
-            checkNotMisuse(e, "sendto")
+            checkNotMisuse(e, call)
             return -Int(e)
         }
     }

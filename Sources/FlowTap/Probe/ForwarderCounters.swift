@@ -3,7 +3,7 @@ import Synchronization
 /// What one forwarding direction has done. The forwarder keeps these in its own memory and
 /// publishes a copy every housekeeping tick (10 ms), so the per-frame path touches no shared
 /// cache line.
-public struct ForwarderCounters: Sendable, Equatable {
+public struct ForwarderCounters: Sendable {
     public var frames: UInt64 = 0
     public var bytes: UInt64 = 0
     public var writeErrors: UInt64 = 0
@@ -29,16 +29,6 @@ public struct ForwarderCounters: Sendable, Equatable {
         var total: UInt64 = 0
         for i in issues.indices { total &+= issues[i] }
         return total
-    }
-
-    public static func == (a: ForwarderCounters, b: ForwarderCounters) -> Bool {
-        guard a.frames == b.frames, a.bytes == b.bytes, a.writeErrors == b.writeErrors,
-              a.readErrors == b.readErrors, a.metered == b.metered, a.nonIPUnmetered == b.nonIPUnmetered,
-              a.ownExport == b.ownExport, a.flowsCreated == b.flowsCreated, a.evictions == b.evictions,
-              a.liveFlows == b.liveFlows, a.recordsQueued == b.recordsQueued, a.recordsLost == b.recordsLost
-        else { return false }
-        for i in a.issues.indices where a.issues[i] != b.issues[i] { return false }
-        return true
     }
 }
 
