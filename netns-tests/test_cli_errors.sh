@@ -26,9 +26,12 @@ C=(--collector "$C_IP:4739")
 check "unknown flag" rejects "--bogus" "${TAPS[@]}" "${C[@]}" --bogus
 check "missing collector" rejects "collector" "${TAPS[@]}"
 check "collector port out of range" rejects "port" "${TAPS[@]}" --collector "$C_IP:99999"
-check "collector that does not parse" rejects "neither an IPv4 address" "${TAPS[@]}" --collector "not a host:4739"
-check "IPv6 collector (not yet)" rejects "IPv6" "${TAPS[@]}" --collector "[fd00::2]:4739"
-check "unsupported format" rejects "--format" "${TAPS[@]}" "${C[@]}" --format v9
+check "collector that does not parse" rejects "neither an IP address" "${TAPS[@]}" --collector "not a host:4739"
+check "IPv6 collector without brackets" rejects "brackets" "${TAPS[@]}" --collector "fd00::2:4739"
+check "unknown collector format" rejects "unknown format" "${TAPS[@]}" --collector "sflow://$C_IP:6343"
+check "unknown --format" rejects "--format" "${TAPS[@]}" "${C[@]}" --format sflow
+check "observation domain 0 with IPFIX" rejects "observation-domain 0" "${TAPS[@]}" "${C[@]}" --observation-domain 0
+check "the same collector twice" rejects "twice" "${TAPS[@]}" "${C[@]}" --collector "ipfix://$C_IP:4739"
 check "zero idle timeout" rejects "--idle-timeout is 0" "${TAPS[@]}" "${C[@]}" --idle-timeout 0
 check "negative active timeout" rejects "--active-timeout is -3" "${TAPS[@]}" "${C[@]}" --active-timeout -3
 check "timeout that is not a number" rejects "idle-timeout" "${TAPS[@]}" "${C[@]}" --idle-timeout soon
@@ -39,6 +42,7 @@ check "TAP name too long" rejects "not a valid interface name" --tap-a tap-name-
 check "interface that is not a TAP" rejects "not a TAP" --tap-a vc --tap-b tapb "${C[@]}"
 check "no route to the collector" rejects "no route" "${TAPS[@]}" --collector 10.200.0.1:4739
 check "source that is not an address" rejects "--source" "${TAPS[@]}" "${C[@]}" --source 10.1
+check "two sources of one family" rejects "more than one --source" "${TAPS[@]}" "${C[@]}" --source 10.77.9.1 --source 10.77.9.3
 
 start_flowtap "${C[@]}"
 check "the first flowtap runs" wait_ping

@@ -6,7 +6,7 @@ import Logging
 struct Flowtap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowtap",
-        abstract: "An inline flow probe: forwards frames between two TAPs and exports their flows as IPFIX.",
+        abstract: "An inline flow probe: forwards frames between two TAPs and exports their flows as IPFIX or NetFlow v9/v5.",
         version: "0.1.0",
         subcommands: [Run.self]
     )
@@ -28,10 +28,10 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("tap-b"), help: ArgumentHelp("TAP on the other side; created if absent.", valueName: "name"))
     var tapB: String
 
-    @Option(help: ArgumentHelp("Collector address, [ipfix://]HOST[:PORT] (port 4739 by default).", valueName: "host:port"))
-    var collector: String
+    @Option(help: ArgumentHelp("Collector, [FORMAT://]HOST[:PORT]; repeat for several. FORMAT is ipfix, v9 or v5; HOST an IPv4 address or [IPv6]; PORT 4739 for IPFIX, 2055 for NetFlow by default.", valueName: "host:port"))
+    var collector: [String] = []
 
-    @Option(help: ArgumentHelp("Export format: ipfix.", valueName: "format"))
+    @Option(help: ArgumentHelp("Format for collectors given without one: ipfix, v9 or v5.", valueName: "format"))
     var format: String = "ipfix"
 
     @Option(help: ArgumentHelp("Record sets, any of l2,l3,l4.", valueName: "sets"))
@@ -49,8 +49,8 @@ struct Run: ParsableCommand {
             help: ArgumentHelp("Flow cache slots per direction.", valueName: "n"))
     var maxFlows: Int = 262_144
 
-    @Option(help: ArgumentHelp("Source address of export packets (default: the route's).", valueName: "addr"))
-    var source: String?
+    @Option(help: ArgumentHelp("Source address of export packets, one per family (default: the route's).", valueName: "addr"))
+    var source: [String] = []
 
     @Option(name: .customLong("observation-domain"), parsing: .unconditional,
             help: ArgumentHelp("IPFIX observation domain ID.", valueName: "n"))
@@ -60,15 +60,24 @@ struct Run: ParsableCommand {
             help: ArgumentHelp("Resend templates every S seconds.", valueName: "s"))
     var templateRefresh: Int = 20
 
+    @Option(name: .customLong("template-refresh-packets"), parsing: .unconditional,
+            help: ArgumentHelp("Also resend templates after N export messages (0: by time only).", valueName: "n"))
+    var templateRefreshPackets: Int = 20
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Largest export IP datagram.", valueName: "bytes"))
     var mtu: Int = 1500
 
     /// Turns the flags into a configuration, or the first problem found.
     func configuration() throws(SetupError) -> ProbeConfiguration {
-        guard format.lowercased() == "ipfix" else {
-            throw SetupError("--format \(format) is not supported", fix: "use --format ipfix")
+        guard let defaultFormat = ExportFormat(name: format) else {
+            throw SetupError("--format \(format) is not a format flowtap exports", fix: "use --format ipfix, v9 or v5")
         }
-        var config = ProbeConfiguration(tapA: tapA, tapB: tapB, collector: try CollectorAddress(parsing: collector))
+        guard !collector.isEmpty else {
+            throw SetupError("no collector given", fix: "add --collector HOST:PORT, e.g. --collector 10.0.0.2:4739")
+        }
+        var collectors: [CollectorAddress] = []
+        for text in collector { collectors.append(try CollectorAddress(parsing: text, defaultFormat: defaultFormat)) }
+        var config = ProbeConfiguration(tapA: tapA, tapB: tapB, collectors: collectors)
         guard let records = RecordSet(parsing: record) else {
             throw SetupError("--record '\(record)' is not a list of record sets", fix: "use any of l2,l3,l4 separated by commas, e.g. --record l2,l3,l4")
         }
@@ -76,17 +85,18 @@ struct Run: ParsableCommand {
         config.activeTimeout = activeTimeout
         config.idleTimeout = idleTimeout
         config.maxFlows = maxFlows
-        if let source {
-            guard let address = IPv4Address(source) else {
-                throw SetupError("--source '\(source)' is not an IPv4 address", fix: "give the address export packets should come from, e.g. --source 10.0.0.1")
+        for text in source {
+            guard let address = IPAddress(text) else {
+                throw SetupError("--source '\(text)' is not an IP address", fix: "give the address export packets should come from, e.g. --source 10.0.0.1")
             }
-            config.source = address
+            config.sources.append(address)
         }
         guard let domain = UInt32(exactly: observationDomain) else {
             throw SetupError("--observation-domain \(observationDomain) is out of range", fix: "give a number from 0 to 4294967295")
         }
         config.observationDomain = domain
         config.templateRefresh = templateRefresh
+        config.templateRefreshPackets = templateRefreshPackets
         config.mtu = mtu
         try config.validate()
         return config
@@ -98,6 +108,7 @@ struct Run: ParsableCommand {
         logger.logLevel = .info
         let summary = try Probe.run(config, logger: logger)
         print(summary.line)
+        for line in summary.collectorLines { print(line) }
         if !summary.issueLine.isEmpty { print("flowtap: undecodable frames by reason: \(summary.issueLine)") }
         fflush(nil)
         if summary.signal == nil { throw ExitCode(1) }

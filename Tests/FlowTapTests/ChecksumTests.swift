@@ -44,7 +44,7 @@ final class ChecksumTests: XCTestCase {
         let payload: [UInt8] = Array("an IPFIX message".utf8)
         var buffer = [UInt8](repeating: 0xAA, count: 28) + payload
         buffer.withUnsafeMutableBytes { raw in
-            IPv4UDPSender.writeHeaders(before: raw.baseAddress! + 28, payloadLength: payload.count,
+            UDPSender.writeIPv4Headers(before: raw.baseAddress! + 28, payloadLength: payload.count,
                                        source: IPv4Address("10.77.9.1")!, sourcePort: 4739,
                                        destination: IPv4Address("10.77.9.2")!, destinationPort: 4739, id: 7)
         }
@@ -57,5 +57,23 @@ final class ChecksumTests: XCTestCase {
         pseudo += buffer[20...]
         XCTAssertEqual(sum(pseudo), 0)
         XCTAssertEqual(Array(buffer[20 ..< 26]), [0x12, 0x83, 0x12, 0x83, 0x00, UInt8(8 + payload.count)])
+    }
+
+    func testIPv6HeadersAndMandatoryUDPChecksum() {
+        let payload: [UInt8] = Array("v6".utf8)
+        var buffer = [UInt8](repeating: 0xAA, count: 48) + payload
+        let src = IPv6Address("fd00:9::1")!, dst = IPv6Address("fd00:9::2")!
+        buffer.withUnsafeMutableBytes { raw in
+            UDPSender.writeIPv6Headers(before: raw.baseAddress! + 48, payloadLength: payload.count,
+                                       source: src, sourcePort: 4739, destination: dst, destinationPort: 4739)
+        }
+        XCTAssertEqual(Array(buffer[0 ..< 8]), [0x60, 0, 0, 0, 0, 10, 17, 64])
+        XCTAssertEqual(Array(buffer[8 ..< 24]), src.bytes)
+        XCTAssertEqual(Array(buffer[24 ..< 40]), dst.bytes)
+        // Pseudo-header (RFC 8200 §8.1) + datagram sums to all ones.
+        var pseudo = src.bytes + dst.bytes + [0, 0, 0, 10, 0, 0, 0, 17]
+        pseudo += buffer[40...]
+        XCTAssertEqual(sum(pseudo), 0)
+        XCTAssertNotEqual(Array(buffer[46 ..< 48]), [0, 0])
     }
 }

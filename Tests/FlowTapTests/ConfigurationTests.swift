@@ -3,7 +3,7 @@ import XCTest
 
 final class ConfigurationTests: XCTestCase {
     func config() -> ProbeConfiguration {
-        ProbeConfiguration(tapA: "tapa", tapB: "tapb", collector: CollectorAddress(host: IPv4Address("10.0.0.2")!, port: 4739))
+        ProbeConfiguration(tapA: "tapa", tapB: "tapb", collectors: [CollectorAddress(host: IPAddress("10.0.0.2")!)])
     }
 
     func rejection(_ change: (inout ProbeConfiguration) -> Void) -> SetupError? {
@@ -59,19 +59,37 @@ final class ConfigurationTests: XCTestCase {
     }
 
     func testCollectorParsing() throws {
-        XCTAssertEqual(try CollectorAddress(parsing: "10.77.9.2:4739"), CollectorAddress(host: IPv4Address("10.77.9.2")!, port: 4739))
+        XCTAssertEqual(try CollectorAddress(parsing: "10.77.9.2:4739"), CollectorAddress(format: .ipfix, host: IPAddress("10.77.9.2")!, port: 4739))
         XCTAssertEqual(try CollectorAddress(parsing: "10.77.9.2").port, 4739)
         XCTAssertEqual(try CollectorAddress(parsing: "ipfix://10.0.0.1:9995").port, 9995)
-        XCTAssertEqual(try CollectorAddress(parsing: "localhost:2000").host, IPv4Address("127.0.0.1"))
-        for bad in ["10.0.0.1:0", "10.0.0.1:70000", "10.0.0.1:x", ":4739", "no.such.host.invalid:4739", "10.0.0.300:1"] {
+        XCTAssertEqual(try CollectorAddress(parsing: "localhost:2000").host, IPAddress("127.0.0.1"))
+        let v9 = try CollectorAddress(parsing: "v9://10.0.0.1")
+        XCTAssertEqual(v9.format, .v9)
+        XCTAssertEqual(v9.port, 2055)
+        XCTAssertEqual(try CollectorAddress(parsing: "10.0.0.1", defaultFormat: .v5).port, 2055)
+        XCTAssertEqual(try CollectorAddress(parsing: "v5://10.0.0.1:9996", defaultFormat: .ipfix).format, .v5)
+        let v6 = try CollectorAddress(parsing: "ipfix://[fd99:9::2]:4739")
+        XCTAssertEqual(v6.host, IPAddress("fd99:9::2"))
+        XCTAssertEqual(v6.port, 4739)
+        XCTAssertEqual(try CollectorAddress(parsing: "[fd99:9::2]").port, 4739)
+        XCTAssertEqual(v6.description, "ipfix://[fd99:9::2]:4739")
+        for bad in ["10.0.0.1:0", "10.0.0.1:70000", "10.0.0.1:x", ":4739", "no.such.host.invalid:4739", "10.0.0.300:1",
+                    "fd00::2:4739", "[fd00::2", "[fd00::2]x", "sflow://10.0.0.1:6343"] {
             XCTAssertThrowsError(try CollectorAddress(parsing: bad), bad)
         }
-        XCTAssertThrowsError(try CollectorAddress(parsing: "[fd00::2]:4739")) { error in
-            XCTAssertTrue("\(error)".contains("IPv6"))
-        }
-        XCTAssertThrowsError(try CollectorAddress(parsing: "v9://10.0.0.1:2055")) { error in
-            XCTAssertTrue("\(error)".contains("v9"))
-        }
+    }
+
+    func testCollectorsAndSources() {
+        XCTAssertNotNil(rejection { $0.collectors = [] })
+        XCTAssertNotNil(rejection { $0.collectors += $0.collectors })
+        XCTAssertNotNil(rejection { $0.sources = [IPAddress("10.0.0.1")!, IPAddress("10.0.0.3")!] })
+        XCTAssertNil(rejection { $0.sources = [IPAddress("10.0.0.1")!, IPAddress("fd00::1")!] })
+        XCTAssertNotNil(rejection { $0.observationDomain = 0 }, "domain 0 carries the IPFIX options records")
+        XCTAssertNil(rejection { $0.observationDomain = 0; $0.collectors = [CollectorAddress(format: .v9, host: IPAddress("10.0.0.2")!)] })
+        XCTAssertNotNil(rejection { $0.templateRefreshPackets = -1 })
+        var v6 = config()
+        v6.collectors = [CollectorAddress(host: IPAddress("fd00::2")!)]
+        XCTAssertEqual(v6.minimumMTU, config().minimumMTU + 20, "an IPv6 header is 20 bytes longer")
     }
 
     func testErrorsAreOneLine() {

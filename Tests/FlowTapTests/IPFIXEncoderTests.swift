@@ -3,6 +3,7 @@ import XCTest
 
 final class IPFIXEncoderTests: XCTestCase {
     static let ipv4Layout = RecordLayout.layouts(for: [.l3, .l4])[0]!
+    static let context = EncodingContext(systemInitMs: 1_699_999_000_000)
 
     static func tcpRecord(packets: UInt64 = 10) -> FlowRecord {
         var key = FrameBuilder.tcpv4(sport: 40000, dport: 5201).decode().key
@@ -33,11 +34,11 @@ final class IPFIXEncoderTests: XCTestCase {
 
     /// The whole first message, written out by hand from RFC 7011 §3.
     func testFirstMessageByteForByte() {
-        var encoder = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil])
+        var encoder = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil], context: Self.context)
         let bytes = withMessage { m in
             encoder.begin(&m, withTemplates: true)
-            XCTAssertTrue(encoder.append(Self.tcpRecord(), to: &m))
-            encoder.finish(&m, exportTimeSeconds: 1_700_000_002)
+            XCTAssertEqual(.appended, encoder.append(Self.tcpRecord(), to: &m))
+            encoder.finish(&m, nowMs: 1_700_000_002 * 1000)
         }
         var expected: [UInt8] = [
             0x00, 0x0A, 0x00, 0xA0,             // version 10, length 160
@@ -73,58 +74,56 @@ final class IPFIXEncoderTests: XCTestCase {
     }
 
     func testSequenceCountsDataRecordsOfEarlierMessages() {
-        var encoder = IPFIXEncoder(observationDomain: 9, layouts: RecordLayout.layouts(for: [.l3, .l4]))
-        func message(records: Int, templates: Bool, commit: Bool = true) -> [UInt8] {
+        var encoder = IPFIXEncoder(observationDomain: 9, layouts: RecordLayout.layouts(for: [.l3, .l4]), context: Self.context)
+        func message(records: Int, templates: Bool) -> [UInt8] {
             withMessage { m in
                 encoder.begin(&m, withTemplates: templates)
-                for _ in 0 ..< records { XCTAssertTrue(encoder.append(Self.tcpRecord(), to: &m)) }
-                encoder.finish(&m, exportTimeSeconds: 1)
-                if commit { encoder.commit() }
+                for _ in 0 ..< records { XCTAssertEqual(.appended, encoder.append(Self.tcpRecord(), to: &m)) }
+                encoder.finish(&m, nowMs: 1 * 1000)
             }
         }
         func sequence(_ m: [UInt8]) -> UInt32 { m[8 ..< 12].reduce(0) { $0 << 8 | UInt32($1) } }
         XCTAssertEqual(sequence(message(records: 0, templates: true)), 0)
         XCTAssertEqual(sequence(message(records: 3, templates: false)), 0)
         XCTAssertEqual(sequence(message(records: 2, templates: true)), 3, "templates do not count")
-        XCTAssertEqual(sequence(message(records: 4, templates: false, commit: false)), 5)
-        XCTAssertEqual(sequence(message(records: 1, templates: false)), 5, "a message that was not sent does not count")
-        XCTAssertEqual(encoder.sequence, 6)
+        XCTAssertEqual(sequence(message(records: 4, templates: false)), 5)
+        XCTAssertEqual(sequence(message(records: 1, templates: false)), 9)
+        XCTAssertEqual(encoder.sequence, 10)
     }
 
     func testSequenceWrapsModulo2To32() {
-        var encoder = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil], initialSequence: .max)
+        var encoder = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil], context: Self.context, initialSequence: .max)
         _ = withMessage { m in
             encoder.begin(&m, withTemplates: false)
-            _ = encoder.append(Self.tcpRecord(), to: &m)
-            _ = encoder.append(Self.tcpRecord(), to: &m)
-            encoder.finish(&m, exportTimeSeconds: 1)
+            XCTAssertEqual(.appended, encoder.append(Self.tcpRecord(), to: &m))
+            XCTAssertEqual(.appended, encoder.append(Self.tcpRecord(), to: &m))
+            encoder.finish(&m, nowMs: 1 * 1000)
         }
-        encoder.commit()
         XCTAssertEqual(encoder.sequence, 1)
     }
 
     func testRecordsArePackedUntilTheNextWouldNotFit() {
         // Header 16 + set header 4 + three records of 61 + 1 byte of padding (set length 188) = 204.
-        var encoder = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil])
+        var encoder = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil], context: Self.context)
         let bytes = withMessage(capacity: 204) { m in
             encoder.begin(&m, withTemplates: false)
-            for _ in 0 ..< 3 { XCTAssertTrue(encoder.append(Self.tcpRecord(), to: &m)) }
-            XCTAssertFalse(encoder.append(Self.tcpRecord(), to: &m))
-            encoder.finish(&m, exportTimeSeconds: 1)
+            for _ in 0 ..< 3 { XCTAssertEqual(.appended, encoder.append(Self.tcpRecord(), to: &m)) }
+            XCTAssertEqual(.full, encoder.append(Self.tcpRecord(), to: &m))
+            encoder.finish(&m, nowMs: 1 * 1000)
         }
         XCTAssertEqual(bytes.count, 204)
         XCTAssertEqual(Array(bytes[18 ..< 20]), [0x00, 0xBC], "set length 188, padding included")
-        var tight = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil])
+        var tight = IPFIXEncoder(observationDomain: 1, layouts: [Self.ipv4Layout, nil, nil], context: Self.context)
         _ = withMessage(capacity: 203) { m in
             tight.begin(&m, withTemplates: false)
-            for _ in 0 ..< 2 { XCTAssertTrue(tight.append(Self.tcpRecord(), to: &m)) }
-            XCTAssertFalse(tight.append(Self.tcpRecord(), to: &m), "the third record's padding would overflow")
+            for _ in 0 ..< 2 { XCTAssertEqual(.appended, tight.append(Self.tcpRecord(), to: &m)) }
+            XCTAssertEqual(.full, tight.append(Self.tcpRecord(), to: &m), "the third record's padding would overflow")
         }
     }
 
     func testIPv4AndIPv6RecordsGoInSeparatePaddedSets() {
         let layouts = RecordLayout.layouts(for: [.l3, .l4])
-        var encoder = IPFIXEncoder(observationDomain: 1, layouts: layouts)
+        var encoder = IPFIXEncoder(observationDomain: 1, layouts: layouts, context: Self.context)
         var v6 = FrameBuilder()
         v6.ethernet(type: 0x86DD)
         v6.ipv6(next: 17, payload: 8)
@@ -133,10 +132,10 @@ final class IPFIXEncoderTests: XCTestCase {
         record6.key = v6.decode().key
         let bytes = withMessage { m in
             encoder.begin(&m, withTemplates: false)
-            XCTAssertTrue(encoder.append(Self.tcpRecord(), to: &m))
-            XCTAssertTrue(encoder.append(record6, to: &m))
-            XCTAssertTrue(encoder.append(record6, to: &m))
-            encoder.finish(&m, exportTimeSeconds: 1)
+            XCTAssertEqual(.appended, encoder.append(Self.tcpRecord(), to: &m))
+            XCTAssertEqual(.appended, encoder.append(record6, to: &m))
+            XCTAssertEqual(.appended, encoder.append(record6, to: &m))
+            encoder.finish(&m, nowMs: 1 * 1000)
         }
         let id6 = encoder.templates[1]!.id
         XCTAssertEqual(layouts[1]!.recordLength, 85)
@@ -151,10 +150,10 @@ final class IPFIXEncoderTests: XCTestCase {
 
     func testTemplateSetListsEveryLayout() {
         let layouts = RecordLayout.layouts(for: [.l2, .l3, .l4])
-        var encoder = IPFIXEncoder(observationDomain: 1, layouts: layouts)
+        var encoder = IPFIXEncoder(observationDomain: 1, layouts: layouts, context: Self.context)
         let bytes = withMessage { m in
             encoder.begin(&m, withTemplates: true)
-            encoder.finish(&m, exportTimeSeconds: 1)
+            encoder.finish(&m, nowMs: 1 * 1000)
         }
         let expectedLength = 4 + layouts.compactMap { $0 }.reduce(0) { $0 + 4 + 4 * $1.fields.count }
         XCTAssertEqual(bytes.count, 16 + expectedLength)
@@ -164,8 +163,36 @@ final class IPFIXEncoderTests: XCTestCase {
 
     func testMinimumMTUCoversTheLargestRecordAndTheTemplates() {
         let layouts = RecordLayout.layouts(for: [.l2, .l3, .l4])
-        let minimum = IPFIXEncoder.minimumMessageLength(layouts: layouts)
-        XCTAssertGreaterThanOrEqual(minimum, 16 + IPFIXEncoder.templateSetLength(layouts))
+        let minimum = IPFIXEncoder(observationDomain: 1, layouts: layouts, context: Self.context).minimumMessageLength
+        XCTAssertGreaterThanOrEqual(minimum, 16 + SetPacker.templateSetLength(layouts.compactMap { $0 }))
         XCTAssertGreaterThanOrEqual(minimum, 16 + 4 + layouts[1]!.recordLength)
+    }
+
+    /// Options go to observation domain 0 with their own sequence; the flow domain's sequence
+    /// counts flow records only.
+    func testOptionsMessageByteForByte() {
+        var encoder = IPFIXEncoder(observationDomain: 7, layouts: [Self.ipv4Layout, nil, nil], context: Self.context)
+        var options = ExportOptions()
+        options.exportedMessages = 3
+        options.exportedRecords = 40
+        options.exportedOctets = 5000
+        options.ignoredPackets = 2
+        options.notSentRecords = 1
+        let bytes = withMessage { m in XCTAssertTrue(encoder.writeOptions(options, to: &m, nowMs: 1_700_000_002_000)) }
+        let process = encoder.processOptions.id, statistics = encoder.statisticsOptions.id
+        var expected: [UInt8] = [0x00, 0x0A, 0x00, 0x90, 0x65, 0x53, 0xF1, 0x02, 0, 0, 0, 0, 0, 0, 0, 0] // 144 bytes, seq 0, domain 0
+        expected += [0x00, 0x03, 0x00, 0x38]                                           // options template set: 4 + 22 + 30, aligned
+        expected += [UInt8(process >> 8), UInt8(process & 0xFF), 0x00, 0x04, 0x00, 0x01]  // 4 fields, 1 scope
+        for (id, length) in [(149, 4), (160, 8), (305, 4), (306, 4)] as [(UInt16, UInt8)] { expected += [UInt8(id >> 8), UInt8(id & 0xFF), 0, length] }
+        expected += [UInt8(statistics >> 8), UInt8(statistics & 0xFF), 0x00, 0x06, 0x00, 0x01]
+        for (id, length) in [(149, 4), (41, 8), (42, 8), (40, 8), (164, 8), (166, 8)] as [(UInt16, UInt8)] { expected += [UInt8(id >> 8), UInt8(id & 0xFF), 0, length] }
+        expected += [UInt8(process >> 8), UInt8(process & 0xFF), 0x00, 0x18]            // 4 + 20
+        expected += [0, 0, 0, 7] + [0, 0, 0x01, 0x8B, 0xCF, 0xD6, 0x25, 0xC0] + [0, 0, 0, 1] + [0, 0, 0, 0]
+        expected += [UInt8(statistics >> 8), UInt8(statistics & 0xFF), 0x00, 0x30]      // 4 + 44
+        expected += [0, 0, 0, 7]
+        for v in [3, 40, 5000, 2, 1] as [UInt64] { expected += (0 ..< 8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) } }
+        XCTAssertEqual(bytes, expected)
+        XCTAssertEqual(encoder.optionsSequence, 2)
+        XCTAssertEqual(encoder.sequence, 0, "options records do not advance the flow domain")
     }
 }

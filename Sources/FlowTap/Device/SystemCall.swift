@@ -17,13 +17,13 @@ public enum SystemCall {
         retryingInterrupts("write") { Glibc.write(fd, buffer, count) }
     }
 
-    /// sendto(2) of one datagram to an IPv4 address.
-    public static func sendTo(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int,
-                              _ address: sockaddr_in) -> Int {
+    /// sendto(2) of one datagram to `address` (a sockaddr_in or sockaddr_in6).
+    public static func sendTo<Address>(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int,
+                                       _ address: Address) -> Int {
         withUnsafePointer(to: address) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
                 retryingInterrupts("sendto") {
-                    Glibc.sendto(fd, buffer, count, 0, sa, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    Glibc.sendto(fd, buffer, count, 0, sa, socklen_t(MemoryLayout<Address>.size))
                 }
             }
         }

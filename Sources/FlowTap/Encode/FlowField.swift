@@ -26,6 +26,12 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
     case flowStartMilliseconds
     case flowEndMilliseconds
     case flowEndReason
+    /// NetFlow v9 FIRST_SWITCHED / LAST_SWITCHED: sysUptime milliseconds, relative to the
+    /// exporter's start (`EncodingContext.systemInitMs`), wrapping every 49.7 days with it.
+    case firstSwitched
+    case lastSwitched
+    /// NetFlow v9 TCP_FLAGS: one octet (RFC 3954 §8).
+    case tcpFlagsOctet
 
     public var elementID: UInt16 {
         switch self {
@@ -54,6 +60,9 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
         case .flowStartMilliseconds: 152
         case .flowEndMilliseconds: 153
         case .flowEndReason: 136
+        case .firstSwitched: 22
+        case .lastSwitched: 21
+        case .tcpFlagsOctet: 6
         }
     }
 
@@ -62,17 +71,18 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
         switch self {
         case .sourceMacAddress, .destinationMacAddress: 6
         case .sourceIPv6Address, .destinationIPv6Address: 16
-        case .sourceIPv4Address, .destinationIPv4Address, .ingressInterface, .egressInterface: 4
+        case .sourceIPv4Address, .destinationIPv4Address, .ingressInterface, .egressInterface,
+             .firstSwitched, .lastSwitched: 4
         case .packetDeltaCount, .octetDeltaCount, .flowStartMilliseconds, .flowEndMilliseconds: 8
         case .ethernetType, .vlanId, .dot1qCustomerVlanId, .sourceTransportPort, .destinationTransportPort,
              .tcpControlBits, .icmpTypeCodeIPv4, .icmpTypeCodeIPv6: 2
-        case .protocolIdentifier, .ipClassOfService, .ipVersion, .flowDirection, .flowEndReason: 1
+        case .protocolIdentifier, .ipClassOfService, .ipVersion, .flowDirection, .flowEndReason, .tcpFlagsOctet: 1
         }
     }
 
     /// Writes this field of `record` at `p` in network byte order; `length` bytes.
     @inline(__always)
-    public func write(_ record: borrowing FlowRecord, to p: UnsafeMutableRawPointer) {
+    public func write(_ record: borrowing FlowRecord, to p: UnsafeMutableRawPointer, context: EncodingContext) {
         let k = record.key
         let isICMP = k.ipProtocol == 1 || k.ipProtocol == 58
         switch self {
@@ -104,7 +114,27 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
         case .flowStartMilliseconds: p.put64(record.firstMs)
         case .flowEndMilliseconds: p.put64(record.lastMs)
         case .flowEndReason: p.storeBytes(of: record.endReason.rawValue, as: UInt8.self)
+        case .firstSwitched: p.put32(context.uptime(at: record.firstMs))
+        case .lastSwitched: p.put32(context.uptime(at: record.lastMs))
+        case .tcpFlagsOctet: p.storeBytes(of: UInt8(truncatingIfNeeded: record.tcpFlags), as: UInt8.self)
         }
+    }
+}
+
+/// What encoders need beyond the record itself.
+public struct EncodingContext: Sendable, Equatable {
+    /// Wall-clock milliseconds at which the exporter started: the zero of sysUptime (NetFlow
+    /// v9/v5) and the value of systemInitTimeMilliseconds (IE 160).
+    public var systemInitMs: UInt64
+
+    public init(systemInitMs: UInt64) { self.systemInitMs = systemInitMs }
+
+    /// sysUptime at wall-clock `ms`: milliseconds since the start, modulo 2^32. Header and
+    /// records use this one function, so they wrap together after 49.7 days and a collector's
+    /// `unix_secs·1000 − (sysUptime − switched)` stays right across the wrap.
+    @inline(__always)
+    public func uptime(at ms: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: ms &- systemInitMs)
     }
 }
 

@@ -15,9 +15,17 @@ public struct RecordLayout: Sendable, Equatable {
         recordLength = fields.reduce(0) { $0 + $1.length }
     }
 
+    /// How a format spells time and TCP flags.
+    public enum Dialect: Sendable {
+        /// flowStart/EndMilliseconds (152/153), tcpControlBits as 2 octets (RFC 9565).
+        case ipfix
+        /// FIRST_SWITCHED/LAST_SWITCHED (22/21) in sysUptime, TCP_FLAGS as 1 octet (RFC 3954).
+        case netflowV9
+    }
+
     /// The layouts a record set needs, indexed by `Kind.rawValue`; nil where that kind of
     /// frame is not metered (non-IP without L2).
-    public static func layouts(for records: RecordSet) -> [RecordLayout?] {
+    public static func layouts(for records: RecordSet, dialect: Dialect = .ipfix) -> [RecordLayout?] {
         Kind.allCases.map { kind in
             if kind == .nonIP && !records.contains(.l2) { return nil }
             var fields: [FlowField] = []
@@ -32,12 +40,14 @@ public struct RecordLayout: Sendable, Equatable {
             if kind != .nonIP { fields.append(.ipVersion) }
             if records.contains(.l4) && kind != .nonIP {
                 if !records.contains(.l3) { fields.append(.protocolIdentifier) }
-                fields += [.sourceTransportPort, .destinationTransportPort, .tcpControlBits,
+                fields += [.sourceTransportPort, .destinationTransportPort,
+                           dialect == .ipfix ? .tcpControlBits : .tcpFlagsOctet,
                            kind == .ipv4 ? .icmpTypeCodeIPv4 : .icmpTypeCodeIPv6]
             }
             fields += [.ingressInterface, .egressInterface, .flowDirection,
-                       .packetDeltaCount, .octetDeltaCount,
-                       .flowStartMilliseconds, .flowEndMilliseconds, .flowEndReason]
+                       .packetDeltaCount, .octetDeltaCount]
+            fields += dialect == .ipfix ? [.flowStartMilliseconds, .flowEndMilliseconds] : [.firstSwitched, .lastSwitched]
+            fields.append(.flowEndReason)
             return RecordLayout(kind: kind, fields: fields)
         }
     }
@@ -56,11 +66,16 @@ public struct RecordLayout: Sendable, Equatable {
     /// different configuration does not announce another layout under an ID a collector has
     /// cached (RFC 7011 §8.4). IDs already in `taken` are skipped.
     public func templateID(avoiding taken: Set<UInt16>) -> UInt16 {
-        var h: UInt32 = 0x811C_9DC5 // FNV-1a over (element, length) pairs
-        for f in fields {
-            for byte in [UInt8(f.elementID >> 8), UInt8(f.elementID & 0xFF), UInt8(f.length)] {
-                h = (h ^ UInt32(byte)) &* 0x0100_0193
-            }
+        Self.templateID(elements: fields.map { ($0.elementID, $0.length) }, salt: nil, avoiding: taken)
+    }
+
+    /// FNV-1a over the (element, length) pairs (and `salt`, which keeps options layouts apart).
+    static func templateID(elements: [(UInt16, Int)], salt: UInt8?, avoiding taken: Set<UInt16>) -> UInt16 {
+        var h: UInt32 = 0x811C_9DC5
+        func mix(_ byte: UInt8) { h = (h ^ UInt32(byte)) &* 0x0100_0193 }
+        if let salt { mix(salt) }
+        for (element, length) in elements {
+            mix(UInt8(element >> 8)); mix(UInt8(element & 0xFF)); mix(UInt8(truncatingIfNeeded: length))
         }
         var id = UInt16(256 + h % (65536 - 256))
         while taken.contains(id) { id = id == 65535 ? 256 : id + 1 }

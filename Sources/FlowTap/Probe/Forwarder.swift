@@ -2,20 +2,47 @@ import Glibc
 import Logging
 
 /// flowtap's own export datagrams, recognised by source address and port so that they are
-/// forwarded but never metered when the path to the collector crosses the TAPs.
+/// forwarded but never metered when the path to a collector crosses the TAPs.
 public struct OwnExportFilter: Sendable {
-    /// Source address as it sits in `FlowKey.w0` (network order in the low bytes).
-    let sourceWord: UInt64
-    let sourcePort: UInt16
+    /// Source address as it sits in `FlowKey.w0`/`w1` (network order), and the source port.
+    struct Source: Sendable {
+        var w0: UInt64 = 0, w1: UInt64 = 0
+        var port: UInt16 = 0
+        var version: UInt8 = 0
+    }
 
-    public init(source: IPv4Address, sourcePort: UInt16) {
-        sourceWord = UInt64(source.value.bigEndian)
-        self.sourcePort = sourcePort
+    var sources = InlineArray<8, Source>(repeating: Source())
+    var count = 0
+
+    public init() {}
+
+    public mutating func add(_ address: IPAddress, port: UInt16) {
+        var s = Source()
+        s.port = port
+        switch address {
+        case .v4(let a):
+            s.w0 = UInt64(a.value.bigEndian)
+            s.version = 4
+        case .v6(let a):
+            a.bytes.withUnsafeBytes { raw in
+                s.w0 = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+                s.w1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            }
+            s.version = 6
+        }
+        precondition(count < sources.count)
+        sources[count] = s
+        count += 1
     }
 
     @inline(__always)
     func matches(_ key: FlowKey) -> Bool {
-        key.w0 == sourceWord && key.sourcePort == sourcePort && key.ipProtocol == 17
+        guard key.ipProtocol == 17 else { return false }
+        for i in 0 ..< count {
+            let s = sources[i]
+            if key.w0 == s.w0 && key.w1 == s.w1 && key.sourcePort == s.port && key.ipVersion == s.version { return true }
+        }
+        return false
     }
 }
 
@@ -118,13 +145,11 @@ public struct Forwarder: ~Copyable {
         counters.bytes &+= UInt64(n)
         PacketDecoder.decode(buffer, length: n, into: &facts)
         switch facts.kind {
-        case .ipv4:
+        case .ipv4, .ipv6:
             if setup.ownExport.matches(facts.key) {
                 counters.ownExport &+= 1
                 return
             }
-        case .ipv6:
-            break
         case .nonIP:
             guard meterNonIP else {
                 counters.nonIPUnmetered &+= 1

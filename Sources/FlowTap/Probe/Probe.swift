@@ -9,25 +9,35 @@ public struct ProbeSummary: Sendable {
     public var aToB: ForwarderCounters
     public var bToA: ForwarderCounters
     public var export: ExportStatistics
+    /// Per collector, in the order given.
+    public var collectors: [(collector: CollectorAddress, statistics: ExportStatistics)] = []
     /// The signal that stopped the probe, or nil when a TAP failed.
     public var signal: CInt?
 
     public var flows: UInt64 { aToB.flowsCreated + bToA.flowsCreated }
     public var errors: UInt64 {
         aToB.writeErrors + bToA.writeErrors + aToB.readErrors + bToA.readErrors + export.sendErrors
-            + aToB.recordsLost + bToA.recordsLost + export.recordsUnexportable
+            + aToB.recordsLost + bToA.recordsLost
     }
 
     /// One line: frames per direction, flows, records, messages, errors.
     public var line: String {
         let cause = signal.map { $0 == SIGINT ? "SIGINT" : $0 == SIGTERM ? "SIGTERM" : "signal \($0)" } ?? "a TAP failure"
         var s = "flowtap: stopped by \(cause): \(tapA)->\(tapB) \(aToB.frames) frames, \(tapB)->\(tapA) \(bToA.frames) frames; "
-        s += "\(flows) flows, \(export.records) records in \(export.messages) messages; "
+        s += "\(flows) flows, \(export.records) records in \(export.messages) messages to \(collectors.count) collector\(collectors.count == 1 ? "" : "s"); "
         s += "errors \(errors) (write \(aToB.writeErrors + bToA.writeErrors), send \(export.sendErrors), "
         s += "records lost \(aToB.recordsLost + bToA.recordsLost + export.recordsNotSent)); "
         s += "not metered: \(aToB.malformed + bToA.malformed) undecodable, \(aToB.nonIPUnmetered + bToA.nonIPUnmetered) non-IP, "
         s += "\(aToB.ownExport + bToA.ownExport) own export; evicted \(aToB.evictions + bToA.evictions)"
+        if export.recordsNotExportable > 0 { s += "; not exportable in v5: \(export.recordsNotExportable)" }
         return s
+    }
+
+    /// One line per collector.
+    public var collectorLines: [String] {
+        collectors.map { c, st in
+            "flowtap: \(c): \(st.records) records in \(st.messages) messages, \(st.bytes) bytes; send errors \(st.sendErrors), records not sent \(st.recordsNotSent), not exportable \(st.recordsNotExportable)"
+        }
     }
 
     /// Counts per decode issue, for the log; empty when every frame decoded.
@@ -41,7 +51,7 @@ public struct ProbeSummary: Sendable {
 
 /// Wires the pipeline together and runs it until SIGINT/SIGTERM:
 /// TAP a ⇄ TAP b (one forwarding thread per direction, each with its flow cache) → rings →
-/// walker (encode IPFIX, send through the raw socket).
+/// walker (encode IPFIX, NetFlow v9 or v5 per collector, send through raw sockets).
 ///
 /// Shutdown order, so that no record is lost: the signal arrives through a signalfd; the
 /// forwarders finish the frame in hand, push every remaining flow ("forced end") and stop; only
@@ -67,34 +77,59 @@ public enum Probe {
         for name in [tapA.name, tapB.name] where cft_link_is_up(name) != 1 {
             logger.warning("TAP \(name) is down: no frame crosses it until 'ip link set \(name) up'")
         }
-        let socket = try RawSocket.openIPv4()
-        let source: IPv4Address
-        if let configured = config.source {
-            source = configured
-        } else {
-            source = try RawSocket.sourceAddress(toward: config.collector.host, port: config.collector.port)
+        let systemInit = EncodingContext(systemInitMs: WallClock.nowMs())
+        let sockets = try RawSockets(ipv4: config.collectors.contains { !$0.host.isIPv6 },
+                                     ipv6: config.collectors.contains { $0.host.isIPv6 })
+        let reports = [ForwarderReport(), ForwarderReport()]
+        let totals: ProbeTotals = {
+            let counters = reports.map(\.snapshot)
+            return (counters.reduce(0) { $0 + $1.malformed + $1.nonIPUnmetered + $1.ownExport },
+                    counters.reduce(0) { $0 + $1.recordsLost })
         }
-        let sourcePort = config.collector.port
-        let sender = IPv4UDPSender(socket: socket.descriptor.rawValue, source: source, sourcePort: sourcePort,
-                                   destination: config.collector.host, destinationPort: config.collector.port)
-        let encoder = IPFIXEncoder(observationDomain: config.observationDomain,
-                                   layouts: RecordLayout.layouts(for: config.records))
-        let exporter = CollectorExporter(encoder: encoder, sender: sender, mtu: config.mtu,
-                                         templateRefreshSeconds: config.templateRefresh, logger: logger)
+        var ownExport = OwnExportFilter()
+        var exporters: [any FlowExporter] = []
+        for collector in config.collectors {
+            let source: IPAddress
+            if let configured = config.source(for: collector) {
+                source = configured
+            } else {
+                source = try RawSockets.sourceAddress(toward: collector.host, port: collector.port)
+            }
+            // The export source port is the collector's port, as VPP does.
+            ownExport.add(source, port: collector.port)
+            let sender = UDPSender(socket: sockets.descriptor(for: collector.host), source: source, sourcePort: collector.port,
+                                   destination: collector.host, destinationPort: collector.port)
+            func exporter<E: MessageEncoder>(_ encoder: E) -> any FlowExporter {
+                CollectorExporter(collector: collector, encoder: encoder, sender: sender, mtu: config.mtu,
+                                  templateRefreshSeconds: config.templateRefresh,
+                                  templateRefreshPackets: config.templateRefreshPackets, probeTotals: totals, logger: logger)
+            }
+            switch collector.format {
+            case .ipfix:
+                exporters.append(exporter(IPFIXEncoder(observationDomain: config.observationDomain,
+                                                       layouts: RecordLayout.layouts(for: config.records), context: systemInit)))
+            case .v9:
+                exporters.append(exporter(NetFlowV9Encoder(sourceID: config.observationDomain,
+                                                           layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9),
+                                                           context: systemInit)))
+            case .v5:
+                exporters.append(exporter(NetFlowV5Encoder(observationDomain: config.observationDomain, context: systemInit)))
+            }
+            logger.info("exporting \(collector.format) \(config.records.names) records to \(collector.host.withPort(collector.port)) from \(source.withPort(collector.port))")
+        }
 
         let stop = try Doorbell()
         let drain = try Doorbell()
         let failed = try Doorbell()
         let rings = [RecordRing(capacity: ringCapacity), RecordRing(capacity: ringCapacity)]
-        let reports = [ForwarderReport(), ForwarderReport()]
-        let walker = Walker(rings: rings, exporters: [exporter], drain: drain)
+        let walker = Walker(rings: rings, exporters: exporters, drain: drain)
         let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout)
-        let ownExport = OwnExportFilter(source: source, sourcePort: sourcePort)
+        let exportFilter = ownExport
         func setup(_ i: Int, from a: borrowing TapDevice, to b: borrowing TapDevice) -> ForwarderSetup {
             ForwarderSetup(name: "\(a.name)->\(b.name)", input: a.descriptor.rawValue, output: b.descriptor.rawValue,
                            // Observed as on tap-a: what enters from it is ingress, what leaves toward it egress.
                            point: ObservationPoint(ingressInterface: a.ifIndex, egressInterface: b.ifIndex, direction: UInt8(i)),
-                           records: config.records, policy: policy, maxFlows: config.maxFlows, ownExport: ownExport,
+                           records: config.records, policy: policy, maxFlows: config.maxFlows, ownExport: exportFilter,
                            ring: rings[i], report: reports[i], stop: stop, failed: failed, logger: logger)
         }
         let setups = [setup(0, from: tapA, to: tapB), setup(1, from: tapB, to: tapA)]
@@ -115,7 +150,7 @@ public enum Probe {
             walkerThread.join()
             throw noThread
         }
-        logger.info("forwarding \(tapA.name) (ifindex \(tapA.ifIndex)) <-> \(tapB.name) (ifindex \(tapB.ifIndex)); exporting IPFIX \(config.records.names) records to \(config.collector) from \(source):\(sourcePort), observation domain \(config.observationDomain)")
+        logger.info("forwarding \(tapA.name) (ifindex \(tapA.ifIndex)) <-> \(tapB.name) (ifindex \(tapB.ifIndex)), observation domain \(config.observationDomain)")
 
         var signal: CInt?
         while signal == nil && !failed.isRung {
@@ -129,8 +164,10 @@ public enum Probe {
         forwardBA.join()
         drain.ring()
         walkerThread.join()
-        let export = walker.statistics.reduce(ExportStatistics()) { $0 + $1.statistics }
+        let perCollector = walker.statistics
+        withExtendedLifetime(sockets) {}
+        let export = perCollector.reduce(ExportStatistics()) { $0 + $1.statistics }
         return ProbeSummary(tapA: tapA.name, tapB: tapB.name, aToB: reports[0].snapshot, bToA: reports[1].snapshot,
-                            export: export, signal: signal)
+                            export: export, collectors: perCollector, signal: signal)
     }
 }

@@ -3,29 +3,49 @@
 public struct ProbeConfiguration: Sendable, Equatable {
     public var tapA: String
     public var tapB: String
-    public var collector: CollectorAddress
+    public var collectors: [CollectorAddress]
     public var records: RecordSet = [.l3, .l4]
     public var activeTimeout = 60
     public var idleTimeout = 15
     public var maxFlows = 262_144
-    public var source: IPv4Address?
+    /// At most one per address family; the route's source is used for a family not given.
+    public var sources: [IPAddress] = []
     public var observationDomain: UInt32 = 1
     public var templateRefresh = 20
+    public var templateRefreshPackets = 20
     public var mtu = 1500
 
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800
     public static let maxFlowsLimit = 1 << 26
+    public static let maxCollectors = 8
 
-    public init(tapA: String, tapB: String, collector: CollectorAddress) {
+    public init(tapA: String, tapB: String, collectors: [CollectorAddress]) {
         self.tapA = tapA
         self.tapB = tapB
-        self.collector = collector
+        self.collectors = collectors
     }
 
-    /// Smallest IP datagram that carries one record of the largest layout, or the templates.
+    /// The source for a collector's family, if one was given.
+    public func source(for collector: CollectorAddress) -> IPAddress? {
+        sources.first { $0.isIPv6 == collector.host.isIPv6 }
+    }
+
+    /// Smallest IP datagram that carries one record of the largest layout, or the templates,
+    /// to every collector.
     public var minimumMTU: Int {
-        IPv4UDPSender.headerRoom + IPFIXEncoder.minimumMessageLength(layouts: RecordLayout.layouts(for: records))
+        collectors.map { c in
+            (c.host.isIPv6 ? 48 : 28) + Self.encoderMinimum(c.format, records: records)
+        }.max() ?? 0
+    }
+
+    static func encoderMinimum(_ format: ExportFormat, records: RecordSet) -> Int {
+        let context = EncodingContext(systemInitMs: 0)
+        switch format {
+        case .ipfix: return IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: records), context: context).minimumMessageLength
+        case .v9: return NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: records, dialect: .netflowV9), context: context).minimumMessageLength
+        case .v5: return NetFlowV5Encoder(observationDomain: 1, context: context).minimumMessageLength
+        }
     }
 
     public func validate() throws(SetupError) {
@@ -33,6 +53,15 @@ public struct ProbeConfiguration: Sendable, Equatable {
         try TapDevice.validateName(tapB)
         if tapA == tapB {
             throw SetupError("--tap-a and --tap-b are both '\(tapA)'", fix: "give two different TAPs, one for each side of the wire")
+        }
+        if collectors.isEmpty {
+            throw SetupError("no collector given", fix: "add --collector HOST:PORT, e.g. --collector 10.0.0.2:4739")
+        }
+        if collectors.count > Self.maxCollectors {
+            throw SetupError("\(collectors.count) collectors given", fix: "give at most \(Self.maxCollectors)")
+        }
+        for (i, c) in collectors.enumerated() where collectors[..<i].contains(where: { $0.host == c.host && $0.port == c.port }) {
+            throw SetupError("collector \(c.host.withPort(c.port)) is given twice", fix: "give each collector address once")
         }
         for (flag, value) in [("--idle-timeout", idleTimeout), ("--active-timeout", activeTimeout),
                               ("--template-refresh", templateRefresh)] {
@@ -43,15 +72,25 @@ public struct ProbeConfiguration: Sendable, Equatable {
                 throw SetupError("\(flag) of \(value) seconds is longer than 7 days", fix: "give at most \(Self.longestInterval) seconds")
             }
         }
+        if templateRefreshPackets < 0 {
+            throw SetupError("--template-refresh-packets is \(templateRefreshPackets)", fix: "give a number of messages, or 0 to refresh by time only")
+        }
         if maxFlows < FlowCache.ways || maxFlows > Self.maxFlowsLimit {
             throw SetupError("--max-flows \(maxFlows) is out of range", fix: "give from \(FlowCache.ways) to \(Self.maxFlowsLimit) flows per direction")
+        }
+        if observationDomain == IPFIXEncoder.optionsObservationDomain && collectors.contains(where: { $0.format == .ipfix }) {
+            throw SetupError("--observation-domain 0 is where flowtap sends its IPFIX options records (RFC 7011 §3.1)",
+                             fix: "give a domain from 1 to 4294967295")
+        }
+        for family in [false, true] where sources.filter({ $0.isIPv6 == family }).count > 1 {
+            throw SetupError("more than one --source for \(family ? "IPv6" : "IPv4")", fix: "give at most one source address per family")
         }
         if mtu < minimumMTU {
             throw SetupError("--mtu \(mtu) cannot carry one \(records.names) record with its headers",
                              fix: "give --mtu \(minimumMTU) or more (1500 suits Ethernet)")
         }
         if mtu > 65535 {
-            throw SetupError("--mtu \(mtu) is larger than an IPv4 datagram can be", fix: "give at most 65535, and no more than the path to the collector carries")
+            throw SetupError("--mtu \(mtu) is larger than an IP datagram can be", fix: "give at most 65535, and no more than the path to the collector carries")
         }
     }
 }

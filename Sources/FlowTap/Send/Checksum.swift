@@ -57,4 +57,18 @@ public struct InternetChecksum {
         let v = c.value
         return v == 0 ? 0xFFFF : v
     }
+
+    /// UDP checksum over the IPv6 pseudo-header (RFC 8200 §8.1: source, destination, upper-layer
+    /// length, next header 17) and `datagram`. Mandatory in IPv6; a computed zero goes as 0xFFFF.
+    public static func udp(source: IPv6Address, destination: IPv6Address,
+                           datagram: UnsafeRawBufferPointer) -> UInt16 {
+        var c = InternetChecksum()
+        source.bytes.withUnsafeBytes { c.add($0) }
+        destination.bytes.withUnsafeBytes { c.add($0) }
+        c.add(UInt32(datagram.count))
+        c.add(UInt16(17))
+        c.add(datagram)
+        let v = c.value
+        return v == 0 ? 0xFFFF : v
+    }
 }

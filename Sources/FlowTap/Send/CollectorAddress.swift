@@ -1,51 +1,69 @@
 import Glibc
 
-/// Where records go: `--collector HOST[:PORT]`. HOST is an IPv4 address or a name that
-/// resolves to one; PORT defaults to the IPFIX port, 4739 (RFC 7011 §10.3.1).
+/// Where records go: `--collector [FORMAT://]HOST[:PORT]`. HOST is an IPv4 address, a bracketed
+/// IPv6 address, or a name that resolves to an IPv4 address; PORT defaults to the format's.
 public struct CollectorAddress: Sendable, Equatable, CustomStringConvertible {
-    public static let defaultIPFIXPort: UInt16 = 4739
-
-    public let host: IPv4Address
+    public let format: ExportFormat
+    public let host: IPAddress
     public let port: UInt16
 
-    public init(host: IPv4Address, port: UInt16) {
+    public init(format: ExportFormat = .ipfix, host: IPAddress, port: UInt16? = nil) {
+        self.format = format
         self.host = host
-        self.port = port
+        self.port = port ?? format.defaultPort
     }
 
-    public var description: String { "\(host):\(port)" }
+    public var description: String { "\(format)://\(host.withPort(port))" }
 
-    public init(parsing text: String) throws(SetupError) {
+    /// Parses one `--collector`; `defaultFormat` (from `--format`) applies when none is given.
+    public init(parsing text: String, defaultFormat: ExportFormat = .ipfix) throws(SetupError) {
         var rest = Substring(text)
+        var format = defaultFormat
         if let scheme = rest.firstRange(of: "://") {
-            let format = rest[..<scheme.lowerBound].lowercased()
-            guard format == "ipfix" else {
-                throw SetupError("collector '\(text)' asks for format '\(format)', which this flowtap cannot export yet",
-                                 fix: "use ipfix://HOST:PORT or leave the format out")
+            let name = String(rest[..<scheme.lowerBound])
+            guard let f = ExportFormat(name: name) else {
+                throw SetupError("collector '\(text)' names an unknown format '\(name)'", fix: "use ipfix://, v9:// or v5://")
             }
+            format = f
             rest = rest[scheme.upperBound...]
         }
-        if rest.hasPrefix("[") || rest.filter({ $0 == ":" }).count > 1 {
-            throw SetupError("collector '\(text)' is an IPv6 address, and this flowtap exports over IPv4 only",
-                             fix: "give the collector's IPv4 address, e.g. --collector 10.0.0.2:4739")
-        }
-        var port = Self.defaultIPFIXPort
-        var hostText = rest
-        if let colon = rest.lastIndex(of: ":") {
+        let hostText: Substring
+        var portText: Substring?
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else {
+                throw SetupError("collector '\(text)' opens '[' without closing it", fix: "write an IPv6 collector as [ADDR]:PORT, e.g. [fd00:9::2]:4739")
+            }
+            hostText = rest[rest.index(after: rest.startIndex) ..< close]
+            let after = rest[rest.index(after: close)...]
+            if !after.isEmpty {
+                guard after.first == ":" else {
+                    throw SetupError("collector '\(text)' has '\(after)' after the address", fix: "write it as [ADDR]:PORT")
+                }
+                portText = after.dropFirst()
+            }
+        } else if rest.filter({ $0 == ":" }).count > 1 {
+            throw SetupError("collector '\(text)' looks like an IPv6 address without brackets", fix: "write it as [ADDR]:PORT, e.g. [fd00:9::2]:4739")
+        } else if let colon = rest.lastIndex(of: ":") {
             hostText = rest[..<colon]
-            guard let p = UInt16(rest[rest.index(after: colon)...]), p > 0 else {
-                throw SetupError("collector '\(text)' has no valid port", fix: "write it as HOST:PORT with PORT from 1 to 65535, e.g. 10.0.0.2:4739")
+            portText = rest[rest.index(after: colon)...]
+        } else {
+            hostText = rest
+        }
+        var port: UInt16?
+        if let portText {
+            guard let p = UInt16(portText), p > 0 else {
+                throw SetupError("collector '\(text)' has no valid port", fix: "write it as HOST:PORT with PORT from 1 to 65535, e.g. 10.0.0.2:\(format.defaultPort)")
             }
             port = p
         }
         guard !hostText.isEmpty else {
-            throw SetupError("collector '\(text)' has no host", fix: "write it as HOST:PORT, e.g. 10.0.0.2:4739")
+            throw SetupError("collector '\(text)' has no host", fix: "write it as HOST:PORT, e.g. 10.0.0.2:\(format.defaultPort)")
         }
-        guard let host = IPv4Address(String(hostText)) ?? Self.resolve(String(hostText)) else {
-            throw SetupError("collector host '\(hostText)' is neither an IPv4 address nor a name that resolves to one",
-                             fix: "give an address such as 10.0.0.2:4739")
+        guard let host = IPAddress(String(hostText)) ?? Self.resolve(String(hostText)).map(IPAddress.v4) else {
+            throw SetupError("collector host '\(hostText)' is neither an IP address nor a name that resolves to one",
+                             fix: "give an address such as 10.0.0.2:\(format.defaultPort) or [fd00::2]:\(format.defaultPort)")
         }
-        self.init(host: host, port: port)
+        self.init(format: format, host: host, port: port)
     }
 
     /// getaddrinfo(3) restricted to IPv4.

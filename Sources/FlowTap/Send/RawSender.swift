@@ -1,69 +1,109 @@
 import Glibc
 import SystemPackage
 
-/// socket(AF_INET, SOCK_RAW, IPPROTO_RAW) with IP_HDRINCL: flowtap writes the IPv4 and UDP
-/// headers itself. Non-blocking, so a full socket buffer is an error to count, never a wait.
-public struct RawSocket: ~Copyable {
-    public let descriptor: FileDescriptor
+/// The export sockets: socket(AF_INET or AF_INET6, SOCK_RAW, IPPROTO_RAW), one per family in
+/// use. With IPPROTO_RAW the kernel expects the IP header from us (IP_HDRINCL, implied for
+/// IPv6), so flowtap writes the IP and UDP headers itself. Non-blocking, so a full socket
+/// buffer is an error to count, never a wait. Closed when the owner goes.
+public final class RawSockets: Sendable {
+    /// -1 where the family is not used.
+    public let ipv4: CInt
+    public let ipv6: CInt
 
-    public static func openIPv4() throws(SetupError) -> RawSocket {
-        let fd = socket(AF_INET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+    public init(ipv4: Bool, ipv6: Bool) throws(SetupError) {
+        let v4 = ipv4 ? try Self.open(ipv6: false) : -1
+        do {
+            self.ipv6 = ipv6 ? try Self.open(ipv6: true) : -1
+        } catch {
+            if v4 >= 0 { close(v4) }
+            throw error
+        }
+        self.ipv4 = v4
+    }
+
+    deinit {
+        if ipv4 >= 0 { close(ipv4) }
+        if ipv6 >= 0 { close(ipv6) }
+    }
+
+    public func descriptor(for address: IPAddress) -> CInt { address.isIPv6 ? ipv6 : ipv4 }
+
+    static func open(ipv6: Bool) throws(SetupError) -> CInt {
+        let family = ipv6 ? AF_INET6 : AF_INET
+        let fd = socket(family, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
                         CInt(IPPROTO_RAW))
         if fd < 0 {
             let e = errno
             if e == EPERM || e == EACCES { throw .permission("open a raw socket for export", capability: "CAP_NET_RAW") }
-            throw SetupError("cannot open a raw IPv4 socket: \(SetupError.text(e))", fix: "check the kernel supports raw sockets")
+            throw SetupError("cannot open a raw \(ipv6 ? "IPv6" : "IPv4") socket: \(SetupError.text(e))",
+                             fix: ipv6 ? "check that IPv6 is enabled (sysctl net.ipv6.conf.all.disable_ipv6)" : "check the kernel supports raw sockets")
         }
-        var on: CInt = 1
-        if setsockopt(fd, CInt(IPPROTO_IP), IP_HDRINCL, &on, socklen_t(MemoryLayout<CInt>.size)) < 0 {
-            let e = errno
-            close(fd)
-            throw SetupError("cannot set IP_HDRINCL on the export socket: \(SetupError.text(e))", fix: "check the kernel supports raw sockets")
+        if !ipv6 {
+            var on: CInt = 1
+            if setsockopt(fd, CInt(IPPROTO_IP), IP_HDRINCL, &on, socklen_t(MemoryLayout<CInt>.size)) < 0 {
+                let e = errno
+                close(fd)
+                throw SetupError("cannot set IP_HDRINCL on the export socket: \(SetupError.text(e))", fix: "check the kernel supports raw sockets")
+            }
         }
-        return RawSocket(descriptor: FileDescriptor(rawValue: fd))
+        return fd
     }
-
-    deinit { try? descriptor.close() }
 
     /// The address the kernel would pick as source toward `destination`: connect(2) a UDP
     /// socket (no packet is sent) and read getsockname(2).
-    public static func sourceAddress(toward destination: IPv4Address, port: UInt16) throws(SetupError) -> IPv4Address {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    public static func sourceAddress(toward destination: IPAddress, port: UInt16) throws(SetupError) -> IPAddress {
+        let family = destination.isIPv6 ? AF_INET6 : AF_INET
+        let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else {
-            throw SetupError("cannot open a UDP socket to find the source address: \(SetupError.text(errno))", fix: "give --source ADDR")
+            throw SetupError("cannot open a UDP socket to find the source address toward \(destination): \(SetupError.text(errno))",
+                             fix: "give --source ADDR")
         }
         defer { close(fd) }
-        var sa = destination.socketAddress(port: port)
-        let rc = withUnsafePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc: CInt = withUnsafeMutablePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                switch destination {
+                case .v4(let a):
+                    var dst = a.socketAddress(port: port)
+                    let r = withUnsafePointer(to: &dst) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                    return r < 0 ? r : getsockname(fd, sa, &length)
+                case .v6(let a):
+                    var dst = a.socketAddress(port: port)
+                    let r = withUnsafePointer(to: &dst) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+                    return r < 0 ? r : getsockname(fd, sa, &length)
+                }
+            }
         }
         if rc < 0 {
             throw SetupError("no route to collector \(destination): \(SetupError.text(errno))",
                              fix: "add a route toward it in this namespace ('ip route'), or check the address")
         }
-        var local = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        return withUnsafePointer(to: &storage) { p in
+            if destination.isIPv6 {
+                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { .v6(IPv6Address(raw: $0.pointee.sin6_addr)) }
+            }
+            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { .v4(IPv4Address(UInt32(bigEndian: $0.pointee.sin_addr.s_addr))) }
         }
-        return IPv4Address(UInt32(bigEndian: local.sin_addr.s_addr))
     }
 }
 
-/// Sends finished messages to one collector through the raw socket, wrapped in the IPv4 and
-/// UDP headers it builds in the room left in front of each message.
-public struct IPv4UDPSender: Sendable {
-    /// Bytes an encoder must leave free before a message: IPv4 (20) + UDP (8).
-    public static let headerRoom = 28
+/// Sends finished messages to one collector through a raw socket, wrapped in the IP and UDP
+/// headers it builds in the room left in front of each message.
+public struct UDPSender: Sendable {
+    /// Bytes an encoder must leave free before a message: IPv6 (40) + UDP (8); IPv4 uses 28.
+    public static let headerRoom = 48
 
     public let socket: CInt
-    public let source: IPv4Address
-    public let destination: IPv4Address
+    public let source: IPAddress
+    public let destination: IPAddress
     public let sourcePort: UInt16
     public let destinationPort: UInt16
     private var nextID: UInt16
 
-    public init(socket: CInt, source: IPv4Address, sourcePort: UInt16, destination: IPv4Address, destinationPort: UInt16) {
+    /// `source` and `destination` must be of one family.
+    public init(socket: CInt, source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) {
+        precondition(source.isIPv6 == destination.isIPv6, "source and collector of different families")
         self.socket = socket
         self.source = source
         self.destination = destination
@@ -72,13 +112,15 @@ public struct IPv4UDPSender: Sendable {
         nextID = UInt16(truncatingIfNeeded: getpid())
     }
 
+    /// IP + UDP header bytes for this sender's family.
+    public var headerLength: Int { destination.isIPv6 ? 48 : 28 }
+
     /// Writes the IPv4 header (DF set, TTL 64, with its checksum) and the UDP header (with its
     /// checksum over the pseudo-header) into the 28 bytes before `payload`.
-    public static func writeHeaders(before payload: UnsafeMutableRawPointer, payloadLength: Int,
-                                    source: IPv4Address, sourcePort: UInt16,
-                                    destination: IPv4Address, destinationPort: UInt16, id: UInt16) {
-        let ip = payload - headerRoom
-        let udp = payload - 8
+    public static func writeIPv4Headers(before payload: UnsafeMutableRawPointer, payloadLength: Int,
+                                        source: IPv4Address, sourcePort: UInt16,
+                                        destination: IPv4Address, destinationPort: UInt16, id: UInt16) {
+        let ip = payload - 28
         let udpLength = 8 + payloadLength
         ip.put16(0x4500, at: 0)                  // version 4, IHL 5, TOS 0
         ip.put16(UInt16(20 + udpLength), at: 2)
@@ -89,22 +131,56 @@ public struct IPv4UDPSender: Sendable {
         ip.put32(source.value, at: 12)
         ip.put32(destination.value, at: 16)
         ip.put16(InternetChecksum.ipv4Header(UnsafeRawBufferPointer(start: ip, count: 20)), at: 10)
-        udp.put16(sourcePort, at: 0)
-        udp.put16(destinationPort, at: 2)
-        udp.put16(UInt16(udpLength), at: 4)
-        udp.put16(0, at: 6)
-        let sum = InternetChecksum.udp(source: source, destination: destination,
-                                       datagram: UnsafeRawBufferPointer(start: udp, count: udpLength))
-        udp.put16(sum, at: 6)
+        let udp = writeUDPHeader(before: payload, payloadLength: payloadLength, sourcePort: sourcePort, destinationPort: destinationPort)
+        udp.put16(InternetChecksum.udp(source: source, destination: destination,
+                                       datagram: UnsafeRawBufferPointer(start: udp, count: udpLength)), at: 6)
     }
 
-    /// sendto(2) of the message at `payload`; 0 or -errno.
+    /// Writes the IPv6 header (hop limit 64) and the UDP header, whose checksum IPv6 makes
+    /// mandatory, into the 48 bytes before `payload`.
+    public static func writeIPv6Headers(before payload: UnsafeMutableRawPointer, payloadLength: Int,
+                                        source: IPv6Address, sourcePort: UInt16,
+                                        destination: IPv6Address, destinationPort: UInt16) {
+        let ip = payload - 48
+        let udpLength = 8 + payloadLength
+        ip.put32(0x6000_0000, at: 0)             // version 6, traffic class 0, flow label 0
+        ip.put16(UInt16(udpLength), at: 4)
+        ip.storeBytes(of: UInt8(17), toByteOffset: 6, as: UInt8.self)
+        ip.storeBytes(of: UInt8(64), toByteOffset: 7, as: UInt8.self)
+        source.bytes.withUnsafeBytes { (ip + 8).copyMemory(from: $0.baseAddress!, byteCount: 16) }
+        destination.bytes.withUnsafeBytes { (ip + 24).copyMemory(from: $0.baseAddress!, byteCount: 16) }
+        let udp = writeUDPHeader(before: payload, payloadLength: payloadLength, sourcePort: sourcePort, destinationPort: destinationPort)
+        udp.put16(InternetChecksum.udp(source: source, destination: destination,
+                                       datagram: UnsafeRawBufferPointer(start: udp, count: udpLength)), at: 6)
+    }
+
+    private static func writeUDPHeader(before payload: UnsafeMutableRawPointer, payloadLength: Int,
+                                       sourcePort: UInt16, destinationPort: UInt16) -> UnsafeMutableRawPointer {
+        let udp = payload - 8
+        udp.put16(sourcePort, at: 0)
+        udp.put16(destinationPort, at: 2)
+        udp.put16(UInt16(8 + payloadLength), at: 4)
+        udp.put16(0, at: 6)
+        return udp
+    }
+
+    /// sendto(2) of the message at `payload` (with `headerRoom` bytes free before it); 0 or -errno.
     public mutating func send(payload: UnsafeMutableRawPointer, length: Int) -> Int {
-        Self.writeHeaders(before: payload, payloadLength: length, source: source, sourcePort: sourcePort,
-                          destination: destination, destinationPort: destinationPort, id: nextID)
-        nextID &+= 1
-        let total = Self.headerRoom + length
-        let n = SystemCall.sendTo(socket, payload - Self.headerRoom, total, destination.socketAddress(port: destinationPort))
+        let n: Int
+        switch (source, destination) {
+        case (.v4(let s), .v4(let d)):
+            Self.writeIPv4Headers(before: payload, payloadLength: length, source: s, sourcePort: sourcePort,
+                                  destination: d, destinationPort: destinationPort, id: nextID)
+            nextID &+= 1
+            n = SystemCall.sendTo(socket, payload - 28, 28 + length, d.socketAddress(port: destinationPort))
+        case (.v6(let s), .v6(let d)):
+            Self.writeIPv6Headers(before: payload, payloadLength: length, source: s, sourcePort: sourcePort,
+                                  destination: d, destinationPort: destinationPort)
+            // For a raw IPv6 socket sin6_port names a protocol: leave it 0.
+            n = SystemCall.sendTo(socket, payload - 48, 48 + length, d.socketAddress(port: 0))
+        default:
+            preconditionFailure("source and collector of different families")
+        }
         return n < 0 ? n : 0
     }
 }

@@ -1,16 +1,22 @@
 import Glibc
 import Logging
 
-/// Counters of one collector's export, read for the summary.
+/// Counters of one collector's export, read for the summary and stated in options records.
 public struct ExportStatistics: Sendable, Equatable {
+    /// Messages handed to the network, options messages included.
     public var messages: UInt64 = 0
+    /// Flow records in those messages.
     public var records: UInt64 = 0
+    /// Bytes of those messages (IPFIX/NetFlow payload, without IP and UDP headers).
     public var bytes: UInt64 = 0
     public var sendErrors: UInt64 = 0
-    /// Records in messages the network refused.
+    /// Records in messages that were dropped: the send queue was full, or the message could
+    /// never be sent (EMSGSIZE).
     public var recordsNotSent: UInt64 = 0
-    /// Records with no template in this format (cannot happen with a consistent configuration).
-    public var recordsUnexportable: UInt64 = 0
+    /// Flow records the format cannot carry (IPv6 or non-IP in NetFlow v5).
+    public var recordsNotExportable: UInt64 = 0
+    /// Messages waiting in the send queue now.
+    public var queued: UInt64 = 0
 
     public init() {}
 
@@ -21,115 +27,212 @@ public struct ExportStatistics: Sendable, Equatable {
         s.bytes += b.bytes
         s.sendErrors += b.sendErrors
         s.recordsNotSent += b.recordsNotSent
-        s.recordsUnexportable += b.recordsUnexportable
+        s.recordsNotExportable += b.recordsNotExportable
+        s.queued += b.queued
         return s
     }
 }
 
+/// Probe-wide counts the options records state: frames not metered, records lost before the
+/// walker. Read at template-refresh time only.
+public typealias ProbeTotals = @Sendable () -> (ignoredPackets: UInt64, lostRecords: UInt64)
+
 /// What the walker drives for each collector.
 public protocol FlowExporter: AnyObject {
-    var collector: String { get }
+    var collector: CollectorAddress { get }
     var statistics: ExportStatistics { get }
     func export(_ record: borrowing FlowRecord, now: UInt64)
-    /// Timers: template refresh, and the flush of a message that has waited long enough.
+    /// Timers: retry of queued messages, template refresh, flush of a message that has waited.
     func tick(now: UInt64)
-    /// Sends the open message, if any.
-    func flush(now: UInt64)
+    /// Shutdown: sends the open message and what the queue holds, counting what cannot leave.
+    func finish(now: UInt64)
 }
 
-/// One collector: its encoder state (templates, sequence), the message being filled, and the
-/// sender. Only the walker thread touches it.
+/// One collector: its encoder state (templates, sequence), the message being filled, a
+/// bounded queue of messages the network refused, and the sender. Only the walker thread
+/// touches it.
 public final class CollectorExporter<Encoder: MessageEncoder>: FlowExporter {
     /// A partly filled message waits at most this long; with the walker's 100 ms tick it
     /// leaves within 0.6 s.
     public static var flushAfterMs: UInt64 { 500 }
+    /// Messages kept for a later try when the network refuses them (ENOBUFS, EHOSTUNREACH, …).
+    public static var queueLimit: Int { 256 }
 
-    public let collector: String
+    public let collector: CollectorAddress
     public private(set) var statistics = ExportStatistics()
     private var encoder: Encoder
-    private var sender: IPv4UDPSender
+    private var sender: UDPSender
+    private let mtu: Int
     private let storage: UnsafeMutableRawPointer
+    /// Options messages and retries of queued messages are built here.
+    private let scratch: UnsafeMutableRawPointer
     private var message: MessageWriter
     private var isOpen = false
     private var carriesTemplates = false
     private var openedAt: UInt64 = 0
     private var templatesDueAt: UInt64 = 0
+    private var messagesSinceTemplates = 0
     private let templateRefreshMs: UInt64
+    private let templateRefreshPackets: Int
+    private var queue: [(bytes: [UInt8], records: Int)] = []
+    private let probeTotals: ProbeTotals
     private var errorLog = RateLimiter()
     private let logger: Logger
 
-    /// `mtu` bounds the whole IP datagram.
-    public init(encoder: Encoder, sender: IPv4UDPSender, mtu: Int, templateRefreshSeconds: Int, logger: Logger) {
+    /// `mtu` bounds the whole IP datagram. Templates go out again every
+    /// `templateRefreshSeconds`, and after every `templateRefreshPackets` messages (0: never).
+    public init(collector: CollectorAddress, encoder: Encoder, sender: UDPSender, mtu: Int,
+                templateRefreshSeconds: Int, templateRefreshPackets: Int,
+                probeTotals: @escaping ProbeTotals, logger: Logger) {
+        self.collector = collector
         self.encoder = encoder
         self.sender = sender
+        self.mtu = mtu
+        self.probeTotals = probeTotals
         self.logger = logger
-        collector = "\(sender.destination):\(sender.destinationPort)"
         templateRefreshMs = UInt64(templateRefreshSeconds) * 1000
-        storage = .allocate(byteCount: mtu, alignment: 16)
-        message = MessageWriter(base: storage + IPv4UDPSender.headerRoom, capacity: mtu - IPv4UDPSender.headerRoom)
+        self.templateRefreshPackets = templateRefreshPackets
+        storage = .allocate(byteCount: UDPSender.headerRoom + mtu, alignment: 16)
+        scratch = .allocate(byteCount: UDPSender.headerRoom + mtu, alignment: 16)
+        message = MessageWriter(base: storage + UDPSender.headerRoom, capacity: mtu - sender.headerLength)
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        scratch.deallocate()
+    }
 
     public func export(_ record: borrowing FlowRecord, now: UInt64) {
         if !isOpen { begin(now: now) }
-        if encoder.append(record, to: &message) { return }
-        if encoder.recordsInMessage == 0 && !carriesTemplates {
-            statistics.recordsUnexportable += 1
+        switch encoder.append(record, to: &message) {
+        case .appended:
             return
+        case .notExportable:
+            statistics.recordsNotExportable += 1
+        case .full:
+            flush(now: now)
+            begin(now: now)
+            if encoder.append(record, to: &message) != .appended { statistics.recordsNotExportable += 1 }
         }
-        flush(now: now)
-        begin(now: now)
-        if !encoder.append(record, to: &message) { statistics.recordsUnexportable += 1 }
     }
 
     public func tick(now: UInt64) {
-        if now >= templatesDueAt {
+        retryQueue(now: now)
+        if Encoder.usesTemplates && templatesDue(now: now) {
             flush(now: now)
             begin(now: now)
         }
         if isOpen && now &- openedAt >= Self.flushAfterMs { flush(now: now) }
     }
 
+    public func finish(now: UInt64) {
+        flush(now: now)
+        for _ in 0 ..< 20 where !queue.isEmpty {
+            retryQueue(now: now)
+            if !queue.isEmpty { usleep(5000) }
+        }
+        for entry in queue { statistics.recordsNotSent += UInt64(entry.records) }
+        queue.removeAll()
+        statistics.queued = 0
+    }
+
+    private func templatesDue(now: UInt64) -> Bool {
+        now >= templatesDueAt || (templateRefreshPackets > 0 && messagesSinceTemplates >= templateRefreshPackets)
+    }
+
     private func begin(now: UInt64) {
-        carriesTemplates = now >= templatesDueAt
+        carriesTemplates = Encoder.usesTemplates && templatesDue(now: now)
+        if carriesTemplates {
+            templatesDueAt = now + templateRefreshMs
+            messagesSinceTemplates = 0
+            sendOptions(now: now)
+        }
         encoder.begin(&message, withTemplates: carriesTemplates)
-        if carriesTemplates { templatesDueAt = now + templateRefreshMs }
         isOpen = true
         openedAt = now
     }
 
-    public func flush(now: UInt64) {
+    /// The options records go with every template refresh, so a collector that restarts
+    /// learns the sampling interval and the exporter's start as soon as it learns templates.
+    private func sendOptions(now: UInt64) {
+        var options = ExportOptions()
+        let totals = probeTotals()
+        options.exportedMessages = statistics.messages + 1
+        options.exportedRecords = statistics.records
+        options.exportedOctets = statistics.bytes
+        options.ignoredPackets = totals.ignoredPackets
+        options.notSentRecords = totals.lostRecords + statistics.recordsNotSent
+        var writer = MessageWriter(base: scratch + UDPSender.headerRoom, capacity: mtu - sender.headerLength)
+        guard encoder.writeOptions(options, to: &writer, nowMs: now) else { return }
+        transmit(writer, records: 0, now: now)
+    }
+
+    private func flush(now: UInt64) {
         guard isOpen else { return }
         isOpen = false
         guard !encoder.isEmpty(message) else { return }
-        encoder.finish(&message, exportTimeSeconds: UInt32(truncatingIfNeeded: now / 1000))
-        let rc = sendRetryingBriefly()
-        let records = UInt64(encoder.recordsInMessage)
-        if rc == 0 {
-            encoder.commit()
-            statistics.messages += 1
-            statistics.records += records
-            statistics.bytes += UInt64(message.count)
+        encoder.finish(&message, nowMs: now)
+        messagesSinceTemplates += 1
+        transmit(message, records: encoder.recordsInMessage, now: now)
+    }
+
+    /// Sends a finished message, or queues it behind earlier ones so that the collector sees
+    /// messages in sequence order.
+    private func transmit(_ m: MessageWriter, records: Int, now: UInt64) {
+        if queue.isEmpty {
+            let rc = sendRetryingBriefly(m)
+            if rc == 0 { return sent(bytes: m.count, records: records) }
+            failed(rc, records: records, now: now)
+            if rc == -Int(EMSGSIZE) {
+                statistics.recordsNotSent += UInt64(records)
+                return
+            }
+        }
+        guard queue.count < Self.queueLimit else {
+            statistics.recordsNotSent += UInt64(records)
             return
         }
+        queue.append((Array(m.bytes), records))
+        statistics.queued = UInt64(queue.count)
+    }
+
+    private func retryQueue(now: UInt64) {
+        while let head = queue.first {
+            var writer = MessageWriter(base: scratch + UDPSender.headerRoom, capacity: head.bytes.count)
+            head.bytes.withUnsafeBytes { writer.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            writer.count = head.bytes.count
+            let rc = sendRetryingBriefly(writer)
+            guard rc == 0 else {
+                failed(rc, records: head.records, now: now)
+                return
+            }
+            sent(bytes: head.bytes.count, records: head.records)
+            queue.removeFirst()
+            statistics.queued = UInt64(queue.count)
+        }
+    }
+
+    private func sent(bytes: Int, records: Int) {
+        statistics.messages += 1
+        statistics.records += UInt64(records)
+        statistics.bytes += UInt64(bytes)
+    }
+
+    private func failed(_ rc: Int, records: Int, now: UInt64) {
         statistics.sendErrors += 1
-        statistics.recordsNotSent += records
-        // Templates that never left must go with the next message.
-        if carriesTemplates { templatesDueAt = 0 }
         if let silenced = errorLog.admit(now: now) {
-            logger.warning("export to \(collector) failed: \(SetupError.text(CInt(-rc))); \(records) records lost\(silenced > 0 ? " (\(silenced) similar failures not shown)" : "")")
+            logger.warning("export to \(collector) failed: \(SetupError.text(CInt(-rc))); \(queue.count) messages waiting\(silenced > 0 ? " (\(silenced) similar failures not shown)" : "")")
         }
     }
 
     /// A full socket buffer clears within microseconds on a local path; the walker may wait a
-    /// little (it is not the forwarding path), then gives up and counts the loss.
-    private func sendRetryingBriefly() -> Int {
+    /// little (it is not the forwarding path) before it queues the message.
+    private func sendRetryingBriefly(_ m: MessageWriter) -> Int {
         var rc = 0
-        for _ in 0 ..< 20 {
-            rc = sender.send(payload: message.base, length: message.count)
+        for _ in 0 ..< 10 {
+            rc = sender.send(payload: m.base, length: m.count)
             guard rc == -Int(EAGAIN) || rc == -Int(ENOBUFS) else { return rc }
-            usleep(500)
+            usleep(200)
         }
         return rc
     }

@@ -27,13 +27,13 @@ public final class Walker: @unchecked Sendable {
             }
             for exporter in exporters { exporter.tick(now: now) }
             if draining && rings.allSatisfy(\.isDrained) {
-                for exporter in exporters { exporter.flush(now: now) }
+                for exporter in exporters { exporter.finish(now: now) }
                 return
             }
         }
     }
 
-    public var statistics: [(collector: String, statistics: ExportStatistics)] {
+    public var statistics: [(collector: CollectorAddress, statistics: ExportStatistics)] {
         exporters.map { ($0.collector, $0.statistics) }
     }
 }

@@ -1,13 +1,22 @@
 /// IPFIX (RFC 7011) messages: a 16-byte header, a Template Set (ID 2) when templates are due,
-/// and Data Sets whose ID is the template ID. Sets are padded with zeros to a 4-byte boundary
-/// (§3.3.1: padding is shorter than any record, so a collector never mistakes it for one).
+/// and Data Sets whose ID is the template ID, padded with zeros to 4 bytes (§3.3.1: shorter than
+/// any record, so a collector never mistakes padding for one).
 ///
-/// Sequence number (§3.1): the data records sent in this observation domain before this
-/// message, modulo 2^32. It advances only when a message was handed to the network.
+/// Sequence number (§3.1): the data records sent in the observation domain before this message,
+/// modulo 2^32. Flow records go in `--observation-domain`; options records (exporting-process
+/// statistics, sampling, systemInitTimeMilliseconds) go in observation domain 0, as §3.1
+/// suggests for information about the exporting process, with observationDomainId (149) as
+/// their scope naming the flow domain they describe. Each domain counts its own data records,
+/// so the flow domain's sequence counts flow records only: RFC-correct, and what nfdump
+/// expects too (it counts flow records alone and never faults a domain without them).
 public struct IPFIXEncoder: MessageEncoder {
     public static let version: UInt16 = 10
     public static let headerLength = 16
+    public static let defaultPort: UInt16 = 4739
+    public static let usesTemplates = true
+    public static let optionsObservationDomain: UInt32 = 0
     static let templateSetID: UInt16 = 2
+    static let optionsTemplateSetID: UInt16 = 3
 
     public struct Template: Sendable, Equatable {
         public let id: UInt16
@@ -15,15 +24,21 @@ public struct IPFIXEncoder: MessageEncoder {
     }
 
     public let observationDomain: UInt32
+    public let context: EncodingContext
     /// Indexed by `RecordLayout.Kind.rawValue`.
     public let templates: [Template?]
+    /// Data records sent before the next message, in the flow domain and in domain 0.
     public private(set) var sequence: UInt32
+    public private(set) var optionsSequence: UInt32 = 0
     public private(set) var recordsInMessage = 0
-    private var openSetStart = -1
-    private var openSetID: UInt16 = 0
+    private var sets = SetPacker()
+    let processOptions: OptionsLayout
+    let statisticsOptions: OptionsLayout
 
-    public init(observationDomain: UInt32, layouts: [RecordLayout?], initialSequence: UInt32 = 0) {
+    public init(observationDomain: UInt32, layouts: [RecordLayout?], context: EncodingContext,
+                initialSequence: UInt32 = 0) {
         self.observationDomain = observationDomain
+        self.context = context
         var taken = Set<UInt16>()
         templates = layouts.map { layout in
             guard let layout else { return nil }
@@ -32,98 +47,83 @@ public struct IPFIXEncoder: MessageEncoder {
             return Template(id: id, layout: layout)
         }
         sequence = initialSequence
+        let scope: [(element: UInt16, length: Int)] = [(149, 4)] // observationDomainId
+        let process: [(element: UInt16, length: Int)] = [(160, 8), (305, 4), (306, 4)]
+        let statistics: [(element: UInt16, length: Int)] = [(41, 8), (42, 8), (40, 8), (164, 8), (166, 8)]
+        processOptions = OptionsLayout(id: OptionsLayout.id(for: scope + process, avoiding: []), scope: scope, fields: process)
+        statisticsOptions = OptionsLayout(id: OptionsLayout.id(for: scope + statistics, avoiding: [processOptions.id]),
+                                          scope: scope, fields: statistics)
     }
 
-    static func templateSetLength(_ layouts: [RecordLayout?]) -> Int {
-        4 + layouts.compactMap { $0 }.reduce(0) { $0 + 4 + 4 * $1.fields.count }
-    }
+    var activeTemplates: [(id: UInt16, layout: RecordLayout)] { templates.compactMap { $0.map { ($0.id, $0.layout) } } }
 
-    public static func minimumMessageLength(layouts: [RecordLayout?]) -> Int {
-        let largest = layouts.compactMap { $0?.recordLength }.max() ?? 0
-        return headerLength + max(templateSetLength(layouts), 4 + largest + 3)
+    public var minimumMessageLength: Int {
+        let largest = templates.compactMap { $0?.layout.recordLength }.max() ?? 0
+        return Self.headerLength + max(SetPacker.templateSetLength(activeTemplates.map(\.layout)), 4 + largest + 3)
     }
 
     public mutating func begin(_ message: inout MessageWriter, withTemplates: Bool) {
         message.count = Self.headerLength
         recordsInMessage = 0
-        openSetStart = -1
-        openSetID = 0
-        if withTemplates { writeTemplates(&message) }
+        sets.reset()
+        if withTemplates { SetPacker.writeTemplateSet(id: Self.templateSetID, activeTemplates, into: &message) }
     }
 
-    private func writeTemplates(_ message: inout MessageWriter) {
-        let start = message.count
-        message.append16(Self.templateSetID)
-        message.append16(0)
-        for case let template? in templates {
-            message.append16(template.id)
-            message.append16(UInt16(template.layout.fields.count))
-            for field in template.layout.fields {
-                message.append16(field.elementID)
-                message.append16(UInt16(field.length))
-            }
-        }
-        message.base.put16(UInt16(message.count - start), at: start + 2)
-    }
-
-    public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> Bool {
-        guard let template = templates[RecordLayout.kind(of: record).rawValue] else { return false }
-        let length = template.layout.recordLength
-        let newSet = openSetID != template.id
-        var end = message.count
-        let setLengthAfter: Int
-        if newSet {
-            if openSetStart >= 0 { end += Self.padding(message.count - openSetStart) }
-            setLengthAfter = 4 + length
-            end += 4 + length
-        } else {
-            setLengthAfter = message.count - openSetStart + length
-            end += length
-        }
-        guard end + Self.padding(setLengthAfter) <= message.capacity else { return false }
-        if newSet {
-            closeSet(&message)
-            openSetStart = message.count
-            openSetID = template.id
-            message.append16(template.id)
-            message.append16(0)
-        }
-        var p = message.base + message.count
-        for field in template.layout.fields {
-            field.write(record, to: p)
-            p += field.length
-        }
-        message.count += length
+    public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
+        guard let template = templates[RecordLayout.kind(of: record).rawValue] else { return .notExportable }
+        guard sets.fits(id: template.id, length: template.layout.recordLength, in: message) else { return .full }
+        sets.open(template.id, &message)
+        message.append(record, as: template.layout, context: context)
         recordsInMessage += 1
-        return true
+        return .appended
     }
 
     public func isEmpty(_ message: borrowing MessageWriter) -> Bool {
         message.count <= Self.headerLength
     }
 
-    public mutating func finish(_ message: inout MessageWriter, exportTimeSeconds: UInt32) {
-        closeSet(&message)
-        let p = message.base
-        p.put16(Self.version, at: 0)
-        p.put16(UInt16(message.count), at: 2)
-        p.put32(exportTimeSeconds, at: 4)
-        p.put32(sequence, at: 8)
-        p.put32(observationDomain, at: 12)
-    }
-
-    public mutating func commit() {
+    public mutating func finish(_ message: inout MessageWriter, nowMs: UInt64) {
+        sets.close(&message)
+        writeHeader(&message, nowMs: nowMs, sequence: sequence, domain: observationDomain)
         sequence &+= UInt32(truncatingIfNeeded: recordsInMessage)
     }
 
-    private mutating func closeSet(_ message: inout MessageWriter) {
-        guard openSetStart >= 0 else { return }
-        message.appendZeros(Self.padding(message.count - openSetStart))
-        message.base.put16(UInt16(message.count - openSetStart), at: openSetStart + 2)
-        openSetStart = -1
-        openSetID = 0
+    public mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool {
+        message.count = Self.headerLength
+        let start = message.count
+        message.append16(Self.optionsTemplateSetID)
+        message.append16(0)
+        for layout in [processOptions, statisticsOptions] {
+            message.append16(layout.id)
+            message.append16(UInt16(layout.scope.count + layout.fields.count))
+            message.append16(UInt16(layout.scope.count))
+            for spec in layout.scope + layout.fields {
+                message.append16(spec.element)
+                message.append16(UInt16(spec.length))
+            }
+        }
+        message.appendZeros(padding4(message.count - start))
+        message.base.put16(UInt16(message.count - start), at: start + 2)
+        var packer = SetPacker()
+        let domain = UInt64(observationDomain)
+        packer.open(processOptions.id, &message)
+        // 1-in-N sampling is samplingPacketInterval 1, samplingPacketSpace N − 1; unsampled 1 / 0.
+        processOptions.writeRecord([domain, context.systemInitMs, 1, UInt64(options.samplingInterval - 1)], into: &message)
+        packer.open(statisticsOptions.id, &message)
+        statisticsOptions.writeRecord([domain, options.exportedMessages, options.exportedRecords, options.exportedOctets,
+                                       options.ignoredPackets, options.notSentRecords], into: &message)
+        packer.close(&message)
+        writeHeader(&message, nowMs: nowMs, sequence: optionsSequence, domain: Self.optionsObservationDomain)
+        optionsSequence &+= 2
+        return true
     }
 
-    @inline(__always)
-    static func padding(_ setLength: Int) -> Int { (4 - setLength % 4) % 4 }
+    private func writeHeader(_ message: inout MessageWriter, nowMs: UInt64, sequence: UInt32, domain: UInt32) {
+        let p = message.base
+        p.put16(Self.version, at: 0)
+        p.put16(UInt16(message.count), at: 2)
+        p.put32(UInt32(truncatingIfNeeded: nowMs / 1000), at: 4)
+        p.put32(sequence, at: 8)
+        p.put32(domain, at: 12)
+    }
 }

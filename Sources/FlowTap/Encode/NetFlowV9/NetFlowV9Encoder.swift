@@ -1,0 +1,124 @@
+/// NetFlow v9 (RFC 3954) export packets: a 20-byte header, a Template FlowSet (ID 0) when
+/// templates are due, and Data FlowSets (ID = template ID) padded to 4 bytes (§5.3).
+///
+/// The header's count is every record in the packet: templates, options templates and data
+/// (§5.1). The sequence number counts export packets, +1 for each, template-only packets too.
+/// sysUptime is milliseconds since flowtap started; FIRST_SWITCHED/LAST_SWITCHED use the same
+/// clock and wrap with it after 49.7 days. Source ID is `--observation-domain`.
+public struct NetFlowV9Encoder: MessageEncoder {
+    public static let version: UInt16 = 9
+    public static let headerLength = 20
+    public static let defaultPort: UInt16 = 2055
+    public static let usesTemplates = true
+    static let templateFlowSetID: UInt16 = 0
+    static let optionsTemplateFlowSetID: UInt16 = 1
+    /// Options scope type 1: System (§6.1).
+    static let scopeSystem: UInt16 = 1
+
+    public let sourceID: UInt32
+    public let context: EncodingContext
+    public let templates: [IPFIXEncoder.Template?]
+    public private(set) var sequence: UInt32
+    public private(set) var recordsInMessage = 0
+    private var templatesInMessage = 0
+    private var sets = SetPacker()
+    let processOptions: OptionsLayout
+    let statisticsOptions: OptionsLayout
+
+    public init(sourceID: UInt32, layouts: [RecordLayout?], context: EncodingContext, initialSequence: UInt32 = 0) {
+        self.sourceID = sourceID
+        self.context = context
+        var taken = Set<UInt16>()
+        templates = layouts.map { layout in
+            guard let layout else { return nil }
+            let id = layout.templateID(avoiding: taken)
+            taken.insert(id)
+            return IPFIXEncoder.Template(id: id, layout: layout)
+        }
+        sequence = initialSequence
+        let scope: [(element: UInt16, length: Int)] = [(Self.scopeSystem, 4)]
+        // SAMPLING_INTERVAL (34) and SAMPLING_ALGORITHM (35, 1 = deterministic); 1 when unsampled.
+        let process: [(element: UInt16, length: Int)] = [(34, 4), (35, 1), (160, 8)]
+        // TOTAL_BYTES_EXP, TOTAL_PKTS_EXP, TOTAL_FLOWS_EXP, then the IPFIX counters for what was
+        // ignored and not sent (IPFIX-range IDs in v9, which nfdump and Wireshark read).
+        let statistics: [(element: UInt16, length: Int)] = [(40, 8), (41, 8), (42, 8), (164, 8), (166, 8)]
+        processOptions = OptionsLayout(id: OptionsLayout.id(for: scope + process, avoiding: taken), scope: scope, fields: process)
+        taken.insert(processOptions.id)
+        statisticsOptions = OptionsLayout(id: OptionsLayout.id(for: scope + statistics, avoiding: taken), scope: scope, fields: statistics)
+    }
+
+    var activeTemplates: [(id: UInt16, layout: RecordLayout)] { templates.compactMap { $0.map { ($0.id, $0.layout) } } }
+
+    public var minimumMessageLength: Int {
+        let largest = templates.compactMap { $0?.layout.recordLength }.max() ?? 0
+        return Self.headerLength + max(SetPacker.templateSetLength(activeTemplates.map(\.layout)), 4 + largest + 3)
+    }
+
+    public mutating func begin(_ message: inout MessageWriter, withTemplates: Bool) {
+        message.count = Self.headerLength
+        recordsInMessage = 0
+        templatesInMessage = 0
+        sets.reset()
+        if withTemplates {
+            SetPacker.writeTemplateSet(id: Self.templateFlowSetID, activeTemplates, into: &message)
+            templatesInMessage = activeTemplates.count
+        }
+    }
+
+    public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
+        guard let template = templates[RecordLayout.kind(of: record).rawValue] else { return .notExportable }
+        guard sets.fits(id: template.id, length: template.layout.recordLength, in: message) else { return .full }
+        sets.open(template.id, &message)
+        message.append(record, as: template.layout, context: context)
+        recordsInMessage += 1
+        return .appended
+    }
+
+    public func isEmpty(_ message: borrowing MessageWriter) -> Bool {
+        message.count <= Self.headerLength
+    }
+
+    public mutating func finish(_ message: inout MessageWriter, nowMs: UInt64) {
+        sets.close(&message)
+        writeHeader(&message, count: recordsInMessage + templatesInMessage, nowMs: nowMs)
+    }
+
+    public mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool {
+        message.count = Self.headerLength
+        let start = message.count
+        message.append16(Self.optionsTemplateFlowSetID)
+        message.append16(0)
+        for layout in [processOptions, statisticsOptions] {
+            message.append16(layout.id)
+            message.append16(UInt16(4 * layout.scope.count))   // option scope length, bytes
+            message.append16(UInt16(4 * layout.fields.count))  // option length, bytes
+            for spec in layout.scope + layout.fields {
+                message.append16(spec.element)
+                message.append16(UInt16(spec.length))
+            }
+        }
+        message.appendZeros(padding4(message.count - start))
+        message.base.put16(UInt16(message.count - start), at: start + 2)
+        var packer = SetPacker()
+        let system = UInt64(sourceID)
+        packer.open(processOptions.id, &message)
+        processOptions.writeRecord([system, UInt64(options.samplingInterval), 1, context.systemInitMs], into: &message)
+        packer.open(statisticsOptions.id, &message)
+        statisticsOptions.writeRecord([system, options.exportedOctets, options.exportedMessages, options.exportedRecords,
+                                       options.ignoredPackets, options.notSentRecords], into: &message)
+        packer.close(&message)
+        writeHeader(&message, count: 4, nowMs: nowMs)
+        return true
+    }
+
+    private mutating func writeHeader(_ message: inout MessageWriter, count: Int, nowMs: UInt64) {
+        let p = message.base
+        p.put16(Self.version, at: 0)
+        p.put16(UInt16(count), at: 2)
+        p.put32(context.uptime(at: nowMs), at: 4)
+        p.put32(UInt32(truncatingIfNeeded: nowMs / 1000), at: 8)
+        p.put32(sequence, at: 12)
+        p.put32(sourceID, at: 16)
+        sequence &+= 1
+    }
+}
