@@ -192,3 +192,43 @@ traffic() {
   ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -u -b 20M -l 1200 -n 2M --cport 40003 >"$FT_OUT/iperf-udp.log"
   ns "$NS_H2" ping -c 5 -i 0.05 -s 1400 -q "$H1_IP" >/dev/null
 }
+
+H1_IP6=fd00:77::1
+H2_IP6=fd00:77::2
+P_IP6=fd00:9::1
+C_IP6=fd00:9::2
+
+# ipv6_up: IPv6 on the hosts' links (fd00:77::/64) and on the collector link (fd00:9::/64),
+# with static neighbours and no router solicitations. Call it before flowtap starts: the
+# hosts' MLD reports then go out while there is no path, and do not land in the flows.
+ipv6_up() {
+  local n dev
+  for n in "$NS_H1:eth0" "$NS_H2:eth0" "$NS_P:vc" "$NS_C:eth0"; do
+    dev=${n#*:}; n=${n%%:*}
+    ns "$n" sysctl -qw "net.ipv6.conf.$dev.router_solicitations=0"
+    ns "$n" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=0"
+  done
+  ip -n "$NS_H1" addr add "$H1_IP6/64" dev eth0 nodad
+  ip -n "$NS_H2" addr add "$H2_IP6/64" dev eth0 nodad
+  ip -n "$NS_P" addr add "$P_IP6/64" dev vc nodad
+  ip -n "$NS_C" addr add "$C_IP6/64" dev eth0 nodad
+  ns "$NS_H1" ip -6 neigh replace "$H2_IP6" lladdr "$H2_MAC" dev eth0 nud permanent
+  ns "$NS_H2" ip -6 neigh replace "$H1_IP6" lladdr "$H1_MAC" dev eth0 nud permanent
+}
+
+# traffic6: IPv6 ICMP echo, TCP and UDP through the probe.
+traffic6() {
+  ns "$NS_H1" ping -6 -c 10 -i 0.02 -q "$H2_IP6" >/dev/null
+  ns "$NS_H1" iperf3 -6 -c "$H2_IP6" -p 5201 -n "${TCP6_BYTES:-2M}" --cport 40011 >"$FT_OUT/iperf6-tcp.log"
+  ns "$NS_H1" iperf3 -6 -c "$H2_IP6" -p 5201 -u -b 10M -l 1000 -n 1M --cport 40013 >"$FT_OUT/iperf6-udp.log"
+}
+
+# start_nfcapd_named NAME ADDR PORT [nfcapd options]: another nfcapd in the collector namespace,
+# storing in $FT_OUT/NAME.
+start_nfcapd_named() {
+  local name=$1 addr=$2 port=$3; shift 3
+  mkdir -p "$FT_OUT/$name"
+  ip netns exec "$NS_C" nfcapd -w "$FT_OUT/$name" -p "$port" -b "$addr" -t 3600 -I "$name" "$@" >"$FT_OUT/$name.log" 2>&1 &
+  FT_PIDS+=("$!")
+  eval "PID_NFCAPD_$name=$!"
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# test_export_formats.sh - one traffic set (ping, TCP both ways, UDP, IPv6 ICMPv6/TCP/UDP)
+# exported at once to nfcapd over IPFIX, NetFlow v9 and NetFlow v5, and over IPFIX to an IPv6
+# collector address. Every collector must hold exactly the flows a capture of the TAPs shows
+# (v5: the IPv4 ones), nfdump must count no sequence failure for any, and tshark must decode
+# every export packet, options records included, with good UDP checksums over IPv4 and IPv6.
+source "$(dirname "$0")/lib.sh"
+require_root
+TOOLS=$(dirname "$0")/tools
+topology_up
+ipv6_up
+sleep 2   # the hosts' first MLD reports go out now, while no path exists
+
+start_nfcapd_named ipfix "$C_IP" 4739
+start_nfcapd_named v9 "$C_IP" 2055
+start_nfcapd_named v5 "$C_IP" 9995
+start_nfcapd_named ipfix6 "$C_IP6" 4740 -6
+capture export "$NS_C" eth0 in udp
+capture tapa "$NS_P" tapa out
+capture tapb "$NS_P" tapb out
+start_flowtap --collector "$C_IP:4739" --collector "v9://$C_IP:2055" --collector "v5://$C_IP:9995" \
+  --collector "ipfix://[$C_IP6]:4740" --idle-timeout 2 --active-timeout 2 --template-refresh 3 --template-refresh-packets 5
+check "h1 reaches h2 through flowtap" wait_ping
+iperf3_server
+traffic
+traffic6
+sleep 1
+stop_flowtap
+check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
+stop_capture tapa; stop_capture tapb; stop_capture export
+sleep 0.5
+for c in ipfix v9 v5 ipfix6; do v="PID_NFCAPD_$c"; stop_pid "${!v}"; done
+grep -E "^flowtap: " "$FT_OUT/flowtap.log"
+
+python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT/truth.json"
+check "the capture holds IPv6 TCP and UDP flows" python3 -c "
+import json,sys; f=json.load(open('$FT_OUT/truth.json'))
+sys.exit(0 if {6,17} <= {k[2] for k,_,_ in f if ':' in k[0]} else 1)"
+for c in ipfix v9 v5 ipfix6; do
+  nfdump -R "$FT_OUT/$c" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/$c.json"
+  only=""; [[ $c == v5 ]] && only=--ipv4-only
+  check "nfdump ($c) holds every flow with the captured packets and bytes" \
+    python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/$c.json" $only --min 10
+  seqfail=$(nfdump -R "$FT_OUT/$c" -I 2>/dev/null | awk -F': *' '/^Sequence failures/{print $2}')
+  check "nfdump ($c) counts no sequence failure (got '${seqfail}')" test "${seqfail:-x}" = 0
+done
+check "flowtap counts the IPv6 flows v5 cannot carry" grep -qE "not exportable in v5: [1-9]" "$FT_OUT/flowtap.log"
+
+DEC=(-d udp.port==4739,cflow -d udp.port==4740,cflow -d udp.port==2055,cflow -d udp.port==9995,cflow)
+total=$(tshark -r "$FT_OUT/export.pcap" 2>/dev/null | wc -l)
+decoded=$(tshark -r "$FT_OUT/export.pcap" "${DEC[@]}" -Y cflow 2>/dev/null | wc -l)
+bad=$(tshark -r "$FT_OUT/export.pcap" "${DEC[@]}" -o udp.check_checksum:TRUE \
+  -Y "_ws.malformed || _ws.expert.severity >= warning || udp.checksum.status != 1" 2>/dev/null | wc -l)
+v6=$(tshark -r "$FT_OUT/export.pcap" "${DEC[@]}" -o udp.check_checksum:TRUE -Y "ipv6 && cflow && udp.checksum.status == 1" 2>/dev/null | wc -l)
+check "tshark decodes all $total export packets as IPFIX/NetFlow" test "$decoded" -eq "$total" -a "$total" -gt 8
+check "no malformed packet, expert warning or bad UDP checksum ($bad)" test "$bad" -eq 0
+check "IPFIX over IPv6 arrives with good checksums ($v6 packets)" test "$v6" -gt 2
+for f in "cflow.version == 10 && cflow.sampling_packet_interval == 1" "cflow.version == 9 && cflow.sampling_interval == 1" \
+         "cflow.version == 10 && cflow.od_id == 0 && cflow.flowset_id == 3" "cflow.version == 9 && cflow.flowset_id == 1"; do
+  n=$(tshark -r "$FT_OUT/export.pcap" "${DEC[@]}" -Y "$f" 2>/dev/null | wc -l)
+  check "options records: $f ($n packets)" test "$n" -gt 0
+done
+finish
