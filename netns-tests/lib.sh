@@ -57,7 +57,7 @@ spawn() { local name=$1 n=$2; shift 2; ip netns exec "$n" "$@" & FT_PIDS+=("$!")
 cleanup() {
   local i n pid
   for ((i = ${#FT_PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${FT_PIDS[i]}" 2>/dev/null || true; done
-  for ((i = ${#FT_PIDS[@]} - 1; i >= 0; i--)); do wait "${FT_PIDS[i]}" 2>/dev/null || true; done
+  for ((i = ${#FT_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${FT_PIDS[i]}"; done
   for n in "$NS_H1" "$NS_H2" "$NS_P" "$NS_C"; do
     [[ -e /run/netns/$n ]] || continue
     for pid in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
@@ -148,7 +148,14 @@ start_nfcapd() {
   FT_PIDS+=("$PID_NFCAPD")
 }
 
-stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# stop_pid PID [SIGNAL]: SIGNAL (TERM by default), up to 5 s to exit, then KILL; waits for it.
+stop_pid() {
+  local i
+  kill -"${2:-TERM}" "$1" 2>/dev/null || true
+  for i in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 
 # wait_for_file FILE: until a background writer has created it (tcpdump, servers).
 wait_listening() {  # wait_listening NS PORT PROTO(t|u)
@@ -166,7 +173,7 @@ wait_listening() {  # wait_listening NS PORT PROTO(t|u)
 # tcpdump is stopped within a second of them.
 capture() {
   local name=$1 n=$2 dev=$3 dir=$4; shift 4
-  ip netns exec "$n" tcpdump -i "$dev" -Q "$dir" -n -U --immediate-mode -s 0 -B 65536 -w "$FT_OUT/$name.pcap" "$@" 2>"$FT_OUT/$name.tcpdump.log" &
+  ip netns exec "$n" tcpdump -i "$dev" -Q "$dir" -n -U --immediate-mode -s "${SNAPLEN:-0}" -B 65536 -w "$FT_OUT/$name.pcap" "$@" 2>"$FT_OUT/$name.tcpdump.log" &
   FT_PIDS+=("$!")
   eval "PID_CAP_$name=$!"
   local i
@@ -176,6 +183,9 @@ capture() {
 }
 
 stop_capture() { local v="PID_CAP_$1"; sleep 0.3; stop_pid "${!v}"; }
+
+# capture_complete NAME: tcpdump lost no frame (a lost frame would make the ground truth wrong).
+capture_complete() { grep -q "^0 packets dropped by kernel" "$FT_OUT/$1.tcpdump.log"; }
 
 # iperf3_server: in h2, answering until cleanup.
 iperf3_server() {
@@ -187,8 +197,9 @@ iperf3_server() {
 # (several MB each), UDP, and large ICMP.
 traffic() {
   ns "$NS_H1" ping -c 20 -i 0.02 -q "$H2_IP" >/dev/null
-  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -n "${TCP_BYTES:-5M}" --cport 40001 >"$FT_OUT/iperf-tcp-up.log"
-  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -n "${TCP_BYTES:-5M}" --cport 40002 -R >"$FT_OUT/iperf-tcp-down.log"
+  # Paced so that the captures that serve as ground truth keep up on two cores.
+  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -n "${TCP_BYTES:-5M}" -b "${TCP_RATE:-300M}" --cport 40001 >"$FT_OUT/iperf-tcp-up.log"
+  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -n "${TCP_BYTES:-5M}" -b "${TCP_RATE:-300M}" --cport 40002 -R >"$FT_OUT/iperf-tcp-down.log"
   ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -u -b 20M -l 1200 -n 2M --cport 40003 >"$FT_OUT/iperf-udp.log"
   ns "$NS_H2" ping -c 5 -i 0.05 -s 1400 -q "$H1_IP" >/dev/null
 }
@@ -219,7 +230,7 @@ ipv6_up() {
 # traffic6: IPv6 ICMP echo, TCP and UDP through the probe.
 traffic6() {
   ns "$NS_H1" ping -6 -c 10 -i 0.02 -q "$H2_IP6" >/dev/null
-  ns "$NS_H1" iperf3 -6 -c "$H2_IP6" -p 5201 -n "${TCP6_BYTES:-2M}" --cport 40011 >"$FT_OUT/iperf6-tcp.log"
+  ns "$NS_H1" iperf3 -6 -c "$H2_IP6" -p 5201 -n "${TCP6_BYTES:-2M}" -b "${TCP_RATE:-300M}" --cport 40011 >"$FT_OUT/iperf6-tcp.log"
   ns "$NS_H1" iperf3 -6 -c "$H2_IP6" -p 5201 -u -b 10M -l 1000 -n 1M --cport 40013 >"$FT_OUT/iperf6-udp.log"
 }
 

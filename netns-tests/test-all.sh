@@ -15,9 +15,9 @@ if [[ $EUID -ne 0 ]]; then
 fi
 
 # Debian packages used by the tests: iproute2 (ip, ss), iputils-ping, ethtool, tcpdump, tshark,
-# nfdump (nfcapd), iperf3, python3 and python3-scapy (frame injection, run as /usr/bin/python3),
-# util-linux (setpriv), linux-libc-dev (for the build).
-PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump iperf3 python3 python3-scapy util-linux linux-libc-dev)
+# nfdump (nfcapd), pmacct (nfacctd), iperf3, python3 and python3-scapy (frame injection, run as
+# /usr/bin/python3), util-linux (setpriv), linux-libc-dev (for the build).
+PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 python3 python3-scapy util-linux linux-libc-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -28,6 +28,13 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { echo "apt-get install failed" >&2; exit 1; }
 fi
 modprobe tun 2>/dev/null || true
+# PyPI parsers the python collectors wrap (netns-tests/collectors/pycollect.py): python-ipfix
+# (strict RFC 7011 reader) and netflow (v5/v9/IPFIX).
+if ! python3 -c "import ipfix, netflow" 2>/dev/null; then
+  echo "== installing from PyPI: ipfix netflow"
+  python3 -m pip install -q ipfix netflow 2>/dev/null || python3 -m pip install -q --break-system-packages ipfix netflow \
+    || { echo "pip install ipfix netflow failed" >&2; exit 1; }
+fi
 
 echo "== build (release)"
 swift build -c release 2>&1 | tail -3

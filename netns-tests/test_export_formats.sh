@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # test_export_formats.sh - one traffic set (ping, TCP both ways, UDP, IPv6 ICMPv6/TCP/UDP)
-# exported at once to nfcapd over IPFIX, NetFlow v9 and NetFlow v5, and over IPFIX to an IPv6
-# collector address. Every collector must hold exactly the flows a capture of the TAPs shows
-# (v5: the IPv4 ones), nfdump must count no sequence failure for any, and tshark must decode
-# every export packet, options records included, with good UDP checksums over IPv4 and IPv6.
+# exported at once to nine collectors: nfcapd over IPFIX, NetFlow v9 and NetFlow v5, nfcapd over
+# IPFIX to an IPv6 address, pmacct nfacctd (print plugin), a collector around the strict RFC 7011
+# reader of PyPI's `ipfix`, and collectors around PyPI's `netflow` for IPFIX, v9 and v5.
+# Every collector must hold exactly the flows a capture of the TAPs shows (v5: the IPv4 ones),
+# no collector may see a sequence error under its format's rule (IPFIX data records, v9
+# packets, v5 flows), and tshark must decode every export packet, options records included,
+# with good UDP checksums over IPv4 and IPv6.
 source "$(dirname "$0")/lib.sh"
 require_root
 TOOLS=$(dirname "$0")/tools
@@ -15,11 +18,21 @@ start_nfcapd_named ipfix "$C_IP" 4739
 start_nfcapd_named v9 "$C_IP" 2055
 start_nfcapd_named v5 "$C_IP" 9995
 start_nfcapd_named ipfix6 "$C_IP6" 4740 -6
+sed -e "s|@ADDR@|$C_IP|" -e "s|@PORT@|4741|" -e "s|@OUT@|$FT_OUT/nfacctd.csv|" \
+  "$(dirname "$0")/collectors/nfacctd.conf.in" > "$FT_OUT/nfacctd.conf"
+spawn NFACCTD "$NS_C" nfacctd -f "$FT_OUT/nfacctd.conf" >"$FT_OUT/nfacctd.log" 2>&1
+PY=(python3 "$(dirname "$0")/collectors/pycollect.py")
+spawn PYIPFIX "$NS_C" "${PY[@]}" --lib ipfix --listen "$C_IP:4742" --out "$FT_OUT/py-ipfix.json" >"$FT_OUT/py-ipfix.log" 2>&1
+spawn PYNFIPFIX "$NS_C" "${PY[@]}" --lib netflow --listen "$C_IP:4743" --out "$FT_OUT/py-netflow-ipfix.json" >"$FT_OUT/py-netflow-ipfix.log" 2>&1
+spawn PYNFV9 "$NS_C" "${PY[@]}" --lib netflow --listen "$C_IP:2057" --out "$FT_OUT/py-netflow-v9.json" >"$FT_OUT/py-netflow-v9.log" 2>&1
+spawn PYNFV5 "$NS_C" "${PY[@]}" --lib netflow --listen "$C_IP:9997" --out "$FT_OUT/py-netflow-v5.json" >"$FT_OUT/py-netflow-v5.log" 2>&1
+for p in 4741 4742 4743 2057 9997; do wait_listening "$NS_C" "$p" u || echo "collector on $p did not start" >&2; done
 capture export "$NS_C" eth0 in udp
-capture tapa "$NS_P" tapa out
-capture tapb "$NS_P" tapb out
+SNAPLEN=128 capture tapa "$NS_P" tapa out
+SNAPLEN=128 capture tapb "$NS_P" tapb out
 start_flowtap --collector "$C_IP:4739" --collector "v9://$C_IP:2055" --collector "v5://$C_IP:9995" \
-  --collector "ipfix://[$C_IP6]:4740" --idle-timeout 2 --active-timeout 2 --template-refresh 3 --template-refresh-packets 5
+  --collector "ipfix://[$C_IP6]:4740" --collector "$C_IP:4741" --collector "$C_IP:4742" --collector "$C_IP:4743" \
+  --collector "v9://$C_IP:2057" --collector "v5://$C_IP:9997" --idle-timeout 2 --active-timeout 2 --template-refresh 3 --template-refresh-packets 5
 check "h1 reaches h2 through flowtap" wait_ping
 iperf3_server
 traffic
@@ -28,8 +41,13 @@ sleep 1
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
 stop_capture tapa; stop_capture tapb; stop_capture export
+check "the TAP captures lost no frame" capture_complete tapa
+check "  (tapb too)" capture_complete tapb
 sleep 0.5
 for c in ipfix v9 v5 ipfix6; do v="PID_NFCAPD_$c"; stop_pid "${!v}"; done
+stop_pid "$PID_NFACCTD" INT   # nfacctd ends on SIGINT, not SIGTERM
+for p in PYIPFIX PYNFIPFIX PYNFV9 PYNFV5; do v="PID_$p"; stop_pid "${!v}"; done
+cat "$FT_OUT"/py-*.log
 grep -E "^flowtap: " "$FT_OUT/flowtap.log"
 
 python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT/truth.json"
@@ -44,9 +62,22 @@ for c in ipfix v9 v5 ipfix6; do
   seqfail=$(nfdump -R "$FT_OUT/$c" -I 2>/dev/null | awk -F': *' '/^Sequence failures/{print $2}')
   check "nfdump ($c) counts no sequence failure (got '${seqfail}')" test "${seqfail:-x}" = 0
 done
+python3 "$TOOLS/nfacctd2json.py" < "$FT_OUT/nfacctd.csv" > "$FT_OUT/nfacctd.json"
+check "nfacctd holds every flow with the captured packets and bytes" \
+  python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfacctd.json" --min 10
+for c in ipfix netflow-ipfix netflow-v9 netflow-v5; do
+  only=""; [[ $c == netflow-v5 ]] && only=--ipv4-only
+  python3 -c "import json; json.dump(json.load(open('$FT_OUT/py-$c.json'))['flows'], open('$FT_OUT/py-$c.flows.json', 'w'))"
+  check "python $c collector holds every flow with the captured packets and bytes" \
+    python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/py-$c.flows.json" $only --min 10
+  check "python $c collector: every packet parsed, no sequence error" python3 -c "
+import json, sys; r = json.load(open('$FT_OUT/py-$c.json')); print('   ', r['notes'][:3])
+sys.exit(0 if r['unparsed'] == 0 and r['sequence_errors'] == 0 and r['messages'] > 2 else 1)"
+done
 check "flowtap counts the IPv6 flows v5 cannot carry" grep -qE "not exportable in v5: [1-9]" "$FT_OUT/flowtap.log"
 
-DEC=(-d udp.port==4739,cflow -d udp.port==4740,cflow -d udp.port==2055,cflow -d udp.port==9995,cflow)
+DEC=()
+for p in 4739 4740 4741 4742 4743 2055 2057 9995 9997; do DEC+=(-d "udp.port==$p,cflow"); done
 total=$(tshark -r "$FT_OUT/export.pcap" 2>/dev/null | wc -l)
 decoded=$(tshark -r "$FT_OUT/export.pcap" "${DEC[@]}" -Y cflow 2>/dev/null | wc -l)
 bad=$(tshark -r "$FT_OUT/export.pcap" "${DEC[@]}" -o udp.check_checksum:TRUE \

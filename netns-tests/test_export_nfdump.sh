@@ -11,8 +11,8 @@ topology_up
 
 start_nfcapd 4739 "$FT_OUT/nfcap"
 capture export "$NS_C" eth0 in udp port 4739
-capture tapa "$NS_P" tapa out
-capture tapb "$NS_P" tapb out
+SNAPLEN=128 capture tapa "$NS_P" tapa out
+SNAPLEN=128 capture tapb "$NS_P" tapb out
 # Short timeouts, so idle and active expiry both happen during the traffic; a short refresh so
 # templates are resent mid-run.
 start_flowtap --collector "$C_IP:4739" --idle-timeout 2 --active-timeout 2 --template-refresh 3
@@ -25,6 +25,8 @@ ns "$NS_H1" ping -c 3 -i 0.1 -q "$H2_IP" >/dev/null
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
 stop_capture tapa; stop_capture tapb; stop_capture export
+check "the TAP captures lost no frame" capture_complete tapa
+check "  (tapb too)" capture_complete tapb
 sleep 0.5
 stop_pid "$PID_NFCAPD"
 

@@ -11,7 +11,7 @@ public struct OwnExportFilter: Sendable {
         var version: UInt8 = 0
     }
 
-    var sources = InlineArray<8, Source>(repeating: Source())
+    var sources = InlineArray<16, Source>(repeating: Source())
     var count = 0
 
     public init() {}

@@ -18,7 +18,7 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800
     public static let maxFlowsLimit = 1 << 26
-    public static let maxCollectors = 8
+    public static let maxCollectors = 16
 
     public init(tapA: String, tapB: String, collectors: [CollectorAddress]) {
         self.tapA = tapA

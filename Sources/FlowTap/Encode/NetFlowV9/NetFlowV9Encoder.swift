@@ -85,10 +85,12 @@ public struct NetFlowV9Encoder: MessageEncoder {
 
     public mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool {
         message.count = Self.headerLength
-        let start = message.count
-        message.append16(Self.optionsTemplateFlowSetID)
-        message.append16(0)
+        // One Options Template FlowSet per template, each padded to 4 bytes, as in RFC 3954's
+        // figure: some collectors (python-netflow) read no further template after padding.
         for layout in [processOptions, statisticsOptions] {
+            let start = message.count
+            message.append16(Self.optionsTemplateFlowSetID)
+            message.append16(0)
             message.append16(layout.id)
             message.append16(UInt16(4 * layout.scope.count))   // option scope length, bytes
             message.append16(UInt16(4 * layout.fields.count))  // option length, bytes
@@ -96,9 +98,9 @@ public struct NetFlowV9Encoder: MessageEncoder {
                 message.append16(spec.element)
                 message.append16(UInt16(spec.length))
             }
+            message.appendZeros(padding4(message.count - start))
+            message.base.put16(UInt16(message.count - start), at: start + 2)
         }
-        message.appendZeros(padding4(message.count - start))
-        message.base.put16(UInt16(message.count - start), at: start + 2)
         var packer = SetPacker()
         let system = UInt64(sourceID)
         packer.open(processOptions.id, &message)
