@@ -64,6 +64,9 @@ struct Run: ParsableCommand {
             help: ArgumentHelp("Also resend templates after N export messages (0: by time only).", valueName: "n"))
     var templateRefreshPackets: Int = 20
 
+    @Option(help: ArgumentHelp("IPFIX flow start/end: ms (152/153, read by every collector), us (154/155) or ns (156/157, NTP format).", valueName: "unit"))
+    var timestamps: String = "ms"
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Largest export IP datagram.", valueName: "bytes"))
     var mtu: Int = 1500
 
@@ -97,6 +100,10 @@ struct Run: ParsableCommand {
         config.observationDomain = domain
         config.templateRefresh = templateRefresh
         config.templateRefreshPackets = templateRefreshPackets
+        guard let unit = TimestampUnit(rawValue: timestamps.lowercased()) else {
+            throw SetupError("--timestamps \(timestamps) is not a unit flowtap knows", fix: "use --timestamps ms, us or ns")
+        }
+        config.timestamps = unit
         config.mtu = mtu
         try config.validate()
         return config

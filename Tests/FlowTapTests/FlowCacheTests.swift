@@ -10,6 +10,9 @@ final class FlowCacheTests: XCTestCase {
 
     func key(_ port: UInt16) -> FlowKey { FrameBuilder.tcpv4(sport: port).decode().key }
 
+    /// The cache keeps nanoseconds; these tests think in milliseconds.
+    func ms(_ v: UInt64) -> UInt64 { v * 1_000_000 }
+
     func pending(_ c: inout FlowCache) -> [FlowRecord] {
         var out: [FlowRecord] = []
         _ = c.drainPending { out.append(copy $0); return true }
@@ -24,9 +27,9 @@ final class FlowCacheTests: XCTestCase {
 
     func testPacketsOfOneFlowAccumulate() {
         var c = cache()
-        c.meter(key: key(1), octets: 100, tcpFlags: TCPFlags.syn, endsFlow: false, now: 1000)
-        c.meter(key: key(1), octets: 60, tcpFlags: TCPFlags.ack, endsFlow: false, now: 1500)
-        c.meter(key: key(2), octets: 40, tcpFlags: 0, endsFlow: false, now: 1600)
+        c.meter(key: key(1), octets: 100, tcpFlags: TCPFlags.syn, endsFlow: false, now: ms(1000))
+        c.meter(key: key(1), octets: 60, tcpFlags: TCPFlags.ack, endsFlow: false, now: ms(1500))
+        c.meter(key: key(2), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(1600))
         XCTAssertEqual(c.liveFlows, 2)
         XCTAssertEqual(c.flowsCreated, 2)
         XCTAssertEqual(c.pendingCount, 0)
@@ -36,8 +39,8 @@ final class FlowCacheTests: XCTestCase {
         let first = records.first { $0.key == key(1) }
         XCTAssertEqual(first?.packets, 2)
         XCTAssertEqual(first?.octets, 160)
-        XCTAssertEqual(first?.firstMs, 1000)
-        XCTAssertEqual(first?.lastMs, 1500)
+        XCTAssertEqual(first?.firstNs, ms(1000))
+        XCTAssertEqual(first?.lastNs, ms(1500))
         XCTAssertEqual(first?.tcpFlags, TCPFlags.syn | TCPFlags.ack)
         XCTAssertEqual(first?.endReason, .forcedEnd)
         XCTAssertEqual(first?.ingressInterface, 7)
@@ -47,25 +50,25 @@ final class FlowCacheTests: XCTestCase {
 
     func testFINEndsTheFlowAtOnce() {
         var c = cache()
-        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, endsFlow: false, now: 10)
-        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, endsFlow: true, now: 20)
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, endsFlow: false, now: ms(10))
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, endsFlow: true, now: ms(20))
         let out = pending(&c)
         XCTAssertEqual(out.count, 1)
         XCTAssertEqual(out.first?.endReason, .endOfFlowDetected)
         XCTAssertEqual(out.first?.packets, 2)
         XCTAssertEqual(c.liveFlows, 0)
         // The ACK after the FIN starts a new flow of its own.
-        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, endsFlow: false, now: 30)
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, endsFlow: false, now: ms(30))
         XCTAssertEqual(c.liveFlows, 1)
     }
 
     func testFullSetEvictsItsLeastRecentFlow() {
         var c = cache(maxFlows: 8) // one set of eight ways
         XCTAssertEqual(c.capacity, 8)
-        for i in 0 ..< 8 { c.meter(key: key(UInt16(100 + i)), octets: 40, tcpFlags: 0, endsFlow: false, now: UInt64(1000 + i)) }
-        c.meter(key: key(100), octets: 40, tcpFlags: 0, endsFlow: false, now: 2000) // 100 is now the most recent
+        for i in 0 ..< 8 { c.meter(key: key(UInt16(100 + i)), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(UInt64(1000 + i))) }
+        c.meter(key: key(100), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(2000)) // 100 is now the most recent
         XCTAssertEqual(c.pendingCount, 0)
-        c.meter(key: key(999), octets: 40, tcpFlags: 0, endsFlow: false, now: 2001)
+        c.meter(key: key(999), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(2001))
         let out = pending(&c)
         XCTAssertEqual(out.count, 1)
         XCTAssertEqual(out.first?.key, key(101), "the flow seen longest ago goes")
@@ -76,50 +79,50 @@ final class FlowCacheTests: XCTestCase {
 
     func testIdleTimeoutEndsTheFlow() {
         var c = cache(idle: 2, active: 60)
-        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: 10_000)
-        XCTAssertEqual(expired(&c, now: 11_999).count, 0)
-        let out = expired(&c, now: 12_000)
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(10_000))
+        XCTAssertEqual(expired(&c, now: ms(11_999)).count, 0)
+        let out = expired(&c, now: ms(12_000))
         XCTAssertEqual(out.map(\.endReason), [.idleTimeout])
         XCTAssertEqual(c.liveFlows, 0)
     }
 
     func testActiveTimeoutReportsDeltasAndKeepsTheFlow() {
         var c = cache(idle: 5, active: 2)
-        c.meter(key: key(1), octets: 100, tcpFlags: TCPFlags.syn, endsFlow: false, now: 10_000)
-        c.meter(key: key(1), octets: 100, tcpFlags: 0, endsFlow: false, now: 11_500)
-        var out = expired(&c, now: 12_000)
+        c.meter(key: key(1), octets: 100, tcpFlags: TCPFlags.syn, endsFlow: false, now: ms(10_000))
+        c.meter(key: key(1), octets: 100, tcpFlags: 0, endsFlow: false, now: ms(11_500))
+        var out = expired(&c, now: ms(12_000))
         XCTAssertEqual(out.map(\.endReason), [.activeTimeout])
         XCTAssertEqual(out.first?.packets, 2)
         XCTAssertEqual(c.liveFlows, 1)
-        c.meter(key: key(1), octets: 50, tcpFlags: TCPFlags.ack, endsFlow: false, now: 12_500)
-        out = expired(&c, now: 14_000)
+        c.meter(key: key(1), octets: 50, tcpFlags: TCPFlags.ack, endsFlow: false, now: ms(12_500))
+        out = expired(&c, now: ms(14_000))
         XCTAssertEqual(out.first?.packets, 1, "only the packets since the last report")
         XCTAssertEqual(out.first?.octets, 50)
-        XCTAssertEqual(out.first?.firstMs, 12_500)
+        XCTAssertEqual(out.first?.firstNs, ms(12_500))
         XCTAssertEqual(out.first?.tcpFlags, TCPFlags.ack)
         // Quiet since: the idle timeout removes it without an empty record.
-        XCTAssertEqual(expired(&c, now: 20_000).count, 0)
+        XCTAssertEqual(expired(&c, now: ms(20_000)).count, 0)
         XCTAssertEqual(c.liveFlows, 0)
     }
 
     func testEqualIdleAndActiveTimeoutsPreferIdle() {
         var c = cache(idle: 2, active: 2)
-        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: 0)
-        XCTAssertEqual(expired(&c, now: 2_000).map(\.endReason), [.idleTimeout])
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(0))
+        XCTAssertEqual(expired(&c, now: ms(2_000)).map(\.endReason), [.idleTimeout])
     }
 
     func testRefusedExpiryStaysForTheNextScan() {
         var c = cache(idle: 1, active: 60)
-        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: 0)
-        XCTAssertEqual(c.expire(now: 5_000, slots: c.capacity) { _ in false }, 0)
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(0))
+        XCTAssertEqual(c.expire(now: ms(5_000), slots: c.capacity) { _ in false }, 0)
         XCTAssertEqual(c.liveFlows, 1)
-        XCTAssertEqual(expired(&c, now: 5_000).count, 1)
+        XCTAssertEqual(expired(&c, now: ms(5_000)).count, 1)
         XCTAssertEqual(c.liveFlows, 0)
     }
 
     func testExpireAllResumesAfterARefusal() {
         var c = cache()
-        for i in 0 ..< 10 { c.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, endsFlow: false, now: 0) }
+        for i in 0 ..< 10 { c.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(0)) }
         var taken = 0
         XCTAssertFalse(c.expireAll(reason: .forcedEnd) { _ in taken += 1; return taken <= 4 })
         var rest = 0
@@ -133,7 +136,7 @@ final class FlowCacheTests: XCTestCase {
         for i in 0 ..< 2048 {
             var k = key(UInt16(i))
             k.w2 = UInt64(i)
-            c.meter(key: k, octets: 40, tcpFlags: 0, endsFlow: false, now: 0)
+            c.meter(key: k, octets: 40, tcpFlags: 0, endsFlow: false, now: ms(0))
             evicted += pending(&c).count
         }
         XCTAssertEqual(UInt64(evicted), c.evictions)
@@ -143,7 +146,7 @@ final class FlowCacheTests: XCTestCase {
 
 final class RecordRingTests: XCTestCase {
     static func record(_ n: UInt64) -> FlowRecord {
-        FlowRecord(key: FlowKey(), packets: n, octets: n, firstMs: 0, lastMs: 0, ingressInterface: 1,
+        FlowRecord(key: FlowKey(), packets: n, octets: n, firstNs: 0, lastNs: 0, ingressInterface: 1,
                    egressInterface: 2, tcpFlags: 0, endReason: .idleTimeout, direction: 0)
     }
 

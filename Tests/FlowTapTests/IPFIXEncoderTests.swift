@@ -8,8 +8,8 @@ final class IPFIXEncoderTests: XCTestCase {
     static func tcpRecord(packets: UInt64 = 10) -> FlowRecord {
         var key = FrameBuilder.tcpv4(sport: 40000, dport: 5201).decode().key
         key.apply(FlowKeyMask([.l3, .l4]))
-        return FlowRecord(key: key, packets: packets, octets: 1234, firstMs: 1_700_000_000_000,
-                          lastMs: 1_700_000_001_500, ingressInterface: 7, egressInterface: 8,
+        return FlowRecord(key: key, packets: packets, octets: 1234, firstNs: 1_700_000_000_000_000_000,
+                          lastNs: 1_700_000_001_500_000_000, ingressInterface: 7, egressInterface: 8,
                           tcpFlags: 0x1B, endReason: .idleTimeout, direction: 0)
     }
 
@@ -20,6 +20,27 @@ final class IPFIXEncoderTests: XCTestCase {
             var writer = MessageWriter(base: raw.baseAddress!, capacity: capacity)
             body(&writer)
             return Array(writer.bytes)
+        }
+    }
+
+    func testNTPTimestamps() {
+        // 2023-11-14T22:13:20.25Z: 1 700 000 000 s after 1970, 3 908 988 800 after 1900, and a
+        // quarter second is 2^30 in units of 2^-32 s.
+        let ns: UInt64 = 1_700_000_000_250_000_000
+        XCTAssertEqual(NTPTime.nanoseconds(ns), 3_908_988_800 << 32 | 1 << 30)
+        XCTAssertEqual(NTPTime.nanoseconds(1_700_000_000_000_000_001) & 0xFFFF_FFFF, 4, "1 ns is 4.29 units of 2^-32 s")
+        XCTAssertEqual(NTPTime.nanoseconds(1_700_000_000_999_999_999) & 0xFFFF_FFFF, 0xFFFF_FFFB)
+        let us = NTPTime.microseconds(1_700_000_000_000_001_999)  // 1 µs and 999 ns: the ns go
+        XCTAssertEqual(us & 0x7FF, 0, "the 11 low fraction bits are zero at µs resolution")
+        XCTAssertEqual(us >> 32, 3_908_988_800)
+        XCTAssertEqual(Double(us & 0xFFFF_FFFF) / 4_294_967_296 * 1e6, 1.0, accuracy: 0.25, "rounded to 2^-21 s")
+        XCTAssertEqual(NTPTime.microseconds(1_700_000_000_999_999_999), 3_908_988_800 << 32 | 0xFFFF_F000, "999 999 µs: the last 2^-21 s step")
+    }
+
+    func testTimestampUnitsPickTheirElements() {
+        for (unit, ids) in [(TimestampUnit.milliseconds, [152, 153]), (.microseconds, [154, 155]), (.nanoseconds, [156, 157])] {
+            let fields = RecordLayout.layouts(for: [.l3, .l4], dialect: .ipfix(timestamps: unit))[0]!.fields
+            XCTAssertEqual(fields.filter { (152 ... 157).contains($0.elementID) }.map { Int($0.elementID) }, ids)
         }
     }
 

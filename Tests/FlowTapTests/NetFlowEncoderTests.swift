@@ -84,8 +84,8 @@ final class NetFlowV9EncoderTests: XCTestCase {
         XCTAssertEqual(context.uptime(at: now - 10), UInt32.max - 4)
         XCTAssertEqual(context.uptime(at: now) &- context.uptime(at: now - 10), 10)
         var record = IPFIXEncoderTests.tcpRecord()
-        record.firstMs = now - 10
-        record.lastMs = now
+        record.firstNs = (now - 10) * 1_000_000
+        record.lastNs = now * 1_000_000
         var encoder = NetFlowV9Encoder(sourceID: 1, layouts: [Self.layout, nil, nil], context: context)
         let m = withMessage { m in
             encoder.begin(&m, withTemplates: false)

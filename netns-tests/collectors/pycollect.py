@@ -7,6 +7,7 @@ is not flowtap's:
   --lib netflow  the PyPI package `netflow` (parses NetFlow v5, v9 and IPFIX).
 It receives until SIGTERM, then parses every datagram in order and writes FILE.json:
   {"flows": [[[src, dst, proto, sport, dport], packets, bytes], ...],
+   "starts": [[[src, dst, proto, sport, dport], flow start as Unix seconds], ...] (ipfix only),
    "messages": N, "records": N, "unparsed": N, "sequence_errors": N, "notes": [...]}
 and checks each format's sequence rule per exporter and domain: IPFIX counts every data record
 (options data included), v9 counts packets, v5 counts flow records.
@@ -57,7 +58,7 @@ try:
 except BlockingIOError:
     pass
 
-flows, notes = [], []
+flows, notes, starts = [], [], []
 result = {"messages": len(datagrams), "records": 0, "unparsed": 0, "sequence_errors": 0}
 expected = {}  # (exporter, domain) -> next sequence number
 
@@ -88,6 +89,10 @@ if args.lib == "ipfix":
                 continue  # options data: counted for the sequence, no flow
             src = rec.get("sourceIPv4Address", rec.get("sourceIPv6Address", ""))
             dst = rec.get("destinationIPv4Address", rec.get("destinationIPv6Address", ""))
+            for name in ("flowStartNanoseconds", "flowStartMicroseconds", "flowStartMilliseconds"):
+                if name in rec:
+                    starts.append([[str(src), str(dst), rec.get("protocolIdentifier", 0), rec.get("sourceTransportPort", 0),
+                                    rec.get("destinationTransportPort", 0)], rec[name].timestamp(), name])
             add(src, dst, rec.get("protocolIdentifier", 0), rec.get("sourceTransportPort"),
                 rec.get("destinationTransportPort"), rec["packetDeltaCount"], rec["octetDeltaCount"])
         check_sequence((peer, buffer.odid), buffer.sequence, records)
@@ -137,6 +142,7 @@ for row in flows:
         v = row[0][i]
         row[0][i] = str(ipaddress.ip_address(int(v))) if str(v).isdigit() else str(ipaddress.ip_address(v))
 result["flows"] = flows
+result["starts"] = starts
 result["notes"] = notes[:50]
 json.dump(result, open(args.out, "w"))
 print(f"{args.lib}: {result['messages']} messages, {result['records']} flow records, "

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""pcapflows.py CAPTURE.pcap... > flows.json
+"""pcapflows.py [--first] CAPTURE.pcap... > flows.json
 
 Ground truth from captures of the TAPs: per flow (src, dst, protocol, source port,
 destination port) the packets and IP bytes (IPv4 total length, or 40 + IPv6 payload length).
 Walks 802.1Q/802.1ad tags and IPv6 extension headers to the transport protocol, as a flow
 probe must; ICMP and ICMPv6 flows have ports 0, later fragments too. Non-IP frames are left out.
 A plain parser of classic pcap files: no dissector stands between the bytes and the counts.
+With --first, each row also carries the capture time (Unix seconds) of the flow's first packet.
 """
 import ipaddress
 import json
@@ -21,8 +22,8 @@ def frames(path):
     endian = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">", b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}[data[:4]]
     off = 24
     while off + 16 <= len(data):
-        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
-        yield data[off + 16:off + 16 + incl]
+        sec, usec, incl = struct.unpack(endian + "III", data[off:off + 12])
+        yield sec + usec / 1e6, data[off + 16:off + 16 + incl]
         off += 16 + incl
 
 
@@ -61,12 +62,14 @@ def flow(frame):
     return (str(src), str(dst), proto, sport, dport), length
 
 
-counts = defaultdict(lambda: [0, 0])
-for path in sys.argv[1:]:
-    for frame in frames(path):
+first = "--first" in sys.argv
+counts = defaultdict(lambda: [0, 0, float("inf")])
+for path in [a for a in sys.argv[1:] if a != "--first"]:
+    for ts, frame in frames(path):
         f = flow(frame)
         if f:
             c = counts[f[0]]
             c[0] += 1
             c[1] += f[1]
-json.dump([[list(k), v[0], v[1]] for k, v in sorted(counts.items())], sys.stdout)
+            c[2] = min(c[2], ts)
+json.dump([[list(k), v[0], v[1]] + ([v[2]] if first else []) for k, v in sorted(counts.items())], sys.stdout)

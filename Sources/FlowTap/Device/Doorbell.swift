@@ -28,15 +28,19 @@ public final class Doorbell: Sendable {
     public var isRung: Bool { rung.load(ordering: .acquiring) }
 }
 
-/// Milliseconds since the Unix epoch, from clock_gettime(CLOCK_REALTIME) (a vDSO call, no
-/// system call). Flow timestamps are exported in this clock, so expiry uses it too.
+/// Time since the Unix epoch, from clock_gettime(CLOCK_REALTIME) (a vDSO call, no system
+/// call). Flow timestamps are exported in this clock, so expiry uses it too. Nanoseconds fit a
+/// UInt64 until 2554.
 public enum WallClock {
     @inline(__always)
-    public static func nowMs() -> UInt64 {
+    public static func nowNs() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) &* 1000 &+ UInt64(ts.tv_nsec) / 1_000_000
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
+
+    @inline(__always)
+    public static func nowMs() -> UInt64 { nowNs() / 1_000_000 }
 }
 
 /// A pthread, created with pthread_create(3), named with pthread_setname_np(3) so that

@@ -26,6 +26,11 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
     case flowStartMilliseconds
     case flowEndMilliseconds
     case flowEndReason
+    /// dateTimeMicroseconds / dateTimeNanoseconds (154–157), in NTP format (RFC 7011 §6.1.9–10).
+    case flowStartMicroseconds
+    case flowEndMicroseconds
+    case flowStartNanoseconds
+    case flowEndNanoseconds
     /// NetFlow v9 FIRST_SWITCHED / LAST_SWITCHED: sysUptime milliseconds, relative to the
     /// exporter's start (`EncodingContext.systemInitMs`), wrapping every 49.7 days with it.
     case firstSwitched
@@ -60,6 +65,10 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
         case .flowStartMilliseconds: 152
         case .flowEndMilliseconds: 153
         case .flowEndReason: 136
+        case .flowStartMicroseconds: 154
+        case .flowEndMicroseconds: 155
+        case .flowStartNanoseconds: 156
+        case .flowEndNanoseconds: 157
         case .firstSwitched: 22
         case .lastSwitched: 21
         case .tcpFlagsOctet: 6
@@ -73,7 +82,8 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
         case .sourceIPv6Address, .destinationIPv6Address: 16
         case .sourceIPv4Address, .destinationIPv4Address, .ingressInterface, .egressInterface,
              .firstSwitched, .lastSwitched: 4
-        case .packetDeltaCount, .octetDeltaCount, .flowStartMilliseconds, .flowEndMilliseconds: 8
+        case .packetDeltaCount, .octetDeltaCount, .flowStartMilliseconds, .flowEndMilliseconds,
+             .flowStartMicroseconds, .flowEndMicroseconds, .flowStartNanoseconds, .flowEndNanoseconds: 8
         case .ethernetType, .vlanId, .dot1qCustomerVlanId, .sourceTransportPort, .destinationTransportPort,
              .tcpControlBits, .icmpTypeCodeIPv4, .icmpTypeCodeIPv6: 2
         case .protocolIdentifier, .ipClassOfService, .ipVersion, .flowDirection, .flowEndReason, .tcpFlagsOctet: 1
@@ -111,13 +121,38 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
         case .flowDirection: p.storeBytes(of: record.direction, as: UInt8.self)
         case .packetDeltaCount: p.put64(record.packets)
         case .octetDeltaCount: p.put64(record.octets)
-        case .flowStartMilliseconds: p.put64(record.firstMs)
-        case .flowEndMilliseconds: p.put64(record.lastMs)
+        case .flowStartMilliseconds: p.put64(record.firstNs / 1_000_000)
+        case .flowEndMilliseconds: p.put64(record.lastNs / 1_000_000)
+        case .flowStartMicroseconds: p.put64(NTPTime.microseconds(record.firstNs))
+        case .flowEndMicroseconds: p.put64(NTPTime.microseconds(record.lastNs))
+        case .flowStartNanoseconds: p.put64(NTPTime.nanoseconds(record.firstNs))
+        case .flowEndNanoseconds: p.put64(NTPTime.nanoseconds(record.lastNs))
         case .flowEndReason: p.storeBytes(of: record.endReason.rawValue, as: UInt8.self)
-        case .firstSwitched: p.put32(context.uptime(at: record.firstMs))
-        case .lastSwitched: p.put32(context.uptime(at: record.lastMs))
+        case .firstSwitched: p.put32(context.uptime(at: record.firstNs / 1_000_000))
+        case .lastSwitched: p.put32(context.uptime(at: record.lastNs / 1_000_000))
         case .tcpFlagsOctet: p.storeBytes(of: UInt8(truncatingIfNeeded: record.tcpFlags), as: UInt8.self)
         }
+    }
+}
+
+/// dateTimeMicroseconds and dateTimeNanoseconds (RFC 7011 §6.1.9–10): the NTP timestamp format,
+/// 32 bits of seconds since 1900 and 32 bits of fraction in units of 2^-32 s (not raw
+/// nanoseconds, VPP's mistake).
+public enum NTPTime {
+    /// Seconds from 1900-01-01 to 1970-01-01.
+    public static let unixEpoch: UInt64 = 2_208_988_800
+
+    public static func nanoseconds(_ ns: UInt64) -> UInt64 {
+        let seconds = ns / 1_000_000_000 + unixEpoch
+        let fraction = ((ns % 1_000_000_000) << 32) / 1_000_000_000
+        return (seconds & 0xFFFF_FFFF) << 32 | fraction
+    }
+
+    /// Microsecond resolution: the 11 low fraction bits are zero (§6.1.9), so the fraction is
+    /// rounded to the nearest 2^-21 s (≈ 0.48 µs), carrying into the seconds.
+    public static func microseconds(_ ns: UInt64) -> UInt64 {
+        let t = nanoseconds(ns - ns % 1000)
+        return (t &+ 0x400) & ~0x7FF
     }
 }
 

@@ -1,3 +1,13 @@
+/// How IPFIX records carry flow start and end (`--timestamps`).
+public enum TimestampUnit: String, Sendable, CaseIterable {
+    /// flowStart/EndMilliseconds (152/153): the one encoding every common collector decodes.
+    case milliseconds = "ms"
+    /// flowStart/EndMicroseconds (154/155), NTP format.
+    case microseconds = "us"
+    /// flowStart/EndNanoseconds (156/157), NTP format.
+    case nanoseconds = "ns"
+}
+
 /// The fields of one kind of record, in template order. There is one layout per IP version
 /// (and one for non-IP frames when L2 is recorded), because the address fields differ.
 public struct RecordLayout: Sendable, Equatable {
@@ -16,16 +26,16 @@ public struct RecordLayout: Sendable, Equatable {
     }
 
     /// How a format spells time and TCP flags.
-    public enum Dialect: Sendable {
-        /// flowStart/EndMilliseconds (152/153), tcpControlBits as 2 octets (RFC 9565).
-        case ipfix
+    public enum Dialect: Sendable, Equatable {
+        /// flowStart/End in `timestamps` (152/153 by default), tcpControlBits as 2 octets (RFC 9565).
+        case ipfix(timestamps: TimestampUnit)
         /// FIRST_SWITCHED/LAST_SWITCHED (22/21) in sysUptime, TCP_FLAGS as 1 octet (RFC 3954).
         case netflowV9
     }
 
     /// The layouts a record set needs, indexed by `Kind.rawValue`; nil where that kind of
     /// frame is not metered (non-IP without L2).
-    public static func layouts(for records: RecordSet, dialect: Dialect = .ipfix) -> [RecordLayout?] {
+    public static func layouts(for records: RecordSet, dialect: Dialect = .ipfix(timestamps: .milliseconds)) -> [RecordLayout?] {
         Kind.allCases.map { kind in
             if kind == .nonIP && !records.contains(.l2) { return nil }
             var fields: [FlowField] = []
@@ -41,12 +51,17 @@ public struct RecordLayout: Sendable, Equatable {
             if records.contains(.l4) && kind != .nonIP {
                 if !records.contains(.l3) { fields.append(.protocolIdentifier) }
                 fields += [.sourceTransportPort, .destinationTransportPort,
-                           dialect == .ipfix ? .tcpControlBits : .tcpFlagsOctet,
+                           dialect == .netflowV9 ? .tcpFlagsOctet : .tcpControlBits,
                            kind == .ipv4 ? .icmpTypeCodeIPv4 : .icmpTypeCodeIPv6]
             }
             fields += [.ingressInterface, .egressInterface, .flowDirection,
                        .packetDeltaCount, .octetDeltaCount]
-            fields += dialect == .ipfix ? [.flowStartMilliseconds, .flowEndMilliseconds] : [.firstSwitched, .lastSwitched]
+            switch dialect {
+            case .ipfix(.milliseconds): fields += [.flowStartMilliseconds, .flowEndMilliseconds]
+            case .ipfix(.microseconds): fields += [.flowStartMicroseconds, .flowEndMicroseconds]
+            case .ipfix(.nanoseconds): fields += [.flowStartNanoseconds, .flowEndNanoseconds]
+            case .netflowV9: fields += [.firstSwitched, .lastSwitched]
+            }
             fields.append(.flowEndReason)
             return RecordLayout(kind: kind, fields: fields)
         }

@@ -3,10 +3,10 @@ struct FlowEntry {
     var key: FlowKey
     var packets: UInt64
     var octets: UInt64
-    var firstMs: UInt64
-    var lastMs: UInt64
+    var firstNs: UInt64
+    var lastNs: UInt64
     /// Start of the active-timeout interval: creation, or the last active report.
-    var reportStartMs: UInt64
+    var reportStartNs: UInt64
     var tcpFlags: UInt16
 }
 
@@ -57,7 +57,7 @@ public struct FlowCache: ~Copyable {
         outbox.deallocate()
     }
 
-    /// Counts one packet of the flow `key` at time `now` (ms). Records this produces (the
+    /// Counts one packet of the flow `key` at time `now` (ns since the epoch). Records this produces (the
     /// packet ended its flow, or its new flow evicted another) wait in `pending`.
     @inline(__always)
     public mutating func meter(key: FlowKey, octets: UInt32, tcpFlags: UInt16, endsFlow: Bool, now: UInt64) {
@@ -74,16 +74,16 @@ public struct FlowCache: ~Copyable {
         if slot < 0 {
             slot = free >= 0 ? free : evictLeastRecent(base: base)
             tags[slot] = tag
-            entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, firstMs: now, lastMs: now,
-                                      reportStartMs: now, tcpFlags: 0)
+            entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, firstNs: now, lastNs: now,
+                                      reportStartNs: now, tcpFlags: 0)
             liveFlows &+= 1
             flowsCreated &+= 1
         }
         let entry = entries + slot
-        if entry.pointee.packets == 0 { entry.pointee.firstMs = now }
+        if entry.pointee.packets == 0 { entry.pointee.firstNs = now }
         entry.pointee.packets &+= 1
         entry.pointee.octets &+= UInt64(octets)
-        entry.pointee.lastMs = now
+        entry.pointee.lastNs = now
         entry.pointee.tcpFlags |= tcpFlags
         if endsFlow {
             report(slot, reason: .endOfFlowDetected)
@@ -94,7 +94,7 @@ public struct FlowCache: ~Copyable {
     @inline(never)
     mutating func evictLeastRecent(base: Int) -> Int {
         var oldest = base
-        for i in base + 1 ..< base + Self.ways where entries[i].lastMs < entries[oldest].lastMs {
+        for i in base + 1 ..< base + Self.ways where entries[i].lastNs < entries[oldest].lastNs {
             oldest = i
         }
         report(oldest, reason: .lackOfResources)
@@ -122,8 +122,8 @@ public struct FlowCache: ~Copyable {
     func record(_ slot: Int, reason: FlowEndReason) -> FlowRecord? {
         let e = entries[slot]
         guard e.packets > 0 else { return nil }
-        return FlowRecord(key: e.key, packets: e.packets, octets: e.octets, firstMs: e.firstMs,
-                          lastMs: e.lastMs, ingressInterface: point.ingressInterface,
+        return FlowRecord(key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs,
+                          lastNs: e.lastNs, ingressInterface: point.ingressInterface,
                           egressInterface: point.egressInterface, tcpFlags: e.tcpFlags,
                           endReason: reason, direction: point.direction)
     }
@@ -149,7 +149,7 @@ public struct FlowCache: ~Copyable {
             let slot = scanCursor
             if tags[slot] != 0 {
                 let e = entries + slot
-                if let reason = policy.due(lastMs: e.pointee.lastMs, reportStartMs: e.pointee.reportStartMs, now: now) {
+                if let reason = policy.due(lastNs: e.pointee.lastNs, reportStartNs: e.pointee.reportStartNs, now: now) {
                     if let r = record(slot, reason: reason) {
                         guard deliver(r) else { return delivered }
                         delivered += 1
@@ -160,7 +160,7 @@ public struct FlowCache: ~Copyable {
                         e.pointee.packets = 0
                         e.pointee.octets = 0
                         e.pointee.tcpFlags = 0
-                        e.pointee.reportStartMs = now
+                        e.pointee.reportStartNs = now
                     }
                 }
             }

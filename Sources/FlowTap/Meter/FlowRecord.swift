@@ -13,9 +13,9 @@ public struct FlowRecord: Sendable, Equatable {
     public var key: FlowKey
     public var packets: UInt64
     public var octets: UInt64
-    /// Wall-clock milliseconds since the Unix epoch of the first and last packet counted here.
-    public var firstMs: UInt64
-    public var lastMs: UInt64
+    /// Wall-clock nanoseconds since the Unix epoch of the first and last packet counted here.
+    public var firstNs: UInt64
+    public var lastNs: UInt64
     public var ingressInterface: UInt32
     public var egressInterface: UInt32
     /// OR of tcpControlBits over the packets counted here.
@@ -24,14 +24,14 @@ public struct FlowRecord: Sendable, Equatable {
     /// flowDirection (IE 61): 0 ingress, 1 egress.
     public var direction: UInt8
 
-    public init(key: FlowKey, packets: UInt64, octets: UInt64, firstMs: UInt64, lastMs: UInt64,
+    public init(key: FlowKey, packets: UInt64, octets: UInt64, firstNs: UInt64, lastNs: UInt64,
                 ingressInterface: UInt32, egressInterface: UInt32, tcpFlags: UInt16,
                 endReason: FlowEndReason, direction: UInt8) {
         self.key = key
         self.packets = packets
         self.octets = octets
-        self.firstMs = firstMs
-        self.lastMs = lastMs
+        self.firstNs = firstNs
+        self.lastNs = lastNs
         self.ingressInterface = ingressInterface
         self.egressInterface = egressInterface
         self.tcpFlags = tcpFlags

@@ -72,9 +72,9 @@ public struct Forwarder: ~Copyable {
     /// Frames up to 64 KiB: larger than any MTU a TAP carries without offloads.
     public static let bufferSize = 65536 + 4096
     /// Housekeeping (expiry slice, counter publication, stop check) runs this often under load.
-    static let housekeepingMs: UInt64 = 10
+    static let housekeepingNs: UInt64 = 10_000_000
     /// The expiry scan covers the whole table once per this period.
-    static let sweepMs: UInt64 = 1000
+    static let sweepNs: UInt64 = 1_000_000_000
     /// Poll timeout when the TAP is quiet, so expiry still runs.
     static let idlePollMs: CInt = 50
 
@@ -95,7 +95,7 @@ public struct Forwarder: ~Copyable {
         meterTCPEnd = setup.records.contains(.l4)
         cache = FlowCache(maxFlows: setup.maxFlows, policy: setup.policy, point: setup.point)
         buffer = .allocate(byteCount: Self.bufferSize, alignment: 64)
-        lastScan = WallClock.nowMs()
+        lastScan = WallClock.nowNs()
     }
 
     deinit { buffer.deallocate() }
@@ -110,21 +110,21 @@ public struct Forwarder: ~Copyable {
         while true {
             let n = SystemCall.read(input, buffer, Self.bufferSize)
             if n > 0 {
-                let now = WallClock.nowMs()
+                let now = WallClock.nowNs()
                 forward(length: n, now: now, facts: &facts)
                 if now >= nextHousekeeping {
                     housekeeping(now: now)
-                    nextHousekeeping = now + Self.housekeepingMs
+                    nextHousekeeping = now + Self.housekeepingNs
                     if stop.isRung { break }
                 }
                 continue
             }
             if n == 0 || n == -Int(EAGAIN) {
                 if stop.isRung { break }
-                let now = WallClock.nowMs()
+                let now = WallClock.nowNs()
                 if now >= nextHousekeeping {
                     housekeeping(now: now)
-                    nextHousekeeping = now + Self.housekeepingMs
+                    nextHousekeeping = now + Self.housekeepingNs
                 }
                 _ = SystemCall.pollReadable(input, stop.descriptor, timeoutMs: Self.idlePollMs)
                 continue
@@ -138,7 +138,7 @@ public struct Forwarder: ~Copyable {
     }
 
     @inline(__always)
-    mutating func forward(length n: Int, now: UInt64, facts: inout PacketFacts) {
+    mutating func forward(length n: Int, now: UInt64, facts: inout PacketFacts) { // now: ns
         let written = SystemCall.write(setup.output, buffer, n)
         if written != n { writeFailed(written, now: now) }
         counters.frames &+= 1
@@ -182,7 +182,7 @@ public struct Forwarder: ~Copyable {
     @inline(never)
     mutating func writeFailed(_ result: Int, now: UInt64) {
         counters.writeErrors &+= 1
-        if let silenced = writeErrorLog.admit(now: now) {
+        if let silenced = writeErrorLog.admit(now: now / 1_000_000) {
             let why = result < 0 ? SetupError.text(CInt(-result)) : "short write of \(result) bytes"
             setup.logger.warning("writing a frame from \(setup.name) failed: \(why)\(silenced > 0 ? " (\(silenced) more not shown)" : "")")
         }
@@ -192,9 +192,9 @@ public struct Forwarder: ~Copyable {
     /// period, and publication of the counters.
     @inline(never)
     mutating func housekeeping(now: UInt64) {
-        let elapsed = now > lastScan ? min(now - lastScan, Self.sweepMs) : 0
+        let elapsed = now > lastScan ? min(now - lastScan, Self.sweepNs) : 0
         lastScan = now
-        let slots = max(64, Int(elapsed) * cache.capacity / Int(Self.sweepMs))
+        let slots = max(64, Int(elapsed / 1000) * cache.capacity / Int(Self.sweepNs / 1000))
         let ring = setup.ring
         counters.recordsQueued &+= UInt64(cache.expire(now: now, slots: slots) { ring.push($0) })
         publish()

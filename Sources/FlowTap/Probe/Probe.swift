@@ -107,7 +107,8 @@ public enum Probe {
             switch collector.format {
             case .ipfix:
                 exporters.append(exporter(IPFIXEncoder(observationDomain: config.observationDomain,
-                                                       layouts: RecordLayout.layouts(for: config.records), context: systemInit)))
+                                                       layouts: RecordLayout.layouts(for: config.records, dialect: .ipfix(timestamps: config.timestamps)),
+                                                       context: systemInit)))
             case .v9:
                 exporters.append(exporter(NetFlowV9Encoder(sourceID: config.observationDomain,
                                                            layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9),

@@ -14,6 +14,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var templateRefresh = 20
     public var templateRefreshPackets = 20
     public var mtu = 1500
+    /// How IPFIX records carry flow start and end.
+    public var timestamps: TimestampUnit = .milliseconds
 
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800

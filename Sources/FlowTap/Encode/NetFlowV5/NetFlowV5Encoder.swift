@@ -65,8 +65,8 @@ public struct NetFlowV5Encoder: MessageEncoder {
         message.append16(Self.ifIndex16(record.egressInterface))
         message.append32(packets)
         message.append32(octets)
-        message.append32(context.uptime(at: record.firstMs))
-        message.append32(context.uptime(at: record.lastMs))
+        message.append32(context.uptime(at: record.firstNs / 1_000_000))
+        message.append32(context.uptime(at: record.lastNs / 1_000_000))
         message.append16(isICMP ? 0 : k.sourcePort)
         message.append16(k.destinationPort)                       // ICMP: type << 8 | code, as v5 collectors expect
         message.append8(0)                                        // pad1
