@@ -88,9 +88,17 @@ public final class RawSockets: Sendable {
     }
 }
 
+/// Where an exporter hands finished messages: `send` gets a message with `UDPSender.headerRoom`
+/// bytes free in front of it and returns 0 or -errno.
+public protocol MessageTransport {
+    /// IP + UDP header bytes this transport puts in front of a message (limits the message size).
+    var headerLength: Int { get }
+    mutating func send(payload: UnsafeMutableRawPointer, length: Int) -> Int
+}
+
 /// Sends finished messages to one collector through a raw socket, wrapped in the IP and UDP
 /// headers it builds in the room left in front of each message.
-public struct UDPSender: Sendable {
+public struct UDPSender: MessageTransport, Sendable {
     /// Bytes an encoder must leave free before a message: IPv6 (40) + UDP (8); IPv4 uses 28.
     public static let headerRoom = 48
 

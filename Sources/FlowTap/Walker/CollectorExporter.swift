@@ -51,7 +51,7 @@ public protocol FlowExporter: AnyObject {
 /// One collector: its encoder state (templates, sequence), the message being filled, a
 /// bounded queue of messages the network refused, and the sender. Only the walker thread
 /// touches it.
-public final class CollectorExporter<Encoder: MessageEncoder>: FlowExporter {
+public final class CollectorExporter<Encoder: MessageEncoder, Transport: MessageTransport>: FlowExporter {
     /// A partly filled message waits at most this long; with the walker's 100 ms tick it
     /// leaves within 0.6 s.
     public static var flushAfterMs: UInt64 { 500 }
@@ -61,7 +61,7 @@ public final class CollectorExporter<Encoder: MessageEncoder>: FlowExporter {
     public let collector: CollectorAddress
     public private(set) var statistics = ExportStatistics()
     private var encoder: Encoder
-    private var sender: UDPSender
+    private var sender: Transport
     private let mtu: Int
     private let storage: UnsafeMutableRawPointer
     /// Options messages and retries of queued messages are built here.
@@ -81,7 +81,7 @@ public final class CollectorExporter<Encoder: MessageEncoder>: FlowExporter {
 
     /// `mtu` bounds the whole IP datagram. Templates go out again every
     /// `templateRefreshSeconds`, and after every `templateRefreshPackets` messages (0: never).
-    public init(collector: CollectorAddress, encoder: Encoder, sender: UDPSender, mtu: Int,
+    public init(collector: CollectorAddress, encoder: Encoder, sender: Transport, mtu: Int,
                 templateRefreshSeconds: Int, templateRefreshPackets: Int,
                 probeTotals: @escaping ProbeTotals, logger: Logger) {
         self.collector = collector
