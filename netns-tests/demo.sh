@@ -21,8 +21,8 @@ say "topology: h1 $H1_IP -- bra[vh1,tapa] -- flowtap -- brb[tapb,vh2] -- h2 $H2_
 echo -n "h1 -> h2 before flowtap: "; can_ping && echo "reachable (unexpected)" || echo "unreachable (no path yet)"
 
 start_nfcapd 4739 "$FT_OUT/nfcap"
-capture tapa "$NS_P" tapa out
-capture tapb "$NS_P" tapb out
+SNAPLEN=128 capture tapa "$NS_P" tapa out
+SNAPLEN=128 capture tapb "$NS_P" tapb out
 say "ip netns exec $NS_P flowtap run --tap-a tapa --tap-b tapb --collector $C_IP:4739 --idle-timeout 5 --active-timeout 10"
 start_flowtap --collector "$C_IP:4739" --idle-timeout 5 --active-timeout 10
 wait_ping && echo "h1 -> h2 with flowtap: reachable"
@@ -43,9 +43,7 @@ nfdump -R "$FT_OUT/nfcap" -o extended | sed '/^Summary/,$d'
 nfdump -R "$FT_OUT/nfcap" -I | grep -E "^(Flows|Packets|Bytes|Sequence failures):"
 
 say "collector (nfdump -a) against a capture of the TAPs"
-for c in tapa tapb; do
-  tshark -r "$FT_OUT/$c.pcap" -Y ip -T fields -E separator=/t -E occurrence=f -e ip.src -e ip.dst -e ip.proto \
-    -e tcp.srcport -e tcp.dstport -e udp.srcport -e udp.dstport -e ip.len 2>/dev/null
-done > "$FT_OUT/capture.tsv"
-nfdump -R "$FT_OUT/nfcap" -a -o csv > "$FT_OUT/agg.csv"
-python3 "$(dirname "$0")/tools/flowcmp.py" "$FT_OUT/capture.tsv" "$FT_OUT/agg.csv"
+TOOLS=$(dirname "$0")/tools
+python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT/truth.json"
+nfdump -R "$FT_OUT/nfcap" -a -o csv | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/nfdump.json"
+python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" -v

@@ -37,14 +37,11 @@ frames_ba=$(tshark -r "$FT_OUT/tapb.pcap" 2>/dev/null | wc -l)
 check "frames forwarded per direction equal the TAP captures ($frames_ab, $frames_ba)" \
   grep -q "tapa->tapb $frames_ab frames, tapb->tapa $frames_ba frames" "$FT_OUT/flowtap.log"
 
-for c in tapa tapb; do
-  tshark -r "$FT_OUT/$c.pcap" -Y ip -T fields -E separator=/t -E occurrence=f -e ip.src -e ip.dst -e ip.proto \
-    -e tcp.srcport -e tcp.dstport -e udp.srcport -e udp.dstport -e ip.len 2>/dev/null
-done > "$FT_OUT/capture.tsv"
-nfdump -R "$FT_OUT/nfcap" -a -o csv > "$FT_OUT/nfdump-agg.csv"
+python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT/truth.json"
+nfdump -R "$FT_OUT/nfcap" -a -o csv | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/nfdump.json"
 nfdump -R "$FT_OUT/nfcap" -o extended > "$FT_OUT/nfdump-extended.txt"
 check "nfdump lists every flow with the captured packets and bytes" \
-  python3 "$TOOLS/flowcmp.py" "$FT_OUT/capture.tsv" "$FT_OUT/nfdump-agg.csv" 10
+  python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" -v --min 10
 seqfail=$(nfdump -R "$FT_OUT/nfcap" -I | awk -F': *' '/^Sequence failures/{print $2}')
 check "nfdump counts no sequence failure (got '${seqfail}')" test "${seqfail:-x}" = 0
 check "records carry each end reason: idle, active, end of flow, forced end" bash -c \

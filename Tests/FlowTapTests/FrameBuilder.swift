@@ -83,3 +83,14 @@ extension FrameBuilder {
         return f
     }
 }
+
+/// Runs `body` with a message writer over a zeroed buffer of `capacity` bytes, returning the
+/// bytes written.
+func withMessage(capacity: Int = 1472, _ body: (inout MessageWriter) -> Void) -> [UInt8] {
+    var storage = [UInt8](repeating: 0, count: capacity)
+    return storage.withUnsafeMutableBytes { raw in
+        var writer = MessageWriter(base: raw.baseAddress!, capacity: capacity)
+        body(&writer)
+        return Array(writer.bytes)
+    }
+}

@@ -13,15 +13,6 @@ final class IPFIXEncoderTests: XCTestCase {
                           tcpFlags: 0x1B, endReason: .idleTimeout, direction: 0)
     }
 
-    /// Runs `body` with a writer over a zeroed buffer, returning the message bytes.
-    func withMessage(capacity: Int = 1472, _ body: (inout MessageWriter) -> Void) -> [UInt8] {
-        var storage = [UInt8](repeating: 0, count: capacity)
-        return storage.withUnsafeMutableBytes { raw in
-            var writer = MessageWriter(base: raw.baseAddress!, capacity: capacity)
-            body(&writer)
-            return Array(writer.bytes)
-        }
-    }
 
     func testNTPTimestamps() {
         // 2023-11-14T22:13:20.25Z: 1 700 000 000 s after 1970, 3 908 988 800 after 1900, and a

@@ -6,14 +6,6 @@ final class NetFlowV9EncoderTests: XCTestCase {
     /// flowtap started 10 s before the record's first packet.
     static let context = EncodingContext(systemInitMs: 1_700_000_000_000 - 10_000)
 
-    func withMessage(capacity: Int = 1472, _ body: (inout MessageWriter) -> Void) -> [UInt8] {
-        var storage = [UInt8](repeating: 0, count: capacity)
-        return storage.withUnsafeMutableBytes { raw in
-            var writer = MessageWriter(base: raw.baseAddress!, capacity: capacity)
-            body(&writer)
-            return Array(writer.bytes)
-        }
-    }
 
     func testFirstPacketByteForByte() {
         XCTAssertEqual(Self.layout.recordLength, 52)
@@ -100,14 +92,6 @@ final class NetFlowV9EncoderTests: XCTestCase {
 final class NetFlowV5EncoderTests: XCTestCase {
     static let context = EncodingContext(systemInitMs: 1_700_000_000_000 - 10_000)
 
-    func withMessage(capacity: Int = 1472, _ body: (inout MessageWriter) -> Void) -> [UInt8] {
-        var storage = [UInt8](repeating: 0, count: capacity)
-        return storage.withUnsafeMutableBytes { raw in
-            var writer = MessageWriter(base: raw.baseAddress!, capacity: capacity)
-            body(&writer)
-            return Array(writer.bytes)
-        }
-    }
 
     func testPacketByteForByte() {
         var encoder = NetFlowV5Encoder(observationDomain: 0x0203, context: Self.context)

@@ -137,8 +137,10 @@ public struct Forwarder: ~Copyable {
         finish()
     }
 
+    /// Writes the frame in the buffer to the other TAP, then decodes and meters it at `now`
+    /// (nanoseconds since the epoch).
     @inline(__always)
-    mutating func forward(length n: Int, now: UInt64, facts: inout PacketFacts) { // now: ns
+    mutating func forward(length n: Int, now: UInt64, facts: inout PacketFacts) {
         let written = SystemCall.write(setup.output, buffer, n)
         if written != n { writeFailed(written, now: now) }
         counters.frames &+= 1

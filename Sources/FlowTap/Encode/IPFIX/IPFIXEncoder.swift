@@ -18,20 +18,12 @@ public struct IPFIXEncoder: MessageEncoder {
     static let templateSetID: UInt16 = 2
     static let optionsTemplateSetID: UInt16 = 3
 
-    public struct Template: Sendable, Equatable {
-        public let id: UInt16
-        public let layout: RecordLayout
-    }
-
     public let observationDomain: UInt32
     public let context: EncodingContext
-    /// Indexed by `RecordLayout.Kind.rawValue`.
-    public let templates: [Template?]
+    private var data: DataTemplates
     /// Data records sent before the next message, in the flow domain and in domain 0.
     public private(set) var sequence: UInt32
     public private(set) var optionsSequence: UInt32 = 0
-    public private(set) var recordsInMessage = 0
-    private var sets = SetPacker()
     let processOptions: OptionsLayout
     let statisticsOptions: OptionsLayout
 
@@ -39,13 +31,7 @@ public struct IPFIXEncoder: MessageEncoder {
                 initialSequence: UInt32 = 0) {
         self.observationDomain = observationDomain
         self.context = context
-        var taken = Set<UInt16>()
-        templates = layouts.map { layout in
-            guard let layout else { return nil }
-            let id = layout.templateID(avoiding: taken)
-            taken.insert(id)
-            return Template(id: id, layout: layout)
-        }
+        data = DataTemplates(layouts: layouts)
         sequence = initialSequence
         let scope: [(element: UInt16, length: Int)] = [(149, 4)] // observationDomainId
         let process: [(element: UInt16, length: Int)] = [(160, 8), (305, 4), (306, 4)]
@@ -55,27 +41,17 @@ public struct IPFIXEncoder: MessageEncoder {
                                           scope: scope, fields: statistics)
     }
 
-    var activeTemplates: [(id: UInt16, layout: RecordLayout)] { templates.compactMap { $0.map { ($0.id, $0.layout) } } }
-
-    public var minimumMessageLength: Int {
-        let largest = templates.compactMap { $0?.layout.recordLength }.max() ?? 0
-        return Self.headerLength + max(SetPacker.templateSetLength(activeTemplates.map(\.layout)), 4 + largest + 3)
-    }
+    /// Indexed by `RecordLayout.Kind.rawValue`.
+    public var templates: [Template?] { data.templates }
+    public var recordsInMessage: Int { data.recordsInMessage }
+    public var minimumMessageLength: Int { data.minimumMessageLength(headerLength: Self.headerLength) }
 
     public mutating func begin(_ message: inout MessageWriter, withTemplates: Bool) {
-        message.count = Self.headerLength
-        recordsInMessage = 0
-        sets.reset()
-        if withTemplates { SetPacker.writeTemplateSet(id: Self.templateSetID, activeTemplates, into: &message) }
+        _ = data.begin(&message, headerLength: Self.headerLength, templateSetID: withTemplates ? Self.templateSetID : nil)
     }
 
     public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
-        guard let template = templates[RecordLayout.kind(of: record).rawValue] else { return .notExportable }
-        guard sets.fits(id: template.id, length: template.layout.recordLength, in: message) else { return .full }
-        sets.open(template.id, &message)
-        message.append(record, as: template.layout, context: context)
-        recordsInMessage += 1
-        return .appended
+        data.append(record, to: &message, context: context)
     }
 
     public func isEmpty(_ message: borrowing MessageWriter) -> Bool {
@@ -83,7 +59,7 @@ public struct IPFIXEncoder: MessageEncoder {
     }
 
     public mutating func finish(_ message: inout MessageWriter, nowMs: UInt64) {
-        sets.close(&message)
+        data.close(&message)
         writeHeader(&message, nowMs: nowMs, sequence: sequence, domain: observationDomain)
         sequence &+= UInt32(truncatingIfNeeded: recordsInMessage)
     }

@@ -17,24 +17,17 @@ public struct NetFlowV9Encoder: MessageEncoder {
 
     public let sourceID: UInt32
     public let context: EncodingContext
-    public let templates: [IPFIXEncoder.Template?]
+    private var data: DataTemplates
     public private(set) var sequence: UInt32
-    public private(set) var recordsInMessage = 0
     private var templatesInMessage = 0
-    private var sets = SetPacker()
     let processOptions: OptionsLayout
     let statisticsOptions: OptionsLayout
 
     public init(sourceID: UInt32, layouts: [RecordLayout?], context: EncodingContext, initialSequence: UInt32 = 0) {
         self.sourceID = sourceID
         self.context = context
-        var taken = Set<UInt16>()
-        templates = layouts.map { layout in
-            guard let layout else { return nil }
-            let id = layout.templateID(avoiding: taken)
-            taken.insert(id)
-            return IPFIXEncoder.Template(id: id, layout: layout)
-        }
+        data = DataTemplates(layouts: layouts)
+        var taken = data.ids
         sequence = initialSequence
         let scope: [(element: UInt16, length: Int)] = [(Self.scopeSystem, 4)]
         // SAMPLING_INTERVAL (34) and SAMPLING_ALGORITHM (35, 1 = deterministic); 1 when unsampled.
@@ -47,31 +40,17 @@ public struct NetFlowV9Encoder: MessageEncoder {
         statisticsOptions = OptionsLayout(id: OptionsLayout.id(for: scope + statistics, avoiding: taken), scope: scope, fields: statistics)
     }
 
-    var activeTemplates: [(id: UInt16, layout: RecordLayout)] { templates.compactMap { $0.map { ($0.id, $0.layout) } } }
-
-    public var minimumMessageLength: Int {
-        let largest = templates.compactMap { $0?.layout.recordLength }.max() ?? 0
-        return Self.headerLength + max(SetPacker.templateSetLength(activeTemplates.map(\.layout)), 4 + largest + 3)
-    }
+    public var templates: [Template?] { data.templates }
+    public var recordsInMessage: Int { data.recordsInMessage }
+    public var minimumMessageLength: Int { data.minimumMessageLength(headerLength: Self.headerLength) }
 
     public mutating func begin(_ message: inout MessageWriter, withTemplates: Bool) {
-        message.count = Self.headerLength
-        recordsInMessage = 0
-        templatesInMessage = 0
-        sets.reset()
-        if withTemplates {
-            SetPacker.writeTemplateSet(id: Self.templateFlowSetID, activeTemplates, into: &message)
-            templatesInMessage = activeTemplates.count
-        }
+        templatesInMessage = data.begin(&message, headerLength: Self.headerLength,
+                                        templateSetID: withTemplates ? Self.templateFlowSetID : nil)
     }
 
     public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
-        guard let template = templates[RecordLayout.kind(of: record).rawValue] else { return .notExportable }
-        guard sets.fits(id: template.id, length: template.layout.recordLength, in: message) else { return .full }
-        sets.open(template.id, &message)
-        message.append(record, as: template.layout, context: context)
-        recordsInMessage += 1
-        return .appended
+        data.append(record, to: &message, context: context)
     }
 
     public func isEmpty(_ message: borrowing MessageWriter) -> Bool {
@@ -79,7 +58,7 @@ public struct NetFlowV9Encoder: MessageEncoder {
     }
 
     public mutating func finish(_ message: inout MessageWriter, nowMs: UInt64) {
-        sets.close(&message)
+        data.close(&message)
         writeHeader(&message, count: recordsInMessage + templatesInMessage, nowMs: nowMs)
     }
 
