@@ -93,6 +93,58 @@ final class PacketDecoderTests: XCTestCase {
         XCTAssertEqual(facts.key.destinationPort, 4)
     }
 
+    /// label << 12 | traffic class << 9 | bottom of stack << 8 | TTL
+    func mplsEntry(_ label: UInt32, bottom: Bool) -> UInt32 { label << 12 | (bottom ? 0x100 : 0) | 64 }
+
+    func testMPLSStackIsWalkedToTheInnerPacket() {
+        var f = FrameBuilder()
+        f.ethernet(type: 0x8847)
+        for (i, label) in [1000, 2000, 3000].enumerated() { f.u32(mplsEntry(UInt32(label), bottom: i == 2)) }
+        f.ipv4(proto: 17, payload: 8 + 20)
+        f.udp(sport: 5000, dport: 6000, payload: 20)
+        f.zeros(20)
+        let facts = f.decode()
+        XCTAssertEqual(facts.kind, .ipv4)
+        XCTAssertEqual(facts.key.destinationPort, 6000)
+        XCTAssertEqual(facts.octets, 48)
+        XCTAssertEqual(facts.key.etherType, 0x8847)
+        XCTAssertEqual(facts.key.mplsTopLabel, mplsEntry(1000, bottom: false) >> 8, "label, traffic class, bottom of stack")
+        XCTAssertEqual(facts.key.mplsSecondLabel >> 4, 2000, "only the top two entries are kept")
+
+        var v6 = FrameBuilder()
+        v6.ethernet(type: 0x8847)
+        v6.u32(mplsEntry(16, bottom: true))
+        v6.ipv6(next: 58, payload: 8)
+        v6.raw([128, 0, 0, 0, 0, 0, 0, 0])
+        let six = v6.decode()
+        XCTAssertEqual(six.kind, .ipv6)
+        XCTAssertEqual(six.key.mplsTopLabel >> 4, 16)
+        XCTAssertEqual(six.key.mplsTopLabel & 1, 1, "bottom of stack")
+
+        var pw = FrameBuilder() // an Ethernet pseudowire: not IP under the stack
+        pw.ethernet(type: 0x8847)
+        pw.u32(mplsEntry(77, bottom: true))
+        pw.zeros(4)
+        pw.ethernet(type: 0x0800)
+        XCTAssertEqual(pw.decode().kind, .nonIP)
+    }
+
+    func testHostileMPLSStacks() {
+        var open = FrameBuilder() // no bottom of stack before the frame ends
+        open.ethernet(type: 0x8847)
+        for _ in 0 ..< 3 { open.u32(mplsEntry(5, bottom: false)) }
+        XCTAssertEqual(open.decode().issue, .truncatedMPLS)
+        var deep = FrameBuilder() // more entries than the walk reads
+        deep.ethernet(type: 0x8847)
+        for _ in 0 ..< 12 { deep.u32(mplsEntry(5, bottom: false)) }
+        deep.zeros(40)
+        XCTAssertEqual(deep.decode().issue, .mplsStackTooDeep)
+        var bare = FrameBuilder() // a bottom entry with nothing under it
+        bare.ethernet(type: 0x8847)
+        bare.u32(mplsEntry(5, bottom: true))
+        XCTAssertEqual(bare.decode().issue, .truncatedMPLS)
+    }
+
     func testThreeTagsAreNotDecoded() {
         var f = FrameBuilder()
         f.ethernet(type: 0x0800, vlans: [(0x88A8, 1), (0x8100, 2), (0x8100, 3)])

@@ -16,7 +16,9 @@ public struct FlowKey: Equatable, Sendable {
     /// Source port | destination port << 16 | protocol << 32 | ToS << 40 | IP version << 48.
     /// For ICMP the "destination port" holds type << 8 | code and the source port is 0.
     public var w6: UInt64 = 0
-    /// Inner (customer) VLAN tag.
+    /// Inner (customer) VLAN tag | top MPLS label stack entry << 16 | second entry << 40.
+    /// A label stack entry is stored as its 24 upper bits (label, traffic class, bottom of
+    /// stack), as mplsTopLabelStackSection carries it.
     public var w7: UInt64 = 0
 
     public init() {}
@@ -30,6 +32,9 @@ public struct FlowKey: Equatable, Sendable {
     public var etherType: UInt16 { UInt16(truncatingIfNeeded: w4 >> 48) }
     public var outerVLAN: UInt16 { UInt16(truncatingIfNeeded: w5 >> 48) }
     public var innerVLAN: UInt16 { UInt16(truncatingIfNeeded: w7) }
+    /// The top two MPLS label stack entries (24 bits each), 0 when absent.
+    public var mplsTopLabel: UInt32 { UInt32(truncatingIfNeeded: w7 >> 16) & 0xFF_FFFF }
+    public var mplsSecondLabel: UInt32 { UInt32(truncatingIfNeeded: w7 >> 40) & 0xFF_FFFF }
     public var sourcePort: UInt16 { UInt16(truncatingIfNeeded: w6) }
     public var destinationPort: UInt16 { UInt16(truncatingIfNeeded: w6 >> 16) }
     public var ipProtocol: UInt8 { UInt8(truncatingIfNeeded: w6 >> 32) }

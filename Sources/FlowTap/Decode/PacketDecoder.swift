@@ -7,6 +7,10 @@ public enum PacketDecoder {
     public static let etherTypeIPv6: UInt16 = 0x86DD
     static let etherTypeVLAN: UInt16 = 0x8100
     static let etherTypeQinQ: UInt16 = 0x88A8
+    static let etherTypeMPLS: UInt16 = 0x8847
+    static let etherTypeMPLSMulticast: UInt16 = 0x8848
+    /// Label stack entries read before giving up: deeper stacks are hostile or exotic.
+    static let maxMPLSLabels = 8
     /// IPv6 extension headers walked before giving up; a chain longer than this is hostile.
     static let maxExtensionHeaders = 8
 
@@ -33,6 +37,26 @@ public enum PacketDecoder {
         facts.key.w4 = frame.mac(6) | UInt64(etherType) << 48
         facts.key.w5 = frame.mac(0) | UInt64(outer) << 48
         facts.key.w7 = UInt64(inner)
+        if etherType == etherTypeMPLS || etherType == etherTypeMPLSMulticast {
+            // Walk to the bottom of the stack, keeping the top two entries; the packet under it
+            // says what it is by its first nibble.
+            var labels = 0
+            while true {
+                guard length >= offset + 4 else { return fail(&facts, .truncatedMPLS) }
+                guard labels < maxMPLSLabels else { return fail(&facts, .mplsStackTooDeep) }
+                let entry = frame.be32(offset)
+                if labels < 2 { facts.key.w7 |= UInt64(entry >> 8) << (16 + 24 * UInt64(labels)) }
+                labels += 1
+                offset += 4
+                if entry & 0x100 != 0 { break }
+            }
+            guard length > offset else { return fail(&facts, .truncatedMPLS) }
+            switch frame.u8(offset) >> 4 {
+            case 4: etherType = etherTypeIPv4
+            case 6: etherType = etherTypeIPv6
+            default: break
+            }
+        }
         let rest = length - offset
         switch etherType {
         case etherTypeIPv4: decodeIPv4(frame + offset, available: rest, into: &facts)

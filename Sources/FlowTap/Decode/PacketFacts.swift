@@ -50,6 +50,8 @@ public enum DecodeIssue: UInt8, CaseIterable, Sendable {
     case badTCPDataOffset
     case truncatedUDP
     case truncatedICMP
+    case truncatedMPLS
+    case mplsStackTooDeep
 
     /// The name the stats print.
     public var name: String {
@@ -71,6 +73,8 @@ public enum DecodeIssue: UInt8, CaseIterable, Sendable {
         case .badTCPDataOffset: "bad-tcp-data-offset"
         case .truncatedUDP: "truncated-udp"
         case .truncatedICMP: "truncated-icmp"
+        case .truncatedMPLS: "truncated-mpls"
+        case .mplsStackTooDeep: "mpls-stack-too-deep"
         }
     }
 }

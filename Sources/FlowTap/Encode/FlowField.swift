@@ -5,7 +5,11 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
     case destinationMacAddress
     case ethernetType
     case vlanId
+    case dot1qVlanId
     case dot1qCustomerVlanId
+    /// mplsTopLabelStackSection (70) and mplsLabelStackSection2 (71): 3 octets each.
+    case mplsTopLabelStackSection
+    case mplsLabelStackSection2
     case sourceIPv4Address
     case destinationIPv4Address
     case sourceIPv6Address
@@ -44,7 +48,10 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
         case .destinationMacAddress: 80
         case .ethernetType: 256
         case .vlanId: 58
+        case .dot1qVlanId: 243
         case .dot1qCustomerVlanId: 245
+        case .mplsTopLabelStackSection: 70
+        case .mplsLabelStackSection2: 71
         case .sourceIPv4Address: 8
         case .destinationIPv4Address: 12
         case .sourceIPv6Address: 27
@@ -79,12 +86,13 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
     public var length: Int {
         switch self {
         case .sourceMacAddress, .destinationMacAddress: 6
+        case .mplsTopLabelStackSection, .mplsLabelStackSection2: 3
         case .sourceIPv6Address, .destinationIPv6Address: 16
         case .sourceIPv4Address, .destinationIPv4Address, .ingressInterface, .egressInterface,
              .firstSwitched, .lastSwitched: 4
         case .packetDeltaCount, .octetDeltaCount, .flowStartMilliseconds, .flowEndMilliseconds,
              .flowStartMicroseconds, .flowEndMicroseconds, .flowStartNanoseconds, .flowEndNanoseconds: 8
-        case .ethernetType, .vlanId, .dot1qCustomerVlanId, .sourceTransportPort, .destinationTransportPort,
+        case .ethernetType, .vlanId, .dot1qVlanId, .dot1qCustomerVlanId, .sourceTransportPort, .destinationTransportPort,
              .tcpControlBits, .icmpTypeCodeIPv4, .icmpTypeCodeIPv6: 2
         case .protocolIdentifier, .ipClassOfService, .ipVersion, .flowDirection, .flowEndReason, .tcpFlagsOctet: 1
         }
@@ -99,7 +107,9 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
         case .sourceMacAddress: p.putMAC(k.sourceMAC)
         case .destinationMacAddress: p.putMAC(k.destinationMAC)
         case .ethernetType: p.put16(k.etherType)
-        case .vlanId: p.put16(k.outerVLAN & 0x0FFF)
+        case .vlanId, .dot1qVlanId: p.put16(k.outerVLAN & 0x0FFF)
+        case .mplsTopLabelStackSection: p.put24(k.mplsTopLabel)
+        case .mplsLabelStackSection2: p.put24(k.mplsSecondLabel)
         case .dot1qCustomerVlanId: p.put16(k.innerVLAN & 0x0FFF)
         case .sourceIPv4Address: p.storeBytes(of: UInt32(truncatingIfNeeded: k.w0), as: UInt32.self)
         case .destinationIPv4Address: p.storeBytes(of: UInt32(truncatingIfNeeded: k.w2), as: UInt32.self)
@@ -182,6 +192,10 @@ extension UnsafeMutableRawPointer {
     }
     @inline(__always) func put64(_ v: UInt64, at offset: Int = 0) {
         storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt64.self)
+    }
+    @inline(__always) func put24(_ v: UInt32, at offset: Int = 0) {
+        storeBytes(of: UInt8(truncatingIfNeeded: v >> 16), toByteOffset: offset, as: UInt8.self)
+        storeBytes(of: UInt16(truncatingIfNeeded: v).bigEndian, toByteOffset: offset + 1, as: UInt16.self)
     }
     /// A MAC kept in memory order in the low six bytes of `v`.
     @inline(__always) func putMAC(_ v: UInt64) {

@@ -40,7 +40,8 @@ public struct RecordLayout: Sendable, Equatable {
             if kind == .nonIP && !records.contains(.l2) { return nil }
             var fields: [FlowField] = []
             if records.contains(.l2) {
-                fields += [.sourceMacAddress, .destinationMacAddress, .ethernetType, .vlanId, .dot1qCustomerVlanId]
+                fields += [.sourceMacAddress, .destinationMacAddress, .ethernetType, .vlanId, .dot1qVlanId,
+                           .dot1qCustomerVlanId, .mplsTopLabelStackSection, .mplsLabelStackSection2]
             }
             if records.contains(.l3) && kind != .nonIP {
                 fields += kind == .ipv4 ? [.sourceIPv4Address, .destinationIPv4Address]
