@@ -22,13 +22,13 @@ struct FrameBuilder {
     /// IPv4 header; `options` bytes are appended (IHL grows with them).
     mutating func ipv4(proto: UInt8, payload: Int, src: UInt32 = 0x0A4D_0001, dst: UInt32 = 0x0A4D_0002,
                        tos: UInt8 = 0, flagsOffset: UInt16 = 0x4000, options: [UInt8] = [],
-                       totalLengthOverride: Int? = nil, ihlOverride: UInt8? = nil) {
+                       totalLengthOverride: Int? = nil, ihlOverride: UInt8? = nil, identification: UInt16 = 0x1234) {
         let ihl = ihlOverride ?? UInt8((20 + options.count) / 4)
         let start = bytes.count
         u8(0x40 | ihl)
         u8(tos)
         u16(UInt16(totalLengthOverride ?? (20 + options.count + payload)))
-        u16(0x1234)
+        u16(identification)
         u16(flagsOffset)
         u8(64)
         u8(proto)

@@ -19,6 +19,7 @@ public enum PacketDecoder {
         facts.key = FlowKey()
         facts.tcpFlags = 0
         facts.isLaterFragment = false
+        facts.isFirstFragment = false
         facts.issue = .none
         guard length >= 14 else { return fail(&facts, .truncatedEthernet) }
         var etherType = frame.be16(12)
@@ -89,9 +90,14 @@ public enum PacketDecoder {
         facts.key.w6 = UInt64(proto) << 32 | UInt64(ip.u8(1)) << 40 | 4 << 48
         facts.octets = UInt32(totalLength)
         facts.kind = .ipv4
-        if ip.be16(6) & 0x1FFF != 0 {
-            facts.isLaterFragment = true
-            return
+        let flagsOffset = ip.be16(6)
+        if flagsOffset & 0x3FFF != 0 { // more fragments, or an offset: a fragment
+            facts.fragmentID = UInt32(ip.be16(4))
+            if flagsOffset & 0x1FFF != 0 {
+                facts.isLaterFragment = true
+                return
+            }
+            facts.isFirstFragment = true
         }
         decodeTransport(ip + headerLength, available: totalLength - headerLength, proto: proto,
                         icmp: 1, into: &facts)
@@ -127,7 +133,13 @@ public enum PacketDecoder {
                 guard walked < maxExtensionHeaders, offset + 8 <= end else {
                     return fail(&facts, .ipv6ExtensionChain)
                 }
-                if ip.be16(offset + 2) >> 3 != 0 { facts.isLaterFragment = true }
+                let offsetMore = ip.be16(offset + 2)
+                if offsetMore >> 3 != 0 {
+                    facts.isLaterFragment = true
+                } else if offsetMore & 1 != 0 {
+                    facts.isFirstFragment = true
+                }
+                facts.fragmentID = ip.be32(offset + 4)
                 next = ip.u8(offset)
                 offset += 8
             default:

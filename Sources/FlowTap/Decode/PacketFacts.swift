@@ -11,6 +11,10 @@ public struct PacketFacts: Sendable {
     public var tcpFlags: UInt16 = 0
     /// An IP fragment other than the first: it has no transport header, so no ports.
     public var isLaterFragment = false
+    /// The first fragment of a fragmented packet (offset 0, more fragments follow).
+    public var isFirstFragment = false
+    /// The IP identification of a fragment (IPv4: 16 bits; IPv6 fragment header: 32 bits).
+    public var fragmentID: UInt32 = 0
 
     public init() {}
 

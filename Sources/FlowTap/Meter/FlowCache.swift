@@ -61,6 +61,32 @@ public struct FlowCache: ~Copyable {
     /// packet ended its flow, or its new flow evicted another) wait in `pending`.
     @inline(__always)
     public mutating func meter(key: FlowKey, octets: UInt32, tcpFlags: UInt16, endsFlow: Bool, now: UInt64) {
+        let entry = entries + slot(for: key, now: now)
+        if entry.pointee.packets == 0 { entry.pointee.firstNs = now }
+        entry.pointee.packets &+= 1
+        entry.pointee.octets &+= UInt64(octets)
+        entry.pointee.lastNs = now
+        entry.pointee.tcpFlags |= tcpFlags
+        if endsFlow {
+            let slot = entry - entries
+            report(slot, reason: .endOfFlowDetected)
+            release(slot)
+        }
+    }
+
+    /// Counts packets seen earlier and held back (IP fragments that came before their first
+    /// fragment) in the flow `key`, between `firstNs` and `lastNs`.
+    public mutating func meterHeld(key: FlowKey, packets: UInt64, octets: UInt64, firstNs: UInt64, lastNs: UInt64) {
+        let entry = entries + slot(for: key, now: lastNs)
+        if entry.pointee.packets == 0 || firstNs < entry.pointee.firstNs { entry.pointee.firstNs = firstNs }
+        entry.pointee.packets &+= packets
+        entry.pointee.octets &+= octets
+        entry.pointee.lastNs = max(entry.pointee.lastNs, lastNs)
+    }
+
+    /// The slot holding `key`'s flow, inserted (evicting if its set is full) when absent.
+    @inline(__always)
+    mutating func slot(for key: FlowKey, now: UInt64) -> Int {
         let hash = key.hashValue64
         let tag = UInt32(truncatingIfNeeded: hash >> 32) | 1
         let base = Int(((hash & 0xFFFF_FFFF) &* UInt64(sets)) >> 32) &* Self.ways
@@ -79,16 +105,7 @@ public struct FlowCache: ~Copyable {
             liveFlows &+= 1
             flowsCreated &+= 1
         }
-        let entry = entries + slot
-        if entry.pointee.packets == 0 { entry.pointee.firstNs = now }
-        entry.pointee.packets &+= 1
-        entry.pointee.octets &+= UInt64(octets)
-        entry.pointee.lastNs = now
-        entry.pointee.tcpFlags |= tcpFlags
-        if endsFlow {
-            report(slot, reason: .endOfFlowDetected)
-            release(slot)
-        }
+        return slot
     }
 
     @inline(never)

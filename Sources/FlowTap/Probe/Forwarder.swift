@@ -83,6 +83,7 @@ public struct Forwarder: ~Copyable {
     let meterNonIP: Bool
     let meterTCPEnd: Bool
     var cache: FlowCache
+    var fragments = FragmentTable()
     var counters = ForwarderCounters()
     let buffer: UnsafeMutableRawPointer
     var lastScan: UInt64
@@ -161,10 +162,43 @@ public struct Forwarder: ~Copyable {
             counters.issues[Int(facts.issue.rawValue)] &+= 1
             return
         }
+        if meterTCPEnd && (facts.isLaterFragment || facts.isFirstFragment) {
+            guard attributeFragment(&facts, now: now) else { return }
+        }
         facts.key.apply(mask)
         cache.meter(key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
                     endsFlow: meterTCPEnd && facts.endsFlow, now: now)
         counters.metered &+= 1
+        if cache.pendingCount != 0 { deliverPending() }
+    }
+
+    /// Gives a later fragment the ports of its packet's first fragment; false when that has
+    /// not been seen yet and the fragment is held as counts instead of metered now.
+    @inline(never)
+    mutating func attributeFragment(_ facts: inout PacketFacts, now: UInt64) -> Bool {
+        var evicted: FragmentTable.Held?
+        defer { if let evicted { meterHeld(evicted) } }
+        if facts.isFirstFragment {
+            if var held = fragments.first(facts.key, id: facts.fragmentID, now: now, evicted: &evicted) {
+                held.key.apply(mask)
+                cache.meterHeld(key: held.key, packets: held.packets, octets: held.octets, firstNs: held.firstNs, lastNs: held.lastNs)
+                if cache.pendingCount != 0 { deliverPending() }
+            }
+            return true
+        }
+        guard let key = fragments.later(facts.key, id: facts.fragmentID, octets: facts.octets, now: now, evicted: &evicted) else {
+            counters.metered &+= 1
+            return false
+        }
+        facts.key = key
+        return true
+    }
+
+    /// Held fragments whose first fragment never came: counted in the flow without ports.
+    mutating func meterHeld(_ held: FragmentTable.Held) {
+        var key = held.key
+        key.apply(mask)
+        cache.meterHeld(key: key, packets: held.packets, octets: held.octets, firstNs: held.firstNs, lastNs: held.lastNs)
         if cache.pendingCount != 0 { deliverPending() }
     }
 
@@ -198,6 +232,9 @@ public struct Forwarder: ~Copyable {
         lastScan = now
         let slots = max(64, Int(elapsed / 1000) * cache.capacity / Int(Self.sweepNs / 1000))
         let ring = setup.ring
+        var expired: [FragmentTable.Held] = []
+        fragments.expire(now: now) { expired.append($0) }
+        for held in expired { meterHeld(held) }
         counters.recordsQueued &+= UInt64(cache.expire(now: now, slots: slots) { ring.push($0) })
         publish()
     }
@@ -206,10 +243,15 @@ public struct Forwarder: ~Copyable {
         counters.flowsCreated = cache.flowsCreated
         counters.evictions = cache.evictions
         counters.liveFlows = UInt64(cache.liveFlows)
+        counters.fragmentsAttributed = fragments.attributed
+        counters.fragmentsUnattributed = fragments.unattributed
         setup.report.publish(counters)
     }
 
     mutating func finish() {
+        var expired: [FragmentTable.Held] = []
+        fragments.expire(now: .max) { expired.append($0) }
+        for held in expired { meterHeld(held) }
         let ring = setup.ring
         var queued: UInt64 = 0
         while !cache.expireAll(reason: .forcedEnd, { record in
