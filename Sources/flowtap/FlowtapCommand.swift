@@ -67,6 +67,12 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("IPFIX flow start/end: ms (152/153, read by every collector), us (154/155) or ns (156/157, NTP format).", valueName: "unit"))
     var timestamps: String = "ms"
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Meter 1 packet in N (every frame is still forwarded).", valueName: "n"))
+    var sample: Int = 1
+
+    @Option(name: .customLong("sample-mode"), help: ArgumentHelp("deterministic (every Nth packet) or random (one at random in each N).", valueName: "mode"))
+    var sampleMode: String = "deterministic"
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Largest export IP datagram.", valueName: "bytes"))
     var mtu: Int = 1500
 
@@ -104,6 +110,13 @@ struct Run: ParsableCommand {
             throw SetupError("--timestamps \(timestamps) is not a unit flowtap knows", fix: "use --timestamps ms, us or ns")
         }
         config.timestamps = unit
+        guard let mode = Sampling.Mode(rawValue: sampleMode.lowercased()) else {
+            throw SetupError("--sample-mode \(sampleMode) is not a sampling mode", fix: "use --sample-mode deterministic or random")
+        }
+        guard let interval = UInt32(exactly: sample) else {
+            throw SetupError("--sample \(sample) is out of range", fix: "give 1 (every packet) to \(Sampling.largestInterval)")
+        }
+        config.sampling = Sampling(interval: interval, mode: mode)
         config.mtu = mtu
         try config.validate()
         return config

@@ -192,14 +192,15 @@ final class IPFIXEncoderTests: XCTestCase {
         options.notSentRecords = 1
         let bytes = withMessage { m in XCTAssertTrue(encoder.writeOptions(options, to: &m, nowMs: 1_700_000_002_000)) }
         let process = encoder.processOptions.id, statistics = encoder.statisticsOptions.id
-        var expected: [UInt8] = [0x00, 0x0A, 0x00, 0x90, 0x65, 0x53, 0xF1, 0x02, 0, 0, 0, 0, 0, 0, 0, 0] // 144 bytes, seq 0, domain 0
-        expected += [0x00, 0x03, 0x00, 0x38]                                           // options template set: 4 + 22 + 30, aligned
-        expected += [UInt8(process >> 8), UInt8(process & 0xFF), 0x00, 0x04, 0x00, 0x01]  // 4 fields, 1 scope
-        for (id, length) in [(149, 4), (160, 8), (305, 4), (306, 4)] as [(UInt16, UInt8)] { expected += [UInt8(id >> 8), UInt8(id & 0xFF), 0, length] }
+        var expected: [UInt8] = [0x00, 0x0A, 0x00, 0x98, 0x65, 0x53, 0xF1, 0x02, 0, 0, 0, 0, 0, 0, 0, 0] // 152 bytes, seq 0, domain 0
+        expected += [0x00, 0x03, 0x00, 0x3C]                                           // options template set: 4 + 26 + 30, aligned
+        expected += [UInt8(process >> 8), UInt8(process & 0xFF), 0x00, 0x05, 0x00, 0x01]  // 5 fields, 1 scope
+        for (id, length) in [(149, 4), (160, 8), (304, 2), (305, 4), (306, 4)] as [(UInt16, UInt8)] { expected += [UInt8(id >> 8), UInt8(id & 0xFF), 0, length] }
         expected += [UInt8(statistics >> 8), UInt8(statistics & 0xFF), 0x00, 0x06, 0x00, 0x01]
         for (id, length) in [(149, 4), (41, 8), (42, 8), (40, 8), (164, 8), (166, 8)] as [(UInt16, UInt8)] { expected += [UInt8(id >> 8), UInt8(id & 0xFF), 0, length] }
-        expected += [UInt8(process >> 8), UInt8(process & 0xFF), 0x00, 0x18]            // 4 + 20
-        expected += [0, 0, 0, 7] + [0, 0, 0x01, 0x8B, 0xCF, 0xD6, 0x25, 0xC0] + [0, 0, 0, 1] + [0, 0, 0, 0]
+        expected += [UInt8(process >> 8), UInt8(process & 0xFF), 0x00, 0x1C]            // 4 + 22 + 2 padding
+        // domain 7, system init, selectorAlgorithm 1 (systematic count-based), interval 1, space 0
+        expected += [0, 0, 0, 7] + [0, 0, 0x01, 0x8B, 0xCF, 0xD6, 0x25, 0xC0] + [0, 1] + [0, 0, 0, 1] + [0, 0, 0, 0] + [0, 0]
         expected += [UInt8(statistics >> 8), UInt8(statistics & 0xFF), 0x00, 0x30]      // 4 + 44
         expected += [0, 0, 0, 7]
         for v in [3, 40, 5000, 2, 1] as [UInt64] { expected += (0 ..< 8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) } }

@@ -81,8 +81,8 @@ public protocol MessageEncoder {
 
 /// What the options records state about the exporting process.
 public struct ExportOptions: Sendable, Equatable {
-    /// Packets metered per packet seen: 1 (flowtap does not sample yet).
-    public var samplingInterval: UInt32 = 1
+    /// How packets are selected for metering (`--sample`).
+    public var sampling = Sampling()
     /// Totals for this collector's stream, including the message being sent.
     public var exportedMessages: UInt64 = 0
     public var exportedRecords: UInt64 = 0

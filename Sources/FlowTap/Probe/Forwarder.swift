@@ -56,6 +56,7 @@ public struct ForwarderSetup: Sendable {
     public var records: RecordSet
     public var policy: ExpiryPolicy
     public var maxFlows: Int
+    public var sampling: Sampling
     public var ownExport: OwnExportFilter
     public var ring: RecordRing
     public var report: ForwarderReport
@@ -84,6 +85,7 @@ public struct Forwarder: ~Copyable {
     let meterTCPEnd: Bool
     var cache: FlowCache
     var fragments = FragmentTable()
+    var sampler: PacketSampler
     var counters = ForwarderCounters()
     let buffer: UnsafeMutableRawPointer
     var lastScan: UInt64
@@ -95,6 +97,7 @@ public struct Forwarder: ~Copyable {
         meterNonIP = setup.records.contains(.l2)
         meterTCPEnd = setup.records.contains(.l4)
         cache = FlowCache(maxFlows: setup.maxFlows, policy: setup.policy, point: setup.point)
+        sampler = PacketSampler(setup.sampling, seed: WallClock.nowNs() ^ UInt64(setup.point.direction) << 32)
         buffer = .allocate(byteCount: Self.bufferSize, alignment: 64)
         lastScan = WallClock.nowNs()
     }
@@ -160,6 +163,10 @@ public struct Forwarder: ~Copyable {
             }
         case .malformed:
             counters.issues[Int(facts.issue.rawValue)] &+= 1
+            return
+        }
+        guard sampler.take() else {
+            counters.sampledOut &+= 1
             return
         }
         if meterTCPEnd && (facts.isLaterFragment || facts.isFirstFragment) {

@@ -14,6 +14,8 @@ public struct ForwarderCounters: Sendable {
     public var nonIPUnmetered: UInt64 = 0
     /// flowtap's own export packets seen on the wire, never metered.
     public var ownExport: UInt64 = 0
+    /// Packets `--sample` left out of metering (forwarded all the same).
+    public var sampledOut: UInt64 = 0
     /// Frames forwarded but not metered, per `DecodeIssue.rawValue`.
     public var issues = InlineArray<32, UInt64>(repeating: 0)
     public var flowsCreated: UInt64 = 0

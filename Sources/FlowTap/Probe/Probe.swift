@@ -28,7 +28,7 @@ public struct ProbeSummary: Sendable {
         s += "errors \(errors) (write \(aToB.writeErrors + bToA.writeErrors), send \(export.sendErrors), "
         s += "records lost \(aToB.recordsLost + bToA.recordsLost + export.recordsNotSent)); "
         s += "not metered: \(aToB.malformed + bToA.malformed) undecodable, \(aToB.nonIPUnmetered + bToA.nonIPUnmetered) non-IP, "
-        s += "\(aToB.ownExport + bToA.ownExport) own export; evicted \(aToB.evictions + bToA.evictions)"
+        s += "\(aToB.ownExport + bToA.ownExport) own export, \(aToB.sampledOut + bToA.sampledOut) sampled out; evicted \(aToB.evictions + bToA.evictions)"
         if export.recordsNotExportable > 0 { s += "; not exportable in v5: \(export.recordsNotExportable)" }
         return s
     }
@@ -102,7 +102,8 @@ public enum Probe {
             func exporter<E: MessageEncoder>(_ encoder: E) -> any FlowExporter {
                 CollectorExporter(collector: collector, encoder: encoder, sender: sender, mtu: config.mtu,
                                   templateRefreshSeconds: config.templateRefresh,
-                                  templateRefreshPackets: config.templateRefreshPackets, probeTotals: totals, logger: logger)
+                                  templateRefreshPackets: config.templateRefreshPackets, sampling: config.sampling,
+                                  probeTotals: totals, logger: logger)
             }
             switch collector.format {
             case .ipfix:
@@ -114,7 +115,8 @@ public enum Probe {
                                                            layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9),
                                                            context: systemInit)))
             case .v5:
-                exporters.append(exporter(NetFlowV5Encoder(observationDomain: config.observationDomain, context: systemInit)))
+                exporters.append(exporter(NetFlowV5Encoder(observationDomain: config.observationDomain, context: systemInit,
+                                                           sampling: config.sampling)))
             }
             logger.info("exporting \(collector.format) \(config.records.names) records to \(collector.host.withPort(collector.port)) from \(source.withPort(collector.port))")
         }
@@ -130,7 +132,8 @@ public enum Probe {
             ForwarderSetup(name: "\(a.name)->\(b.name)", input: a.descriptor.rawValue, output: b.descriptor.rawValue,
                            // Observed as on tap-a: what enters from it is ingress, what leaves toward it egress.
                            point: ObservationPoint(ingressInterface: a.ifIndex, egressInterface: b.ifIndex, direction: UInt8(i)),
-                           records: config.records, policy: policy, maxFlows: config.maxFlows, ownExport: exportFilter,
+                           records: config.records, policy: policy, maxFlows: config.maxFlows, sampling: config.sampling,
+                           ownExport: exportFilter,
                            ring: rings[i], report: reports[i], stop: stop, failed: failed, logger: logger)
         }
         let setups = [setup(0, from: tapA, to: tapB), setup(1, from: tapB, to: tapA)]

@@ -16,6 +16,7 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var mtu = 1500
     /// How IPFIX records carry flow start and end.
     public var timestamps: TimestampUnit = .milliseconds
+    public var sampling = Sampling()
 
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800
@@ -86,6 +87,9 @@ public struct ProbeConfiguration: Sendable, Equatable {
         }
         for family in [false, true] where sources.filter({ $0.isIPv6 == family }).count > 1 {
             throw SetupError("more than one --source for \(family ? "IPv6" : "IPv4")", fix: "give at most one source address per family")
+        }
+        if sampling.interval < 1 || sampling.interval > Sampling.largestInterval {
+            throw SetupError("--sample \(sampling.interval) is out of range", fix: "give 1 (every packet) to \(Sampling.largestInterval)")
         }
         if mtu < minimumMTU {
             throw SetupError("--mtu \(mtu) cannot carry one \(records.names) record with its headers",

@@ -76,6 +76,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     private let templateRefreshPackets: Int
     private var queue: [(bytes: [UInt8], records: Int)] = []
     private let probeTotals: ProbeTotals
+    private let sampling: Sampling
     private var errorLog = RateLimiter()
     private let logger: Logger
 
@@ -83,7 +84,8 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     /// `templateRefreshSeconds`, and after every `templateRefreshPackets` messages (0: never).
     public init(collector: CollectorAddress, encoder: Encoder, sender: Transport, mtu: Int,
                 templateRefreshSeconds: Int, templateRefreshPackets: Int,
-                probeTotals: @escaping ProbeTotals, logger: Logger) {
+                sampling: Sampling = Sampling(), probeTotals: @escaping ProbeTotals, logger: Logger) {
+        self.sampling = sampling
         self.collector = collector
         self.encoder = encoder
         self.sender = sender
@@ -156,6 +158,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     /// learns the sampling interval and the exporter's start as soon as it learns templates.
     private func sendOptions(now: UInt64) {
         var options = ExportOptions()
+        options.sampling = sampling
         let totals = probeTotals()
         options.exportedMessages = statistics.messages + 1
         options.exportedRecords = statistics.records

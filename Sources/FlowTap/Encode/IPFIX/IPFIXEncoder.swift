@@ -34,7 +34,7 @@ public struct IPFIXEncoder: MessageEncoder {
         data = DataTemplates(layouts: layouts)
         sequence = initialSequence
         let scope: [(element: UInt16, length: Int)] = [(149, 4)] // observationDomainId
-        let process: [(element: UInt16, length: Int)] = [(160, 8), (305, 4), (306, 4)]
+        let process: [(element: UInt16, length: Int)] = [(160, 8), (304, 2), (305, 4), (306, 4)]
         let statistics: [(element: UInt16, length: Int)] = [(41, 8), (42, 8), (40, 8), (164, 8), (166, 8)]
         processOptions = OptionsLayout(id: OptionsLayout.id(for: scope + process, avoiding: []), scope: scope, fields: process)
         statisticsOptions = OptionsLayout(id: OptionsLayout.id(for: scope + statistics, avoiding: [processOptions.id]),
@@ -84,7 +84,8 @@ public struct IPFIXEncoder: MessageEncoder {
         let domain = UInt64(observationDomain)
         packer.open(processOptions.id, &message)
         // 1-in-N sampling is samplingPacketInterval 1, samplingPacketSpace N − 1; unsampled 1 / 0.
-        processOptions.writeRecord([domain, context.systemInitMs, 1, UInt64(options.samplingInterval - 1)], into: &message)
+        processOptions.writeRecord([domain, context.systemInitMs, UInt64(options.sampling.ipfixSelectorAlgorithm),
+                                    1, UInt64(options.sampling.interval - 1)], into: &message)
         packer.open(statisticsOptions.id, &message)
         statisticsOptions.writeRecord([domain, options.exportedMessages, options.exportedRecords, options.exportedOctets,
                                        options.ignoredPackets, options.notSentRecords], into: &message)

@@ -15,11 +15,13 @@ public struct NetFlowV5Encoder: MessageEncoder {
 
     public let engineType: UInt8
     public let engineID: UInt8
+    public let sampling: Sampling
     public let context: EncodingContext
     public private(set) var sequence: UInt32
     public private(set) var recordsInMessage = 0
 
-    public init(observationDomain: UInt32, context: EncodingContext, initialSequence: UInt32 = 0) {
+    public init(observationDomain: UInt32, context: EncodingContext, sampling: Sampling = Sampling(), initialSequence: UInt32 = 0) {
+        self.sampling = sampling
         engineType = UInt8(truncatingIfNeeded: observationDomain >> 8)
         engineID = UInt8(truncatingIfNeeded: observationDomain)
         self.context = context
@@ -95,7 +97,7 @@ public struct NetFlowV5Encoder: MessageEncoder {
         p.put32(sequence, at: 16)
         p.storeBytes(of: engineType, toByteOffset: 20, as: UInt8.self)
         p.storeBytes(of: engineID, toByteOffset: 21, as: UInt8.self)
-        p.put16(0, at: 22)                                         // sampling: none
+        p.put16(sampling.netflowV5Field, at: 22)
         sequence &+= UInt32(truncatingIfNeeded: recordsInMessage)
     }
 

@@ -83,7 +83,8 @@ public struct NetFlowV9Encoder: MessageEncoder {
         var packer = SetPacker()
         let system = UInt64(sourceID)
         packer.open(processOptions.id, &message)
-        processOptions.writeRecord([system, UInt64(options.samplingInterval), 1, context.systemInitMs], into: &message)
+        processOptions.writeRecord([system, UInt64(options.sampling.interval), UInt64(options.sampling.netflowAlgorithm),
+                                    context.systemInitMs], into: &message)
         packer.open(statisticsOptions.id, &message)
         statisticsOptions.writeRecord([system, options.exportedOctets, options.exportedMessages, options.exportedRecords,
                                        options.ignoredPackets, options.notSentRecords], into: &message)
