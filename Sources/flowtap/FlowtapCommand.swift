@@ -67,6 +67,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("IPFIX flow start/end: ms (152/153, read by every collector), us (154/155) or ns (156/157, NTP format).", valueName: "unit"))
     var timestamps: String = "ms"
 
+    @Flag(help: "Open the TAPs with virtio_net_hdr and TSO/USO/checksum offloads: super-frames cross unchanged and count as the segments a wire would carry.")
+    var offload = false
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Meter 1 packet in N (every frame is still forwarded).", valueName: "n"))
     var sample: Int = 1
 
@@ -117,6 +120,7 @@ struct Run: ParsableCommand {
             throw SetupError("--sample \(sample) is out of range", fix: "give 1 (every packet) to \(Sampling.largestInterval)")
         }
         config.sampling = Sampling(interval: interval, mode: mode)
+        config.offload = offload
         config.mtu = mtu
         try config.validate()
         return config

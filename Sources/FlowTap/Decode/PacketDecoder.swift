@@ -20,6 +20,7 @@ public enum PacketDecoder {
         facts.tcpFlags = 0
         facts.isLaterFragment = false
         facts.isFirstFragment = false
+        facts.transportEnd = 0
         facts.issue = .none
         guard length >= 14 else { return fail(&facts, .truncatedEthernet) }
         var etherType = frame.be16(12)
@@ -59,6 +60,7 @@ public enum PacketDecoder {
             }
         }
         let rest = length - offset
+        facts.ipOffset = UInt16(truncatingIfNeeded: offset)
         switch etherType {
         case etherTypeIPv4: decodeIPv4(frame + offset, available: rest, into: &facts)
         case etherTypeIPv6: decodeIPv6(frame + offset, available: rest, into: &facts)
@@ -100,7 +102,7 @@ public enum PacketDecoder {
             facts.isFirstFragment = true
         }
         decodeTransport(ip + headerLength, available: totalLength - headerLength, proto: proto,
-                        icmp: 1, into: &facts)
+                        icmp: 1, headerStart: facts.ipOffset &+ UInt16(headerLength), into: &facts)
     }
 
     @inline(__always)
@@ -152,12 +154,13 @@ public enum PacketDecoder {
         facts.octets = UInt32(end)
         facts.kind = .ipv6
         if facts.isLaterFragment { return }
-        decodeTransport(ip + offset, available: end - offset, proto: next, icmp: 58, into: &facts)
+        decodeTransport(ip + offset, available: end - offset, proto: next, icmp: 58,
+                        headerStart: facts.ipOffset &+ UInt16(truncatingIfNeeded: offset), into: &facts)
     }
 
     @inline(__always)
     static func decodeTransport(_ l4: UnsafeRawPointer, available: Int, proto: UInt8, icmp: UInt8,
-                                into facts: inout PacketFacts) {
+                                headerStart: UInt16, into facts: inout PacketFacts) {
         switch proto {
         case 6:
             guard available >= 20 else { return fail(&facts, .truncatedTCP) }
@@ -165,9 +168,11 @@ public enum PacketDecoder {
             guard word >> 12 >= 5 else { return fail(&facts, .badTCPDataOffset) }
             facts.tcpFlags = word & 0x0FFF
             facts.key.setL4(sourcePort: l4.be16(0), destinationPort: l4.be16(2))
+            facts.transportEnd = headerStart &+ (word >> 12) * 4
         case 17, 132, 136: // UDP, SCTP, UDP-Lite: ports in the first four bytes
             guard available >= 8 else { return fail(&facts, .truncatedUDP) }
             facts.key.setL4(sourcePort: l4.be16(0), destinationPort: l4.be16(2))
+            facts.transportEnd = headerStart &+ 8
         case icmp:
             guard available >= 2 else { return fail(&facts, .truncatedICMP) }
             facts.key.setL4(sourcePort: 0, destinationPort: l4.be16(0))

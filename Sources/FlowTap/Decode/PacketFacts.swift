@@ -15,6 +15,10 @@ public struct PacketFacts: Sendable {
     public var isFirstFragment = false
     /// The IP identification of a fragment (IPv4: 16 bits; IPv6 fragment header: 32 bits).
     public var fragmentID: UInt32 = 0
+    /// Offsets from the frame start of the IP header and of the end of the TCP/UDP header (0
+    /// when there is none): what a GSO super-frame repeats in front of every segment.
+    public var ipOffset: UInt16 = 0
+    public var transportEnd: UInt16 = 0
 
     public init() {}
 

@@ -17,7 +17,16 @@ public struct TapDevice: ~Copyable {
     /// creating it when absent, then resets its offloads (TUNSETOFFLOAD 0): a persistent TAP
     /// keeps whatever offloads its previous user set, and with offloads the kernel would hand
     /// us GSO super-frames with partial checksums.
-    public static func attach(name: String) throws(SetupError) -> TapDevice {
+    /// virtio_net_hdr size with `--offload` (the v1 / mergeable-buffers layout, 12 bytes).
+    public static let vnetHeaderSize = 12
+    /// TUNSETOFFLOAD with `--offload`: checksum, TSO4/6, TSO with ECN, and USO4/6 where the
+    /// kernel has them (6.2 and later).
+    static let offloads = CFT_TUN_F_CSUM | CFT_TUN_F_TSO4 | CFT_TUN_F_TSO6 | CFT_TUN_F_TSO_ECN
+    static let udpOffloads = CFT_TUN_F_USO4 | CFT_TUN_F_USO6
+
+    /// With `offload`, the TAP is opened with IFF_VNET_HDR: every frame carries a 12-byte
+    /// virtio_net_hdr (TUNSETVNETHDRSZ) and may be a GSO super-frame with a partial checksum.
+    public static func attach(name: String, offload: Bool = false) throws(SetupError) -> TapDevice {
         try validateName(name)
         let existed = if_nametoindex(name) != 0
         let fd: FileDescriptor
@@ -35,15 +44,25 @@ public struct TapDevice: ~Copyable {
             }
         }
         var kernelName = [CChar](repeating: 0, count: Int(CFT_IFNAMSIZ))
-        let rc = cft_tun_attach(fd.rawValue, name, CFT_IFF_TAP | CFT_IFF_NO_PI, &kernelName)
+        let flags = CFT_IFF_TAP | CFT_IFF_NO_PI | (offload ? CFT_IFF_VNET_HDR : 0)
+        let rc = cft_tun_attach(fd.rawValue, name, flags, &kernelName)
         if rc < 0 {
             try? fd.close()
             throw attachError(name: name, errnoValue: -rc, existed: existed)
         }
-        let offload = cft_tun_set_offload(fd.rawValue, 0)
-        if offload < 0 {
+        var offloadRC: CInt
+        if offload {
+            offloadRC = cft_tun_set_vnet_hdr_size(fd.rawValue, CInt(vnetHeaderSize))
+            if offloadRC == 0 {
+                offloadRC = cft_tun_set_offload(fd.rawValue, offloads | udpOffloads)
+                if offloadRC == -EINVAL { offloadRC = cft_tun_set_offload(fd.rawValue, offloads) } // no USO before 6.2
+            }
+        } else {
+            offloadRC = cft_tun_set_offload(fd.rawValue, 0)
+        }
+        if offloadRC < 0 {
             try? fd.close()
-            throw SetupError("cannot reset the offloads of TAP '\(name)' (TUNSETOFFLOAD: \(SetupError.text(-offload)))",
+            throw SetupError("cannot set the offloads of TAP '\(name)' (\(SetupError.text(-offloadRC)))",
                              fix: "recreate it with 'ip tuntap del dev \(name) mode tap; ip tuntap add dev \(name) mode tap'")
         }
         if !existed {

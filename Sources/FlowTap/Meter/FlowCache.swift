@@ -57,13 +57,14 @@ public struct FlowCache: ~Copyable {
         outbox.deallocate()
     }
 
-    /// Counts one packet of the flow `key` at time `now` (ns since the epoch). Records this produces (the
-    /// packet ended its flow, or its new flow evicted another) wait in `pending`.
+    /// Counts one packet (or the `packets` segments of a GSO super-frame) of the flow `key` at
+    /// time `now` (ns since the epoch). Records this produces (the packet ended its flow, or its
+    /// new flow evicted another) wait in `pending`.
     @inline(__always)
-    public mutating func meter(key: FlowKey, octets: UInt32, tcpFlags: UInt16, endsFlow: Bool, now: UInt64) {
+    public mutating func meter(key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16, endsFlow: Bool, now: UInt64) {
         let entry = entries + slot(for: key, now: now)
         if entry.pointee.packets == 0 { entry.pointee.firstNs = now }
-        entry.pointee.packets &+= 1
+        entry.pointee.packets &+= packets
         entry.pointee.octets &+= UInt64(octets)
         entry.pointee.lastNs = now
         entry.pointee.tcpFlags |= tcpFlags

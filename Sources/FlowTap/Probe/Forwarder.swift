@@ -57,6 +57,8 @@ public struct ForwarderSetup: Sendable {
     public var policy: ExpiryPolicy
     public var maxFlows: Int
     public var sampling: Sampling
+    /// Bytes of virtio_net_hdr in front of every frame: 12 with `--offload`, else 0.
+    public var vnetHeader: Int
     public var ownExport: OwnExportFilter
     public var ring: RecordRing
     public var report: ForwarderReport
@@ -149,7 +151,9 @@ public struct Forwarder: ~Copyable {
         if written != n { writeFailed(written, now: now) }
         counters.frames &+= 1
         counters.bytes &+= UInt64(n)
-        PacketDecoder.decode(buffer, length: n, into: &facts)
+        let vnet = setup.vnetHeader
+        guard n > vnet else { return }
+        PacketDecoder.decode(buffer + vnet, length: n - vnet, into: &facts)
         switch facts.kind {
         case .ipv4, .ipv6:
             if setup.ownExport.matches(facts.key) {
@@ -172,8 +176,22 @@ public struct Forwarder: ~Copyable {
         if meterTCPEnd && (facts.isLaterFragment || facts.isFirstFragment) {
             guard attributeFragment(&facts, now: now) else { return }
         }
+        var packets: UInt64 = 1
+        var octets = facts.octets
+        if vnet != 0 {
+            let header = VirtioNetHeader(buffer)
+            if header.isSegmented && facts.transportEnd != 0 {
+                // Count what the wire carries: the segments the kernel would cut this into.
+                let wire = VirtioNetHeader.segments(frameLength: Int(facts.ipOffset) + Int(facts.octets), ipOffset: Int(facts.ipOffset),
+                                                    transportEnd: Int(facts.transportEnd), gsoSize: Int(header.gsoSize))
+                packets = wire.packets
+                octets = UInt32(truncatingIfNeeded: wire.octets)
+                counters.gsoFrames &+= 1
+                counters.gsoSegments &+= packets
+            }
+        }
         facts.key.apply(mask)
-        cache.meter(key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
+        cache.meter(key: facts.key, packets: packets, octets: octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
                     endsFlow: meterTCPEnd && facts.endsFlow, now: now)
         counters.metered &+= 1
         if cache.pendingCount != 0 { deliverPending() }

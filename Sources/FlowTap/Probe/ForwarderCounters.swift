@@ -16,6 +16,9 @@ public struct ForwarderCounters: Sendable {
     public var ownExport: UInt64 = 0
     /// Packets `--sample` left out of metering (forwarded all the same).
     public var sampledOut: UInt64 = 0
+    /// With `--offload`: GSO super-frames read, and the wire segments they were counted as.
+    public var gsoFrames: UInt64 = 0
+    public var gsoSegments: UInt64 = 0
     /// Frames forwarded but not metered, per `DecodeIssue.rawValue`.
     public var issues = InlineArray<32, UInt64>(repeating: 0)
     public var flowsCreated: UInt64 = 0

@@ -29,6 +29,9 @@ public struct ProbeSummary: Sendable {
         s += "records lost \(aToB.recordsLost + bToA.recordsLost + export.recordsNotSent)); "
         s += "not metered: \(aToB.malformed + bToA.malformed) undecodable, \(aToB.nonIPUnmetered + bToA.nonIPUnmetered) non-IP, "
         s += "\(aToB.ownExport + bToA.ownExport) own export, \(aToB.sampledOut + bToA.sampledOut) sampled out; evicted \(aToB.evictions + bToA.evictions)"
+        if aToB.gsoFrames + bToA.gsoFrames > 0 {
+            s += "; GSO super-frames \(aToB.gsoFrames + bToA.gsoFrames) counted as \(aToB.gsoSegments + bToA.gsoSegments) segments"
+        }
         if export.recordsNotExportable > 0 { s += "; not exportable in v5: \(export.recordsNotExportable)" }
         return s
     }
@@ -72,8 +75,8 @@ public enum Probe {
         }
         defer { close(signals) }
 
-        let tapA = try TapDevice.attach(name: config.tapA)
-        let tapB = try TapDevice.attach(name: config.tapB)
+        let tapA = try TapDevice.attach(name: config.tapA, offload: config.offload)
+        let tapB = try TapDevice.attach(name: config.tapB, offload: config.offload)
         for name in [tapA.name, tapB.name] where cft_link_is_up(name) != 1 {
             logger.warning("TAP \(name) is down: no frame crosses it until 'ip link set \(name) up'")
         }
@@ -133,6 +136,7 @@ public enum Probe {
                            // Observed as on tap-a: what enters from it is ingress, what leaves toward it egress.
                            point: ObservationPoint(ingressInterface: a.ifIndex, egressInterface: b.ifIndex, direction: UInt8(i)),
                            records: config.records, policy: policy, maxFlows: config.maxFlows, sampling: config.sampling,
+                           vnetHeader: config.offload ? TapDevice.vnetHeaderSize : 0,
                            ownExport: exportFilter,
                            ring: rings[i], report: reports[i], stop: stop, failed: failed, logger: logger)
         }

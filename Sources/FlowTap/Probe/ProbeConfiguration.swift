@@ -17,6 +17,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// How IPFIX records carry flow start and end.
     public var timestamps: TimestampUnit = .milliseconds
     public var sampling = Sampling()
+    /// Open the TAPs with virtio_net_hdr and checksum/segmentation offloads.
+    public var offload = false
 
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800
