@@ -67,6 +67,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("IPFIX flow start/end: ms (152/153, read by every collector), us (154/155) or ns (156/157, NTP format).", valueName: "unit"))
     var timestamps: String = "ms"
 
+    @Flag(help: "Export RFC 5103 biflow records (both directions in one record, reverse counters under enterprise 29305) to IPFIX collectors; v9/v5 collectors keep uniflow records.")
+    var biflow = false
+
     @Flag(help: "Open the TAPs with virtio_net_hdr and TSO/USO/checksum offloads: super-frames cross unchanged and count as the segments a wire would carry.")
     var offload = false
 
@@ -121,6 +124,7 @@ struct Run: ParsableCommand {
         }
         config.sampling = Sampling(interval: interval, mode: mode)
         config.offload = offload
+        config.biflow = biflow
         config.mtu = mtu
         try config.validate()
         return config

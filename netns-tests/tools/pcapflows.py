@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pcapflows.py [--first] CAPTURE.pcap... > flows.json
+"""pcapflows.py [--first] [--icmp-types] CAPTURE.pcap... > flows.json
 
 Ground truth from captures of the TAPs: per flow (src, dst, protocol, source port,
 destination port) the packets and IP bytes (IPv4 total length, or 40 + IPv6 payload length).
@@ -7,6 +7,7 @@ Walks 802.1Q/802.1ad tags and IPv6 extension headers to the transport protocol, 
 probe must; ICMP and ICMPv6 flows have ports 0, later fragments too. Non-IP frames are left out.
 A plain parser of classic pcap files: no dissector stands between the bytes and the counts.
 With --first, each row also carries the capture time (Unix seconds) of the flow's first packet.
+With --icmp-types, ICMP/ICMPv6 flows keep type << 8 | code as their destination port.
 """
 import ipaddress
 import json
@@ -59,12 +60,15 @@ def flow(frame):
     sport = dport = 0
     if proto in (6, 17, 132) and not later_fragment and len(l4) >= 4:
         sport, dport = struct.unpack(">HH", l4[:4])
+    elif proto in (1, 58) and icmp_types and len(l4) >= 2:
+        dport = l4[0] << 8 | l4[1]
     return (str(src), str(dst), proto, sport, dport), length
 
 
 first = "--first" in sys.argv
+icmp_types = "--icmp-types" in sys.argv
 counts = defaultdict(lambda: [0, 0, float("inf")])
-for path in [a for a in sys.argv[1:] if a != "--first"]:
+for path in [a for a in sys.argv[1:] if not a.startswith("--")]:
     for ts, frame in frames(path):
         f = flow(frame)
         if f:

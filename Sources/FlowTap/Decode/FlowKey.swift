@@ -4,7 +4,7 @@
 /// Addresses and MACs are kept in memory (network) order and written back the same way; the
 /// small fields are host-order numbers. Fields of record sets that are not exported are zeroed
 /// by `RecordSet.keyMask`, so flows differing only in them merge.
-public struct FlowKey: Equatable, Sendable {
+public struct FlowKey: Hashable, Sendable {
     /// Source address: IPv4 in the low four bytes of `w0`, IPv6 in `w0`,`w1`.
     public var w0: UInt64 = 0, w1: UInt64 = 0
     /// Destination address, laid out like the source.
@@ -48,6 +48,28 @@ public struct FlowKey: Equatable, Sendable {
     @inline(__always)
     mutating func setL4(sourcePort: UInt16, destinationPort: UInt16) {
         w6 = (w6 & ~0xFFFF_FFFF) | UInt64(sourcePort) | UInt64(destinationPort) << 16
+    }
+
+    /// The key of the other direction of the same conversation: addresses, ports and MACs
+    /// swapped. ICMP has no ports; an echo request's reverse is the echo reply (8 ↔ 0 in
+    /// ICMP, 128 ↔ 129 in ICMPv6), other ICMP messages keep their type.
+    public var reverseKey: FlowKey {
+        var r = self
+        r.w0 = w2; r.w1 = w3; r.w2 = w0; r.w3 = w1
+        let mac: UInt64 = 0xFFFF_FFFF_FFFF
+        r.w4 = (w4 & ~mac) | (w5 & mac)
+        r.w5 = (w5 & ~mac) | (w4 & mac)
+        switch ipProtocol {
+        case 1, 58:
+            let type = UInt8(truncatingIfNeeded: destinationPort >> 8)
+            let pairs: [UInt8: UInt8] = ipProtocol == 1 ? [8: 0, 0: 8] : [128: 129, 129: 128]
+            if let reply = pairs[type] {
+                r.setL4(sourcePort: 0, destinationPort: UInt16(reply) << 8 | destinationPort & 0xFF)
+            }
+        default:
+            r.setL4(sourcePort: destinationPort, destinationPort: sourcePort)
+        }
+        return r
     }
 
     @inline(__always)

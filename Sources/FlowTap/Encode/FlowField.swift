@@ -1,6 +1,6 @@
 /// The Information Elements flowtap exports (IANA IPFIX registry numbers; NetFlow v9 shares
 /// them), with their encoded lengths and how each is taken from a record.
-public enum FlowField: Sendable, Equatable, CaseIterable {
+public indirect enum FlowField: Sendable, Equatable {
     case sourceMacAddress
     case destinationMacAddress
     case ethernetType
@@ -41,6 +41,20 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
     case lastSwitched
     /// NetFlow v9 TCP_FLAGS: one octet (RFC 3954 §8).
     case tcpFlagsOctet
+    /// biflowDirection (239, RFC 5103 §6.3): 1 = the forward direction is the initiator.
+    case biflowDirection
+    /// The reverse-direction twin of a field (RFC 5103 §6.1): the same element number with the
+    /// enterprise bit set and Private Enterprise Number 29305.
+    case reverse(FlowField)
+
+    /// The Private Enterprise Number of reverse Information Elements (RFC 5103).
+    public static let reversePEN: UInt32 = 29305
+
+    /// The enterprise number to put in the field specifier, nil for IANA elements.
+    public var enterprise: UInt32? {
+        if case .reverse = self { return Self.reversePEN }
+        return nil
+    }
 
     public var elementID: UInt16 {
         switch self {
@@ -79,6 +93,8 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
         case .firstSwitched: 22
         case .lastSwitched: 21
         case .tcpFlagsOctet: 6
+        case .biflowDirection: 239
+        case .reverse(let field): field.elementID
         }
     }
 
@@ -94,7 +110,9 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
              .flowStartMicroseconds, .flowEndMicroseconds, .flowStartNanoseconds, .flowEndNanoseconds: 8
         case .ethernetType, .vlanId, .dot1qVlanId, .dot1qCustomerVlanId, .sourceTransportPort, .destinationTransportPort,
              .tcpControlBits, .icmpTypeCodeIPv4, .icmpTypeCodeIPv6: 2
-        case .protocolIdentifier, .ipClassOfService, .ipVersion, .flowDirection, .flowEndReason, .tcpFlagsOctet: 1
+        case .protocolIdentifier, .ipClassOfService, .ipVersion, .flowDirection, .flowEndReason, .tcpFlagsOctet,
+             .biflowDirection: 1
+        case .reverse(let field): field.length
         }
     }
 
@@ -141,6 +159,8 @@ public enum FlowField: Sendable, Equatable, CaseIterable {
         case .firstSwitched: p.put32(context.uptime(at: record.firstNs / 1_000_000))
         case .lastSwitched: p.put32(context.uptime(at: record.lastNs / 1_000_000))
         case .tcpFlagsOctet: p.storeBytes(of: UInt8(truncatingIfNeeded: record.tcpFlags), as: UInt8.self)
+        case .biflowDirection: p.storeBytes(of: UInt8(1), as: UInt8.self)
+        case .reverse(let field): field.write(record.reversed, to: p, context: context)
         }
     }
 }

@@ -35,7 +35,11 @@ public struct RecordLayout: Sendable, Equatable {
 
     /// The layouts a record set needs, indexed by `Kind.rawValue`; nil where that kind of
     /// frame is not metered (non-IP without L2).
-    public static func layouts(for records: RecordSet, dialect: Dialect = .ipfix(timestamps: .milliseconds)) -> [RecordLayout?] {
+    /// With `biflow`, the IPFIX layouts gain the reverse counters and TCP flags (RFC 5103,
+    /// enterprise 29305) and biflowDirection. No reverse timestamps: RFC 5103 does not need
+    /// them, and nfdump 1.7.1 misreads reverse flowStartMilliseconds as the flow's start.
+    public static func layouts(for records: RecordSet, dialect: Dialect = .ipfix(timestamps: .milliseconds),
+                               biflow: Bool = false) -> [RecordLayout?] {
         Kind.allCases.map { kind in
             if kind == .nonIP && !records.contains(.l2) { return nil }
             var fields: [FlowField] = []
@@ -64,6 +68,11 @@ public struct RecordLayout: Sendable, Equatable {
             case .netflowV9: fields += [.firstSwitched, .lastSwitched]
             }
             fields.append(.flowEndReason)
+            if biflow {
+                let reversible: Set<UInt16> = [1, 2, 6]
+                fields += fields.filter { reversible.contains($0.elementID) }.map { FlowField.reverse($0) }
+                fields.append(.biflowDirection)
+            }
             return RecordLayout(kind: kind, fields: fields)
         }
     }
@@ -82,7 +91,8 @@ public struct RecordLayout: Sendable, Equatable {
     /// different configuration does not announce another layout under an ID a collector has
     /// cached (RFC 7011 §8.4). IDs already in `taken` are skipped.
     public func templateID(avoiding taken: Set<UInt16>) -> UInt16 {
-        Self.templateID(elements: fields.map { ($0.elementID, $0.length) }, salt: nil, avoiding: taken)
+        Self.templateID(elements: fields.map { ($0.enterprise == nil ? $0.elementID : $0.elementID | 0x8000, $0.length) },
+                        salt: nil, avoiding: taken)
     }
 
     /// FNV-1a over the (element, length) pairs (and `salt`, which keeps options layouts apart).

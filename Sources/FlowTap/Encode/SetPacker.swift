@@ -44,7 +44,8 @@ struct SetPacker {
     }
 
     /// A template set (IPFIX set 2, NetFlow v9 FlowSet 0): per template its ID, field count,
-    /// and (element ID, length) pairs. Every part is a multiple of 4 bytes: no padding.
+    /// and (element ID, length) pairs, with the enterprise bit and number for enterprise
+    /// elements (IPFIX §3.2). Every part is a multiple of 4 bytes: no padding.
     static func writeTemplateSet(id: UInt16, _ templates: [(id: UInt16, layout: RecordLayout)],
                                  into message: inout MessageWriter) {
         let start = message.count
@@ -54,15 +55,21 @@ struct SetPacker {
             message.append16(t.id)
             message.append16(UInt16(t.layout.fields.count))
             for field in t.layout.fields {
-                message.append16(field.elementID)
-                message.append16(UInt16(field.length))
+                if let enterprise = field.enterprise {
+                    message.append16(field.elementID | 0x8000)
+                    message.append16(UInt16(field.length))
+                    message.append32(enterprise)
+                } else {
+                    message.append16(field.elementID)
+                    message.append16(UInt16(field.length))
+                }
             }
         }
         message.base.put16(UInt16(message.count - start), at: start + 2)
     }
 
     static func templateSetLength(_ layouts: [RecordLayout]) -> Int {
-        4 + layouts.reduce(0) { $0 + 4 + 4 * $1.fields.count }
+        4 + layouts.reduce(0) { $0 + 4 + $1.fields.reduce(0) { $0 + ($1.enterprise == nil ? 4 : 8) } }
     }
 }
 

@@ -23,6 +23,12 @@ public struct FlowRecord: Sendable, Equatable {
     public var endReason: FlowEndReason
     /// flowDirection (IE 61): 0 ingress, 1 egress.
     public var direction: UInt8
+    /// With `--biflow`, the reverse direction's counts (RFC 5103); zero in uniflow records.
+    public var reversePackets: UInt64 = 0
+    public var reverseOctets: UInt64 = 0
+    public var reverseFirstNs: UInt64 = 0
+    public var reverseLastNs: UInt64 = 0
+    public var reverseTCPFlags: UInt16 = 0
 
     public init(key: FlowKey, packets: UInt64, octets: UInt64, firstNs: UInt64, lastNs: UInt64,
                 ingressInterface: UInt32, egressInterface: UInt32, tcpFlags: UInt16,
@@ -37,6 +43,18 @@ public struct FlowRecord: Sendable, Equatable {
         self.tcpFlags = tcpFlags
         self.endReason = endReason
         self.direction = direction
+    }
+
+    /// The record seen from the other side: reverse counts in the forward places, so that a
+    /// reverse field encodes through its forward twin.
+    public var reversed: FlowRecord {
+        var r = self
+        r.packets = reversePackets
+        r.octets = reverseOctets
+        r.firstNs = reverseFirstNs
+        r.lastNs = reverseLastNs
+        r.tcpFlags = reverseTCPFlags
+        return r
     }
 }
 

@@ -91,6 +91,7 @@ public enum Probe {
         }
         var ownExport = OwnExportFilter()
         var exporters: [any FlowExporter] = []
+        var biflowExporters: [any FlowExporter] = []
         for collector in config.collectors {
             let source: IPAddress
             if let configured = config.source(for: collector) {
@@ -110,9 +111,9 @@ public enum Probe {
             }
             switch collector.format {
             case .ipfix:
-                exporters.append(exporter(IPFIXEncoder(observationDomain: config.observationDomain,
-                                                       layouts: RecordLayout.layouts(for: config.records, dialect: .ipfix(timestamps: config.timestamps)),
-                                                       context: systemInit)))
+                let layouts = RecordLayout.layouts(for: config.records, dialect: .ipfix(timestamps: config.timestamps), biflow: config.biflow)
+                let e = exporter(IPFIXEncoder(observationDomain: config.observationDomain, layouts: layouts, context: systemInit))
+                if config.biflow { biflowExporters.append(e) } else { exporters.append(e) }
             case .v9:
                 exporters.append(exporter(NetFlowV9Encoder(sourceID: config.observationDomain,
                                                            layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9),
@@ -121,14 +122,16 @@ public enum Probe {
                 exporters.append(exporter(NetFlowV5Encoder(observationDomain: config.observationDomain, context: systemInit,
                                                            sampling: config.sampling)))
             }
-            logger.info("exporting \(collector.format) \(config.records.names) records to \(collector.host.withPort(collector.port)) from \(source.withPort(collector.port))")
+            logger.info("exporting \(collector.format) \(config.records.names)\(config.biflow && collector.format == .ipfix ? " biflow" : "") records to \(collector.host.withPort(collector.port)) from \(source.withPort(collector.port))")
         }
 
         let stop = try Doorbell()
         let drain = try Doorbell()
         let failed = try Doorbell()
         let rings = [RecordRing(capacity: ringCapacity), RecordRing(capacity: ringCapacity)]
-        let walker = Walker(rings: rings, exporters: exporters, drain: drain)
+        let assembler = config.biflow
+            ? BiflowAssembler(memorySeconds: max(config.idleTimeout, config.activeTimeout) + 5) : nil
+        let walker = Walker(rings: rings, exporters: exporters, biflowExporters: biflowExporters, biflow: assembler, drain: drain)
         let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout)
         let exportFilter = ownExport
         func setup(_ i: Int, from a: borrowing TapDevice, to b: borrowing TapDevice) -> ForwarderSetup {
@@ -172,7 +175,7 @@ public enum Probe {
         forwardBA.join()
         drain.ring()
         walkerThread.join()
-        let perCollector = walker.statistics
+        let perCollector = config.collectors.compactMap { c in walker.statistics.first { $0.collector == c } }
         withExtendedLifetime(sockets) {}
         let export = perCollector.reduce(ExportStatistics()) { $0 + $1.statistics }
         return ProbeSummary(tapA: tapA.name, tapB: tapB.name, aToB: reports[0].snapshot, bToA: reports[1].snapshot,

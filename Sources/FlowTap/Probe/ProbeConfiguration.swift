@@ -19,6 +19,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var sampling = Sampling()
     /// Open the TAPs with virtio_net_hdr and checksum/segmentation offloads.
     public var offload = false
+    /// Export RFC 5103 biflow records to IPFIX collectors.
+    public var biflow = false
 
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800
@@ -40,14 +42,14 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// to every collector.
     public var minimumMTU: Int {
         collectors.map { c in
-            (c.host.isIPv6 ? 48 : 28) + Self.encoderMinimum(c.format, records: records)
+            (c.host.isIPv6 ? 48 : 28) + Self.encoderMinimum(c.format, records: records, biflow: biflow)
         }.max() ?? 0
     }
 
-    static func encoderMinimum(_ format: ExportFormat, records: RecordSet) -> Int {
+    static func encoderMinimum(_ format: ExportFormat, records: RecordSet, biflow: Bool) -> Int {
         let context = EncodingContext(systemInitMs: 0)
         switch format {
-        case .ipfix: return IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: records), context: context).minimumMessageLength
+        case .ipfix: return IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: records, biflow: biflow), context: context).minimumMessageLength
         case .v9: return NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: records, dialect: .netflowV9), context: context).minimumMessageLength
         case .v5: return NetFlowV5Encoder(observationDomain: 1, context: context).minimumMessageLength
         }

@@ -6,12 +6,20 @@ public final class Walker: @unchecked Sendable {
     public static let tickMs: CInt = 100
 
     let rings: [RecordRing]
+    /// Collectors of uniflow records, and (with `--biflow`) of the assembled biflow records.
     let exporters: [any FlowExporter]
+    let biflowExporters: [any FlowExporter]
+    let biflow: BiflowAssembler?
+    let allExporters: [any FlowExporter]
     let drain: Doorbell
 
-    public init(rings: [RecordRing], exporters: [any FlowExporter], drain: Doorbell) {
+    public init(rings: [RecordRing], exporters: [any FlowExporter], biflowExporters: [any FlowExporter] = [],
+                biflow: BiflowAssembler? = nil, drain: Doorbell) {
         self.rings = rings
         self.exporters = exporters
+        self.biflowExporters = biflowExporters
+        self.biflow = biflow
+        allExporters = exporters + biflowExporters
         self.drain = drain
     }
 
@@ -20,20 +28,27 @@ public final class Walker: @unchecked Sendable {
             let draining = drain.isRung
             if !draining { _ = SystemCall.pollReadable(drain.descriptor, -1, timeoutMs: Self.tickMs) }
             let now = WallClock.nowMs()
+            let nowNs = now &* 1_000_000
+            let toBiflow: (FlowRecord) -> Void = { [biflowExporters] r in
+                for exporter in biflowExporters { exporter.export(r, now: now) }
+            }
             for ring in rings {
                 ring.drain { record in
                     for exporter in exporters { exporter.export(record, now: now) }
+                    biflow?.add(copy record, now: nowNs, toBiflow)
                 }
             }
-            for exporter in exporters { exporter.tick(now: now) }
+            biflow?.expire(now: nowNs, toBiflow)
+            for exporter in allExporters { exporter.tick(now: now) }
             if draining && rings.allSatisfy(\.isDrained) {
-                for exporter in exporters { exporter.finish(now: now) }
+                biflow?.flush(now: nowNs, toBiflow)
+                for exporter in allExporters { exporter.finish(now: now) }
                 return
             }
         }
     }
 
     public var statistics: [(collector: CollectorAddress, statistics: ExportStatistics)] {
-        exporters.map { ($0.collector, $0.statistics) }
+        allExporters.map { ($0.collector, $0.statistics) }
     }
 }
