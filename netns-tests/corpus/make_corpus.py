@@ -125,7 +125,8 @@ def set16(b, at, v):
 
 hostile("truncated-ipv4", eth(type=0x0800))                                  # zero-length body
 hostile("truncated-ipv4", eth(type=0x0800) / Raw(good[:10]))
-# A truncated 802.1Q tag cannot be sent here: the kernel's VLAN untagging drops it before any
+# A frame shorter than an Ethernet header cannot be sent through AF_PACKET, and a truncated
+# 802.1Q tag cannot be sent here either: the kernel's VLAN untagging drops it before any
 # bridge port, so it never reaches a TAP. The unit tests cover it.
 hostile("bad-ipv4-header", eth(type=0x0800) / Raw(bytes([0x44]) + good[1:]))   # IHL 4
 hostile("ipv4-length-beyond-frame", eth(type=0x0800) / Raw(set16(good, 2, 900)))
@@ -134,6 +135,7 @@ hostile("truncated-ipv6", eth(type=0x86DD) / Raw(v6[:30]))
 hostile("ipv6-length-beyond-frame", eth(type=0x86DD) / Raw(set16(v6, 4, 1000)))  # a payload length that lies
 loop = bytes(IPv6(src=A6, dst=B6, nh=60, plen=16)) + bytes([60, 200]) + b"\0" * 14  # chain runs past the packet
 hostile("ipv6-extension-chain", eth(type=0x86DD) / Raw(loop))
+hostile("truncated-tcp", eth(type=0x0800) / Raw(set16(bytes(IP(src=A, dst=B, proto=6) / Raw(b"0123456789")), 2, 30)))
 hostile("bad-tcp-data-offset", eth(type=0x0800) / Raw(tcp[:32] + bytes([0x40]) + tcp[33:]))  # data offset 4
 hostile("truncated-udp", eth(type=0x0800) / Raw(set16(bytes(IP(src=A, dst=B, proto=17) / Raw(b"abcd")), 2, 24)))
 hostile("truncated-mpls", eth(type=0x8847) / Raw((400 << 12 | 64).to_bytes(4, "big") * 3))  # no bottom of stack
