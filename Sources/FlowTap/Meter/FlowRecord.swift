@@ -45,6 +45,15 @@ public struct FlowRecord: Sendable, Equatable {
         self.direction = direction
     }
 
+    /// Takes `other`'s counts as this record's reverse counts.
+    public mutating func setReverse(from other: FlowRecord) {
+        reversePackets = other.packets
+        reverseOctets = other.octets
+        reverseFirstNs = other.firstNs
+        reverseLastNs = other.lastNs
+        reverseTCPFlags = other.tcpFlags
+    }
+
     /// The record seen from the other side: reverse counts in the forward places, so that a
     /// reverse field encodes through its forward twin.
     public var reversed: FlowRecord {

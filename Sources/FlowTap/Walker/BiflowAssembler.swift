@@ -61,11 +61,7 @@ public final class BiflowAssembler {
         let (forward, reverse) = forwardIsA ? (a, b) : (b, a)
         initiators[canonical] = (forward.key, now)
         var r = forward
-        r.reversePackets = reverse.packets
-        r.reverseOctets = reverse.octets
-        r.reverseFirstNs = reverse.firstNs
-        r.reverseLastNs = reverse.lastNs
-        r.reverseTCPFlags = reverse.tcpFlags
+        r.setReverse(from: reverse)
         return r
     }
 
@@ -86,11 +82,7 @@ public final class BiflowAssembler {
         r.packets = 0
         r.octets = 0
         r.tcpFlags = 0
-        r.reversePackets = record.packets
-        r.reverseOctets = record.octets
-        r.reverseFirstNs = record.firstNs
-        r.reverseLastNs = record.lastNs
-        r.reverseTCPFlags = record.tcpFlags
+        r.setReverse(from: record)
         // No forward packet: the forward start and end repeat the reverse ones, so that
         // collectors that read only flowStart/End place the record in time.
         return r
