@@ -28,8 +28,11 @@ public struct FlowCache: ~Copyable {
     /// 0 marks a free slot; a used slot holds the key hash's upper half with the low bit set.
     let tags: UnsafeMutablePointer<UInt32>
     let entries: UnsafeMutablePointer<FlowEntry>
-    /// Records produced while metering one packet: an eviction and a FIN/RST, at most.
+    /// Records produced while metering one frame, until the owner drains them. A frame makes at
+    /// most four: held fragments counted (an eviction), an evicted fragment entry counted (an
+    /// eviction), its own flow's insertion (an eviction) and its FIN/RST.
     let outbox: UnsafeMutablePointer<FlowRecord>
+    static let outboxCapacity = 8
 
     public private(set) var liveFlows = 0
     public private(set) var flowsCreated: UInt64 = 0
@@ -48,7 +51,7 @@ public struct FlowCache: ~Copyable {
         // Entries are read only where the tag says the slot is used, so they start uninitialised
         // and the pages are touched only as flows arrive.
         entries = .allocate(capacity: capacity)
-        outbox = .allocate(capacity: 2)
+        outbox = .allocate(capacity: Self.outboxCapacity)
     }
 
     deinit {
@@ -124,7 +127,7 @@ public struct FlowCache: ~Copyable {
     @inline(__always)
     mutating func report(_ slot: Int, reason: FlowEndReason) {
         guard let record = record(slot, reason: reason) else { return }
-        precondition(pendingCount < 2, "FlowCache.drainPending must follow every meter call that leaves records pending")
+        precondition(pendingCount < Self.outboxCapacity, "FlowCache.drainPending must follow every frame that leaves records pending")
         (outbox + pendingCount).initialize(to: record)
         pendingCount &+= 1
     }

@@ -82,24 +82,18 @@ public struct Forwarder: ~Copyable {
     static let idlePollMs: CInt = 50
 
     let setup: ForwarderSetup
-    let mask: FlowKeyMask
-    let meterNonIP: Bool
-    let meterTCPEnd: Bool
-    var cache: FlowCache
-    var fragments = FragmentTable()
-    var sampler: PacketSampler
-    var counters = ForwarderCounters()
+    var meter: PacketMeter
+    /// What only the I/O side counts: reads and writes (the meter counts the rest).
+    var io = ForwarderCounters()
     let buffer: UnsafeMutableRawPointer
     var lastScan: UInt64
     var writeErrorLog = RateLimiter()
 
     public init(_ setup: ForwarderSetup) {
         self.setup = setup
-        mask = FlowKeyMask(setup.records)
-        meterNonIP = setup.records.contains(.l2)
-        meterTCPEnd = setup.records.contains(.l4)
-        cache = FlowCache(maxFlows: setup.maxFlows, policy: setup.policy, point: setup.point)
-        sampler = PacketSampler(setup.sampling, seed: WallClock.nowNs() ^ UInt64(setup.point.direction) << 32)
+        meter = PacketMeter(records: setup.records, policy: setup.policy, maxFlows: setup.maxFlows, point: setup.point,
+                            sampling: setup.sampling, vnetHeader: setup.vnetHeader, ownExport: setup.ownExport,
+                            seed: WallClock.nowNs() ^ UInt64(setup.point.direction) << 32)
         buffer = .allocate(byteCount: Self.bufferSize, alignment: 64)
         lastScan = WallClock.nowNs()
     }
@@ -135,7 +129,7 @@ public struct Forwarder: ~Copyable {
                 _ = SystemCall.pollReadable(input, stop.descriptor, timeoutMs: Self.idlePollMs)
                 continue
             }
-            counters.readErrors &+= 1
+            io.readErrors &+= 1
             setup.logger.error("reading \(setup.name) failed: \(SetupError.text(CInt(-n))); stopping")
             setup.failed.ring()
             break
@@ -143,106 +137,34 @@ public struct Forwarder: ~Copyable {
         finish()
     }
 
-    /// Writes the frame in the buffer to the other TAP, then decodes and meters it at `now`
-    /// (nanoseconds since the epoch).
+    /// Writes the frame in the buffer to the other TAP, then meters it at `now` (nanoseconds
+    /// since the epoch) and hands on the records that produced.
     @inline(__always)
     mutating func forward(length n: Int, now: UInt64, facts: inout PacketFacts) {
         let written = SystemCall.write(setup.output, buffer, n)
         if written != n { writeFailed(written, now: now) }
-        counters.frames &+= 1
-        counters.bytes &+= UInt64(n)
-        let vnet = setup.vnetHeader
-        guard n > vnet else { return }
-        PacketDecoder.decode(buffer + vnet, length: n - vnet, into: &facts)
-        switch facts.kind {
-        case .ipv4, .ipv6:
-            if setup.ownExport.matches(facts.key) {
-                counters.ownExport &+= 1
-                return
-            }
-        case .nonIP:
-            guard meterNonIP else {
-                counters.nonIPUnmetered &+= 1
-                return
-            }
-        case .malformed:
-            counters.issues[Int(facts.issue.rawValue)] &+= 1
-            return
-        }
-        guard sampler.take() else {
-            counters.sampledOut &+= 1
-            return
-        }
-        if meterTCPEnd && (facts.isLaterFragment || facts.isFirstFragment) {
-            guard attributeFragment(&facts, now: now) else { return }
-        }
-        var packets: UInt64 = 1
-        var octets = facts.octets
-        if vnet != 0 {
-            let header = VirtioNetHeader(buffer)
-            if header.isSegmented && facts.transportEnd != 0 {
-                // Count what the wire carries: the segments the kernel would cut this into.
-                let wire = VirtioNetHeader.segments(frameLength: Int(facts.ipOffset) + Int(facts.octets), ipOffset: Int(facts.ipOffset),
-                                                    transportEnd: Int(facts.transportEnd), gsoSize: Int(header.gsoSize))
-                packets = wire.packets
-                octets = UInt32(truncatingIfNeeded: wire.octets)
-                counters.gsoFrames &+= 1
-                counters.gsoSegments &+= packets
-            }
-        }
-        facts.key.apply(mask)
-        cache.meter(key: facts.key, packets: packets, octets: octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
-                    endsFlow: meterTCPEnd && facts.endsFlow, now: now)
-        counters.metered &+= 1
-        if cache.pendingCount != 0 { deliverPending() }
-    }
-
-    /// Gives a later fragment the ports of its packet's first fragment; false when that has
-    /// not been seen yet and the fragment is held as counts instead of metered now.
-    @inline(never)
-    mutating func attributeFragment(_ facts: inout PacketFacts, now: UInt64) -> Bool {
-        var evicted: FragmentTable.Held?
-        defer { if let evicted { meterHeld(evicted) } }
-        if facts.isFirstFragment {
-            if var held = fragments.first(facts.key, id: facts.fragmentID, now: now, evicted: &evicted) {
-                held.key.apply(mask)
-                cache.meterHeld(key: held.key, packets: held.packets, octets: held.octets, firstNs: held.firstNs, lastNs: held.lastNs)
-                if cache.pendingCount != 0 { deliverPending() }
-            }
-            return true
-        }
-        guard let key = fragments.later(facts.key, id: facts.fragmentID, octets: facts.octets, now: now, evicted: &evicted) else {
-            counters.metered &+= 1
-            return false
-        }
-        facts.key = key
-        return true
-    }
-
-    /// Held fragments whose first fragment never came: counted in the flow without ports.
-    mutating func meterHeld(_ held: FragmentTable.Held) {
-        var key = held.key
-        key.apply(mask)
-        cache.meterHeld(key: key, packets: held.packets, octets: held.octets, firstNs: held.firstNs, lastNs: held.lastNs)
-        if cache.pendingCount != 0 { deliverPending() }
+        io.frames &+= 1
+        io.bytes &+= UInt64(n)
+        meter.meter(buffer, length: n, now: now, facts: &facts)
+        if meter.cache.pendingCount != 0 { deliverPending() }
     }
 
     @inline(never)
     mutating func deliverPending() {
         let ring = setup.ring
         var queued = 0
-        let lost = cache.drainPending { record in
+        let lost = meter.cache.drainPending { record in
             let ok = ring.push(record)
             if ok { queued += 1 }
             return ok
         }
-        counters.recordsQueued &+= UInt64(queued)
-        counters.recordsLost &+= UInt64(lost)
+        io.recordsQueued &+= UInt64(queued)
+        io.recordsLost &+= UInt64(lost)
     }
 
     @inline(never)
     mutating func writeFailed(_ result: Int, now: UInt64) {
-        counters.writeErrors &+= 1
+        io.writeErrors &+= 1
         if let silenced = writeErrorLog.admit(now: now / 1_000_000) {
             let why = result < 0 ? SetupError.text(CInt(-result)) : "short write of \(result) bytes"
             setup.logger.warning("writing a frame from \(setup.name) failed: \(why)\(silenced > 0 ? " (\(silenced) more not shown)" : "")")
@@ -255,38 +177,38 @@ public struct Forwarder: ~Copyable {
     mutating func housekeeping(now: UInt64) {
         let elapsed = now > lastScan ? min(now - lastScan, Self.sweepNs) : 0
         lastScan = now
-        let slots = max(64, Int(elapsed / 1000) * cache.capacity / Int(Self.sweepNs / 1000))
+        let slots = max(64, Int(elapsed / 1000) * meter.cache.capacity / Int(Self.sweepNs / 1000))
         let ring = setup.ring
-        var expired: [FragmentTable.Held] = []
-        fragments.expire(now: now) { expired.append($0) }
-        for held in expired { meterHeld(held) }
-        counters.recordsQueued &+= UInt64(cache.expire(now: now, slots: slots) { ring.push($0) })
+        meter.expireFragments(now: now)
+        if meter.cache.pendingCount != 0 { deliverPending() }
+        io.recordsQueued &+= UInt64(meter.cache.expire(now: now, slots: slots) { ring.push($0) })
         publish()
     }
 
     mutating func publish() {
-        counters.flowsCreated = cache.flowsCreated
-        counters.evictions = cache.evictions
-        counters.liveFlows = UInt64(cache.liveFlows)
-        counters.fragmentsAttributed = fragments.attributed
-        counters.fragmentsUnattributed = fragments.unattributed
-        setup.report.publish(counters)
+        var c = meter.snapshot
+        c.frames = io.frames
+        c.bytes = io.bytes
+        c.writeErrors = io.writeErrors
+        c.readErrors = io.readErrors
+        c.recordsQueued = io.recordsQueued
+        c.recordsLost = io.recordsLost
+        setup.report.publish(c)
     }
 
     mutating func finish() {
-        var expired: [FragmentTable.Held] = []
-        fragments.expire(now: .max) { expired.append($0) }
-        for held in expired { meterHeld(held) }
+        meter.expireFragments(now: .max)
+        if meter.cache.pendingCount != 0 { deliverPending() }
         let ring = setup.ring
         var queued: UInt64 = 0
-        while !cache.expireAll(reason: .forcedEnd, { record in
+        while !meter.cache.expireAll(reason: .forcedEnd, { record in
             let ok = ring.push(record)
             if ok { queued += 1 }
             return ok
         }) {
             usleep(1000) // the walker is still draining; forwarding has stopped
         }
-        counters.recordsQueued &+= queued
+        io.recordsQueued &+= queued
         publish()
         ring.finish()
     }

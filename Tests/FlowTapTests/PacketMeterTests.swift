@@ -1,0 +1,76 @@
+import XCTest
+@testable import FlowTap
+
+final class PacketMeterTests: XCTestCase {
+    func makeMeter(_ records: RecordSet = [.l3, .l4], sampling: Sampling = Sampling(), vnet: Int = 0,
+                   own: OwnExportFilter = OwnExportFilter()) -> PacketMeter {
+        PacketMeter(records: records, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60), maxFlows: 64,
+                    point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
+                    sampling: sampling, vnetHeader: vnet, ownExport: own)
+    }
+
+    func feed(_ meter: inout PacketMeter, _ frame: [UInt8], now: UInt64 = 1) {
+        var facts = PacketFacts()
+        frame.withUnsafeBytes { meter.meter($0.baseAddress!, length: $0.count, now: now, facts: &facts) }
+    }
+
+    func records(_ meter: inout PacketMeter) -> [FlowRecord] {
+        var out: [FlowRecord] = []
+        _ = meter.cache.expireAll(reason: .forcedEnd) { out.append(copy $0); return true }
+        return out
+    }
+
+    func testEachFrameIsCountedOnceWhereItBelongs() {
+        var m = makeMeter()
+        feed(&m, FrameBuilder.tcpv4().bytes)
+        var arp = FrameBuilder()
+        arp.ethernet(type: 0x0806)
+        arp.zeros(28)
+        feed(&m, arp.bytes)
+        feed(&m, Array(FrameBuilder.tcpv4().bytes.prefix(30)))
+        var own = FrameBuilder()
+        own.ethernet(type: 0x0800)
+        own.ipv4(proto: 17, payload: 8 + 10, src: 0x0A4D_0901, dst: 0x0A4D_0902)
+        own.udp(sport: 4739, dport: 4739, payload: 10)
+        own.zeros(10)
+        var filter = OwnExportFilter()
+        filter.add(IPAddress("10.77.9.1")!, port: 4739)
+        var m2 = makeMeter(own: filter)
+        feed(&m2, own.bytes)
+        XCTAssertEqual(m2.counters.ownExport, 1, "flowtap's own export packets are not metered")
+        XCTAssertEqual(m2.counters.metered, 0)
+
+        let c = m.snapshot
+        XCTAssertEqual(c.metered, 1)
+        XCTAssertEqual(c.nonIPUnmetered, 1, "without l2, non-IP frames are counted, not metered")
+        XCTAssertEqual(c.issues[Int(DecodeIssue.truncatedIPv4.rawValue)], 1)
+        XCTAssertEqual(records(&m).count, 1)
+
+        var l2 = makeMeter([.l2])
+        feed(&l2, arp.bytes)
+        XCTAssertEqual(records(&l2).first?.key.etherType, 0x0806, "with l2, a non-IP frame is an l2 flow")
+    }
+
+    func testSampledOutFramesAreCountedNotMetered() {
+        var m = makeMeter(sampling: Sampling(interval: 4))
+        for _ in 0 ..< 12 { feed(&m, FrameBuilder.tcpv4().bytes) }
+        XCTAssertEqual(m.counters.metered, 3)
+        XCTAssertEqual(m.counters.sampledOut, 9)
+        XCTAssertEqual(records(&m).first?.packets, 3)
+    }
+
+    func testASuperFrameCountsAsItsSegments() {
+        var m = makeMeter(vnet: 12)
+        var f = FrameBuilder()
+        f.ethernet(type: 0x0800)
+        f.ipv4(proto: 6, payload: 20 + 20_000)
+        f.tcp(sport: 1, dport: 2, flags: TCPFlags.ack)
+        f.zeros(20_000)
+        let header: [UInt8] = [VirtioNetHeader.needsChecksum, VirtioNetHeader.gsoTCPv4, 54, 0, 0xA8, 0x05, 34, 0, 16, 0, 0, 0]
+        feed(&m, header + f.bytes)
+        let r = records(&m)
+        XCTAssertEqual(r.first?.packets, 14)
+        XCTAssertEqual(r.first?.octets, 14 * 40 + 20_000)
+        XCTAssertEqual(m.counters.gsoSegments, 14)
+    }
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# bench.sh - flowtap against the C reference forwarder and the kernel bridge, in one run.
+#
+#   bench.sh [-n REPS] [-d SECS] [-o OUTDIR]
+#
+# Modes, interleaved within each repetition so that drift on a noisy machine hits all alike:
+#   bridge     h1 and h2 on one kernel bridge (the physical limit)
+#   c-plain    the C reference (../shared/testbed/tapfwd.c, built here), no offloads
+#   ft-plain   flowtap, no offloads, metering every packet, exporting to nfcapd
+#   c-vnet     the C reference with -v (vnet_hdr + TSO/CSUM)
+#   ft-offload flowtap --offload
+# Per mode and repetition: iperf3 TCP h1->h2 (Gbit/s), a trafgen flood of 60-byte frames
+# (frames h2 received per second), ping RTT (200 x 10 ms). Prints medians and the ratios the
+# project aims at: flowtap/C >= 0.95 (TCP, pps), RTT <= 1.10 x C, offload >= 0.85 x bridge.
+# A benchmark, not a test: it asserts nothing. Needs root, iperf3, trafgen (netsniff-ng).
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPS=3 DUR=10 OUTDIR=""
+while getopts "n:d:o:h" c; do
+  case $c in
+    n) REPS=$OPTARG ;; d) DUR=$OPTARG ;; o) OUTDIR=$OPTARG ;;
+    *) sed -n '2,17p' "$0"; exit 2 ;;
+  esac
+done
+source "$HERE/lib.sh"
+set +e   # a benchmark goes on through a failed measurement; the checks that matter exit explicitly
+require_root
+[[ -n $OUTDIR ]] && mkdir -p "$OUTDIR"
+RAW=${OUTDIR:-$FT_OUT}/raw.tsv
+: > "$RAW"
+REF=$HERE/../../shared/testbed/tapfwd.c
+[[ -f $REF ]] || { echo "bench.sh: the C reference $REF is missing (shared/ must sit beside the repository)" >&2; exit 1; }
+gcc -O2 -Wall -pthread -o "$FT_OUT/tapfwd" "$REF" || exit 1
+for t in iperf3 trafgen ping; do command -v "$t" >/dev/null || { echo "bench.sh: needs $t" >&2; exit 1; }; done
+[[ -x $FT_BIN ]] || { echo "bench.sh: build flowtap first (swift build -c release)" >&2; exit 1; }
+
+topology_up
+start_nfcapd 4739 "$FT_OUT/nfcap"
+iperf3_server
+nctr() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
+rec() { printf '%s\t%s\t%s\t%s\n' "$MODE" "$REP" "$1" "$2" >> "$RAW"; }
+FWD=""
+start_mode() {
+  case $MODE in
+    bridge) ip -n "$NS_P" link set vh2 master bra ;;   # vh1 and vh2 share one kernel bridge
+    c-plain) ip netns exec "$NS_P" "$FT_OUT/tapfwd" tapa tapb 2>/dev/null & FWD=$! ;;
+    c-vnet) ip netns exec "$NS_P" "$FT_OUT/tapfwd" -v tapa tapb 2>/dev/null & FWD=$! ;;
+    ft-plain) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" 2>/dev/null >/dev/null & FWD=$! ;;
+    ft-offload) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --offload 2>/dev/null >/dev/null & FWD=$! ;;
+  esac
+  wait_ping || { echo "bench.sh: no path h1 -> h2 in $MODE" >&2; exit 1; }
+  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t 1 >/dev/null 2>&1 || true   # warm-up
+}
+stop_mode() {
+  if [[ -n $FWD ]]; then stop_pid "$FWD" INT; FWD=""; fi
+  [[ $MODE == bridge ]] && ip -n "$NS_P" link set vh2 master brb
+  sleep 0.5
+}
+measure() {
+  local f=$FT_OUT/$MODE-$REP.json
+  timeout $((DUR + 30)) ip netns exec "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t "$DUR" -J > "$f" 2>/dev/null
+  rec tcp_gbps "$(python3 -c "import json; print(round(json.load(open('$f'))['end']['sum_received']['bits_per_second'] / 1e9, 3))" 2>/dev/null || echo 0)"
+  local rx0 rx1 t0 t1
+  rx0=$(nctr "$NS_H2" eth0 rx_packets); t0=$(date +%s.%N)
+  timeout -s INT "$DUR" ip netns exec "$NS_H1" trafgen -o eth0 -i "$HERE/bench/udp60.trafgen" -P 1 --no-sock-mem -Q >/dev/null 2>&1
+  rx1=$(nctr "$NS_H2" eth0 rx_packets); t1=$(date +%s.%N)
+  rec pps60 "$(python3 -c "print(round(($rx1 - $rx0) / ($t1 - $t0)))")"
+  sleep 1
+  rec rtt_us "$(ns "$NS_H1" ping -c 200 -i 0.01 -q "$H2_IP" | awk -F'[/ ]' '/^rtt/{print $8 * 1000}')"
+}
+
+MODES=(bridge c-plain ft-plain c-vnet ft-offload)
+for ((REP = 1; REP <= REPS; REP++)); do
+  for MODE in "${MODES[@]}"; do
+    echo "== rep $REP/$REPS: $MODE" >&2
+    start_mode
+    measure
+    stop_mode
+  done
+done
+python3 "$HERE/bench/summarize.py" "$RAW"
