@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# test_bench_smoke.sh - bench.sh works: one short repetition of every mode prints a full table.
+# It checks that every mode was measured (no missing number), not how fast anything was: speed
+# is for bench.sh runs on a quiet machine (README, Performance).
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+require_root
+out=$(bash "$HERE/bench.sh" -n 1 -d 1 2>/dev/null)
+echo "$out"
+for mode in "kernel bridge" "C reference (tapfwd)" "flowtap" "C reference -v (vnet_hdr + TSO)" "flowtap --offload"; do
+  check "bench.sh measured: $mode" bash -c "grep -F '| $mode |' <<<'$out' | grep -qvE 'nan|\\| 0\\.00 \\|'"
+done
+check "bench.sh printed the ratios" bash -c "grep -q 'TCP, flowtap / C (plain) | [0-9]' <<<'$out'"
+finish
