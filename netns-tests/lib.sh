@@ -96,8 +96,9 @@ topology_up() {
     ip -n "$NS_P" link add "$n" type bridge stp_state 0 forward_delay 0 mcast_snooping 0
     ip -n "$NS_P" link set "$n" up
   done
-  ip -n "$NS_P" tuntap add dev tapa mode tap
-  ip -n "$NS_P" tuntap add dev tapb mode tap
+  # MULTI_QUEUE=1 makes TAPs that take several queues (flowtap --queues).
+  ip -n "$NS_P" tuntap add dev tapa mode tap ${MULTI_QUEUE:+multi_queue}
+  ip -n "$NS_P" tuntap add dev tapb mode tap ${MULTI_QUEUE:+multi_queue}
   ip -n "$NS_P" link set vh1 master bra
   ip -n "$NS_P" link set tapa master bra
   ip -n "$NS_P" link set vh2 master brb

@@ -119,6 +119,20 @@ int cft_set_thread_name(const char *name) {
     return -pthread_setname_np(pthread_self(), short_name);
 }
 
+int cft_pin_thread(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+int cft_usable_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) < 0)
+        return -errno;
+    return CPU_COUNT(&set);
+}
+
 int cft_unshare_network_namespace(void) {
     return unshare(CLONE_NEWNET) < 0 ? -errno : 0;
 }

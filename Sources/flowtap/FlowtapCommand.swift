@@ -70,6 +70,12 @@ struct Run: ParsableCommand {
     @Flag(help: "Export RFC 5103 biflow records (both directions in one record, reverse counters under enterprise 29305) to IPFIX collectors; v9/v5 collectors keep uniflow records.")
     var biflow = false
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Queues per TAP (IFF_MULTI_QUEUE; the TAPs must be made with 'multi_queue'), a forwarding thread per queue and direction.", valueName: "n"))
+    var queues: Int = 1
+
+    @Option(help: ArgumentHelp("Pin the forwarding threads to these CPUs in turn, e.g. 0,1.", valueName: "list"))
+    var cpus: String?
+
     @Flag(help: "Open the TAPs with virtio_net_hdr and TSO/USO/checksum offloads: super-frames cross unchanged and count as the segments a wire would carry.")
     var offload = false
 
@@ -125,6 +131,17 @@ struct Run: ParsableCommand {
         config.sampling = Sampling(interval: interval, mode: mode)
         config.offload = offload
         config.biflow = biflow
+        config.queues = queues
+        if let cpus {
+            var list: [Int] = []
+            for part in cpus.split(separator: ",") {
+                guard let cpu = Int(part.filter { $0 != " " }) else {
+                    throw SetupError("--cpus '\(cpus)' is not a list of CPU numbers", fix: "give them separated by commas, e.g. --cpus 0,1")
+                }
+                list.append(cpu)
+            }
+            config.cpus = list
+        }
         config.mtu = mtu
         try config.validate()
         return config

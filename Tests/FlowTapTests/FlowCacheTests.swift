@@ -186,3 +186,11 @@ final class RecordRingTests: XCTestCase {
         XCTAssertTrue(ordered)
     }
 }
+
+final class FlowMemoryTests: XCTestCase {
+    func testAFlowTakesAtMost128Bytes() {
+        // An entry in the table plus its 32-bit tag: the whole per-flow cost of a cache slot.
+        let perFlow = MemoryLayout<FlowEntry>.stride + MemoryLayout<UInt32>.stride
+        XCTAssertLessThanOrEqual(perFlow, 128, "\(perFlow) bytes per flow")
+    }
+}

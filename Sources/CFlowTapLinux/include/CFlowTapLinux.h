@@ -59,6 +59,12 @@ int cft_eventfd_signal(int fd);
 /// pthread_setname_np(pthread_self(), name): the kernel keeps 15 bytes, shown by `top -H`.
 int cft_set_thread_name(const char *name);
 
+/// pthread_setaffinity_np(pthread_self(), {cpu}): pins the calling thread to one CPU.
+int cft_pin_thread(int cpu);
+
+/// sched_getaffinity(0): the number of CPUs this process may run on.
+int cft_usable_cpus(void);
+
 /// unshare(CLONE_NEWNET): moves the calling thread into a new, empty network namespace. The
 /// root-only tests use it to make TAPs without touching the host's interfaces.
 int cft_unshare_network_namespace(void);

@@ -59,6 +59,11 @@ public struct PosixThread: ~Copyable {
 
     /// nil when pthread_create fails (out of memory or thread limit).
     public init?(name: String, _ body: @escaping @Sendable () -> Void) {
+        guard let thread = Self.spawn(name: name, body) else { return nil }
+        handle = thread
+    }
+
+    static func spawn(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t? {
         let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
@@ -71,13 +76,36 @@ public struct PosixThread: ~Copyable {
             Unmanaged<Start>.fromOpaque(start).release()
             return nil
         }
-        handle = thread
+        return thread
     }
 
     /// pthread_join(3).
     public consuming func join() {
         let rc = pthread_join(handle, nil)
         precondition(rc == 0, "pthread_join failed: \(rc)")
+    }
+}
+
+/// Several threads started together and joined together (the forwarders of every queue).
+public final class ThreadGroup {
+    private var handles: [pthread_t] = []
+
+    public init() {}
+
+    /// False when the thread could not be created.
+    public func start(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+        guard let thread = PosixThread.spawn(name: name, body) else { return false }
+        handles.append(thread)
+        return true
+    }
+
+    /// pthread_join(3) of each, once.
+    public func joinAll() {
+        for handle in handles {
+            let rc = pthread_join(handle, nil)
+            precondition(rc == 0, "pthread_join failed: \(rc)")
+        }
+        handles.removeAll()
     }
 }
 

@@ -2,11 +2,13 @@ import CFlowTapLinux
 import Glibc
 import SystemPackage
 
-/// One open queue of a Linux TAP device, read and written one Ethernet frame per call.
+/// One open queue of a Linux TAP device, read and written one Ethernet frame per call. Owns
+/// its descriptor and closes it when the last reference goes; the forwarding threads use the
+/// raw descriptor and never outlive the probe that holds these.
 ///
 /// The descriptor is non-blocking: the forwarder reads until EAGAIN, then polls, so a busy TAP
 /// costs one read and one write per frame and an idle one costs nothing.
-public struct TapDevice: ~Copyable {
+public final class TapDevice: Sendable {
     public let name: String
     public let ifIndex: UInt32
     /// True when flowtap created the device (it vanishes when flowtap exits).
@@ -26,7 +28,9 @@ public struct TapDevice: ~Copyable {
 
     /// With `offload`, the TAP is opened with IFF_VNET_HDR: every frame carries a 12-byte
     /// virtio_net_hdr (TUNSETVNETHDRSZ) and may be a GSO super-frame with a partial checksum.
-    public static func attach(name: String, offload: Bool = false) throws(SetupError) -> TapDevice {
+    /// With `multiQueue`, the TAP is opened with IFF_MULTI_QUEUE: each attach is one more queue
+    /// of the same device, and the kernel spreads flows over the queues by their hash.
+    public static func attach(name: String, offload: Bool = false, multiQueue: Bool = false) throws(SetupError) -> TapDevice {
         try validateName(name)
         let existed = if_nametoindex(name) != 0
         let fd: FileDescriptor
@@ -44,11 +48,15 @@ public struct TapDevice: ~Copyable {
             }
         }
         var kernelName = [CChar](repeating: 0, count: Int(CFT_IFNAMSIZ))
-        let flags = CFT_IFF_TAP | CFT_IFF_NO_PI | (offload ? CFT_IFF_VNET_HDR : 0)
-        let rc = cft_tun_attach(fd.rawValue, name, flags, &kernelName)
+        let flags = CFT_IFF_TAP | CFT_IFF_NO_PI | (offload ? CFT_IFF_VNET_HDR : 0) | (multiQueue ? CFT_IFF_MULTI_QUEUE : 0)
+        var rc = cft_tun_attach(fd.rawValue, name, flags, &kernelName)
+        if rc == -EINVAL && existed && !multiQueue {
+            // A TAP made with multi_queue takes one queue too, but only when asked that way.
+            rc = cft_tun_attach(fd.rawValue, name, flags | CFT_IFF_MULTI_QUEUE, &kernelName)
+        }
         if rc < 0 {
             try? fd.close()
-            throw attachError(name: name, errnoValue: -rc, existed: existed)
+            throw attachError(name: name, errnoValue: -rc, existed: existed, multiQueue: multiQueue)
         }
         var offloadRC: CInt
         if offload {
@@ -78,6 +86,13 @@ public struct TapDevice: ~Copyable {
                          ifIndex: index, created: !existed, descriptor: fd)
     }
 
+    init(name: String, ifIndex: UInt32, created: Bool, descriptor: FileDescriptor) {
+        self.name = name
+        self.ifIndex = ifIndex
+        self.created = created
+        self.descriptor = descriptor
+    }
+
     /// False when the link is administratively down: frames neither arrive nor leave.
     public var isUp: Bool { cft_link_is_up(name) == 1 }
 
@@ -94,13 +109,16 @@ public struct TapDevice: ~Copyable {
         }
     }
 
-    static func attachError(name: String, errnoValue e: CInt, existed: Bool) -> SetupError {
+    static func attachError(name: String, errnoValue e: CInt, existed: Bool, multiQueue: Bool = false) -> SetupError {
         switch e {
         case EPERM, EACCES:
             return .permission(existed ? "attach to TAP '\(name)'" : "create TAP '\(name)'", capability: "CAP_NET_ADMIN")
         case EBUSY:
             return SetupError("TAP '\(name)' is already attached to another process",
                               fix: "stop the other reader (another flowtap or tapfwd) or pick another TAP")
+        case EINVAL where multiQueue:
+            return SetupError("TAP '\(name)' was not created for several queues",
+                              fix: "recreate it with 'ip tuntap del dev \(name) mode tap; ip tuntap add dev \(name) mode tap multi_queue', or drop --queues")
         case EINVAL:
             return SetupError("'\(name)' exists but is not a TAP device",
                               fix: "pick another name, or create the TAP with 'ip tuntap add dev NAME mode tap'")

@@ -75,15 +75,25 @@ public enum Probe {
         }
         defer { close(signals) }
 
-        let tapA = try TapDevice.attach(name: config.tapA, offload: config.offload)
-        let tapB = try TapDevice.attach(name: config.tapB, offload: config.offload)
+        var queuesA: [TapDevice] = [], queuesB: [TapDevice] = []
+        for _ in 0 ..< config.queues {
+            queuesA.append(try TapDevice.attach(name: config.tapA, offload: config.offload, multiQueue: config.queues > 1))
+            queuesB.append(try TapDevice.attach(name: config.tapB, offload: config.offload, multiQueue: config.queues > 1))
+        }
+        let tapA = queuesA[0], tapB = queuesB[0]
+        if let cpu = config.cpus.first(where: { $0 >= Int(cft_usable_cpus()) }) {
+            throw SetupError("--cpus names CPU \(cpu), and this process may use \(cft_usable_cpus()) CPUs",
+                             fix: "give CPUs from 0 to \(cft_usable_cpus() - 1)")
+        }
         for name in [tapA.name, tapB.name] where cft_link_is_up(name) != 1 {
             logger.warning("TAP \(name) is down: no frame crosses it until 'ip link set \(name) up'")
         }
         let systemInit = EncodingContext(systemInitMs: WallClock.nowMs())
         let sockets = try RawSockets(ipv4: config.collectors.contains { !$0.host.isIPv6 },
                                      ipv6: config.collectors.contains { $0.host.isIPv6 })
-        let reports = [ForwarderReport(), ForwarderReport()]
+        // One forwarder per direction and queue: index 2q is a->b, 2q + 1 is b->a.
+        let forwarders = 2 * config.queues
+        let reports = (0 ..< forwarders).map { _ in ForwarderReport() }
         let totals: ProbeTotals = {
             let counters = reports.map(\.snapshot)
             return (counters.reduce(0) { $0 + $1.malformed + $1.nonIPUnmetered + $1.ownExport },
@@ -128,40 +138,45 @@ public enum Probe {
         let stop = try Doorbell()
         let drain = try Doorbell()
         let failed = try Doorbell()
-        let rings = [RecordRing(capacity: ringCapacity), RecordRing(capacity: ringCapacity)]
+        let rings = (0 ..< forwarders).map { _ in RecordRing(capacity: ringCapacity) }
         let assembler = config.biflow
             ? BiflowAssembler(memorySeconds: max(config.idleTimeout, config.activeTimeout) + 5) : nil
         let walker = Walker(rings: rings, exporters: exporters, biflowExporters: biflowExporters, biflow: assembler, drain: drain)
         let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout)
         let exportFilter = ownExport
-        func setup(_ i: Int, from a: borrowing TapDevice, to b: borrowing TapDevice) -> ForwarderSetup {
+        func setup(_ i: Int, from a: TapDevice, to b: TapDevice) -> ForwarderSetup {
             ForwarderSetup(name: "\(a.name)->\(b.name)", input: a.descriptor.rawValue, output: b.descriptor.rawValue,
                            // Observed as on tap-a: what enters from it is ingress, what leaves toward it egress.
-                           point: ObservationPoint(ingressInterface: a.ifIndex, egressInterface: b.ifIndex, direction: UInt8(i)),
+                           point: ObservationPoint(ingressInterface: a.ifIndex, egressInterface: b.ifIndex, direction: UInt8(i % 2)),
                            records: config.records, policy: policy, maxFlows: config.maxFlows, sampling: config.sampling,
                            vnetHeader: config.offload ? TapDevice.vnetHeaderSize : 0,
                            ownExport: exportFilter,
                            ring: rings[i], report: reports[i], stop: stop, failed: failed, logger: logger)
         }
-        let setups = [setup(0, from: tapA, to: tapB), setup(1, from: tapB, to: tapA)]
+        let setups = (0 ..< forwarders).map { i in
+            i % 2 == 0 ? setup(i, from: queuesA[i / 2], to: queuesB[i / 2]) : setup(i, from: queuesB[i / 2], to: queuesA[i / 2])
+        }
 
         let noThread = SetupError("cannot start a thread", fix: "raise the thread or memory limits (ulimit -u, ulimit -v)")
         guard let walkerThread = PosixThread(name: "flowtap-walker", { walker.run() }) else { throw noThread }
-        guard let forwardAB = PosixThread(name: "flowtap-a>b", { var f = Forwarder(setups[0]); f.run() }) else {
-            rings.forEach { $0.finish() }
-            drain.ring()
-            walkerThread.join()
-            throw noThread
+        let forwarding = ThreadGroup()
+        for (i, setup) in setups.enumerated() {
+            let cpu = config.cpus.isEmpty ? nil : config.cpus[i % config.cpus.count]
+            let started = forwarding.start(name: "flowtap-\(i % 2 == 0 ? "a>b" : "b>a")\(i / 2)") {
+                if let cpu { _ = cft_pin_thread(CInt(cpu)) }
+                var f = Forwarder(setup)
+                f.run()
+            }
+            if !started {
+                stop.ring()
+                forwarding.joinAll()
+                rings[i...].forEach { $0.finish() }
+                drain.ring()
+                walkerThread.join()
+                throw noThread
+            }
         }
-        guard let forwardBA = PosixThread(name: "flowtap-b>a", { var f = Forwarder(setups[1]); f.run() }) else {
-            stop.ring()
-            forwardAB.join()
-            rings[1].finish()
-            drain.ring()
-            walkerThread.join()
-            throw noThread
-        }
-        logger.info("forwarding \(tapA.name) (ifindex \(tapA.ifIndex)) <-> \(tapB.name) (ifindex \(tapB.ifIndex)), observation domain \(config.observationDomain)")
+        logger.info("forwarding \(tapA.name) (ifindex \(tapA.ifIndex)) <-> \(tapB.name) (ifindex \(tapB.ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)")
 
         var signal: CInt?
         while signal == nil && !failed.isRung {
@@ -171,14 +186,17 @@ public enum Probe {
         }
         logger.info("stopping: exporting every flow still in the caches")
         stop.ring()
-        forwardAB.join()
-        forwardBA.join()
+        forwarding.joinAll()
         drain.ring()
         walkerThread.join()
         let perCollector = config.collectors.compactMap { c in walker.statistics.first { $0.collector == c } }
         withExtendedLifetime(sockets) {}
         let export = perCollector.reduce(ExportStatistics()) { $0 + $1.statistics }
-        return ProbeSummary(tapA: tapA.name, tapB: tapB.name, aToB: reports[0].snapshot, bToA: reports[1].snapshot,
+        let snapshots = reports.map(\.snapshot)
+        let aToB = stride(from: 0, to: forwarders, by: 2).map { snapshots[$0] }.reduce(ForwarderCounters(), +)
+        let bToA = stride(from: 1, to: forwarders, by: 2).map { snapshots[$0] }.reduce(ForwarderCounters(), +)
+        withExtendedLifetime((queuesA, queuesB)) {}
+        return ProbeSummary(tapA: tapA.name, tapB: tapB.name, aToB: aToB, bToA: bToA,
                             export: export, collectors: perCollector, signal: signal)
     }
 }

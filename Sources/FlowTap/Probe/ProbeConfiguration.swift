@@ -21,6 +21,11 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var offload = false
     /// Export RFC 5103 biflow records to IPFIX collectors.
     public var biflow = false
+    /// Queues per TAP (IFF_MULTI_QUEUE), each with a forwarding thread per direction.
+    public var queues = 1
+    /// CPUs the forwarding threads are pinned to, in turn; empty: not pinned.
+    public var cpus: [Int] = []
+    public static let maxQueues = 16
 
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800
@@ -94,6 +99,12 @@ public struct ProbeConfiguration: Sendable, Equatable {
         }
         if sampling.interval < 1 || sampling.interval > Sampling.largestInterval {
             throw SetupError("--sample \(sampling.interval) is out of range", fix: "give 1 (every packet) to \(Sampling.largestInterval)")
+        }
+        if queues < 1 || queues > Self.maxQueues {
+            throw SetupError("--queues \(queues) is out of range", fix: "give 1 to \(Self.maxQueues) queues per TAP")
+        }
+        if let bad = cpus.first(where: { $0 < 0 || $0 >= 1024 }) {
+            throw SetupError("--cpus names CPU \(bad)", fix: "give CPU numbers as 'nproc' counts them, from 0, e.g. --cpus 0,1")
         }
         if mtu < minimumMTU {
             throw SetupError("--mtu \(mtu) cannot carry one \(records.names) record with its headers",
