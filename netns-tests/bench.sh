@@ -9,6 +9,7 @@
 #   ft-plain   flowtap, no offloads, metering every packet, exporting to nfcapd
 #   c-vnet     the C reference with -v (vnet_hdr + TSO/CSUM)
 #   ft-offload flowtap --offload
+#   ft-churn   flowtap, no offloads, under a flood where every frame is a new flow (flood only)
 # Per mode and repetition: iperf3 TCP h1->h2 (Gbit/s), a trafgen flood of 60-byte frames
 # (frames h2 received per second), ping RTT (200 x 10 ms). Prints medians and the ratios the
 # project aims at: flowtap/C >= 0.95 (TCP, pps), RTT <= 1.10 x C, offload >= 0.85 x bridge.
@@ -47,6 +48,7 @@ start_mode() {
     c-vnet) ip netns exec "$NS_P" "$FT_OUT/tapfwd" -v tapa tapb 2>/dev/null & FWD=$! ;;
     ft-plain) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" 2>/dev/null >/dev/null & FWD=$! ;;
     ft-offload) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --offload 2>/dev/null >/dev/null & FWD=$! ;;
+    ft-churn) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" 2>/dev/null >/dev/null & FWD=$! ;;
   esac
   wait_ping || { echo "bench.sh: no path h1 -> h2 in $MODE" >&2; exit 1; }
   ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t 1 >/dev/null 2>&1 || true   # warm-up
@@ -56,20 +58,27 @@ stop_mode() {
   [[ $MODE == bridge ]] && ip -n "$NS_P" link set vh2 master brb
   sleep 0.5
 }
+flood() {  # flood TRAFGEN_FILE: frames per second h2 received
+  local rx0 rx1 t0 t1
+  rx0=$(nctr "$NS_H2" eth0 rx_packets); t0=$(date +%s.%N)
+  timeout -s INT "$DUR" ip netns exec "$NS_H1" trafgen -o eth0 -i "$1" -P 1 --no-sock-mem -Q >/dev/null 2>&1
+  rx1=$(nctr "$NS_H2" eth0 rx_packets); t1=$(date +%s.%N)
+  python3 -c "print(round(($rx1 - $rx0) / ($t1 - $t0)))"
+}
 measure() {
+  if [[ $MODE == ft-churn ]]; then
+    rec pps60 "$(flood "$HERE/bench/churn60.trafgen")"
+    return
+  fi
   local f=$FT_OUT/$MODE-$REP.json
   timeout $((DUR + 30)) ip netns exec "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t "$DUR" -J > "$f" 2>/dev/null
   rec tcp_gbps "$(python3 -c "import json; print(round(json.load(open('$f'))['end']['sum_received']['bits_per_second'] / 1e9, 3))" 2>/dev/null || echo 0)"
-  local rx0 rx1 t0 t1
-  rx0=$(nctr "$NS_H2" eth0 rx_packets); t0=$(date +%s.%N)
-  timeout -s INT "$DUR" ip netns exec "$NS_H1" trafgen -o eth0 -i "$HERE/bench/udp60.trafgen" -P 1 --no-sock-mem -Q >/dev/null 2>&1
-  rx1=$(nctr "$NS_H2" eth0 rx_packets); t1=$(date +%s.%N)
-  rec pps60 "$(python3 -c "print(round(($rx1 - $rx0) / ($t1 - $t0)))")"
+  rec pps60 "$(flood "$HERE/bench/udp60.trafgen")"
   sleep 1
   rec rtt_us "$(ns "$NS_H1" ping -c 200 -i 0.01 -q "$H2_IP" | awk -F'[/ ]' '/^rtt/{print $8 * 1000}')"
 }
 
-MODES=(bridge c-plain ft-plain c-vnet ft-offload)
+MODES=(bridge c-plain ft-plain c-vnet ft-offload ft-churn)
 for ((REP = 1; REP <= REPS; REP++)); do
   for MODE in "${MODES[@]}"; do
     echo "== rep $REP/$REPS: $MODE" >&2

@@ -7,7 +7,7 @@ source "$HERE/lib.sh"
 require_root
 out=$(bash "$HERE/bench.sh" -n 1 -d 1 2>/dev/null)
 echo "$out"
-for mode in "kernel bridge" "C reference (tapfwd)" "flowtap" "C reference -v (vnet_hdr + TSO)" "flowtap --offload"; do
+for mode in "kernel bridge" "C reference (tapfwd)" "flowtap" "C reference -v (vnet_hdr + TSO)" "flowtap --offload" "flowtap, every frame a new flow"; do
   check "bench.sh measured: $mode" bash -c "grep -F '| $mode |' <<<'$out' | grep -qvE 'nan|\\| 0\\.00 \\|'"
 done
 check "bench.sh printed the ratios" bash -c "grep -q 'TCP, flowtap / C (plain) | [0-9]' <<<'$out'"
