@@ -86,6 +86,25 @@ struct OptionsLayout: Equatable {
 
     var recordLength: Int { (scope + fields).reduce(0) { $0 + $1.length } }
 
+    /// The (element, length) specifiers, scope first: the part both formats' options templates
+    /// share.
+    func writeSpecifiers(into message: inout MessageWriter) {
+        for spec in scope + fields {
+            message.append16(spec.element)
+            message.append16(UInt16(spec.length))
+        }
+    }
+
+    /// One data set per layout, each with one record of its values, padded.
+    static func writeDataSets(_ records: [(layout: OptionsLayout, values: [UInt64])], into message: inout MessageWriter) {
+        var packer = SetPacker()
+        for record in records {
+            packer.open(record.layout.id, &message)
+            record.layout.writeRecord(record.values, into: &message)
+        }
+        packer.close(&message)
+    }
+
     /// Writes one data record: `values` in scope-then-field order.
     func writeRecord(_ values: [UInt64], into message: inout MessageWriter) {
         for (spec, value) in zip(scope + fields, values) {

@@ -73,23 +73,18 @@ public struct IPFIXEncoder: MessageEncoder {
             message.append16(layout.id)
             message.append16(UInt16(layout.scope.count + layout.fields.count))
             message.append16(UInt16(layout.scope.count))
-            for spec in layout.scope + layout.fields {
-                message.append16(spec.element)
-                message.append16(UInt16(spec.length))
-            }
+            layout.writeSpecifiers(into: &message)
         }
         message.appendZeros(padding4(message.count - start))
         message.base.put16(UInt16(message.count - start), at: start + 2)
-        var packer = SetPacker()
         let domain = UInt64(observationDomain)
-        packer.open(processOptions.id, &message)
-        // 1-in-N sampling is samplingPacketInterval 1, samplingPacketSpace N − 1; unsampled 1 / 0.
-        processOptions.writeRecord([domain, context.systemInitMs, UInt64(options.sampling.ipfixSelectorAlgorithm),
-                                    1, UInt64(options.sampling.interval - 1)], into: &message)
-        packer.open(statisticsOptions.id, &message)
-        statisticsOptions.writeRecord([domain, options.exportedMessages, options.exportedRecords, options.exportedOctets,
-                                       options.ignoredPackets, options.notSentRecords], into: &message)
-        packer.close(&message)
+        OptionsLayout.writeDataSets([
+            // 1-in-N sampling is samplingPacketInterval 1, samplingPacketSpace N − 1; unsampled 1 / 0.
+            (processOptions, [domain, context.systemInitMs, UInt64(options.sampling.ipfixSelectorAlgorithm),
+                              1, UInt64(options.sampling.interval - 1)]),
+            (statisticsOptions, [domain, options.exportedMessages, options.exportedRecords, options.exportedOctets,
+                                 options.ignoredPackets, options.notSentRecords]),
+        ], into: &message)
         writeHeader(&message, nowMs: nowMs, sequence: optionsSequence, domain: Self.optionsObservationDomain)
         optionsSequence &+= 2
         return true

@@ -73,22 +73,17 @@ public struct NetFlowV9Encoder: MessageEncoder {
             message.append16(layout.id)
             message.append16(UInt16(4 * layout.scope.count))   // option scope length, bytes
             message.append16(UInt16(4 * layout.fields.count))  // option length, bytes
-            for spec in layout.scope + layout.fields {
-                message.append16(spec.element)
-                message.append16(UInt16(spec.length))
-            }
+            layout.writeSpecifiers(into: &message)
             message.appendZeros(padding4(message.count - start))
             message.base.put16(UInt16(message.count - start), at: start + 2)
         }
-        var packer = SetPacker()
         let system = UInt64(sourceID)
-        packer.open(processOptions.id, &message)
-        processOptions.writeRecord([system, UInt64(options.sampling.interval), UInt64(options.sampling.netflowAlgorithm),
-                                    context.systemInitMs], into: &message)
-        packer.open(statisticsOptions.id, &message)
-        statisticsOptions.writeRecord([system, options.exportedOctets, options.exportedMessages, options.exportedRecords,
-                                       options.ignoredPackets, options.notSentRecords], into: &message)
-        packer.close(&message)
+        OptionsLayout.writeDataSets([
+            (processOptions, [system, UInt64(options.sampling.interval), UInt64(options.sampling.netflowAlgorithm),
+                              context.systemInitMs]),
+            (statisticsOptions, [system, options.exportedOctets, options.exportedMessages, options.exportedRecords,
+                                 options.ignoredPackets, options.notSentRecords]),
+        ], into: &message)
         writeHeader(&message, count: 4, nowMs: nowMs)
         return true
     }
