@@ -15,11 +15,22 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        .target(
+            name: "MeterWorkload",
+            dependencies: [.product(name: "FlowTap", package: flowtapPackage)],
+            path: "Benchmarks/MeterWorkload"
+        ),
+        .executableTarget(
+            name: "MeterProfile",
+            dependencies: ["MeterWorkload", .product(name: "FlowTap", package: flowtapPackage)],
+            path: "Benchmarks/MeterProfile"
+        ),
         .executableTarget(
             name: "MeterBenchmark",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "FlowTap", package: flowtapPackage),
+                "MeterWorkload",
             ],
             path: "Benchmarks/MeterBenchmark",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]

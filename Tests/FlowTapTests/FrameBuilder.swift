@@ -63,11 +63,11 @@ struct FrameBuilder {
 
     mutating func zeros(_ n: Int) { bytes += [UInt8](repeating: 0, count: n) }
 
-    /// Decodes the frame as the forwarder would.
-    func decode() -> PacketFacts {
+    /// Decodes the frame as the forwarder would (`l2` false: as it does when l2 is not recorded).
+    func decode(l2: Bool = true) -> PacketFacts {
         var facts = PacketFacts()
         bytes.withUnsafeBytes { raw in
-            PacketDecoder.decode(raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, length: raw.count, into: &facts)
+            PacketDecoder.decode(raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, length: raw.count, into: &facts, l2: l2)
         }
         return facts
     }

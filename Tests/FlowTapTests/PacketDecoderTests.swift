@@ -93,6 +93,27 @@ final class PacketDecoderTests: XCTestCase {
         XCTAssertEqual(facts.key.destinationPort, 4)
     }
 
+    func testWithoutL2TheKeyIsTheMaskedKey() {
+        var v4 = FrameBuilder()
+        v4.ethernet(type: 0x0800, vlans: [(0x8100, 100)])
+        v4.ipv4(proto: 17, payload: 8)
+        v4.udp(sport: 1, dport: 2, payload: 0)
+        var v6 = FrameBuilder()
+        v6.ethernet(type: 0x86DD, vlans: [(0x88A8, 10), (0x8100, 20)])
+        v6.ipv6(next: 6, payload: 20)
+        v6.tcp(sport: 3, dport: 4, flags: TCPFlags.syn)
+        for frame in [v4, v6] {
+            let full = frame.decode(), bare = frame.decode(l2: false)
+            var masked = full.key
+            masked.apply(FlowKeyMask([.l3, .l4]))
+            XCTAssertEqual(bare.key, masked)
+            XCTAssertEqual([bare.key.w4, bare.key.w5, bare.key.w7], [0, 0, 0])
+            XCTAssertEqual(bare.octets, full.octets)
+            XCTAssertEqual(bare.transportEnd, full.transportEnd)
+            XCTAssertEqual(bare.ipOffset, full.ipOffset)
+        }
+    }
+
     /// label << 12 | traffic class << 9 | bottom of stack << 8 | TTL
     func mplsEntry(_ label: UInt32, bottom: Bool) -> UInt32 { label << 12 | (bottom ? 0x100 : 0) | 64 }
 

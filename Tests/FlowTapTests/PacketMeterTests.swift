@@ -10,8 +10,7 @@ final class PacketMeterTests: XCTestCase {
     }
 
     func feed(_ meter: inout PacketMeter, _ frame: [UInt8], now: UInt64 = 1) {
-        var facts = PacketFacts()
-        frame.withUnsafeBytes { meter.meter($0.baseAddress!, length: $0.count, now: now, facts: &facts) }
+        frame.withUnsafeBytes { meter.meter($0.baseAddress!, length: $0.count, now: now) }
     }
 
     func records(_ meter: inout PacketMeter) -> [FlowRecord] {
@@ -39,6 +38,17 @@ final class PacketMeterTests: XCTestCase {
         feed(&m2, own.bytes)
         XCTAssertEqual(m2.counters.ownExport, 1, "flowtap's own export packets are not metered")
         XCTAssertEqual(m2.counters.metered, 0)
+        // The port prefilter lets these through; the full test must not take them for ours.
+        for (source, port) in [(UInt32(0x0A4D_0901), UInt16(4739 + 64)), (0x0A4D_0903, 4739)] {
+            var other = FrameBuilder()
+            other.ethernet(type: 0x0800)
+            other.ipv4(proto: 17, payload: 8 + 10, src: source, dst: 0x0A4D_0902)
+            other.udp(sport: port, dport: 4739, payload: 10)
+            other.zeros(10)
+            feed(&m2, other.bytes)
+        }
+        XCTAssertEqual(m2.counters.ownExport, 1, "same port from another address, or a port equal mod 64, is metered")
+        XCTAssertEqual(m2.counters.metered, 2)
 
         let c = m.snapshot
         XCTAssertEqual(c.metered, 1)

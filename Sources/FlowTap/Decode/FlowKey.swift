@@ -101,6 +101,10 @@ public struct FlowKeyMask: Sendable {
     /// Applied to ports, protocol, ToS; the IP version always survives because it picks the
     /// record layout.
     var w6: UInt64
+    /// Whether `apply` changes anything in a key decoded with `l2` = `keepsL2`: not for
+    /// l3+l4 (the decoder already left the L2 words zero) nor for l2+l3+l4.
+    let changesDecodedKey: Bool
+    let keepsL2: Bool
 
     public init(_ records: RecordSet) {
         w0 = records.contains(.l3) ? ~0 : 0
@@ -109,6 +113,8 @@ public struct FlowKeyMask: Sendable {
         if records.contains(.l3) { w6 |= 0xFFFF << 32 }            // protocol, ToS
         if records.contains(.l4) { w6 |= 0xFF << 32 | 0xFFFF_FFFF } // protocol, ports
         self.w6 = w6
+        keepsL2 = records.contains(.l2)
+        changesDecodedKey = !records.isSuperset(of: [.l3, .l4])
     }
 }
 

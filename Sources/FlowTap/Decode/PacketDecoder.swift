@@ -14,8 +14,11 @@ public enum PacketDecoder {
     /// IPv6 extension headers walked before giving up; a chain longer than this is hostile.
     static let maxExtensionHeaders = 8
 
+    /// Decodes `frame` into `facts`. With `l2` false the L2 words of the key (MACs, ethertype,
+    /// VLANs, MPLS labels) are left zero, as the `--record` mask would leave them: the meter then
+    /// neither builds them nor clears them again.
     @inline(__always)
-    public static func decode(_ frame: UnsafeRawPointer, length: Int, into facts: inout PacketFacts) {
+    public static func decode(_ frame: UnsafeRawPointer, length: Int, into facts: inout PacketFacts, l2: Bool = true) {
         facts.key = FlowKey()
         facts.tcpFlags = 0
         facts.isLaterFragment = false
@@ -36,9 +39,11 @@ public enum PacketDecoder {
             offset += 4
             tags += 1
         }
-        facts.key.w4 = frame.mac(6) | UInt64(etherType) << 48
-        facts.key.w5 = frame.mac(0) | UInt64(outer) << 48
-        facts.key.w7 = UInt64(inner)
+        if l2 {
+            facts.key.w4 = frame.mac(6) | UInt64(etherType) << 48
+            facts.key.w5 = frame.mac(0) | UInt64(outer) << 48
+            facts.key.w7 = UInt64(inner)
+        }
         if etherType == etherTypeMPLS || etherType == etherTypeMPLSMulticast {
             // Walk to the bottom of the stack, keeping the top two entries; the packet under it
             // says what it is by its first nibble.
@@ -47,7 +52,7 @@ public enum PacketDecoder {
                 guard length >= offset + 4 else { return fail(&facts, .truncatedMPLS) }
                 guard labels < maxMPLSLabels else { return fail(&facts, .mplsStackTooDeep) }
                 let entry = frame.be32(offset)
-                if labels < 2 { facts.key.w7 |= UInt64(entry >> 8) << (16 + 24 * UInt64(labels)) }
+                if l2 && labels < 2 { facts.key.w7 |= UInt64(entry >> 8) << (16 + 24 * UInt64(labels)) }
                 labels += 1
                 offset += 4
                 if entry & 0x100 != 0 { break }
@@ -63,7 +68,14 @@ public enum PacketDecoder {
         facts.ipOffset = UInt16(truncatingIfNeeded: offset)
         switch etherType {
         case etherTypeIPv4: decodeIPv4(frame + offset, available: rest, into: &facts)
-        case etherTypeIPv6: decodeIPv6(frame + offset, available: rest, into: &facts)
+        case etherTypeIPv6:
+            // Out of line, so that `facts` stays a value the optimiser keeps in registers (see
+            // PacketMeter.meter); the L2 words are carried over.
+            let (w4, w5, w7) = (facts.key.w4, facts.key.w5, facts.key.w7)
+            facts = decodeIPv6(frame + offset, available: rest, ipOffset: facts.ipOffset)
+            facts.key.w4 = w4
+            facts.key.w5 = w5
+            facts.key.w7 = w7
         default:
             facts.kind = .nonIP
             facts.octets = UInt32(rest)
@@ -103,6 +115,15 @@ public enum PacketDecoder {
         }
         decodeTransport(ip + headerLength, available: totalLength - headerLength, proto: proto,
                         icmp: 1, headerStart: facts.ipOffset &+ UInt16(headerLength), into: &facts)
+    }
+
+    /// The facts of the IPv6 packet at `ip` (at `ipOffset` in its frame); L2 words left zero.
+    @inline(never)
+    static func decodeIPv6(_ ip: UnsafeRawPointer, available: Int, ipOffset: UInt16) -> PacketFacts {
+        var facts = PacketFacts()
+        facts.ipOffset = ipOffset
+        decodeIPv6(ip, available: available, into: &facts)
+        return facts
     }
 
     @inline(__always)

@@ -1,13 +1,16 @@
-/// The state of one flow between two reports.
+/// The state of one flow between two reports. A packet of a live flow reads the key and
+/// writes the four fields after it, so those come first: the bytes it touches then span two
+/// cache lines for three entries in four (entries are 112 bytes apart), three for the fourth.
 struct FlowEntry {
     var key: FlowKey
     var packets: UInt64
     var octets: UInt64
-    var firstNs: UInt64
     var lastNs: UInt64
+    var tcpFlags: UInt16
+    /// Written when a report interval's first packet comes.
+    var firstNs: UInt64
     /// Start of the active-timeout interval: creation, or the last active report.
     var reportStartNs: UInt64
-    var tcpFlags: UInt16
 }
 
 /// A fixed-capacity flow table owned by one forwarding thread: no locks, no allocation after
@@ -104,8 +107,8 @@ public struct FlowCache: ~Copyable {
         if slot < 0 {
             slot = free >= 0 ? free : evictLeastRecent(base: base)
             tags[slot] = tag
-            entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, firstNs: now, lastNs: now,
-                                      reportStartNs: now, tcpFlags: 0)
+            entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0,
+                                      firstNs: now, reportStartNs: now)
             liveFlows &+= 1
             flowsCreated &+= 1
         }

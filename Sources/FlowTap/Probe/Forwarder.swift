@@ -13,6 +13,8 @@ public struct OwnExportFilter: Sendable {
 
     var sources = InlineArray<16, Source>(repeating: Source())
     var count = 0
+    /// Bit `port % 64` set for each source's port: a first test, one word, for every UDP frame.
+    var portBits: UInt64 = 0
 
     public init() {}
 
@@ -32,12 +34,19 @@ public struct OwnExportFilter: Sendable {
         }
         precondition(count < sources.count)
         sources[count] = s
+        portBits |= 1 << (port % 64)
         count += 1
     }
 
+    /// Whether the frame with this key may be one of our own export datagrams: UDP, and a
+    /// source port that hashes like one of ours. Every frame asks, so this is one word's test;
+    /// `matches` gives the answer.
     @inline(__always)
+    func mayMatch(_ key: FlowKey) -> Bool {
+        key.ipProtocol == 17 && portBits >> (key.sourcePort % 64) & 1 != 0
+    }
+
     func matches(_ key: FlowKey) -> Bool {
-        guard key.ipProtocol == 17 else { return false }
         for i in 0 ..< count {
             let s = sources[i]
             if key.w0 == s.w0 && key.w1 == s.w1 && key.sourcePort == s.port && key.ipVersion == s.version { return true }
@@ -103,7 +112,6 @@ public struct Forwarder: ~Copyable {
     /// Forwards until `stop` rings or the TAP fails, then reports every flow left
     /// ("forced end") into the ring, waiting for the walker to make room, and finishes the ring.
     public mutating func run() {
-        var facts = PacketFacts()
         var nextHousekeeping: UInt64 = 0
         let input = setup.input
         let stop = setup.stop
@@ -111,7 +119,7 @@ public struct Forwarder: ~Copyable {
             let n = SystemCall.read(input, buffer, Self.bufferSize)
             if n > 0 {
                 let now = WallClock.nowNs()
-                forward(length: n, now: now, facts: &facts)
+                forward(length: n, now: now)
                 if now >= nextHousekeeping {
                     housekeeping(now: now)
                     nextHousekeeping = now + Self.housekeepingNs
@@ -140,12 +148,12 @@ public struct Forwarder: ~Copyable {
     /// Writes the frame in the buffer to the other TAP, then meters it at `now` (nanoseconds
     /// since the epoch) and hands on the records that produced.
     @inline(__always)
-    mutating func forward(length n: Int, now: UInt64, facts: inout PacketFacts) {
+    mutating func forward(length n: Int, now: UInt64) {
         let written = SystemCall.write(setup.output, buffer, n)
         if written != n { writeFailed(written, now: now) }
         io.frames &+= 1
         io.bytes &+= UInt64(n)
-        meter.meter(buffer, length: n, now: now, facts: &facts)
+        meter.meter(buffer, length: n, now: now)
         if meter.cache.pendingCount != 0 { deliverPending() }
     }
 
