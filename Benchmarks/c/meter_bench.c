@@ -258,14 +258,13 @@ static inline void cache_meter(const struct key *k, uint64_t packets, uint32_t o
 	uint64_t h = hash(k);
 	uint32_t tag = (uint32_t)(h >> 32) | 1;
 	size_t base = (size_t)(((h & 0xFFFFFFFFu) * (uint64_t)(SLOTS / WAYS)) >> 32) * WAYS;
-	long slot = -1, free_slot = -1;
-	for (size_t i = base; i < base + WAYS; i++) {
-		uint32_t t = tags[i];
-		if (t == tag && memcmp(&entries[i].k, k, sizeof(*k)) == 0) { slot = (long)i; break; }
-		if (t == 0 && free_slot < 0) free_slot = (long)i;
-	}
-	if (slot < 0) {
-		slot = free_slot >= 0 ? free_slot : evict_least_recent(base);
+	long slot = -1;
+	for (size_t i = base; i < base + WAYS; i++)
+		if (tags[i] == tag && memcmp(&entries[i].k, k, sizeof(*k)) == 0) { slot = (long)i; break; }
+	if (slot < 0) { /* a new flow: the first free slot, else the least recent one */
+		slot = (long)base;
+		while (slot < (long)(base + WAYS) && tags[slot] != 0) slot++;
+		if (slot == (long)(base + WAYS)) slot = evict_least_recent(base);
 		tags[slot] = tag;
 		entries[slot] = (struct entry){ .k = *k, .last = now, .first = now, .report_start = now };
 		m.live++;

@@ -97,21 +97,25 @@ public struct FlowCache: ~Copyable {
         let hash = key.hashValue64
         let tag = UInt32(truncatingIfNeeded: hash >> 32) | 1
         let base = Int(((hash & 0xFFFF_FFFF) &* UInt64(sets)) >> 32) &* Self.ways
-        var slot = -1
-        var free = -1
-        for i in base ..< base &+ Self.ways {
-            let t = tags[i]
-            if t == tag && entries[i].key == key { slot = i; break }
-            if t == 0 && free < 0 { free = i }
+        // Most packets belong to a live flow: look for it alone, and for room only when it is new.
+        for i in base ..< base &+ Self.ways where tags[i] == tag && entries[i].key == key {
+            return i
         }
-        if slot < 0 {
-            slot = free >= 0 ? free : evictLeastRecent(base: base)
-            tags[slot] = tag
-            entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0,
-                                      firstNs: now, reportStartNs: now)
-            liveFlows &+= 1
-            flowsCreated &+= 1
-        }
+        return insert(key, tag: tag, base: base, now: now)
+    }
+
+    /// Puts a new flow in the first free slot of its set, or in the slot of the set's least
+    /// recent flow, reported first.
+    @inline(__always)
+    mutating func insert(_ key: FlowKey, tag: UInt32, base: Int, now: UInt64) -> Int {
+        var slot = base
+        while slot < base &+ Self.ways && tags[slot] != 0 { slot &+= 1 }
+        if slot == base &+ Self.ways { slot = evictLeastRecent(base: base) }
+        tags[slot] = tag
+        entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0,
+                                  firstNs: now, reportStartNs: now)
+        liveFlows &+= 1
+        flowsCreated &+= 1
         return slot
     }
 

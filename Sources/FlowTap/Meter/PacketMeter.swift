@@ -16,6 +16,9 @@ public struct PacketMeter: ~Copyable {
     let vnetHeader: Int
     let ownExport: OwnExportFilter
     public var counters = ForwarderCounters()
+    /// No sampling, no virtio_net_hdr, and a key mask the decoder already applies: the frame
+    /// path's first test.
+    let isPlain: Bool
 
     public init(records: RecordSet, policy: ExpiryPolicy, maxFlows: Int, point: ObservationPoint,
                 sampling: Sampling = Sampling(), vnetHeader: Int = 0, ownExport: OwnExportFilter = OwnExportFilter(),
@@ -27,6 +30,7 @@ public struct PacketMeter: ~Copyable {
         meterTCPEnd = records.contains(.l4)
         self.vnetHeader = vnetHeader
         self.ownExport = ownExport
+        isPlain = sampling.interval <= 1 && vnetHeader == 0 && !mask.changesDecodedKey
     }
 
     /// Meters the frame of `length` bytes at `frame` (as read from the TAP, virtio_net_hdr
@@ -40,6 +44,15 @@ public struct PacketMeter: ~Copyable {
         // cannot forward from its store buffer (measured: 20 % slower per packet).
         var facts = PacketFacts()
         PacketDecoder.decode(frame + vnet, length: n - vnet, into: &facts, l2: mask.keepsL2)
+        // The common case in one test: an IP packet, not a fragment, not possibly ours, with no
+        // sampling, offload or key mask configured.
+        if isPlain && facts.kind.rawValue <= FrameKind.ipv6.rawValue && !facts.isLaterFragment && !facts.isFirstFragment
+            && !ownExport.mayMatch(facts.key) {
+            cache.meter(key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
+                        endsFlow: meterTCPEnd && facts.endsFlow, now: now)
+            counters.metered &+= 1
+            return
+        }
         switch facts.kind {
         case .ipv4, .ipv6:
             if ownExport.mayMatch(facts.key) && isOwnExport(facts.key) {
