@@ -1,7 +1,8 @@
 // The microbenchmark's workload without package-benchmark around it, shaped like
 // c/meter_bench.c so that the two compare line for line, under callgrind or a clock:
 //   MeterProfile [PACKETS]   meters PACKETS five times, prints ns per packet (median of 5)
-//   valgrind --tool=callgrind MeterProfile 200000   instructions, with the C twin's beside them
+//   valgrind --tool=callgrind MeterProfile 200000   instructions (run.sh does this, with the C
+//   twin's beside them, on a copy without debug info: valgrind 3.19 cannot read swiftc's DWARF 5)
 import Foundation
 import FlowTap
 import MeterWorkload

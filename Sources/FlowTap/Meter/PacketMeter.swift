@@ -46,7 +46,7 @@ public struct PacketMeter: ~Copyable {
         PacketDecoder.decode(frame + vnet, length: n - vnet, into: &facts, l2: mask.keepsL2)
         // The common case in one test: an IP packet, not a fragment, not possibly ours, with no
         // sampling, offload or key mask configured.
-        if isPlain && facts.kind.rawValue <= FrameKind.ipv6.rawValue && !facts.isLaterFragment && !facts.isFirstFragment
+        if isPlain && (facts.kind == .ipv4 || facts.kind == .ipv6) && !facts.isLaterFragment && !facts.isFirstFragment
             && !ownExport.mayMatch(facts.key) {
             cache.meter(key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
                         endsFlow: meterTCPEnd && facts.endsFlow, now: now)
