@@ -83,4 +83,54 @@ final class PacketMeterTests: XCTestCase {
         XCTAssertEqual(r.first?.octets, 14 * 40 + 20_000)
         XCTAssertEqual(m.counters.gsoSegments, 14)
     }
+
+    /// The meter decodes the link layer itself and then IPv4 inline, IPv6 out of line, and sends
+    /// the common frame straight to the cache: every one of those paths must meter what the
+    /// whole decoder decodes, with and without L2, with and without a virtio_net_hdr.
+    func testEveryPathMetersWhatTheDecoderDecodes() {
+        var v6 = FrameBuilder()
+        v6.ethernet(type: 0x86DD)
+        v6.ipv6(next: 6, payload: 20 + 50, trafficClass: 0x28)
+        v6.tcp(sport: 443, dport: 50000, flags: TCPFlags.ack | TCPFlags.psh)
+        v6.zeros(50)
+        var v6VLAN = FrameBuilder()
+        v6VLAN.ethernet(type: 0x86DD, vlans: [(tpid: 0x8100, tci: 7)])
+        v6VLAN.ipv6(next: 17, payload: 8 + 30)
+        v6VLAN.udp(sport: 5353, dport: 5353, payload: 30)
+        v6VLAN.zeros(30)
+        var v4QinQ = FrameBuilder()
+        v4QinQ.ethernet(type: 0x0800, vlans: [(tpid: 0x88A8, tci: 100), (tpid: 0x8100, tci: 200)])
+        v4QinQ.ipv4(proto: 17, payload: 8 + 20, tos: 0xB8)
+        v4QinQ.udp(sport: 1000, dport: 2000, payload: 20)
+        v4QinQ.zeros(20)
+        var v4MPLS = FrameBuilder()
+        v4MPLS.ethernet(type: 0x8847)
+        v4MPLS.raw([0x00, 0x01, 0x41, 0x40]) // label 20, bottom of stack
+        v4MPLS.ipv4(proto: 1, payload: 8)
+        v4MPLS.raw([8, 0, 0, 0, 0, 1, 0, 1]) // ICMP echo request
+        let frames = [FrameBuilder.tcpv4(), v6, v6VLAN, v4QinQ, v4MPLS]
+
+        for recordSet: RecordSet in [[.l3, .l4], [.l2, .l3, .l4]] {
+            for vnet in [0, 12] {
+                var m = makeMeter(recordSet, vnet: vnet)
+                for f in frames {
+                    for _ in 0 ..< 2 { feed(&m, [UInt8](repeating: 0, count: vnet) + f.bytes) }
+                }
+                let got = records(&m)
+                XCTAssertEqual(got.count, frames.count, "records \(recordSet), vnet \(vnet)")
+                for (i, f) in frames.enumerated() {
+                    let expected = f.decode(l2: recordSet.contains(.l2))
+                    XCTAssertNotEqual(expected.kind, .malformed)
+                    guard let r = got.first(where: { $0.key == expected.key }) else {
+                        XCTFail("frame \(i) (records \(recordSet), vnet \(vnet)): no record with the decoder's key")
+                        continue
+                    }
+                    XCTAssertEqual(r.packets, 2, "frame \(i)")
+                    XCTAssertEqual(r.octets, 2 * UInt64(expected.octets), "frame \(i)")
+                    XCTAssertEqual(r.tcpFlags, expected.tcpFlags, "frame \(i)")
+                }
+                XCTAssertEqual(m.counters.metered, UInt64(2 * frames.count))
+            }
+        }
+    }
 }

@@ -19,20 +19,35 @@ public enum PacketDecoder {
     /// neither builds them nor clears them again.
     @inline(__always)
     public static func decode(_ frame: UnsafeRawPointer, length: Int, into facts: inout PacketFacts, l2: Bool = true) {
+        guard let etherType = decodeLink(frame, length: length, into: &facts, l2: l2) else { return }
+        let offset = Int(facts.ipOffset)
+        switch etherType {
+        case etherTypeIPv4: decodeIPv4(frame + offset, available: length - offset, into: &facts)
+        case etherTypeIPv6: decodeIPv6KeepingLink(frame + offset, available: length - offset, into: &facts)
+        default: decodeNonIP(available: length - offset, into: &facts)
+        }
+    }
+
+    /// The link layer: Ethernet, up to two VLAN tags, an MPLS label stack. Resets `facts`, fills
+    /// its L2 words (when `l2`) and `ipOffset`, and returns the ethertype of what follows (an
+    /// MPLS payload named by its version nibble); nil for a malformed frame, `facts` saying why.
+    /// The meter calls this and the network-layer decoders itself, to keep IPv6 off the IPv4 path.
+    @inline(__always)
+    static func decodeLink(_ frame: UnsafeRawPointer, length: Int, into facts: inout PacketFacts, l2: Bool) -> UInt16? {
         facts.key = FlowKey()
         facts.tcpFlags = 0
         facts.isLaterFragment = false
         facts.isFirstFragment = false
         facts.transportEnd = 0
         facts.issue = .none
-        guard length >= 14 else { return fail(&facts, .truncatedEthernet) }
+        guard length >= 14 else { fail(&facts, .truncatedEthernet); return nil }
         var etherType = frame.be16(12)
         var offset = 14
         var outer: UInt16 = 0, inner: UInt16 = 0
         var tags = 0
         while etherType == etherTypeVLAN || etherType == etherTypeQinQ {
-            guard tags < 2 else { return fail(&facts, .tooManyVLANTags) }
-            guard length >= offset + 4 else { return fail(&facts, .truncatedVLAN) }
+            guard tags < 2 else { fail(&facts, .tooManyVLANTags); return nil }
+            guard length >= offset + 4 else { fail(&facts, .truncatedVLAN); return nil }
             let vlan = frame.be16(offset) & 0x0FFF | FlowKey.vlanPresent
             if tags == 0 { outer = vlan } else { inner = vlan }
             etherType = frame.be16(offset + 2)
@@ -49,37 +64,41 @@ public enum PacketDecoder {
             // says what it is by its first nibble.
             var labels = 0
             while true {
-                guard length >= offset + 4 else { return fail(&facts, .truncatedMPLS) }
-                guard labels < maxMPLSLabels else { return fail(&facts, .mplsStackTooDeep) }
+                guard length >= offset + 4 else { fail(&facts, .truncatedMPLS); return nil }
+                guard labels < maxMPLSLabels else { fail(&facts, .mplsStackTooDeep); return nil }
                 let entry = frame.be32(offset)
                 if l2 && labels < 2 { facts.key.w7 |= UInt64(entry >> 8) << (16 + 24 * UInt64(labels)) }
                 labels += 1
                 offset += 4
                 if entry & 0x100 != 0 { break }
             }
-            guard length > offset else { return fail(&facts, .truncatedMPLS) }
+            guard length > offset else { fail(&facts, .truncatedMPLS); return nil }
             switch frame.u8(offset) >> 4 {
             case 4: etherType = etherTypeIPv4
             case 6: etherType = etherTypeIPv6
             default: break
             }
         }
-        let rest = length - offset
         facts.ipOffset = UInt16(truncatingIfNeeded: offset)
-        switch etherType {
-        case etherTypeIPv4: decodeIPv4(frame + offset, available: rest, into: &facts)
-        case etherTypeIPv6:
-            // Out of line, so that `facts` stays a value the optimiser keeps in registers (see
-            // PacketMeter.meter); the L2 words are carried over.
-            let (w4, w5, w7) = (facts.key.w4, facts.key.w5, facts.key.w7)
-            facts = decodeIPv6(frame + offset, available: rest, ipOffset: facts.ipOffset)
-            facts.key.w4 = w4
-            facts.key.w5 = w5
-            facts.key.w7 = w7
-        default:
-            facts.kind = .nonIP
-            facts.octets = UInt32(rest)
-        }
+        return etherType
+    }
+
+    @inline(__always)
+    static func decodeNonIP(available: Int, into facts: inout PacketFacts) {
+        facts.kind = .nonIP
+        facts.octets = UInt32(available)
+    }
+
+    /// The IPv6 packet at `ip`, into `facts` that `decodeLink` filled: its L2 words are kept.
+    @inline(__always)
+    static func decodeIPv6KeepingLink(_ ip: UnsafeRawPointer, available: Int, into facts: inout PacketFacts) {
+        // Out of line, so that `facts` stays a value the optimiser keeps in registers (see
+        // PacketMeter.meter).
+        let (w4, w5, w7) = (facts.key.w4, facts.key.w5, facts.key.w7)
+        facts = decodeIPv6(ip, available: available, ipOffset: facts.ipOffset)
+        facts.key.w4 = w4
+        facts.key.w5 = w5
+        facts.key.w7 = w7
     }
 
     @inline(__always)

@@ -29,6 +29,11 @@ public struct PacketFacts: Sendable {
 
 public enum FrameKind: UInt8, Sendable {
     case ipv4, ipv6, nonIP, malformed
+
+    /// IPv4 or IPv6, as one comparison: written as `== .ipv4 || == .ipv6`, the frame path's
+    /// first test compiled to 28 more instructions per packet (callgrind).
+    @inline(__always)
+    public var isIP: Bool { rawValue <= FrameKind.ipv6.rawValue }
 }
 
 public enum TCPFlags {
