@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_bench_smoke.sh - bench.sh works: one short repetition of every mode prints a full table.
+# test_bench_smoke.sh - bench.sh works: one short repetition of every mode prints a full table;
+# bench-rtt.sh works: one short round, with a second flowtap binary, prints every mode.
 # It checks that every mode was measured (no missing number), not how fast anything was: speed
 # is for bench.sh runs on a quiet machine (README, Performance).
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -11,4 +12,9 @@ for mode in "kernel bridge" "C reference (tapfwd)" "flowtap" "C reference -v (vn
   check "bench.sh measured: $mode" bash -c "grep -F '| $mode |' <<<'$out' | grep -qvE 'nan|\\| 0\\.00 \\|'"
 done
 check "bench.sh printed the ratios" bash -c "grep -q 'TCP, flowtap / C (plain) | [0-9]' <<<'$out'"
+rtt=$(bash "$HERE/bench-rtt.sh" -n 1 -c 20 -b "$FT_BIN" 2>/dev/null)
+echo "$rtt"
+for mode in c-plain flowtap other; do
+  check "bench-rtt.sh measured: $mode (20 pings)" bash -c "grep -qE '^\| $mode \| 20 \| [0-9]+ \| [0-9]+ \|' <<<'$rtt'"
+done
 finish

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# bench-rtt.sh - ping RTT alone, flowtap against the C reference, many rounds interleaved.
+#
+#   bench-rtt.sh [-n ROUNDS] [-c PINGS] [-b OTHER_FLOWTAP]
+#
+# bench.sh measures RTT once per repetition, after TCP and a flood; its RTT ratio moves by
+# ±15 % between runs. This takes ROUNDS rounds (default 8) of PINGS pings (default 300, 10 ms
+# apart) through each mode in turn, keeps every single RTT, and prints per mode the mean and
+# the median over all of them, and the ratios to the C reference. Modes: the C reference, this
+# flowtap, and with -b another flowtap binary (say, a build of an earlier commit), so that a
+# change's effect on latency is measured in one run. A benchmark: it asserts nothing.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROUNDS=8 PINGS=300 OTHER=""
+while getopts "n:c:b:h" c; do
+  case $c in
+    n) ROUNDS=$OPTARG ;; c) PINGS=$OPTARG ;; b) OTHER=$OPTARG ;;
+    *) sed -n '2,11p' "$0"; exit 2 ;;
+  esac
+done
+source "$HERE/lib.sh"
+set +e
+require_root
+REF=$HERE/../../shared/testbed/tapfwd.c
+[[ -f $REF ]] || { echo "bench-rtt.sh: the C reference $REF is missing (shared/ must sit beside the repository)" >&2; exit 1; }
+[[ -x $FT_BIN ]] || { echo "bench-rtt.sh: build flowtap first (swift build -c release)" >&2; exit 1; }
+[[ -z $OTHER || -x $OTHER ]] || { echo "bench-rtt.sh: -b $OTHER is not an executable flowtap" >&2; exit 2; }
+gcc -O2 -Wall -pthread -o "$FT_OUT/tapfwd" "$REF" || exit 1
+
+topology_up
+start_nfcapd 4739 "$FT_OUT/nfcap"
+SAMPLES=$FT_OUT/rtt.tsv
+: > "$SAMPLES"
+MODES=(c-plain flowtap)
+[[ -n $OTHER ]] && MODES+=(other)
+for ((r = 1; r <= ROUNDS; r++)); do
+  for mode in "${MODES[@]}"; do
+    case $mode in
+      c-plain) ip netns exec "$NS_P" "$FT_OUT/tapfwd" tapa tapb 2>/dev/null & ;;
+      flowtap) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" >/dev/null 2>&1 & ;;
+      other) ip netns exec "$NS_P" "$OTHER" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" >/dev/null 2>&1 & ;;
+    esac
+    fwd=$!
+    wait_ping || { echo "bench-rtt.sh: no path h1 -> h2 through $mode" >&2; exit 1; }
+    echo "== round $r/$ROUNDS: $mode" >&2
+    ns "$NS_H1" ping -c "$PINGS" -i 0.01 "$H2_IP" | sed -n "s/.*time=\([0-9.]*\) ms/$mode\t\1/p" >> "$SAMPLES"
+    stop_pid "$fwd" INT
+    sleep 0.3
+  done
+done
+python3 - "$SAMPLES" <<'EOF'
+import statistics, sys
+from collections import defaultdict
+rtt = defaultdict(list)
+for line in open(sys.argv[1]):
+    mode, ms = line.split()
+    rtt[mode].append(float(ms) * 1000)
+c = rtt["c-plain"]
+print("| mode | pings | mean µs | median µs | mean / C | median / C |")
+print("|---|---|---|---|---|---|")
+for mode, v in rtt.items():
+    print(f"| {mode} | {len(v)} | {statistics.mean(v):.0f} | {statistics.median(v):.0f} | "
+          f"{statistics.mean(v) / statistics.mean(c):.2f} | {statistics.median(v) / statistics.median(c):.2f} |")
+EOF
