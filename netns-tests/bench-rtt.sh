@@ -21,11 +21,9 @@ done
 source "$HERE/lib.sh"
 set +e
 require_root
-REF=$HERE/../../shared/testbed/tapfwd.c
-[[ -f $REF ]] || { echo "bench-rtt.sh: the C reference $REF is missing (shared/ must sit beside the repository)" >&2; exit 1; }
 [[ -x $FT_BIN ]] || { echo "bench-rtt.sh: build flowtap first (swift build -c release)" >&2; exit 1; }
 [[ -z $OTHER || -x $OTHER ]] || { echo "bench-rtt.sh: -b $OTHER is not an executable flowtap" >&2; exit 2; }
-gcc -O2 -Wall -pthread -o "$FT_OUT/tapfwd" "$REF" || exit 1
+build_c_reference || exit 1
 
 topology_up
 start_nfcapd 4739 "$FT_OUT/nfcap"

@@ -29,9 +29,7 @@ require_root
 [[ -n $OUTDIR ]] && mkdir -p "$OUTDIR"
 RAW=${OUTDIR:-$FT_OUT}/raw.tsv
 : > "$RAW"
-REF=$HERE/../../shared/testbed/tapfwd.c
-[[ -f $REF ]] || { echo "bench.sh: the C reference $REF is missing (shared/ must sit beside the repository)" >&2; exit 1; }
-gcc -O2 -Wall -pthread -o "$FT_OUT/tapfwd" "$REF" || exit 1
+build_c_reference || exit 1
 for t in iperf3 trafgen ping; do command -v "$t" >/dev/null || { echo "bench.sh: needs $t" >&2; exit 1; }; done
 [[ -x $FT_BIN ]] || { echo "bench.sh: build flowtap first (swift build -c release)" >&2; exit 1; }
 

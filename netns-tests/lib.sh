@@ -127,6 +127,14 @@ wait_ping() {
   return 1
 }
 
+# build_c_reference: the C reference forwarder (../shared/testbed/tapfwd.c) as $FT_OUT/tapfwd,
+# for the benchmarks; says what is missing and fails when it cannot.
+build_c_reference() {
+  local ref=$FT_ROOT/../shared/testbed/tapfwd.c
+  [[ -f $ref ]] || { echo "$(basename "$0"): the C reference $ref is missing (shared/ must sit beside the repository)" >&2; return 1; }
+  gcc -O2 -Wall -pthread -o "$FT_OUT/tapfwd" "$ref"
+}
+
 # start_flowtap ARGS...: runs flowtap in the probe namespace; its output goes to $FT_OUT/flowtap.log.
 start_flowtap() {
   ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb "$@" >"$FT_OUT/flowtap.log" 2>&1 &
