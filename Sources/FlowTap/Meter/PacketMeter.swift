@@ -61,6 +61,7 @@ public struct PacketMeter: ~Copyable {
         meterOther(frame, facts, now: now)
     }
 
+    /// A frame whose link layer `link` holds, carrying IPv6: decoded and metered here.
     @inline(never)
     mutating func meterIPv6(_ frame: UnsafeRawPointer, length n: Int, link: PacketFacts, now: UInt64) {
         var facts = link
