@@ -15,12 +15,14 @@ let benchmarks: @Sendable () -> Void = {
     // The forwarder's per-frame work after the write: PacketMeter.meter (decode, classify,
     // cache update), through its public entry point: one call per frame across the module
     // boundary, which the forwarder, in the same module, does not pay.
-    Benchmark("decode + meter, 1 Mi slots, 400k flows (per packet)") { benchmark in
-        var meter = Workload.makeMeter()
-        Workload.fill(&meter)
-        benchmark.startMeasurement()
-        Workload.run(&meter, from: 0, count: benchmark.scaledIterations.count)
-        benchmark.stopMeasurement()
-        blackHole(meter.cache.liveFlows)
+    for (name, frames) in [("IPv4", Workload.ipv4), ("IPv6", Workload.ipv6)] {
+        Benchmark("decode + meter, \(name), 1 Mi slots, 400k flows (per packet)") { benchmark in
+            var meter = Workload.makeMeter()
+            Workload.fill(&meter, frames)
+            benchmark.startMeasurement()
+            Workload.run(&meter, frames, from: 0, count: benchmark.scaledIterations.count)
+            benchmark.stopMeasurement()
+            blackHole(meter.cache.liveFlows)
+        }
     }
 }

@@ -8,30 +8,57 @@ public enum Workload {
     public static let slots = 1 << 20
     public static let frameLength = 64
 
-    /// 400 000 UDP frames, each its own flow (source address and port vary), back to back, each
-    /// on its own cache line as the forwarder's read buffer is (c/meter_bench.c does the same).
-    nonisolated(unsafe) public static let frames: UnsafeRawPointer = {
+    /// One frame per flow, UDP, each flow its own source address and port, back to back, each on
+    /// its own cache line as the forwarder's read buffer is (c/meter_bench.c does the same).
+    /// Written once, when made, and only read after: safe to share.
+    public struct Frames: @unchecked Sendable {
+        public let base: UnsafeRawPointer
+        /// Bytes of each frame, as read from the TAP.
+        public let length: Int
+    }
+
+    /// IPv4 frames: the workload c/meter_bench.c has a twin for.
+    public static let ipv4 = makeFrames(ipv6: false)
+    /// IPv6 frames: the meter's out-of-line IPv6 path, with no C twin (flowtap's own figure).
+    public static let ipv6 = makeFrames(ipv6: true)
+
+    static func makeFrames(ipv6: Bool) -> Frames {
         let bytes = UnsafeMutableRawPointer.allocate(byteCount: flows * frameLength, alignment: 64)
         bytes.initializeMemory(as: UInt8.self, repeating: 0, count: flows * frameLength)
         for i in 0 ..< flows {
             let f = bytes + i * frameLength
-            let header: [UInt8] = [0x02, 0x77, 0, 0, 0, 0x02, 0x02, 0x77, 0, 0, 0, 0x01, 0x08, 0x00]
+            let header: [UInt8] = [0x02, 0x77, 0, 0, 0, 0x02, 0x02, 0x77, 0, 0, 0, 0x01, ipv6 ? 0x86 : 0x08, ipv6 ? 0xDD : 0x00]
             header.withUnsafeBytes { f.copyMemory(from: $0.baseAddress!, byteCount: 14) }
             let ip = f + 14
-            ip.storeBytes(of: 0x45, as: UInt8.self)
-            ip.storeBytes(of: 46, toByteOffset: 3, as: UInt8.self)   // total length 46: 20 + 8 + 18
-            ip.storeBytes(of: 64, toByteOffset: 8, as: UInt8.self)
-            ip.storeBytes(of: 17, toByteOffset: 9, as: UInt8.self)
-            for (o, b) in [10, UInt8(truncatingIfNeeded: i >> 16), UInt8(truncatingIfNeeded: i >> 8), UInt8(truncatingIfNeeded: i), 10, 77, 0, 2].enumerated() {
-                ip.storeBytes(of: b, toByteOffset: 12 + o, as: UInt8.self)
+            let flow = [UInt8(truncatingIfNeeded: i >> 16), UInt8(truncatingIfNeeded: i >> 8), UInt8(truncatingIfNeeded: i)]
+            let udp: UnsafeMutableRawPointer
+            if ipv6 { // fd00::/8 addresses, payload: the UDP header alone
+                ip.storeBytes(of: 0x60, as: UInt8.self)
+                ip.storeBytes(of: 8, toByteOffset: 5, as: UInt8.self)
+                ip.storeBytes(of: 17, toByteOffset: 6, as: UInt8.self)
+                ip.storeBytes(of: 64, toByteOffset: 7, as: UInt8.self)
+                ip.storeBytes(of: 0xFD, toByteOffset: 8, as: UInt8.self)
+                for (o, b) in flow.enumerated() { ip.storeBytes(of: b, toByteOffset: 21 + o, as: UInt8.self) }
+                ip.storeBytes(of: 0xFD, toByteOffset: 24, as: UInt8.self)
+                ip.storeBytes(of: 2, toByteOffset: 39, as: UInt8.self)
+                udp = ip + 40
+                udp.storeBytes(of: 8, toByteOffset: 5, as: UInt8.self)
+            } else {
+                ip.storeBytes(of: 0x45, as: UInt8.self)
+                ip.storeBytes(of: 46, toByteOffset: 3, as: UInt8.self)   // total length 46: 20 + 8 + 18
+                ip.storeBytes(of: 64, toByteOffset: 8, as: UInt8.self)
+                ip.storeBytes(of: 17, toByteOffset: 9, as: UInt8.self)
+                for (o, b) in ([10] + flow + [10, 77, 0, 2]).enumerated() {
+                    ip.storeBytes(of: b, toByteOffset: 12 + o, as: UInt8.self)
+                }
+                udp = ip + 20
+                udp.storeBytes(of: 26, toByteOffset: 5, as: UInt8.self)
             }
-            let udp = ip + 20
             udp.storeBytes(of: UInt16(40000 + i % 20000).bigEndian, as: UInt16.self)
             udp.storeBytes(of: 9, toByteOffset: 3, as: UInt8.self)
-            udp.storeBytes(of: 26, toByteOffset: 5, as: UInt8.self)
         }
-        return UnsafeRawPointer(bytes)
-    }()
+        return Frames(base: UnsafeRawPointer(bytes), length: ipv6 ? 62 : 60)
+    }
 
     /// The visiting order: a multiplicative walk over the flows, so that consecutive packets hit
     /// unrelated cache lines as a busy link's would.
@@ -45,21 +72,21 @@ public enum Workload {
     }
 
     /// Meters every flow once, so that the measured packets update live flows.
-    public static func fill(_ meter: inout PacketMeter) {
-        let base = frames
+    public static func fill(_ meter: inout PacketMeter, _ frames: Frames = ipv4) {
         for i in 0 ..< flows {
-            meter.meter(base + i * frameLength, length: 60, now: 1)
+            meter.meter(frames.base + i * frameLength, length: frames.length, now: 1)
             if meter.cache.pendingCount != 0 { _ = meter.cache.drainPending { _ in true } }
         }
     }
 
     /// The measured loop: `count` packets from position `start` of the visiting order.
     @inline(__always)
-    public static func run(_ meter: inout PacketMeter, from start: Int, count: Int) {
-        let base = frames
+    public static func run(_ meter: inout PacketMeter, _ frames: Frames = ipv4, from start: Int, count: Int) {
+        let base = frames.base
+        let length = frames.length
         var n = start
         for _ in 0 ..< count {
-            meter.meter(base + flow(at: n) * frameLength, length: 60, now: 2)
+            meter.meter(base + flow(at: n) * frameLength, length: length, now: 2)
             if meter.cache.pendingCount != 0 { _ = meter.cache.drainPending { _ in true } }
             n &+= 1
         }
