@@ -14,7 +14,8 @@ public enum PacketDecoder {
     /// IPv6 extension headers walked before giving up; a chain longer than this is hostile.
     static let maxExtensionHeaders = 8
 
-    /// Decodes `frame` into `facts`. With `l2` false the L2 words of the key (MACs, ethertype,
+    /// Decodes `frame` into `facts`: the whole decoder in one call, which the meter's paths must
+    /// agree with (PacketMeterTests). With `l2` false the L2 words of the key (MACs, ethertype,
     /// VLANs, MPLS labels) are left zero, as the `--record` mask would leave them: the meter then
     /// neither builds them nor clears them again.
     @inline(__always)
@@ -23,7 +24,7 @@ public enum PacketDecoder {
         let offset = Int(facts.ipOffset)
         switch etherType {
         case etherTypeIPv4: decodeIPv4(frame + offset, available: length - offset, into: &facts)
-        case etherTypeIPv6: decodeIPv6KeepingLink(frame + offset, available: length - offset, into: &facts)
+        case etherTypeIPv6: decodeIPv6(frame + offset, available: length - offset, into: &facts)
         default: decodeNonIP(available: length - offset, into: &facts)
         }
     }
@@ -89,18 +90,6 @@ public enum PacketDecoder {
         facts.octets = UInt32(available)
     }
 
-    /// The IPv6 packet at `ip`, into `facts` that `decodeLink` filled: its L2 words are kept.
-    @inline(__always)
-    static func decodeIPv6KeepingLink(_ ip: UnsafeRawPointer, available: Int, into facts: inout PacketFacts) {
-        // Out of line, so that `facts` stays a value the optimiser keeps in registers (see
-        // PacketMeter.meter).
-        let (w4, w5, w7) = (facts.key.w4, facts.key.w5, facts.key.w7)
-        facts = decodeIPv6(ip, available: available, ipOffset: facts.ipOffset)
-        facts.key.w4 = w4
-        facts.key.w5 = w5
-        facts.key.w7 = w7
-    }
-
     @inline(__always)
     static func fail(_ facts: inout PacketFacts, _ issue: DecodeIssue) {
         facts.kind = .malformed
@@ -134,15 +123,6 @@ public enum PacketDecoder {
         }
         decodeTransport(ip + headerLength, available: totalLength - headerLength, proto: proto,
                         icmp: 1, headerStart: facts.ipOffset &+ UInt16(headerLength), into: &facts)
-    }
-
-    /// The facts of the IPv6 packet at `ip` (at `ipOffset` in its frame); L2 words left zero.
-    @inline(never)
-    static func decodeIPv6(_ ip: UnsafeRawPointer, available: Int, ipOffset: UInt16) -> PacketFacts {
-        var facts = PacketFacts()
-        facts.ipOffset = ipOffset
-        decodeIPv6(ip, available: available, into: &facts)
-        return facts
     }
 
     @inline(__always)

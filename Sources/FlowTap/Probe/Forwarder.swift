@@ -116,8 +116,8 @@ public struct Forwarder: ~Copyable {
     ///
     /// Due housekeeping waits for a quiet millisecond rather than following the frame that made
     /// it due: a lone frame is usually answered within that time (an echo reply, an ACK), and a
-    /// scan run right after the frame held the CPU the answer needed (ping RTT +10 % against
-    /// the C reference). Under load the TAP is never quiet, so a frame runs housekeeping once it
+    /// scan run right after the frame held the CPU the answer needed (ping RTT 1.1 to 1.2 × the
+    /// C reference's). Under load the TAP is never quiet, so a frame runs housekeeping once it
     /// is a whole period late.
     public mutating func run() {
         var nextHousekeeping: UInt64 = 0
