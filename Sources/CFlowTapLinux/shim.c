@@ -66,21 +66,28 @@ int cft_link_set_up(const char *name) {
     return rc;
 }
 
-static void termination_set(sigset_t *set) {
+// Every signal a terminal or a service manager sends: they reach flowtap only through its
+// signalfd, never as a default action that would end it without exporting its flows.
+static void handled_set(sigset_t *set) {
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGQUIT);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGUSR2);
+    sigaddset(set, SIGPIPE);
 }
 
-int cft_block_termination_signals(void) {
+int cft_block_handled_signals(void) {
     sigset_t set;
-    termination_set(&set);
+    handled_set(&set);
     return -pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-int cft_termination_signalfd(void) {
+int cft_handled_signalfd(void) {
     sigset_t set;
-    termination_set(&set);
+    handled_set(&set);
     int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     return fd < 0 ? -errno : fd;
 }
@@ -135,4 +142,369 @@ int cft_usable_cpus(void) {
 
 int cft_unshare_network_namespace(void) {
     return unshare(CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+// ---- privilege drop -------------------------------------------------------------------------
+
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+
+int cft_drop_bounding_set(void) {
+    int first_error = 0;
+    for (int cap = 0; cap <= 63; cap++) {
+        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
+            break; // past the kernel's last capability
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && first_error == 0)
+            first_error = -errno;
+    }
+    return first_error;
+}
+
+int cft_clear_capabilities(void) {
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return -errno;
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof(data));
+    return syscall(SYS_capset, &header, data) < 0 ? -errno : 0;
+}
+
+int cft_set_no_new_privs(void) {
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+// Filled before the filter is installed; read by the SIGSYS handler.
+static volatile unsigned char refused_logged[1024];
+
+static void put_decimal(char **p, long v) {
+    char digits[24];
+    int n = 0;
+    if (v < 0) {
+        *(*p)++ = '-';
+        v = -v;
+    }
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0 && n < (int)sizeof(digits));
+    while (n > 0)
+        *(*p)++ = digits[--n];
+}
+
+// A system call outside the allowlist: say which, once per number, and make it fail with EPERM
+// as if the kernel had refused it, so the caller's own error handling runs (a logged, counted
+// failure rather than a silent kill). Only async-signal-safe calls (write) are made here.
+static void on_sigsys(int signo, siginfo_t *info, void *context) {
+    (void)signo;
+    int nr = info->si_syscall;
+    if (nr >= 0 && nr < (int)sizeof(refused_logged) && !refused_logged[nr]) {
+        refused_logged[nr] = 1;
+        char line[200];
+        char *p = line;
+        const char *a = "flowtap: seccomp refused system call ";
+        while (*a) *p++ = *a++;
+        put_decimal(&p, nr);
+        const char *b = " (it failed with EPERM); this is a bug in flowtap's allowlist: please report it\n";
+        while (*b) *p++ = *b++;
+        (void)!write(2, line, (size_t)(p - line));
+    }
+    ucontext_t *uc = (ucontext_t *)context;
+#if defined(__x86_64__)
+    uc->uc_mcontext.gregs[REG_RAX] = -EPERM;
+#elif defined(__aarch64__)
+    uc->uc_mcontext.regs[0] = (unsigned long long)(long long)-EPERM;
+#endif
+}
+
+#if defined(__x86_64__)
+#define CFT_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define CFT_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+int cft_install_seccomp(const int *allowed, int count) {
+#ifndef CFT_AUDIT_ARCH
+    (void)allowed;
+    (void)count;
+    return -ENOSYS;
+#else
+    if (count < 1 || count > 200)
+        return -EINVAL;
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_sigaction = on_sigsys;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGSYS, &action, NULL) < 0)
+        return -errno;
+    // arch check, load nr, one JEQ per allowed call to ALLOW, else TRAP.
+    struct sock_filter program[4 + 200 + 2];
+    int n = 0;
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CFT_AUDIT_ARCH, 1, 0);
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    for (int i = 0; i < count; i++) {
+        // Jump over the remaining comparisons and the TRAP to the ALLOW at the end.
+        program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)allowed[i],
+                                                    (unsigned char)(count - i), 0);
+    }
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog fprog = {.len = (unsigned short)n, .filter = program};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0)
+        return -errno;
+    return 0;
+#endif
+}
+
+int cft_syscall_number(const char *name) {
+    // Every name the allowlist (Probe/SeccompAllowlist.swift) may use; #ifdef because the
+    // architectures differ (aarch64 has no poll, open or arch_prctl).
+    static const struct { const char *name; int nr; } table[] = {
+#ifdef SYS_read
+        {"read", SYS_read},
+#endif
+#ifdef SYS_write
+        {"write", SYS_write},
+#endif
+#ifdef SYS_readv
+        {"readv", SYS_readv},
+#endif
+#ifdef SYS_writev
+        {"writev", SYS_writev},
+#endif
+#ifdef SYS_pread64
+        {"pread64", SYS_pread64},
+#endif
+#ifdef SYS_close
+        {"close", SYS_close},
+#endif
+#ifdef SYS_poll
+        {"poll", SYS_poll},
+#endif
+#ifdef SYS_ppoll
+        {"ppoll", SYS_ppoll},
+#endif
+#ifdef SYS_sendto
+        {"sendto", SYS_sendto},
+#endif
+#ifdef SYS_sendmsg
+        {"sendmsg", SYS_sendmsg},
+#endif
+#ifdef SYS_recvmsg
+        {"recvmsg", SYS_recvmsg},
+#endif
+#ifdef SYS_recvfrom
+        {"recvfrom", SYS_recvfrom},
+#endif
+#ifdef SYS_futex
+        {"futex", SYS_futex},
+#endif
+#ifdef SYS_clock_gettime
+        {"clock_gettime", SYS_clock_gettime},
+#endif
+#ifdef SYS_clock_nanosleep
+        {"clock_nanosleep", SYS_clock_nanosleep},
+#endif
+#ifdef SYS_nanosleep
+        {"nanosleep", SYS_nanosleep},
+#endif
+#ifdef SYS_gettimeofday
+        {"gettimeofday", SYS_gettimeofday},
+#endif
+#ifdef SYS_mmap
+        {"mmap", SYS_mmap},
+#endif
+#ifdef SYS_munmap
+        {"munmap", SYS_munmap},
+#endif
+#ifdef SYS_mprotect
+        {"mprotect", SYS_mprotect},
+#endif
+#ifdef SYS_mremap
+        {"mremap", SYS_mremap},
+#endif
+#ifdef SYS_madvise
+        {"madvise", SYS_madvise},
+#endif
+#ifdef SYS_brk
+        {"brk", SYS_brk},
+#endif
+#ifdef SYS_exit
+        {"exit", SYS_exit},
+#endif
+#ifdef SYS_exit_group
+        {"exit_group", SYS_exit_group},
+#endif
+#ifdef SYS_rt_sigreturn
+        {"rt_sigreturn", SYS_rt_sigreturn},
+#endif
+#ifdef SYS_rt_sigprocmask
+        {"rt_sigprocmask", SYS_rt_sigprocmask},
+#endif
+#ifdef SYS_rt_sigaction
+        {"rt_sigaction", SYS_rt_sigaction},
+#endif
+#ifdef SYS_sigaltstack
+        {"sigaltstack", SYS_sigaltstack},
+#endif
+#ifdef SYS_getpid
+        {"getpid", SYS_getpid},
+#endif
+#ifdef SYS_gettid
+        {"gettid", SYS_gettid},
+#endif
+#ifdef SYS_tgkill
+        {"tgkill", SYS_tgkill},
+#endif
+#ifdef SYS_sched_yield
+        {"sched_yield", SYS_sched_yield},
+#endif
+#ifdef SYS_getrandom
+        {"getrandom", SYS_getrandom},
+#endif
+#ifdef SYS_clone
+        {"clone", SYS_clone},
+#endif
+#ifdef SYS_clone3
+        {"clone3", SYS_clone3},
+#endif
+#ifdef SYS_set_robust_list
+        {"set_robust_list", SYS_set_robust_list},
+#endif
+#ifdef SYS_rseq
+        {"rseq", SYS_rseq},
+#endif
+#ifdef SYS_prctl
+        {"prctl", SYS_prctl},
+#endif
+#ifdef SYS_sched_setaffinity
+        {"sched_setaffinity", SYS_sched_setaffinity},
+#endif
+#ifdef SYS_sched_getaffinity
+        {"sched_getaffinity", SYS_sched_getaffinity},
+#endif
+#ifdef SYS_fstat
+        {"fstat", SYS_fstat},
+#endif
+#ifdef SYS_newfstatat
+        {"newfstatat", SYS_newfstatat},
+#endif
+#ifdef SYS_statx
+        {"statx", SYS_statx},
+#endif
+#ifdef SYS_lseek
+        {"lseek", SYS_lseek},
+#endif
+#ifdef SYS_ioctl
+        {"ioctl", SYS_ioctl},
+#endif
+#ifdef SYS_openat
+        {"openat", SYS_openat},
+#endif
+#ifdef SYS_open
+        {"open", SYS_open},
+#endif
+#ifdef SYS_getcwd
+        {"getcwd", SYS_getcwd},
+#endif
+#ifdef SYS_readlink
+        {"readlink", SYS_readlink},
+#endif
+#ifdef SYS_readlinkat
+        {"readlinkat", SYS_readlinkat},
+#endif
+#ifdef SYS_uname
+        {"uname", SYS_uname},
+#endif
+#ifdef SYS_membarrier
+        {"membarrier", SYS_membarrier},
+#endif
+#ifdef SYS_restart_syscall
+        {"restart_syscall", SYS_restart_syscall},
+#endif
+#ifdef SYS_epoll_wait
+        {"epoll_wait", SYS_epoll_wait},
+#endif
+#ifdef SYS_epoll_pwait
+        {"epoll_pwait", SYS_epoll_pwait},
+#endif
+#ifdef SYS_getuid
+        {"getuid", SYS_getuid},
+#endif
+#ifdef SYS_geteuid
+        {"geteuid", SYS_geteuid},
+#endif
+#ifdef SYS_getgid
+        {"getgid", SYS_getgid},
+#endif
+#ifdef SYS_getegid
+        {"getegid", SYS_getegid},
+#endif
+#ifdef SYS_fcntl
+        {"fcntl", SYS_fcntl},
+#endif
+#ifdef SYS_dup
+        {"dup", SYS_dup},
+#endif
+#ifdef SYS_dup3
+        {"dup3", SYS_dup3},
+#endif
+#ifdef SYS_pipe2
+        {"pipe2", SYS_pipe2},
+#endif
+#ifdef SYS_eventfd2
+        {"eventfd2", SYS_eventfd2},
+#endif
+#ifdef SYS_socket
+        {"socket", SYS_socket},
+#endif
+#ifdef SYS_connect
+        {"connect", SYS_connect},
+#endif
+#ifdef SYS_bind
+        {"bind", SYS_bind},
+#endif
+#ifdef SYS_getsockname
+        {"getsockname", SYS_getsockname},
+#endif
+#ifdef SYS_setsockopt
+        {"setsockopt", SYS_setsockopt},
+#endif
+#ifdef SYS_getsockopt
+        {"getsockopt", SYS_getsockopt},
+#endif
+#ifdef SYS_kill
+        {"kill", SYS_kill},
+#endif
+#ifdef SYS_tkill
+        {"tkill", SYS_tkill},
+#endif
+#ifdef SYS_sysinfo
+        {"sysinfo", SYS_sysinfo},
+#endif
+#ifdef SYS_getrusage
+        {"getrusage", SYS_getrusage},
+#endif
+#ifdef SYS_times
+        {"times", SYS_times},
+#endif
+#ifdef SYS_prlimit64
+        {"prlimit64", SYS_prlimit64},
+#endif
+#ifdef SYS_arch_prctl
+        {"arch_prctl", SYS_arch_prctl},
+#endif
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (strcmp(table[i].name, name) == 0)
+            return table[i].nr;
+    return -1;
 }

@@ -88,6 +88,12 @@ struct Run: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Largest export IP datagram.", valueName: "bytes"))
     var mtu: Int = 1500
 
+    @Option(help: ArgumentHelp("Account to run as once the TAPs and sockets are open (default: nobody when started as root, else the current user); root keeps uid 0, still without capabilities.", valueName: "name"))
+    var user: String?
+
+    @Option(help: ArgumentHelp("The system call allowlist installed after the privilege drop: on, or off to run without it.", valueName: "on|off"))
+    var seccomp: Switch = .on
+
     /// Turns the flags into a configuration, or the first problem found.
     func configuration() throws(SetupError) -> ProbeConfiguration {
         guard let defaultFormat = ExportFormat(name: format) else {
@@ -143,6 +149,8 @@ struct Run: ParsableCommand {
             config.cpus = list
         }
         config.mtu = mtu
+        config.user = user
+        config.seccomp = seccomp == .on
         try config.validate()
         return config
     }
@@ -158,6 +166,10 @@ struct Run: ParsableCommand {
         fflush(nil)
         if summary.signal == nil { throw ExitCode(1) }
     }
+}
+
+enum Switch: String, ExpressibleByArgument, CaseIterable {
+    case on, off
 }
 
 @main

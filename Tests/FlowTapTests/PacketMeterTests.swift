@@ -33,22 +33,26 @@ final class PacketMeterTests: XCTestCase {
         own.udp(sport: 4739, dport: 4739, payload: 10)
         own.zeros(10)
         var filter = OwnExportFilter()
-        filter.add(IPAddress("10.77.9.1")!, port: 4739)
+        filter.add(source: IPAddress("10.77.9.1")!, sourcePort: 4739, destination: IPAddress("10.77.9.2")!, destinationPort: 4739)
         var m2 = makeMeter(own: filter)
         feed(&m2, own.bytes)
         XCTAssertEqual(m2.counters.ownExport, 1, "flowtap's own export packets are not metered")
         XCTAssertEqual(m2.counters.metered, 0)
         // The port prefilter lets these through; the full test must not take them for ours.
-        for (source, port) in [(UInt32(0x0A4D_0901), UInt16(4739 + 64)), (0x0A4D_0903, 4739)] {
+        // Nor is our source address and port sent elsewhere (a spoofed source hides nothing), or
+        // sent to the collector's address on another port.
+        let others: [(UInt32, UInt16, UInt32, UInt16)] = [(0x0A4D_0901, 4739 + 64, 0x0A4D_0902, 4739), (0x0A4D_0903, 4739, 0x0A4D_0902, 4739),
+                                                          (0x0A4D_0901, 4739, 0x0A4D_0905, 4739), (0x0A4D_0901, 4739, 0x0A4D_0902, 4740)]
+        for (source, port, destination, destinationPort) in others {
             var other = FrameBuilder()
             other.ethernet(type: 0x0800)
-            other.ipv4(proto: 17, payload: 8 + 10, src: source, dst: 0x0A4D_0902)
-            other.udp(sport: port, dport: 4739, payload: 10)
+            other.ipv4(proto: 17, payload: 8 + 10, src: source, dst: destination)
+            other.udp(sport: port, dport: destinationPort, payload: 10)
             other.zeros(10)
             feed(&m2, other.bytes)
         }
-        XCTAssertEqual(m2.counters.ownExport, 1, "same port from another address, or a port equal mod 64, is metered")
-        XCTAssertEqual(m2.counters.metered, 2)
+        XCTAssertEqual(m2.counters.ownExport, 1, "only our source and the collector's destination together are ours")
+        XCTAssertEqual(m2.counters.metered, 4)
 
         let c = m.snapshot
         XCTAssertEqual(c.metered, 1)

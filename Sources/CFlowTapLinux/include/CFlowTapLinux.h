@@ -40,12 +40,12 @@ int cft_link_is_up(const char *name);
 /// ioctl(SIOCGIFFLAGS) then ioctl(SIOCSIFFLAGS) with IFF_UP: `ip link set NAME up`.
 int cft_link_set_up(const char *name);
 
-/// pthread_sigmask(SIG_BLOCK, {SIGINT, SIGTERM}): threads created afterwards inherit the mask,
-/// so the signals reach only the signalfd.
-int cft_block_termination_signals(void);
+/// pthread_sigmask(SIG_BLOCK, {INT, TERM, HUP, QUIT, USR1, USR2, PIPE}): threads created
+/// afterwards inherit the mask, so these signals reach only the signalfd.
+int cft_block_handled_signals(void);
 
-/// signalfd(-1, {SIGINT, SIGTERM}, SFD_CLOEXEC | SFD_NONBLOCK).
-int cft_termination_signalfd(void);
+/// signalfd(-1, {INT, TERM, HUP, QUIT, USR1, USR2, PIPE}, SFD_CLOEXEC | SFD_NONBLOCK).
+int cft_handled_signalfd(void);
 
 /// read(fd, struct signalfd_siginfo): the signal number, or -errno (-EAGAIN when none is pending).
 int cft_signalfd_read(int fd);
@@ -68,5 +68,26 @@ int cft_usable_cpus(void);
 /// unshare(CLONE_NEWNET): moves the calling thread into a new, empty network namespace. The
 /// root-only tests use it to make TAPs without touching the host's interfaces.
 int cft_unshare_network_namespace(void);
+
+/// prctl(PR_CAPBSET_DROP) for every capability the kernel has: 0, or the first -errno (EPERM
+/// without CAP_SETPCAP).
+int cft_drop_bounding_set(void);
+
+/// prctl(PR_CAP_AMBIENT_CLEAR_ALL), then capset(2) with empty effective, permitted and
+/// inheritable sets.
+int cft_clear_capabilities(void);
+
+/// prctl(PR_SET_NO_NEW_PRIVS, 1).
+int cft_set_no_new_privs(void);
+
+/// seccomp(SECCOMP_SET_MODE_FILTER) with a filter that allows the `count` system call numbers
+/// in `allowed` (at most 200) and traps every other: a SIGSYS handler, installed here, logs the
+/// call's number once to stderr and makes it fail with EPERM. Another architecture's calls
+/// kill the process.
+int cft_install_seccomp(const int *allowed, int count);
+
+/// The current thread's system call number of `name` (SYS_name), or -1 when this architecture
+/// has no such call.
+int cft_syscall_number(const char *name);
 
 #endif

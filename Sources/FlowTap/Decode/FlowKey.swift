@@ -61,9 +61,16 @@ public struct FlowKey: Hashable, Sendable {
         r.w5 = (w5 & ~mac) | (w4 & mac)
         switch ipProtocol {
         case 1, 58:
+            // An echo request's reverse is its reply and back (8 <-> 0, 128 <-> 129).
             let type = UInt8(truncatingIfNeeded: destinationPort >> 8)
-            let pairs: [UInt8: UInt8] = ipProtocol == 1 ? [8: 0, 0: 8] : [128: 129, 129: 128]
-            if let reply = pairs[type] {
+            let reply: UInt8? = switch (ipProtocol, type) {
+            case (1, 8): 0
+            case (1, 0): 8
+            case (58, 128): 129
+            case (58, 129): 128
+            default: nil
+            }
+            if let reply {
                 r.setL4(sourcePort: 0, destinationPort: UInt16(reply) << 8 | destinationPort & 0xFF)
             }
         default:
@@ -79,10 +86,17 @@ public struct FlowKey: Hashable, Sendable {
     }
 
     /// 64-bit mix of all eight words (multiply-xorshift): cheap, and good enough that sets fill
-    /// evenly under sequential addresses and ports.
+    /// evenly under sequential addresses and ports. Unseeded: the same in every process, for
+    /// what must not depend on one (the biflow pairing's canonical orientation).
     @inline(__always)
-    public var hashValue64: UInt64 {
-        var h: UInt64 = 0x243F_6A88_85A3_08D3
+    public var hashValue64: UInt64 { hash(seed: 0) }
+
+    /// The mix started from `seed`. The flow cache and the fragment table use a random seed per
+    /// process, so that nobody on the wire can compute which set a key lands in and aim a
+    /// stream of keys at one set (each new flow would evict a live one).
+    @inline(__always)
+    public func hash(seed: UInt64) -> UInt64 {
+        var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ seed
         @inline(__always) func mix(_ w: UInt64) {
             h = (h ^ w) &* 0x9E37_79B9_7F4A_7C15
             h ^= h >> 29

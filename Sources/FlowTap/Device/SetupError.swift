@@ -17,6 +17,6 @@ public struct SetupError: Error, CustomStringConvertible, Equatable {
 
     static func permission(_ what: String, capability: String) -> SetupError {
         SetupError("no permission to \(what)",
-                   fix: "flowtap needs \(capability): run it as root or grant it with 'setcap cap_net_admin,cap_net_raw+ep flowtap'")
+                   fix: "flowtap needs \(capability): run it as root (it drops to --user after setup) or under systemd with User= and AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW; do not setcap the binary, which would let any local user attach to idle TAPs and send from any address")
     }
 }

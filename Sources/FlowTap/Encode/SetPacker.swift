@@ -39,7 +39,7 @@ struct SetPacker {
     mutating func close(_ message: inout MessageWriter) {
         guard openStart >= 0 else { return }
         message.appendZeros(padding4(message.count - openStart))
-        message.base.put16(UInt16(message.count - openStart), at: openStart + 2)
+        message.set16(UInt16(message.count - openStart), at: openStart + 2)
         reset()
     }
 
@@ -65,7 +65,7 @@ struct SetPacker {
                 }
             }
         }
-        message.base.put16(UInt16(message.count - start), at: start + 2)
+        message.set16(UInt16(message.count - start), at: start + 2)
     }
 
     static func templateSetLength(_ layouts: [RecordLayout]) -> Int {

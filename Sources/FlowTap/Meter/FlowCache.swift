@@ -1,4 +1,6 @@
-/// The state of one flow between two reports. A packet of a live flow reads the key and
+/// The state of one flow between two reports. Times are the meter's clock (monotonic
+/// nanoseconds in the forwarder), so a step of the wall clock neither freezes nor flushes the
+/// cache; `FlowCache.wallOffsetNs` turns them into wall-clock times when a record is made. A packet of a live flow reads the key and
 /// writes the four fields after it, so those come first: the bytes it touches then span two
 /// cache lines for three entries in four (entries are 112 bytes apart), three for the fourth.
 struct FlowEntry {
@@ -31,21 +33,33 @@ public struct FlowCache: ~Copyable {
     /// 0 marks a free slot; a used slot holds the key hash's upper half with the low bit set.
     let tags: UnsafeMutablePointer<UInt32>
     let entries: UnsafeMutablePointer<FlowEntry>
-    /// Records produced while metering one frame, until the owner drains them. A frame makes at
-    /// most four: held fragments counted (an eviction), an evicted fragment entry counted (an
-    /// eviction), its own flow's insertion (an eviction) and its FIN/RST.
+    /// Records produced while metering, until the owner drains them. A frame makes at most
+    /// four: held fragments counted (an eviction), an evicted fragment entry counted (an
+    /// eviction), its own flow's insertion (an eviction) and its FIN/RST; the forwarder drains
+    /// after every frame and after every expired fragment entry it meters. Full-outbox rule: a
+    /// record that finds the outbox full is counted in `recordsDropped` and not kept, so no
+    /// sequence of input can overrun it.
     let outbox: UnsafeMutablePointer<FlowRecord>
     static let outboxCapacity = 8
+    /// The hash seed: random per process in the forwarder (see `FlowKey.hash(seed:)`).
+    let seed: UInt64
+    /// Added to an entry's times (the meter's clock) to make a record's wall-clock times. The
+    /// forwarder sets it from CLOCK_REALTIME − CLOCK_MONOTONIC at every housekeeping; 0 when
+    /// the meter is fed wall-clock times.
+    public var wallOffsetNs: UInt64 = 0
 
     public private(set) var liveFlows = 0
     public private(set) var flowsCreated: UInt64 = 0
     public private(set) var evictions: UInt64 = 0
     public private(set) var pendingCount = 0
+    /// Records that found the outbox full (see `outbox`); lost, and counted as such.
+    public private(set) var recordsDropped: UInt64 = 0
     var scanCursor = 0
 
-    public init(maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint) {
-        precondition(maxFlows > 0)
-        sets = (maxFlows + Self.ways - 1) / Self.ways
+    /// `maxFlows` below one set is taken as one set (configuration refuses it before).
+    public init(maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint, seed: UInt64 = 0) {
+        sets = max(1, (maxFlows + Self.ways - 1) / Self.ways)
+        self.seed = seed
         capacity = sets * Self.ways
         self.policy = policy
         self.point = point
@@ -94,7 +108,7 @@ public struct FlowCache: ~Copyable {
     /// The slot holding `key`'s flow, inserted (evicting if its set is full) when absent.
     @inline(__always)
     mutating func slot(for key: FlowKey, now: UInt64) -> Int {
-        let hash = key.hashValue64
+        let hash = key.hash(seed: seed)
         let tag = UInt32(truncatingIfNeeded: hash >> 32) | 1
         let base = Int(((hash & 0xFFFF_FFFF) &* UInt64(sets)) >> 32) &* Self.ways
         // Most packets belong to a live flow: look for it alone, and for room only when it is new.
@@ -134,7 +148,10 @@ public struct FlowCache: ~Copyable {
     @inline(__always)
     mutating func report(_ slot: Int, reason: FlowEndReason) {
         guard let record = record(slot, reason: reason) else { return }
-        precondition(pendingCount < Self.outboxCapacity, "FlowCache.drainPending must follow every frame that leaves records pending")
+        guard pendingCount < Self.outboxCapacity else {
+            recordsDropped &+= 1
+            return
+        }
         (outbox + pendingCount).initialize(to: record)
         pendingCount &+= 1
     }
@@ -150,8 +167,8 @@ public struct FlowCache: ~Copyable {
     func record(_ slot: Int, reason: FlowEndReason) -> FlowRecord? {
         let e = entries[slot]
         guard e.packets > 0 else { return nil }
-        return FlowRecord(key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs,
-                          lastNs: e.lastNs, ingressInterface: point.ingressInterface,
+        return FlowRecord(key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
+                          lastNs: e.lastNs &+ wallOffsetNs, ingressInterface: point.ingressInterface,
                           egressInterface: point.egressInterface, tcpFlags: e.tcpFlags,
                           endReason: reason, direction: point.direction)
     }

@@ -4,8 +4,9 @@
 /// counts (the frames themselves are forwarded at once) until the first comes; if it never
 /// does within the timeout, they are counted in a flow without ports, never lost.
 ///
-/// Bounded: a fixed number of slots, 4-way set associative; a full set gives up its oldest
-/// entry, whose held counts then go to the flow without ports.
+/// Bounded: a fixed number of slots, 4-way set associative, keyed with the process's random
+/// hash seed; a full set gives up its oldest entry, whose held counts then go to the flow
+/// without ports. Times are the meter's clock (monotonic in the forwarder).
 public struct FragmentTable: ~Copyable {
     public struct Held: Sendable, Equatable {
         public var key: FlowKey
@@ -31,10 +32,14 @@ public struct FragmentTable: ~Copyable {
     let sets: Int
     let used: UnsafeMutablePointer<Bool>
     let entries: UnsafeMutablePointer<Entry>
+    let seed: UInt64
+    /// Where `nextExpired` goes on looking.
+    var expiryCursor = 0
     public private(set) var attributed: UInt64 = 0
     public private(set) var unattributed: UInt64 = 0
 
-    public init(capacity: Int = 4096, timeoutSeconds: Int = 5) {
+    public init(capacity: Int = 4096, timeoutSeconds: Int = 5, seed: UInt64 = 0) {
+        self.seed = seed
         sets = max(1, capacity / Self.ways)
         self.capacity = sets * Self.ways
         timeoutNs = UInt64(timeoutSeconds) * 1_000_000_000
@@ -58,7 +63,7 @@ public struct FragmentTable: ~Copyable {
 
     @inline(__always)
     func find(_ key: FlowKey, id: UInt32) -> (slot: Int, found: Bool, base: Int) {
-        let hash = key.hashValue64 ^ UInt64(id) &* 0x9E37_79B9_7F4A_7C15
+        let hash = key.hash(seed: seed) ^ UInt64(id) &* 0x9E37_79B9_7F4A_7C15
         let base = Int((hash >> 32) % UInt64(sets)) * Self.ways
         var free = -1
         for i in base ..< base + Self.ways {
@@ -133,12 +138,25 @@ public struct FragmentTable: ~Copyable {
     /// Forgets packets not heard of within the timeout; held counts whose first fragment never
     /// came go to `deliver`, to be counted in a flow without ports.
     public mutating func expire(now: UInt64, _ deliver: (Held) -> Void) {
-        for i in 0 ..< capacity where used[i] && now >= entries[i].expiresNs {
+        while let held = nextExpired(now: now) { deliver(held) }
+    }
+
+    /// Forgets the next packet not heard of within the timeout and returns its held counts,
+    /// if it has any; nil once a pass over the table finds nothing more. One entry at a time,
+    /// so that the owner can hand on what each one produces before the next (every expired
+    /// entry may evict a flow).
+    public mutating func nextExpired(now: UInt64) -> Held? {
+        while expiryCursor < capacity {
+            let i = expiryCursor
+            expiryCursor += 1
+            guard used[i] && now >= entries[i].expiresNs else { continue }
+            used[i] = false
             if entries[i].held.packets > 0 {
                 unattributed &+= entries[i].held.packets
-                deliver(entries[i].held)
+                return entries[i].held
             }
-            used[i] = false
         }
+        expiryCursor = 0
+        return nil
     }
 }

@@ -7,7 +7,7 @@
 /// owner hands them on after each frame (`cache.pendingCount`, `cache.drainPending`).
 public struct PacketMeter: ~Copyable {
     public var cache: FlowCache
-    var fragments = FragmentTable()
+    var fragments: FragmentTable
     var sampler: PacketSampler
     let mask: FlowKeyMask
     let meterNonIP: Bool
@@ -21,8 +21,9 @@ public struct PacketMeter: ~Copyable {
 
     public init(records: RecordSet, policy: ExpiryPolicy, maxFlows: Int, point: ObservationPoint,
                 sampling: Sampling = Sampling(), vnetHeader: Int = 0, ownExport: OwnExportFilter = OwnExportFilter(),
-                seed: UInt64 = 1) {
-        cache = FlowCache(maxFlows: maxFlows, policy: policy, point: point)
+                seed: UInt64 = 1, hashSeed: UInt64 = 0) {
+        cache = FlowCache(maxFlows: maxFlows, policy: policy, point: point, seed: hashSeed)
+        fragments = FragmentTable(seed: hashSeed)
         sampler = PacketSampler(sampling, seed: seed)
         mask = FlowKeyMask(records)
         meterNonIP = records.contains(.l2)
@@ -33,7 +34,8 @@ public struct PacketMeter: ~Copyable {
     }
 
     /// Meters the frame of `length` bytes at `frame` (as read from the TAP, virtio_net_hdr
-    /// included) at `now` (nanoseconds since the epoch).
+    /// included) at `now`, in nanoseconds of the meter's clock (monotonic in the forwarder; see
+    /// `FlowCache.wallOffsetNs`).
     @inline(__always)
     public mutating func meter(_ frame: UnsafeRawPointer, length n: Int, now: UInt64) {
         let vnet = vnetHeader
@@ -176,11 +178,13 @@ public struct PacketMeter: ~Copyable {
         cache.meterHeld(key: key, packets: held.packets, octets: held.octets, firstNs: held.firstNs, lastNs: held.lastNs)
     }
 
-    /// Fragments held past their timeout go to flows without ports. (At shutdown pass `.max`.)
-    public mutating func expireFragments(now: UInt64) {
-        var expired: [FragmentTable.Held] = []
-        fragments.expire(now: now) { expired.append($0) }
-        for held in expired { meterHeld(held) }
+    /// Meters the held counts of the next fragment entry past its timeout in its flow without
+    /// ports (at shutdown pass `.max`). False when none is left. One entry per call: each may
+    /// evict a flow, so the owner drains the outbox between calls.
+    public mutating func expireFragment(now: UInt64) -> Bool {
+        guard let held = fragments.nextExpired(now: now) else { return false }
+        meterHeld(held)
+        return true
     }
 
     /// The counters, with the cache's and the fragment table's folded in.
@@ -191,6 +195,7 @@ public struct PacketMeter: ~Copyable {
         c.liveFlows = UInt64(cache.liveFlows)
         c.fragmentsAttributed = fragments.attributed
         c.fragmentsUnattributed = fragments.unattributed
+        c.recordsLost &+= cache.recordsDropped
         return c
     }
 }

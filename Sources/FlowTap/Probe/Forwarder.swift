@@ -1,60 +1,6 @@
 import Glibc
 import Logging
 
-/// flowtap's own export datagrams, recognised by source address and port so that they are
-/// forwarded but never metered when the path to a collector crosses the TAPs.
-public struct OwnExportFilter: Sendable {
-    /// Source address as it sits in `FlowKey.w0`/`w1` (network order), and the source port.
-    struct Source: Sendable {
-        var w0: UInt64 = 0, w1: UInt64 = 0
-        var port: UInt16 = 0
-        var version: UInt8 = 0
-    }
-
-    var sources = InlineArray<16, Source>(repeating: Source())
-    var count = 0
-    /// Bit `port % 64` set for each source's port: a first test, one word, for every UDP frame.
-    var portBits: UInt64 = 0
-
-    public init() {}
-
-    public mutating func add(_ address: IPAddress, port: UInt16) {
-        var s = Source()
-        s.port = port
-        switch address {
-        case .v4(let a):
-            s.w0 = UInt64(a.value.bigEndian)
-            s.version = 4
-        case .v6(let a):
-            a.bytes.withUnsafeBytes { raw in
-                s.w0 = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
-                s.w1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-            }
-            s.version = 6
-        }
-        precondition(count < sources.count)
-        sources[count] = s
-        portBits |= 1 << (port % 64)
-        count += 1
-    }
-
-    /// Whether the frame with this key may be one of our own export datagrams: UDP, and a
-    /// source port that hashes like one of ours. Every frame asks, so this is one word's test;
-    /// `matches` gives the answer.
-    @inline(__always)
-    func mayMatch(_ key: FlowKey) -> Bool {
-        key.ipProtocol == 17 && portBits >> (key.sourcePort % 64) & 1 != 0
-    }
-
-    func matches(_ key: FlowKey) -> Bool {
-        for i in 0 ..< count {
-            let s = sources[i]
-            if key.w0 == s.w0 && key.w1 == s.w1 && key.sourcePort == s.port && key.ipVersion == s.version { return true }
-        }
-        return false
-    }
-}
-
 /// Everything a forwarding thread starts from; the thread builds its `Forwarder` (and the
 /// flow cache it owns) from this.
 public struct ForwarderSetup: Sendable {
@@ -69,6 +15,8 @@ public struct ForwarderSetup: Sendable {
     /// Bytes of virtio_net_hdr in front of every frame: 12 with `--offload`, else 0.
     public var vnetHeader: Int
     public var ownExport: OwnExportFilter
+    /// The flow-hash seed, random per process (`FlowKey.hash(seed:)`).
+    public var hashSeed: UInt64
     public var ring: RecordRing
     public var report: ForwarderReport
     public var stop: Doorbell
@@ -104,9 +52,10 @@ public struct Forwarder: ~Copyable {
         self.setup = setup
         meter = PacketMeter(records: setup.records, policy: setup.policy, maxFlows: setup.maxFlows, point: setup.point,
                             sampling: setup.sampling, vnetHeader: setup.vnetHeader, ownExport: setup.ownExport,
-                            seed: WallClock.nowNs() ^ UInt64(setup.point.direction) << 32)
+                            seed: UInt64.random(in: .min ... .max), hashSeed: setup.hashSeed)
+        meter.cache.wallOffsetNs = MonotonicClock.wallOffsetNs()
         buffer = .allocate(byteCount: Self.bufferSize, alignment: 64)
-        lastScan = WallClock.nowNs()
+        lastScan = MonotonicClock.nowNs()
     }
 
     deinit { buffer.deallocate() }
@@ -127,7 +76,7 @@ public struct Forwarder: ~Copyable {
         while true {
             let n = SystemCall.read(input, buffer, Self.bufferSize)
             if n > 0 {
-                let now = WallClock.nowNs()
+                let now = MonotonicClock.nowNs()
                 forward(length: n, now: now)
                 quiet = false
                 if now >= nextHousekeeping &+ Self.housekeepingNs {
@@ -139,9 +88,9 @@ public struct Forwarder: ~Copyable {
             }
             if n == 0 || n == -Int(EAGAIN) {
                 if stop.isRung { break }
-                if WallClock.nowNs() >= nextHousekeeping {
+                if MonotonicClock.nowNs() >= nextHousekeeping {
                     if !quiet && SystemCall.pollReadable(input, stop.descriptor, timeoutMs: Self.quietMs) > 0 { continue }
-                    let now = WallClock.nowNs()
+                    let now = MonotonicClock.nowNs()
                     housekeeping(now: now)
                     nextHousekeeping = now + Self.housekeepingNs
                 }
@@ -156,8 +105,8 @@ public struct Forwarder: ~Copyable {
         finish()
     }
 
-    /// Writes the frame in the buffer to the other TAP, then meters it at `now` (nanoseconds
-    /// since the epoch) and hands on the records that produced.
+    /// Writes the frame in the buffer to the other TAP, then meters it at `now` (monotonic
+    /// nanoseconds) and hands on the records that produced.
     @inline(__always)
     mutating func forward(length n: Int, now: UInt64) {
         let written = SystemCall.write(setup.output, buffer, n)
@@ -191,17 +140,26 @@ public struct Forwarder: ~Copyable {
     }
 
     /// One slice of the expiry scan, sized so that the whole table is covered once per sweep
-    /// period, and publication of the counters.
+    /// period, fragment expiry, the wall-clock offset records are stamped with, and
+    /// publication of the counters.
     @inline(never)
     mutating func housekeeping(now: UInt64) {
         let elapsed = now > lastScan ? min(now - lastScan, Self.sweepNs) : 0
         lastScan = now
         let slots = max(64, Int(elapsed / 1000) * meter.cache.capacity / Int(Self.sweepNs / 1000))
         let ring = setup.ring
-        meter.expireFragments(now: now)
-        if meter.cache.pendingCount != 0 { deliverPending() }
+        meter.cache.wallOffsetNs = MonotonicClock.wallOffsetNs()
+        expireFragments(now: now)
         io.recordsQueued &+= UInt64(meter.cache.expire(now: now, slots: slots) { ring.push($0) })
         publish()
+    }
+
+    /// Held fragments past their timeout go to their flows without ports, one entry at a time
+    /// with the outbox drained after each (each may evict a flow).
+    mutating func expireFragments(now: UInt64) {
+        while meter.expireFragment(now: now) {
+            if meter.cache.pendingCount != 0 { deliverPending() }
+        }
     }
 
     mutating func publish() {
@@ -211,13 +169,13 @@ public struct Forwarder: ~Copyable {
         c.writeErrors = io.writeErrors
         c.readErrors = io.readErrors
         c.recordsQueued = io.recordsQueued
-        c.recordsLost = io.recordsLost
+        c.recordsLost = io.recordsLost &+ c.recordsLost
         setup.report.publish(c)
     }
 
     mutating func finish() {
-        meter.expireFragments(now: .max)
-        if meter.cache.pendingCount != 0 { deliverPending() }
+        meter.cache.wallOffsetNs = MonotonicClock.wallOffsetNs()
+        expireFragments(now: .max)
         let ring = setup.ring
         var queued: UInt64 = 0
         while !meter.cache.expireAll(reason: .forcedEnd, { record in

@@ -26,6 +26,11 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// CPUs the forwarding threads are pinned to, in turn; empty: not pinned.
     public var cpus: [Int] = []
     public static let maxQueues = 16
+    /// The account flowtap runs as once its descriptors are open; nil: `nobody` when started
+    /// as root, else the current user. "root" keeps uid 0 (capabilities are still dropped).
+    public var user: String?
+    /// Install the seccomp allowlist after the privilege drop.
+    public var seccomp = true
 
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800
@@ -43,8 +48,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
         sources.first { $0.isIPv6 == collector.host.isIPv6 }
     }
 
-    /// Smallest IP datagram that carries one record of the largest layout, or the templates,
-    /// to every collector.
+    /// Smallest IP datagram that carries one record of the largest layout, the templates, or
+    /// the options message, to every collector.
     public var minimumMTU: Int {
         collectors.map { c in
             (c.host.isIPv6 ? 48 : 28) + Self.encoderMinimum(c.format, records: records, biflow: biflow)
@@ -54,9 +59,9 @@ public struct ProbeConfiguration: Sendable, Equatable {
     static func encoderMinimum(_ format: ExportFormat, records: RecordSet, biflow: Bool) -> Int {
         let context = EncodingContext(systemInitMs: 0)
         switch format {
-        case .ipfix: return IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: records, biflow: biflow), context: context).minimumMessageLength
-        case .v9: return NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: records, dialect: .netflowV9), context: context).minimumMessageLength
-        case .v5: return NetFlowV5Encoder(observationDomain: 1, context: context).minimumMessageLength
+        case .ipfix: return IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: records, biflow: biflow), context: context).largestRequiredMessage
+        case .v9: return NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: records, dialect: .netflowV9), context: context).largestRequiredMessage
+        case .v5: return NetFlowV5Encoder(observationDomain: 1, context: context).largestRequiredMessage
         }
     }
 

@@ -49,6 +49,28 @@ public final class RawSockets: Sendable {
         return fd
     }
 
+    /// Refuses a `--source` that is not an address of this host (in this namespace): bind(2) of
+    /// a UDP socket to it fails with EADDRNOTAVAIL. A raw socket would send from any address,
+    /// so without this check flowtap could be told to forge another host's export.
+    public static func checkLocal(_ address: IPAddress) throws(SetupError) {
+        let fd = socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let rc: CInt
+        switch address {
+        case .v4(let a):
+            var sa = a.socketAddress(port: 0)
+            rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        case .v6(let a):
+            var sa = a.socketAddress(port: 0)
+            rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        }
+        if rc < 0 && errno == EADDRNOTAVAIL {
+            throw SetupError("--source \(address) is not an address of this host",
+                             fix: "give one of the addresses 'ip addr' shows in flowtap's namespace, or leave --source out to use the route's")
+        }
+    }
+
     /// The address the kernel would pick as source toward `destination`: connect(2) a UDP
     /// socket (no packet is sent) and read getsockname(2).
     public static func sourceAddress(toward destination: IPAddress, port: UInt16) throws(SetupError) -> IPAddress {

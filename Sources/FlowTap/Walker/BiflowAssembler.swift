@@ -7,24 +7,46 @@
 /// reverse does not come in time goes out alone. The forward direction is the initiator, the
 /// direction whose first packet came first (RFC 5103 §5.1), and is remembered for the
 /// conversation's life so that active-timeout reports keep one orientation.
+///
+/// Bounded, whatever the traffic: at most `capacity` records wait (a record that finds the
+/// table full goes out alone at once, counted in `overflowed`), and orientations are kept in
+/// two generations of at most `capacity` conversations each. When the newer generation is full,
+/// or older than `memoryNs`, the older one is forgotten: a conversation not reported for that
+/// long may come back in the other orientation, nothing else changes.
 public final class BiflowAssembler {
     public let holdNs: UInt64
     public let memoryNs: UInt64
+    public let capacity: Int
     private var pending: [FlowKey: (record: FlowRecord, arrived: UInt64)] = [:]
-    /// Canonical key → the initiator's key, and when the conversation was last reported.
-    private var initiators: [FlowKey: (key: FlowKey, lastNs: UInt64)] = [:]
+    /// Keys of `pending` in arrival order (so also in expiry order), from `orderHead` on. An
+    /// entry whose record has left already (paired, or replaced) is skipped.
+    private var order: [(key: FlowKey, arrived: UInt64)] = []
+    private var orderHead = 0
+    /// Canonical key → the initiator's key: the generation being filled, and the one before.
+    private var initiators: [FlowKey: FlowKey] = [:]
+    private var olderInitiators: [FlowKey: FlowKey] = [:]
+    private var generationStart: UInt64 = 0
     public private(set) var paired: UInt64 = 0
     public private(set) var single: UInt64 = 0
+    /// Records sent alone at once because `capacity` records were already waiting.
+    public private(set) var overflowed: UInt64 = 0
 
-    public init(holdSeconds: Int = 3, memorySeconds: Int) {
+    public init(holdSeconds: Int = 3, memorySeconds: Int, capacity: Int = 1 << 20) {
         holdNs = UInt64(holdSeconds) * 1_000_000_000
         memoryNs = UInt64(memorySeconds) * 1_000_000_000
+        self.capacity = max(1, capacity)
     }
 
-    /// One key for both directions.
+    /// Records waiting for their reverse, and conversations whose orientation is remembered.
+    public var waiting: Int { pending.count }
+    public var remembered: Int { initiators.count + olderInitiators.count }
+
+    /// One key for both directions, the same in every process (unseeded hash, then the words).
     static func canonical(_ key: FlowKey) -> FlowKey {
         let r = key.reverseKey
-        return key.hashValue64 <= r.hashValue64 ? key : r
+        let (a, b) = (key.hashValue64, r.hashValue64)
+        if a != b { return a < b ? key : r }
+        return (key.w0, key.w1, key.w2, key.w3, key.w6) <= (r.w0, r.w1, r.w2, r.w3, r.w6) ? key : r
     }
 
     public func add(_ record: FlowRecord, now: UInt64, _ emit: (FlowRecord) -> Void) {
@@ -34,32 +56,67 @@ public final class BiflowAssembler {
             return
         }
         if let earlier = pending.removeValue(forKey: record.key) { emit(alone(earlier.record, now: now)) }
+        guard pending.count < capacity else {
+            overflowed += 1
+            emit(alone(record, now: now))
+            return
+        }
         pending[record.key] = (record, now)
+        order.append((record.key, now))
     }
 
-    /// Sends records whose reverse did not come within the hold time, and forgets
-    /// conversations not reported for `memoryNs`.
+    /// Sends records whose reverse did not come within the hold time, oldest first.
     public func expire(now: UInt64, _ emit: (FlowRecord) -> Void) {
-        for (key, entry) in pending where now &- entry.arrived >= holdNs {
-            pending.removeValue(forKey: key)
-            emit(alone(entry.record, now: now))
+        while orderHead < order.count {
+            let (key, arrived) = order[orderHead]
+            guard now &- arrived >= holdNs && now >= arrived else { break }
+            orderHead += 1
+            if let entry = pending[key], entry.arrived == arrived {
+                pending.removeValue(forKey: key)
+                emit(alone(entry.record, now: now))
+            }
         }
-        for (key, entry) in initiators where now &- entry.lastNs >= memoryNs {
-            initiators.removeValue(forKey: key)
+        // Drop the consumed front once it is most of the array: amortised O(1) per record.
+        if orderHead > 1024 && orderHead * 2 > order.count {
+            order.removeFirst(orderHead)
+            orderHead = 0
         }
+        if now &- generationStart >= memoryNs && now >= generationStart { rotate(now: now) }
     }
 
     /// Shutdown: everything still waiting goes out.
     public func flush(now: UInt64, _ emit: (FlowRecord) -> Void) {
-        for (_, entry) in pending { emit(alone(entry.record, now: now)) }
-        pending.removeAll()
+        for (key, _) in order[orderHead...] {
+            if let entry = pending.removeValue(forKey: key) { emit(alone(entry.record, now: now)) }
+        }
+        order.removeAll()
+        orderHead = 0
+    }
+
+    private func rotate(now: UInt64) {
+        olderInitiators = initiators
+        initiators = [:]
+        generationStart = now
+    }
+
+    /// The remembered initiator of a conversation, moved into the newer generation.
+    private func initiator(_ canonical: FlowKey) -> FlowKey? {
+        if let key = initiators[canonical] { return key }
+        guard let key = olderInitiators.removeValue(forKey: canonical) else { return nil }
+        remember(canonical, key)
+        return key
+    }
+
+    private func remember(_ canonical: FlowKey, _ key: FlowKey) {
+        if initiators.count >= capacity && initiators[canonical] == nil { rotate(now: generationStart) }
+        initiators[canonical] = key
     }
 
     private func combine(_ a: FlowRecord, _ b: FlowRecord, now: UInt64) -> FlowRecord {
         let canonical = Self.canonical(a.key)
-        let forwardIsA = initiators[canonical].map { $0.key == a.key } ?? (a.firstNs <= b.firstNs)
+        let forwardIsA = initiator(canonical).map { $0 == a.key } ?? (a.firstNs <= b.firstNs)
         let (forward, reverse) = forwardIsA ? (a, b) : (b, a)
-        initiators[canonical] = (forward.key, now)
+        remember(canonical, forward.key)
         var r = forward
         r.setReverse(from: reverse)
         return r
@@ -70,13 +127,12 @@ public final class BiflowAssembler {
     private func alone(_ record: FlowRecord, now: UInt64) -> FlowRecord {
         single += 1
         let canonical = Self.canonical(record.key)
-        guard let known = initiators[canonical], known.key != record.key else {
-            initiators[canonical] = (record.key, now)
+        guard let known = initiator(canonical), known != record.key else {
+            remember(canonical, record.key)
             return record
         }
-        initiators[canonical] = (known.key, now)
         var r = record
-        r.key = known.key
+        r.key = known
         swap(&r.ingressInterface, &r.egressInterface)
         r.direction = 1 - record.direction
         r.packets = 0

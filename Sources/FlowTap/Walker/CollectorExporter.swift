@@ -10,13 +10,16 @@ public struct ExportStatistics: Sendable, Equatable {
     /// Bytes of those messages (IPFIX/NetFlow payload, without IP and UDP headers).
     public var bytes: UInt64 = 0
     public var sendErrors: UInt64 = 0
-    /// Records in messages that were dropped: the send queue was full, or the message could
-    /// never be sent (EMSGSIZE).
+    /// Records in messages that were dropped: the send queue was full, the message could
+    /// never be sent (EMSGSIZE), or it did not fit the MTU (an encoder bug, caught by the
+    /// writer's bounds check, never sent).
     public var recordsNotSent: UInt64 = 0
     /// Flow records the format cannot carry (IPv6 or non-IP in NetFlow v5).
     public var recordsNotExportable: UInt64 = 0
     /// Messages waiting in the send queue now.
     public var queued: UInt64 = 0
+    /// Messages an encoder overfilled (see `MessageWriter.overflowed`): dropped, never sent.
+    public var overflowedMessages: UInt64 = 0
 
     public init() {}
 
@@ -29,6 +32,7 @@ public struct ExportStatistics: Sendable, Equatable {
         s.recordsNotSent += b.recordsNotSent
         s.recordsNotExportable += b.recordsNotExportable
         s.queued += b.queued
+        s.overflowedMessages += b.overflowedMessages
         return s
     }
 }
@@ -51,6 +55,10 @@ public protocol FlowExporter: AnyObject {
 /// One collector: its encoder state (templates, sequence), the message being filled, a
 /// bounded queue of messages the network refused, and the sender. Only the walker thread
 /// touches it.
+///
+/// Its `now` is monotonic milliseconds (timers: flush, template refresh, retries), so a step
+/// of the wall clock neither freezes nor hurries them; message headers take the wall clock
+/// from `wallClockMs`.
 public final class CollectorExporter<Encoder: MessageEncoder, Transport: MessageTransport>: FlowExporter {
     /// A partly filled message waits at most this long; with the walker's 100 ms tick it
     /// leaves within 0.6 s.
@@ -79,12 +87,15 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     private let sampling: Sampling
     private var errorLog = RateLimiter()
     private let logger: Logger
+    private let wallClockMs: () -> UInt64
 
     /// `mtu` bounds the whole IP datagram. Templates go out again every
     /// `templateRefreshSeconds`, and after every `templateRefreshPackets` messages (0: never).
     public init(collector: CollectorAddress, encoder: Encoder, sender: Transport, mtu: Int,
                 templateRefreshSeconds: Int, templateRefreshPackets: Int,
-                sampling: Sampling = Sampling(), probeTotals: @escaping ProbeTotals, logger: Logger) {
+                sampling: Sampling = Sampling(), probeTotals: @escaping ProbeTotals, logger: Logger,
+                wallClockMs: @escaping () -> UInt64 = WallClock.nowMs) {
+        self.wallClockMs = wallClockMs
         self.sampling = sampling
         self.collector = collector
         self.encoder = encoder
@@ -114,7 +125,14 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         case .full:
             flush(now: now)
             begin(now: now)
-            if encoder.append(record, to: &message) != .appended { statistics.recordsNotExportable += 1 }
+            if encoder.append(record, to: &message) == .appended { return }
+            // A small MTU may carry the templates or a record, not both: the templates go alone.
+            if carriesTemplates {
+                flush(now: now)
+                begin(now: now)
+                if encoder.append(record, to: &message) == .appended { return }
+            }
+            statistics.recordsNotExportable += 1
         }
     }
 
@@ -149,6 +167,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
             messagesSinceTemplates = 0
             sendOptions(now: now)
         }
+        message = MessageWriter(base: message.base, capacity: message.capacity)
         encoder.begin(&message, withTemplates: carriesTemplates)
         isOpen = true
         openedAt = now
@@ -166,7 +185,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         options.ignoredPackets = totals.ignoredPackets
         options.notSentRecords = totals.lostRecords + statistics.recordsNotSent
         var writer = MessageWriter(base: scratch + UDPSender.headerRoom, capacity: mtu - sender.headerLength)
-        guard encoder.writeOptions(options, to: &writer, nowMs: now) else { return }
+        guard encoder.writeOptions(options, to: &writer, nowMs: wallClockMs()) else { return }
         transmit(writer, records: 0, now: now)
     }
 
@@ -174,7 +193,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         guard isOpen else { return }
         isOpen = false
         guard !encoder.isEmpty(message) else { return }
-        encoder.finish(&message, nowMs: now)
+        encoder.finish(&message, nowMs: wallClockMs())
         messagesSinceTemplates += 1
         transmit(message, records: encoder.recordsInMessage, now: now)
     }
@@ -182,6 +201,14 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     /// Sends a finished message, or queues it behind earlier ones so that the collector sees
     /// messages in sequence order.
     private func transmit(_ m: MessageWriter, records: Int, now: UInt64) {
+        guard !m.overflowed else {
+            statistics.overflowedMessages += 1
+            statistics.recordsNotSent += UInt64(records)
+            if let silenced = errorLog.admit(now: now) {
+                logger.error("an export message to \(collector) did not fit --mtu \(mtu) and was dropped (\(records) records); this is a bug, please report it\(silenced > 0 ? " (\(silenced) similar not shown)" : "")")
+            }
+            return
+        }
         if queue.isEmpty {
             let rc = sendRetryingBriefly(m)
             if rc == 0 { return sent(bytes: m.count, records: records) }

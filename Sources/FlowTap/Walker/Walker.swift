@@ -27,7 +27,9 @@ public final class Walker: @unchecked Sendable {
         while true {
             let draining = drain.isRung
             if !draining { _ = SystemCall.pollReadable(drain.descriptor, -1, timeoutMs: Self.tickMs) }
-            let now = WallClock.nowMs()
+            // Monotonic: the exporters' timers and the biflow hold must not follow a step of the
+            // wall clock (records carry their own wall-clock times).
+            let now = MonotonicClock.nowMs()
             let nowNs = now &* 1_000_000
             let toBiflow: (FlowRecord) -> Void = { [biflowExporters] r in
                 for exporter in biflowExporters { exporter.export(r, now: now) }

@@ -76,7 +76,7 @@ public struct IPFIXEncoder: MessageEncoder {
             layout.writeSpecifiers(into: &message)
         }
         message.appendZeros(padding4(message.count - start))
-        message.base.put16(UInt16(message.count - start), at: start + 2)
+        message.set16(UInt16(message.count - start), at: start + 2)
         let domain = UInt64(observationDomain)
         OptionsLayout.writeDataSets([
             // 1-in-N sampling is samplingPacketInterval 1, samplingPacketSpace N − 1; unsampled 1 / 0.
@@ -91,11 +91,10 @@ public struct IPFIXEncoder: MessageEncoder {
     }
 
     private func writeHeader(_ message: inout MessageWriter, nowMs: UInt64, sequence: UInt32, domain: UInt32) {
-        let p = message.base
-        p.put16(Self.version, at: 0)
-        p.put16(UInt16(message.count), at: 2)
-        p.put32(UInt32(truncatingIfNeeded: nowMs / 1000), at: 4)
-        p.put32(sequence, at: 8)
-        p.put32(domain, at: 12)
+        message.set16(Self.version, at: 0)
+        message.set16(UInt16(message.count), at: 2)
+        message.set32(UInt32(truncatingIfNeeded: nowMs / 1000), at: 4)
+        message.set32(sequence, at: 8)
+        message.set32(domain, at: 12)
     }
 }

@@ -38,7 +38,9 @@ public struct NetFlowV5Encoder: MessageEncoder {
     /// How many v5 records a flow record needs: enough that no part's counts pass 2^32 − 1.
     static func parts(_ record: borrowing FlowRecord) -> UInt64 {
         let limit = UInt64(UInt32.max)
-        return max(1, (record.packets + limit - 1) / limit, (record.octets + limit - 1) / limit)
+        // ceil(x / limit) without the x + limit − 1 that would trap near 2^64.
+        func ceil(_ x: UInt64) -> UInt64 { x == 0 ? 0 : (x - 1) / limit + 1 }
+        return max(1, ceil(record.packets), ceil(record.octets))
     }
 
     public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
@@ -59,9 +61,8 @@ public struct NetFlowV5Encoder: MessageEncoder {
     private func writeRecord(_ record: borrowing FlowRecord, packets: UInt32, octets: UInt32, into message: inout MessageWriter) {
         let k = record.key
         let isICMP = k.ipProtocol == 1
-        message.base.storeBytes(of: UInt32(truncatingIfNeeded: k.w0), toByteOffset: message.count, as: UInt32.self)
-        message.base.storeBytes(of: UInt32(truncatingIfNeeded: k.w2), toByteOffset: message.count + 4, as: UInt32.self)
-        message.count += 8
+        message.appendRaw32(UInt32(truncatingIfNeeded: k.w0))
+        message.appendRaw32(UInt32(truncatingIfNeeded: k.w2))
         message.append32(0)                                       // nexthop
         message.append16(Self.ifIndex16(record.ingressInterface))
         message.append16(Self.ifIndex16(record.egressInterface))
@@ -88,16 +89,15 @@ public struct NetFlowV5Encoder: MessageEncoder {
     }
 
     public mutating func finish(_ message: inout MessageWriter, nowMs: UInt64) {
-        let p = message.base
-        p.put16(Self.version, at: 0)
-        p.put16(UInt16(recordsInMessage), at: 2)
-        p.put32(context.uptime(at: nowMs), at: 4)
-        p.put32(UInt32(truncatingIfNeeded: nowMs / 1000), at: 8)
-        p.put32(UInt32(nowMs % 1000) * 1_000_000, at: 12)
-        p.put32(sequence, at: 16)
-        p.storeBytes(of: engineType, toByteOffset: 20, as: UInt8.self)
-        p.storeBytes(of: engineID, toByteOffset: 21, as: UInt8.self)
-        p.put16(sampling.netflowV5Field, at: 22)
+        message.set16(Self.version, at: 0)
+        message.set16(UInt16(recordsInMessage), at: 2)
+        message.set32(context.uptime(at: nowMs), at: 4)
+        message.set32(UInt32(truncatingIfNeeded: nowMs / 1000), at: 8)
+        message.set32(UInt32(nowMs % 1000) * 1_000_000, at: 12)
+        message.set32(sequence, at: 16)
+        message.set8(engineType, at: 20)
+        message.set8(engineID, at: 21)
+        message.set16(sampling.netflowV5Field, at: 22)
         sequence &+= UInt32(truncatingIfNeeded: recordsInMessage)
     }
 

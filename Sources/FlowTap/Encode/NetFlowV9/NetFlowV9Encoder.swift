@@ -75,7 +75,7 @@ public struct NetFlowV9Encoder: MessageEncoder {
             message.append16(UInt16(4 * layout.fields.count))  // option length, bytes
             layout.writeSpecifiers(into: &message)
             message.appendZeros(padding4(message.count - start))
-            message.base.put16(UInt16(message.count - start), at: start + 2)
+            message.set16(UInt16(message.count - start), at: start + 2)
         }
         let system = UInt64(sourceID)
         OptionsLayout.writeDataSets([
@@ -89,13 +89,12 @@ public struct NetFlowV9Encoder: MessageEncoder {
     }
 
     private mutating func writeHeader(_ message: inout MessageWriter, count: Int, nowMs: UInt64) {
-        let p = message.base
-        p.put16(Self.version, at: 0)
-        p.put16(UInt16(count), at: 2)
-        p.put32(context.uptime(at: nowMs), at: 4)
-        p.put32(UInt32(truncatingIfNeeded: nowMs / 1000), at: 8)
-        p.put32(sequence, at: 12)
-        p.put32(sourceID, at: 16)
+        message.set16(Self.version, at: 0)
+        message.set16(UInt16(count), at: 2)
+        message.set32(context.uptime(at: nowMs), at: 4)
+        message.set32(UInt32(truncatingIfNeeded: nowMs / 1000), at: 8)
+        message.set32(sequence, at: 12)
+        message.set32(sourceID, at: 16)
         sequence &+= 1
     }
 }

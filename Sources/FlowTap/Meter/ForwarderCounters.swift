@@ -37,24 +37,24 @@ public struct ForwarderCounters: Sendable {
     /// The counts of several queues of one direction, added up.
     public static func + (a: ForwarderCounters, b: ForwarderCounters) -> ForwarderCounters {
         var s = ForwarderCounters()
-        s.frames = a.frames + b.frames
-        s.bytes = a.bytes + b.bytes
-        s.writeErrors = a.writeErrors + b.writeErrors
-        s.readErrors = a.readErrors + b.readErrors
-        s.metered = a.metered + b.metered
-        s.nonIPUnmetered = a.nonIPUnmetered + b.nonIPUnmetered
-        s.ownExport = a.ownExport + b.ownExport
-        s.sampledOut = a.sampledOut + b.sampledOut
-        s.gsoFrames = a.gsoFrames + b.gsoFrames
-        s.gsoSegments = a.gsoSegments + b.gsoSegments
-        for i in s.issues.indices { s.issues[i] = a.issues[i] + b.issues[i] }
-        s.flowsCreated = a.flowsCreated + b.flowsCreated
-        s.evictions = a.evictions + b.evictions
-        s.liveFlows = a.liveFlows + b.liveFlows
-        s.recordsQueued = a.recordsQueued + b.recordsQueued
-        s.recordsLost = a.recordsLost + b.recordsLost
-        s.fragmentsAttributed = a.fragmentsAttributed + b.fragmentsAttributed
-        s.fragmentsUnattributed = a.fragmentsUnattributed + b.fragmentsUnattributed
+        s.frames = a.frames &+ b.frames
+        s.bytes = a.bytes &+ b.bytes
+        s.writeErrors = a.writeErrors &+ b.writeErrors
+        s.readErrors = a.readErrors &+ b.readErrors
+        s.metered = a.metered &+ b.metered
+        s.nonIPUnmetered = a.nonIPUnmetered &+ b.nonIPUnmetered
+        s.ownExport = a.ownExport &+ b.ownExport
+        s.sampledOut = a.sampledOut &+ b.sampledOut
+        s.gsoFrames = a.gsoFrames &+ b.gsoFrames
+        s.gsoSegments = a.gsoSegments &+ b.gsoSegments
+        for i in s.issues.indices { s.issues[i] = a.issues[i] &+ b.issues[i] }
+        s.flowsCreated = a.flowsCreated &+ b.flowsCreated
+        s.evictions = a.evictions &+ b.evictions
+        s.liveFlows = a.liveFlows &+ b.liveFlows
+        s.recordsQueued = a.recordsQueued &+ b.recordsQueued
+        s.recordsLost = a.recordsLost &+ b.recordsLost
+        s.fragmentsAttributed = a.fragmentsAttributed &+ b.fragmentsAttributed
+        s.fragmentsUnattributed = a.fragmentsUnattributed &+ b.fragmentsUnattributed
         return s
     }
 

@@ -1,0 +1,56 @@
+import Logging
+
+/// The export side, opened before privileges are dropped: the raw sockets, one exporter per
+/// collector (with its encoder, sender and source address), and the filter that tells our own
+/// export datagrams on the wire.
+final class ExportWiring {
+    let sockets: RawSockets
+    /// Collectors of uniflow records, and (with `--biflow`) of assembled biflow records.
+    var exporters: [any FlowExporter] = []
+    var biflowExporters: [any FlowExporter] = []
+    var ownExport = OwnExportFilter()
+
+    init(_ config: ProbeConfiguration, reports: [ForwarderReport], logger: Logger) throws(SetupError) {
+        for source in config.sources { try RawSockets.checkLocal(source) }
+        sockets = try RawSockets(ipv4: config.collectors.contains { !$0.host.isIPv6 },
+                                 ipv6: config.collectors.contains { $0.host.isIPv6 })
+        let systemInit = EncodingContext(systemInitMs: WallClock.nowMs())
+        let totals: ProbeTotals = {
+            let counters = reports.map(\.snapshot)
+            return (counters.reduce(0) { $0 + $1.malformed + $1.nonIPUnmetered + $1.ownExport },
+                    counters.reduce(0) { $0 + $1.recordsLost })
+        }
+        for collector in config.collectors {
+            let source: IPAddress
+            if let configured = config.source(for: collector) {
+                source = configured
+            } else {
+                source = try RawSockets.sourceAddress(toward: collector.host, port: collector.port)
+            }
+            // The export source port is the collector's port, as VPP does.
+            ownExport.add(source: source, sourcePort: collector.port, destination: collector.host, destinationPort: collector.port)
+            let sender = UDPSender(socket: sockets.descriptor(for: collector.host), source: source, sourcePort: collector.port,
+                                   destination: collector.host, destinationPort: collector.port)
+            func exporter<E: MessageEncoder>(_ encoder: E) -> any FlowExporter {
+                CollectorExporter(collector: collector, encoder: encoder, sender: sender, mtu: config.mtu,
+                                  templateRefreshSeconds: config.templateRefresh,
+                                  templateRefreshPackets: config.templateRefreshPackets, sampling: config.sampling,
+                                  probeTotals: totals, logger: logger)
+            }
+            switch collector.format {
+            case .ipfix:
+                let layouts = RecordLayout.layouts(for: config.records, dialect: .ipfix(timestamps: config.timestamps), biflow: config.biflow)
+                let e = exporter(IPFIXEncoder(observationDomain: config.observationDomain, layouts: layouts, context: systemInit))
+                if config.biflow { biflowExporters.append(e) } else { exporters.append(e) }
+            case .v9:
+                exporters.append(exporter(NetFlowV9Encoder(sourceID: config.observationDomain,
+                                                           layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9),
+                                                           context: systemInit)))
+            case .v5:
+                exporters.append(exporter(NetFlowV5Encoder(observationDomain: config.observationDomain, context: systemInit,
+                                                           sampling: config.sampling)))
+            }
+            logger.info("exporting \(collector.format) \(config.records.names)\(config.biflow && collector.format == .ipfix ? " biflow" : "") records to \(collector.host.withPort(collector.port)) from \(source.withPort(collector.port))")
+        }
+    }
+}
