@@ -153,6 +153,7 @@ int cft_unshare_network_namespace(void) {
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <ucontext.h>
 
 int cft_drop_bounding_set(void) {
@@ -243,12 +244,17 @@ int cft_install_seccomp(const int *allowed, int count) {
     sigemptyset(&action.sa_mask);
     if (sigaction(SIGSYS, &action, NULL) < 0)
         return -errno;
-    // arch check, load nr, one JEQ per allowed call to ALLOW, else TRAP.
-    struct sock_filter program[4 + 200 + 2];
+    // arch check; ioctl only as TCGETS (stdio's isatty: TAP ioctls need no capability, so
+    // no other request may pass); then one JEQ per allowed call to ALLOW, else TRAP.
+    struct sock_filter program[10 + 200 + 2];
     int n = 0;
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CFT_AUDIT_ARCH, 1, 0);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 3);
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCGETS, (unsigned char)(count + 2), (unsigned char)(count + 1));
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     for (int i = 0; i < count; i++) {
         // Jump over the remaining comparisons and the TRAP to the ALLOW at the end.
@@ -357,6 +363,9 @@ int cft_syscall_number(const char *name) {
 #endif
 #ifdef SYS_getpid
         {"getpid", SYS_getpid},
+#endif
+#ifdef SYS_getppid
+        {"getppid", SYS_getppid},
 #endif
 #ifdef SYS_gettid
         {"gettid", SYS_gettid},

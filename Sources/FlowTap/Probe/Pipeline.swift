@@ -11,9 +11,14 @@ final class Pipeline {
     let walker: Walker
     private let walkerThread: ThreadGroup
     private let forwarding: ThreadGroup
+    private let setups: [ForwarderSetup]
+    private let cpus: [Int]
+    private let rings: [RecordRing]
 
     init(_ config: ProbeConfiguration, taps: (a: [TapDevice], b: [TapDevice]), export: ExportWiring,
          reports: [ForwarderReport], logger: Logger) throws(SetupError) {
+        // Everything that makes a descriptor is here, before the privilege drop: the seccomp
+        // allowlist then needs no eventfd2.
         stopForwarding = try Doorbell()
         drain = try Doorbell()
         failed = try Doorbell()
@@ -38,12 +43,20 @@ final class Pipeline {
                                   ownExport: export.ownExport, hashSeed: hashSeed,
                                   ring: rings[i], report: reports[i], stop: stop, failed: failed, logger: logger)
         }
-        let noThread = SetupError("cannot start a thread", fix: "raise the thread or memory limits (ulimit -u, ulimit -v)")
+        self.setups = setups
+        self.cpus = config.cpus
+        self.rings = rings
         walkerThread = ThreadGroup()
         forwarding = ThreadGroup()
+    }
+
+    /// Starts the walker and the forwarders: the first thread that reads the wire starts here,
+    /// so the privilege drop comes before this.
+    func start() throws(SetupError) {
+        let noThread = SetupError("cannot start a thread", fix: "raise the thread or memory limits (ulimit -u, ulimit -v)")
         guard walkerThread.start(name: "flowtap-walker", { [walker] in walker.run() }) else { throw noThread }
         for (i, setup) in setups.enumerated() {
-            let cpu = config.cpus.isEmpty ? nil : config.cpus[i % config.cpus.count]
+            let cpu = cpus.isEmpty ? nil : cpus[i % cpus.count]
             let started = forwarding.start(name: "flowtap-\(i % 2 == 0 ? "a>b" : "b>a")\(i / 2)") {
                 if let cpu { _ = cft_pin_thread(CInt(cpu)) }
                 var f = Forwarder(setup)
@@ -51,7 +64,7 @@ final class Pipeline {
             }
             if !started {
                 rings[i...].forEach { $0.finish() }
-                _ = self.stop()
+                _ = stop()
                 throw noThread
             }
         }

@@ -22,8 +22,9 @@ public enum Probe {
         let taps = try openTAPs(config, logger: logger)
         let reports = (0 ..< 2 * config.queues).map { _ in ForwarderReport() }
         let export = try ExportWiring(config, reports: reports, logger: logger)
-        try drop.apply(logger: logger)
         let pipeline = try Pipeline(config, taps: taps, export: export, reports: reports, logger: logger)
+        try drop.apply(logger: logger)
+        try pipeline.start()
         logger.info("forwarding \(taps.a[0].name) (ifindex \(taps.a[0].ifIndex)) <-> \(taps.b[0].name) (ifindex \(taps.b[0].ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)")
         let signal = waitForStop(signals, pipeline: pipeline, reports: reports, logger: logger)
         logger.info("stopping: exporting every flow still in the caches")

@@ -1,0 +1,61 @@
+import CFlowTapLinux
+import Glibc
+import XCTest
+@testable import FlowTap
+
+/// The seccomp filter in a forked child (it cannot be removed once installed): an allowed call
+/// works, a call outside the allowlist fails with EPERM and is named on stderr, and an ioctl
+/// other than TCGETS is refused. Needs no root: no_new_privs lets any process filter itself.
+final class SeccompTests: XCTestCase {
+    func testTheFilterRefusesWhatIsNotListedAndSaysSo() throws {
+        var pipeFDs: [CInt] = [0, 0]
+        XCTAssertEqual(pipe(&pipeFDs), 0)
+        let numbers = SeccompAllowlist.numbers
+        XCTAssertFalse(numbers.contains(cft_syscall_number("getppid")), "the probe's list must not hold the call this test uses")
+        XCTAssertFalse(numbers.contains(-1))
+        let pid = fork()
+        if pid == 0 {
+            dup2(pipeFDs[1], 2)
+            let devNull = open("/dev/null", O_RDONLY)
+            dup2(devNull, 0)
+            guard cft_set_no_new_privs() == 0 else { _exit(10) }
+            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count)) }
+            guard rc == 0 else { _exit(11) }
+            guard getpid() > 0 else { _exit(12) }                  // listed: works
+            guard getppid() < 0 else { _exit(13) }                 // not listed: fails, not killed
+            var size = winsize()
+            guard ioctl(0, UInt(TIOCGWINSZ), &size) < 0 && errno == EPERM else { _exit(14) } // not TCGETS
+            var mode = termios()
+            errno = 0
+            guard tcgetattr(0, &mode) == 0 || errno != EPERM else { _exit(15) }    // TCGETS: the kernel answers
+            _exit(0)
+        }
+        XCTAssertGreaterThan(pid, 0)
+        close(pipeFDs[1])
+        var status: CInt = 0
+        waitpid(pid, &status, 0)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(pipeFDs[0], &buffer, buffer.count)
+            if n <= 0 { break }
+            bytes += buffer.prefix(n)
+        }
+        close(pipeFDs[0])
+        let stderr = String(decoding: bytes, as: UTF8.self)
+        XCTAssertEqual(status & 0x7F, 0, "the child was not killed by a signal")
+        XCTAssertEqual((status >> 8) & 0xFF, 0, "child's step that failed: \(status >> 8 & 0xFF); stderr: \(stderr)")
+        XCTAssertGreaterThan(cft_syscall_number("getppid"), 0)
+        XCTAssertTrue(stderr.contains("flowtap: seccomp refused system call \(cft_syscall_number("getppid"))"), stderr)
+        XCTAssertTrue(stderr.contains("flowtap: seccomp refused system call \(cft_syscall_number("ioctl"))"), stderr)
+    }
+
+    func testEveryListedCallExistsOnThisArchitectureOrIsAnAlternative() {
+        let missing = SeccompAllowlist.calls.map(\.name).filter { cft_syscall_number($0) < 0 }
+        // poll and ppoll, clone and clone3, nanosleep and clock_nanosleep, fstat and newfstatat
+        // are alternatives: the architecture has at least one of each.
+        for name in missing {
+            XCTAssertTrue(["poll", "ppoll", "clone", "clone3", "nanosleep", "fstat", "newfstatat"].contains(name), name)
+        }
+    }
+}
