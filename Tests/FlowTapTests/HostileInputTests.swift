@@ -27,23 +27,51 @@ final class HostileInputTests: XCTestCase {
         return f.bytes
     }
 
+    /// A sink that keeps what it takes, refusing past `capacity` (as a full ring does).
+    final class ArraySink: RecordSink {
+        var records: [FlowRecord] = []
+        var capacity = Int.max
+        func push(_ record: borrowing FlowRecord) -> Bool {
+            guard records.count < capacity else { return false }
+            records.append(copy record)
+            return true
+        }
+    }
+
     /// Held fragments that expire into a full cache: every expired entry evicts a flow. Before
     /// the fix, more than eight in one housekeeping overran the outbox and trapped; now the
-    /// forwarder drains after each, and every packet is accounted for.
+    /// forwarder's metering (`DirectionMeter`) drains after each, and every packet is accounted
+    /// for. (The fuzzer found the old trap from its seeds in seconds.)
     func testOrphanFragmentsExpiringIntoAFullCacheAreAllCounted() {
-        var m = meter()
-        for i in 0 ..< 40 { feed(&m, Self.orphanFragment(UInt16(i), source: 0x0A42_0000 + UInt32(i)), now: 1_000) }
-        for i in 0 ..< 8 { feed(&m, FrameBuilder.tcpv4(sport: UInt16(1000 + i)).bytes, now: 2_000) }
-        XCTAssertEqual(m.cache.liveFlows, 8)
-        var records: [FlowRecord] = []
-        let later: UInt64 = 6_000_000_000
-        while m.expireFragment(now: later) {
-            _ = m.cache.drainPending { records.append(copy $0); return true }
+        var d = DirectionMeter(meter(), now: 0)
+        let sink = ArraySink()
+        for i in 0 ..< 40 { Self.orphanFragment(UInt16(i), source: 0x0A42_0000 + UInt32(i)).withUnsafeBytes { d.frame($0.baseAddress!, length: $0.count, now: 1_000, into: sink) } }
+        for i in 0 ..< 8 { FrameBuilder.tcpv4(sport: UInt16(1000 + i)).bytes.withUnsafeBytes { d.frame($0.baseAddress!, length: $0.count, now: 2_000, into: sink) } }
+        XCTAssertEqual(d.meter.cache.liveFlows, 8)
+        d.housekeeping(now: 6_000_000_000, wallOffsetNs: 0, into: sink)
+        XCTAssertTrue(d.finish(wallOffsetNs: 0, into: sink))
+        XCTAssertEqual(sink.records.reduce(0) { $0 + $1.packets }, 48, "40 held fragments and 8 TCP packets, none lost")
+        XCTAssertEqual(d.snapshot.recordsLost, 0)
+        XCTAssertEqual(d.snapshot.fragmentsUnattributed, 40)
+    }
+
+    /// A full sink at shutdown: `finish` says so and resumes where it stopped once there is room.
+    func testShutdownWaitsForRoomAndLosesNothing() {
+        var d = DirectionMeter(meter(maxFlows: 64), now: 0)
+        let sink = ArraySink()
+        sink.capacity = 5
+        for i in 0 ..< 40 { FrameBuilder.tcpv4(sport: UInt16(2000 + i)).bytes.withUnsafeBytes { d.frame($0.baseAddress!, length: $0.count, now: 10, into: sink) } }
+        var taken: [FlowRecord] = []
+        var rounds = 0
+        while !d.finish(wallOffsetNs: 0, into: sink) {
+            taken += sink.records
+            sink.records.removeAll()
+            rounds += 1
         }
-        _ = m.cache.expireAll(reason: .forcedEnd) { records.append(copy $0); return true }
-        XCTAssertEqual(records.reduce(0) { $0 + $1.packets }, 48, "40 held fragments and 8 TCP packets, none lost")
-        XCTAssertEqual(m.cache.recordsDropped, 0)
-        XCTAssertEqual(m.snapshot.fragmentsUnattributed, 40)
+        taken += sink.records
+        XCTAssertGreaterThan(rounds, 5)
+        XCTAssertEqual(taken.count, 40)
+        XCTAssertEqual(d.meter.cache.liveFlows, 0)
     }
 
     /// The same sequence with nobody draining: the outbox's full rule counts, never traps.

@@ -139,6 +139,11 @@ hostile("truncated-tcp", eth(type=0x0800) / Raw(set16(bytes(IP(src=A, dst=B, pro
 hostile("bad-tcp-data-offset", eth(type=0x0800) / Raw(tcp[:32] + bytes([0x40]) + tcp[33:]))  # data offset 4
 hostile("truncated-udp", eth(type=0x0800) / Raw(set16(bytes(IP(src=A, dst=B, proto=17) / Raw(b"abcd")), 2, 24)))
 hostile("truncated-mpls", eth(type=0x8847) / Raw((400 << 12 | 64).to_bytes(4, "big") * 3))  # no bottom of stack
+hostile("too-many-vlan-tags", eth() / Dot1Q(vlan=10) / Dot1Q(vlan=20) / Dot1Q(vlan=30) / Raw(good))
+hostile("bad-ipv6-header", eth(type=0x86DD) / Raw(bytes([0x45]) + v6[1:]))       # version 4 under IPv6's ethertype
+hostile("ipv6-jumbogram", eth(type=0x86DD) / Raw(set16(v6, 4, 0)[:6] + bytes([0]) + v6[7:]))  # length 0, hop-by-hop
+hostile("truncated-icmp", eth(type=0x0800) / Raw(set16(bytes(ipv4(A, B, Raw(b"\x08"), proto=1)), 2, 21)))
+hostile("mpls-stack-too-deep", eth(type=0x8847) / Raw(b"".join((500 + i << 12 | (0x100 if i == 8 else 0) | 64).to_bytes(4, "big") for i in range(9)) + good))
 
 wrpcap(f"{out}/corpus.pcap", frames)
 json.dump({"flows": [[list(k), v[0], v[1]] for k, v in sorted(flows.items())],

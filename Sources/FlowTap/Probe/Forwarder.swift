@@ -33,29 +33,26 @@ public struct Forwarder: ~Copyable {
     public static let bufferSize = 65536 + 4096
     /// Housekeeping (expiry slice, counter publication, stop check) is due this often.
     static let housekeepingNs: UInt64 = 10_000_000
-    /// The expiry scan covers the whole table once per this period.
-    static let sweepNs: UInt64 = 1_000_000_000
     /// Poll timeout when the TAP is quiet, so expiry still runs.
     static let idlePollMs: CInt = 50
     /// How long the TAP must stay quiet before due housekeeping runs between frames.
     static let quietMs: CInt = 1
 
     let setup: ForwarderSetup
-    var meter: PacketMeter
+    var metering: DirectionMeter
     /// What only the I/O side counts: reads and writes (the meter counts the rest).
     var io = ForwarderCounters()
     let buffer: UnsafeMutableRawPointer
-    var lastScan: UInt64
     var writeErrorLog = RateLimiter()
 
     public init(_ setup: ForwarderSetup) {
         self.setup = setup
-        meter = PacketMeter(records: setup.records, policy: setup.policy, maxFlows: setup.maxFlows, point: setup.point,
-                            sampling: setup.sampling, vnetHeader: setup.vnetHeader, ownExport: setup.ownExport,
-                            seed: UInt64.random(in: .min ... .max), hashSeed: setup.hashSeed)
+        var meter = PacketMeter(records: setup.records, policy: setup.policy, maxFlows: setup.maxFlows, point: setup.point,
+                                sampling: setup.sampling, vnetHeader: setup.vnetHeader, ownExport: setup.ownExport,
+                                seed: UInt64.random(in: .min ... .max), hashSeed: setup.hashSeed)
         meter.cache.wallOffsetNs = MonotonicClock.wallOffsetNs()
+        metering = DirectionMeter(meter, now: MonotonicClock.nowNs())
         buffer = .allocate(byteCount: Self.bufferSize, alignment: 64)
-        lastScan = MonotonicClock.nowNs()
     }
 
     deinit { buffer.deallocate() }
@@ -113,21 +110,7 @@ public struct Forwarder: ~Copyable {
         if written != n { writeFailed(written, now: now) }
         io.frames &+= 1
         io.bytes &+= UInt64(n)
-        meter.meter(buffer, length: n, now: now)
-        if meter.cache.pendingCount != 0 { deliverPending() }
-    }
-
-    @inline(never)
-    mutating func deliverPending() {
-        let ring = setup.ring
-        var queued = 0
-        let lost = meter.cache.drainPending { record in
-            let ok = ring.push(record)
-            if ok { queued += 1 }
-            return ok
-        }
-        io.recordsQueued &+= UInt64(queued)
-        io.recordsLost &+= UInt64(lost)
+        metering.frame(buffer, length: n, now: now, into: setup.ring)
     }
 
     @inline(never)
@@ -139,54 +122,28 @@ public struct Forwarder: ~Copyable {
         }
     }
 
-    /// One slice of the expiry scan, sized so that the whole table is covered once per sweep
-    /// period, fragment expiry, the wall-clock offset records are stamped with, and
-    /// publication of the counters.
     @inline(never)
     mutating func housekeeping(now: UInt64) {
-        let elapsed = now > lastScan ? min(now - lastScan, Self.sweepNs) : 0
-        lastScan = now
-        let slots = max(64, Int(elapsed / 1000) * meter.cache.capacity / Int(Self.sweepNs / 1000))
-        let ring = setup.ring
-        meter.cache.wallOffsetNs = MonotonicClock.wallOffsetNs()
-        expireFragments(now: now)
-        io.recordsQueued &+= UInt64(meter.cache.expire(now: now, slots: slots) { ring.push($0) })
+        metering.housekeeping(now: now, wallOffsetNs: MonotonicClock.wallOffsetNs(), into: setup.ring)
         publish()
     }
 
-    /// Held fragments past their timeout go to their flows without ports, one entry at a time
-    /// with the outbox drained after each (each may evict a flow).
-    mutating func expireFragments(now: UInt64) {
-        while meter.expireFragment(now: now) {
-            if meter.cache.pendingCount != 0 { deliverPending() }
-        }
-    }
-
     mutating func publish() {
-        var c = meter.snapshot
+        var c = metering.snapshot
         c.frames = io.frames
         c.bytes = io.bytes
         c.writeErrors = io.writeErrors
         c.readErrors = io.readErrors
-        c.recordsQueued = io.recordsQueued
-        c.recordsLost = io.recordsLost &+ c.recordsLost
         setup.report.publish(c)
     }
 
+    /// Every flow left goes into the ring, waiting for the walker to make room; then the ring
+    /// is finished.
     mutating func finish() {
-        meter.cache.wallOffsetNs = MonotonicClock.wallOffsetNs()
-        expireFragments(now: .max)
-        let ring = setup.ring
-        var queued: UInt64 = 0
-        while !meter.cache.expireAll(reason: .forcedEnd, { record in
-            let ok = ring.push(record)
-            if ok { queued += 1 }
-            return ok
-        }) {
+        while !metering.finish(wallOffsetNs: MonotonicClock.wallOffsetNs(), into: setup.ring) {
             usleep(1000) // the walker is still draining; forwarding has stopped
         }
-        io.recordsQueued &+= queued
         publish()
-        ring.finish()
+        setup.ring.finish()
     }
 }

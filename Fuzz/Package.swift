@@ -1,0 +1,13 @@
+// swift-tools-version:6.0
+// The libFuzzer target of flowtap's per-frame path: built by fuzz.sh with
+// -sanitize=fuzzer,address -parse-as-library (as swift-protobuf's FuzzTesting does).
+import PackageDescription
+
+let package = Package(
+    name: "FlowTapFuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "flowtap", path: "..")],
+    targets: [
+        .executableTarget(name: "FuzzMeter", dependencies: [.product(name: "FlowTap", package: "flowtap")]),
+    ]
+)

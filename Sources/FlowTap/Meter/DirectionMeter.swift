@@ -1,0 +1,89 @@
+/// Where a direction's finished records go: the ring to the walker in the probe, an array in
+/// tests and the fuzzer. `push` never waits: false means full.
+public protocol RecordSink {
+    func push(_ record: borrowing FlowRecord) -> Bool
+}
+
+/// One direction's metering, apart from its I/O: every frame's records handed on, the expiry
+/// slice and fragment expiry between frames, and shutdown. The forwarder owns one and adds the
+/// TAP reads and writes; the fuzzer drives the same code without TAPs.
+///
+/// Full-sink rules: a record a frame produced (FIN/RST, an eviction) that the sink refuses is
+/// lost and counted (`recordsLost`), since the frame cannot wait; an expiry the sink refuses
+/// stays in the table and is tried next time; at shutdown the caller waits for room.
+public struct DirectionMeter: ~Copyable {
+    public var meter: PacketMeter
+    public private(set) var recordsQueued: UInt64 = 0
+    public private(set) var recordsLost: UInt64 = 0
+    var lastScan: UInt64
+    /// The expiry scan covers the whole table once per this period.
+    public static let sweepNs: UInt64 = 1_000_000_000
+
+    public init(_ meter: consuming PacketMeter, now: UInt64) {
+        self.meter = meter
+        lastScan = now
+    }
+
+    /// Meters the frame at `now` and hands on what that produced.
+    @inline(__always)
+    public mutating func frame<Sink: RecordSink>(_ frame: UnsafeRawPointer, length: Int, now: UInt64, into sink: Sink) {
+        meter.meter(frame, length: length, now: now)
+        if meter.cache.pendingCount != 0 { deliverPending(into: sink) }
+    }
+
+    @inline(never)
+    mutating func deliverPending<Sink: RecordSink>(into sink: Sink) {
+        var queued: UInt64 = 0
+        let lost = meter.cache.drainPending { record in
+            let ok = sink.push(record)
+            if ok { queued &+= 1 }
+            return ok
+        }
+        recordsQueued &+= queued
+        recordsLost &+= UInt64(lost)
+    }
+
+    /// Between frames: the records are stamped with `wallOffsetNs` from now on, held fragments
+    /// past their timeout go to their flows (the outbox drained after each entry, since each may
+    /// evict a flow), and one slice of the expiry scan runs, sized so that the whole table is
+    /// covered once per sweep period.
+    public mutating func housekeeping<Sink: RecordSink>(now: UInt64, wallOffsetNs: UInt64, into sink: Sink) {
+        let elapsed = now > lastScan ? min(now - lastScan, Self.sweepNs) : 0
+        lastScan = now
+        let slots = max(64, Int(elapsed / 1000) * meter.cache.capacity / Int(Self.sweepNs / 1000))
+        meter.cache.wallOffsetNs = wallOffsetNs
+        expireFragments(now: now, into: sink)
+        recordsQueued &+= UInt64(meter.cache.expire(now: now, slots: slots) { sink.push($0) })
+    }
+
+    mutating func expireFragments<Sink: RecordSink>(now: UInt64, into sink: Sink) {
+        while meter.expireFragment(now: now) {
+            if meter.cache.pendingCount != 0 { deliverPending(into: sink) }
+        }
+    }
+
+    /// Shutdown, step by step: every held fragment counted, then every flow reported
+    /// ("forced end"). False while the sink is full: call again once it has room.
+    public mutating func finish<Sink: RecordSink>(wallOffsetNs: UInt64, into sink: Sink) -> Bool {
+        meter.cache.wallOffsetNs = wallOffsetNs
+        expireFragments(now: .max, into: sink)
+        var queued: UInt64 = 0
+        let done = meter.cache.expireAll(reason: .forcedEnd) { record in
+            let ok = sink.push(record)
+            if ok { queued &+= 1 }
+            return ok
+        }
+        recordsQueued &+= queued
+        return done
+    }
+
+    /// The meter's counters with what this stage counted folded in.
+    public var snapshot: ForwarderCounters {
+        var c = meter.snapshot
+        c.recordsQueued = recordsQueued
+        c.recordsLost = recordsLost &+ c.recordsLost
+        return c
+    }
+}
+
+extension RecordRing: RecordSink {}
