@@ -97,12 +97,17 @@ public struct FlowKey: Hashable, Sendable {
     @inline(__always)
     public func hash(seed: UInt64) -> UInt64 {
         var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ seed
-        @inline(__always) func mix(_ w: UInt64) {
-            h = (h ^ w) &* 0x9E37_79B9_7F4A_7C15
-            h ^= h >> 29
-        }
-        mix(w0); mix(w1); mix(w2); mix(w3); mix(w4); mix(w5); mix(w6); mix(w7)
+        h = Self.mix(h, w0); h = Self.mix(h, w1); h = Self.mix(h, w2); h = Self.mix(h, w3)
+        h = Self.mix(h, w4); h = Self.mix(h, w5); h = Self.mix(h, w6); h = Self.mix(h, w7)
         return h
+    }
+
+    /// One round: a pure function rather than a nested one capturing `h` (that form made
+    /// swiftc 6.3.1 emit invalid IR under -sanitize=thread with debug info).
+    @inline(__always)
+    static func mix(_ h: UInt64, _ w: UInt64) -> UInt64 {
+        let m = (h ^ w) &* 0x9E37_79B9_7F4A_7C15
+        return m ^ m >> 29
     }
 }
 

@@ -117,9 +117,12 @@ public struct FragmentTable: ~Copyable {
                                   held: Held(key: packet, packets: 0, octets: 0, firstNs: now, lastNs: now),
                                   expiresNs: now &+ timeoutNs)
         }
-        entries[slot].held.packets &+= 1
-        entries[slot].held.octets &+= UInt64(octets)
-        entries[slot].held.lastNs = now
+        // Through `pointee`: the same updates written as `entries[slot].held.packets &+= 1` make
+        // swiftc 6.3.1 emit invalid IR under -sanitize=thread with debug info.
+        let e = entries + slot
+        e.pointee.held.packets &+= 1
+        e.pointee.held.octets &+= UInt64(octets)
+        e.pointee.held.lastNs = now
         return nil
     }
 
