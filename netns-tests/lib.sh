@@ -40,8 +40,19 @@ check() {
   if "$@"; then echo "  ok   - $what"; else echo "  FAIL - $what"; FT_FAILS=$((FT_FAILS + 1)); fi
 }
 
-# finish: prints the tally and exits non-zero on any failure.
+# plan N: this test runs at least N checks. finish fails a run that ran fewer (a step that
+# was skipped, or a script that ended early), so no test passes without running its checks.
+FT_PLANNED=0
+plan() { FT_PLANNED=$1; }
+
+# finish: prints the tally and exits non-zero on any failure, or when fewer checks ran than
+# the test planned (or it planned none).
 finish() {
+  if [[ $FT_PLANNED -eq 0 ]]; then
+    echo "  FAIL - the test declares no plan (plan N)"; FT_FAILS=$((FT_FAILS + 1))
+  elif [[ $FT_CHECKS -lt $FT_PLANNED ]]; then
+    echo "  FAIL - ran $FT_CHECKS of the $FT_PLANNED checks planned"; FT_FAILS=$((FT_FAILS + 1))
+  fi
   echo "$(basename "$0"): $((FT_CHECKS - FT_FAILS)) passed, $FT_FAILS failed"
   [[ $FT_FAILS -eq 0 ]]
 }
@@ -142,11 +153,16 @@ start_flowtap() {
   FT_PIDS+=("$PID_FLOWTAP")
 }
 
-# stop_flowtap: SIGTERM, then waits; sets FLOWTAP_RC.
+# stop_flowtap [SIGNAL]: SIGTERM (or SIGNAL), then waits; sets FLOWTAP_RC. A system call the
+# seccomp allowlist refused is a failure of whichever test saw it (the log names the call).
 stop_flowtap() {
-  kill -TERM "$PID_FLOWTAP" 2>/dev/null || true
+  kill -"${1:-TERM}" "$PID_FLOWTAP" 2>/dev/null || true
   FLOWTAP_RC=0
   wait "$PID_FLOWTAP" || FLOWTAP_RC=$?
+  if grep -q "seccomp refused" "$FT_OUT/flowtap.log" 2>/dev/null; then
+    grep "seccomp refused" "$FT_OUT/flowtap.log"
+    echo "  FAIL - flowtap's seccomp filter refused a system call"; FT_FAILS=$((FT_FAILS + 1))
+  fi
 }
 
 # start_nfcapd PORT DIR: nfcapd in the collector namespace.

@@ -2,8 +2,11 @@
 # test-all.sh - everything CI runs, from a clean clone, as root:
 #   1. installs the Debian packages the tests use (only those missing),
 #   2. builds flowtap (release),
-#   3. runs the unit tests (swift test, XCTest),
-#   4. runs every netns-tests/test_*.sh against real TAPs, a real bridge and real collectors.
+#   3. runs the unit tests (swift test, XCTest), plain, under ThreadSanitizer and under
+#      AddressSanitizer,
+#   4. runs the libFuzzer target of the per-frame path for 60 s (Fuzz/fuzz.sh),
+#   5. runs every netns-tests/test_*.sh against real TAPs, a real bridge and real collectors.
+# Every step runs under a time limit.
 # Exits non-zero on any failure. The last line is the netns tally.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,23 +40,49 @@ if ! python3 -c "import ipfix, netflow" 2>/dev/null; then
     || { echo "pip install ipfix netflow failed" >&2; exit 1; }
 fi
 
+# Every step runs under a time limit, so that a hang fails instead of stalling CI (90 min in
+# all). Seconds; the longest steps are the sanitizer builds.
+limit() { local seconds=$1; shift; timeout --kill-after=15 "$seconds" "$@"; }
+timed_out() { [[ $1 -eq 124 || $1 -eq 137 ]]; }
+
 echo "== build (release)"
-swift build -c release 2>&1 | tail -3
+limit 900 swift build -c release 2>&1 | tail -3
 [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "build failed" >&2; exit 1; }
 export FT_BIN=$ROOT/.build/release/flowtap
 
-echo "== unit tests"
-swift test --disable-swift-testing 2>&1 | tee /tmp/flowtap-unit.log | grep -E "error:|failed|Executed .* tests" | tail -20
-unit_rc=${PIPESTATUS[0]}
+# unit NAME ARGS...: swift test (XCTest) with ARGS, its log in /tmp/flowtap-NAME.log.
+unit_failures=()
+unit() {
+  local name=$1; shift
+  echo "== unit tests ($name)"
+  limit 1800 swift test --disable-swift-testing "$@" 2>&1 | tee "/tmp/flowtap-$name.log" \
+    | grep -E "error:|failed|Executed .* tests|WARNING: ThreadSanitizer|ERROR: AddressSanitizer" | tail -20
+  local rc=${PIPESTATUS[0]}
+  if timed_out "$rc"; then echo "unit tests ($name) timed out"; fi
+  # A sanitizer report fails the run even where the test that raised it passed.
+  if grep -qE "WARNING: ThreadSanitizer|ERROR: AddressSanitizer" "/tmp/flowtap-$name.log"; then rc=1; fi
+  [[ $rc -eq 0 ]] || unit_failures+=("$name")
+}
+unit plain
+unit tsan --sanitize=thread --scratch-path .build-tsan
+unit asan --sanitize=address --scratch-path .build-asan
+
+echo "== fuzz (60 s)"
+limit 1200 bash Fuzz/fuzz.sh 60 | tail -3
+fuzz_rc=${PIPESTATUS[0]}
 
 echo "== netns tests"
 passed=0 failed=0 failures=()
 for t in "$ROOT"/netns-tests/test_*.sh; do
   name=$(basename "$t")
   echo "-- $name"
-  if bash "$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
+  limit "${FT_TEST_LIMIT:-600}" bash "$t"
+  rc=$?
+  if timed_out "$rc"; then echo "  FAIL - $name timed out after ${FT_TEST_LIMIT:-600} s"; fi
+  if [[ $rc -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
 done
-[[ $unit_rc -eq 0 ]] || echo "unit tests FAILED (see /tmp/flowtap-unit.log)"
+[[ ${#unit_failures[@]} -eq 0 ]] || echo "unit tests FAILED: ${unit_failures[*]} (see /tmp/flowtap-*.log)"
+[[ $fuzz_rc -eq 0 ]] || echo "fuzz FAILED (see Fuzz/artifacts)"
 [[ $failed -eq 0 ]] || echo "netns tests failed: ${failures[*]}"
 echo "netns-tests: $passed passed, $failed failed"
-[[ $unit_rc -eq 0 && $failed -eq 0 ]]
+[[ ${#unit_failures[@]} -eq 0 && $fuzz_rc -eq 0 && $failed -eq 0 ]]

@@ -7,6 +7,7 @@
 # nfdump with exactly its packets and IP bytes; every hostile frame must be counted under its
 # reason and no other.
 source "$(dirname "$0")/lib.sh"
+plan 6
 require_root
 TOOLS=$(dirname "$0")/tools
 topology_up

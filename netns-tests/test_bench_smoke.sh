@@ -5,6 +5,7 @@
 # is for bench.sh runs on a quiet machine (README, Performance).
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
+plan 10
 require_root
 out=$(bash "$HERE/bench.sh" -n 1 -d 1 2>/dev/null)
 echo "$out"

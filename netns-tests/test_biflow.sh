@@ -6,6 +6,7 @@
 # the direction whose first packet the capture saw first. tshark must decode the biflow
 # templates with their enterprise fields, and the v9 collector must still match the capture.
 source "$(dirname "$0")/lib.sh"
+plan 10
 require_root
 TOOLS=$(dirname "$0")/tools
 topology_up

@@ -2,6 +2,7 @@
 # test_cli_errors.sh - bad input gets one line that names the problem and the fix, and a
 # non-zero exit; never a stack trace. Runs flowtap in the probe namespace of a real topology.
 source "$(dirname "$0")/lib.sh"
+plan 27
 require_root
 topology_up
 
@@ -43,6 +44,9 @@ check "interface that is not a TAP" rejects "not a TAP" --tap-a vc --tap-b tapb 
 check "no route to the collector" rejects "no route" "${TAPS[@]}" --collector 10.200.0.1:4739
 check "source that is not an address" rejects "--source" "${TAPS[@]}" "${C[@]}" --source 10.1
 check "two sources of one family" rejects "more than one --source" "${TAPS[@]}" "${C[@]}" --source 10.77.9.1 --source 10.77.9.3
+check "a source that is not an address of this host" rejects "not an address of this host" "${TAPS[@]}" "${C[@]}" --source 10.77.9.99
+check "a user that does not exist" rejects "--user flowtap-nosuchuser is not a user" "${TAPS[@]}" "${C[@]}" --user flowtap-nosuchuser
+check "an unknown --seccomp value" rejects "seccomp" "${TAPS[@]}" "${C[@]}" --seccomp maybe
 
 start_flowtap "${C[@]}"
 check "the first flowtap runs" wait_ping
@@ -55,4 +59,6 @@ cp "$FT_BIN" "$FT_OUT/bin/flowtap" && chmod 755 "$FT_OUT/bin/flowtap"
 check "no permission names the missing capability" env BIN="$FT_OUT/bin/flowtap" \
   RUNAS="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all" \
   bash -c "$(declare -f rejects); NS_P=$NS_P FT_OUT=$FT_OUT rejects CAP_NET_ADMIN ${TAPS[*]} ${C[*]}"
+check "the fix is root or systemd, never file capabilities on the binary" \
+  bash -c "grep -q 'run it as root' '$FT_OUT/err' && grep -q 'AmbientCapabilities=' '$FT_OUT/err' && ! grep -q \"setcap cap_\" '$FT_OUT/err'"
 finish

@@ -8,6 +8,7 @@
 # packets, v5 flows), and tshark must decode every export packet, options records included,
 # with good UDP checksums over IPv4 and IPv6.
 source "$(dirname "$0")/lib.sh"
+plan 30
 require_root
 TOOLS=$(dirname "$0")/tools
 topology_up

@@ -4,6 +4,7 @@
 # expected counts come from a capture of tapa, and the records are read back by tshark's IPFIX
 # dissector and by nfdump.
 source "$(dirname "$0")/lib.sh"
+plan 9
 require_root
 topology_up
 

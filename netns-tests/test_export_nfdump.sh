@@ -5,6 +5,7 @@
 # nfdump with exactly the captured packets and IP bytes, nfdump must count no sequence
 # failure, and every export packet must decode cleanly with a correct UDP checksum.
 source "$(dirname "$0")/lib.sh"
+plan 13
 require_root
 TOOLS=$(dirname "$0")/tools
 topology_up

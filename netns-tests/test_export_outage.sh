@@ -5,6 +5,7 @@
 # send queue, and once the route is back nfdump holds every flow of the capture with no
 # sequence failure, while flowtap reports the send errors and no record lost.
 source "$(dirname "$0")/lib.sh"
+plan 9
 require_root
 TOOLS=$(dirname "$0")/tools
 topology_up

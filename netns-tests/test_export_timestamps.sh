@@ -4,6 +4,7 @@
 # by PyPI's `ipfix`, must equal the kernel's capture time of each flow's first packet on the
 # TAP to within 5 ms. A fraction in raw nanoseconds (VPP's bug) would be off by up to 0.77 s.
 source "$(dirname "$0")/lib.sh"
+plan 10
 require_root
 TOOLS=$(dirname "$0")/tools
 topology_up

@@ -4,6 +4,7 @@
 # holds for that flow must equal the packets h2 received, whatever the kernel dropped before
 # flowtap could read them.
 source "$(dirname "$0")/lib.sh"
+plan 4
 require_root
 topology_up
 start_nfcapd 4739 "$FT_OUT/nfcap"

@@ -3,6 +3,7 @@
 # no reachability before it runs; ping, TCP both ways and UDP cross it; every frame h1 sends
 # reaches h2 byte for byte (and back); SIGINT stops it cleanly.
 source "$(dirname "$0")/lib.sh"
+plan 8
 require_root
 topology_up
 hosts_without_offloads

@@ -7,6 +7,7 @@
 # failure; flowtap's resident memory must stay within what its caches take (≤ 128 bytes a slot)
 # plus a fixed allowance.
 source "$(dirname "$0")/lib.sh"
+plan 9
 require_root
 FLOWS=${FLOWS:-1000000}
 topology_up

@@ -4,6 +4,7 @@
 # counted exactly (nfdump against a capture of the TAPs), and several parallel TCP streams cross.
 # Also: --queues on TAPs made without multi_queue is refused with the fix.
 source "$(dirname "$0")/lib.sh"
+plan 8
 require_root
 TOOLS=$(dirname "$0")/tools
 MULTI_QUEUE=1 topology_up

@@ -7,6 +7,7 @@
 #  2. A real bulk TCP transfer with `--offload`: flowtap's packets for h1's TCP flows equal what
 #     h1's kernel reports as sent (nstat TcpOutSegs + TcpRetransSegs).
 source "$(dirname "$0")/lib.sh"
+plan 9
 require_root
 TOOLS=$(dirname "$0")/tools
 topology_up

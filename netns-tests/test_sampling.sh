@@ -5,6 +5,7 @@
 # options samplingPacketInterval/Space 1/9, v9 options SAMPLING_INTERVAL 10, the v5 header's
 # sampling field, by which nfdump scales v5 records back to 200.
 source "$(dirname "$0")/lib.sh"
+plan 20
 require_root
 topology_up
 

@@ -191,7 +191,8 @@ enum Main {
                 Flowtap.exit(withError: error)
             }
             // ArgumentParser's own errors: keep its one-line message, point at the help.
-            let message = Flowtap.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            var message = Flowtap.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            if message.hasSuffix(".") { message.removeLast() }
             fail("\(message); see 'flowtap run --help'", code: code.rawValue)
         }
     }

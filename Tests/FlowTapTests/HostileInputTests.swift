@@ -148,8 +148,24 @@ final class HostileInputTests: XCTestCase {
             XCTAssertLessThanOrEqual(assembler.remembered, 200)
         }
         XCTAssertEqual(assembler.overflowed, 900)
+        XCTAssertLessThanOrEqual(assembler.ordered, 200)
         assembler.expire(now: 10_000_000_000) { _ in emitted += 1 }
         XCTAssertEqual(emitted, 1000, "every record leaves, alone when its reverse never came")
+        XCTAssertEqual(assembler.waiting, 0)
+        var paired = 0
+        // Pairs that meet at once leave no waiting record, and their order entries are compacted.
+        for i in 0 ..< 5000 {
+            var key = FrameBuilder.tcpv4(sport: UInt16(10_000 + i)).decode().key
+            key.apply(FlowKeyMask([.l3, .l4]))
+            let r = FlowRecord(key: key, packets: 1, octets: 60, firstNs: 0, lastNs: 0, ingressInterface: 1,
+                               egressInterface: 2, tcpFlags: 0, endReason: .idleTimeout, direction: 0)
+            assembler.add(r, now: 1000) { _ in paired += 1 }
+            var reverse = r
+            reverse.key = key.reverseKey
+            assembler.add(reverse, now: 1000) { _ in paired += 1 }
+            XCTAssertLessThanOrEqual(assembler.ordered, 200)
+        }
+        XCTAssertEqual(paired, 5000, "each pair leaves as one biflow record")
         XCTAssertEqual(assembler.waiting, 0)
     }
 

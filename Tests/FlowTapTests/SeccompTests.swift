@@ -28,6 +28,7 @@ final class SeccompTests: XCTestCase {
             guard getppid() < 0 else { _exit(13) }                 // not listed: fails, not killed
             var size = winsize()
             guard ioctl(0, UInt(TIOCGWINSZ), &size) < 0 && errno == EPERM else { _exit(14) } // not TCGETS
+            guard open("/etc/hostname", O_RDONLY) < 0 && errno == EACCES else { _exit(16) } // no file, quietly
             var mode = termios()
             errno = 0
             guard tcgetattr(0, &mode) == 0 || errno != EPERM else { _exit(15) }    // TCGETS: the kernel answers
@@ -51,6 +52,7 @@ final class SeccompTests: XCTestCase {
         XCTAssertGreaterThan(cft_syscall_number("getppid"), 0)
         XCTAssertTrue(stderr.contains("flowtap: seccomp refused system call \(cft_syscall_number("getppid"))"), stderr)
         XCTAssertTrue(stderr.contains("flowtap: seccomp refused system call \(cft_syscall_number("ioctl"))"), stderr)
+        XCTAssertFalse(stderr.contains("system call \(cft_syscall_number("openat"))"), "open is refused quietly: \(stderr)")
     }
 
     func testEveryListedCallExistsOnThisArchitectureOrIsAnAlternative() {

@@ -82,8 +82,9 @@ int cft_set_no_new_privs(void);
 
 /// seccomp(SECCOMP_SET_MODE_FILTER) with a filter that allows the `count` system call numbers
 /// in `allowed` (at most 200) and traps every other: a SIGSYS handler, installed here, logs the
-/// call's number once to stderr and makes it fail with EPERM. Another architecture's calls
-/// kill the process.
+/// call's number once to stderr and makes it fail with EPERM. open and openat fail with EACCES
+/// without a log line; ioctl passes only as TCGETS. Another architecture's calls kill the
+/// process.
 int cft_install_seccomp(const int *allowed, int count);
 
 /// The current thread's system call number of `name` (SYS_name), or -1 when this architecture

@@ -48,7 +48,10 @@ public enum SeccompAllowlist {
 
     /// Allowed only as ioctl(fd, TCGETS), checked by the filter itself: stdio asks whether
     /// stdout is a terminal. A TAP's own ioctls need no capability, so no other request passes.
-    public static let restricted = [("ioctl", "TCGETS only: stdio's isatty(3) on stdout")]
+    public static let restricted = [
+        ("ioctl", "TCGETS only: stdio's isatty(3) on stdout"),
+        ("open, openat", "refused with EACCES and not logged: no file is opened after the drop, but glibc tries on its own and copes (malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes)"),
+    ]
 
     /// The numbers of `calls` that this architecture has.
     public static var numbers: [CInt] { calls.map { cft_syscall_number($0.name) }.filter { $0 >= 0 } }

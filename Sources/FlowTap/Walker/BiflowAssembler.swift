@@ -9,7 +9,8 @@
 /// conversation's life so that active-timeout reports keep one orientation.
 ///
 /// Bounded, whatever the traffic: at most `capacity` records wait (a record that finds the
-/// table full goes out alone at once, counted in `overflowed`), and orientations are kept in
+/// table full goes out alone at once, counted in `overflowed`), their arrival order takes at
+/// most twice that many entries, and orientations are kept in
 /// two generations of at most `capacity` conversations each. When the newer generation is full,
 /// or older than `memoryNs`, the older one is forgotten: a conversation not reported for that
 /// long may come back in the other orientation, nothing else changes.
@@ -39,6 +40,8 @@ public final class BiflowAssembler {
 
     /// Records waiting for their reverse, and conversations whose orientation is remembered.
     public var waiting: Int { pending.count }
+    /// Entries of the arrival order still held (paired records' included, until compacted).
+    public var ordered: Int { order.count - orderHead }
     public var remembered: Int { initiators.count + olderInitiators.count }
 
     /// One key for both directions, the same in every process (unseeded hash, then the words).
@@ -63,6 +66,12 @@ public final class BiflowAssembler {
         }
         pending[record.key] = (record, now)
         order.append((record.key, now))
+        // Paired records leave `pending` at once but stay in `order` until the hold time passes
+        // them; at twice the capacity, drop those, so `order` too stays within a fixed size.
+        if order.count - orderHead >= 2 * capacity {
+            order = order[orderHead...].filter { pending[$0.key]?.arrived == $0.arrived }
+            orderHead = 0
+        }
     }
 
     /// Sends records whose reverse did not come within the hold time, oldest first.

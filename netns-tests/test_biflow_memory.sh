@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# test_biflow_memory.sh - bounded memory with --biflow under churn: a million new one-packet
+# flows at 100 000 a second into the default table. Every table has a fixed limit, the biflow
+# assembler's included (records waiting for their reverse, their arrival order, remembered
+# orientations: see BiflowAssembler), so the peak resident memory (VmHWM) stays under a bound
+# computed from those limits; and every flow that crossed is a biflow record at nfcapd.
+source "$(dirname "$0")/lib.sh"
+plan 6
+require_root
+FLOWS=${FLOWS:-1000000}
+topology_up
+ns "$NS_C" sysctl -qw net.core.rmem_max=134217728 2>/dev/null || true
+start_nfcapd_named churn "$C_IP" 4739 -B 67108864
+ip -n "$NS_P" link set tapa txqueuelen 10000
+SLOTS=262144
+start_flowtap --collector "$C_IP:4739" --biflow --max-flows "$SLOTS" --idle-timeout 2
+check "h1 reaches h2 through flowtap" wait_ping
+rx0=$(ns "$NS_H2" cat /sys/class/net/eth0/statistics/rx_packets)
+ns "$NS_H1" /usr/bin/python3 "$(dirname "$0")/corpus/churn.py" eth0 "$H1_MAC" "$H2_MAC" "$FLOWS" 100000
+sleep 5   # idle timeout, a sweep, and the biflow hold (3 s): every record has gone out
+hwm_kb=$(awk '/VmHWM/{print $2}' "/proc/$PID_FLOWTAP/status")
+rx1=$(ns "$NS_H2" cat /sys/class/net/eth0/statistics/rx_packets)
+crossed=$((rx1 - rx0))
+stop_flowtap
+check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
+grep -E "^flowtap: " "$FT_OUT/flowtap.log"
+check "no record lost before the walker or at the collector's socket" \
+  bash -c "grep -q 'records lost 0)' '$FT_OUT/flowtap.log' && grep -q 'records not sent 0,' '$FT_OUT/flowtap.log'"
+sleep 0.5
+stop_pid "$PID_NFCAPD_churn"
+records=$(nfdump -R "$FT_OUT/churn" -q -o 'fmt:%sa' 'src net 10.77.1.0/28' 2>/dev/null | wc -l)
+check "nfcapd holds a biflow record for each of the $crossed flows that crossed ($records)" test "$records" -eq "$crossed"
+check "most of the million crossed ($crossed)" test "$crossed" -ge $((FLOWS * 98 / 100))
+# Two caches of SLOTS slots at 128 bytes, two rings of 65 536 records at 160 bytes; the
+# assembler holds at most SLOTS waiting records (~400 bytes each with the dictionary's share),
+# 2 × SLOTS order entries (72 bytes), and 2 × SLOTS orientations (~256 bytes); plus 96 MiB for
+# buffers and the runtime.
+limit_kb=$(( (2 * SLOTS * 128 + 2 * 65536 * 160 + SLOTS * 400 + 2 * SLOTS * 72 + 2 * SLOTS * 256) / 1024 + 96 * 1024 ))
+check "peak resident memory ${hwm_kb} kB within ${limit_kb} kB" test "$hwm_kb" -le "$limit_kb"
+finish
