@@ -65,7 +65,11 @@ unit() {
 }
 unit plain
 unit tsan --sanitize=thread --scratch-path .build-tsan
-unit asan --sanitize=address --scratch-path .build-asan
+# LeakSanitizer reports XCTest's own objects at exit (its test registry, a weak reference in its
+# runner; no frame of FlowTap's), and a suppression cannot tell them from a leak of ours, since
+# every test runs under XCTest's frames. So this run reports address errors only; the fuzzer
+# below runs LeakSanitizer over the whole per-frame path and the encoders.
+ASAN_OPTIONS=detect_leaks=0 unit asan --sanitize=address --scratch-path .build-asan
 
 echo "== fuzz (60 s)"
 limit 1200 bash Fuzz/fuzz.sh 60 | tail -3

@@ -65,10 +65,12 @@ public enum Workload {
     @inline(__always)
     public static func flow(at n: Int) -> Int { (n &* 196_613) % flows }
 
-    /// The forwarder's meter for this workload: l3+l4 records, timeouts that never fire.
+    /// The forwarder's meter for this workload: l3+l4 records, timeouts that never fire, and a
+    /// random hash seed as the forwarder has (a constant one would fold out of the hash).
     public static func makeMeter() -> PacketMeter {
         PacketMeter(records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 3600, activeTimeoutSeconds: 3600),
-                    maxFlows: slots, point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0))
+                    maxFlows: slots, point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
+                    hashSeed: UInt64.random(in: .min ... .max))
     }
 
     /// Meters every flow once, so that the measured packets update live flows.

@@ -54,6 +54,9 @@ public enum SystemCall {
         }
     }
 
+    /// No frame reaches the trap: a TAP that goes away mid-traffic fails reads and writes with
+    /// EBADFD (77), handled as an error, not EBADF (9); EFAULT needs a wild buffer and ENOTSOCK
+    /// a sendto on a TAP, both bugs.
     @inline(never)
     static func checkNotMisuse(_ e: CInt, _ call: StaticString) {
         if e == EBADF || e == EFAULT || e == ENOTSOCK {

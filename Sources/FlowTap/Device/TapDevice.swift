@@ -41,6 +41,9 @@ public final class TapDevice: Sendable {
             switch error {
             case .noSuchFileOrDirectory, .noSuchAddressOrDevice:
                 throw SetupError("/dev/net/tun is missing", fix: "load the TUN/TAP driver with 'modprobe tun'")
+            case .permissionDenied where geteuid() != 0:
+                throw SetupError("cannot open /dev/net/tun as uid \(geteuid()): the device is not readable and writable by this user",
+                                 fix: "run it as root (it drops to --user after setup), or make the device crw-rw-rw- (mode 0666, udev's default) and start flowtap under systemd with User= and AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW")
             case .permissionDenied, .notPermitted:
                 throw .permission("open /dev/net/tun", capability: "CAP_NET_ADMIN")
             default:

@@ -133,6 +133,8 @@ public struct UDPSender: MessageTransport, Sendable {
 
     /// `source` and `destination` must be of one family.
     public init(socket: CInt, source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) {
+        // No input reaches this: ExportWiring takes the source of the collector's own family
+        // (configured per family, or the route's toward that collector).
         precondition(source.isIPv6 == destination.isIPv6, "source and collector of different families")
         self.socket = socket
         self.source = source
@@ -209,7 +211,7 @@ public struct UDPSender: MessageTransport, Sendable {
             // For a raw IPv6 socket sin6_port names a protocol: leave it 0.
             n = SystemCall.sendTo(socket, payload - 48, 48 + length, d.socketAddress(port: 0))
         default:
-            preconditionFailure("source and collector of different families")
+            preconditionFailure("source and collector of different families") // init refuses them
         }
         return n < 0 ? n : 0
     }
