@@ -77,9 +77,9 @@ final class FragmentTableTests: XCTestCase {
         let f = fragment(offset: 185, more: false)
         XCTAssertNil(table.later(f.key, id: f.fragmentID, octets: f.octets, now: 0, evicted: &evicted))
         var delivered: [FragmentTable.Held] = []
-        table.expire(now: 4_999_999_999) { delivered.append($0) }
+        while let held = table.nextExpired(now: 4_999_999_999) { delivered.append(held) }
         XCTAssertTrue(delivered.isEmpty)
-        table.expire(now: 5_000_000_000) { delivered.append($0) }
+        while let held = table.nextExpired(now: 5_000_000_000) { delivered.append(held) }
         XCTAssertEqual(delivered.map(\.packets), [1])
         XCTAssertEqual(delivered.first?.key.sourcePort, 0, "counted without ports")
         XCTAssertEqual(table.unattributed, 1)

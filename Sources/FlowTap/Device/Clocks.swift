@@ -5,11 +5,7 @@ import Glibc
 /// (settimeofday, NTP), so nothing waits on it. Nanoseconds fit a UInt64 until 2554.
 public enum WallClock {
     @inline(__always)
-    public static func nowNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
+    public static func nowNs() -> UInt64 { clockNanoseconds(CLOCK_REALTIME) }
 
     @inline(__always)
     public static func nowMs() -> UInt64 { nowNs() / 1_000_000 }
@@ -20,15 +16,19 @@ public enum WallClock {
 /// the wall clock in either direction neither freezes nor flushes them.
 public enum MonotonicClock {
     @inline(__always)
-    public static func nowNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
+    public static func nowNs() -> UInt64 { clockNanoseconds(CLOCK_MONOTONIC) }
 
     @inline(__always)
     public static func nowMs() -> UInt64 { nowNs() / 1_000_000 }
 
     /// What to add to a monotonic time to get the wall-clock time of the same instant, now.
     public static func wallOffsetNs() -> UInt64 { WallClock.nowNs() &- nowNs() }
+}
+
+/// clock_gettime(2) of `clock`, in nanoseconds.
+@inline(__always)
+func clockNanoseconds(_ clock: clockid_t) -> UInt64 {
+    var ts = timespec()
+    clock_gettime(clock, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }

@@ -138,12 +138,6 @@ public struct FragmentTable: ~Copyable {
         return oldest
     }
 
-    /// Forgets packets not heard of within the timeout; held counts whose first fragment never
-    /// came go to `deliver`, to be counted in a flow without ports.
-    public mutating func expire(now: UInt64, _ deliver: (Held) -> Void) {
-        while let held = nextExpired(now: now) { deliver(held) }
-    }
-
     /// Forgets the next packet not heard of within the timeout and returns its held counts,
     /// if it has any; nil once a pass over the table finds nothing more. One entry at a time,
     /// so that the owner can hand on what each one produces before the next (every expired
