@@ -94,6 +94,12 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("The system call allowlist installed after the privilege drop: on, or off to run without it.", valueName: "on|off"))
     var seccomp: Switch = .on
 
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    var logLevel: Logger.Level = .info
+
+    @Option(name: .customLong("log-format"), help: ArgumentHelp("Log lines on stderr: text, or json (one object per line, for journald and log shippers).", valueName: "text|json"))
+    var logFormat: LogFormat = .text
+
     /// Turns the flags into a configuration, or the first problem found.
     func configuration() throws(SetupError) -> ProbeConfiguration {
         guard let defaultFormat = ExportFormat(name: format) else {
@@ -157,8 +163,18 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let config = try configuration()
-        var logger = Logger(label: "flowtap")
-        logger.logLevel = .info
+        let (level, format) = (logLevel, logFormat)
+        LoggingSystem.bootstrap { label in
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                return JSONLogHandler(label: label, level: level)
+            }
+        }
+        let logger = Logger(label: "flowtap")
         let summary = try Probe.run(config, logger: logger)
         print(summary.line)
         for line in summary.collectorLines { print(line) }
@@ -172,14 +188,15 @@ enum Switch: String, ExpressibleByArgument, CaseIterable {
     case on, off
 }
 
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
 @main
 enum Main {
     static func main() {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
         do {
             var command = try Flowtap.parseAsRoot()
             try command.run()

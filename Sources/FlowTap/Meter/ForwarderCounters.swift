@@ -65,13 +65,22 @@ public struct ForwarderCounters: Sendable {
     }
 }
 
-/// The published copy of a forwarder's counters.
+/// The published copy of a forwarder's counters, and when it was last published: the
+/// forwarder publishes at every housekeeping (at least every 50 ms, busy or idle), so that time
+/// is its heartbeat for the service watchdog.
 public final class ForwarderReport: Sendable {
     private let counters = Mutex(ForwarderCounters())
+    private let published = Atomic<UInt64>(0)
 
     public init() {}
 
-    public func publish(_ value: ForwarderCounters) { counters.withLock { $0 = value } }
+    public func publish(_ value: ForwarderCounters, atMs now: UInt64) {
+        counters.withLock { $0 = value }
+        published.store(now, ordering: .releasing)
+    }
+
+    /// Monotonic milliseconds of the last publication; 0 before the first.
+    public var heartbeatMs: UInt64 { published.load(ordering: .acquiring) }
 
     public var snapshot: ForwarderCounters { counters.withLock { $0 } }
 }

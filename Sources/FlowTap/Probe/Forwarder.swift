@@ -134,7 +134,7 @@ public struct Forwarder: ~Copyable {
         c.bytes = io.bytes
         c.writeErrors = io.writeErrors
         c.readErrors = io.readErrors
-        setup.report.publish(c)
+        setup.report.publish(c, atMs: MonotonicClock.nowMs())
     }
 
     /// Every flow left goes into the ring, waiting for the walker to make room; then the ring

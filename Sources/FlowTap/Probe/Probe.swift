@@ -19,6 +19,7 @@ public enum Probe {
         try config.validate()
         let drop = try PrivilegeDrop.resolve(user: config.user, seccomp: config.seccomp)
         let signals = try SignalInbox()
+        let notifier = try ServiceNotifier.fromEnvironment()
         let taps = try openTAPs(config, logger: logger)
         let reports = (0 ..< 2 * config.queues).map { _ in ForwarderReport() }
         let export = try ExportWiring(config, reports: reports, logger: logger)
@@ -26,7 +27,10 @@ public enum Probe {
         try drop.apply(logger: logger)
         try pipeline.start()
         logger.info("forwarding \(taps.a[0].name) (ifindex \(taps.a[0].ifIndex)) <-> \(taps.b[0].name) (ifindex \(taps.b[0].ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)")
-        let signal = waitForStop(signals, pipeline: pipeline, reports: reports, logger: logger)
+        // Both TAPs attached, the exporters open, every thread running.
+        notifier?.notify("READY=1\nSTATUS=forwarding \(taps.a[0].name) <-> \(taps.b[0].name)")
+        let signal = waitForStop(signals, pipeline: pipeline, reports: reports, notifier: notifier, logger: logger)
+        notifier?.notify("STOPPING=1\nSTATUS=exporting every flow")
         logger.info("stopping: exporting every flow still in the caches")
         let statistics = pipeline.stop()
         let perCollector = config.collectors.compactMap { c in statistics.first { $0.collector == c } }
@@ -57,10 +61,24 @@ public enum Probe {
     }
 
     /// Sleeps on the signalfd until a stop signal or a TAP failure; returns the signal, nil for
-    /// a failure. SIGUSR1 logs the counters so far.
-    static func waitForStop(_ signals: SignalInbox, pipeline: Pipeline, reports: [ForwarderReport], logger: Logger) -> CInt? {
+    /// a failure. SIGUSR1 logs the counters so far. Under a systemd watchdog it wakes every half
+    /// period and sends WATCHDOG=1 while every forwarder and the walker are alive.
+    static func waitForStop(_ signals: SignalInbox, pipeline: Pipeline, reports: [ForwarderReport],
+                            notifier: ServiceNotifier?, logger: Logger) -> CInt? {
+        let ping = notifier?.watchdogPingMs
+        var stalled = false
         while !pipeline.failed.isRung {
-            _ = SystemCall.pollReadable(signals.descriptor, pipeline.failed.descriptor, timeoutMs: -1)
+            _ = SystemCall.pollReadable(signals.descriptor, pipeline.failed.descriptor, timeoutMs: ping ?? -1)
+            if let notifier, let ping {
+                let beats = reports.map(\.heartbeatMs) + [pipeline.walker.heartbeatMs]
+                if Liveness.allAlive(beats, now: MonotonicClock.nowMs(), withinMs: UInt64(ping) * 2) {
+                    notifier.notify("WATCHDOG=1")
+                    stalled = false
+                } else if !stalled {
+                    stalled = true
+                    logger.error("a forwarding thread or the walker has shown no sign of life for a watchdog period; WATCHDOG=1 withheld, so systemd restarts flowtap")
+                }
+            }
             while let s = signals.next() {
                 switch SignalInbox.action(s) {
                 case .stop:

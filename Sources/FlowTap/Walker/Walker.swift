@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The only thread that encodes and sends. Every tick (100 ms, or sooner when woken) it takes
 /// the finished records out of each forwarding thread's ring, hands them to every collector,
 /// and runs the collectors' timers. When `drain` rings (the forwarders have stopped and pushed
@@ -12,6 +14,9 @@ public final class Walker: @unchecked Sendable {
     let biflow: BiflowAssembler?
     let allExporters: [any FlowExporter]
     let drain: Doorbell
+    private let beat = Atomic<UInt64>(0)
+    /// Monotonic milliseconds of the last tick: the walker's heartbeat for the service watchdog.
+    public var heartbeatMs: UInt64 { beat.load(ordering: .acquiring) }
 
     public init(rings: [RecordRing], exporters: [any FlowExporter], biflowExporters: [any FlowExporter] = [],
                 biflow: BiflowAssembler? = nil, drain: Doorbell) {
@@ -30,6 +35,7 @@ public final class Walker: @unchecked Sendable {
             // Monotonic: the exporters' timers and the biflow hold must not follow a step of the
             // wall clock (records carry their own wall-clock times).
             let now = MonotonicClock.nowMs()
+            beat.store(now, ordering: .releasing)
             let nowNs = now &* 1_000_000
             let toBiflow: (FlowRecord) -> Void = { [biflowExporters] r in
                 for exporter in biflowExporters { exporter.export(r, now: now) }

@@ -1,0 +1,70 @@
+import Glibc
+import Logging
+
+/// `--log-format json`: one JSON object per line on a descriptor (stderr), so that journald, or
+/// anything reading the stream, gets the level, the message and its metadata as fields:
+/// `{"time":"2026-12-01T08:00:00.123Z","level":"info","label":"flowtap","source":"FlowTap","message":"…"}`
+/// plus one key per metadata entry. Each line is one write(2), so lines from several threads
+/// never interleave. Time is UTC (gmtime_r), which reads no file after the privilege drop.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    let label: String
+    let descriptor: CInt
+
+    public init(label: String, level: Logger.Level = .info, descriptor: CInt = 2) {
+        self.label = label
+        logLevel = level
+        self.descriptor = descriptor
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
+                    source: String, file: String, function: String, line: UInt) {
+        var line = "{\"time\":\(Self.quoted(Self.timestamp())),\"level\":\(Self.quoted(level.rawValue)),"
+        line += "\"label\":\(Self.quoted(label)),\"source\":\(Self.quoted(source)),\"message\":\(Self.quoted(message.description))"
+        let all = metadata.merging(explicit ?? [:]) { $1 }
+        for key in all.keys.sorted() where !["time", "level", "label", "source", "message"].contains(key) {
+            line += ",\(Self.quoted(key)):\(Self.quoted("\(all[key]!)"))"
+        }
+        line += "}\n"
+        _ = line.utf8.withContiguousStorageIfAvailable { SystemCall.write(descriptor, $0.baseAddress!, $0.count) }
+            ?? Array(line.utf8).withUnsafeBytes { SystemCall.write(descriptor, $0.baseAddress!, $0.count) }
+    }
+
+    /// RFC 3339 UTC with milliseconds.
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let ms = Int(ts.tv_nsec / 1_000_000)
+        let millis = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millis)Z"
+    }
+
+    /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,71 @@
+import Glibc
+
+/// systemd's notify protocol (sd_notify(3)) without libsystemd: datagrams such as "READY=1" or
+/// "WATCHDOG=1" to the AF_UNIX socket named by $NOTIFY_SOCKET (a path, or "@name" in the
+/// abstract namespace). The socket is made at setup, before the privilege drop; sending on it
+/// afterwards is a sendto(2), which the seccomp allowlist has.
+public final class ServiceNotifier {
+    let descriptor: CInt
+    var address = sockaddr_un()
+    let addressLength: socklen_t
+    /// $WATCHDOG_USEC, when it is meant for this process ($WATCHDOG_PID absent or ours).
+    public let watchdogUs: UInt64?
+
+    /// nil when there is no $NOTIFY_SOCKET (not started by systemd with Type=notify).
+    public static func fromEnvironment() throws(SetupError) -> ServiceNotifier? {
+        guard let path = getenv("NOTIFY_SOCKET").map({ String(cString: $0) }), !path.isEmpty else { return nil }
+        var watchdog: UInt64?
+        if let usec = getenv("WATCHDOG_USEC").flatMap({ UInt64(String(cString: $0)) }), usec > 0 {
+            let pid = getenv("WATCHDOG_PID").flatMap { pid_t(String(cString: $0)) }
+            if pid == nil || pid == getpid() { watchdog = usec }
+        }
+        return try ServiceNotifier(path: path, watchdogUs: watchdog)
+    }
+
+    public init(path: String, watchdogUs: UInt64?) throws(SetupError) {
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path), bytes.first == UInt8(ascii: "/") || bytes.first == UInt8(ascii: "@") else {
+            throw SetupError("NOTIFY_SOCKET '\(path)' is neither an absolute path nor an abstract socket name",
+                             fix: "let systemd set it (Type=notify), or unset it")
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else {
+            throw SetupError("cannot open a socket for NOTIFY_SOCKET: \(SetupError.text(errno))", fix: "raise the open-file limit (ulimit -n)")
+        }
+        descriptor = fd
+        self.watchdogUs = watchdogUs
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+            if bytes.first == UInt8(ascii: "@") { raw[0] = 0 }   // abstract namespace
+        }
+        addressLength = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == UInt8(ascii: "@") ? 0 : 1))
+    }
+
+    deinit { close(descriptor) }
+
+    /// Sends one state message ("READY=1\nSTATUS=…"); false when it could not be sent.
+    @discardableResult
+    public func notify(_ state: String) -> Bool {
+        var message = Array(state.utf8)
+        return withUnsafePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                message.withUnsafeMutableBytes { m in
+                    sendto(descriptor, m.baseAddress, m.count, CInt(MSG_NOSIGNAL), sa, addressLength) == m.count
+                }
+            }
+        }
+    }
+
+    /// How often to send WATCHDOG=1: half the watchdog period, as sd_watchdog_enabled(3) advises.
+    public var watchdogPingMs: CInt? { watchdogUs.map { CInt(clamping: max(1, $0 / 2000)) } }
+}
+
+/// The watchdog's rule: WATCHDOG=1 goes out only while every forwarding thread and the walker
+/// have shown a sign of life (a heartbeat, in monotonic milliseconds) within the watchdog
+/// period, so that systemd restarts a probe whose thread hangs, not only one that dies.
+public enum Liveness {
+    public static func allAlive(_ heartbeatsMs: [UInt64], now: UInt64, withinMs: UInt64) -> Bool {
+        heartbeatsMs.allSatisfy { $0 != 0 && now >= $0 && now - $0 <= withinMs }
+    }
+}

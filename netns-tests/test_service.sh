@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# test_service.sh - flowtap as a systemd service, with real parts where this machine has them:
+# the notify protocol against a datagram listener standing in for systemd ($NOTIFY_SOCKET:
+# READY=1 once the TAPs are attached, the exporters open and privileges dropped; WATCHDOG=1 every
+# half $WATCHDOG_USEC while it runs; STOPPING=1 at SIGTERM, then nothing), --log-format json
+# (every stderr line an object Python's json reads), and contrib/systemd/flowtap@.service as
+# systemd-analyze verify reads it (no warning at all).
+source "$(dirname "$0")/lib.sh"
+plan 10
+require_root
+topology_up
+chmod 755 "$FT_OUT"
+sock=$FT_OUT/notify.sock
+# The listener: every datagram with its arrival time (monotonic seconds) on one line.
+ip netns exec "$NS_P" /usr/bin/python3 -u -c "
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind('$sock'); os.chmod('$sock', 0o777)
+print('listening', flush=True)
+while True:
+    m = s.recv(4096).decode()
+    print('%.3f %s' % (time.monotonic(), m.replace(chr(10), '|')), flush=True)
+" >"$FT_OUT/notify.log" 2>&1 &
+FT_PIDS+=("$!")
+for i in $(seq 50); do grep -q listening "$FT_OUT/notify.log" 2>/dev/null && break; sleep 0.1; done
+
+ip netns exec "$NS_P" env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=400000 "$FT_BIN" run --tap-a tapa --tap-b tapb \
+  --collector "$C_IP:4739" --log-format json --log-level info >"$FT_OUT/flowtap.log" 2>&1 &
+PID_FLOWTAP=$!
+FT_PIDS+=("$PID_FLOWTAP")
+check "h1 reaches h2 through flowtap" wait_ping
+sleep 2
+stop_flowtap
+sleep 0.3
+sed 's/^/    /' "$FT_OUT/notify.log" | head -4
+check "READY=1 with a STATUS naming the TAPs" grep -q "READY=1|STATUS=forwarding tapa <-> tapb" "$FT_OUT/notify.log"
+check "READY=1 came once, first" bash -c "test \$(grep -c READY=1 '$FT_OUT/notify.log') -eq 1 && sed -n 2p '$FT_OUT/notify.log' | grep -q READY=1"
+pings=$(grep -c "WATCHDOG=1" "$FT_OUT/notify.log" || true)
+check "WATCHDOG=1 every half period (200 ms) while running: $pings in about 2.5 s" test "$pings" -ge 9
+check "WATCHDOG=1 no less often than the period" python3 - "$FT_OUT/notify.log" <<'PY'
+import sys
+t = [float(l.split()[0]) for l in open(sys.argv[1]) if "WATCHDOG=1" in l]
+gaps = [b - a for a, b in zip(t, t[1:])]
+print(f"    largest gap between pings: {max(gaps):.3f} s")
+sys.exit(0 if gaps and max(gaps) < 0.4 else 1)
+PY
+check "STOPPING=1 at SIGTERM, and no WATCHDOG=1 after it" bash -c "tail -1 '$FT_OUT/notify.log' | grep -q STOPPING=1"
+check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
+check "every log line on stderr is a JSON object with time, level and message" python3 - "$FT_OUT/flowtap.log" <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1]) if not l.startswith("flowtap: ")]   # the closing lines go to stdout
+objects = [json.loads(l) for l in lines]
+print(f"    {len(objects)} JSON log lines, levels {sorted(set(o['level'] for o in objects))}")
+sys.exit(0 if objects and all({"time", "level", "message"} <= o.keys() for o in objects) else 1)
+PY
+check "the JSON log states the privilege drop" grep -q '"message":"privileges dropped: uid 65534' "$FT_OUT/flowtap.log"
+
+unit=$FT_OUT/units/flowtap@wan.service
+mkdir -p "$FT_OUT/units"
+sed "s|/usr/local/bin/flowtap|$FT_BIN|; s|/etc/flowtap/%i.conf|$FT_OUT/units/%i.conf|" "$FT_ROOT/contrib/systemd/flowtap@.service" >"$unit"
+cp "$FT_ROOT/contrib/systemd/flowtap.conf.example" "$FT_OUT/units/wan.conf"
+systemd-analyze verify "$unit" >"$FT_OUT/verify.log" 2>&1
+verify_rc=$?
+sed 's/^/    /' "$FT_OUT/verify.log"
+check "systemd-analyze verify accepts flowtap@.service without a warning" bash -c "test $verify_rc -eq 0 && ! test -s '$FT_OUT/verify.log'"
+finish
