@@ -23,11 +23,10 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
-        var line = "{\"time\":\(Self.quoted(Self.timestamp())),\"level\":\(Self.quoted(level.rawValue)),"
-        line += "\"label\":\(Self.quoted(label)),\"source\":\(Self.quoted(source)),\"message\":\(Self.quoted(message.description))"
-        let all = metadata.merging(explicit ?? [:]) { $1 }
+    public func log(event: LogEvent) {
+        var line = "{\"time\":\(Self.quoted(Self.timestamp())),\"level\":\(Self.quoted(event.level.rawValue)),"
+        line += "\"label\":\(Self.quoted(label)),\"source\":\(Self.quoted(event.source)),\"message\":\(Self.quoted(event.message.description))"
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
         for key in all.keys.sorted() where !["time", "level", "label", "source", "message"].contains(key) {
             line += ",\(Self.quoted(key)):\(Self.quoted("\(all[key]!)"))"
         }
