@@ -147,8 +147,14 @@ build_c_reference() {
 }
 
 # start_flowtap ARGS...: runs flowtap in the probe namespace; its output goes to $FT_OUT/flowtap.log.
+# Its control socket is $FT_OUT/control.sock (FT_CONTROL) unless ARGS name one, so that tests
+# never share one, nor leave one in the host's /run.
+FT_CONTROL=$FT_OUT/control.sock
 start_flowtap() {
-  ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb "$@" >"$FT_OUT/flowtap.log" 2>&1 &
+  local control=(--control "$FT_CONTROL")
+  [[ " $* " == *" --control "* ]] && control=()
+  chmod 755 "$FT_OUT"
+  ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb "${control[@]}" "$@" >"$FT_OUT/flowtap.log" 2>&1 &
   PID_FLOWTAP=$!
   FT_PIDS+=("$PID_FLOWTAP")
 }

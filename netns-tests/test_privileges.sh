@@ -8,7 +8,7 @@
 # with every flow exported. --user root keeps uid 0 and still drops the rest. A datagram that
 # only claims flowtap's export source is metered.
 source "$(dirname "$0")/lib.sh"
-plan 38
+plan 39
 require_root
 topology_up
 
@@ -89,7 +89,9 @@ check "--user root stops with exit 0" test "$FLOWTAP_RC" -eq 0
 mkdir -p "$FT_OUT/bin" "$FT_OUT/dev" && chmod 755 "$FT_OUT" "$FT_OUT/bin"
 cp "$FT_BIN" "$FT_OUT/bin/flowtap" && chmod 755 "$FT_OUT/bin/flowtap"
 mknod -m 0666 "$FT_OUT/dev/tun" c 10 200
-ip netns exec "$NS_P" unshare --mount --propagation private sh -c "mount --bind '$FT_OUT/dev/tun' /dev/net/tun && exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+net_admin,+net_raw,+setpcap --ambient-caps=+net_admin,+net_raw,+setpcap '$FT_OUT/bin/flowtap' run --tap-a tapa --tap-b tapb --collector '$C_IP:4739'" >"$FT_OUT/flowtap.log" 2>&1 &
+# systemd's RuntimeDirectory=flowtap: a directory of its own for the control socket.
+mkdir -p "$FT_OUT/run" && chown 65534:65534 "$FT_OUT/run"
+ip netns exec "$NS_P" unshare --mount --propagation private sh -c "mount --bind '$FT_OUT/dev/tun' /dev/net/tun && exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+net_admin,+net_raw,+setpcap --ambient-caps=+net_admin,+net_raw,+setpcap '$FT_OUT/bin/flowtap' run --tap-a tapa --tap-b tapb --collector '$C_IP:4739' --control '$FT_OUT/run/flowtap.sock'" >"$FT_OUT/flowtap.log" 2>&1 &
 PID_FLOWTAP=$!
 FT_PIDS+=("$PID_FLOWTAP")
 check "started unprivileged with ambient capabilities, the probe forwards" wait_ping
@@ -97,6 +99,7 @@ check "[ambient] Uid 65534" status_is Uid 65534
 check "[ambient] CapEff and CapAmb 0: the setup capabilities are gone" bash -c "grep -q '^CapEff:.0000000000000000' /proc/$PID_FLOWTAP/status && grep -q '^CapAmb:.0000000000000000' /proc/$PID_FLOWTAP/status"
 check "[ambient] CapBnd 0: CAP_SETPCAP let it empty the bounding set" status_is CapBnd 0000000000000000
 check "[ambient] NoNewPrivs 1 and Seccomp 2" bash -c "grep -q '^NoNewPrivs:.1' /proc/$PID_FLOWTAP/status && grep -q '^Seccomp:.2' /proc/$PID_FLOWTAP/status"
+check "[ambient] its control socket answers" bash -c "'$FT_BIN' show stats --json --control '$FT_OUT/run/flowtap.sock' | grep -q '\"directions\"'"
 stop_flowtap
 check "[ambient] stops with exit 0" test "$FLOWTAP_RC" -eq 0
 

@@ -284,6 +284,12 @@ int cft_syscall_number(const char *name) {
     // Every name the allowlist (Probe/SeccompAllowlist.swift) may use; #ifdef because the
     // architectures differ (aarch64 has no poll, open or arch_prctl).
     static const struct { const char *name; int nr; } table[] = {
+#ifdef SYS_accept4
+        {"accept4", SYS_accept4},
+#endif
+#ifdef SYS_pread64
+        {"pread64", SYS_pread64},
+#endif
 #ifdef SYS_read
         {"read", SYS_read},
 #endif
@@ -526,4 +532,12 @@ int cft_syscall_number(const char *name) {
         if (strcmp(table[i].name, name) == 0)
             return table[i].nr;
     return -1;
+}
+
+int cft_accept(int fd) {
+    int c;
+    do {
+        c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    } while (c < 0 && errno == EINTR);
+    return c < 0 ? -errno : c;
 }

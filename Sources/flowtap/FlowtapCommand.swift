@@ -8,7 +8,7 @@ struct Flowtap: ParsableCommand {
         commandName: "flowtap",
         abstract: "An inline flow probe: forwards frames between two TAPs and exports their flows as IPFIX or NetFlow v9/v5.",
         version: "0.1.0",
-        subcommands: [Run.self]
+        subcommands: [Run.self, Show.self, Expire.self, Templates.self, SetTimeouts.self]
     )
 }
 
@@ -94,6 +94,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("The system call allowlist installed after the privilege drop: on, or off to run without it.", valueName: "on|off"))
     var seccomp: Switch = .on
 
+    @Option(help: ArgumentHelp("Control socket for 'flowtap show', 'expire', 'templates', 'set' (mode 0660), or none. Default: /run/flowtap/TAPA-TAPB.sock.", valueName: "path"))
+    var control: String?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: Logger.Level = .info
 
@@ -157,6 +160,11 @@ struct Run: ParsableCommand {
         config.mtu = mtu
         config.user = user
         config.seccomp = seccomp == .on
+        switch control {
+        case "none": config.controlPath = nil
+        case let path?: config.controlPath = path
+        case nil: config.controlPath = ControlSocket.defaultPath(tapA: tapA, tapB: tapB)
+        }
         try config.validate()
         return config
     }

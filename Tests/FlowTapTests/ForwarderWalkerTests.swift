@@ -15,6 +15,7 @@ final class CountingExporter: FlowExporter {
     }
     func tick(now: UInt64) {}
     func finish(now: UInt64) { finished = true }
+    func resendTemplates() {}
 }
 
 /// The forwarding thread and the walker together under load, on SOCK_SEQPACKET socketpairs in
@@ -42,7 +43,7 @@ final class ForwarderWalkerTests: XCTestCase {
                                    point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
                                    records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2),
                                    maxFlows: 256, sampling: Sampling(), vnetHeader: 0, ownExport: OwnExportFilter(),
-                                   hashSeed: 42, ring: ring, report: report, stop: stop, failed: failed, logger: Logger(label: "test"))
+                                   hashSeed: 42, ring: ring, report: report, stop: stop, requests: ControlRequests(), failed: failed, logger: Logger(label: "test"))
         let threads = ThreadGroup()
         XCTAssertTrue(threads.start(name: "test-walker") { walker.run() })
         let forwarding = ThreadGroup()

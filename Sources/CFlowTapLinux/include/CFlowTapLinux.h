@@ -91,4 +91,7 @@ int cft_install_seccomp(const int *allowed, int count);
 /// has no such call.
 int cft_syscall_number(const char *name);
 
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC), retried on EINTR: a descriptor or -errno.
+int cft_accept(int fd);
+
 #endif

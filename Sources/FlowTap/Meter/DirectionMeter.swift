@@ -62,11 +62,9 @@ public struct DirectionMeter: ~Copyable {
         }
     }
 
-    /// Shutdown, step by step: every held fragment counted, then every flow reported
-    /// ("forced end"). False while the sink is full: call again once it has room.
-    public mutating func finish<Sink: RecordSink>(wallOffsetNs: UInt64, into sink: Sink) -> Bool {
-        meter.cache.wallOffsetNs = wallOffsetNs
-        expireFragments(now: .max, into: sink)
+    /// Every flow reported now ("forced end"), as `flowtap expire --all` asks. False while the
+    /// sink is full: call again, the flows not yet reported are still in the table.
+    public mutating func expireAll<Sink: RecordSink>(into sink: Sink) -> Bool {
         var queued: UInt64 = 0
         let done = meter.cache.expireAll(reason: .forcedEnd) { record in
             let ok = sink.push(record)
@@ -75,6 +73,14 @@ public struct DirectionMeter: ~Copyable {
         }
         recordsQueued &+= queued
         return done
+    }
+
+    /// Shutdown, step by step: every held fragment counted, then every flow reported
+    /// ("forced end"). False while the sink is full: call again once it has room.
+    public mutating func finish<Sink: RecordSink>(wallOffsetNs: UInt64, into sink: Sink) -> Bool {
+        meter.cache.wallOffsetNs = wallOffsetNs
+        expireFragments(now: .max, into: sink)
+        return expireAll(into: sink)
     }
 
     /// The meter's counters with what this stage counted folded in.

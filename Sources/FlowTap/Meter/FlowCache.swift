@@ -27,7 +27,8 @@ public struct FlowCache: ~Copyable {
     public static let ways = 8
 
     public let capacity: Int
-    public let policy: ExpiryPolicy
+    /// Changed at run time by `flowtap set` (the forwarder applies it between frames).
+    public var policy: ExpiryPolicy
     public let point: ObservationPoint
     let sets: Int
     /// 0 marks a free slot; a used slot holds the key hash's upper half with the low bit set.
@@ -49,6 +50,9 @@ public struct FlowCache: ~Copyable {
     public var wallOffsetNs: UInt64 = 0
 
     public private(set) var liveFlows = 0
+    public private(set) var peakFlows = 0
+    /// Records handed on, per `FlowEndReason.rawValue` (counted when delivered, not per packet).
+    public private(set) var recordsByReason = InlineArray<8, UInt64>(repeating: 0)
     public private(set) var flowsCreated: UInt64 = 0
     public private(set) var evictions: UInt64 = 0
     public private(set) var pendingCount = 0
@@ -129,6 +133,7 @@ public struct FlowCache: ~Copyable {
         entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0,
                                   firstNs: now, reportStartNs: now)
         liveFlows &+= 1
+        if liveFlows > peakFlows { peakFlows = liveFlows }
         flowsCreated &+= 1
         return slot
     }
@@ -154,6 +159,7 @@ public struct FlowCache: ~Copyable {
         }
         (outbox + pendingCount).initialize(to: record)
         pendingCount &+= 1
+        recordsByReason[Int(reason.rawValue)] &+= 1
     }
 
     @inline(__always)
@@ -198,6 +204,7 @@ public struct FlowCache: ~Copyable {
                     if let r = record(slot, reason: reason) {
                         guard deliver(r) else { return delivered }
                         delivered += 1
+                        recordsByReason[Int(reason.rawValue)] &+= 1
                     }
                     if reason == .idleTimeout {
                         release(slot)
@@ -220,6 +227,7 @@ public struct FlowCache: ~Copyable {
         for slot in 0 ..< capacity where tags[slot] != 0 {
             if let r = record(slot, reason: reason) {
                 guard deliver(r) else { return false }
+                recordsByReason[Int(reason.rawValue)] &+= 1
             }
             release(slot)
         }

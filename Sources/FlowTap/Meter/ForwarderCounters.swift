@@ -31,6 +31,11 @@ public struct ForwarderCounters: Sendable {
     /// never came (counted in a flow without ports).
     public var fragmentsAttributed: UInt64 = 0
     public var fragmentsUnattributed: UInt64 = 0
+    /// Packets the fragment table holds now, the largest number of live flows so far, and the
+    /// records handed on per `FlowEndReason.rawValue`.
+    public var fragmentsHeld: UInt64 = 0
+    public var peakFlows: UInt64 = 0
+    public var recordsByReason = InlineArray<8, UInt64>(repeating: 0)
 
     public init() {}
 
@@ -55,6 +60,9 @@ public struct ForwarderCounters: Sendable {
         s.recordsLost = a.recordsLost &+ b.recordsLost
         s.fragmentsAttributed = a.fragmentsAttributed &+ b.fragmentsAttributed
         s.fragmentsUnattributed = a.fragmentsUnattributed &+ b.fragmentsUnattributed
+        s.fragmentsHeld = a.fragmentsHeld &+ b.fragmentsHeld
+        s.peakFlows = a.peakFlows &+ b.peakFlows
+        for i in s.recordsByReason.indices { s.recordsByReason[i] = a.recordsByReason[i] &+ b.recordsByReason[i] }
         return s
     }
 

@@ -35,6 +35,8 @@ public struct FragmentTable: ~Copyable {
     let seed: UInt64
     /// Where `nextExpired` goes on looking.
     var expiryCursor = 0
+    /// Packets the table remembers now (with held counts or known ports).
+    public private(set) var inUse = 0
     public private(set) var attributed: UInt64 = 0
     public private(set) var unattributed: UInt64 = 0
 
@@ -89,6 +91,7 @@ public struct FragmentTable: ~Copyable {
         } else {
             if slot < 0 { slot = evictOldest(base: base, into: &evicted) }
             used[slot] = true
+            inUse &+= 1
         }
         entries[slot] = Entry(key: packet, id: id, ports: ports, portsKnown: true,
                               held: Held(key: packet, packets: 0, octets: 0, firstNs: 0, lastNs: 0),
@@ -113,6 +116,7 @@ public struct FragmentTable: ~Copyable {
         if !found {
             if slot < 0 { slot = evictOldest(base: base, into: &evicted) }
             used[slot] = true
+            inUse &+= 1
             entries[slot] = Entry(key: packet, id: id, ports: 0, portsKnown: false,
                                   held: Held(key: packet, packets: 0, octets: 0, firstNs: now, lastNs: now),
                                   expiresNs: now &+ timeoutNs)
@@ -135,6 +139,7 @@ public struct FragmentTable: ~Copyable {
             unattributed &+= entries[oldest].held.packets
         }
         used[oldest] = false
+        inUse &-= 1
         return oldest
     }
 
@@ -148,6 +153,7 @@ public struct FragmentTable: ~Copyable {
             expiryCursor += 1
             guard used[i] && now >= entries[i].expiresNs else { continue }
             used[i] = false
+            inUse &-= 1
             if entries[i].held.packets > 0 {
                 unattributed &+= entries[i].held.packets
                 return entries[i].held

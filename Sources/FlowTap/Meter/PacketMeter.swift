@@ -195,6 +195,9 @@ public struct PacketMeter: ~Copyable {
         c.liveFlows = UInt64(cache.liveFlows)
         c.fragmentsAttributed = fragments.attributed
         c.fragmentsUnattributed = fragments.unattributed
+        c.fragmentsHeld = UInt64(fragments.inUse)
+        c.peakFlows = UInt64(cache.peakFlows)
+        c.recordsByReason = cache.recordsByReason
         c.recordsLost &+= cache.recordsDropped
         return c
     }

@@ -20,6 +20,8 @@ public struct ForwarderSetup: Sendable {
     public var ring: RecordRing
     public var report: ForwarderReport
     public var stop: Doorbell
+    /// What the control socket asks: expire every flow now, new timeouts.
+    public var requests: ControlRequests
     /// Rung when the TAP fails for good, so the whole probe shuts down.
     public var failed: Doorbell
     public var logger: Logger
@@ -44,6 +46,8 @@ public struct Forwarder: ~Copyable {
     var io = ForwarderCounters()
     let buffer: UnsafeMutableRawPointer
     var writeErrorLog = RateLimiter()
+    /// The `flowtap expire` requests carried out.
+    var expiriesDone: UInt64 = 0
 
     public init(_ setup: ForwarderSetup) {
         self.setup = setup
@@ -125,7 +129,17 @@ public struct Forwarder: ~Copyable {
     @inline(never)
     mutating func housekeeping(now: UInt64) {
         metering.housekeeping(now: now, wallOffsetNs: MonotonicClock.wallOffsetNs(), into: setup.ring)
+        obeyRequests()
         publish()
+    }
+
+    /// `flowtap set` and `flowtap expire --all`, between frames. An expiry the ring cannot take
+    /// whole goes on at the next housekeeping.
+    mutating func obeyRequests() {
+        let policy = setup.requests.policy(from: setup.policy)
+        if policy != metering.meter.cache.policy { metering.meter.cache.policy = policy }
+        let expiries = setup.requests.expiryRequests
+        if expiries != expiriesDone && metering.expireAll(into: setup.ring) { expiriesDone = expiries }
     }
 
     mutating func publish() {

@@ -9,6 +9,8 @@ final class Pipeline {
     /// Rung by a forwarder whose TAP failed for good, so the whole probe shuts down.
     let failed: Doorbell
     let walker: Walker
+    /// What the control socket asks of the forwarders.
+    let requests = ControlRequests()
     private let walkerThread: ThreadGroup
     private let forwarding: ThreadGroup
     private let setups: [ForwarderSetup]
@@ -32,7 +34,7 @@ final class Pipeline {
                         biflow: assembler, drain: drain)
         let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout)
         let hashSeed = UInt64.random(in: .min ... .max)
-        let (stop, failed) = (stopForwarding, self.failed)
+        let (stop, failed, requests) = (stopForwarding, self.failed, self.requests)
         let setups = (0 ..< forwarders).map { i in
             let (from, to) = i % 2 == 0 ? (taps.a[i / 2], taps.b[i / 2]) : (taps.b[i / 2], taps.a[i / 2])
             return ForwarderSetup(name: "\(from.name)->\(to.name)", input: from.descriptor.rawValue, output: to.descriptor.rawValue,
@@ -41,7 +43,7 @@ final class Pipeline {
                                   records: config.records, policy: policy, maxFlows: config.maxFlows, sampling: config.sampling,
                                   vnetHeader: config.offload ? TapDevice.vnetHeaderSize : 0,
                                   ownExport: export.ownExport, hashSeed: hashSeed,
-                                  ring: rings[i], report: reports[i], stop: stop, failed: failed, logger: logger)
+                                  ring: rings[i], report: reports[i], stop: stop, requests: requests, failed: failed, logger: logger)
         }
         self.setups = setups
         self.cpus = config.cpus

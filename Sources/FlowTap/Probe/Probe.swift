@@ -24,14 +24,17 @@ public enum Probe {
         let reports = (0 ..< 2 * config.queues).map { _ in ForwarderReport() }
         let export = try ExportWiring(config, reports: reports, logger: logger)
         let pipeline = try Pipeline(config, taps: taps, export: export, reports: reports, logger: logger)
+        let control = try ControlPlane(config, taps: taps)
         try drop.apply(logger: logger)
         try pipeline.start()
+        control.start(reports: reports, pipeline: pipeline, config: config, logger: logger)
         logger.info("forwarding \(taps.a[0].name) (ifindex \(taps.a[0].ifIndex)) <-> \(taps.b[0].name) (ifindex \(taps.b[0].ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)")
         // Both TAPs attached, the exporters open, every thread running.
         notifier?.notify("READY=1\nSTATUS=forwarding \(taps.a[0].name) <-> \(taps.b[0].name)")
         let signal = waitForStop(signals, pipeline: pipeline, reports: reports, notifier: notifier, logger: logger)
         notifier?.notify("STOPPING=1\nSTATUS=exporting every flow")
         logger.info("stopping: exporting every flow still in the caches")
+        control.stop()
         let statistics = pipeline.stop()
         let perCollector = config.collectors.compactMap { c in statistics.first { $0.collector == c } }
         withExtendedLifetime((export, taps)) {}

@@ -31,6 +31,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var user: String?
     /// Install the seccomp allowlist after the privilege drop.
     public var seccomp = true
+    /// The control socket's path (`--control`); nil: none.
+    public var controlPath: String?
 
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800

@@ -44,6 +44,8 @@ public enum SeccompAllowlist {
         ("exit", "a thread ends"),
         ("exit_group", "the process ends"),
         ("restart_syscall", "a sleep interrupted by a signal resumes"),
+        ("accept4", "the control socket takes a connection"),
+        ("pread64", "the TAPs' kernel drop counters, from sysfs files opened at setup"),
     ]
 
     /// Allowed only as ioctl(fd, TCGETS), checked by the filter itself: stdio asks whether

@@ -20,6 +20,9 @@ public struct ExportStatistics: Sendable, Equatable {
     public var queued: UInt64 = 0
     /// Messages an encoder overfilled (see `MessageWriter.overflowed`): dropped, never sent.
     public var overflowedMessages: UInt64 = 0
+    /// The last send error (strerror text) and when it happened (wall-clock ms); "" and 0 when none.
+    public var lastError = ""
+    public var lastErrorMs: UInt64 = 0
 
     public init() {}
 
@@ -33,6 +36,10 @@ public struct ExportStatistics: Sendable, Equatable {
         s.recordsNotExportable += b.recordsNotExportable
         s.queued += b.queued
         s.overflowedMessages += b.overflowedMessages
+        if b.lastErrorMs >= s.lastErrorMs && !b.lastError.isEmpty {
+            s.lastError = b.lastError
+            s.lastErrorMs = b.lastErrorMs
+        }
         return s
     }
 }
@@ -50,6 +57,8 @@ public protocol FlowExporter: AnyObject {
     func tick(now: UInt64)
     /// Shutdown: sends the open message and what the queue holds, counting what cannot leave.
     func finish(now: UInt64)
+    /// Templates and options go out again with the next message (`flowtap templates resend`).
+    func resendTemplates()
 }
 
 /// One collector: its encoder state (templates, sequence), the message being filled, a
@@ -248,8 +257,12 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         statistics.bytes += UInt64(bytes)
     }
 
+    public func resendTemplates() { templatesDueAt = 0 }
+
     private func failed(_ rc: Int, records: Int, now: UInt64) {
         statistics.sendErrors += 1
+        statistics.lastError = SetupError.text(CInt(-rc))
+        statistics.lastErrorMs = wallClockMs()
         if let silenced = errorLog.admit(now: now) {
             logger.warning("export to \(collector) failed: \(SetupError.text(CInt(-rc))); \(queue.count) messages waiting\(silenced > 0 ? " (\(silenced) similar failures not shown)" : "")")
         }

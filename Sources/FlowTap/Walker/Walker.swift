@@ -15,6 +15,11 @@ public final class Walker: @unchecked Sendable {
     let allExporters: [any FlowExporter]
     let drain: Doorbell
     private let beat = Atomic<UInt64>(0)
+    /// Each collector's statistics as of the last tick, for readers on other threads.
+    private let published: Mutex<[ExportStatistics]>
+    /// Bumped by `requestTemplates()`; the walker acts on a change at its next tick.
+    private let templateRequests = Atomic<UInt64>(0)
+    private var templateRequestsSeen: UInt64 = 0
     /// Monotonic milliseconds of the last tick: the walker's heartbeat for the service watchdog.
     public var heartbeatMs: UInt64 { beat.load(ordering: .acquiring) }
 
@@ -26,6 +31,7 @@ public final class Walker: @unchecked Sendable {
         self.biflow = biflow
         allExporters = exporters + biflowExporters
         self.drain = drain
+        published = Mutex(allExporters.map(\.statistics))
     }
 
     public func run() {
@@ -47,7 +53,14 @@ public final class Walker: @unchecked Sendable {
                 }
             }
             biflow?.expire(now: nowNs, toBiflow)
+            let requests = templateRequests.load(ordering: .acquiring)
+            if requests != templateRequestsSeen {
+                templateRequestsSeen = requests
+                for exporter in allExporters { exporter.resendTemplates() }
+            }
             for exporter in allExporters { exporter.tick(now: now) }
+            let snapshot = allExporters.map(\.statistics)
+            published.withLock { $0 = snapshot }
             if draining && rings.allSatisfy(\.isDrained) {
                 biflow?.flush(now: nowNs, toBiflow)
                 for exporter in allExporters { exporter.finish(now: now) }
@@ -56,7 +69,17 @@ public final class Walker: @unchecked Sendable {
         }
     }
 
+    /// After `run` returned: the final statistics of each collector.
     public var statistics: [(collector: CollectorAddress, statistics: ExportStatistics)] {
         allExporters.map { ($0.collector, $0.statistics) }
     }
+
+    /// While running, from any thread: each collector's statistics as of the last tick.
+    public var publishedStatistics: [(collector: CollectorAddress, statistics: ExportStatistics)] {
+        let snapshot = published.withLock { $0 }
+        return zip(allExporters.map(\.collector), snapshot).map { ($0, $1) }
+    }
+
+    /// From any thread: every collector gets templates and options again at the next tick.
+    public func requestTemplates() { templateRequests.add(1, ordering: .releasing) }
 }
