@@ -35,7 +35,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   for mode in "${MODES[@]}"; do
     case $mode in
       c-plain) ip netns exec "$NS_P" "$FT_OUT/tapfwd" tapa tapb 2>/dev/null & ;;
-      flowtap) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" >/dev/null 2>&1 & ;;
+      flowtap) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --control none >/dev/null 2>&1 & ;;
       other) ip netns exec "$NS_P" "$OTHER" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" >/dev/null 2>&1 & ;;
     esac
     fwd=$!

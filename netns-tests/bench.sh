@@ -44,9 +44,9 @@ start_mode() {
     bridge) ip -n "$NS_P" link set vh2 master bra ;;   # vh1 and vh2 share one kernel bridge
     c-plain) ip netns exec "$NS_P" "$FT_OUT/tapfwd" tapa tapb 2>/dev/null & FWD=$! ;;
     c-vnet) ip netns exec "$NS_P" "$FT_OUT/tapfwd" -v tapa tapb 2>/dev/null & FWD=$! ;;
-    ft-plain) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" 2>/dev/null >/dev/null & FWD=$! ;;
-    ft-offload) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --offload 2>/dev/null >/dev/null & FWD=$! ;;
-    ft-churn) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" 2>/dev/null >/dev/null & FWD=$! ;;
+    ft-plain) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --control none 2>/dev/null >/dev/null & FWD=$! ;;
+    ft-offload) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --control none --offload 2>/dev/null >/dev/null & FWD=$! ;;
+    ft-churn) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --control none 2>/dev/null >/dev/null & FWD=$! ;;
   esac
   wait_ping || { echo "bench.sh: no path h1 -> h2 in $MODE" >&2; exit 1; }
   ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t 1 >/dev/null 2>&1 || true   # warm-up

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # test_control.sh - the control socket (flowtap show / expire / templates / set) of a running
 # probe, checked against real parts: `show stats --json` has the documented keys, and its frame
-# counts equal a capture of the TAPs; `expire --all` puts every flow in nfcapd at once with
-# flowEndReason 4 (forced end, read by tshark from a capture at the collector, while the probe
-# runs); `set --idle-timeout` makes the next flow idle out within the new timeout; `templates resend` makes templates appear in a capture at the
-# collector; and bad use gets one line: no socket, a stale one, no permission.
+# counts equal a capture of the TAPs; `show flows` lists the live flows with the capture's
+# packet counts, filtered by `--match`; `expire --match` and `expire --all` put the flows they
+# name at the collector at once with flowEndReason 4 (forced end, read by tshark from a capture
+# at the collector while the probe runs); `set --idle-timeout` makes the next flow idle out
+# within the new timeout; `templates resend` makes templates appear in that capture; and bad
+# use gets one line: no socket, a stale one, no permission, an unknown filter field.
 source "$(dirname "$0")/lib.sh"
-plan 16
+plan 23
 require_root
 topology_up
 start_nfcapd 4739 "$FT_OUT/nfcap"
@@ -40,10 +42,30 @@ check "show stats prints a table with a header" bash -c "'$FT_BIN' show stats --
 
 # reasons N: flow records with flowEndReason N that the collector-side capture holds so far.
 reasons() { tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -T fields -e cflow.flow_end_reason 2>/dev/null | tr ',' '\n' | grep -cx "$1" || true; }
-show expire --all >/dev/null
+show show flows --json >"$FT_OUT/flows.json"
+requests=$(tshark -r "$FT_OUT/tapa.pcap" -Y "icmp.type == 8" 2>/dev/null | wc -l)
+check "show flows lists the echo request flow with the capture's packets ($requests)" python3 - "$FT_OUT/flows.json" "$H1_IP" "$H2_IP" "$requests" <<'PY'
+import json, sys
+flows = json.load(open(sys.argv[1]))
+mine = [f for f in flows if f["src"] == sys.argv[2] and f["dst"] == sys.argv[3] and f["proto"] == 1]
+print("    ", [(f["src"], f["dst"], f["packets"], f["bytes"], f["direction"]) for f in flows])
+keys = {"src", "dst", "sport", "dport", "proto", "packets", "bytes"}
+sys.exit(0 if len(mine) == 1 and mine[0]["packets"] == int(sys.argv[4]) and all(keys <= f.keys() for f in flows) else 1)
+PY
+check "show flows --match src=$H2_IP proto=icmp lists only the replies" bash -c \
+  "'$FT_BIN' show flows --json --match 'src=$H2_IP proto=icmp' --control '$FT_CONTROL' | python3 -c 'import json, sys; f = json.load(sys.stdin); sys.exit(0 if len(f) == 1 and f[0][\"src\"] == \"$H2_IP\" and f[0][\"direction\"] == \"tapb->tapa\" else 1)'"
+check "show flows --top 1 --sort packets gives one flow" bash -c \
+  "'$FT_BIN' show flows --json --top 1 --sort packets --control '$FT_CONTROL' | python3 -c 'import json, sys; sys.exit(0 if len(json.load(sys.stdin)) == 1 else 1)'"
+check "show flows prints a table with a header" bash -c "'$FT_BIN' show flows --control '$FT_CONTROL' | head -1 | grep -q '^src  *dst  *sport'"
+
+show expire --match "src=$H1_IP" >/dev/null
 sleep 1   # the walker flushes a partly filled message within 0.6 s
+check "expire --match src=$H1_IP: one flow at the collector with reason forced end ($(reasons 4))" test "$(reasons 4)" -eq 1
+check "expire --match left the other direction's flow live" bash -c "'$FT_BIN' show stats --json --control '$FT_CONTROL' | python3 -c 'import json, sys; d = {x[\"name\"]: x[\"flows_active\"] for x in json.load(sys.stdin)[\"directions\"]}; sys.exit(0 if d == {\"tapa->tapb\": 0, \"tapb->tapa\": 1} else 1)'"
+show expire --all >/dev/null
+sleep 1
 records=$(reasons 4)
-check "expire --all: the two echo flows are at nfcapd with reason forced end, flowtap still running ($records)" \
+check "expire --all: both echo flows are at the collector with reason forced end, flowtap still running ($records)" \
   bash -c "test $records -eq 2 && kill -0 $PID_FLOWTAP"
 check "expire --all left no live flow" bash -c "'$FT_BIN' show stats --json --control '$FT_CONTROL' | python3 -c 'import json, sys; sys.exit(0 if all(d[\"flows_active\"] == 0 for d in json.load(sys.stdin)[\"directions\"]) else 1)'"
 
@@ -77,6 +99,7 @@ rejects_control() {
 }
 check "a stale socket is named as such" rejects_control "stale" "$FT_BIN" show stats --control "$FT_CONTROL"
 check "no socket is named as such" rejects_control "no control socket at" "$FT_BIN" show stats --control "$FT_OUT/none.sock"
+check "an unknown filter field is named" rejects_control "unknown filter field 'bogus'" "$FT_BIN" show flows --match bogus=1 --control "$FT_OUT/none.sock"
 start_flowtap --collector "$C_IP:4739"
 wait_ping || true
 check "the socket is mode 0660" test "$(stat -c %a "$FT_CONTROL")" = 660

@@ -25,7 +25,7 @@ FT_PIDS+=("$!")
 for i in $(seq 50); do grep -q listening "$FT_OUT/notify.log" 2>/dev/null && break; sleep 0.1; done
 
 ip netns exec "$NS_P" env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=400000 "$FT_BIN" run --tap-a tapa --tap-b tapb \
-  --collector "$C_IP:4739" --log-format json --log-level info >"$FT_OUT/flowtap.log" 2>&1 &
+  --collector "$C_IP:4739" --control "$FT_CONTROL" --log-format json --log-level info >"$FT_OUT/flowtap.log" 2>&1 &
 PID_FLOWTAP=$!
 FT_PIDS+=("$PID_FLOWTAP")
 check "h1 reaches h2 through flowtap" wait_ping

@@ -62,6 +62,15 @@ enum ControlClient {
         }.joined(separator: "\n")
     }
 
+    /// Wall-clock milliseconds as UTC time of day, as flows are read.
+    static func time(_ v: Any?) -> String {
+        guard let ms = (v as? NSNumber)?.int64Value else { return "-" }
+        var t = time_t(ms / 1000)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%02d:%02d:%02d.%03d", parts.tm_hour, parts.tm_min, parts.tm_sec, Int(ms % 1000))
+    }
+
     static func int(_ v: Any?) -> String { (v as? NSNumber).map { "\($0.int64Value)" } ?? "-" }
     static func rate(_ v: Any?) -> String { (v as? NSNumber).map { String(format: "%.1f", $0.doubleValue) } ?? "-" }
 }
@@ -76,7 +85,7 @@ struct ControlOptions: ParsableArguments {
 
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a running probe's counters, collectors or configuration.",
-                                                    subcommands: [Stats.self, Collectors.self, Config.self])
+                                                    subcommands: [Stats.self, Flows.self, Collectors.self, Config.self])
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Frames, bytes and rates per direction and queue; flows, records, drops; then the collectors.")
@@ -99,6 +108,31 @@ struct Show: ParsableCommand {
             print(ControlClient.table(rows))
             print()
             print(Collectors.table(stats["collectors"] as? [[String: Any]] ?? []))
+        }
+    }
+
+    struct Flows: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The live flows in the caches, the largest first: key, packets, bytes, first/last, flags, direction, queue.")
+        @Option(help: ArgumentHelp("How many.", valueName: "n")) var top = 20
+        @Option(help: ArgumentHelp("Order: bytes, packets, rate or age.", valueName: "key")) var sort: FlowSort = .bytes
+        @Option(help: ArgumentHelp("Only flows where every FIELD=VALUE holds: src, dst, sport, dport, proto (e.g. \"dst=10.0.0.2 proto=tcp\").", valueName: "filter"))
+        var match: String?
+        @OptionGroup var options: ControlOptions
+
+        func run() throws {
+            guard top > 0 && top <= 10_000 else { throw SetupError("--top \(top) is out of range", fix: "give 1 to 10000") }
+            if let match { _ = try FlowFilter(parsing: match) }   // a bad filter is named here, before asking
+            let value = try ControlClient.request("flows \(top) \(sort.rawValue) \(match ?? "")", control: options.control)
+            if options.json { return ControlClient.printJSON(value) }
+            var rows = [["src", "dst", "sport", "dport", "proto", "packets", "bytes", "bit/s", "first", "last", "flags", "direction", "queue"]]
+            for f in value as? [[String: Any]] ?? [] {
+                rows.append([f["src"] as? String ?? "-", f["dst"] as? String ?? "-", ControlClient.int(f["sport"]), ControlClient.int(f["dport"]),
+                             ControlClient.int(f["proto"]), ControlClient.int(f["packets"]), ControlClient.int(f["bytes"]),
+                             ControlClient.rate(f["rate_bps"]), ControlClient.time(f["first_ms"]), ControlClient.time(f["last_ms"]),
+                             (f["tcp_flags"] as? NSNumber).map { String(format: "0x%03x", $0.intValue) } ?? "-",
+                             f["direction"] as? String ?? "-", ControlClient.int(f["queue"])])
+            }
+            print(ControlClient.table(rows))
         }
     }
 
@@ -140,14 +174,21 @@ struct Show: ParsableCommand {
     }
 }
 
+enum FlowSort: String, ExpressibleByArgument, CaseIterable {
+    case bytes, packets, rate, age
+}
+
 struct Expire: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Export every flow now (flowEndReason forced end); the flows start anew.")
+    static let configuration = CommandConfiguration(abstract: "Export flows now (flowEndReason forced end); they start anew.")
     @Flag(help: "Every flow in every cache.") var all = false
+    @Option(help: ArgumentHelp("Only flows where every FIELD=VALUE holds: src, dst, sport, dport, proto.", valueName: "filter"))
+    var match: String?
     @OptionGroup var options: ControlOptions
 
     func run() throws {
-        guard all else { throw SetupError("say which flows to expire", fix: "give --all (matching by a filter is not there yet)") }
-        let value = try ControlClient.request("expire", control: options.control)
+        guard all != (match != nil) else { throw SetupError("say which flows to expire", fix: "give --all, or --match FILTER (e.g. --match \"dst=10.0.0.2 proto=tcp\")") }
+        if let match { _ = try FlowFilter(parsing: match) }
+        let value = try ControlClient.request(match.map { "expire \($0)" } ?? "expire", control: options.control)
         if options.json { return ControlClient.printJSON(value) }
         print("flowtap: every flow is being exported (at each forwarder's next housekeeping, within 50 ms)")
     }

@@ -11,8 +11,27 @@ public final class ControlRequests: Sendable {
 
     public init() {}
 
-    public func requestExpiry() { expiries.add(1, ordering: .releasing) }
+    /// The flows the latest expiry asks for; nil: every flow.
+    private let expiryFilter = Mutex<(@Sendable (FlowKey) -> Bool)?>(nil)
+    /// Bumped by each `show flows`; the query itself waits beside it.
+    private let queries = Atomic<UInt64>(0)
+    private let query = Mutex<FlowQuery?>(nil)
+
+    /// `flowtap expire`: every flow, or those `matches` accepts.
+    public func requestExpiry(matching matches: (@Sendable (FlowKey) -> Bool)? = nil) {
+        expiryFilter.withLock { $0 = matches }
+        expiries.add(1, ordering: .releasing)
+    }
     public var expiryRequests: UInt64 { expiries.load(ordering: .acquiring) }
+    public var expiryMatches: (@Sendable (FlowKey) -> Bool)? { expiryFilter.withLock { $0 } }
+
+    /// `flowtap show flows`: returns the query's number, which the answers carry.
+    public func ask(_ q: FlowQuery) -> UInt64 {
+        query.withLock { $0 = q }
+        return queries.add(1, ordering: .releasing).newValue
+    }
+    public var queryRequests: UInt64 { queries.load(ordering: .acquiring) }
+    public var currentQuery: FlowQuery? { query.withLock { $0 } }
 
     public func setTimeouts(idle: Int?, active: Int?) {
         if let idle { idleTimeout.store(idle, ordering: .releasing) }

@@ -103,8 +103,19 @@ public final class ControlServer: @unchecked Sendable {
         case "collectors": return JSONText.array(collectors())
         case "config": return config()
         case "expire":
-            context.requests.requestExpiry()
+            if words.count > 1 {
+                do {
+                    let filter = try FlowFilter(parsing: words.dropFirst().joined(separator: " "))
+                    context.requests.requestExpiry(matching: { filter.matches($0) })
+                } catch {
+                    return self.error(error.description)
+                }
+            } else {
+                context.requests.requestExpiry()
+            }
             return JSONText.object([("expired", "true")])
+        case "flows":
+            return flows(Array(words.dropFirst()))
         case "templates":
             context.walker.requestTemplates()
             return JSONText.object([("templates", JSONText.string("resent at the next tick (within 0.1 s)"))])
@@ -124,7 +135,7 @@ public final class ControlServer: @unchecked Sendable {
             context.requests.setTimeouts(idle: idle, active: active)
             return JSONText.object([("idle_timeout", String(idle ?? 0)), ("active_timeout", String(active ?? 0))])
         default:
-            return error("unknown request '\(request)'; ask stats, collectors, config, expire, templates or set")
+            return error("unknown request '\(request)'; ask stats, flows, collectors, config, expire, templates or set")
         }
     }
 
@@ -159,6 +170,43 @@ public final class ControlServer: @unchecked Sendable {
             ])
         }
         return JSONText.object([("directions", JSONText.array(directions)), ("collectors", JSONText.array(collectors()))])
+    }
+
+    /// "flows TOP ORDER [FIELD=VALUE…]": each forwarder scans its own cache between frames
+    /// (a slice per housekeeping) and publishes its top flows; this waits up to 3 s for all.
+    func flows(_ args: [String]) -> String {
+        guard args.count >= 2, let top = Int(args[0]), top > 0, let order = FlowOrder(rawValue: args[1]) else {
+            return error("ask 'flows TOP ORDER [FILTER]', ORDER one of \(FlowOrder.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let filter: FlowFilter
+        do { filter = try FlowFilter(parsing: args.dropFirst(2).joined(separator: " ")) } catch { return self.error(error.description) }
+        let generation = context.requests.ask(FlowQuery(order: order, limit: top, matches: { filter.matches($0) }))
+        let deadline = MonotonicClock.nowMs() + 3000
+        var answers: [[FlowSnapshot]?] = context.directions.map { _ in nil }
+        while answers.contains(where: { $0 == nil }) && MonotonicClock.nowMs() < deadline {
+            for (i, d) in context.directions.enumerated() where answers[i] == nil { answers[i] = d.report.answer(to: generation) }
+            if answers.contains(where: { $0 == nil }) { usleep(5000) }
+        }
+        guard !answers.contains(where: { $0 == nil }) else { return error("a forwarder did not answer within 3 s") }
+        let now = WallClock.nowNs()
+        var all: [(score: Double, text: String)] = []
+        for (i, d) in context.directions.enumerated() {
+            for f in answers[i]! {
+                let (src, dst) = f.key.addresses
+                let seconds = max(0.001, Double(f.lastNs &- f.firstNs) / 1e9)
+                let text = JSONText.object([
+                    ("src", JSONText.string(src)), ("dst", JSONText.string(dst)),
+                    ("sport", String(f.key.ipProtocol == 1 || f.key.ipProtocol == 58 ? 0 : f.key.sourcePort)),
+                    ("dport", String(f.key.destinationPort)), ("proto", String(f.key.ipProtocol)),
+                    ("packets", String(f.packets)), ("bytes", String(f.octets)),
+                    ("first_ms", String(f.firstNs / 1_000_000)), ("last_ms", String(f.lastNs / 1_000_000)),
+                    ("tcp_flags", String(f.tcpFlags)), ("rate_bps", JSONText.number(Double(f.octets) * 8 / seconds)),
+                    ("direction", JSONText.string(d.name)), ("queue", String(d.queue)),
+                ])
+                all.append((order.score(f, nowNs: now), text))
+            }
+        }
+        return JSONText.array(all.sorted { $0.score > $1.score }.prefix(top).map(\.text))
     }
 
     func collectors() -> [String] {

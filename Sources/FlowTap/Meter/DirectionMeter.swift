@@ -75,6 +75,19 @@ public struct DirectionMeter: ~Copyable {
         return done
     }
 
+    /// The flows `matches` accepts reported now ("forced end"), as `flowtap expire --match`
+    /// asks. False while the sink is full: call again.
+    public mutating func expire<Sink: RecordSink>(where matches: (FlowKey) -> Bool, into sink: Sink) -> Bool {
+        var queued: UInt64 = 0
+        let done = meter.cache.expire(where: matches) { record in
+            let ok = sink.push(record)
+            if ok { queued &+= 1 }
+            return ok
+        }
+        recordsQueued &+= queued
+        return done
+    }
+
     /// Shutdown, step by step: every held fragment counted, then every flow reported
     /// ("forced end"). False while the sink is full: call again once it has room.
     public mutating func finish<Sink: RecordSink>(wallOffsetNs: UInt64, into sink: Sink) -> Bool {

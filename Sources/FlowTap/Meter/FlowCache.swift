@@ -52,7 +52,7 @@ public struct FlowCache: ~Copyable {
     public private(set) var liveFlows = 0
     public private(set) var peakFlows = 0
     /// Records handed on, per `FlowEndReason.rawValue` (counted when delivered, not per packet).
-    public private(set) var recordsByReason = InlineArray<8, UInt64>(repeating: 0)
+    public internal(set) var recordsByReason = InlineArray<8, UInt64>(repeating: 0)
     public private(set) var flowsCreated: UInt64 = 0
     public private(set) var evictions: UInt64 = 0
     public private(set) var pendingCount = 0

@@ -90,5 +90,17 @@ public final class ForwarderReport: Sendable {
     /// Monotonic milliseconds of the last publication; 0 before the first.
     public var heartbeatMs: UInt64 { published.load(ordering: .acquiring) }
 
+    /// The forwarder's answer to flow query number `generation` (`flowtap show flows`).
+    private let answer = Mutex<(generation: UInt64, flows: [FlowSnapshot])>((0, []))
+
+    public func publishAnswer(_ generation: UInt64, _ flows: [FlowSnapshot]) {
+        answer.withLock { $0 = (generation, flows) }
+    }
+
+    /// The answer to query `generation`, once the forwarder has given it.
+    public func answer(to generation: UInt64) -> [FlowSnapshot]? {
+        answer.withLock { $0.generation == generation ? $0.flows : nil }
+    }
+
     public var snapshot: ForwarderCounters { counters.withLock { $0 } }
 }

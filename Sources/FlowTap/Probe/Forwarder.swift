@@ -46,8 +46,10 @@ public struct Forwarder: ~Copyable {
     var io = ForwarderCounters()
     let buffer: UnsafeMutableRawPointer
     var writeErrorLog = RateLimiter()
-    /// The `flowtap expire` requests carried out.
+    /// The `flowtap expire` requests carried out, the last flow query answered, the one under way.
     var expiriesDone: UInt64 = 0
+    var queryDone: UInt64 = 0
+    var scan: (generation: UInt64, scan: FlowQueryScan)?
 
     public init(_ setup: ForwarderSetup) {
         self.setup = setup
@@ -136,10 +138,38 @@ public struct Forwarder: ~Copyable {
     /// `flowtap set` and `flowtap expire --all`, between frames. An expiry the ring cannot take
     /// whole goes on at the next housekeeping.
     mutating func obeyRequests() {
-        let policy = setup.requests.policy(from: setup.policy)
+        let requests = setup.requests
+        let policy = requests.policy(from: setup.policy)
         if policy != metering.meter.cache.policy { metering.meter.cache.policy = policy }
-        let expiries = setup.requests.expiryRequests
-        if expiries != expiriesDone && metering.expireAll(into: setup.ring) { expiriesDone = expiries }
+        let expiries = requests.expiryRequests
+        if expiries != expiriesDone {
+            let done = if let matches = requests.expiryMatches {
+                metering.expire(where: matches, into: setup.ring)
+            } else {
+                metering.expireAll(into: setup.ring)
+            }
+            if done { expiriesDone = expiries }
+        }
+        answerQuery()
+    }
+
+    /// `flowtap show flows`: one slice of the table per housekeeping, the answer published once
+    /// the whole table is covered, so a query never holds forwarding up for a full scan.
+    mutating func answerQuery() {
+        let asked = setup.requests.queryRequests
+        guard asked != queryDone else { return }
+        if scan?.generation != asked {
+            guard let query = setup.requests.currentQuery else { return }
+            scan = (asked, FlowQueryScan(query))
+        }
+        guard var current = scan else { return }
+        if metering.meter.cache.step(&current.scan, nowNs: MonotonicClock.nowNs()) {
+            setup.report.publishAnswer(asked, current.scan.result)
+            queryDone = asked
+            scan = nil
+        } else {
+            scan = current
+        }
     }
 
     mutating func publish() {

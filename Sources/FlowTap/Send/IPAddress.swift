@@ -38,6 +38,9 @@ public struct IPv6Address: Sendable, Equatable, Hashable, CustomStringConvertibl
 
     init(raw: in6_addr) { bytes = withUnsafeBytes(of: raw) { Array($0) } }
 
+    /// From 16 bytes in network order.
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
     public var description: String {
         var addr = in6_addr()
         withUnsafeMutableBytes(of: &addr) { $0.copyBytes(from: bytes) }
