@@ -97,7 +97,9 @@ public struct Forwarder: ~Copyable {
                     housekeeping(now: now)
                     nextHousekeeping = now + Self.housekeepingNs
                 }
-                quiet = SystemCall.pollReadable(input, stop.descriptor, timeoutMs: Self.idlePollMs) == 0
+                // While a flows query is under way, wake every housekeeping period to scan on.
+                let idle = scan == nil ? Self.idlePollMs : CInt(Self.housekeepingNs / 1_000_000)
+                quiet = SystemCall.pollReadable(input, stop.descriptor, timeoutMs: idle) == 0
                 continue
             }
             io.readErrors &+= 1
