@@ -164,11 +164,11 @@ public struct Forwarder: ~Copyable {
             guard let query = setup.requests.currentQuery else { return }
             scan = (asked, FlowQueryScan(query))
         }
-        guard var current = scan else { return }
+        // Taken out while it is worked on, so that the heap is not copied at every step.
+        guard var current = scan.take() else { return }
         if metering.meter.cache.step(&current.scan, nowNs: MonotonicClock.nowNs()) {
             setup.report.publishAnswer(asked, current.scan.result)
             queryDone = asked
-            scan = nil
         } else {
             scan = current
         }
