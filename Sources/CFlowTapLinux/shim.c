@@ -541,3 +541,41 @@ int cft_accept(int fd) {
     } while (c < 0 && errno == EINTR);
     return c < 0 ? -errno : c;
 }
+
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+
+int cft_read_icmp_error(int fd, int *ee_errno, int *ee_type, int *ee_code, unsigned char *offender, int *offender_len) {
+    char control[512];
+    char data[64];
+    struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+    struct sockaddr_storage from;
+    struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = control, .msg_controllen = sizeof(control)};
+    ssize_t n;
+    do {
+        n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EAGAIN ? 0 : -errno;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+            (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+            struct sock_extended_err *e = (struct sock_extended_err *)CMSG_DATA(c);
+            *ee_errno = (int)e->ee_errno;
+            *ee_type = e->ee_type;
+            *ee_code = e->ee_code;
+            struct sockaddr *o = SO_EE_OFFENDER(e);
+            *offender_len = 0;
+            if (o->sa_family == AF_INET) {
+                memcpy(offender, &((struct sockaddr_in *)o)->sin_addr, 4);
+                *offender_len = 4;
+            } else if (o->sa_family == AF_INET6) {
+                memcpy(offender, &((struct sockaddr_in6 *)o)->sin6_addr, 16);
+                *offender_len = 16;
+            }
+            return 1;
+        }
+    }
+    return 0;
+}

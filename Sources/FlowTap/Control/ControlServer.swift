@@ -215,6 +215,7 @@ public final class ControlServer: @unchecked Sendable {
                 ("url", JSONText.string(collector.description)), ("messages", String(s.messages)), ("records", String(s.records)),
                 ("bytes", String(s.bytes)), ("send_errors", String(s.sendErrors)), ("queue_depth", String(s.queued)),
                 ("records_lost", String(s.recordsNotSent)), ("not_exportable", String(s.recordsNotExportable)),
+                ("icmp_errors", String(s.icmpErrors)),
                 ("last_error", JSONText.string(s.lastError)), ("last_error_time_ms", String(s.lastErrorMs)),
             ])
         }

@@ -31,11 +31,15 @@ final class ExportWiring {
             ownExport.add(source: source, sourcePort: collector.port, destination: collector.host, destinationPort: collector.port)
             let sender = UDPSender(socket: sockets.descriptor(for: collector.host), source: source, sourcePort: collector.port,
                                    destination: collector.host, destinationPort: collector.port)
+            let errors = CollectorErrors(source: source, sourcePort: collector.port, destination: collector.host, destinationPort: collector.port)
+            if errors == nil {
+                logger.warning("cannot watch for ICMP errors from \(collector.host.withPort(collector.port)) (the source port \(collector.port) is taken on \(source)); export goes on without them")
+            }
             func exporter<E: MessageEncoder>(_ encoder: E) -> any FlowExporter {
                 CollectorExporter(collector: collector, encoder: encoder, sender: sender, mtu: config.mtu,
                                   templateRefreshSeconds: config.templateRefresh,
                                   templateRefreshPackets: config.templateRefreshPackets, sampling: config.sampling,
-                                  probeTotals: totals, logger: logger)
+                                  probeTotals: totals, logger: logger, errors: errors)
             }
             switch collector.format {
             case .ipfix:

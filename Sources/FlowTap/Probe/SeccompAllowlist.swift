@@ -46,6 +46,7 @@ public enum SeccompAllowlist {
         ("restart_syscall", "a sleep interrupted by a signal resumes"),
         ("accept4", "the control socket takes a connection"),
         ("pread64", "the TAPs' kernel drop counters, from sysfs files opened at setup"),
+        ("recvmsg", "ICMP errors for our export datagrams, from each collector's error queue (MSG_ERRQUEUE)"),
     ]
 
     /// Allowed only as ioctl(fd, TCGETS), checked by the filter itself: stdio asks whether

@@ -20,7 +20,10 @@ public struct ExportStatistics: Sendable, Equatable {
     public var queued: UInt64 = 0
     /// Messages an encoder overfilled (see `MessageWriter.overflowed`): dropped, never sent.
     public var overflowedMessages: UInt64 = 0
-    /// The last send error (strerror text) and when it happened (wall-clock ms); "" and 0 when none.
+    /// ICMP errors the network sent back for our datagrams (`CollectorErrors`).
+    public var icmpErrors: UInt64 = 0
+    /// The last send error (strerror text, or the ICMP error) and when it happened (wall-clock
+    /// ms); "" and 0 when none.
     public var lastError = ""
     public var lastErrorMs: UInt64 = 0
 
@@ -36,6 +39,7 @@ public struct ExportStatistics: Sendable, Equatable {
         s.recordsNotExportable += b.recordsNotExportable
         s.queued += b.queued
         s.overflowedMessages += b.overflowedMessages
+        s.icmpErrors += b.icmpErrors
         if b.lastErrorMs >= s.lastErrorMs && !b.lastError.isEmpty {
             s.lastError = b.lastError
             s.lastErrorMs = b.lastErrorMs
@@ -97,14 +101,16 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     private var errorLog = RateLimiter()
     private let logger: Logger
     private let wallClockMs: () -> UInt64
+    private let icmp: CollectorErrors?
 
     /// `mtu` bounds the whole IP datagram. Templates go out again every
     /// `templateRefreshSeconds`, and after every `templateRefreshPackets` messages (0: never).
     public init(collector: CollectorAddress, encoder: Encoder, sender: Transport, mtu: Int,
                 templateRefreshSeconds: Int, templateRefreshPackets: Int,
                 sampling: Sampling = Sampling(), probeTotals: @escaping ProbeTotals, logger: Logger,
-                wallClockMs: @escaping () -> UInt64 = WallClock.nowMs) {
+                wallClockMs: @escaping () -> UInt64 = WallClock.nowMs, errors: CollectorErrors? = nil) {
         self.wallClockMs = wallClockMs
+        icmp = errors
         self.sampling = sampling
         self.collector = collector
         self.encoder = encoder
@@ -146,6 +152,14 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     }
 
     public func tick(now: UInt64) {
+        while let error = icmp?.next() {
+            statistics.icmpErrors += 1
+            statistics.lastError = error
+            statistics.lastErrorMs = wallClockMs()
+            if let silenced = errorLog.admit(now: now) {
+                logger.warning("export to \(collector): \(error)\(silenced > 0 ? " (\(silenced) similar not shown)" : "")")
+            }
+        }
         retryQueue(now: now)
         if Encoder.usesTemplates && templatesDue(now: now) {
             flush(now: now)
