@@ -545,9 +545,10 @@ int cft_accept(int fd) {
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 
-int cft_read_icmp_error(int fd, int *ee_errno, int *ee_type, int *ee_code, unsigned char *offender, int *offender_len) {
+int cft_read_icmp_error(int fd, int *ee_errno, int *ee_type, int *ee_code, unsigned char *offender, int *offender_len,
+                        unsigned char *quoted, int *quoted_len) {
     char control[512];
-    char data[64];
+    unsigned char data[64];
     struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
     struct sockaddr_storage from;
     struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
@@ -567,6 +568,8 @@ int cft_read_icmp_error(int fd, int *ee_errno, int *ee_type, int *ee_code, unsig
             *ee_code = e->ee_code;
             struct sockaddr *o = SO_EE_OFFENDER(e);
             *offender_len = 0;
+            *quoted_len = (int)(n < 0 ? 0 : (n > 64 ? 64 : n));
+            memcpy(quoted, data, (size_t)*quoted_len);
             if (o->sa_family == AF_INET) {
                 memcpy(offender, &((struct sockaddr_in *)o)->sin_addr, 4);
                 *offender_len = 4;

@@ -95,8 +95,10 @@ int cft_syscall_number(const char *name);
 int cft_accept(int fd);
 
 /// recvmsg(fd, MSG_ERRQUEUE | MSG_DONTWAIT) of a socket with IP_RECVERR/IPV6_RECVERR: 1 and the
-/// error (errno, ICMP type and code, the address that sent it: 4 or 16 bytes) when one was
-/// queued, 0 when none, -errno.
-int cft_read_icmp_error(int fd, int *ee_errno, int *ee_type, int *ee_code, unsigned char *offender, int *offender_len);
+/// error (errno, ICMP type and code, the address that sent it: 4 or 16 bytes, and the start of
+/// the datagram it quotes, the UDP payload: up to 64 bytes) when one was queued, 0 when none,
+/// -errno.
+int cft_read_icmp_error(int fd, int *ee_errno, int *ee_type, int *ee_code, unsigned char *offender, int *offender_len,
+                        unsigned char *quoted, int *quoted_len);
 
 #endif

@@ -42,18 +42,26 @@ public final class CollectorErrors: Sendable {
 
     deinit { close(descriptor) }
 
-    /// The next queued error as a line of text, or nil when there is none.
-    public func next() -> String? {
-        var e: CInt = 0, type: CInt = 0, code: CInt = 0, length: CInt = 0
+    /// One ICMP error: a line of text, and the start of the export message it refused.
+    public struct Report: Sendable {
+        public var text: String
+        public var quoted: [UInt8]
+    }
+
+    /// The next queued error, or nil when there is none.
+    public func next() -> Report? {
+        var e: CInt = 0, type: CInt = 0, code: CInt = 0, length: CInt = 0, quotedLength: CInt = 0
         var offender = [UInt8](repeating: 0, count: 16)
-        guard cft_read_icmp_error(descriptor, &e, &type, &code, &offender, &length) == 1 else { return nil }
+        var quoted = [UInt8](repeating: 0, count: 64)
+        guard cft_read_icmp_error(descriptor, &e, &type, &code, &offender, &length, &quoted, &quotedLength) == 1 else { return nil }
         let from: String
         switch length {
         case 4: from = IPv4Address(UInt32(offender[0]) << 24 | UInt32(offender[1]) << 16 | UInt32(offender[2]) << 8 | UInt32(offender[3])).description
         case 16: from = IPv6Address(bytes: offender).description
         default: from = "?"
         }
-        if e == ECONNREFUSED { return "ICMP port unreachable from \(from): nothing listens on the collector's port" }
-        return "ICMP type \(type) code \(code) from \(from): \(SetupError.text(e))"
+        let text = e == ECONNREFUSED ? "ICMP port unreachable from \(from): nothing listens on the collector's port"
+                                     : "ICMP type \(type) code \(code) from \(from): \(SetupError.text(e))"
+        return Report(text: text, quoted: Array(quoted.prefix(Int(quotedLength))))
     }
 }

@@ -102,6 +102,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     private let logger: Logger
     private let wallClockMs: () -> UInt64
     private let icmp: CollectorErrors?
+    private var ledger = SentLedger()
 
     /// `mtu` bounds the whole IP datagram. Templates go out again every
     /// `templateRefreshSeconds`, and after every `templateRefreshPackets` messages (0: never).
@@ -154,10 +155,14 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     public func tick(now: UInt64) {
         while let error = icmp?.next() {
             statistics.icmpErrors += 1
-            statistics.lastError = error
+            statistics.lastError = error.text
             statistics.lastErrorMs = wallClockMs()
+            // The refused message's records did not reach the collector: count them as lost. It
+            // missed templates too, or is restarting: they go again with the next message.
+            statistics.recordsNotSent += UInt64(ledger.refused(quoting: error.quoted))
+            templatesDueAt = 0
             if let silenced = errorLog.admit(now: now) {
-                logger.warning("export to \(collector): \(error)\(silenced > 0 ? " (\(silenced) similar not shown)" : "")")
+                logger.warning("export to \(collector): \(error.text)\(silenced > 0 ? " (\(silenced) similar not shown)" : "")")
             }
         }
         retryQueue(now: now)
@@ -234,7 +239,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         }
         if queue.isEmpty {
             let rc = sendRetryingBriefly(m)
-            if rc == 0 { return sent(bytes: m.count, records: records) }
+            if rc == 0 { return sent(bytes: m.count, records: records, header: m.base) }
             failed(rc, records: records, now: now)
             if rc == -Int(EMSGSIZE) {
                 statistics.recordsNotSent += UInt64(records)
@@ -259,13 +264,14 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
                 failed(rc, records: head.records, now: now)
                 return
             }
-            sent(bytes: head.bytes.count, records: head.records)
+            sent(bytes: head.bytes.count, records: head.records, header: writer.base)
             queue.removeFirst()
             statistics.queued = UInt64(queue.count)
         }
     }
 
-    private func sent(bytes: Int, records: Int) {
+    private func sent(bytes: Int, records: Int, header: UnsafeRawPointer) {
+        ledger.note(header: header, length: bytes, records: records)
         statistics.messages += 1
         statistics.records += UInt64(records)
         statistics.bytes += UInt64(bytes)
@@ -292,5 +298,40 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
             usleep(200)
         }
         return rc
+    }
+}
+
+/// The last messages sent to a collector, by the header bytes 8 to 20 (the sequence number and
+/// domain or source ID in IPFIX and v9, unix_nsecs and the sequence in v5: different for every
+/// message), with the records each carried, so that an ICMP error quoting a message's start
+/// tells how many records it lost. Bounded: the oldest of 1024 entries is forgotten.
+struct SentLedger {
+    private var keys = [UInt64](repeating: 0, count: 2048)
+    private var records = [Int](repeating: 0, count: 1024)
+    private var next = 0
+    static let size = 1024
+
+    static func key(_ p: UnsafeRawPointer) -> (UInt64, UInt64) {
+        (p.loadUnaligned(fromByteOffset: 8, as: UInt64.self), UInt64(p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
+    }
+
+    mutating func note(header: UnsafeRawPointer, length: Int, records count: Int) {
+        guard length >= 20 else { return }
+        let (a, b) = Self.key(header)
+        keys[2 * next] = a
+        keys[2 * next + 1] = b
+        records[next] = count
+        next = (next + 1) % Self.size
+    }
+
+    /// The records of the message whose start `quoted` is (0 when unknown); forgotten after.
+    mutating func refused(quoting quoted: [UInt8]) -> Int {
+        guard quoted.count >= 20 else { return 0 }
+        let (a, b) = quoted.withUnsafeBytes { Self.key($0.baseAddress!) }
+        for i in 0 ..< Self.size where keys[2 * i] == a && keys[2 * i + 1] == b && records[i] > 0 {
+            defer { records[i] = 0 }
+            return records[i]
+        }
+        return 0
     }
 }
