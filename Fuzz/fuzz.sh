@@ -13,8 +13,10 @@ report() { echo "fuzz: $runs runs, $crashes crashes"; }
 trap report EXIT
 
 echo "== fuzz: build (release, -sanitize=fuzzer,address)"
-if ! swift build -c release --product FuzzMeter -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
-    >/tmp/flowtap-fuzz-build.log 2>&1; then
+build() { swift build -c release --product FuzzMeter -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >/tmp/flowtap-fuzz-build.log 2>&1; }
+# SwiftPM can keep a path dependency's old list of sources in an existing .build (files added
+# to FlowTap since are then missing): one clean retry.
+if ! build && ! { echo "== fuzz: clean rebuild"; rm -rf .build; build; }; then
   tail -20 /tmp/flowtap-fuzz-build.log
   crashes=1   # no run is a failure, never a pass
   exit 1
