@@ -14,6 +14,22 @@ topology_up
 ip -n "$NS_P" link set vc mtu 9000
 ip -n "$NS_C" link set eth0 mtu 9000
 COLLECTORS=(--collector "ipfix://$C_IP:4739" --collector "v9://$C_IP:2055" --collector "v5://$C_IP:9995")
+# Something listens on each port (a sink that reads and drops), so that no ICMP port
+# unreachable makes flowtap count records as not sent: tshark reads the capture.
+ip netns exec "$NS_C" /usr/bin/python3 -c "
+import select, socket
+socks = []
+for port in (4739, 2055, 9995):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind(('$C_IP', port))
+    socks.append(s)
+while True:
+    for s in select.select(socks, [], [])[0]:
+        s.recv(65535)
+" &
+FT_PIDS+=("$!")
+for port in 4739 2055 9995; do wait_listening "$NS_C" "$port" u; done
 ARGS=(--record l2,l3,l4 --biflow --template-refresh-packets 2)
 
 # The smallest accepted MTU, as flowtap's own error states it for an MTU it refuses.
