@@ -31,12 +31,15 @@ SAMPLES=$FT_OUT/rtt.tsv
 : > "$SAMPLES"
 MODES=(c-plain flowtap)
 [[ -n $OTHER ]] && MODES+=(other)
+# No control socket in the host's /run; a build older than --control has none to make.
+OTHER_ARGS=()
+[[ -n $OTHER ]] && "$OTHER" run --help 2>&1 | grep -q -- "--control" && OTHER_ARGS=(--control none)
 for ((r = 1; r <= ROUNDS; r++)); do
   for mode in "${MODES[@]}"; do
     case $mode in
       c-plain) ip netns exec "$NS_P" "$FT_OUT/tapfwd" tapa tapb 2>/dev/null & ;;
       flowtap) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --control none >/dev/null 2>&1 & ;;
-      other) ip netns exec "$NS_P" "$OTHER" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" >/dev/null 2>&1 & ;;
+      other) ip netns exec "$NS_P" "$OTHER" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" "${OTHER_ARGS[@]}" >/dev/null 2>&1 & ;;
     esac
     fwd=$!
     wait_ping || { echo "bench-rtt.sh: no path h1 -> h2 through $mode" >&2; exit 1; }
