@@ -16,13 +16,7 @@ final class JSONLogHandlerTests: XCTestCase {
         logger.debug("not written: below --log-level")
         logger.error("second")
         close(fds[1])
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fds[0], &buffer, buffer.count)
-            if n <= 0 { break }
-            bytes += buffer.prefix(n)
-        }
+        let bytes = readToEnd(fds[0])
         close(fds[0])
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
         XCTAssertEqual(lines.count, 2)

@@ -38,13 +38,7 @@ final class SeccompTests: XCTestCase {
         close(pipeFDs[1])
         var status: CInt = 0
         waitpid(pid, &status, 0)
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(pipeFDs[0], &buffer, buffer.count)
-            if n <= 0 { break }
-            bytes += buffer.prefix(n)
-        }
+        let bytes = readToEnd(pipeFDs[0])
         close(pipeFDs[0])
         let stderr = String(decoding: bytes, as: UTF8.self)
         XCTAssertEqual(status & 0x7F, 0, "the child was not killed by a signal")

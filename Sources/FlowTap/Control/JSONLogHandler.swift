@@ -24,11 +24,11 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "{\"time\":\(Self.quoted(Self.timestamp())),\"level\":\(Self.quoted(event.level.rawValue)),"
-        line += "\"label\":\(Self.quoted(label)),\"source\":\(Self.quoted(event.source)),\"message\":\(Self.quoted(event.message.description))"
+        var line = "{\"time\":\(JSONText.string(Self.timestamp())),\"level\":\(JSONText.string(event.level.rawValue)),"
+        line += "\"label\":\(JSONText.string(label)),\"source\":\(JSONText.string(event.source)),\"message\":\(JSONText.string(event.message.description))"
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         for key in all.keys.sorted() where !["time", "level", "label", "source", "message"].contains(key) {
-            line += ",\(Self.quoted(key)):\(Self.quoted("\(all[key]!)"))"
+            line += ",\(JSONText.string(key)):\(JSONText.string("\(all[key]!)"))"
         }
         line += "}\n"
         _ = line.utf8.withContiguousStorageIfAvailable { SystemCall.write(descriptor, $0.baseAddress!, $0.count) }
@@ -47,6 +47,4 @@ public struct JSONLogHandler: LogHandler {
         let millis = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millis)Z"
     }
-
-    static func quoted(_ s: String) -> String { JSONText.string(s) }
 }
