@@ -20,8 +20,9 @@ fi
 # Debian packages used by the tests: iproute2 (ip, ss), iputils-ping, ethtool, tcpdump, tshark,
 # nfdump (nfcapd), pmacct (nfacctd), iperf3, python3 and python3-scapy (frame injection, run as
 # /usr/bin/python3), netsniff-ng (trafgen) and gcc (bench.sh and its C reference), util-linux
-# (setpriv, unshare), linux-libc-dev (for the build), systemd (systemd-analyze verify of the unit).
-PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd)
+# (setpriv, unshare), linux-libc-dev (for the build), systemd (systemd-analyze verify of the unit),
+# prometheus (the server and promtool that scrape and lint --metrics) and curl.
+PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd prometheus curl)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 ]]; then

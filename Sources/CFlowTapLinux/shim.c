@@ -244,23 +244,25 @@ int cft_install_seccomp(const int *allowed, int count) {
     sigemptyset(&action.sa_mask);
     if (sigaction(SIGSYS, &action, NULL) < 0)
         return -errno;
-    // arch check; open and openat fail with EACCES, unlogged (glibc opens files on its own
-    // and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first
-    // shrinks, localtime rereads a changed /etc/localtime); ioctl only as TCGETS (stdio's
+    // arch check; open, openat and socket fail with EACCES, unlogged (glibc opens files on
+    // its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's heap
+    // first shrinks, localtime rereads a changed /etc/localtime; libdispatch reports a refused
+    // thread priority through syslog(3), whose socket then fails); ioctl only as TCGETS (stdio's
     // isatty: TAP ioctls need no capability, so no other request may pass); then one JEQ per
     // allowed call to ALLOW, else TRAP.
-    struct sock_filter program[12 + 200 + 2];
+    struct sock_filter program[13 + 200 + 2];
     int n = 0;
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CFT_AUDIT_ARCH, 1, 0);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 #ifdef SYS_open
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 1, 0);
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 2, 0);
 #else
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 1, 0);
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 2, 0);
 #endif
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 1);
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 1, 0);
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 1);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA));
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 3);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
@@ -274,9 +276,12 @@ int cft_install_seccomp(const int *allowed, int count) {
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     struct sock_fprog fprog = {.len = (unsigned short)n, .filter = program};
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0)
+    // TSYNC: every thread of the process gets the filter, or none does (the call returns the
+    // id of a thread that cannot take it, which cannot happen here: none has another filter).
+    long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog);
+    if (rc < 0)
         return -errno;
-    return 0;
+    return rc == 0 ? 0 : -EBUSY;
 #endif
 }
 
@@ -286,6 +291,24 @@ int cft_syscall_number(const char *name) {
     static const struct { const char *name; int nr; } table[] = {
 #ifdef SYS_accept4
         {"accept4", SYS_accept4},
+#endif
+#ifdef SYS_accept
+        {"accept", SYS_accept},
+#endif
+#ifdef SYS_epoll_ctl
+        {"epoll_ctl", SYS_epoll_ctl},
+#endif
+#ifdef SYS_timerfd_create
+        {"timerfd_create", SYS_timerfd_create},
+#endif
+#ifdef SYS_timerfd_settime
+        {"timerfd_settime", SYS_timerfd_settime},
+#endif
+#ifdef SYS_getpeername
+        {"getpeername", SYS_getpeername},
+#endif
+#ifdef SYS_setpriority
+        {"setpriority", SYS_setpriority},
 #endif
 #ifdef SYS_pread64
         {"pread64", SYS_pread64},
@@ -301,9 +324,6 @@ int cft_syscall_number(const char *name) {
 #endif
 #ifdef SYS_writev
         {"writev", SYS_writev},
-#endif
-#ifdef SYS_pread64
-        {"pread64", SYS_pread64},
 #endif
 #ifdef SYS_close
         {"close", SYS_close},

@@ -97,6 +97,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Control socket for 'flowtap show', 'expire', 'templates', 'set' (mode 0660), or none. Default: /run/flowtap/TAPA-TAPB.sock.", valueName: "path"))
     var control: String?
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDR:PORT/metrics; a port alone listens on every address. Off by default.", valueName: "[addr:]port"))
+    var metrics: String?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: Logger.Level = .info
 
@@ -165,6 +168,7 @@ struct Run: ParsableCommand {
         case let path?: config.controlPath = path
         case nil: config.controlPath = ControlSocket.defaultPath(tapA: tapA, tapB: tapB)
         }
+        config.metrics = try metrics.map { text throws(SetupError) in try MetricsAddress(parsing: text) }
         try config.validate()
         return config
     }

@@ -38,9 +38,10 @@ public struct PrivilegeDrop: Sendable, Equatable {
 
     /// Drops, in the order the kernel needs: the bounding set while CAP_SETPCAP is still held,
     /// groups, gid, uid (which empties the capability sets when it leaves 0), then every
-    /// capability set explicitly (for `--user root` and for ambient capabilities), no new
-    /// privileges, and the seccomp filter last, so that it need not allow the calls above.
-    public func apply(logger: Logger) throws(SetupError) {
+    /// capability set explicitly (for `--user root` and for ambient capabilities), and no new
+    /// privileges. Credentials are per thread: this runs while the main thread is the only one,
+    /// and every thread started later inherits them.
+    public func dropCredentials(logger: Logger) throws(SetupError) {
         let boundingRC = cft_drop_bounding_set()
         if let account {
             if initgroups(account.name, account.gid) != 0 && !(getuid() == account.uid && errno == EPERM) {
@@ -62,6 +63,12 @@ public struct PrivilegeDrop: Sendable, Equatable {
         }
         let nnp = cft_set_no_new_privs()
         if nnp < 0 { throw Self.failed("set no_new_privs", -nnp) }
+    }
+
+    /// The seccomp filter, last, so that it need not allow the calls above; installed on every
+    /// thread of the process at once (SECCOMP_FILTER_FLAG_TSYNC), the metrics server's
+    /// included, which start between the two steps.
+    public func installFilter(logger: Logger) throws(SetupError) {
         if seccomp {
             let numbers = SeccompAllowlist.numbers
             let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count)) }

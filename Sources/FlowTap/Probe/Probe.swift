@@ -17,6 +17,7 @@ public enum Probe {
 
     public static func run(_ config: ProbeConfiguration, logger: Logger) throws(SetupError) -> ProbeSummary {
         try config.validate()
+        if let metrics = config.metrics { try MetricsEndpoint.preflight(metrics) }
         let drop = try PrivilegeDrop.resolve(user: config.user, seccomp: config.seccomp)
         let signals = try SignalInbox()
         let notifier = try ServiceNotifier.fromEnvironment()
@@ -24,10 +25,12 @@ public enum Probe {
         let reports = (0 ..< 2 * config.queues).map { _ in ForwarderReport() }
         let export = try ExportWiring(config, reports: reports, logger: logger)
         let pipeline = try Pipeline(config, taps: taps, export: export, reports: reports, logger: logger)
-        let control = try ControlPlane(config, taps: taps)
-        try drop.apply(logger: logger)
+        let control = try ControlPlane(config, taps: taps, reports: reports, pipeline: pipeline)
+        try drop.dropCredentials(logger: logger)
+        try control.startMetrics(logger: logger)
+        try drop.installFilter(logger: logger)
         try pipeline.start()
-        control.start(reports: reports, pipeline: pipeline, config: config, logger: logger)
+        control.start(logger: logger)
         logger.info("forwarding \(taps.a[0].name) (ifindex \(taps.a[0].ifIndex)) <-> \(taps.b[0].name) (ifindex \(taps.b[0].ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)")
         // Both TAPs attached, the exporters open, every thread running.
         notifier?.notify("READY=1\nSTATUS=forwarding \(taps.a[0].name) <-> \(taps.b[0].name)")

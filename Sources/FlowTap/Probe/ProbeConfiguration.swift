@@ -33,6 +33,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var seccomp = true
     /// The control socket's path (`--control`); nil: none.
     public var controlPath: String?
+    /// Where `--metrics` serves Prometheus metrics; nil: nowhere.
+    public var metrics: MetricsAddress?
 
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800

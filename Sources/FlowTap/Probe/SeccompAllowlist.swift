@@ -47,6 +47,15 @@ public enum SeccompAllowlist {
         ("accept4", "the control socket takes a connection"),
         ("pread64", "the TAPs' kernel drop counters, from sysfs files opened at setup"),
         ("recvmsg", "ICMP errors for our export datagrams, from each collector's error queue (MSG_ERRQUEUE)"),
+        ("accept", "--metrics: the HTTP server takes a connection (FlyingSocks)"),
+        ("fcntl", "--metrics: each connection made non-blocking (O_NONBLOCK)"),
+        ("getpeername", "--metrics: the client's address of each request"),
+        ("epoll_wait", "--metrics: the HTTP server's event loop (FlyingSocks' epoll pool)"),
+        ("epoll_pwait", "--metrics: epoll_wait on architectures without it (aarch64)"),
+        ("epoll_ctl", "--metrics: the event loop watches a connection"),
+        ("timerfd_create", "--metrics: Swift's concurrency runtime (libdispatch) sets up its timers on first use"),
+        ("timerfd_settime", "--metrics: libdispatch arms a timer (a connection's timeout)"),
+        ("setpriority", "--metrics: libdispatch sets a worker thread's nice value for its task's priority (raising it is refused without CAP_SYS_NICE)"),
     ]
 
     /// Allowed only as ioctl(fd, TCGETS), checked by the filter itself: stdio asks whether
@@ -54,6 +63,7 @@ public enum SeccompAllowlist {
     public static let restricted = [
         ("ioctl", "TCGETS only: stdio's isatty(3) on stdout"),
         ("open, openat", "refused with EACCES and not logged: no file is opened after the drop, but glibc tries on its own and copes (malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes)"),
+        ("socket", "refused with EACCES and not logged: no socket is made after the drop, but libdispatch (under --metrics) reports a refused thread priority through syslog(3), which copes without its socket"),
     ]
 
     /// The numbers of `calls` that this architecture has.

@@ -1,0 +1,189 @@
+import FlyingFox
+import FlyingSocks
+import Foundation
+import Glibc
+
+/// `--metrics`: serves `GET /metrics` (the Prometheus text format, `ProbeMetrics`) over HTTP
+/// with FlyingFox, on Swift's concurrency threads, apart from the forwarders and the walker.
+/// A scrape reads published snapshots only, so a slow or hostile client costs forwarding
+/// nothing; FlyingFox times a connection out after 15 s.
+///
+/// It starts once the credentials are dropped and before the seccomp filter is installed (the
+/// filter then covers its threads too, see `PrivilegeDrop`), so the listening socket is bound
+/// without any capability; `preflight` refuses what would fail then before anything starts.
+public final class MetricsEndpoint: Sendable {
+    public let address: MetricsAddress
+    let server: HTTPServer
+    let task: Task<Void, Never>
+
+    /// Binds and listens (up to 5 s), or throws what stopped it.
+    public static func start(_ address: MetricsAddress, metrics: ProbeMetrics) throws(SetupError) -> MetricsEndpoint {
+        let handler = MetricsHandler(metrics: metrics)
+        var candidates: [HTTPServer] = []
+        switch address.host {
+        case .v4(let a)?:
+            if let bound = try? sockaddr_in.inet(ip4: a.description, port: address.port) {
+                candidates.append(HTTPServer(address: bound, logger: .disabled, handler: handler))
+            }
+        case .v6(let a)?:
+            if let bound = try? sockaddr_in6.inet6(ip6: a.description, port: address.port) {
+                candidates.append(HTTPServer(address: bound, logger: .disabled, handler: handler))
+            }
+        case nil:
+            // Every address: IPv6's wildcard takes IPv4 too; where IPv6 is off, IPv4's alone.
+            candidates.append(HTTPServer(address: sockaddr_in6.inet6(port: address.port), logger: .disabled, handler: handler))
+            candidates.append(HTTPServer(address: sockaddr_in.inet(port: address.port), logger: .disabled, handler: handler))
+        }
+        var lastError = "no address to bind"
+        for server in candidates {
+            switch listen(server) {
+            case .success(let task): return MetricsEndpoint(address: address, server: server, task: task)
+            case .failure(let error): lastError = error.description
+            }
+        }
+        throw SetupError("cannot serve --metrics on \(address): \(lastError)",
+                         fix: "give a free port and a local address, or --metrics PORT for every address ('ss -ltnp' shows what listens)")
+    }
+
+    /// Before any setup, what would keep the server from listening once privileges are gone:
+    /// a port below net.ipv4.ip_unprivileged_port_start (no capability is left to bind it), an
+    /// address not of this host, a port in use. A trial bind(2) of the same address, with
+    /// SO_REUSEADDR as FlyingFox sets it, so that bad values get one line and flowtap does
+    /// not start.
+    public static func preflight(_ address: MetricsAddress) throws(SetupError) {
+        let unprivileged = Self.unprivilegedPortStart()
+        if address.port < unprivileged {
+            throw SetupError("--metrics port \(address.port) needs a privilege flowtap has dropped by the time it listens (ports below \(unprivileged))",
+                             fix: "give a port from \(unprivileged) (exporters use 9100-9999), e.g. --metrics \(address.host.map { $0.withPort(9750) } ?? "9750")")
+        }
+        var e: CInt = 0
+        switch address.host {
+        case .v4(let a)?:
+            var sa = a.socketAddress(port: address.port)
+            e = trialBind(AF_INET, &sa)
+        case .v6(let a)?:
+            var sa = a.socketAddress(port: address.port)
+            e = trialBind(AF_INET6, &sa)
+        case nil:
+            var sa6 = sockaddr_in6.inet6(port: address.port)
+            e = trialBind(AF_INET6, &sa6)
+            if e == EAFNOSUPPORT {
+                var sa4 = sockaddr_in.inet(port: address.port)
+                e = trialBind(AF_INET, &sa4)
+            }
+        }
+        switch e {
+        case 0: return
+        case EADDRNOTAVAIL:
+            throw SetupError("--metrics \(address): \(address.host.map(\.description) ?? "") is not an address of this host",
+                             fix: "give one of the addresses 'ip addr' shows in flowtap's namespace, or --metrics PORT for every address")
+        default:
+            throw SetupError("cannot serve --metrics on \(address): \(SetupError.text(e))",
+                             fix: "give a port nothing else listens on ('ss -ltnp' shows what does)")
+        }
+    }
+
+    /// bind(2) of a fresh TCP socket to `address`; the errno, or 0.
+    static func trialBind<Address>(_ family: CInt, _ address: inout Address) -> CInt {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return errno }
+        defer { close(fd) }
+        var one: CInt = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
+        }
+        return rc < 0 ? errno : 0
+    }
+
+    /// /proc/sys/net/ipv4/ip_unprivileged_port_start (per network namespace), 1024 if unread.
+    static func unprivilegedPortStart() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8),
+              let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return 1024 }
+        return value
+    }
+
+    init(address: MetricsAddress, server: HTTPServer, task: Task<Void, Never>) {
+        self.address = address
+        self.server = server
+        self.task = task
+    }
+
+    /// Runs `server` until it stops; returns once it listens, or with why it could not.
+    static func listen(_ server: HTTPServer) -> Result<Task<Void, Never>, ListenError> {
+        let outcome = OneShot<Result<Void, ListenError>>()
+        // Utility priority: below forwarding, and a nice value libdispatch may set unprivileged
+        // (a higher priority asks for a negative one, which fails without CAP_SYS_NICE and
+        // makes libdispatch report it to syslog).
+        let task = Task.detached(priority: .utility) {
+            do {
+                try await server.run()
+            } catch {
+                outcome.set(.failure(ListenError(error)))
+            }
+        }
+        Task.detached(priority: .utility) {
+            do {
+                try await server.waitUntilListening(timeout: 5)
+                outcome.set(.success(()))
+            } catch {
+                outcome.set(.failure(ListenError(text: "not listening within 5 s")))
+            }
+        }
+        switch outcome.wait(timeoutSeconds: 6) ?? .failure(ListenError(text: "not listening within 6 s")) {
+        case .success: return .success(task)
+        case .failure(let error):
+            task.cancel()
+            return .failure(error)
+        }
+    }
+
+    /// Closes the listening socket and waits (up to 2 s) for the connections in hand.
+    public func stop() {
+        let done = OneShot<Void>()
+        let server = self.server
+        Task.detached(priority: .utility) {
+            await server.stop(timeout: 1)
+            done.set(())
+        }
+        _ = done.wait(timeoutSeconds: 2)
+        task.cancel()
+    }
+}
+
+/// GET /metrics answers the exposition; / says where it is, as node_exporter's page does.
+struct MetricsHandler: HTTPHandler {
+    let metrics: ProbeMetrics
+
+    func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard request.method == .GET || request.method == .HEAD else {
+            return HTTPResponse(statusCode: .methodNotAllowed, headers: HTTPHeaders([HTTPHeader("Allow"): "GET, HEAD"]), body: Data())
+        }
+        switch request.path {
+        case "/metrics":
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                                body: Data(metrics.scrape()))
+        case "/":
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                                body: Data("flowtap: metrics at /metrics\n".utf8))
+        default:
+            return HTTPResponse(statusCode: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
+                                body: Data("not found: flowtap serves /metrics\n".utf8))
+        }
+    }
+}
+
+/// Why the metrics server could not listen: the socket error's own words.
+struct ListenError: Error, CustomStringConvertible {
+    let description: String
+
+    init(text: String) { description = text }
+
+    init(_ error: any Error) {
+        if case .failed(let call, _, let message)? = error as? SocketError {
+            description = "\(call): \(message)"
+        } else {
+            description = "\(error)"
+        }
+    }
+}
