@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # bench.sh - flowtap against the C reference forwarder and the kernel bridge, in one run.
 #
-#   bench.sh [-n REPS] [-d SECS] [-o OUTDIR]
+#   bench.sh [-n REPS] [-d SECS] [-o OUTDIR] [-O]
+#
+# -O (operated): every flowtap mode also serves --control and --metrics, while
+# `flowtap show flows` polls it every second and a real Prometheus (in the collector
+# namespace) scrapes it every second; the run ends with how many polls and scrapes succeeded.
 #
 # Modes, interleaved within each repetition so that drift on a noisy machine hits all alike:
 #   bridge     h1 and h2 on one kernel bridge (the physical limit)
@@ -16,11 +20,11 @@
 # A benchmark, not a test: it asserts nothing. Needs root, iperf3, trafgen (netsniff-ng).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPS=3 DUR=10 OUTDIR=""
-while getopts "n:d:o:h" c; do
+REPS=3 DUR=10 OUTDIR="" OPERATE=0
+while getopts "n:d:o:Oh" c; do
   case $c in
-    n) REPS=$OPTARG ;; d) DUR=$OPTARG ;; o) OUTDIR=$OPTARG ;;
-    *) sed -n '2,17p' "$0"; exit 2 ;;
+    n) REPS=$OPTARG ;; d) DUR=$OPTARG ;; o) OUTDIR=$OPTARG ;; O) OPERATE=1 ;;
+    *) sed -n '2,21p' "$0"; exit 2 ;;
   esac
 done
 source "$HERE/lib.sh"
@@ -28,6 +32,7 @@ set +e   # a benchmark goes on through a failed measurement; the checks that mat
 require_root
 [[ -n $OUTDIR ]] && mkdir -p "$OUTDIR"
 RAW=${OUTDIR:-$FT_OUT}/raw.tsv
+LOGS=${OUTDIR:-$FT_OUT}   # each flowtap run's stderr, MODE-REP.log, for a look after a failed mode
 : > "$RAW"
 build_c_reference || exit 1
 for t in iperf3 trafgen ping; do command -v "$t" >/dev/null || { echo "bench.sh: needs $t" >&2; exit 1; }; done
@@ -39,14 +44,25 @@ iperf3_server
 nctr() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
 rec() { printf '%s\t%s\t%s\t%s\n' "$MODE" "$REP" "$1" "$2" >> "$RAW"; }
 FWD=""
+# What every flowtap mode is run with: no control socket, or (-O) one plus --metrics.
+OPERATED=(--control none)
+if [[ $OPERATE -eq 1 ]]; then
+  OPERATED=(--control "$FT_OUT/bench.sock" --metrics "$P_IP:9750")
+  printf 'global: {scrape_interval: 1s, scrape_timeout: 900ms}\nscrape_configs: [{job_name: flowtap, static_configs: [{targets: ["%s:9750"]}]}]\n' "$P_IP" >"$FT_OUT/prometheus.yml"
+  spawn PROM "$NS_C" prometheus --config.file="$FT_OUT/prometheus.yml" --storage.tsdb.path="$FT_OUT/prom" \
+    --web.listen-address=127.0.0.1:9090 --log.level=error 2>"$FT_OUT/prometheus.log"
+  # Polls `show flows` every second; counts the answers (C modes have no socket: no answer).
+  (while :; do "$FT_BIN" show flows --top 10 --control "$FT_OUT/bench.sock" >/dev/null 2>&1 && echo ok; sleep 1; done) >"$FT_OUT/polls.log" &
+  FT_PIDS+=("$!")
+fi
 start_mode() {
   case $MODE in
     bridge) ip -n "$NS_P" link set vh2 master bra ;;   # vh1 and vh2 share one kernel bridge
     c-plain) ip netns exec "$NS_P" "$FT_OUT/tapfwd" tapa tapb 2>/dev/null & FWD=$! ;;
     c-vnet) ip netns exec "$NS_P" "$FT_OUT/tapfwd" -v tapa tapb 2>/dev/null & FWD=$! ;;
-    ft-plain) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --control none 2>/dev/null >/dev/null & FWD=$! ;;
-    ft-offload) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --control none --offload 2>/dev/null >/dev/null & FWD=$! ;;
-    ft-churn) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" --control none 2>/dev/null >/dev/null & FWD=$! ;;
+    ft-plain) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" "${OPERATED[@]}" 2>"$LOGS/$MODE-$REP.log" >/dev/null & FWD=$! ;;
+    ft-offload) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" "${OPERATED[@]}" --offload 2>"$LOGS/$MODE-$REP.log" >/dev/null & FWD=$! ;;
+    ft-churn) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" "${OPERATED[@]}" 2>"$LOGS/$MODE-$REP.log" >/dev/null & FWD=$! ;;
   esac
   wait_ping || { echo "bench.sh: no path h1 -> h2 in $MODE" >&2; exit 1; }
   ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t 1 >/dev/null 2>&1 || true   # warm-up
@@ -86,3 +102,8 @@ for ((REP = 1; REP <= REPS; REP++)); do
   done
 done
 python3 "$HERE/bench/summarize.py" "$RAW"
+if [[ $OPERATE -eq 1 ]]; then
+  scrapes=$(ns "$NS_C" curl -sf http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=sum_over_time(up{job="flowtap"}[1d])' \
+    | python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
+  echo "operated: $(grep -c ok "$FT_OUT/polls.log") 'show flows' polls answered, $scrapes Prometheus scrapes with up == 1, while flowtap ran"
+fi

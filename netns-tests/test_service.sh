@@ -2,11 +2,13 @@
 # test_service.sh - flowtap as a systemd service, with real parts where this machine has them:
 # the notify protocol against a datagram listener standing in for systemd ($NOTIFY_SOCKET:
 # READY=1 once the TAPs are attached, the exporters open and privileges dropped; WATCHDOG=1 every
-# half $WATCHDOG_USEC while it runs; STOPPING=1 at SIGTERM, then nothing), --log-format json
+# half $WATCHDOG_USEC while it runs, none while a thread is hung (the walker, stopped alone by
+# ptrace for 1.5 s: forwarding goes on, WATCHDOG=1 stops within a period, an error says why, and
+# the pings come back once it runs again); STOPPING=1 at SIGTERM, then nothing), --log-format json
 # (every stderr line an object Python's json reads), and contrib/systemd/flowtap@.service as
 # systemd-analyze verify reads it (no warning at all).
 source "$(dirname "$0")/lib.sh"
-plan 10
+plan 14
 require_root
 topology_up
 chmod 755 "$FT_OUT"
@@ -30,20 +32,43 @@ PID_FLOWTAP=$!
 FT_PIDS+=("$PID_FLOWTAP")
 check "h1 reaches h2 through flowtap" wait_ping
 sleep 2
+# Hang the walker alone: PTRACE_SEIZE + PTRACE_INTERRUPT stop one thread, not the process.
+walker=$(grep -l '^flowtap-walker$' /proc/"$PID_FLOWTAP"/task/*/comm 2>/dev/null | head -1 | cut -d/ -f5)
+/usr/bin/python3 -u "$(dirname "$0")/tools/freeze_thread.py" "${walker:-0}" 1.5 >"$FT_OUT/freeze.log" 2>&1 &
+freezer=$!
+sleep 0.5
+frozen_ping=0; ns "$NS_H1" ping -c 3 -i 0.2 -W 1 -q "$H2_IP" >/dev/null && frozen_ping=1
+wait "$freezer" || true
+sleep 1
 stop_flowtap
 sleep 0.3
 sed 's/^/    /' "$FT_OUT/notify.log" | head -4
 check "READY=1 with a STATUS naming the TAPs" grep -q "READY=1|STATUS=forwarding tapa <-> tapb" "$FT_OUT/notify.log"
 check "READY=1 came once, first" bash -c "test \$(grep -c READY=1 '$FT_OUT/notify.log') -eq 1 && sed -n 2p '$FT_OUT/notify.log' | grep -q READY=1"
 pings=$(grep -c "WATCHDOG=1" "$FT_OUT/notify.log" || true)
-check "WATCHDOG=1 every half period (200 ms) while running: $pings in about 2.5 s" test "$pings" -ge 9
-check "WATCHDOG=1 no less often than the period" python3 - "$FT_OUT/notify.log" <<'PY'
+check "WATCHDOG=1 every half period (200 ms) while running: $pings in about 5 s" test "$pings" -ge 12
+check "WATCHDOG=1 no less often than the period, before the hang" python3 - "$FT_OUT/notify.log" "$FT_OUT/freeze.log" <<'PY'
 import sys
-t = [float(l.split()[0]) for l in open(sys.argv[1]) if "WATCHDOG=1" in l]
+frozen = next((float(l.split()[0]) for l in open(sys.argv[2]) if l.split()[1:] == ["frozen"]), float("inf"))
+t = [float(l.split()[0]) for l in open(sys.argv[1]) if "WATCHDOG=1" in l and float(l.split()[0]) < frozen]
 gaps = [b - a for a, b in zip(t, t[1:])]
 print(f"    largest gap between pings: {max(gaps):.3f} s")
 sys.exit(0 if gaps and max(gaps) < 0.4 else 1)
 PY
+cat "$FT_OUT/freeze.log"
+check "the walker thread was found and hung for 1.5 s" grep -q thawed "$FT_OUT/freeze.log"
+check "h1 still reaches h2 while the walker is hung" test "$frozen_ping" -eq 1
+check "no WATCHDOG=1 from one period after the hang to its end; pings again after it" python3 - "$FT_OUT/notify.log" "$FT_OUT/freeze.log" <<'PY'
+import sys
+pings = [float(l.split()[0]) for l in open(sys.argv[1]) if "WATCHDOG=1" in l]
+marks = {l.split()[1]: float(l.split()[0]) for l in open(sys.argv[2]) if l.split()[1:] in (["frozen"], ["thawed"])}
+frozen, thawed = marks["frozen"], marks["thawed"]
+during = [t for t in pings if frozen + 0.4 < t < thawed]
+after = [t for t in pings if t > thawed]
+print(f"    pings while hung (after one period): {len(during)}; after: {len(after)}")
+sys.exit(0 if not during and after else 1)
+PY
+check "the log says a thread showed no sign of life" grep -q "shown no sign of life" "$FT_OUT/flowtap.log"
 check "STOPPING=1 at SIGTERM, and no WATCHDOG=1 after it" bash -c "tail -1 '$FT_OUT/notify.log' | grep -q STOPPING=1"
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
 check "every log line on stderr is a JSON object with time, level and message" python3 - "$FT_OUT/flowtap.log" <<'PY'

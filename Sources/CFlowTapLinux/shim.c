@@ -244,25 +244,27 @@ int cft_install_seccomp(const int *allowed, int count) {
     sigemptyset(&action.sa_mask);
     if (sigaction(SIGSYS, &action, NULL) < 0)
         return -errno;
-    // arch check; open, openat and socket fail with EACCES, unlogged (glibc opens files on
-    // its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's heap
-    // first shrinks, localtime rereads a changed /etc/localtime; libdispatch reports a refused
-    // thread priority through syslog(3), whose socket then fails); ioctl only as TCGETS (stdio's
+    // arch check; open, openat, socket and connect fail with EACCES, unlogged (glibc opens
+    // files on its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's
+    // heap first shrinks, localtime rereads a changed /etc/localtime; libdispatch reports a
+    // refused thread priority through syslog(3), which copes without its socket, and whose
+    // socket may have been made just before the filter came); ioctl only as TCGETS (stdio's
     // isatty: TAP ioctls need no capability, so no other request may pass); then one JEQ per
     // allowed call to ALLOW, else TRAP.
-    struct sock_filter program[13 + 200 + 2];
+    struct sock_filter program[14 + 200 + 2];
     int n = 0;
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CFT_AUDIT_ARCH, 1, 0);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 #ifdef SYS_open
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 2, 0);
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 3, 0);
 #else
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 2, 0);
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 3, 0);
 #endif
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 1, 0);
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 1);
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 2, 0);
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0);
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_connect, 0, 1);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA));
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 3);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));

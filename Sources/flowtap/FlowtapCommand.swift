@@ -45,6 +45,10 @@ struct Run: ParsableCommand {
             help: ArgumentHelp("End a flow after S seconds without a packet.", valueName: "s"))
     var idleTimeout: Int = 15
 
+    @Option(name: .customLong("tcp-close-timeout"), parsing: .unconditional,
+            help: ArgumentHelp("Keep a TCP flow S seconds after its FIN or RST, so that the closing ACKs join it; 0 ends it at the FIN.", valueName: "s"))
+    var tcpCloseTimeout: Int = ExpiryPolicy.defaultCloseSeconds
+
     @Option(name: .customLong("max-flows"), parsing: .unconditional,
             help: ArgumentHelp("Flow cache slots per direction.", valueName: "n"))
     var maxFlows: Int = 262_144
@@ -123,6 +127,7 @@ struct Run: ParsableCommand {
         config.records = records
         config.activeTimeout = activeTimeout
         config.idleTimeout = idleTimeout
+        config.tcpCloseTimeout = tcpCloseTimeout
         config.maxFlows = maxFlows
         for text in source {
             guard let address = IPAddress(text) else {

@@ -27,9 +27,9 @@ final class FlowCacheTests: XCTestCase {
 
     func testPacketsOfOneFlowAccumulate() {
         var c = cache()
-        c.meter(key: key(1), octets: 100, tcpFlags: TCPFlags.syn, endsFlow: false, now: ms(1000))
-        c.meter(key: key(1), octets: 60, tcpFlags: TCPFlags.ack, endsFlow: false, now: ms(1500))
-        c.meter(key: key(2), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(1600))
+        c.meter(key: key(1), octets: 100, tcpFlags: TCPFlags.syn, now: ms(1000))
+        c.meter(key: key(1), octets: 60, tcpFlags: TCPFlags.ack, now: ms(1500))
+        c.meter(key: key(2), octets: 40, tcpFlags: 0, now: ms(1600))
         XCTAssertEqual(c.liveFlows, 2)
         XCTAssertEqual(c.flowsCreated, 2)
         XCTAssertEqual(c.pendingCount, 0)
@@ -48,27 +48,68 @@ final class FlowCacheTests: XCTestCase {
         XCTAssertEqual(records.count, 2)
     }
 
-    func testFINEndsTheFlowAtOnce() {
+    /// One connection, one flow per direction: the ACK after the FIN, a retransmitted FIN and
+    /// an RST join the closing flow, which ends once the close grace passes without a packet.
+    func testAClosedFlowKeepsItsClosingPacketsForTheGrace() {
         var c = cache()
-        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, endsFlow: false, now: ms(10))
-        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, endsFlow: true, now: ms(20))
-        let out = pending(&c)
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, now: ms(10))
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, now: ms(20))
+        XCTAssertTrue(pending(&c).isEmpty, "a FIN no longer reports at once")
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, now: ms(30))                  // the last ACK
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, now: ms(1_030)) // FIN again
+        c.meter(key: key(1), octets: 40, tcpFlags: TCPFlags.rst, now: ms(1_040))
+        XCTAssertEqual(c.liveFlows, 1)
+        XCTAssertTrue(expired(&c, now: ms(1_040 + 4_999)).isEmpty, "within 5 s of the last packet")
+        let out = expired(&c, now: ms(1_040 + 5_000))
         XCTAssertEqual(out.count, 1)
         XCTAssertEqual(out.first?.endReason, .endOfFlowDetected)
-        XCTAssertEqual(out.first?.packets, 2)
+        XCTAssertEqual(out.first?.packets, 5)
+        XCTAssertEqual(out.first?.octets, 4 * 52 + 40)
+        XCTAssertEqual(out.first?.tcpFlags, TCPFlags.fin | TCPFlags.ack | TCPFlags.rst)
+        XCTAssertEqual(out.first?.lastNs, ms(1_040))
         XCTAssertEqual(c.liveFlows, 0)
-        // The ACK after the FIN starts a new flow of its own.
-        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, endsFlow: false, now: ms(30))
+    }
+
+    /// A SYN on a closing flow's 5-tuple is the next connection: the old flow ends now.
+    func testASYNDuringTheGraceStartsANewFlow() {
+        var c = cache()
+        c.meter(key: key(1), octets: 60, tcpFlags: TCPFlags.syn, now: ms(10))
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, now: ms(20))
+        c.meter(key: key(1), octets: 60, tcpFlags: TCPFlags.syn, now: ms(500))
+        let out = pending(&c)
+        XCTAssertEqual(out.map(\.packets), [2])
+        XCTAssertEqual(out.first?.endReason, .endOfFlowDetected)
+        XCTAssertEqual(c.flowsCreated, 2)
         XCTAssertEqual(c.liveFlows, 1)
+        let next = expired(&c, now: ms(500 + 15_000))
+        XCTAssertEqual(next.map(\.packets), [1])
+        XCTAssertEqual(next.first?.endReason, .idleTimeout, "the new connection is not closing")
+        XCTAssertEqual(next.first?.firstNs, ms(500))
+        // A SYN that is not on a closing flow (a retransmitted SYN) joins it.
+        c.meter(key: key(2), octets: 60, tcpFlags: TCPFlags.syn, now: ms(20_000))
+        c.meter(key: key(2), octets: 60, tcpFlags: TCPFlags.syn, now: ms(21_000))
+        XCTAssertTrue(pending(&c).isEmpty)
+        XCTAssertEqual(c.flowsCreated, 3)
+    }
+
+    /// `--tcp-close-timeout 0`: the FIN or RST reports the flow itself.
+    func testNoCloseGraceEndsTheFlowAtItsFIN() {
+        var c = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60, closeTimeoutSeconds: 0), point: point)
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, now: ms(10))
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, now: ms(20))
+        let out = pending(&c)
+        XCTAssertEqual(out.map(\.packets), [2])
+        XCTAssertEqual(out.first?.endReason, .endOfFlowDetected)
+        XCTAssertEqual(c.liveFlows, 0)
     }
 
     func testFullSetEvictsItsLeastRecentFlow() {
         var c = cache(maxFlows: 8) // one set of eight ways
         XCTAssertEqual(c.capacity, 8)
-        for i in 0 ..< 8 { c.meter(key: key(UInt16(100 + i)), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(UInt64(1000 + i))) }
-        c.meter(key: key(100), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(2000)) // 100 is now the most recent
+        for i in 0 ..< 8 { c.meter(key: key(UInt16(100 + i)), octets: 40, tcpFlags: 0, now: ms(UInt64(1000 + i))) }
+        c.meter(key: key(100), octets: 40, tcpFlags: 0, now: ms(2000)) // 100 is now the most recent
         XCTAssertEqual(c.pendingCount, 0)
-        c.meter(key: key(999), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(2001))
+        c.meter(key: key(999), octets: 40, tcpFlags: 0, now: ms(2001))
         let out = pending(&c)
         XCTAssertEqual(out.count, 1)
         XCTAssertEqual(out.first?.key, key(101), "the flow seen longest ago goes")
@@ -79,7 +120,7 @@ final class FlowCacheTests: XCTestCase {
 
     func testIdleTimeoutEndsTheFlow() {
         var c = cache(idle: 2, active: 60)
-        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(10_000))
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, now: ms(10_000))
         XCTAssertEqual(expired(&c, now: ms(11_999)).count, 0)
         let out = expired(&c, now: ms(12_000))
         XCTAssertEqual(out.map(\.endReason), [.idleTimeout])
@@ -88,13 +129,13 @@ final class FlowCacheTests: XCTestCase {
 
     func testActiveTimeoutReportsDeltasAndKeepsTheFlow() {
         var c = cache(idle: 5, active: 2)
-        c.meter(key: key(1), octets: 100, tcpFlags: TCPFlags.syn, endsFlow: false, now: ms(10_000))
-        c.meter(key: key(1), octets: 100, tcpFlags: 0, endsFlow: false, now: ms(11_500))
+        c.meter(key: key(1), octets: 100, tcpFlags: TCPFlags.syn, now: ms(10_000))
+        c.meter(key: key(1), octets: 100, tcpFlags: 0, now: ms(11_500))
         var out = expired(&c, now: ms(12_000))
         XCTAssertEqual(out.map(\.endReason), [.activeTimeout])
         XCTAssertEqual(out.first?.packets, 2)
         XCTAssertEqual(c.liveFlows, 1)
-        c.meter(key: key(1), octets: 50, tcpFlags: TCPFlags.ack, endsFlow: false, now: ms(12_500))
+        c.meter(key: key(1), octets: 50, tcpFlags: TCPFlags.ack, now: ms(12_500))
         out = expired(&c, now: ms(14_000))
         XCTAssertEqual(out.first?.packets, 1, "only the packets since the last report")
         XCTAssertEqual(out.first?.octets, 50)
@@ -107,13 +148,13 @@ final class FlowCacheTests: XCTestCase {
 
     func testEqualIdleAndActiveTimeoutsPreferIdle() {
         var c = cache(idle: 2, active: 2)
-        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(0))
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, now: ms(0))
         XCTAssertEqual(expired(&c, now: ms(2_000)).map(\.endReason), [.idleTimeout])
     }
 
     func testRefusedExpiryStaysForTheNextScan() {
         var c = cache(idle: 1, active: 60)
-        c.meter(key: key(1), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(0))
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, now: ms(0))
         XCTAssertEqual(c.expire(now: ms(5_000), slots: c.capacity) { _ in false }, 0)
         XCTAssertEqual(c.liveFlows, 1)
         XCTAssertEqual(expired(&c, now: ms(5_000)).count, 1)
@@ -122,7 +163,7 @@ final class FlowCacheTests: XCTestCase {
 
     func testExpireAllResumesAfterARefusal() {
         var c = cache()
-        for i in 0 ..< 10 { c.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, endsFlow: false, now: ms(0)) }
+        for i in 0 ..< 10 { c.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, now: ms(0)) }
         var taken = 0
         XCTAssertFalse(c.expireAll(reason: .forcedEnd) { _ in taken += 1; return taken <= 4 })
         var rest = 0
@@ -136,7 +177,7 @@ final class FlowCacheTests: XCTestCase {
         for i in 0 ..< 2048 {
             var k = key(UInt16(i))
             k.w2 = UInt64(i)
-            c.meter(key: k, octets: 40, tcpFlags: 0, endsFlow: false, now: ms(0))
+            c.meter(key: k, octets: 40, tcpFlags: 0, now: ms(0))
             evicted += pending(&c).count
         }
         XCTAssertEqual(UInt64(evicted), c.evictions)

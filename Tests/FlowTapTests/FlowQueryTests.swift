@@ -11,7 +11,7 @@ final class FlowQueryTests: XCTestCase {
         for i in 0 ..< n {
             var key = FrameBuilder.tcpv4(sport: UInt16(1000 + i), dport: UInt16(i % 3 == 0 ? 443 : 80)).decode().key
             key.apply(FlowKeyMask([.l3, .l4]))
-            for _ in 0 ..< (i % 7) + 1 { cache.meter(key: key, octets: UInt32(100 + i), tcpFlags: 0, endsFlow: false, now: UInt64(i) * 1000) }
+            for _ in 0 ..< (i % 7) + 1 { cache.meter(key: key, octets: UInt32(100 + i), tcpFlags: 0, now: UInt64(i) * 1000) }
         }
         return cache
     }

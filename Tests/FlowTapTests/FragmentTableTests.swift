@@ -105,7 +105,7 @@ final class FlowCacheHeldTests: XCTestCase {
         var c = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60),
                           point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0))
         let key = FrameBuilder.tcpv4().decode().key
-        c.meter(key: key, octets: 100, tcpFlags: 0, endsFlow: false, now: 50)
+        c.meter(key: key, octets: 100, tcpFlags: 0, now: 50)
         c.meterHeld(key: key, packets: 2, octets: 240, firstNs: 10, lastNs: 20)
         var records: [FlowRecord] = []
         _ = c.expireAll(reason: .forcedEnd) { records.append(copy $0); return true }

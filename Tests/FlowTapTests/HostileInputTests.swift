@@ -107,7 +107,7 @@ final class HostileInputTests: XCTestCase {
         var cache = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60), point: Self.point)
         let key = FrameBuilder.tcpv4().decode().key
         cache.wallOffsetNs = 1_700_000_000_000_000_000
-        cache.meter(key: key, octets: 100, tcpFlags: 0, endsFlow: false, now: 5_000_000_000)
+        cache.meter(key: key, octets: 100, tcpFlags: 0, now: 5_000_000_000)
         // The wall clock jumps a day back, then a day forward: nothing is due at +1 s.
         for step: Int64 in [-86_400_000_000_000, 86_400_000_000_000] {
             cache.wallOffsetNs = UInt64(bitPattern: Int64(bitPattern: cache.wallOffsetNs) &+ step)

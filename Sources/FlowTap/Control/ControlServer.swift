@@ -223,12 +223,14 @@ public final class ControlServer: @unchecked Sendable {
 
     func config() -> String {
         let c = context.config
-        let policy = context.requests.policy(from: ExpiryPolicy(idleTimeoutSeconds: c.idleTimeout, activeTimeoutSeconds: c.activeTimeout))
+        let policy = context.requests.policy(from: ExpiryPolicy(idleTimeoutSeconds: c.idleTimeout, activeTimeoutSeconds: c.activeTimeout,
+                                                                closeTimeoutSeconds: c.tcpCloseTimeout))
         return JSONText.object([
             ("tap_a", JSONText.string(c.tapA)), ("tap_b", JSONText.string(c.tapB)),
             ("collectors", JSONText.array(c.collectors.map { JSONText.string($0.description) })),
             ("records", JSONText.string(c.records.names)), ("idle_timeout", String(policy.idleNs / 1_000_000_000)),
-            ("active_timeout", String(policy.activeNs / 1_000_000_000)), ("max_flows", String(c.maxFlows)),
+            ("active_timeout", String(policy.activeNs / 1_000_000_000)), ("tcp_close_timeout", String(policy.closeNs / 1_000_000_000)),
+            ("max_flows", String(c.maxFlows)),
             ("queues", String(c.queues)), ("mtu", String(c.mtu)), ("sample", String(c.sampling.interval)),
             ("offload", String(c.offload)), ("biflow", String(c.biflow)), ("observation_domain", String(c.observationDomain)),
         ])

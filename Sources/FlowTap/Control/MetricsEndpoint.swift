@@ -20,24 +20,31 @@ public final class MetricsEndpoint: Sendable {
     public static func start(_ address: MetricsAddress, metrics: ProbeMetrics) throws(SetupError) -> MetricsEndpoint {
         let handler = MetricsHandler(metrics: metrics)
         var candidates: [HTTPServer] = []
+        func server(_ address: some SocketAddress) -> HTTPServer {
+            // FlyingSocks' epoll pool, on a queue of default QoS: its own default queue runs at
+            // the QoS of whoever first calls it, which libdispatch turned into a nice value of
+            // -4 that an unprivileged thread may not take (see `listen`).
+            let pool = SocketPool(queue: ePoll(maxEvents: 20), dispatchQueue: DispatchQueue(label: "flowtap-metrics", qos: .default))
+            return HTTPServer(address: address, pool: pool, logger: .disabled, handler: handler)
+        }
         switch address.host {
         case .v4(let a)?:
             if let bound = try? sockaddr_in.inet(ip4: a.description, port: address.port) {
-                candidates.append(HTTPServer(address: bound, logger: .disabled, handler: handler))
+                candidates.append(server(bound))
             }
         case .v6(let a)?:
             if let bound = try? sockaddr_in6.inet6(ip6: a.description, port: address.port) {
-                candidates.append(HTTPServer(address: bound, logger: .disabled, handler: handler))
+                candidates.append(server(bound))
             }
         case nil:
             // Every address: IPv6's wildcard takes IPv4 too; where IPv6 is off, IPv4's alone.
-            candidates.append(HTTPServer(address: sockaddr_in6.inet6(port: address.port), logger: .disabled, handler: handler))
-            candidates.append(HTTPServer(address: sockaddr_in.inet(port: address.port), logger: .disabled, handler: handler))
+            candidates.append(server(sockaddr_in6.inet6(port: address.port)))
+            candidates.append(server(sockaddr_in.inet(port: address.port)))
         }
         var lastError = "no address to bind"
-        for server in candidates {
-            switch listen(server) {
-            case .success(let task): return MetricsEndpoint(address: address, server: server, task: task)
+        for candidate in candidates {
+            switch listen(candidate) {
+            case .success(let task): return MetricsEndpoint(address: address, server: candidate, task: task)
             case .failure(let error): lastError = error.description
             }
         }
@@ -112,17 +119,19 @@ public final class MetricsEndpoint: Sendable {
     /// Runs `server` until it stops; returns once it listens, or with why it could not.
     static func listen(_ server: HTTPServer) -> Result<Task<Void, Never>, ListenError> {
         let outcome = OneShot<Result<Void, ListenError>>()
-        // Utility priority: below forwarding, and a nice value libdispatch may set unprivileged
-        // (a higher priority asks for a negative one, which fails without CAP_SYS_NICE and
-        // makes libdispatch report it to syslog).
-        let task = Task.detached(priority: .utility) {
+        // One priority for every task of the server, the default (nice 0, what a thread already
+        // has): libdispatch sets a worker thread's nice value from its task's priority, and
+        // without CAP_SYS_NICE a higher one (negative nice), or a return to 0 after a lower
+        // one, is refused and reported to syslog. The forwarders do not share a CPU queue with
+        // it anyway: the kernel schedules threads, and the server wakes only for a scrape.
+        let task = Task.detached(priority: .medium) {
             do {
                 try await server.run()
             } catch {
                 outcome.set(.failure(ListenError(error)))
             }
         }
-        Task.detached(priority: .utility) {
+        Task.detached(priority: .medium) {
             do {
                 try await server.waitUntilListening(timeout: 5)
                 outcome.set(.success(()))
@@ -138,15 +147,16 @@ public final class MetricsEndpoint: Sendable {
         }
     }
 
-    /// Closes the listening socket and waits (up to 2 s) for the connections in hand.
+    /// Closes the listening socket and cancels the server (a scrape in hand is cut off: at
+    /// shutdown the flows matter, not the last scrape), waiting at most 1 s for it.
     public func stop() {
         let done = OneShot<Void>()
         let server = self.server
-        Task.detached(priority: .utility) {
-            await server.stop(timeout: 1)
+        Task.detached(priority: .medium) {
+            await server.stop(timeout: 0)
             done.set(())
         }
-        _ = done.wait(timeoutSeconds: 2)
+        _ = done.wait(timeoutSeconds: 1)
         task.cancel()
     }
 }

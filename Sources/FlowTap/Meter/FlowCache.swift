@@ -9,6 +9,9 @@ struct FlowEntry {
     var octets: UInt64
     var lastNs: UInt64
     var tcpFlags: UInt16
+    /// A TCP FIN or RST came: the flow ends once `ExpiryPolicy.closeNs` passes without a packet
+    /// (kept across active reports; in the padding after `tcpFlags`, so no larger).
+    var closing: Bool
     /// Written when a report interval's first packet comes.
     var firstNs: UInt64
     /// Start of the active-timeout interval: creation, or the last active report.
@@ -36,7 +39,8 @@ public struct FlowCache: ~Copyable {
     let entries: UnsafeMutablePointer<FlowEntry>
     /// Records produced while metering, until the owner drains them. A frame makes at most
     /// four: held fragments counted (an eviction), an evicted fragment entry counted (an
-    /// eviction), its own flow's insertion (an eviction) and its FIN/RST; the forwarder drains
+    /// eviction), its own flow's insertion (an eviction) and its SYN, FIN or RST (a closed flow
+    /// reopened, or ended with no close grace); the forwarder drains
     /// after every frame and after every expired fragment entry it meters. Full-outbox rule: a
     /// record that finds the outbox full is counted in `recordsDropped` and not kept, so no
     /// sequence of input can overrun it.
@@ -82,20 +86,49 @@ public struct FlowCache: ~Copyable {
     }
 
     /// Counts one packet (or the `packets` segments of a GSO super-frame) of the flow `key` at
-    /// time `now` (ns since the epoch). Records this produces (the packet ended its flow, or its
-    /// new flow evicted another) wait in `pending`.
+    /// time `now` (the meter's clock). `tcpFlags` are the packet's (0 for other protocols, and
+    /// when l4 is not recorded): SYN, FIN and RST take `tcpControl`. Records this produces (a
+    /// new flow evicted another, a SYN reopened a closed flow, a FIN with no close grace) wait
+    /// in `pending`.
     @inline(__always)
-    public mutating func meter(key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16, endsFlow: Bool, now: UInt64) {
-        let entry = entries + slot(for: key, now: now)
+    public mutating func meter(key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
+        let slot = slot(for: key, now: now)
+        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) != 0 {
+            return tcpControl(slot, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
+        }
+        count(entries + slot, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
+    }
+
+    @inline(__always)
+    func count(_ entry: UnsafeMutablePointer<FlowEntry>, packets: UInt64, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
         if entry.pointee.packets == 0 { entry.pointee.firstNs = now }
         entry.pointee.packets &+= packets
         entry.pointee.octets &+= UInt64(octets)
         entry.pointee.lastNs = now
         entry.pointee.tcpFlags |= tcpFlags
-        if endsFlow {
-            let slot = entry - entries
+    }
+
+    /// A packet with SYN, FIN or RST. One connection is one flow per direction: a FIN or RST
+    /// marks the flow closing, and it stays for the close grace so that the closing ACKs and a
+    /// retransmitted FIN join it (then it ends, "end of flow detected"); a SYN without ACK on a
+    /// closing flow is a new connection on the same 5-tuple, so the old flow ends now and the
+    /// SYN starts the next. With no close grace (`closeNs` 0) the FIN or RST ends it at once.
+    @inline(never)
+    mutating func tcpControl(_ slot: Int, packets: UInt64, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
+        let entry = entries + slot
+        if entry.pointee.closing && tcpFlags & (TCPFlags.syn | TCPFlags.ack) == TCPFlags.syn {
+            report(slot, reason: .endOfFlowDetected)
+            entry.pointee = FlowEntry(key: entry.pointee.key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, closing: false,
+                                      firstNs: now, reportStartNs: now)
+            flowsCreated &+= 1
+        }
+        count(entry, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
+        guard tcpFlags & (TCPFlags.fin | TCPFlags.rst) != 0 else { return }
+        if policy.closeNs == 0 {
             report(slot, reason: .endOfFlowDetected)
             release(slot)
+        } else {
+            entry.pointee.closing = true
         }
     }
 
@@ -130,7 +163,7 @@ public struct FlowCache: ~Copyable {
         while slot < base &+ Self.ways && tags[slot] != 0 { slot &+= 1 }
         if slot == base &+ Self.ways { slot = evictLeastRecent(base: base) }
         tags[slot] = tag
-        entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0,
+        entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, closing: false,
                                   firstNs: now, reportStartNs: now)
         liveFlows &+= 1
         if liveFlows > peakFlows { peakFlows = liveFlows }
@@ -189,8 +222,8 @@ public struct FlowCache: ~Copyable {
         return refused
     }
 
-    /// Looks at the next `slots` slots (wrapping) and reports those whose idle or active timeout
-    /// has passed. Stops early, at the entry it could not hand over, when `deliver` refuses a
+    /// Looks at the next `slots` slots (wrapping) and reports those whose idle, active or close
+    /// timeout has passed. Stops early, at the entry it could not hand over, when `deliver` refuses a
     /// record (the queue to the walker is full): that entry stays and is retried next time.
     /// Returns the number of records delivered.
     @discardableResult
@@ -200,13 +233,14 @@ public struct FlowCache: ~Copyable {
             let slot = scanCursor
             if tags[slot] != 0 {
                 let e = entries + slot
-                if let reason = policy.due(lastNs: e.pointee.lastNs, reportStartNs: e.pointee.reportStartNs, now: now) {
+                if let reason = policy.due(lastNs: e.pointee.lastNs, reportStartNs: e.pointee.reportStartNs,
+                                           closing: e.pointee.closing, now: now) {
                     if let r = record(slot, reason: reason) {
                         guard deliver(r) else { return delivered }
                         delivered += 1
                         recordsByReason[Int(reason.rawValue)] &+= 1
                     }
-                    if reason == .idleTimeout {
+                    if reason != .activeTimeout {
                         release(slot)
                     } else {
                         e.pointee.packets = 0

@@ -89,8 +89,7 @@ public struct PacketMeter: ~Copyable {
 
     @inline(__always)
     mutating func meterCommon(_ facts: PacketFacts, now: UInt64) {
-        cache.meter(key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
-                    endsFlow: meterTCPEnd && facts.endsFlow, now: now)
+        cache.meter(key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0, now: now)
         counters.metered &+= 1
     }
 
@@ -138,8 +137,7 @@ public struct PacketMeter: ~Copyable {
             }
         }
         if mask.changesDecodedKey { facts.key.apply(mask) }
-        cache.meter(key: facts.key, packets: packets, octets: octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
-                    endsFlow: meterTCPEnd && facts.endsFlow, now: now)
+        cache.meter(key: facts.key, packets: packets, octets: octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0, now: now)
         counters.metered &+= 1
     }
 

@@ -32,7 +32,8 @@ final class Pipeline {
             : nil
         walker = Walker(rings: rings, exporters: export.exporters, biflowExporters: export.biflowExporters,
                         biflow: assembler, drain: drain)
-        let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout)
+        let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout,
+                                  closeTimeoutSeconds: config.tcpCloseTimeout)
         let hashSeed = UInt64.random(in: .min ... .max)
         let (stop, failed, requests) = (stopForwarding, self.failed, self.requests)
         let setups = (0 ..< forwarders).map { i in

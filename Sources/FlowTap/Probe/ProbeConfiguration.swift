@@ -7,6 +7,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var records: RecordSet = [.l3, .l4]
     public var activeTimeout = 60
     public var idleTimeout = 15
+    /// `--tcp-close-timeout`: seconds a TCP flow stays after its FIN or RST (0: none).
+    public var tcpCloseTimeout = ExpiryPolicy.defaultCloseSeconds
     public var maxFlows = 262_144
     /// At most one per address family; the route's source is used for a family not given.
     public var sources: [IPAddress] = []
@@ -92,6 +94,9 @@ public struct ProbeConfiguration: Sendable, Equatable {
             if value > Self.longestInterval {
                 throw SetupError("\(flag) of \(value) seconds is longer than 7 days", fix: "give at most \(Self.longestInterval) seconds")
             }
+        }
+        if tcpCloseTimeout < 0 || tcpCloseTimeout > Self.longestInterval {
+            throw SetupError("--tcp-close-timeout is \(tcpCloseTimeout) seconds", fix: "give from 0 (end a TCP flow at its FIN or RST) to \(Self.longestInterval) seconds")
         }
         if templateRefreshPackets < 0 {
             throw SetupError("--template-refresh-packets is \(templateRefreshPackets)", fix: "give a number of messages, or 0 to refresh by time only")

@@ -63,7 +63,7 @@ public enum SeccompAllowlist {
     public static let restricted = [
         ("ioctl", "TCGETS only: stdio's isatty(3) on stdout"),
         ("open, openat", "refused with EACCES and not logged: no file is opened after the drop, but glibc tries on its own and copes (malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes)"),
-        ("socket", "refused with EACCES and not logged: no socket is made after the drop, but libdispatch (under --metrics) reports a refused thread priority through syslog(3), which copes without its socket"),
+        ("socket, connect", "refused with EACCES and not logged: no socket is made or connected after the drop, but libdispatch (under --metrics) may report a refused thread priority through syslog(3), which copes without its socket (and may have made it just before the filter came)"),
     ]
 
     /// The numbers of `calls` that this architecture has.

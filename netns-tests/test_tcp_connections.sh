@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# test_tcp_connections.sh - one TCP connection is one flow per direction. Thousands of short
+# HTTP-like connections (each from its own source port), iperf3 both ways and the rest of the
+# mixed traffic cross the probe; after the close grace every cleanly closed connection has
+# exactly one record per direction at nfcapd (no one-packet flow of the closing ACK), each
+# with flowEndReason 3, end of flow detected (tshark on the export capture), and the packets
+# and bytes of every flow equal the capture of the TAPs.
+source "$(dirname "$0")/lib.sh"
+plan 7
+require_root
+TOOLS=$(dirname "$0")/tools
+topology_up
+N=2000
+GRACE=2
+
+start_nfcapd 4739 "$FT_OUT/nfcap"
+capture export "$NS_C" eth0 in udp port 4739
+SNAPLEN=96 capture tapa "$NS_P" tapa out
+SNAPLEN=96 capture tapb "$NS_P" tapb out
+start_flowtap --collector "$C_IP:4739" --tcp-close-timeout "$GRACE" --template-refresh-packets 0
+check "h1 reaches h2 through flowtap" wait_ping
+iperf3_server
+spawn WEB "$NS_H2" python3 -u "$TOOLS/short_connections.py" server 8080 >"$FT_OUT/web.log" 2>&1
+wait_listening "$NS_H2" 8080 t
+TCP_BYTES=2M traffic
+done=$(ns "$NS_H1" python3 "$TOOLS/short_connections.py" client "$H2_IP" 8080 "$N" 20000)
+check "$N short connections completed ($done)" test "$done" = "$N"
+# Past the close grace and a whole sweep of the table, so that every closed flow has ended.
+sleep $((GRACE + 2))
+stop_flowtap
+check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
+stop_capture tapa; stop_capture tapb; stop_capture export
+check "the TAP captures lost no frame" capture_complete tapa
+stop_pid "$PID_NFCAPD"
+
+python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"
+nfdump -R "$FT_OUT/nfcap" -o csv 2>/dev/null >"$FT_OUT/records.csv"
+python3 "$TOOLS/nfdump2json.py" <"$FT_OUT/records.csv" >"$FT_OUT/collected.json"
+check "every flow's packets and bytes at nfcapd equal the capture" \
+  python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/collected.json" --min "$((2 * N))"
+check "one record per direction of every TCP connection in the capture, no more" python3 - "$FT_OUT/truth.json" "$FT_OUT/records.csv" <<'PY'
+import csv, json, sys
+from collections import Counter
+tcp = {tuple(k) for k, p, b in json.load(open(sys.argv[1])) if k[2] == 6}
+lines = []
+for line in open(sys.argv[2]):
+    if not line.strip() or line.startswith("Summary"):
+        break
+    lines.append(line)
+records = Counter()
+single_acks = 0
+for r in csv.DictReader(lines):
+    if r["pr"].strip() not in ("TCP", "6"):
+        continue
+    records[(r["sa"], r["da"], 6, int(float(r["sp"])), int(float(r["dp"])))] += 1
+    single_acks += int(r["ipkt"]) == 1 and r["flg"].strip(".") == "A"
+bad = [k for k in tcp | set(records) if records.get(k, 0) != 1]
+for k in bad[:10]:
+    print(f"    {k}: {records.get(k, 0)} records")
+print(f"    {len(tcp)} TCP connection directions in the capture, {sum(records.values())} TCP records, "
+      f"{len(bad)} directions without exactly one, {single_acks} one-packet ACK records")
+sys.exit(0 if not bad and not single_acks and len(tcp) >= 4000 else 1)
+PY
+tcp_directions=$(python3 -c "import json; print(sum(1 for k, p, b in json.load(open('$FT_OUT/truth.json')) if k[2] == 6))")
+ended=$(tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -T fields -e cflow.flow_end_reason 2>/dev/null | tr ',' '\n' | grep -cx 3 || true)
+check "every TCP record ends with flowEndReason 3, end of flow detected ($ended of $tcp_directions)" test "$ended" -eq "$tcp_directions"
+finish

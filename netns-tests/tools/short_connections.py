@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""short_connections.py server PORT | client HOST PORT COUNT FIRST_SOURCE_PORT
+
+HTTP-like short TCP connections, each one a whole connection: the client connects from its own
+source port (FIRST_SOURCE_PORT + i, so that no two connections share a 5-tuple), sends a
+request, reads the response to its end and closes; the server answers 1200 bytes and closes
+first, as an HTTP/1.0 server does. The client prints how many connections completed.
+"""
+import socket
+import sys
+
+RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Length: 1161\r\n\r\n" + b"x" * 1161
+
+if sys.argv[1] == "server":
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", int(sys.argv[2])))
+    srv.listen(128)
+    print("listening", flush=True)
+    while True:
+        conn, _ = srv.accept()
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(2048)
+            if not chunk:
+                break
+            data += chunk
+        conn.sendall(RESPONSE)
+        conn.close()
+else:
+    host, port, count, first = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    done = 0
+    for i in range(count):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", first + i))
+        s.connect((host, port))
+        s.sendall(b"GET /%d HTTP/1.0\r\nHost: h2\r\n\r\n" % i)
+        got = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        s.close()
+        done += got == RESPONSE
+    print(done)
