@@ -7,6 +7,24 @@ final class NetFlowV9EncoderTests: XCTestCase {
     static let context = EncodingContext(systemInitMs: 1_700_000_000_000 - 10_000)
 
 
+    /// v9 has no unix_nsecs: sysUptime is given as of the header's whole second, so that a
+    /// collector's unix_secs × 1000 − sysUptime + FIRST_SWITCHED is the record's own time.
+    func testTheHeaderNamesOneInstantSoCollectorsGetExactTimes() {
+        var encoder = NetFlowV9Encoder(sourceID: 5, layouts: [Self.layout, nil, nil], context: Self.context)
+        let record = IPFIXEncoderTests.tcpRecord()
+        let bytes = withMessage { m in
+            encoder.begin(&m, withTemplates: false)
+            XCTAssertEqual(encoder.append(record, to: &m), .appended)
+            encoder.finish(&m, nowMs: 1_700_000_002_750)
+        }
+        func word(_ at: Int) -> UInt64 { bytes[at ..< at + 4].reduce(0) { $0 << 8 | UInt64($1) } }
+        let (uptime, secs) = (word(4), word(8))
+        XCTAssertEqual(secs, 1_700_000_002)
+        XCTAssertEqual(uptime, 12_000, "as of 1_700_000_002.000, not .750")
+        let first = word(20 + 4 + 43)   // FIRST_SWITCHED: after the data FlowSet header, 43 bytes in
+        XCTAssertEqual(secs * 1000 - uptime + first, record.firstNs / 1_000_000)
+    }
+
     func testFirstPacketByteForByte() {
         XCTAssertEqual(Self.layout.recordLength, 52)
         var encoder = NetFlowV9Encoder(sourceID: 5, layouts: [Self.layout, nil, nil], context: Self.context)
@@ -69,7 +87,8 @@ final class NetFlowV9EncoderTests: XCTestCase {
     func testUptimeWrapsWithTheHeader() {
         // 49.7 days and 5 ms after start: sysUptime has wrapped to 5; a flow that began 10 ms
         // earlier shows FIRST_SWITCHED 2^32 − 5, and a collector's u32 arithmetic gives 10 ms.
-        let start: UInt64 = 1_000_000
+        // (`now` falls on a whole second, where the header's sysUptime is anchored.)
+        let start: UInt64 = 1_000_699
         let now = start + (1 << 32) + 5
         let context = EncodingContext(systemInitMs: start)
         XCTAssertEqual(context.uptime(at: now), 5)

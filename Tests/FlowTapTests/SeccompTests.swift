@@ -18,8 +18,7 @@ final class SeccompTests: XCTestCase {
         let numbers = SeccompAllowlist.numbers
         XCTAssertFalse(numbers.contains(cft_syscall_number("getppid")), "the probe's list must not hold the call this test uses")
         XCTAssertFalse(numbers.contains(-1))
-        let pid = fork()
-        if pid == 0 {
+        let end = inForkedChild {
             dup2(pipeFDs[1], 2)
             let devNull = open("/dev/null", O_RDONLY)
             dup2(devNull, 0)
@@ -41,17 +40,12 @@ final class SeccompTests: XCTestCase {
             var mode = termios()
             errno = 0
             guard tcgetattr(0, &mode) == 0 || errno != EPERM else { _exit(15) }    // TCGETS: the kernel answers
-            _exit(0)
         }
-        XCTAssertGreaterThan(pid, 0)
         close(pipeFDs[1])
-        var status: CInt = 0
-        waitpid(pid, &status, 0)
         let bytes = readToEnd(pipeFDs[0])
         close(pipeFDs[0])
         let stderr = String(decoding: bytes, as: UTF8.self)
-        XCTAssertEqual(status & 0x7F, 0, "the child was not killed by a signal")
-        XCTAssertEqual((status >> 8) & 0xFF, 0, "child's step that failed: \(status >> 8 & 0xFF); stderr: \(stderr)")
+        XCTAssertEqual(end, ChildEnd(signal: 0, status: 0), "the child's signal or failed step; stderr: \(stderr)")
         XCTAssertGreaterThan(cft_syscall_number("getppid"), 0)
         XCTAssertTrue(stderr.contains("flowtap: seccomp refused system call \(cft_syscall_number("getppid"))"), stderr)
         XCTAssertTrue(stderr.contains("flowtap: seccomp refused system call \(cft_syscall_number("ioctl"))"), stderr)
@@ -67,8 +61,7 @@ final class SeccompTests: XCTestCase {
         try XCTSkipIf(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil, "not under AddressSanitizer")
         try XCTSkipIf(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil, "not under ThreadSanitizer")
         let numbers = SeccompAllowlist.numbers
-        let pid = fork()
-        if pid == 0 {
+        let end = inForkedChild {
             let devNull = open("/dev/null", O_WRONLY)
             dup2(devNull, 2)
             guard cft_set_no_new_privs() == 0 else { _exit(10) }
@@ -88,13 +81,8 @@ final class SeccompTests: XCTestCase {
             var outcome: UnsafeMutableRawPointer?
             guard write(gate[1], &go, 1) == 1, pthread_join(thread, &outcome) == 0,
                   Int(bitPattern: outcome) == 1 else { _exit(18) }     // the older thread is filtered
-            _exit(0)
         }
-        XCTAssertGreaterThan(pid, 0)
-        var status: CInt = 0
-        waitpid(pid, &status, 0)
-        XCTAssertEqual(status & 0x7F, 0, "the child was not killed by a signal")
-        XCTAssertEqual((status >> 8) & 0xFF, 0, "child's step that failed: \(status >> 8 & 0xFF) (18: the older thread was not filtered)")
+        XCTAssertEqual(end, ChildEnd(signal: 0, status: 0), "the child's signal or failed step (18: the older thread was not filtered)")
     }
 
     func testEveryListedCallExistsOnThisArchitectureOrIsAnAlternative() {

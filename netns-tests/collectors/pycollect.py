@@ -10,7 +10,11 @@ It receives until SIGTERM, then parses every datagram in order and writes FILE.j
    "starts": [[[src, dst, proto, sport, dport], flow start as Unix seconds], ...] (ipfix only),
    "messages": N, "records": N, "unparsed": N, "sequence_errors": N, "notes": [...]}
 and checks each format's sequence rule per exporter and domain: IPFIX counts every data record
-(options data included), v9 counts packets, v5 counts flow records.
+(options data included), v9 counts packets, v5 counts flow records. It also lists, in
+"records_list", every flow record with the fields a probe's record carries, as the library decoded
+them: {"key", "packets", "bytes", "tcp_flags", "tos", "icmp" (type << 8 | code), "in", "out",
+"direction", "start", "end" (Unix seconds; v9 and v5 from FIRST/LAST_SWITCHED against the
+header's sysUptime and clock), "reason" (flowEndReason)}; a field the format lacks is null.
 """
 import argparse
 import json
@@ -70,9 +74,22 @@ def check_sequence(key, sequence, advance):
     expected[key] = (sequence + advance) & 0xFFFFFFFF
 
 
-def add(src, dst, proto, sport, dport, packets, octets):
+records_out = []
+
+
+def add(src, dst, proto, sport, dport, packets, octets, **fields):
     flows.append([[str(src), str(dst), int(proto), int(sport or 0), int(dport or 0)], int(packets), int(octets)])
     result["records"] += 1
+    records_out.append(dict({"key": flows[-1][0], "packets": int(packets), "bytes": int(octets)}, **fields))
+
+
+def seconds(value):
+    return value.timestamp() if hasattr(value, "timestamp") else value
+
+
+def switched(header_ms, uptime, at):
+    """v9/v5: a FIRST/LAST_SWITCHED (ms of sysUptime) as Unix seconds, anchored by the header."""
+    return None if at is None else (header_ms - uptime + at) / 1000
 
 
 if args.lib == "ipfix":
@@ -93,8 +110,14 @@ if args.lib == "ipfix":
                 if name in rec:
                     starts.append([[str(src), str(dst), rec.get("protocolIdentifier", 0), rec.get("sourceTransportPort", 0),
                                     rec.get("destinationTransportPort", 0)], rec[name].timestamp(), name])
+            start = next((rec[n] for n in ("flowStartNanoseconds", "flowStartMicroseconds", "flowStartMilliseconds") if n in rec), None)
+            end = next((rec[n] for n in ("flowEndNanoseconds", "flowEndMicroseconds", "flowEndMilliseconds") if n in rec), None)
             add(src, dst, rec.get("protocolIdentifier", 0), rec.get("sourceTransportPort"),
-                rec.get("destinationTransportPort"), rec["packetDeltaCount"], rec["octetDeltaCount"])
+                rec.get("destinationTransportPort"), rec["packetDeltaCount"], rec["octetDeltaCount"],
+                tcp_flags=rec.get("tcpControlBits"), tos=rec.get("ipClassOfService"),
+                icmp=rec.get("icmpTypeCodeIPv4", rec.get("icmpTypeCodeIPv6")), direction=rec.get("flowDirection"),
+                start=seconds(start), end=seconds(end), reason=rec.get("flowEndReason"),
+                **{"in": rec.get("ingressInterface"), "out": rec.get("egressInterface")})
         check_sequence((peer, buffer.odid), buffer.sequence, records)
 else:
     import netflow
@@ -127,13 +150,25 @@ else:
                 add(d.get("sourceIPv4Address", d.get("sourceIPv6Address", "")),
                     d.get("destinationIPv4Address", d.get("destinationIPv6Address", "")),
                     d.get("protocolIdentifier", 0), d.get("sourceTransportPort"), d.get("destinationTransportPort"),
-                    d["packetDeltaCount"], d["octetDeltaCount"])
+                    d["packetDeltaCount"], d["octetDeltaCount"],
+                    tcp_flags=d.get("tcpControlBits"), tos=d.get("ipClassOfService"),
+                    icmp=d.get("icmpTypeCodeIPv4", d.get("icmpTypeCodeIPv6")), direction=d.get("flowDirection"),
+                    reason=d.get("flowEndReason"), **{"in": d.get("ingressInterface"), "out": d.get("egressInterface")})
             else:
                 if "IN_PKTS" in d or "IN_PACKETS" in d:
+                    if version == 9:
+                        header_ms, uptime = h.timestamp * 1000, h.uptime
+                    else:
+                        header_ms, uptime = h.timestamp * 1000 + h.timestamp_nano / 1e6, h.uptime
                     add(d.get("IPV4_SRC_ADDR", d.get("IPV6_SRC_ADDR", "")), d.get("IPV4_DST_ADDR", d.get("IPV6_DST_ADDR", "")),
                         d.get("PROTO", d.get("PROTOCOL", 0)), d.get("SRC_PORT", d.get("L4_SRC_PORT")),
                         d.get("DST_PORT", d.get("L4_DST_PORT")), d.get("IN_PKTS", d.get("IN_PACKETS")),
-                        d.get("IN_BYTES", d.get("IN_OCTETS")))
+                        d.get("IN_BYTES", d.get("IN_OCTETS")),
+                        tcp_flags=d.get("TCP_FLAGS"), tos=d.get("SRC_TOS", d.get("TOS")),
+                        icmp=d.get("ICMP_TYPE"), direction=d.get("DIRECTION"), reason=d.get("FORWARDING_STATUS_NOT_REASON"),
+                        start=switched(header_ms, uptime, d.get("FIRST_SWITCHED")),
+                        end=switched(header_ms, uptime, d.get("LAST_SWITCHED")),
+                        **{"in": d.get("INPUT_SNMP", d.get("INPUT")), "out": d.get("OUTPUT_SNMP", d.get("OUTPUT"))})
 
 # addresses may come back as ints or ipaddress objects
 import ipaddress
@@ -143,6 +178,7 @@ for row in flows:
         row[0][i] = str(ipaddress.ip_address(int(v))) if str(v).isdigit() else str(ipaddress.ip_address(v))
 result["flows"] = flows
 result["starts"] = starts
+result["records_list"] = records_out
 result["notes"] = notes[:50]
 json.dump(result, open(args.out, "w"))
 print(f"{args.lib}: {result['messages']} messages, {result['records']} flow records, "

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pcapflows.py [--first] [--icmp-types] CAPTURE.pcap... > flows.json
+"""pcapflows.py [--first] [--icmp-types] [--fields] CAPTURE.pcap... > flows.json
 
 Ground truth from captures of the TAPs: per flow (src, dst, protocol, source port,
 destination port) the packets and IP bytes (IPv4 total length, or 40 + IPv6 payload length).
@@ -8,6 +8,11 @@ probe must; ICMP and ICMPv6 flows have ports 0, later fragments too. Non-IP fram
 A plain parser of classic pcap files: no dissector stands between the bytes and the counts.
 With --first, each row also carries the capture time (Unix seconds) of the flow's first packet.
 With --icmp-types, ICMP/ICMPv6 flows keep type << 8 | code as their destination port.
+With --fields, the output is instead one object per flow and capture file, with every field a
+flow record carries that the wire shows: {"key", "capture" (the file's name without .pcap:
+the TAP it came in on), "packets", "bytes", "first", "last" (capture times, Unix seconds),
+"tcp_flags" (OR over the segments), "tos" (the values seen), "icmp" (type << 8 | code, or
+null)}. A flow is keyed per capture file, so that each TAP's flows stay apart.
 """
 import ipaddress
 import json
@@ -35,6 +40,7 @@ def flow(frame):
     ip = frame[off:]
     later_fragment = False
     if etype == 0x0800:
+        tos = ip[1]
         ihl = (ip[0] & 0x0F) * 4
         length = struct.unpack(">H", ip[2:4])[0]
         proto = ip[9]
@@ -42,6 +48,7 @@ def flow(frame):
         later_fragment = struct.unpack(">H", ip[6:8])[0] & 0x1FFF != 0
         l4 = ip[ihl:]
     elif etype == 0x86DD:
+        tos = (struct.unpack(">H", ip[0:2])[0] >> 4) & 0xFF
         length = 40 + struct.unpack(">H", ip[4:6])[0]
         proto, p = ip[6], 40
         src, dst = ipaddress.ip_address(ip[8:24]), ipaddress.ip_address(ip[24:40])
@@ -58,15 +65,40 @@ def flow(frame):
     else:
         return None
     sport = dport = 0
+    flags, icmp = 0, None
     if proto in (6, 17, 132) and not later_fragment and len(l4) >= 4:
         sport, dport = struct.unpack(">HH", l4[:4])
-    elif proto in (1, 58) and icmp_types and len(l4) >= 2:
-        dport = l4[0] << 8 | l4[1]
-    return (str(src), str(dst), proto, sport, dport), length
+        if proto == 6 and len(l4) >= 14:
+            flags = struct.unpack(">H", l4[12:14])[0] & 0x0FFF
+    elif proto in (1, 58) and len(l4) >= 2:
+        if not later_fragment:
+            icmp = l4[0] << 8 | l4[1]
+        if icmp_types:
+            dport = l4[0] << 8 | l4[1]
+    return (str(src), str(dst), proto, sport, dport), length, (flags, tos, icmp)
 
 
 first = "--first" in sys.argv
 icmp_types = "--icmp-types" in sys.argv
+if "--fields" in sys.argv:
+    out = {}
+    for path in [a for a in sys.argv[1:] if not a.startswith("--")]:
+        capture = path.rsplit("/", 1)[-1].removesuffix(".pcap")
+        for ts, frame in frames(path):
+            f = flow(frame)
+            if not f:
+                continue
+            key, length, (flags, tos, icmp) = f
+            o = out.setdefault((capture, key), {"key": list(key), "capture": capture, "packets": 0, "bytes": 0,
+                                                "first": ts, "last": ts, "tcp_flags": 0, "tos": [], "icmp": icmp})
+            o["packets"] += 1
+            o["bytes"] += length
+            o["first"], o["last"] = min(o["first"], ts), max(o["last"], ts)
+            o["tcp_flags"] |= flags
+            if tos not in o["tos"]:
+                o["tos"].append(tos)
+    json.dump(list(out.values()), sys.stdout)
+    sys.exit(0)
 counts = defaultdict(lambda: [0, 0, float("inf")])
 for path in [a for a in sys.argv[1:] if not a.startswith("--")]:
     for ts, frame in frames(path):

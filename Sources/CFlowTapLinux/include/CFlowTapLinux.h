@@ -41,7 +41,8 @@ int cft_link_is_up(const char *name);
 int cft_link_set_up(const char *name);
 
 /// pthread_sigmask(SIG_BLOCK, {INT, TERM, HUP, QUIT, USR1, USR2, PIPE}): threads created
-/// afterwards inherit the mask, so these signals reach only the signalfd.
+/// afterwards inherit the mask, so these signals reach only the signalfd. SIGPIPE is also set
+/// to SIG_IGN, for threads that unblock it (libdispatch's).
 int cft_block_handled_signals(void);
 
 /// signalfd(-1, {INT, TERM, HUP, QUIT, USR1, USR2, PIPE}, SFD_CLOEXEC | SFD_NONBLOCK).

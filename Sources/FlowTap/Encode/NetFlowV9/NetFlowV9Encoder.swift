@@ -3,8 +3,8 @@
 ///
 /// The header's count is every record in the packet: templates, options templates and data
 /// (§5.1). The sequence number counts export packets, +1 for each, template-only packets too.
-/// sysUptime is milliseconds since flowtap started; FIRST_SWITCHED/LAST_SWITCHED use the same
-/// clock and wrap with it after 49.7 days. Source ID is `--observation-domain`.
+/// sysUptime is milliseconds since flowtap started, as of the header's whole second;
+/// FIRST_SWITCHED/LAST_SWITCHED use the same clock and wrap with it after 49.7 days. Source ID is `--observation-domain`.
 public struct NetFlowV9Encoder: MessageEncoder {
     public static let version: UInt16 = 9
     public static let headerLength = 20
@@ -91,8 +91,13 @@ public struct NetFlowV9Encoder: MessageEncoder {
     private mutating func writeHeader(_ message: inout MessageWriter, count: Int, nowMs: UInt64) {
         message.set16(Self.version, at: 0)
         message.set16(UInt16(count), at: 2)
-        message.set32(context.uptime(at: nowMs), at: 4)
-        message.set32(UInt32(truncatingIfNeeded: nowMs / 1000), at: 8)
+        // sysUptime as of the whole second in unix_secs, so that the two name the same
+        // instant: a collector anchors FIRST/LAST_SWITCHED at unix_secs × 1000 − sysUptime,
+        // which is then exact, where the current millisecond would put every record up to a
+        // second early (v9 has no unix_nsecs; v5 does).
+        let second = nowMs / 1000
+        message.set32(context.uptime(at: second * 1000), at: 4)
+        message.set32(UInt32(truncatingIfNeeded: second), at: 8)
         message.set32(sequence, at: 12)
         message.set32(sourceID, at: 16)
         sequence &+= 1
