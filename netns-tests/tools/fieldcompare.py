@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """fieldcompare.py TRUTH.json RECORDS.json --ifindex tapa=N,tapb=M [--format ipfix|v9|v5]
-                   [--tolerance SECONDS] [--min N] [--ipv4-only]
+                   [--tolerance SECONDS] [--min N] [--ipv4-only] [--no-icmpv6-type]
 
-Every field of every flow record, against the wire. TRUTH is `pcapflows.py --fields` over the
+Every field of every flow record, against the wire. TRUTH is `pcapflows.py --fields --icmp-types` over the
 captures of the TAPs (tapa.pcap holds what entered from tap-a), RECORDS is pycollect.py's
 output ("records_list", decoded by a third-party library). For each flow of the capture, the
 records of its key (ICMP: addresses and protocol, one key per direction) must together hold:
   packets and bytes            the capture's, exactly;
   tcp_flags                    the OR over its segments (v9 and v5 carry the low 8 bits);
-  tos                          a value the capture saw in that flow (flowtap keys on it);
-  icmp                         the capture's type << 8 | code (not in v5);
+  tos                          the capture's (flows are keyed on it, as flowtap keys them);
+  icmp                         the capture's type << 8 | code (its own field, or the
+                               destination port where the format puts it, as v5 does);
   in, out                      the ifindex of the TAP the flow came in on, and of the other;
   direction                    0 for tap-a's flows, 1 for tap-b's (not in v5);
   start, end                   the capture's first and last packet, within --tolerance
@@ -17,7 +18,9 @@ records of its key (ICMP: addresses and protocol, one key per direction) must to
   reason (IPFIX)               3 (end of flow detected) for a TCP flow that had a FIN or RST
                                (the run must outlast the close grace), else 1 or 4 (idle
                                timeout, forced end).
-With --ipv4-only (v5), the capture's IPv6 flows are left out.
+With --ipv4-only (v5), the capture's IPv6 flows are left out. With --no-icmpv6-type (the
+netflow package, which does not decode v9's icmpTypeCodeIPv6, 139), ICMPv6 flows are keyed by
+addresses alone and their type and code are not compared.
 Prints each difference and the largest time error; exits 0 when there is none and at least
 N flows were compared.
 """
@@ -34,27 +37,43 @@ ifindex = dict(kv.split("=") for kv in opt("--ifindex", "").split(","))
 ifindex = {k: int(v) for k, v in ifindex.items()}
 other = {"tapa": "tapb", "tapb": "tapa"}
 truth = [t for t in json.load(open(args[0])) if "--ipv4-only" not in args or ":" not in t["key"][0]]
+if "--no-icmpv6-type" in args:
+    merged = {}
+    for t in truth:
+        if t["key"][2] == 58:
+            t = dict(t, icmp=None, key=t["key"][:3] + [0, 0])
+        k = (t["capture"], tuple(t["key"]), t["tos"][0])
+        if k in merged:
+            m = merged[k]
+            m["packets"] += t["packets"]
+            m["bytes"] += t["bytes"]
+            m["first"], m["last"] = min(m["first"], t["first"]), max(m["last"], t["last"])
+        else:
+            merged[k] = dict(t)
+    truth = list(merged.values())
 records = json.load(open(args[1]))["records_list"]
 
 
-def key(k):
+def key(k, icmp=None, tos=None):
+    """A flow's identity: the 5-tuple (for ICMP the addresses, protocol and type/code: a
+    record's icmp field, or its destination port where the format puts type/code there) and
+    the ToS, which flowtap keys on."""
     src, dst, proto, sport, dport = k
     proto = int(proto)
-    return (src, dst, proto) + ((0, 0) if proto in (1, 58) else (int(sport or 0), int(dport or 0)))
+    if proto in (1, 58):
+        return (src, dst, proto, 0, int(icmp if icmp is not None else dport or 0), tos)
+    return (src, dst, proto, int(sport or 0), int(dport or 0), tos)
 
 
 by_key = defaultdict(list)
 for r in records:
-    by_key[key(r["key"])].append(r)
+    by_key[key(r["key"], r.get("icmp"), r.get("tos"))].append(r)
 
 bad, compared, worst = 0, 0, 0.0
 seen = set()
 for t in truth:
-    k = key(t["key"])
-    if t["key"][2] in (1, 58) and t["icmp"] is not None:
-        rs = [r for r in by_key.get(k, []) if r.get("icmp") in (None, t["icmp"])]
-    else:
-        rs = by_key.get(k, [])
+    k = key(t["key"], t["icmp"], t["tos"][0])
+    rs = by_key.get(k, [])
     seen.add(k)
     compared += 1
     problems = []
@@ -74,8 +93,8 @@ for t in truth:
         for r in rs:
             if r.get("tos") is not None and int(r["tos"]) not in t["tos"]:
                 problems.append(f"tos {r['tos']} not in {t['tos']}")
-        if t["icmp"] is not None and fmt != "v5":
-            icmps = {r.get("icmp") for r in rs}
+        if t["icmp"] is not None:
+            icmps = {r.get("icmp") if r.get("icmp") is not None else r["key"][4] for r in rs}
             if icmps != {t["icmp"]}:
                 problems.append(f"icmp {icmps} != {t['icmp']}")
         cap = t["capture"]

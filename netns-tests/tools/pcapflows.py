@@ -11,8 +11,9 @@ With --icmp-types, ICMP/ICMPv6 flows keep type << 8 | code as their destination 
 With --fields, the output is instead one object per flow and capture file, with every field a
 flow record carries that the wire shows: {"key", "capture" (the file's name without .pcap:
 the TAP it came in on), "packets", "bytes", "first", "last" (capture times, Unix seconds),
-"tcp_flags" (OR over the segments), "tos" (the values seen), "icmp" (type << 8 | code, or
-null)}. A flow is keyed per capture file, so that each TAP's flows stay apart.
+"tcp_flags" (OR over the segments), "tos" ([the ToS / traffic class]), "icmp" (type << 8 |
+code, or null)}. A flow is keyed per capture file and ToS, as a probe that records l3 keys it
+(a TIME_WAIT socket's last ACK may carry another ToS than the connection did).
 """
 import ipaddress
 import json
@@ -89,8 +90,8 @@ if "--fields" in sys.argv:
             if not f:
                 continue
             key, length, (flags, tos, icmp) = f
-            o = out.setdefault((capture, key), {"key": list(key), "capture": capture, "packets": 0, "bytes": 0,
-                                                "first": ts, "last": ts, "tcp_flags": 0, "tos": [], "icmp": icmp})
+            o = out.setdefault((capture, key, tos), {"key": list(key), "capture": capture, "packets": 0, "bytes": 0,
+                                                     "first": ts, "last": ts, "tcp_flags": 0, "tos": [], "icmp": icmp})
             o["packets"] += 1
             o["bytes"] += length
             o["first"], o["last"] = min(o["first"], ts), max(o["last"], ts)
