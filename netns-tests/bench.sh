@@ -105,5 +105,5 @@ python3 "$HERE/bench/summarize.py" "$RAW"
 if [[ $OPERATE -eq 1 ]]; then
   scrapes=$(ns "$NS_C" curl -sf http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=sum_over_time(up{job="flowtap"}[1d])' \
     | python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
-  echo "operated: $(grep -c ok "$FT_OUT/polls.log") 'show flows' polls answered, $scrapes Prometheus scrapes with up == 1, while flowtap ran"
+  echo "operated: $(grep -c ok "$FT_OUT/polls.log") polls of show flows answered, $scrapes Prometheus scrapes with up == 1, while flowtap ran"
 fi

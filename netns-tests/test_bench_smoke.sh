@@ -15,7 +15,7 @@ done
 check "bench.sh printed the ratios" bash -c "grep -q 'TCP, flowtap / C (plain) | [0-9]' <<<'$out'"
 printf '%s\n' "$out" >"$FT_OUT/bench.txt"
 check "bench.sh -O: polls and Prometheus scrapes answered while flowtap ran" \
-  grep -qE "^operated: [1-9][0-9]* 'show flows' polls answered, [1-9][0-9]* Prometheus scrapes" "$FT_OUT/bench.txt"
+  grep -qE "^operated: [1-9][0-9]* polls of show flows answered, [1-9][0-9]* Prometheus scrapes" "$FT_OUT/bench.txt"
 rtt=$(bash "$HERE/bench-rtt.sh" -n 1 -c 20 -b "$FT_BIN" 2>/dev/null)
 echo "$rtt"
 for mode in c-plain flowtap other; do
