@@ -3,6 +3,7 @@
 #
 #   bench.sh [-n REPS] [-d SECS] [-o OUTDIR] [-O]
 #
+# FT_EXTRA_ARGS: more flowtap options for every flowtap mode (e.g. "--seccomp off").
 # -O (operated): every flowtap mode also serves --control and --metrics, while
 # `flowtap show flows` polls it every second and a real Prometheus (in the collector
 # namespace) scrapes it every second; the run ends with how many polls and scrapes succeeded.
@@ -45,9 +46,9 @@ nctr() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
 rec() { printf '%s\t%s\t%s\t%s\n' "$MODE" "$REP" "$1" "$2" >> "$RAW"; }
 FWD=""
 # What every flowtap mode is run with: no control socket, or (-O) one plus --metrics.
-OPERATED=(--control none)
+OPERATED=(--control none ${FT_EXTRA_ARGS:-})
 if [[ $OPERATE -eq 1 ]]; then
-  OPERATED=(--control "$FT_OUT/bench.sock" --metrics "$P_IP:9750")
+  OPERATED=(--control "$FT_OUT/bench.sock" --metrics "$P_IP:9750" ${FT_EXTRA_ARGS:-})
   printf 'global: {scrape_interval: 1s, scrape_timeout: 900ms}\nscrape_configs: [{job_name: flowtap, static_configs: [{targets: ["%s:9750"]}]}]\n' "$P_IP" >"$FT_OUT/prometheus.yml"
   spawn PROM "$NS_C" prometheus --config.file="$FT_OUT/prometheus.yml" --storage.tsdb.path="$FT_OUT/prom" \
     --web.listen-address=127.0.0.1:9090 --log.level=error 2>"$FT_OUT/prometheus.log"
@@ -68,6 +69,10 @@ start_mode() {
   ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t 1 >/dev/null 2>&1 || true   # warm-up
 }
 stop_mode() {
+  # A flowtap that is gone before its stop signal: how it ended, beside its log.
+  if [[ -n $FWD && $MODE == ft-* ]] && ! kill -0 "$FWD" 2>/dev/null; then
+    wait "$FWD"; echo "$MODE rep $REP: flowtap ended early, status $?" | tee -a "$LOGS/early-exits.txt" >&2
+  fi
   if [[ -n $FWD ]]; then stop_pid "$FWD" INT; FWD=""; fi
   [[ $MODE == bridge ]] && ip -n "$NS_P" link set vh2 master brb
   sleep 0.5
