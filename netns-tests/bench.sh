@@ -66,7 +66,7 @@ start_mode() {
     ft-churn) ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --collector "$C_IP:4739" "${OPERATED[@]}" 2>"$LOGS/$MODE-$REP.log" >/dev/null & FWD=$! ;;
   esac
   wait_ping || { echo "bench.sh: no path h1 -> h2 in $MODE" >&2; exit 1; }
-  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t 1 >/dev/null 2>&1 || true   # warm-up
+  timeout 15 ip netns exec "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t 1 >/dev/null 2>&1 || true   # warm-up (bounded: a path lost mid-run would hang iperf3)
 }
 stop_mode() {
   # A flowtap that is gone before its stop signal: how it ended, beside its log.
