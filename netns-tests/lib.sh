@@ -151,10 +151,13 @@ build_c_reference() {
 # never share one, nor leave one in the host's /run.
 FT_CONTROL=$FT_OUT/control.sock
 start_flowtap() {
-  local control=(--control "$FT_CONTROL")
+  local control=(--control "$FT_CONTROL") seccomp=()
   [[ " $* " == *" --control "* ]] && control=()
+  # --seccomp trap, so that a call the allowlist lacks is named in the log (and fails the test,
+  # see stop_flowtap); FT_SECCOMP= runs flowtap's default instead.
+  [[ -n ${FT_SECCOMP-trap} && " $* " != *" --seccomp "* ]] && seccomp=(--seccomp "${FT_SECCOMP-trap}")
   chmod 755 "$FT_OUT"
-  ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb "${control[@]}" "$@" >"$FT_OUT/flowtap.log" 2>&1 &
+  ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb "${control[@]}" "${seccomp[@]}" "$@" >"$FT_OUT/flowtap.log" 2>&1 &
   PID_FLOWTAP=$!
   FT_PIDS+=("$PID_FLOWTAP")
 }

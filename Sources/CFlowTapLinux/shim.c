@@ -239,28 +239,31 @@ static void on_sigsys(int signo, siginfo_t *info, void *context) {
 #define CFT_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-int cft_install_seccomp(const int *allowed, int count) {
+int cft_install_seccomp(const int *allowed, int count, int trap) {
 #ifndef CFT_AUDIT_ARCH
     (void)allowed;
     (void)count;
+    (void)trap;
     return -ENOSYS;
 #else
     if (count < 1 || count > 200)
         return -EINVAL;
-    struct sigaction action;
-    memset(&action, 0, sizeof(action));
-    action.sa_sigaction = on_sigsys;
-    action.sa_flags = SA_SIGINFO;
-    sigemptyset(&action.sa_mask);
-    if (sigaction(SIGSYS, &action, NULL) < 0)
-        return -errno;
+    if (trap) {
+        struct sigaction action;
+        memset(&action, 0, sizeof(action));
+        action.sa_sigaction = on_sigsys;
+        action.sa_flags = SA_SIGINFO;
+        sigemptyset(&action.sa_mask);
+        if (sigaction(SIGSYS, &action, NULL) < 0)
+            return -errno;
+    }
     // arch check; open, openat, socket and connect fail with EACCES, unlogged (glibc opens
     // files on its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's
     // heap first shrinks, localtime rereads a changed /etc/localtime; libdispatch reports a
     // refused thread priority through syslog(3), which copes without its socket, and whose
     // socket may have been made just before the filter came); ioctl only as TCGETS (stdio's
     // isatty: TAP ioctls need no capability, so no other request may pass); then one JEQ per
-    // allowed call to ALLOW, else TRAP.
+    // allowed call to ALLOW; anything else fails with EPERM, or (trap) raises SIGSYS first.
     struct sock_filter program[14 + 200 + 2];
     int n = 0;
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
@@ -285,12 +288,20 @@ int cft_install_seccomp(const int *allowed, int count) {
         program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)allowed[i],
                                                     (unsigned char)(count - i), 0);
     }
-    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+    // A trapped call made while SIGSYS is blocked (glibc blocks every signal inside
+    // pthread_create and at thread exit) kills the process: the kernel cannot deliver the
+    // signal, so it forces the default action. Hence EPERM by default, which cannot kill.
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, trap ? SECCOMP_RET_TRAP : SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     struct sock_fprog fprog = {.len = (unsigned short)n, .filter = program};
     // TSYNC: every thread of the process gets the filter, or none does (the call returns the
     // id of a thread that cannot take it, which cannot happen here: none has another filter).
-    long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog);
+    // LOG: refused calls go to the kernel's audit log (where auditing is on), the only record
+    // of an EPERM refusal; kernels before 4.14 lack the flag, and get the filter without it.
+    unsigned flags = SECCOMP_FILTER_FLAG_TSYNC | (trap ? 0 : SECCOMP_FILTER_FLAG_LOG);
+    long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog);
+    if (rc < 0 && errno == EINVAL && (flags & SECCOMP_FILTER_FLAG_LOG))
+        rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog);
     if (rc < 0)
         return -errno;
     return rc == 0 ? 0 : -EBUSY;

@@ -74,6 +74,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Export RFC 5103 biflow records (both directions in one record, reverse counters under enterprise 29305) to IPFIX collectors; v9/v5 collectors keep uniflow records.")
     var biflow = false
 
+    @Flag(name: .customLong("ipfix-latency"), help: "Add each TCP connection's client and server network delay and application latency to IPFIX records, in ntop's enterprise elements (PEN 35632, 123-125; Wireshark decodes them). NetFlow v9 records always carry them, in nProbe's fields 57554-57559 (nfdump: %cl %sl %al).")
+    var ipfixLatency = false
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Queues per TAP (IFF_MULTI_QUEUE; the TAPs must be made with 'multi_queue'), a forwarding thread per queue and direction.", valueName: "n"))
     var queues: Int = 1
 
@@ -95,8 +98,8 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Account to run as once the TAPs and sockets are open (default: nobody when started as root, else the current user); root keeps uid 0, still without capabilities.", valueName: "name"))
     var user: String?
 
-    @Option(help: ArgumentHelp("The system call allowlist installed after the privilege drop: on, or off to run without it.", valueName: "on|off"))
-    var seccomp: Switch = .on
+    @Option(help: ArgumentHelp("The system call allowlist installed after the privilege drop: on (any other call fails with EPERM), trap (any other call is logged, and may end flowtap: for finding allowlist gaps), or off.", valueName: "on|trap|off"))
+    var seccomp: SeccompMode = .on
 
     @Option(help: ArgumentHelp("Control socket for 'flowtap show', 'expire', 'templates', 'set' (mode 0660), or none. Default: /run/flowtap/TAPA-TAPB.sock.", valueName: "path"))
     var control: String?
@@ -154,6 +157,7 @@ struct Run: ParsableCommand {
         config.sampling = Sampling(interval: interval, mode: mode)
         config.offload = offload
         config.biflow = biflow
+        config.ipfixLatency = ipfixLatency
         config.queues = queues
         if let cpus {
             var list: [Int] = []
@@ -167,7 +171,7 @@ struct Run: ParsableCommand {
         }
         config.mtu = mtu
         config.user = user
-        config.seccomp = seccomp == .on
+        config.seccomp = seccomp
         switch control {
         case "none": config.controlPath = nil
         case let path?: config.controlPath = path
@@ -210,6 +214,7 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension SeccompMode: ExpressibleByArgument {}
 
 @main
 enum Main {

@@ -13,7 +13,8 @@ final class PacketDecoderTests: XCTestCase {
         XCTAssertEqual(facts.key.destinationIPv4, 0x0A4D_0002)
         XCTAssertEqual(facts.key.etherType, 0x0800)
         XCTAssertEqual(facts.key.sourceMAC, FlowKeyTests.macWord(FrameBuilder.h1MAC))
-        XCTAssertEqual(facts.tcpFlags, TCPFlags.syn | TCPFlags.ack)
+        XCTAssertEqual(facts.tcpFlags, TCPFlags.syn | TCPFlags.ack | TCPFlags.payload, "100 bytes of payload")
+        XCTAssertEqual(FrameBuilder.tcpv4(flags: TCPFlags.ack, payload: 0).decode().tcpFlags, TCPFlags.ack, "no payload")
         XCTAssertEqual(facts.octets, 140)
         XCTAssertFalse(facts.endsFlow)
     }

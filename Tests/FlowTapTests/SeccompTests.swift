@@ -4,12 +4,12 @@ import XCTest
 @testable import FlowTap
 
 /// The seccomp filter in a forked child (it cannot be removed once installed): an allowed call
-/// works, a call outside the allowlist fails with EPERM and is named on stderr, and an ioctl
-/// other than TCGETS is refused, open, socket and connect fail quietly, and a thread that was running
-/// before the filter came is filtered too. Needs no root: no_new_privs lets any process filter
-/// itself.
+/// works, a call outside the allowlist fails with EPERM (with `--seccomp trap` it is also named
+/// on stderr), even where SIGSYS is blocked, an ioctl other than TCGETS is refused, open, socket
+/// and connect fail quietly, and a thread that was running before the filter came is filtered
+/// too. Needs no root: no_new_privs lets any process filter itself.
 final class SeccompTests: XCTestCase {
-    func testTheFilterRefusesWhatIsNotListedAndSaysSo() throws {
+    func testTheTrappingFilterRefusesWhatIsNotListedAndSaysSo() throws {
         // AddressSanitizer's exit hook (its leak check) makes calls the filter refuses; the
         // plain and ThreadSanitizer runs cover this test.
         try XCTSkipIf(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil, "not under AddressSanitizer")
@@ -23,7 +23,7 @@ final class SeccompTests: XCTestCase {
             let devNull = open("/dev/null", O_RDONLY)
             dup2(devNull, 0)
             guard cft_set_no_new_privs() == 0 else { _exit(10) }
-            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count)) }
+            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), 1) }
             guard rc == 0 else { _exit(11) }
             guard socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0) < 0 && errno == EACCES else { _exit(19) } // quietly
             var unix = sockaddr_un()
@@ -54,6 +54,43 @@ final class SeccompTests: XCTestCase {
         XCTAssertFalse(stderr.contains("system call \(cft_syscall_number("connect"))"), "connect is refused quietly: \(stderr)")
     }
 
+    /// The default filter: a refused call fails with EPERM and nothing is written, and so it does
+    /// where SIGSYS is blocked, as glibc blocks every signal while it starts or ends a thread. The
+    /// trapping filter, there, ends the process with SIGSYS: how flowtap once died silently under
+    /// load, when a call outside the allowlist came in such a window.
+    func testARefusedCallWithSIGSYSBlockedFailsByDefaultAndKillsOnlyWhenTrapped() throws {
+        try XCTSkipIf(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil, "not under AddressSanitizer")
+        let numbers = SeccompAllowlist.numbers
+        XCTAssertFalse(numbers.contains(cft_syscall_number("getsid")), "the probe's list must not hold the call this test uses")
+        func refuseWithSIGSYSBlocked(trap: CInt, stderrTo fd: CInt) -> ChildEnd {
+            inForkedChild {
+                dup2(fd, 2)
+                guard cft_set_no_new_privs() == 0 else { _exit(10) }
+                let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), trap) }
+                guard rc == 0 else { _exit(11) }
+                // getsid, not getppid: glibc's getppid cannot fail, so it leaves errno alone.
+                guard getsid(0) < 0 && errno == EPERM else { _exit(13) }       // refused, not killed
+                var blocked = sigset_t()
+                sigemptyset(&blocked)
+                sigaddset(&blocked, SIGSYS)
+                guard pthread_sigmask(SIG_BLOCK, &blocked, nil) == 0 else { _exit(12) }
+                guard getsid(0) < 0 && errno == EPERM else { _exit(14) }       // and so with SIGSYS blocked
+            }
+        }
+        var pipeFDs: [CInt] = [0, 0]
+        XCTAssertEqual(pipe(&pipeFDs), 0)
+        let quiet = refuseWithSIGSYSBlocked(trap: 0, stderrTo: pipeFDs[1])
+        close(pipeFDs[1])
+        let written = readToEnd(pipeFDs[0])
+        close(pipeFDs[0])
+        XCTAssertEqual(quiet, ChildEnd(signal: 0, status: 0), "the child's signal or failed step")
+        XCTAssertEqual(String(decoding: written, as: UTF8.self), "", "the default filter writes nothing")
+        let devNull = open("/dev/null", O_WRONLY)
+        defer { close(devNull) }
+        XCTAssertEqual(refuseWithSIGSYSBlocked(trap: 1, stderrTo: devNull).signal, SIGSYS,
+                       "a trapped call with SIGSYS blocked ends the process")
+    }
+
     /// TSYNC: a thread that runs before the filter is installed (the metrics server's) gets it
     /// too. ThreadSanitizer cannot start a thread in a forked child of a threaded process; the
     /// plain run covers this test.
@@ -75,7 +112,7 @@ final class SeccompTests: XCTestCase {
                 return UnsafeMutableRawPointer(bitPattern: getppid() < 0 ? 1 : 2)
             }, UnsafeMutableRawPointer(bitPattern: Int(gate[0])))
             guard started == 0 else { _exit(17) }
-            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count)) }
+            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), 0) }
             guard rc == 0 else { _exit(11) }
             var go: UInt8 = 1
             var outcome: UnsafeMutableRawPointer?

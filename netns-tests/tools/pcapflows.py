@@ -21,17 +21,9 @@ import struct
 import sys
 from collections import defaultdict
 
+from pcapfile import frames
+
 EXTENSION = {0, 43, 60, 51, 44}
-
-
-def frames(path):
-    data = open(path, "rb").read()
-    endian = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">", b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}[data[:4]]
-    off = 24
-    while off + 16 <= len(data):
-        sec, usec, incl = struct.unpack(endian + "III", data[off:off + 12])
-        yield sec + usec / 1e6, data[off + 16:off + 16 + incl]
-        off += 16 + incl
 
 
 def flow(frame):

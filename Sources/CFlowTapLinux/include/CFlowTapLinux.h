@@ -81,12 +81,14 @@ int cft_clear_capabilities(void);
 /// prctl(PR_SET_NO_NEW_PRIVS, 1).
 int cft_set_no_new_privs(void);
 
-/// seccomp(SECCOMP_SET_MODE_FILTER) with a filter that allows the `count` system call numbers
-/// in `allowed` (at most 200) and traps every other: a SIGSYS handler, installed here, logs the
-/// call's number once to stderr and makes it fail with EPERM. open and openat fail with EACCES
-/// without a log line; ioctl passes only as TCGETS. Another architecture's calls kill the
-/// process.
-int cft_install_seccomp(const int *allowed, int count);
+/// seccomp(SECCOMP_SET_MODE_FILTER), on every thread (TSYNC), with a filter that allows the
+/// `count` system call numbers in `allowed` (at most 200) and makes every other fail with EPERM
+/// (logged by the kernel's audit, SECCOMP_FILTER_FLAG_LOG). With `trap`, every other raises
+/// SIGSYS instead: a handler, installed here, logs the call's number once to stderr and makes
+/// it fail with EPERM; such a call made while SIGSYS is blocked kills the process. open, openat,
+/// socket and connect fail with EACCES without a log line; ioctl passes only as TCGETS. Another
+/// architecture's calls kill the process.
+int cft_install_seccomp(const int *allowed, int count, int trap);
 
 /// The current thread's system call number of `name` (SYS_name), or -1 when this architecture
 /// has no such call.

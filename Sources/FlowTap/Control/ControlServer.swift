@@ -180,21 +180,24 @@ public final class ControlServer: @unchecked Sendable {
         }
         let filter: FlowFilter
         do { filter = try FlowFilter(parsing: args.dropFirst(2).joined(separator: " ")) } catch { return self.error(error.description) }
-        let generation = context.requests.ask(FlowQuery(order: order, limit: top, matches: { filter.matches($0) }))
-        let deadline = MonotonicClock.nowMs() + 3000
-        var answers: [[FlowSnapshot]?] = context.directions.map { _ in nil }
-        while answers.contains(where: { $0 == nil }) && MonotonicClock.nowMs() < deadline {
-            for (i, d) in context.directions.enumerated() where answers[i] == nil { answers[i] = d.report.answer(to: generation) }
-            if answers.contains(where: { $0 == nil }) { usleep(5000) }
+        guard let answers = ask(FlowQuery(order: order, limit: top, matches: { filter.matches($0) })) else {
+            return error("a forwarder did not answer within 3 s")
         }
-        guard !answers.contains(where: { $0 == nil }) else { return error("a forwarder did not answer within 3 s") }
+        // A connection's latency needs both directions' handshake times: the reverse flows
+        // of the TCP flows listed, asked for by key where the answer lacks them.
+        var byKey: [FlowKey: FlowSnapshot] = [:]
+        for list in answers { for f in list { byKey[f.key] = f } }
+        let missing = Set(byKey.values.filter { $0.handshake.role != .none && byKey[$0.key.reverseKey] == nil }.map(\.key.reverseKey))
+        if !missing.isEmpty, let reverse = ask(FlowQuery(order: order, limit: missing.count, matches: { missing.contains($0) })) {
+            for list in reverse { for f in list { byKey[f.key] = f } }
+        }
         let now = WallClock.nowNs()
         var all: [(score: Double, text: String)] = []
         for (i, d) in context.directions.enumerated() {
-            for f in answers[i]! {
+            for f in answers[i] {
                 let (src, dst) = f.key.addresses
                 let seconds = max(0.001, Double(f.lastNs &- f.firstNs) / 1e9)
-                let text = JSONText.object([
+                var fields = [
                     ("src", JSONText.string(src)), ("dst", JSONText.string(dst)),
                     ("sport", String(f.key.ipProtocol == 1 || f.key.ipProtocol == 58 ? 0 : f.key.sourcePort)),
                     ("dport", String(f.key.destinationPort)), ("proto", String(f.key.ipProtocol)),
@@ -202,11 +205,28 @@ public final class ControlServer: @unchecked Sendable {
                     ("first_ms", String(f.firstNs / 1_000_000)), ("last_ms", String(f.lastNs / 1_000_000)),
                     ("tcp_flags", String(f.tcpFlags)), ("rate_bps", JSONText.number(Double(f.octets) * 8 / seconds)),
                     ("direction", JSONText.string(d.name)), ("queue", String(d.queue)),
-                ])
-                all.append((order.score(f, nowNs: now), text))
+                ]
+                if let reverse = byKey[f.key.reverseKey], f.handshake.role != .none {
+                    let latency = TCPLatency(f.handshake, reverse.handshake)
+                    fields += [("client_delay_us", String(latency.clientNs / 1000)), ("server_delay_us", String(latency.serverNs / 1000)),
+                               ("app_latency_us", String(latency.applicationNs / 1000))]
+                }
+                all.append((order.score(f, nowNs: now), JSONText.object(fields)))
             }
         }
         return JSONText.array(all.sorted { $0.score > $1.score }.prefix(top).map(\.text))
+    }
+
+    /// Asks every forwarder `query` (each answers between frames) and waits up to 3 s for all.
+    func ask(_ query: FlowQuery) -> [[FlowSnapshot]]? {
+        let generation = context.requests.ask(query)
+        let deadline = MonotonicClock.nowMs() + 3000
+        var answers: [[FlowSnapshot]?] = context.directions.map { _ in nil }
+        while answers.contains(where: { $0 == nil }) && MonotonicClock.nowMs() < deadline {
+            for (i, d) in context.directions.enumerated() where answers[i] == nil { answers[i] = d.report.answer(to: generation) }
+            if answers.contains(where: { $0 == nil }) { usleep(5000) }
+        }
+        return answers.contains(where: { $0 == nil }) ? nil : answers.map { $0! }
     }
 
     func collectors() -> [String] {
@@ -232,7 +252,7 @@ public final class ControlServer: @unchecked Sendable {
             ("active_timeout", String(policy.activeNs / 1_000_000_000)), ("tcp_close_timeout", String(policy.closeNs / 1_000_000_000)),
             ("max_flows", String(c.maxFlows)),
             ("queues", String(c.queues)), ("mtu", String(c.mtu)), ("sample", String(c.sampling.interval)),
-            ("offload", String(c.offload)), ("biflow", String(c.biflow)), ("observation_domain", String(c.observationDomain)),
+            ("offload", String(c.offload)), ("biflow", String(c.biflow)), ("ipfix_latency", String(c.ipfixLatency)), ("observation_domain", String(c.observationDomain)),
         ])
     }
 }

@@ -7,7 +7,8 @@ public struct PacketFacts: Sendable {
     /// IP total length (IPv4 total length, or 40 + IPv6 payload length): what
     /// octetDeltaCount counts. For non-IP frames, the bytes after the Ethernet and VLAN headers.
     public var octets: UInt32 = 0
-    /// TCP header bits 4–15 (flags, with NS), as tcpControlBits (RFC 9565) wants them.
+    /// TCP header bits 4–15 (flags, with NS), as tcpControlBits (RFC 9565) wants them, and
+    /// `TCPFlags.payload` when the segment carries data.
     public var tcpFlags: UInt16 = 0
     /// An IP fragment other than the first: it has no transport header, so no ports.
     public var isLaterFragment = false
@@ -42,6 +43,10 @@ public enum TCPFlags {
     public static let rst: UInt16 = 0x04
     public static let psh: UInt16 = 0x08
     public static let ack: UInt16 = 0x10
+    /// Not a TCP flag: the segment carries payload (set by the decoder, kept out of records).
+    public static let payload: UInt16 = 0x8000
+    /// The bits of tcpControlBits (RFC 9565): what records carry.
+    public static let header: UInt16 = 0x0FFF
 }
 
 /// Why a frame was forwarded without being metered. Each has its own counter in the stats.

@@ -43,17 +43,33 @@ public indirect enum FlowField: Sendable, Equatable {
     case tcpFlagsOctet
     /// biflowDirection (239, RFC 5103 §6.3): 1 = the forward direction is the initiator.
     case biflowDirection
+    /// nProbe's NetFlow v9 latency fields (57554–57559), which nfdump decodes: client network
+    /// delay, server network delay and application latency (`TCPLatency`), each as whole
+    /// seconds and the microseconds beyond them; 0 when unknown.
+    case clientNetworkDelaySeconds, clientNetworkDelayMicroseconds
+    case serverNetworkDelaySeconds, serverNetworkDelayMicroseconds
+    case applicationLatencySeconds, applicationLatencyMicroseconds
+    /// The same in ntop's IPFIX enterprise elements (PEN 35632: 123 CLIENT_NW_LATENCY_MS, 124
+    /// SERVER_NW_LATENCY_MS, 125 APPL_LATENCY_MS), unsigned 32-bit milliseconds, rounded. ntop
+    /// defines the two network ones as half the round trip ("RTT/2", as Wireshark labels them,
+    /// and as ntopng adds them into one RTT), so they carry half of flowtap's delays.
+    case ntopClientLatencyMs, ntopServerLatencyMs, ntopApplicationLatencyMs
     /// The reverse-direction twin of a field (RFC 5103 §6.1): the same element number with the
     /// enterprise bit set and Private Enterprise Number 29305.
     case reverse(FlowField)
 
     /// The Private Enterprise Number of reverse Information Elements (RFC 5103).
     public static let reversePEN: UInt32 = 29305
+    /// ntop's Private Enterprise Number.
+    public static let ntopPEN: UInt32 = 35632
 
     /// The enterprise number to put in the field specifier, nil for IANA elements.
     public var enterprise: UInt32? {
-        if case .reverse = self { return Self.reversePEN }
-        return nil
+        switch self {
+        case .reverse: Self.reversePEN
+        case .ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs: Self.ntopPEN
+        default: nil
+        }
     }
 
     public var elementID: UInt16 {
@@ -94,6 +110,15 @@ public indirect enum FlowField: Sendable, Equatable {
         case .lastSwitched: 21
         case .tcpFlagsOctet: 6
         case .biflowDirection: 239
+        case .clientNetworkDelaySeconds: 57554
+        case .clientNetworkDelayMicroseconds: 57555
+        case .serverNetworkDelaySeconds: 57556
+        case .serverNetworkDelayMicroseconds: 57557
+        case .applicationLatencySeconds: 57558
+        case .applicationLatencyMicroseconds: 57559
+        case .ntopClientLatencyMs: 123
+        case .ntopServerLatencyMs: 124
+        case .ntopApplicationLatencyMs: 125
         case .reverse(let field): field.elementID
         }
     }
@@ -105,7 +130,9 @@ public indirect enum FlowField: Sendable, Equatable {
         case .mplsTopLabelStackSection, .mplsLabelStackSection2: 3
         case .sourceIPv6Address, .destinationIPv6Address: 16
         case .sourceIPv4Address, .destinationIPv4Address, .ingressInterface, .egressInterface,
-             .firstSwitched, .lastSwitched: 4
+             .firstSwitched, .lastSwitched, .clientNetworkDelaySeconds, .clientNetworkDelayMicroseconds,
+             .serverNetworkDelaySeconds, .serverNetworkDelayMicroseconds, .applicationLatencySeconds,
+             .applicationLatencyMicroseconds, .ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs: 4
         case .packetDeltaCount, .octetDeltaCount, .flowStartMilliseconds, .flowEndMilliseconds,
              .flowStartMicroseconds, .flowEndMicroseconds, .flowStartNanoseconds, .flowEndNanoseconds: 8
         case .ethernetType, .vlanId, .dot1qVlanId, .dot1qCustomerVlanId, .sourceTransportPort, .destinationTransportPort,
@@ -160,9 +187,26 @@ public indirect enum FlowField: Sendable, Equatable {
         case .lastSwitched: p.put32(context.uptime(at: record.lastNs / 1_000_000))
         case .tcpFlagsOctet: p.storeBytes(of: UInt8(truncatingIfNeeded: record.tcpFlags), as: UInt8.self)
         case .biflowDirection: p.storeBytes(of: UInt8(1), as: UInt8.self)
+        case .clientNetworkDelaySeconds: p.put32(Self.seconds(record.latency.clientNs))
+        case .clientNetworkDelayMicroseconds: p.put32(Self.microsecondsBeyond(record.latency.clientNs))
+        case .serverNetworkDelaySeconds: p.put32(Self.seconds(record.latency.serverNs))
+        case .serverNetworkDelayMicroseconds: p.put32(Self.microsecondsBeyond(record.latency.serverNs))
+        case .applicationLatencySeconds: p.put32(Self.seconds(record.latency.applicationNs))
+        case .applicationLatencyMicroseconds: p.put32(Self.microsecondsBeyond(record.latency.applicationNs))
+        case .ntopClientLatencyMs: p.put32(Self.milliseconds(record.latency.clientNs / 2))
+        case .ntopServerLatencyMs: p.put32(Self.milliseconds(record.latency.serverNs / 2))
+        case .ntopApplicationLatencyMs: p.put32(Self.milliseconds(record.latency.applicationNs))
         case .reverse(let field): field.write(record.reversed, to: p, context: context)
         }
     }
+}
+
+extension FlowField {
+    /// A latency's whole seconds, and the microseconds beyond them (nProbe's split), saturated.
+    static func seconds(_ ns: UInt64) -> UInt32 { UInt32(clamping: ns / 1_000_000_000) }
+    static func microsecondsBeyond(_ ns: UInt64) -> UInt32 { UInt32(ns % 1_000_000_000 / 1000) }
+    /// Rounded to the nearest millisecond, saturated.
+    static func milliseconds(_ ns: UInt64) -> UInt32 { UInt32(clamping: ns / 1_000_000 + (ns % 1_000_000 >= 500_000 ? 1 : 0)) }
 }
 
 /// dateTimeMicroseconds and dateTimeNanoseconds (RFC 7011 §6.1.9–10): the NTP timestamp format,

@@ -38,8 +38,10 @@ public struct RecordLayout: Sendable, Equatable {
     /// With `biflow`, the IPFIX layouts gain the reverse counters and TCP flags (RFC 5103,
     /// enterprise 29305) and biflowDirection. No reverse timestamps: RFC 5103 does not need
     /// them, and nfdump 1.7.1 misreads reverse flowStartMilliseconds as the flow's start.
+    /// With `latency` and L4 recorded, IP layouts gain the TCP latencies: nProbe's v9 fields,
+    /// or ntop's IPFIX enterprise elements.
     public static func layouts(for records: RecordSet, dialect: Dialect = .ipfix(timestamps: .milliseconds),
-                               biflow: Bool = false) -> [RecordLayout?] {
+                               biflow: Bool = false, latency: Bool = false) -> [RecordLayout?] {
         Kind.allCases.map { kind in
             if kind == .nonIP && !records.contains(.l2) { return nil }
             var fields: [FlowField] = []
@@ -68,6 +70,12 @@ public struct RecordLayout: Sendable, Equatable {
             case .netflowV9: fields += [.firstSwitched, .lastSwitched]
             }
             fields.append(.flowEndReason)
+            if latency && records.contains(.l4) && kind != .nonIP {
+                fields += dialect == .netflowV9
+                    ? [.clientNetworkDelaySeconds, .clientNetworkDelayMicroseconds, .serverNetworkDelaySeconds,
+                       .serverNetworkDelayMicroseconds, .applicationLatencySeconds, .applicationLatencyMicroseconds]
+                    : [.ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs]
+            }
             if biflow {
                 let reversible: Set<UInt16> = [1, 2, 6]
                 fields += fields.filter { reversible.contains($0.elementID) }.map { FlowField.reverse($0) }

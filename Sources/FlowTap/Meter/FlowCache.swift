@@ -1,21 +1,54 @@
 /// The state of one flow between two reports. Times are the meter's clock (monotonic
 /// nanoseconds in the forwarder), so a step of the wall clock neither freezes nor flushes the
-/// cache; `FlowCache.wallOffsetNs` turns them into wall-clock times when a record is made. A packet of a live flow reads the key and
-/// writes the four fields after it, so those come first: the bytes it touches then span two
-/// cache lines for three entries in four (entries are 112 bytes apart), three for the fourth.
+/// cache; `FlowCache.wallOffsetNs` turns them into wall-clock times when a record is made. A
+/// packet of a live flow reads the key and `state` and writes the four fields after the key,
+/// so those come first: the bytes it touches then span two cache lines for three entries in
+/// four (entries are 120 bytes apart), three for the rest. With its tag, 124 bytes a flow.
 struct FlowEntry {
     var key: FlowKey
     var packets: UInt64
     var octets: UInt64
     var lastNs: UInt64
+    /// OR of the packets' flags (with `TCPFlags.payload`, masked off in records).
     var tcpFlags: UInt16
-    /// A TCP FIN or RST came: the flow ends once `ExpiryPolicy.closeNs` passes without a packet
-    /// (kept across active reports; in the padding after `tcpFlags`, so no larger).
-    var closing: Bool
+    /// `closing`, this direction's `TCPHandshake.Role` and what of the handshake it still
+    /// watches for (while it does, every packet takes `FlowCache.tcpControl`): bits below.
+    var state: UInt8
+    /// The handshake's times (`TCPHandshake`), in the padding and after the report times:
+    /// microseconds of the meter's clock, modulo 2^32, kept across active reports.
+    var synUs: UInt32
     /// Written when a report interval's first packet comes.
     var firstNs: UInt64
     /// Start of the active-timeout interval: creation, or the last active report.
     var reportStartNs: UInt64
+    var ackUs: UInt32
+    var dataUs: UInt32
+
+    /// A flow's entry before its first packet is counted.
+    @inline(__always)
+    static func fresh(_ key: FlowKey, now: UInt64) -> FlowEntry {
+        FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, state: 0, synUs: 0, firstNs: now,
+                  reportStartNs: now, ackUs: 0, dataUs: 0)
+    }
+
+    /// A TCP FIN or RST came: the flow ends once `ExpiryPolicy.closeNs` passes without a packet
+    /// (kept across active reports).
+    static let closingBit: UInt8 = 0x01
+    /// This direction sent the SYN (client) or the SYN/ACK (server).
+    static let clientBit: UInt8 = 0x02
+    static let serverBit: UInt8 = 0x04
+    /// Still to come: the client's handshake ACK; this direction's first data.
+    static let watchACK: UInt8 = 0x08
+    static let watchData: UInt8 = 0x10
+    static let watching: UInt8 = watchACK | watchData
+    /// `ackUs` and `dataUs` hold a time.
+    static let sawACK: UInt8 = 0x20
+    static let sawData: UInt8 = 0x40
+
+    var closing: Bool {
+        get { state & Self.closingBit != 0 }
+        set { state = newValue ? state | Self.closingBit : state & ~Self.closingBit }
+    }
 }
 
 /// A fixed-capacity flow table owned by one forwarding thread: no locks, no allocation after
@@ -93,7 +126,7 @@ public struct FlowCache: ~Copyable {
     @inline(__always)
     public mutating func meter(key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
         let slot = slot(for: key, now: now)
-        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) != 0 {
+        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) != 0 || entries[slot].state & FlowEntry.watching != 0 {
             return tcpControl(slot, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
         }
         count(entries + slot, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
@@ -108,21 +141,23 @@ public struct FlowCache: ~Copyable {
         entry.pointee.tcpFlags |= tcpFlags
     }
 
-    /// A packet with SYN, FIN or RST. One connection is one flow per direction: a FIN or RST
-    /// marks the flow closing, and it stays for the close grace so that the closing ACKs and a
-    /// retransmitted FIN join it (then it ends, "end of flow detected"); a SYN without ACK on a
-    /// closing flow is a new connection on the same 5-tuple, so the old flow ends now and the
-    /// SYN starts the next. With no close grace (`closeNs` 0) the FIN or RST ends it at once.
+    /// A packet with SYN, FIN or RST, or one of a flow still timing its handshake. One
+    /// connection is one flow per direction: a FIN or RST marks the flow closing, and it stays
+    /// for the close grace so that the closing ACKs and a retransmitted FIN join it (then it
+    /// ends, "end of flow detected"); a SYN without ACK on a closing flow is a new connection on
+    /// the same 5-tuple, so the old flow ends now and the SYN starts the next. With no close
+    /// grace (`closeNs` 0) the FIN or RST ends it at once.
     @inline(never)
     mutating func tcpControl(_ slot: Int, packets: UInt64, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
         let entry = entries + slot
-        if entry.pointee.closing && tcpFlags & (TCPFlags.syn | TCPFlags.ack) == TCPFlags.syn {
+        let synACK = tcpFlags & (TCPFlags.syn | TCPFlags.ack)
+        if entry.pointee.closing && synACK == TCPFlags.syn {
             report(slot, reason: .endOfFlowDetected)
-            entry.pointee = FlowEntry(key: entry.pointee.key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, closing: false,
-                                      firstNs: now, reportStartNs: now)
+            entry.pointee = FlowEntry.fresh(entry.pointee.key, now: now)
             flowsCreated &+= 1
         }
         count(entry, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
+        timeHandshake(entry, tcpFlags: tcpFlags, now: now)
         guard tcpFlags & (TCPFlags.fin | TCPFlags.rst) != 0 else { return }
         if policy.closeNs == 0 {
             report(slot, reason: .endOfFlowDetected)
@@ -130,6 +165,33 @@ public struct FlowCache: ~Copyable {
         } else {
             entry.pointee.closing = true
         }
+    }
+
+    /// The handshake's times (`TCPHandshake`): a SYN makes this direction the client and a
+    /// SYN/ACK the server (the latest of each counts); then the client's first ACK without SYN
+    /// and each side's first payload. Watching ends once those came, or at FIN or RST.
+    @inline(__always)
+    func timeHandshake(_ entry: UnsafeMutablePointer<FlowEntry>, tcpFlags: UInt16, now: UInt64) {
+        let synACK = tcpFlags & (TCPFlags.syn | TCPFlags.ack)
+        let state = entry.pointee.state
+        let us = UInt32(truncatingIfNeeded: now / 1000)
+        if synACK == TCPFlags.syn && state & (FlowEntry.sawACK | FlowEntry.sawData) == 0 {
+            entry.pointee.synUs = us
+            entry.pointee.state = state & FlowEntry.closingBit | FlowEntry.clientBit | FlowEntry.watching
+        } else if synACK == TCPFlags.syn | TCPFlags.ack && state & FlowEntry.sawData == 0 {
+            entry.pointee.synUs = us
+            entry.pointee.state = state & FlowEntry.closingBit | FlowEntry.serverBit | FlowEntry.watchData
+        } else if state & FlowEntry.watching != 0 {
+            if synACK == TCPFlags.ack && state & FlowEntry.watchACK != 0 {
+                entry.pointee.ackUs = us
+                entry.pointee.state = entry.pointee.state & ~FlowEntry.watchACK | FlowEntry.sawACK
+            }
+            if tcpFlags & TCPFlags.payload != 0 && state & FlowEntry.watchData != 0 {
+                entry.pointee.dataUs = us
+                entry.pointee.state = entry.pointee.state & ~FlowEntry.watchData | FlowEntry.sawData
+            }
+        }
+        if tcpFlags & (TCPFlags.fin | TCPFlags.rst) != 0 { entry.pointee.state &= ~FlowEntry.watching }
     }
 
     /// Counts packets seen earlier and held back (IP fragments that came before their first
@@ -163,8 +225,7 @@ public struct FlowCache: ~Copyable {
         while slot < base &+ Self.ways && tags[slot] != 0 { slot &+= 1 }
         if slot == base &+ Self.ways { slot = evictLeastRecent(base: base) }
         tags[slot] = tag
-        entries[slot] = FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, closing: false,
-                                  firstNs: now, reportStartNs: now)
+        entries[slot] = FlowEntry.fresh(key, now: now)
         liveFlows &+= 1
         if liveFlows > peakFlows { peakFlows = liveFlows }
         flowsCreated &+= 1
@@ -206,10 +267,19 @@ public struct FlowCache: ~Copyable {
     func record(_ slot: Int, reason: FlowEndReason) -> FlowRecord? {
         let e = entries[slot]
         guard e.packets > 0 else { return nil }
-        return FlowRecord(key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
-                          lastNs: e.lastNs &+ wallOffsetNs, ingressInterface: point.ingressInterface,
-                          egressInterface: point.egressInterface, tcpFlags: e.tcpFlags,
-                          endReason: reason, direction: point.direction)
+        var r = FlowRecord(key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
+                           lastNs: e.lastNs &+ wallOffsetNs, ingressInterface: point.ingressInterface,
+                           egressInterface: point.egressInterface, tcpFlags: e.tcpFlags & TCPFlags.header,
+                           endReason: reason, direction: point.direction)
+        if e.state & (FlowEntry.clientBit | FlowEntry.serverBit) != 0 { r.handshake = Self.handshake(e) }
+        return r
+    }
+
+    /// The entry's handshake, as records and `show flows` carry it.
+    static func handshake(_ e: FlowEntry) -> TCPHandshake {
+        TCPHandshake(role: e.state & FlowEntry.clientBit != 0 ? .client : e.state & FlowEntry.serverBit != 0 ? .server : .none,
+                     synUs: e.synUs, ackUs: e.state & FlowEntry.sawACK != 0 ? e.ackUs : nil,
+                     dataUs: e.state & FlowEntry.sawData != 0 ? e.dataUs : nil)
     }
 
     /// Hands the records made while metering to `deliver`, in order, and empties the outbox.

@@ -7,6 +7,9 @@ public struct FlowSnapshot: Sendable {
     public var firstNs: UInt64
     public var lastNs: UInt64
     public var tcpFlags: UInt16
+    /// This direction's view of its TCP connection's start; the control server joins it with
+    /// the reverse flow's to show the connection's latency.
+    public var handshake = TCPHandshake()
 }
 
 /// What `show flows` orders by, largest first (age: the oldest first).
@@ -82,7 +85,9 @@ extension FlowCache {
             let e = entries[slot]
             guard scan.query.matches(e.key) else { continue }
             scan.offer(FlowSnapshot(key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
-                                    lastNs: e.lastNs &+ wallOffsetNs, tcpFlags: e.tcpFlags), nowNs: nowNs &+ wallOffsetNs)
+                                    lastNs: e.lastNs &+ wallOffsetNs, tcpFlags: e.tcpFlags & TCPFlags.header,
+                                    handshake: Self.handshake(e)),
+                       nowNs: nowNs &+ wallOffsetNs)
         }
         scan.cursor = end
         return end == capacity

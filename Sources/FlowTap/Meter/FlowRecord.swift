@@ -29,6 +29,10 @@ public struct FlowRecord: Sendable, Equatable {
     public var reverseFirstNs: UInt64 = 0
     public var reverseLastNs: UInt64 = 0
     public var reverseTCPFlags: UInt16 = 0
+    /// This direction's view of its TCP connection's start (role none for other flows).
+    public var handshake = TCPHandshake()
+    /// The connection's latency, once the walker has joined both directions (`LatencyJoin`).
+    public var latency = TCPLatency()
 
     public init(key: FlowKey, packets: UInt64, octets: UInt64, firstNs: UInt64, lastNs: UInt64,
                 ingressInterface: UInt32, egressInterface: UInt32, tcpFlags: UInt16,

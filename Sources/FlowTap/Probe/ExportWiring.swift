@@ -43,12 +43,13 @@ final class ExportWiring {
             }
             switch collector.format {
             case .ipfix:
-                let layouts = RecordLayout.layouts(for: config.records, dialect: .ipfix(timestamps: config.timestamps), biflow: config.biflow)
+                let layouts = RecordLayout.layouts(for: config.records, dialect: .ipfix(timestamps: config.timestamps), biflow: config.biflow,
+                                                   latency: config.ipfixLatency)
                 let e = exporter(IPFIXEncoder(observationDomain: config.observationDomain, layouts: layouts, context: systemInit))
                 if config.biflow { biflowExporters.append(e) } else { exporters.append(e) }
             case .v9:
                 exporters.append(exporter(NetFlowV9Encoder(sourceID: config.observationDomain,
-                                                           layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9),
+                                                           layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9, latency: true),
                                                            context: systemInit)))
             case .v5:
                 exporters.append(exporter(NetFlowV5Encoder(observationDomain: config.observationDomain, context: systemInit,

@@ -10,7 +10,7 @@ public struct PrivilegeDrop: Sendable, Equatable {
     /// The account to run as; nil keeps the current uid (`--user root`, or a process started
     /// without root, as systemd's `User=` starts it).
     public var account: Account?
-    public var seccomp: Bool
+    public var seccomp: SeccompMode
 
     public struct Account: Sendable, Equatable {
         public var name: String
@@ -20,7 +20,7 @@ public struct PrivilegeDrop: Sendable, Equatable {
 
     /// Looks `user` up with getpwnam_r(3) (before the drop: /etc/passwd is not readable after
     /// seccomp). nil `user` means `nobody` when running as root and the current user otherwise.
-    public static func resolve(user: String?, seccomp: Bool) throws(SetupError) -> PrivilegeDrop {
+    public static func resolve(user: String?, seccomp: SeccompMode) throws(SetupError) -> PrivilegeDrop {
         let name = user ?? (geteuid() == 0 ? "nobody" : nil)
         guard let name, name != "root" || geteuid() != 0 else { return PrivilegeDrop(account: nil, seccomp: seccomp) }
         var entry = passwd()
@@ -69,12 +69,18 @@ public struct PrivilegeDrop: Sendable, Equatable {
     /// thread of the process at once (SECCOMP_FILTER_FLAG_TSYNC), the metrics server's
     /// included, which start between the two steps.
     public func installFilter(logger: Logger) throws(SetupError) {
-        if seccomp {
+        let count = SeccompAllowlist.numbers.count
+        if seccomp != .off {
             let numbers = SeccompAllowlist.numbers
-            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count)) }
+            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), seccomp == .trap ? 1 : 0) }
             if rc < 0 { throw Self.failed("install the seccomp filter", -rc) }
         }
-        logger.info("privileges dropped: uid \(getuid()) gid \(getgid()), no capabilities, no_new_privs\(seccomp ? ", seccomp allowlist of \(SeccompAllowlist.numbers.count) system calls" : ", no seccomp filter (--seccomp off)")")
+        let filter = switch seccomp {
+        case .on: ", seccomp allowlist of \(count) system calls"
+        case .trap: ", seccomp allowlist of \(count) system calls (--seccomp trap: a refused call is logged, and may end flowtap)"
+        case .off: ", no seccomp filter (--seccomp off)"
+        }
+        logger.info("privileges dropped: uid \(getuid()) gid \(getgid()), no capabilities, no_new_privs\(filter)")
     }
 
     static func failed(_ what: String, _ errnoValue: CInt) -> SetupError {

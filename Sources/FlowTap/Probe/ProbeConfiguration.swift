@@ -23,6 +23,10 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var offload = false
     /// Export RFC 5103 biflow records to IPFIX collectors.
     public var biflow = false
+    /// IPFIX records carry the TCP latencies in ntop's enterprise elements (PEN 35632). Off by
+    /// default: some collectors refuse enterprise elements they do not know. NetFlow v9 records
+    /// always carry nProbe's latency fields (57554–57559).
+    public var ipfixLatency = false
     /// Queues per TAP (IFF_MULTI_QUEUE), each with a forwarding thread per direction.
     public var queues = 1
     /// CPUs the forwarding threads are pinned to, in turn; empty: not pinned.
@@ -31,8 +35,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// The account flowtap runs as once its descriptors are open; nil: `nobody` when started
     /// as root, else the current user. "root" keeps uid 0 (capabilities are still dropped).
     public var user: String?
-    /// Install the seccomp allowlist after the privilege drop.
-    public var seccomp = true
+    /// The seccomp allowlist installed after the privilege drop, and what it does with the rest.
+    public var seccomp = SeccompMode.on
     /// The control socket's path (`--control`); nil: none.
     public var controlPath: String?
     /// Where `--metrics` serves Prometheus metrics; nil: nowhere.
@@ -58,15 +62,15 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// the options message, to every collector.
     public var minimumMTU: Int {
         collectors.map { c in
-            (c.host.isIPv6 ? 48 : 28) + Self.encoderMinimum(c.format, records: records, biflow: biflow)
+            (c.host.isIPv6 ? 48 : 28) + Self.encoderMinimum(c.format, records: records, biflow: biflow, latency: ipfixLatency)
         }.max() ?? 0
     }
 
-    static func encoderMinimum(_ format: ExportFormat, records: RecordSet, biflow: Bool) -> Int {
+    static func encoderMinimum(_ format: ExportFormat, records: RecordSet, biflow: Bool, latency: Bool) -> Int {
         let context = EncodingContext(systemInitMs: 0)
         switch format {
-        case .ipfix: return IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: records, biflow: biflow), context: context).largestRequiredMessage
-        case .v9: return NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: records, dialect: .netflowV9), context: context).largestRequiredMessage
+        case .ipfix: return IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: records, biflow: biflow, latency: latency), context: context).largestRequiredMessage
+        case .v9: return NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: records, dialect: .netflowV9, latency: true), context: context).largestRequiredMessage
         case .v5: return NetFlowV5Encoder(observationDomain: 1, context: context).largestRequiredMessage
         }
     }

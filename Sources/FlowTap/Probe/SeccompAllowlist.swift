@@ -2,7 +2,8 @@ import CFlowTapLinux
 
 /// The system calls flowtap makes once privileges are dropped: forwarding, metering, export,
 /// the control of its threads and shutdown. Everything else is refused (see
-/// `cft_install_seccomp`): logged once, and failing with EPERM. Each entry says who needs it.
+/// `cft_install_seccomp`): failing with EPERM (with `--seccomp trap`, logged once by flowtap
+/// first). Each entry says who needs it.
 /// Found with `strace -f` over the netns suite and checked by it; the README lists them too.
 public enum SeccompAllowlist {
     public static let calls: [(name: String, why: String)] = [

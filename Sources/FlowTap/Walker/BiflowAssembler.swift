@@ -19,10 +19,8 @@ public final class BiflowAssembler {
     public let memoryNs: UInt64
     public let capacity: Int
     private var pending: [FlowKey: (record: FlowRecord, arrived: UInt64)] = [:]
-    /// Keys of `pending` in arrival order (so also in expiry order), from `orderHead` on. An
-    /// entry whose record has left already (paired, or replaced) is skipped.
-    private var order: [(key: FlowKey, arrived: UInt64)] = []
-    private var orderHead = 0
+    /// Keys of `pending` in arrival order (so also in expiry order).
+    private var order: ArrivalQueue
     /// Canonical key → the initiator's key: the generation being filled, and the one before.
     private var initiators: [FlowKey: FlowKey] = [:]
     private var olderInitiators: [FlowKey: FlowKey] = [:]
@@ -36,12 +34,13 @@ public final class BiflowAssembler {
         holdNs = UInt64(holdSeconds) * 1_000_000_000
         memoryNs = UInt64(memorySeconds) * 1_000_000_000
         self.capacity = max(1, capacity)
+        order = ArrivalQueue(compactAt: 2 * self.capacity)
     }
 
     /// Records waiting for their reverse, and conversations whose orientation is remembered.
     public var waiting: Int { pending.count }
     /// Entries of the arrival order still held (paired records' included, until compacted).
-    public var ordered: Int { order.count - orderHead }
+    public var ordered: Int { order.count }
     public var remembered: Int { initiators.count + olderInitiators.count }
 
     /// One key for both directions, the same in every process (unseeded hash, then the words).
@@ -65,41 +64,27 @@ public final class BiflowAssembler {
             return
         }
         pending[record.key] = (record, now)
-        order.append((record.key, now))
         // Paired records leave `pending` at once but stay in `order` until the hold time passes
-        // them; at twice the capacity, drop those, so `order` too stays within a fixed size.
-        if order.count - orderHead >= 2 * capacity {
-            order = order[orderHead...].filter { pending[$0.key]?.arrived == $0.arrived }
-            orderHead = 0
-        }
+        // them; at twice the capacity those are dropped, so `order` too stays within a fixed size.
+        order.append(record.key, arrived: now) { pending[$0]?.arrived == $1 }
     }
 
     /// Sends records whose reverse did not come within the hold time, oldest first.
     public func expire(now: UInt64, _ emit: (FlowRecord) -> Void) {
-        while orderHead < order.count {
-            let (key, arrived) = order[orderHead]
-            guard now &- arrived >= holdNs && now >= arrived else { break }
-            orderHead += 1
+        order.expire(now: now, holdNs: holdNs) { key, arrived in
             if let entry = pending[key], entry.arrived == arrived {
                 pending.removeValue(forKey: key)
                 emit(alone(entry.record, now: now))
             }
-        }
-        // Drop the consumed front once it is most of the array: amortised O(1) per record.
-        if orderHead > 1024 && orderHead * 2 > order.count {
-            order.removeFirst(orderHead)
-            orderHead = 0
         }
         if now &- generationStart >= memoryNs && now >= generationStart { rotate(now: now) }
     }
 
     /// Shutdown: everything still waiting goes out.
     public func flush(now: UInt64, _ emit: (FlowRecord) -> Void) {
-        for (key, _) in order[orderHead...] {
+        order.removeAll { key, _ in
             if let entry = pending.removeValue(forKey: key) { emit(alone(entry.record, now: now)) }
         }
-        order.removeAll()
-        orderHead = 0
     }
 
     private func rotate(now: UInt64) {
@@ -147,6 +132,7 @@ public final class BiflowAssembler {
         r.packets = 0
         r.octets = 0
         r.tcpFlags = 0
+        r.handshake = TCPHandshake()
         r.setReverse(from: record)
         // No forward packet: the forward start and end repeat the reverse ones, so that
         // collectors that read only flowStart/End place the record in time.

@@ -12,6 +12,9 @@ public final class Walker: @unchecked Sendable {
     let exporters: [any FlowExporter]
     let biflowExporters: [any FlowExporter]
     let biflow: BiflowAssembler?
+    /// Joins TCP connections' two directions first, so that every record, uniflow or biflow,
+    /// carries its connection's latency.
+    let latency = LatencyJoin()
     let allExporters: [any FlowExporter]
     let drain: Doorbell
     private let beat = Atomic<UInt64>(0)
@@ -46,12 +49,14 @@ public final class Walker: @unchecked Sendable {
             let toBiflow: (FlowRecord) -> Void = { [biflowExporters] r in
                 for exporter in biflowExporters { exporter.export(r, now: now) }
             }
-            for ring in rings {
-                ring.drain { record in
-                    for exporter in exporters { exporter.export(record, now: now) }
-                    biflow?.add(copy record, now: nowNs, toBiflow)
-                }
+            let joined: (FlowRecord) -> Void = { [exporters, biflow] record in
+                for exporter in exporters { exporter.export(record, now: now) }
+                biflow?.add(record, now: nowNs, toBiflow)
             }
+            for ring in rings {
+                ring.drain { record in latency.add(copy record, now: nowNs, joined) }
+            }
+            latency.expire(now: nowNs, joined)
             biflow?.expire(now: nowNs, toBiflow)
             let requests = templateRequests.load(ordering: .acquiring)
             if requests != templateRequestsSeen {
@@ -62,6 +67,7 @@ public final class Walker: @unchecked Sendable {
             let snapshot = allExporters.map(\.statistics)
             published.withLock { $0 = snapshot }
             if draining && rings.allSatisfy(\.isDrained) {
+                latency.flush(joined)
                 biflow?.flush(now: nowNs, toBiflow)
                 for exporter in allExporters { exporter.finish(now: now) }
                 return
