@@ -8,7 +8,7 @@
 # TAPs, the frames as flowtap reads them. For every connection, flowtap's client network
 # delay, server network delay and application latency must be within 1 ms of the capture's:
 # in NetFlow v9 as nfdump prints them (%cl %sl %al, nProbe's fields 57554-57559), in IPFIX as
-# tshark decodes ntop's enterprise elements (--ipfix-latency), and live in `show flows --json`.
+# tshark decodes ntop's enterprise elements (--ipfix-ntop), and live in `show flows --json`.
 # Flows without a handshake carry 0.
 source "$(dirname "$0")/lib.sh"
 plan 9
@@ -23,7 +23,7 @@ wait_listening "$NS_C" 2055 u && wait_listening "$NS_C" 4739 u || { echo "nfcapd
 capture tapa "$NS_P" tapa out
 capture tapb "$NS_P" tapb out
 capture export "$NS_C" eth0 in udp port 4739
-start_flowtap --collector "v9://$C_IP:2055" --collector "$C_IP:4739" --ipfix-latency --tcp-close-timeout 60
+start_flowtap --collector "v9://$C_IP:2055" --collector "$C_IP:4739" --ipfix-ntop --tcp-close-timeout 60
 check "h1 reaches h2 through flowtap" wait_ping
 ns "$NS_H1" ping -c 5 -i 0.02 -q "$H2_IP" >/dev/null
 check "the played connections crossed the probe" \

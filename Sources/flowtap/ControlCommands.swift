@@ -112,7 +112,7 @@ struct Show: ParsableCommand {
     }
 
     struct Flows: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The live flows in the caches, the largest first: key, packets, bytes, first/last, flags, TCP latencies, direction, queue.")
+        static let configuration = CommandConfiguration(abstract: "The live flows in the caches, the largest first: key, packets, bytes, first/last, flags, TCP latencies, retransmissions and out-of-order segments, direction, queue.")
         @Option(help: ArgumentHelp("How many.", valueName: "n")) var top = 20
         @Option(help: ArgumentHelp("Order: bytes, packets, rate or age.", valueName: "key")) var sort: FlowSort = .bytes
         @Option(help: ArgumentHelp("Only flows where every FIELD=VALUE holds: src, dst, sport, dport, proto (e.g. \"dst=10.0.0.2 proto=tcp\").", valueName: "filter"))
@@ -125,14 +125,15 @@ struct Show: ParsableCommand {
             let value = try ControlClient.request("flows \(top) \(sort.rawValue) \(match ?? "")", control: options.control)
             if options.json { return ControlClient.printJSON(value) }
             var rows = [["src", "dst", "sport", "dport", "proto", "packets", "bytes", "bit/s", "first", "last", "flags",
-                         "client ms", "server ms", "app ms", "direction", "queue"]]
+                         "client ms", "server ms", "app ms", "retrans", "ooo", "direction", "queue"]]
             for f in value as? [[String: Any]] ?? [] {
                 rows.append([f["src"] as? String ?? "-", f["dst"] as? String ?? "-", ControlClient.int(f["sport"]), ControlClient.int(f["dport"]),
                              ControlClient.int(f["proto"]), ControlClient.int(f["packets"]), ControlClient.int(f["bytes"]),
                              ControlClient.rate(f["rate_bps"]), ControlClient.time(f["first_ms"]), ControlClient.time(f["last_ms"]),
                              (f["tcp_flags"] as? NSNumber).map { String(format: "0x%03x", $0.intValue) } ?? "-",
                              Self.milliseconds(f["client_delay_us"]), Self.milliseconds(f["server_delay_us"]),
-                             Self.milliseconds(f["app_latency_us"]), f["direction"] as? String ?? "-", ControlClient.int(f["queue"])])
+                             Self.milliseconds(f["app_latency_us"]), ControlClient.int(f["retransmitted"]), ControlClient.int(f["out_of_order"]),
+                             f["direction"] as? String ?? "-", ControlClient.int(f["queue"])])
             }
             print(ControlClient.table(rows))
         }

@@ -74,8 +74,8 @@ struct Run: ParsableCommand {
     @Flag(help: "Export RFC 5103 biflow records (both directions in one record, reverse counters under enterprise 29305) to IPFIX collectors; v9/v5 collectors keep uniflow records.")
     var biflow = false
 
-    @Flag(name: .customLong("ipfix-latency"), help: "Add each TCP connection's client and server network delay and application latency to IPFIX records, in ntop's enterprise elements (PEN 35632, 123-125; Wireshark decodes them). NetFlow v9 records always carry them, in nProbe's fields 57554-57559 (nfdump: %cl %sl %al).")
-    var ipfixLatency = false
+    @Flag(name: .customLong("ipfix-ntop"), help: "Add ntop's enterprise elements (PEN 35632; Wireshark decodes them) to IPFIX records: each TCP connection's client and server network delay and application latency (123-125), retransmitted and out-of-order packets (109-112). NetFlow v9 records always carry them (nProbe's 57554-57559, which nfdump prints with %cl %sl %al, and ntop's 57581-57584).")
+    var ipfixNtop = false
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Queues per TAP (IFF_MULTI_QUEUE; the TAPs must be made with 'multi_queue'), a forwarding thread per queue and direction.", valueName: "n"))
     var queues: Int = 1
@@ -157,7 +157,7 @@ struct Run: ParsableCommand {
         config.sampling = Sampling(interval: interval, mode: mode)
         config.offload = offload
         config.biflow = biflow
-        config.ipfixLatency = ipfixLatency
+        config.ipfixNtop = ipfixNtop
         config.queues = queues
         if let cpus {
             var list: [Int] = []

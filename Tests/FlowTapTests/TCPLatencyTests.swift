@@ -125,11 +125,12 @@ final class TCPLatencyTests: XCTestCase {
         XCTAssertEqual(FlowField.ntopServerLatencyMs.elementID, 124)
         XCTAssertNil(FlowField.serverNetworkDelaySeconds.enterprise)
         XCTAssertEqual(FlowField.serverNetworkDelaySeconds.elementID, 57556)
-        let v9 = RecordLayout.layouts(for: [.l3, .l4], dialect: .netflowV9, latency: true)[0]!.fields.map(\.elementID)
-        XCTAssertEqual(Array(v9.suffix(6)), [57554, 57555, 57556, 57557, 57558, 57559])
-        let ipfix = RecordLayout.layouts(for: [.l3, .l4], latency: true)[0]!.fields.suffix(3)
-        XCTAssertEqual(ipfix.map(\.elementID), [123, 124, 125])
-        XCTAssertNil(RecordLayout.layouts(for: [.l3, .l4], latency: true)[2], "no non-IP layout without l2")
-        XCTAssertFalse(RecordLayout.layouts(for: [.l2, .l3, .l4], latency: true)[2]!.fields.contains(.ntopClientLatencyMs))
+        let v9 = RecordLayout.layouts(for: [.l3, .l4], dialect: .netflowV9, tcpInsight: true)[0]!.fields.map(\.elementID)
+        XCTAssertEqual(Array(v9.suffix(10)), [57554, 57555, 57556, 57557, 57558, 57559, 57581, 57582, 57583, 57584])
+        let ipfix = RecordLayout.layouts(for: [.l3, .l4], tcpInsight: true)[0]!.fields.suffix(7)
+        XCTAssertEqual(ipfix.map(\.elementID), [123, 124, 125, 109, 110, 111, 112])
+        XCTAssertTrue(ipfix.allSatisfy { $0.enterprise == 35632 })
+        XCTAssertNil(RecordLayout.layouts(for: [.l3, .l4], tcpInsight: true)[2], "no non-IP layout without l2")
+        XCTAssertFalse(RecordLayout.layouts(for: [.l2, .l3, .l4], tcpInsight: true)[2]!.fields.contains(.ntopClientLatencyMs))
     }
 }

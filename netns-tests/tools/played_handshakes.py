@@ -2,6 +2,7 @@
 """played_handshakes.py - TCP connections whose two ends are played with exact timing.
 
     played_handshakes.py --client-ns NS --server-ns NS --count N [--seed S] [--out plan.json]
+                         [--bulk SEGMENTS --loss P --reorder P]
 
 This kernel has no netem, so the delays on each side of the probe are made here: one process
 holds a packet socket on h1's eth0 (the client) and one on h2's (the server), each opened in its
@@ -12,7 +13,15 @@ response, then FIN, FIN/ACK and the last ACK. Each connection has its own delays
 milliseconds each, from the seed). The addresses are 10.77.0.101 and 10.77.0.102, which neither
 host has, so neither kernel answers the segments (no RST); they travel by the hosts' MACs.
 
-Writes what it meant to do (ports and delays) as JSON; the ground truth is the probe's capture.
+With --bulk, the client then sends SEGMENTS data segments of 1000 bytes, one at a time (each
+waits until it has crossed the probe, so the TAPs' queues never overflow and the probe sees the
+order sent), in which each segment is, with probability --loss, lost after the probe: sent, and
+sent again three segments and 30 ms later (beyond the connection's round trip, as a sender's
+retransmission comes); or with probability --reorder, swapped with the next one. A
+connection with --loss 0 --reorder 0 is clean.
+
+Writes what it meant to do (ports, delays, segments lost and swapped) as JSON; the ground truth
+is the probe's capture.
 """
 import argparse
 import ctypes
@@ -71,16 +80,16 @@ FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
 
 def tcp_of(data):
-    """(sport, dport, flags) of an IPv4 TCP frame, or None."""
+    """(sport, dport, flags, seq) of an IPv4 TCP frame, or None."""
     if len(data) < 54 or data[12:14] != b"\x08\x00" or data[23] != 6:
         return None
     ihl = (data[14] & 0x0F) * 4
-    sport, dport = struct.unpack("!HH", data[14 + ihl:18 + ihl])
-    return sport, dport, data[14 + ihl + 13]
+    sport, dport, seq = struct.unpack("!HHI", data[14 + ihl:22 + ihl])
+    return sport, dport, data[14 + ihl + 13], seq
 
 
-def wait_for(sock, sport, dport, flags, timeout=2.0):
-    """Until `sock` receives the segment sport -> dport with exactly `flags`."""
+def wait_for(sock, sport, dport, flags, seq=None, timeout=2.0):
+    """Until `sock` receives the segment sport -> dport with exactly `flags` (and `seq`)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         r, _, _ = select.select([sock], [], [], max(0, end - time.monotonic()))
@@ -90,7 +99,7 @@ def wait_for(sock, sport, dport, flags, timeout=2.0):
         if addr[2] == socket.PACKET_OUTGOING:
             continue
         t = tcp_of(data)
-        if t == (sport, dport, flags):
+        if t and t[:3] == (sport, dport, flags) and seq in (None, t[3]):
             return
     raise SystemExit(f"played_handshakes: segment {sport}->{dport} flags {flags:#x} did not cross the probe")
 
@@ -102,6 +111,9 @@ def main():
     ap.add_argument("--count", type=int, default=12)
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--first-port", type=int, default=42000)
+    ap.add_argument("--bulk", type=int, default=0)
+    ap.add_argument("--loss", type=float, default=0.0)
+    ap.add_argument("--reorder", type=float, default=0.0)
     ap.add_argument("--out")
     a = ap.parse_args()
     cs, cmac = packet_socket(a.client_ns)
@@ -132,13 +144,42 @@ def main():
         time.sleep(app_ms / 1000)
         s2c(s_isn + 1, c_isn + 1 + len(request), PSH | ACK, response)
         wait_for(cs, sport, cport, PSH | ACK)
+        seq, ack = c_isn + 1 + len(request), s_isn + 1 + len(response)
+        # The segments in the order they cross the probe: a lost one again three places later.
+        lost, swapped, base = [], [], []
+        i = 0
+        while i < a.bulk:
+            if i + 1 < a.bulk and rnd.random() < a.reorder:
+                base += [i + 1, i]
+                swapped.append(i)
+                i += 2
+            else:
+                base.append(i)
+                i += 1
+        wire, due = [], {}
+        for j, n in enumerate(base):
+            wire.append(n)
+            if n not in swapped and n - 1 not in swapped and rnd.random() < a.loss:
+                lost.append(n)
+                due.setdefault(j + 3, []).append(("again", n))
+            wire += due.pop(j, [])
+        wire += [k for j in sorted(due) for k in due[j]]
+        for k in wire:
+            again = isinstance(k, tuple)
+            n = k[1] if again else k
+            if again:
+                time.sleep(0.03)   # as a real sender does, after more than the connection's RTT
+            c2s(seq + n * 1000, ack, ACK, (b"r" if again else b"d") * 1000)
+            wait_for(ss, cport, sport, ACK, (seq + n * 1000) & 0xFFFFFFFF)
+        c_isn += a.bulk * 1000
         c2s(c_isn + 1 + len(request), s_isn + 1 + len(response), FIN | ACK)
         wait_for(ss, cport, sport, FIN | ACK)
         s2c(s_isn + 1 + len(response), c_isn + 2 + len(request), FIN | ACK)
         wait_for(cs, sport, cport, FIN | ACK)
         c2s(c_isn + 2 + len(request), s_isn + 2 + len(response), ACK)
         plan.append({"client": [CLIENT_IP, cport], "server": [SERVER_IP, sport],
-                     "server_ms": server_ms, "client_ms": client_ms, "app_ms": app_ms})
+                     "server_ms": server_ms, "client_ms": client_ms, "app_ms": app_ms,
+                     "segments": a.bulk, "lost": lost, "swapped": swapped})
     if a.out:
         json.dump(plan, open(a.out, "w"), indent=1)
     print(f"played_handshakes: {len(plan)} connections")

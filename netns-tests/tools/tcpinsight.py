@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """tcpinsight.py latency CAPTURE.pcap... > truth.json
    tcpinsight.py compare truth.json measured.json [--per-connection N] [--tolerance-us US]
+   tcpinsight.py sequence CAPTURE.pcap... > truth.json
 
 Ground truth for flowtap's per-connection TCP latency, from captures of the TAPs (both
 directions; frames are merged in capture-time order). A plain parser of classic pcap files and
@@ -17,6 +18,14 @@ IPv4/IPv6 TCP headers, on the definitions the README gives:
 Prints one object per connection: {"client": [ip, port], "server": [ip, port], "server_us",
 "client_us", "app_us"} (0 where the packets were not there).
 
+sequence: per flow direction, the data segments that were retransmissions and those that were
+out of order, by the README's definition: sequence numbers modulo 2^32; the first data segment
+sets the high mark (the end of the highest data seen); one starting beyond the mark leaves a
+hole (replacing any earlier one) and moves the mark; one starting inside the hole is out of
+order (and shrinks the hole when it starts at its front); any other starting below the mark is
+a retransmission. Prints {"flow": [src, sport, dst, dport], "retransmitted", "out_of_order",
+"segments"} per direction with data.
+
 compare: measured.json is a list of {"flow": [src, sport, dst, dport], "client_us", "server_us",
 "app_us"} (a record or a live flow, either direction; a value may be null where the source
 cannot show it). Every connection of the truth must be measured at least N times (default 1),
@@ -32,8 +41,8 @@ from pcapfile import frames
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 
 
-def segment(frame):
-    """(src, sport, dst, dport, flags, payload length) of a TCP frame, or None."""
+def segment(frame, with_sequence=False):
+    """((src, sport), (dst, dport), flags, payload length[, sequence]) of a TCP frame, or None."""
     etype, off = struct.unpack(">H", frame[12:14])[0], 14
     while etype in (0x8100, 0x88A8):
         etype, off = struct.unpack(">H", frame[off + 2:off + 4])[0], off + 4
@@ -49,11 +58,13 @@ def segment(frame):
         return None
     sport, dport = struct.unpack(">HH", l4[:4])
     header = (l4[12] >> 4) * 4
-    return (str(ipaddress.ip_address(src)), sport), (str(ipaddress.ip_address(dst)), dport), l4[13], l4len - header
+    ends = (str(ipaddress.ip_address(src)), sport), (str(ipaddress.ip_address(dst)), dport), l4[13], l4len - header
+    return ends + (struct.unpack(">I", l4[4:8])[0],) if with_sequence else ends
 
 
 def latency(paths):
-    segs = sorted((ts, s) for p in paths for ts, f in frames(p) if (s := segment(f)))
+    # By capture time alone: a stable sort keeps each file's order among equal timestamps.
+    segs = sorted(((ts, s) for p in paths for ts, f in frames(p) if (s := segment(f))), key=lambda x: x[0])
     conns = {}
     for ts, (src, dst, flags, payload) in segs:
         side = {"syn": 0, "ack": 0, "data": 0, "ended": False}
@@ -85,6 +96,41 @@ def latency(paths):
     return out
 
 
+def sequence(paths):
+    def after(a, b):
+        d = (a - b) & 0xFFFFFFFF
+        return 0 < d < 0x80000000
+
+    flows = {}
+    for ts, frame in sorted(((ts, f) for p in paths for ts, f in frames(p)), key=lambda x: x[0]):
+        s = segment(frame, with_sequence=True)
+        if not s or s[3] <= 0:
+            continue
+        src, dst, _, length, seq = s
+        end = (seq + length) & 0xFFFFFFFF
+        f = flows.get((src, dst))
+        if f is None:
+            flows[(src, dst)] = {"high": end, "hole": (end, end), "retransmitted": 0, "out_of_order": 0, "segments": 1}
+            continue
+        f["segments"] += 1
+        high, (start, stop) = f["high"], f["hole"]
+        if after(seq, high):
+            f["hole"], f["high"] = (high, seq), end
+        elif seq == high:
+            f["high"] = end
+        else:
+            if not after(start, seq) and after(stop, seq):
+                f["out_of_order"] += 1
+                if seq == start:
+                    f["hole"] = (stop if after(end, stop) else end, stop)
+            else:
+                f["retransmitted"] += 1
+            if after(end, high):
+                f["high"] = end
+    return [{"flow": [src[0], src[1], dst[0], dst[1]], "retransmitted": f["retransmitted"],
+             "out_of_order": f["out_of_order"], "segments": f["segments"]} for (src, dst), f in flows.items()]
+
+
 def compare(truth_path, measured_path, per, tolerance):
     truth = json.load(open(truth_path))
     measured = json.load(open(measured_path))
@@ -113,6 +159,8 @@ def compare(truth_path, measured_path, per, tolerance):
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "latency":
         json.dump(latency(sys.argv[2:]), sys.stdout, indent=1)
+    elif len(sys.argv) >= 3 and sys.argv[1] == "sequence":
+        json.dump(sequence(sys.argv[2:]), sys.stdout, indent=1)
     elif len(sys.argv) >= 4 and sys.argv[1] == "compare":
         args = sys.argv[4:]
         per = int(args[args.index("--per-connection") + 1]) if "--per-connection" in args else 1

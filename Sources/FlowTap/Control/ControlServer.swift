@@ -204,6 +204,7 @@ public final class ControlServer: @unchecked Sendable {
                     ("packets", String(f.packets)), ("bytes", String(f.octets)),
                     ("first_ms", String(f.firstNs / 1_000_000)), ("last_ms", String(f.lastNs / 1_000_000)),
                     ("tcp_flags", String(f.tcpFlags)), ("rate_bps", JSONText.number(Double(f.octets) * 8 / seconds)),
+                    ("retransmitted", String(f.retransmitted)), ("out_of_order", String(f.outOfOrder)),
                     ("direction", JSONText.string(d.name)), ("queue", String(d.queue)),
                 ]
                 if let reverse = byKey[f.key.reverseKey], f.handshake.role != .none {
@@ -252,7 +253,7 @@ public final class ControlServer: @unchecked Sendable {
             ("active_timeout", String(policy.activeNs / 1_000_000_000)), ("tcp_close_timeout", String(policy.closeNs / 1_000_000_000)),
             ("max_flows", String(c.maxFlows)),
             ("queues", String(c.queues)), ("mtu", String(c.mtu)), ("sample", String(c.sampling.interval)),
-            ("offload", String(c.offload)), ("biflow", String(c.biflow)), ("ipfix_latency", String(c.ipfixLatency)), ("observation_domain", String(c.observationDomain)),
+            ("offload", String(c.offload)), ("biflow", String(c.biflow)), ("ipfix_ntop", String(c.ipfixNtop)), ("observation_domain", String(c.observationDomain)),
         ])
     }
 }

@@ -187,8 +187,11 @@ public enum PacketDecoder {
             let word = l4.be16(12)
             guard word >> 12 >= 5 else { return fail(&facts, .badTCPDataOffset) }
             // The payload bit is flowtap's own (bit 15, above the TCP header's 12): the meter's
-            // handshake timing wants a segment's first data; records never carry it.
-            facts.tcpFlags = word & 0x0FFF | (available > Int(word >> 12) &* 4 ? TCPFlags.payload : 0)
+            // handshake timing and sequence tracking want data segments; records never carry it.
+            let payload = available &- Int(word >> 12) &* 4
+            facts.tcpFlags = word & 0x0FFF | (payload > 0 ? TCPFlags.payload : 0)
+            facts.tcpSequence = l4.be32(4)
+            facts.tcpPayload = UInt32(truncatingIfNeeded: payload)
             facts.key.setL4(sourcePort: l4.be16(0), destinationPort: l4.be16(2))
             facts.transportEnd = headerStart &+ (word >> 12) * 4
         case 17, 132, 136: // UDP, SCTP, UDP-Lite: ports in the first four bytes

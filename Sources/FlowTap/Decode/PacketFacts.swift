@@ -20,6 +20,9 @@ public struct PacketFacts: Sendable {
     /// when there is none): what a GSO super-frame repeats in front of every segment.
     public var ipOffset: UInt16 = 0
     public var transportEnd: UInt16 = 0
+    /// A TCP segment's sequence number and payload length (read only with `TCPFlags.payload`).
+    public var tcpSequence: UInt32 = 0
+    public var tcpPayload: UInt32 = 0
 
     public init() {}
 

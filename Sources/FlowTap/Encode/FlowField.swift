@@ -54,6 +54,13 @@ public indirect enum FlowField: Sendable, Equatable {
     /// defines the two network ones as half the round trip ("RTT/2", as Wireshark labels them,
     /// and as ntopng adds them into one RTT), so they carry half of flowtap's delays.
     case ntopClientLatencyMs, ntopServerLatencyMs, ntopApplicationLatencyMs
+    /// ntop's retransmitted and out-of-order packet counts (`TCPSequence`), unsigned 32-bit: in
+    /// IPFIX PEN 35632 elements 109 RETRANSMITTED_IN_PKTS, 110 RETRANSMITTED_OUT_PKTS, 111
+    /// OOORDER_IN_PKTS, 112 OOORDER_OUT_PKTS; in NetFlow v9 the same as ntop numbers them there
+    /// (57472 + the element: 57581–57584). IN is the record's own direction (source to
+    /// destination), OUT the reverse (with `--biflow`; 0 in uniflow records).
+    case ntopRetransmittedInPackets, ntopRetransmittedOutPackets, ntopOutOfOrderInPackets, ntopOutOfOrderOutPackets
+    case v9RetransmittedInPackets, v9RetransmittedOutPackets, v9OutOfOrderInPackets, v9OutOfOrderOutPackets
     /// The reverse-direction twin of a field (RFC 5103 §6.1): the same element number with the
     /// enterprise bit set and Private Enterprise Number 29305.
     case reverse(FlowField)
@@ -67,7 +74,8 @@ public indirect enum FlowField: Sendable, Equatable {
     public var enterprise: UInt32? {
         switch self {
         case .reverse: Self.reversePEN
-        case .ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs: Self.ntopPEN
+        case .ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs, .ntopRetransmittedInPackets,
+             .ntopRetransmittedOutPackets, .ntopOutOfOrderInPackets, .ntopOutOfOrderOutPackets: Self.ntopPEN
         default: nil
         }
     }
@@ -119,6 +127,14 @@ public indirect enum FlowField: Sendable, Equatable {
         case .ntopClientLatencyMs: 123
         case .ntopServerLatencyMs: 124
         case .ntopApplicationLatencyMs: 125
+        case .ntopRetransmittedInPackets: 109
+        case .ntopRetransmittedOutPackets: 110
+        case .ntopOutOfOrderInPackets: 111
+        case .ntopOutOfOrderOutPackets: 112
+        case .v9RetransmittedInPackets: 57581
+        case .v9RetransmittedOutPackets: 57582
+        case .v9OutOfOrderInPackets: 57583
+        case .v9OutOfOrderOutPackets: 57584
         case .reverse(let field): field.elementID
         }
     }
@@ -132,7 +148,9 @@ public indirect enum FlowField: Sendable, Equatable {
         case .sourceIPv4Address, .destinationIPv4Address, .ingressInterface, .egressInterface,
              .firstSwitched, .lastSwitched, .clientNetworkDelaySeconds, .clientNetworkDelayMicroseconds,
              .serverNetworkDelaySeconds, .serverNetworkDelayMicroseconds, .applicationLatencySeconds,
-             .applicationLatencyMicroseconds, .ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs: 4
+             .applicationLatencyMicroseconds, .ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs,
+             .ntopRetransmittedInPackets, .ntopRetransmittedOutPackets, .ntopOutOfOrderInPackets, .ntopOutOfOrderOutPackets,
+             .v9RetransmittedInPackets, .v9RetransmittedOutPackets, .v9OutOfOrderInPackets, .v9OutOfOrderOutPackets: 4
         case .packetDeltaCount, .octetDeltaCount, .flowStartMilliseconds, .flowEndMilliseconds,
              .flowStartMicroseconds, .flowEndMicroseconds, .flowStartNanoseconds, .flowEndNanoseconds: 8
         case .ethernetType, .vlanId, .dot1qVlanId, .dot1qCustomerVlanId, .sourceTransportPort, .destinationTransportPort,
@@ -196,6 +214,10 @@ public indirect enum FlowField: Sendable, Equatable {
         case .ntopClientLatencyMs: p.put32(Self.milliseconds(record.latency.clientNs / 2))
         case .ntopServerLatencyMs: p.put32(Self.milliseconds(record.latency.serverNs / 2))
         case .ntopApplicationLatencyMs: p.put32(Self.milliseconds(record.latency.applicationNs))
+        case .ntopRetransmittedInPackets, .v9RetransmittedInPackets: p.put32(record.retransmittedPackets)
+        case .ntopRetransmittedOutPackets, .v9RetransmittedOutPackets: p.put32(record.reverseRetransmittedPackets)
+        case .ntopOutOfOrderInPackets, .v9OutOfOrderInPackets: p.put32(record.outOfOrderPackets)
+        case .ntopOutOfOrderOutPackets, .v9OutOfOrderOutPackets: p.put32(record.reverseOutOfOrderPackets)
         case .reverse(let field): field.write(record.reversed, to: p, context: context)
         }
     }

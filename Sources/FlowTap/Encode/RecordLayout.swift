@@ -38,10 +38,11 @@ public struct RecordLayout: Sendable, Equatable {
     /// With `biflow`, the IPFIX layouts gain the reverse counters and TCP flags (RFC 5103,
     /// enterprise 29305) and biflowDirection. No reverse timestamps: RFC 5103 does not need
     /// them, and nfdump 1.7.1 misreads reverse flowStartMilliseconds as the flow's start.
-    /// With `latency` and L4 recorded, IP layouts gain the TCP latencies: nProbe's v9 fields,
-    /// or ntop's IPFIX enterprise elements.
+    /// With `tcpInsight` and L4 recorded, IP layouts gain each TCP connection's latencies and
+    /// the flow's retransmitted and out-of-order packets: nProbe's and ntop's v9 fields, or
+    /// ntop's IPFIX enterprise elements.
     public static func layouts(for records: RecordSet, dialect: Dialect = .ipfix(timestamps: .milliseconds),
-                               biflow: Bool = false, latency: Bool = false) -> [RecordLayout?] {
+                               biflow: Bool = false, tcpInsight: Bool = false) -> [RecordLayout?] {
         Kind.allCases.map { kind in
             if kind == .nonIP && !records.contains(.l2) { return nil }
             var fields: [FlowField] = []
@@ -70,11 +71,13 @@ public struct RecordLayout: Sendable, Equatable {
             case .netflowV9: fields += [.firstSwitched, .lastSwitched]
             }
             fields.append(.flowEndReason)
-            if latency && records.contains(.l4) && kind != .nonIP {
+            if tcpInsight && records.contains(.l4) && kind != .nonIP {
                 fields += dialect == .netflowV9
                     ? [.clientNetworkDelaySeconds, .clientNetworkDelayMicroseconds, .serverNetworkDelaySeconds,
-                       .serverNetworkDelayMicroseconds, .applicationLatencySeconds, .applicationLatencyMicroseconds]
-                    : [.ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs]
+                       .serverNetworkDelayMicroseconds, .applicationLatencySeconds, .applicationLatencyMicroseconds,
+                       .v9RetransmittedInPackets, .v9RetransmittedOutPackets, .v9OutOfOrderInPackets, .v9OutOfOrderOutPackets]
+                    : [.ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs, .ntopRetransmittedInPackets,
+                       .ntopRetransmittedOutPackets, .ntopOutOfOrderInPackets, .ntopOutOfOrderOutPackets]
             }
             if biflow {
                 let reversible: Set<UInt16> = [1, 2, 6]

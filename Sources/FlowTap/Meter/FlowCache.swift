@@ -3,7 +3,8 @@
 /// cache; `FlowCache.wallOffsetNs` turns them into wall-clock times when a record is made. A
 /// packet of a live flow reads the key and `state` and writes the four fields after the key,
 /// so those come first: the bytes it touches then span two cache lines for three entries in
-/// four (entries are 120 bytes apart), three for the rest. With its tag, 124 bytes a flow.
+/// four (entries are 144 bytes apart), three for the rest; a TCP data segment also touches
+/// `highSequence`, on the next line. With its tag, 148 bytes a flow.
 struct FlowEntry {
     var key: FlowKey
     var packets: UInt64
@@ -23,12 +24,20 @@ struct FlowEntry {
     var reportStartNs: UInt64
     var ackUs: UInt32
     var dataUs: UInt32
+    /// `TCPSequence`: the end of the highest data seen, the one gap below it that is tracked
+    /// (empty when its ends are equal), and the counts since the last report.
+    var highSequence: UInt32
+    var holeStart: UInt32
+    var holeEnd: UInt32
+    var retransmitted: UInt32
+    var outOfOrder: UInt32
 
     /// A flow's entry before its first packet is counted.
     @inline(__always)
     static func fresh(_ key: FlowKey, now: UInt64) -> FlowEntry {
         FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, state: 0, synUs: 0, firstNs: now,
-                  reportStartNs: now, ackUs: 0, dataUs: 0)
+                  reportStartNs: now, ackUs: 0, dataUs: 0, highSequence: 0, holeStart: 0, holeEnd: 0,
+                  retransmitted: 0, outOfOrder: 0)
     }
 
     /// A TCP FIN or RST came: the flow ends once `ExpiryPolicy.closeNs` passes without a packet
@@ -44,6 +53,8 @@ struct FlowEntry {
     /// `ackUs` and `dataUs` hold a time.
     static let sawACK: UInt8 = 0x20
     static let sawData: UInt8 = 0x40
+    /// `highSequence` holds the end of a data segment (the flow's first data has come).
+    static let sawSequence: UInt8 = 0x80
 
     var closing: Bool {
         get { state & Self.closingBit != 0 }
@@ -123,13 +134,25 @@ public struct FlowCache: ~Copyable {
     /// when l4 is not recorded): SYN, FIN and RST take `tcpControl`. Records this produces (a
     /// new flow evicted another, a SYN reopened a closed flow, a FIN with no close grace) wait
     /// in `pending`.
+    /// `sequence` and `payload` are a data segment's (read only with `TCPFlags.payload`).
     @inline(__always)
-    public mutating func meter(key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
+    public mutating func meter(key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16,
+                               sequence: UInt32 = 0, payload: UInt32 = 0, now: UInt64) {
         let slot = slot(for: key, now: now)
-        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) != 0 || entries[slot].state & FlowEntry.watching != 0 {
-            return tcpControl(slot, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
+        let entry = entries + slot
+        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) != 0 || entry.pointee.state & FlowEntry.watching != 0 {
+            tcpControl(slot, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
+        } else {
+            count(entry, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
         }
-        count(entries + slot, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
+        if tcpFlags & TCPFlags.payload != 0 {
+            // In order, the common case: the segment starts where the highest data ended.
+            if entry.pointee.state & FlowEntry.sawSequence != 0 && sequence == entry.pointee.highSequence {
+                entry.pointee.highSequence = sequence &+ payload
+            } else {
+                TCPSequence.place(entry, sequence: sequence, length: payload)
+            }
+        }
     }
 
     @inline(__always)
@@ -272,6 +295,8 @@ public struct FlowCache: ~Copyable {
                            egressInterface: point.egressInterface, tcpFlags: e.tcpFlags & TCPFlags.header,
                            endReason: reason, direction: point.direction)
         if e.state & (FlowEntry.clientBit | FlowEntry.serverBit) != 0 { r.handshake = Self.handshake(e) }
+        r.retransmittedPackets = e.retransmitted
+        r.outOfOrderPackets = e.outOfOrder
         return r
     }
 
@@ -316,6 +341,8 @@ public struct FlowCache: ~Copyable {
                         e.pointee.packets = 0
                         e.pointee.octets = 0
                         e.pointee.tcpFlags = 0
+                        e.pointee.retransmitted = 0
+                        e.pointee.outOfOrder = 0
                         e.pointee.reportStartNs = now
                     }
                 }

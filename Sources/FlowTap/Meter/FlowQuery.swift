@@ -10,6 +10,9 @@ public struct FlowSnapshot: Sendable {
     /// This direction's view of its TCP connection's start; the control server joins it with
     /// the reverse flow's to show the connection's latency.
     public var handshake = TCPHandshake()
+    /// Retransmitted and out-of-order data segments since the last report (`TCPSequence`).
+    public var retransmitted: UInt32 = 0
+    public var outOfOrder: UInt32 = 0
 }
 
 /// What `show flows` orders by, largest first (age: the oldest first).
@@ -86,7 +89,7 @@ extension FlowCache {
             guard scan.query.matches(e.key) else { continue }
             scan.offer(FlowSnapshot(key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
                                     lastNs: e.lastNs &+ wallOffsetNs, tcpFlags: e.tcpFlags & TCPFlags.header,
-                                    handshake: Self.handshake(e)),
+                                    handshake: Self.handshake(e), retransmitted: e.retransmitted, outOfOrder: e.outOfOrder),
                        nowNs: nowNs &+ wallOffsetNs)
         }
         scan.cursor = end

@@ -33,6 +33,12 @@ public struct FlowRecord: Sendable, Equatable {
     public var handshake = TCPHandshake()
     /// The connection's latency, once the walker has joined both directions (`LatencyJoin`).
     public var latency = TCPLatency()
+    /// Data segments counted here that were retransmissions or out of order (`TCPSequence`),
+    /// and with `--biflow` the reverse direction's.
+    public var retransmittedPackets: UInt32 = 0
+    public var outOfOrderPackets: UInt32 = 0
+    public var reverseRetransmittedPackets: UInt32 = 0
+    public var reverseOutOfOrderPackets: UInt32 = 0
 
     public init(key: FlowKey, packets: UInt64, octets: UInt64, firstNs: UInt64, lastNs: UInt64,
                 ingressInterface: UInt32, egressInterface: UInt32, tcpFlags: UInt16,
@@ -56,6 +62,8 @@ public struct FlowRecord: Sendable, Equatable {
         reverseFirstNs = other.firstNs
         reverseLastNs = other.lastNs
         reverseTCPFlags = other.tcpFlags
+        reverseRetransmittedPackets = other.retransmittedPackets
+        reverseOutOfOrderPackets = other.outOfOrderPackets
     }
 
     /// The record seen from the other side: reverse counts in the forward places, so that a

@@ -89,7 +89,8 @@ public struct PacketMeter: ~Copyable {
 
     @inline(__always)
     mutating func meterCommon(_ facts: PacketFacts, now: UInt64) {
-        cache.meter(key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0, now: now)
+        cache.meter(key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0, sequence: facts.tcpSequence,
+                    payload: facts.tcpPayload, now: now)
         counters.metered &+= 1
     }
 
@@ -137,7 +138,8 @@ public struct PacketMeter: ~Copyable {
             }
         }
         if mask.changesDecodedKey { facts.key.apply(mask) }
-        cache.meter(key: facts.key, packets: packets, octets: octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0, now: now)
+        cache.meter(key: facts.key, packets: packets, octets: octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
+                    sequence: facts.tcpSequence, payload: facts.tcpPayload, now: now)
         counters.metered &+= 1
     }
 

@@ -44,12 +44,12 @@ final class ExportWiring {
             switch collector.format {
             case .ipfix:
                 let layouts = RecordLayout.layouts(for: config.records, dialect: .ipfix(timestamps: config.timestamps), biflow: config.biflow,
-                                                   latency: config.ipfixLatency)
+                                                   tcpInsight: config.ipfixNtop)
                 let e = exporter(IPFIXEncoder(observationDomain: config.observationDomain, layouts: layouts, context: systemInit))
                 if config.biflow { biflowExporters.append(e) } else { exporters.append(e) }
             case .v9:
                 exporters.append(exporter(NetFlowV9Encoder(sourceID: config.observationDomain,
-                                                           layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9, latency: true),
+                                                           layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9, tcpInsight: true),
                                                            context: systemInit)))
             case .v5:
                 exporters.append(exporter(NetFlowV5Encoder(observationDomain: config.observationDomain, context: systemInit,

@@ -23,10 +23,11 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var offload = false
     /// Export RFC 5103 biflow records to IPFIX collectors.
     public var biflow = false
-    /// IPFIX records carry the TCP latencies in ntop's enterprise elements (PEN 35632). Off by
-    /// default: some collectors refuse enterprise elements they do not know. NetFlow v9 records
-    /// always carry nProbe's latency fields (57554–57559).
-    public var ipfixLatency = false
+    /// IPFIX records carry the TCP latencies, retransmissions and out-of-order packets in ntop's
+    /// enterprise elements (PEN 35632). Off by default: some collectors refuse enterprise
+    /// elements they do not know. NetFlow v9 records always carry them (nProbe's and ntop's
+    /// v9 fields).
+    public var ipfixNtop = false
     /// Queues per TAP (IFF_MULTI_QUEUE), each with a forwarding thread per direction.
     public var queues = 1
     /// CPUs the forwarding threads are pinned to, in turn; empty: not pinned.
@@ -62,15 +63,15 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// the options message, to every collector.
     public var minimumMTU: Int {
         collectors.map { c in
-            (c.host.isIPv6 ? 48 : 28) + Self.encoderMinimum(c.format, records: records, biflow: biflow, latency: ipfixLatency)
+            (c.host.isIPv6 ? 48 : 28) + Self.encoderMinimum(c.format, records: records, biflow: biflow, ipfixNtop: ipfixNtop)
         }.max() ?? 0
     }
 
-    static func encoderMinimum(_ format: ExportFormat, records: RecordSet, biflow: Bool, latency: Bool) -> Int {
+    static func encoderMinimum(_ format: ExportFormat, records: RecordSet, biflow: Bool, ipfixNtop: Bool) -> Int {
         let context = EncodingContext(systemInitMs: 0)
         switch format {
-        case .ipfix: return IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: records, biflow: biflow, latency: latency), context: context).largestRequiredMessage
-        case .v9: return NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: records, dialect: .netflowV9, latency: true), context: context).largestRequiredMessage
+        case .ipfix: return IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: records, biflow: biflow, tcpInsight: ipfixNtop), context: context).largestRequiredMessage
+        case .v9: return NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: records, dialect: .netflowV9, tcpInsight: true), context: context).largestRequiredMessage
         case .v5: return NetFlowV5Encoder(observationDomain: 1, context: context).largestRequiredMessage
         }
     }

@@ -132,6 +132,8 @@ public final class BiflowAssembler {
         r.packets = 0
         r.octets = 0
         r.tcpFlags = 0
+        r.retransmittedPackets = 0
+        r.outOfOrderPackets = 0
         r.handshake = TCPHandshake()
         r.setReverse(from: record)
         // No forward packet: the forward start and end repeat the reverse ones, so that
