@@ -237,4 +237,12 @@ final class FlowMemoryTests: XCTestCase {
         let perFlow = MemoryLayout<FlowEntry>.stride + MemoryLayout<UInt32>.stride
         XCTAssertLessThanOrEqual(perFlow, 148, "\(perFlow) bytes per flow")
     }
+
+    func testWhatEveryPacketTouchesIsInTheEntrysFirst96Bytes() {
+        // The key, the four counted fields, `state`, and a TCP data segment's high mark.
+        for field in [\FlowEntry.lastNs, \FlowEntry.tcpFlags, \FlowEntry.state, \FlowEntry.highSequence] as [PartialKeyPath<FlowEntry>] {
+            XCTAssertLessThan(MemoryLayout<FlowEntry>.offset(of: field)!, 96)
+        }
+        XCTAssertEqual(MemoryLayout<FlowEntry>.offset(of: \FlowEntry.highSequence), 92, "in the padding after state")
+    }
 }

@@ -10,7 +10,8 @@ public enum Workload {
 
     /// One frame per flow, UDP, each flow its own source address and port, back to back, each on
     /// its own cache line as the forwarder's read buffer is (c/meter_bench.c does the same).
-    /// Written once, when made, and only read after: safe to share.
+    /// Written once, when made, and only read after: safe to share; except TCP frames, whose
+    /// sequence number `runTCP` advances after each visit so that every segment is in order.
     public struct Frames: @unchecked Sendable {
         public let base: UnsafeRawPointer
         /// Bytes of each frame, as read from the TAP.
@@ -21,8 +22,10 @@ public enum Workload {
     public static let ipv4 = makeFrames(ipv6: false)
     /// IPv6 frames: the meter's out-of-line IPv6 path, with no C twin (flowtap's own figure).
     public static let ipv6 = makeFrames(ipv6: true)
+    /// IPv4 TCP data segments, in order: what TCP insight costs a segment (no C twin).
+    public static let tcp = makeFrames(ipv6: false, tcp: true)
 
-    static func makeFrames(ipv6: Bool) -> Frames {
+    static func makeFrames(ipv6: Bool, tcp: Bool = false) -> Frames {
         let bytes = UnsafeMutableRawPointer.allocate(byteCount: flows * frameLength, alignment: 64)
         bytes.initializeMemory(as: UInt8.self, repeating: 0, count: flows * frameLength)
         for i in 0 ..< flows {
@@ -47,12 +50,17 @@ public enum Workload {
                 ip.storeBytes(of: 0x45, as: UInt8.self)
                 ip.storeBytes(of: 46, toByteOffset: 3, as: UInt8.self)   // total length 46: 20 + 8 + 18
                 ip.storeBytes(of: 64, toByteOffset: 8, as: UInt8.self)
-                ip.storeBytes(of: 17, toByteOffset: 9, as: UInt8.self)
+                ip.storeBytes(of: tcp ? 6 : 17, toByteOffset: 9, as: UInt8.self)
                 for (o, b) in ([10] + flow + [10, 77, 0, 2]).enumerated() {
                     ip.storeBytes(of: b, toByteOffset: 12 + o, as: UInt8.self)
                 }
                 udp = ip + 20
-                udp.storeBytes(of: 26, toByteOffset: 5, as: UInt8.self)
+                if tcp {   // total length 46: 20 + 20 + 6 bytes of payload
+                    udp.storeBytes(of: 5 << 4, toByteOffset: 12, as: UInt8.self)
+                    udp.storeBytes(of: UInt8(TCPFlags.ack), toByteOffset: 13, as: UInt8.self)
+                } else {
+                    udp.storeBytes(of: 26, toByteOffset: 5, as: UInt8.self)
+                }
             }
             udp.storeBytes(of: UInt16(40000 + i % 20000).bigEndian, as: UInt16.self)
             udp.storeBytes(of: 9, toByteOffset: 3, as: UInt8.self)
@@ -90,6 +98,23 @@ public enum Workload {
         for _ in 0 ..< count {
             meter.meter(base + flow(at: n) * frameLength, length: length, now: 2)
             if meter.cache.pendingCount != 0 { _ = meter.cache.drainPending { _ in true } }
+            n &+= 1
+        }
+    }
+
+    /// `run` over `tcp` frames: after each segment, its flow's next one follows it in sequence
+    /// (the frame's sequence number advances by its 6 bytes: a few instructions of harness).
+    @inline(__always)
+    public static func runTCP(_ meter: inout PacketMeter, from start: Int, count: Int) {
+        let base = tcp.base
+        let length = tcp.length
+        var n = start
+        for _ in 0 ..< count {
+            let frame = base + flow(at: n) * frameLength
+            meter.meter(frame, length: length, now: 2)
+            if meter.cache.pendingCount != 0 { _ = meter.cache.drainPending { _ in true } }
+            let sequence = UnsafeMutableRawPointer(mutating: frame) + 14 + 20 + 4
+            sequence.storeBytes(of: (UInt32(bigEndian: sequence.loadUnaligned(as: UInt32.self)) &+ 6).bigEndian, as: UInt32.self)
             n &+= 1
         }
     }

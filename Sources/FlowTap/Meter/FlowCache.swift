@@ -1,10 +1,10 @@
 /// The state of one flow between two reports. Times are the meter's clock (monotonic
 /// nanoseconds in the forwarder), so a step of the wall clock neither freezes nor flushes the
 /// cache; `FlowCache.wallOffsetNs` turns them into wall-clock times when a record is made. A
-/// packet of a live flow reads the key and `state` and writes the four fields after the key,
-/// so those come first: the bytes it touches then span two cache lines for three entries in
-/// four (entries are 144 bytes apart), three for the rest; a TCP data segment also touches
-/// `highSequence`, on the next line. With its tag, 148 bytes a flow.
+/// packet of a live flow reads the key and `state` and writes the four fields after the key
+/// (a TCP data segment also `highSequence`, in the padding after `state`), so those come first:
+/// the 96 bytes it touches then span two cache lines for three entries in four (entries are
+/// 144 bytes apart), three for the rest. With its tag, 148 bytes a flow.
 struct FlowEntry {
     var key: FlowKey
     var packets: UInt64
@@ -15,18 +15,19 @@ struct FlowEntry {
     /// `closing`, this direction's `TCPHandshake.Role` and what of the handshake it still
     /// watches for (while it does, every packet takes `FlowCache.tcpControl`): bits below.
     var state: UInt8
-    /// The handshake's times (`TCPHandshake`), in the padding and after the report times:
-    /// microseconds of the meter's clock, modulo 2^32, kept across active reports.
-    var synUs: UInt32
+    /// `TCPSequence`'s high mark: the end of the highest data seen.
+    var highSequence: UInt32
     /// Written when a report interval's first packet comes.
     var firstNs: UInt64
     /// Start of the active-timeout interval: creation, or the last active report.
     var reportStartNs: UInt64
+    /// The handshake's times (`TCPHandshake`): microseconds of the meter's clock, modulo 2^32,
+    /// kept across active reports.
+    var synUs: UInt32
     var ackUs: UInt32
     var dataUs: UInt32
-    /// `TCPSequence`: the end of the highest data seen, the one gap below it that is tracked
-    /// (empty when its ends are equal), and the counts since the last report.
-    var highSequence: UInt32
+    /// The rest of `TCPSequence`: the one gap below the mark that is tracked (empty when its
+    /// ends are equal), and the counts since the last report.
     var holeStart: UInt32
     var holeEnd: UInt32
     var retransmitted: UInt32
@@ -35,8 +36,8 @@ struct FlowEntry {
     /// A flow's entry before its first packet is counted.
     @inline(__always)
     static func fresh(_ key: FlowKey, now: UInt64) -> FlowEntry {
-        FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, state: 0, synUs: 0, firstNs: now,
-                  reportStartNs: now, ackUs: 0, dataUs: 0, highSequence: 0, holeStart: 0, holeEnd: 0,
+        FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, state: 0, highSequence: 0, firstNs: now,
+                  reportStartNs: now, synUs: 0, ackUs: 0, dataUs: 0, holeStart: 0, holeEnd: 0,
                   retransmitted: 0, outOfOrder: 0)
     }
 
@@ -140,19 +141,22 @@ public struct FlowCache: ~Copyable {
                                sequence: UInt32 = 0, payload: UInt32 = 0, now: UInt64) {
         let slot = slot(for: key, now: now)
         let entry = entries + slot
-        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) != 0 || entry.pointee.state & FlowEntry.watching != 0 {
-            tcpControl(slot, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
-        } else {
+        // Everything but TCP (and TCP when l4 is not recorded) has no flags: one test.
+        guard tcpFlags != 0 else { return count(entry, packets: packets, octets: octets, tcpFlags: 0, now: now) }
+        let state = entry.pointee.state
+        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) == 0 && state & FlowEntry.watching == 0 {
             count(entry, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
-        }
-        if tcpFlags & TCPFlags.payload != 0 {
+            guard tcpFlags & TCPFlags.payload != 0 else { return }
             // In order, the common case: the segment starts where the highest data ended.
-            if entry.pointee.state & FlowEntry.sawSequence != 0 && sequence == entry.pointee.highSequence {
+            if state & FlowEntry.sawSequence != 0 && sequence == entry.pointee.highSequence {
                 entry.pointee.highSequence = sequence &+ payload
             } else {
                 TCPSequence.place(entry, sequence: sequence, length: payload)
             }
+            return
         }
+        tcpControl(slot, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
+        if tcpFlags & TCPFlags.payload != 0 { TCPSequence.place(entry, sequence: sequence, length: payload) }
     }
 
     @inline(__always)
