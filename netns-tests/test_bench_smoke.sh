@@ -5,12 +5,14 @@
 # is for bench.sh runs on a quiet machine (README, Performance).
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
-plan 10
+plan 12
 require_root
-# Not -O: operated runs still lose flowtap now and then (README, Operating flowtap, "Known
-# problem"); test_metrics.sh covers the operated paths at a load where that has not happened.
-out=$(bash "$HERE/bench.sh" -n 1 -d 1 2>/dev/null)
+# Operated (-O): every flowtap mode also serves the control socket and --metrics, polled and
+# scraped every second, under the bench's floods (how libdispatch once took flowtap down).
+out=$(bash "$HERE/bench.sh" -n 1 -d 1 -O -o "$FT_OUT/bench" 2>/dev/null)
 echo "$out"
+check "no flowtap mode ended before its stop signal" test ! -e "$FT_OUT/bench/early-exits.txt"
+check "the polls and scrapes were answered" bash -c "grep -qE '^operated: [1-9][0-9]* polls of show flows answered, [1-9][0-9]* Prometheus scrapes' <<<'$out'"
 for mode in "kernel bridge" "C reference (tapfwd)" "flowtap" "C reference -v (vnet_hdr + TSO)" "flowtap --offload" "flowtap, every frame a new flow"; do
   check "bench.sh measured: $mode" bash -c "grep -F '| $mode |' <<<'$out' | grep -qvE 'nan|\\| 0\\.00 \\|'"
 done

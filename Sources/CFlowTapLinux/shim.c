@@ -2,6 +2,7 @@
 #include "CFlowTapLinux.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <pthread.h>
@@ -257,37 +258,59 @@ int cft_install_seccomp(const int *allowed, int count, int trap) {
         if (sigaction(SIGSYS, &action, NULL) < 0)
             return -errno;
     }
-    // arch check; open, openat, socket and connect fail with EACCES, unlogged (glibc opens
-    // files on its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's
-    // heap first shrinks, localtime rereads a changed /etc/localtime; libdispatch reports a
-    // refused thread priority through syslog(3), which copes without its socket, and whose
-    // socket may have been made just before the filter came); ioctl only as TCGETS (stdio's
-    // isatty: TAP ioctls need no capability, so no other request may pass); then one JEQ per
-    // allowed call to ALLOW; anything else fails with EPERM, or (trap) raises SIGSYS first.
-    struct sock_filter program[14 + 200 + 2];
+    // arch check; open and openat (but for libdispatch's, below), socket and connect fail with
+    // EACCES, unlogged (glibc opens files on its own and copes: malloc reads
+    // /proc/sys/vm/overcommit_memory when a thread's heap first shrinks, localtime rereads a
+    // changed /etc/localtime; libdispatch reports a refused thread priority through syslog(3),
+    // which copes without its socket, and whose socket may have been made just before the
+    // filter came); ioctl only as TCGETS (stdio's isatty: TAP ioctls need no capability, so no
+    // other request may pass); then one JEQ per allowed call to ALLOW, else the default action.
+    struct sock_filter program[20 + 200 + 2];
+#ifdef SYS_open
+    const int header = 19;
+#else
+    const int header = 15;
+#endif
+    // The last instruction is the ALLOW; `to_allow(i)` is the jump offset to it from i.
+    const int allow = header + count + 1;
+#define to_allow(i) ((unsigned char)(allow - (i) - 1))
     int n = 0;
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CFT_AUDIT_ARCH, 1, 0);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    // open and openat pass only as O_RDONLY | O_NONBLOCK, what libdispatch's worker monitor
+    // uses to read /proc/TID/stat once a second while work waits, and which it cannot do
+    // without (it ends the process, "registered worker exited prematurely"); every other
+    // open fails with EACCES (args are 64-bit: the low word, little-endian, holds the flags).
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 3);
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
+    program[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_RDONLY | O_NONBLOCK, to_allow(n), 0);
+    n++;
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA));
 #ifdef SYS_open
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 3, 0);
-#else
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 3, 0);
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 0, 3);
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
+    program[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_RDONLY | O_NONBLOCK, to_allow(n), 0);
+    n++;
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA));
 #endif
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 2, 0);
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0);
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_connect, 0, 1);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA));
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 3);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCGETS, (unsigned char)(count + 2), (unsigned char)(count + 1));
+    // TCGETS to the ALLOW, anything else to the default action just before it.
+    program[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCGETS, to_allow(n), (unsigned char)(to_allow(n) - 1));
+    n++;
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    if (n != header)
+        return -EFAULT;
     for (int i = 0; i < count; i++) {
-        // Jump over the remaining comparisons and the TRAP to the ALLOW at the end.
-        program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)allowed[i],
-                                                    (unsigned char)(count - i), 0);
+        program[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)allowed[i], to_allow(n), 0);
+        n++;
     }
+#undef to_allow
     // A trapped call made while SIGSYS is blocked (glibc blocks every signal inside
     // pthread_create and at thread exit) kills the process: the kernel cannot deliver the
     // signal, so it forces the default action. Hence EPERM by default, which cannot kill.

@@ -85,9 +85,10 @@ int cft_set_no_new_privs(void);
 /// `count` system call numbers in `allowed` (at most 200) and makes every other fail with EPERM
 /// (logged by the kernel's audit, SECCOMP_FILTER_FLAG_LOG). With `trap`, every other raises
 /// SIGSYS instead: a handler, installed here, logs the call's number once to stderr and makes
-/// it fail with EPERM; such a call made while SIGSYS is blocked kills the process. open, openat,
+/// it fail with EPERM; such a call made while SIGSYS is blocked kills the process. open and
+/// openat pass only as O_RDONLY | O_NONBLOCK (libdispatch's worker monitor); other opens,
 /// socket and connect fail with EACCES without a log line; ioctl passes only as TCGETS. Another
-/// architecture's calls kill the process.
+/// architecture's calls kill the process. -EFAULT: the program's layout is wrong (a bug).
 int cft_install_seccomp(const int *allowed, int count, int trap);
 
 /// The current thread's system call number of `name` (SYS_name), or -1 when this architecture

@@ -63,7 +63,7 @@ public enum SeccompAllowlist {
     /// stdout is a terminal. A TAP's own ioctls need no capability, so no other request passes.
     public static let restricted = [
         ("ioctl", "TCGETS only: stdio's isatty(3) on stdout"),
-        ("open, openat", "refused with EACCES and not logged: no file is opened after the drop, but glibc tries on its own and copes (malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes)"),
+        ("open, openat", "only as O_RDONLY | O_NONBLOCK: libdispatch's worker monitor (under --metrics) reads /proc/TID/stat once a second while work waits, and ends the process if it cannot; any other open is refused with EACCES and not logged (glibc tries on its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes)"),
         ("socket, connect", "refused with EACCES and not logged: no socket is made or connected after the drop, but libdispatch (under --metrics) may report a refused thread priority through syslog(3), which copes without its socket (and may have made it just before the filter came)"),
     ]
 
