@@ -31,10 +31,11 @@ stop_pid "$PID_NFCAPD_churn"
 records=$(nfdump -R "$FT_OUT/churn" -q -o 'fmt:%sa' 'src net 10.77.1.0/28' 2>/dev/null | wc -l)
 check "nfcapd holds a biflow record for each of the $crossed flows that crossed ($records)" test "$records" -eq "$crossed"
 check "most of the million crossed ($crossed)" test "$crossed" -ge $((FLOWS * 98 / 100))
-# Two caches of SLOTS slots at 128 bytes, two rings of 65 536 records at 160 bytes; the
-# assembler holds at most SLOTS waiting records (~400 bytes each with the dictionary's share),
-# 2 × SLOTS order entries (72 bytes), and 2 × SLOTS orientations (~256 bytes); plus 96 MiB for
-# buffers and the runtime.
-limit_kb=$(( (2 * SLOTS * 128 + 2 * 65536 * 160 + SLOTS * 400 + 2 * SLOTS * 72 + 2 * SLOTS * 256) / 1024 + 96 * 1024 ))
+# Two caches of SLOTS slots at 148 bytes (entry and tag), two rings of 65 536 records at 216
+# bytes (FlowRecord's stride, with TCP insight); the assembler holds at most SLOTS waiting
+# records (~464 bytes each with the dictionary's share), 2 × SLOTS order entries (72 bytes), and
+# 2 × SLOTS orientations (~256 bytes); plus 96 MiB for buffers and the runtime. (No handshake
+# in this UDP churn, so the latency join holds nothing.)
+limit_kb=$(( (2 * SLOTS * 148 + 2 * 65536 * 216 + SLOTS * 464 + 2 * SLOTS * 72 + 2 * SLOTS * 256) / 1024 + 96 * 1024 ))
 check "peak resident memory ${hwm_kb} kB within ${limit_kb} kB" test "$hwm_kb" -le "$limit_kb"
 finish

@@ -238,6 +238,12 @@ final class FlowMemoryTests: XCTestCase {
         XCTAssertLessThanOrEqual(perFlow, 148, "\(perFlow) bytes per flow")
     }
 
+    func testARecordTakesAtMost216Bytes() {
+        // What each ring slot and each waiting biflow record costs; test_biflow_memory.sh's
+        // bound counts on it.
+        XCTAssertLessThanOrEqual(MemoryLayout<FlowRecord>.stride, 216)
+    }
+
     func testWhatEveryPacketTouchesIsInTheEntrysFirst96Bytes() {
         // The key, the four counted fields, `state`, and a TCP data segment's high mark.
         for field in [\FlowEntry.lastNs, \FlowEntry.tcpFlags, \FlowEntry.state, \FlowEntry.highSequence] as [PartialKeyPath<FlowEntry>] {
