@@ -218,8 +218,12 @@ capture() {
 
 stop_capture() { local v="PID_CAP_$1"; sleep 0.3; stop_pid "${!v}"; }
 
-# capture_complete NAME: tcpdump lost no frame (a lost frame would make the ground truth wrong).
-capture_complete() { grep -q "^0 packets dropped by kernel" "$FT_OUT/$1.tcpdump.log"; }
+# capture_complete NAME...: tcpdump lost no frame in any of them (a lost frame would make the
+# ground truth wrong).
+capture_complete() {
+  local name
+  for name; do grep -q "^0 packets dropped by kernel" "$FT_OUT/$name.tcpdump.log" || return 1; done
+}
 
 # iperf3_server: in h2, answering until cleanup.
 iperf3_server() {

@@ -46,7 +46,7 @@ sleep 7   # past the close grace (5 s) and a sweep: the closed TCP flows end wit
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
 stop_capture tapa; stop_capture tapb
-check "the TAP captures lost no frame" bash -c "$(declare -f capture_complete); FT_OUT='$FT_OUT'; capture_complete tapa && capture_complete tapb"
+check "the TAP captures lost no frame" capture_complete tapa tapb
 for p in PYIPFIX PYV9 PYV5; do v="PID_$p"; stop_pid "${!v}"; done
 cat "$FT_OUT"/py-*.log
 python3 "$TOOLS/pcapflows.py" --fields --icmp-types "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"

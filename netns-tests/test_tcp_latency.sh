@@ -34,7 +34,7 @@ sleep 0.3
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
 stop_capture tapa; stop_capture tapb; stop_capture export
-check "the TAP captures lost no frame" bash -c "$(declare -f capture_complete); FT_OUT='$FT_OUT'; capture_complete tapa && capture_complete tapb"
+check "the TAP captures lost no frame" capture_complete tapa tapb
 stop_pid "$PID_NFCAPD"; stop_pid "${FT_PIDS[-1]}"
 python3 "$TOOLS/tcpinsight.py" latency "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"
 check "the capture shows 12 connections with delays of 2 ms or more, each different" python3 - "$FT_OUT/truth.json" <<'PY'

@@ -31,7 +31,7 @@ sleep 0.3
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
 stop_capture tapa; stop_capture tapb; stop_capture export
-check "the TAP captures lost no frame" bash -c "$(declare -f capture_complete); FT_OUT='$FT_OUT'; capture_complete tapa && capture_complete tapb"
+check "the TAP captures lost no frame" capture_complete tapa tapb
 python3 "$TOOLS/tcpinsight.py" sequence "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"
 check "the capture's counts are the segments the player lost and swapped (about 2 % and 1 %), and 0 for the clean one" \
   python3 - "$FT_OUT/truth.json" "$FT_OUT/lossy.json" "$FT_OUT/clean.json" <<'PY'

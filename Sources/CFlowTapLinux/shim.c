@@ -267,9 +267,9 @@ int cft_install_seccomp(const int *allowed, int count, int trap) {
     // other request may pass); then one JEQ per allowed call to ALLOW, else the default action.
     struct sock_filter program[20 + 200 + 2];
 #ifdef SYS_open
-    const int header = 19;
+    const int header = 18;
 #else
-    const int header = 15;
+    const int header = 14;
 #endif
     // The last instruction is the ALLOW; `to_allow(i)` is the jump offset to it from i.
     const int allow = header + count + 1;
@@ -298,12 +298,12 @@ int cft_install_seccomp(const int *allowed, int count, int trap) {
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0);
     program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_connect, 0, 1);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA));
-    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 3);
+    // Not ioctl: on to the allowlist, the number still loaded.
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 2);
     program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
     // TCGETS to the ALLOW, anything else to the default action just before it.
     program[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCGETS, to_allow(n), (unsigned char)(to_allow(n) - 1));
     n++;
-    program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     if (n != header)
         return -EFAULT;
     for (int i = 0; i < count; i++) {

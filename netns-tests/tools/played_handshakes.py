@@ -171,12 +171,12 @@ def main():
                 time.sleep(0.03)   # as a real sender does, after more than the connection's RTT
             c2s(seq + n * 1000, ack, ACK, (b"r" if again else b"d") * 1000)
             wait_for(ss, cport, sport, ACK, (seq + n * 1000) & 0xFFFFFFFF)
-        c_isn += a.bulk * 1000
-        c2s(c_isn + 1 + len(request), s_isn + 1 + len(response), FIN | ACK)
+        end = seq + a.bulk * 1000   # the client's next sequence number
+        c2s(end, ack, FIN | ACK)
         wait_for(ss, cport, sport, FIN | ACK)
-        s2c(s_isn + 1 + len(response), c_isn + 2 + len(request), FIN | ACK)
+        s2c(ack, end + 1, FIN | ACK)
         wait_for(cs, sport, cport, FIN | ACK)
-        c2s(c_isn + 2 + len(request), s_isn + 2 + len(response), ACK)
+        c2s(end + 1, ack + 1, ACK)
         plan.append({"client": [CLIENT_IP, cport], "server": [SERVER_IP, sport],
                      "server_ms": server_ms, "client_ms": client_ms, "app_ms": app_ms,
                      "segments": a.bulk, "lost": lost, "swapped": swapped})
