@@ -92,6 +92,63 @@ final class FlowCacheTests: XCTestCase {
         XCTAssertEqual(c.flowsCreated, 3)
     }
 
+    /// The SYN/ACK of the next connection on a closing flow's 5-tuple starts the server
+    /// direction's next flow, as the SYN does the client's.
+    func testASYNACKDuringTheGraceStartsANewFlow() {
+        var c = cache()
+        c.meter(key: key(1), octets: 60, tcpFlags: TCPFlags.syn | TCPFlags.ack, now: ms(10))
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, now: ms(20))
+        c.meter(key: key(1), octets: 60, tcpFlags: TCPFlags.syn | TCPFlags.ack, now: ms(500))
+        XCTAssertEqual(pending(&c).map(\.packets), [2])
+        XCTAssertEqual(c.flowsCreated, 2)
+    }
+
+    /// A RST seen in one direction closes the other direction's flow, whose forwarder never
+    /// sees it: the notice carries the reverse key, the other cache closes that flow (close
+    /// grace, then "end of flow detected" instead of the idle timeout), once per connection.
+    func testARSTClosesTheOtherDirectionThroughItsNotice() {
+        let ring = SPSCRing<FlowKey>(capacity: 4)
+        var a = cache(), b = cache()
+        a.resetNotices = ring
+        let forward = key(1), reverse = key(1).reverseKey
+        b.meter(key: reverse, octets: 1500, tcpFlags: TCPFlags.ack | TCPFlags.payload, sequence: 1, payload: 1448, now: ms(10))
+        a.meter(key: forward, octets: 52, tcpFlags: TCPFlags.ack, now: ms(11))
+        a.meter(key: forward, octets: 40, tcpFlags: TCPFlags.rst, now: ms(20))
+        a.meter(key: forward, octets: 40, tcpFlags: TCPFlags.rst | TCPFlags.ack, now: ms(21))
+        var notices: [FlowKey] = []
+        ring.drain { notices.append($0) }
+        XCTAssertEqual(notices, [reverse], "one notice per connection, with the other direction's key")
+        notices.forEach { b.closeForPeerReset($0) }
+        b.closeForPeerReset(key(2).reverseKey)
+        XCTAssertEqual(b.peerResetsClosed, 1)
+        XCTAssertEqual(b.peerResetsUnmatched, 1, "a notice for a flow not here makes none")
+        XCTAssertEqual(b.liveFlows, 1)
+        XCTAssertTrue(expired(&b, now: ms(10 + 4_999)).isEmpty, "the close grace counts from the flow's last packet")
+        let out = expired(&b, now: ms(10 + 5_000))
+        XCTAssertEqual(out.map(\.endReason), [.endOfFlowDetected])
+        XCTAssertEqual(out.first?.key, reverse)
+        XCTAssertEqual(out.first?.tcpFlags, TCPFlags.ack, "the other direction's RST is not this flow's flag")
+        XCTAssertEqual(expired(&a, now: ms(21 + 5_000)).map(\.endReason), [.endOfFlowDetected])
+    }
+
+    /// Notices that find the other direction's ring full are counted, not waited for; with no
+    /// close grace a notice ends the flow at once.
+    func testResetNoticesAreBoundedAndEndAtOnceWithoutAGrace() {
+        let ring = SPSCRing<FlowKey>(capacity: 2)
+        var a = cache()
+        a.resetNotices = ring
+        for port in UInt16(1) ... 5 { a.meter(key: key(port), octets: 40, tcpFlags: TCPFlags.rst, now: ms(10)) }
+        XCTAssertEqual(ring.count, 2)
+        XCTAssertEqual(a.resetNoticesLost, 3)
+        var b = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60, closeTimeoutSeconds: 0), point: point)
+        b.meter(key: key(1).reverseKey, octets: 52, tcpFlags: TCPFlags.ack, now: ms(5))
+        ring.drain { b.closeForPeerReset($0) }
+        let out = pending(&b)
+        XCTAssertEqual(out.map(\.endReason), [.endOfFlowDetected])
+        XCTAssertEqual(b.liveFlows, 0)
+        XCTAssertEqual(b.peerResetsUnmatched, 1)
+    }
+
     /// `--tcp-close-timeout 0`: the FIN or RST reports the flow itself.
     func testNoCloseGraceEndsTheFlowAtItsFIN() {
         var c = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60, closeTimeoutSeconds: 0), point: point)

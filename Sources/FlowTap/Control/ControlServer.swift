@@ -167,6 +167,8 @@ public final class ControlServer: @unchecked Sendable {
                 ("undecodable", JSONText.object(issues)),
                 ("fragments", JSONText.object([("held", String(c.fragmentsHeld)), ("attributed", String(c.fragmentsAttributed)),
                                                ("unattributed", String(c.fragmentsUnattributed))])),
+                ("reset_notices", JSONText.object([("closed", String(c.peerResetsClosed)), ("unmatched", String(c.peerResetsUnmatched)),
+                                                   ("lost", String(c.resetNoticesLost))])),
             ])
         }
         return JSONText.object([("directions", JSONText.array(directions)), ("collectors", JSONText.array(collectors()))])

@@ -51,6 +51,7 @@ public final class ProbeMetrics: Sendable {
         "flow_evictions_total": (true, "Flows ended early because the cache set was full (exported with reason lack_of_resources)."),
         "records_total": (true, "Flow records handed to the walker, by flowEndReason."),
         "records_lost_total": (true, "Flow records lost because the ring to the walker was full."),
+        "reset_notices_total": (true, "Notices of a connection reset from the other direction of the queue: that closed a flow here, that found none, and (lost) this direction's that found the other's ring full."),
         "fragments_held": (false, "IP fragments held until their first fragment names the ports."),
         "fragments_total": (true, "IP fragments, by whether their first fragment came (attributed) or not (unattributed)."),
         "kernel_drops_total": (true, "Frames the kernel dropped at the input TAP's queue before flowtap read them (tx_dropped)."),
@@ -98,6 +99,9 @@ public final class ProbeMetrics: Sendable {
             }
             add("records_lost_total", l, c.recordsLost)
             add("fragments_held", l, c.fragmentsHeld)
+            add("reset_notices_total", l + [("outcome", "closed")], c.peerResetsClosed)
+            add("reset_notices_total", l + [("outcome", "unmatched")], c.peerResetsUnmatched)
+            add("reset_notices_total", l + [("outcome", "lost")], c.resetNoticesLost)
             add("fragments_total", l + [("outcome", "attributed")], c.fragmentsAttributed)
             add("fragments_total", l + [("outcome", "unattributed")], c.fragmentsUnattributed)
             // One TAP queue's drops for the whole direction: the counter is the TAP's, not a queue's.

@@ -56,6 +56,16 @@ public struct DirectionMeter: ~Copyable {
         recordsQueued &+= UInt64(meter.cache.expire(now: now, slots: slots) { sink.push($0) })
     }
 
+    /// The other direction's reset notices (`FlowCache.resetNotices`), between frames: each
+    /// closes its flow here, and a flow with no close grace ends at once. At most the ring's
+    /// capacity a call, so a reset storm cannot hold forwarding up.
+    public mutating func closeForPeerResets<Sink: RecordSink>(from notices: SPSCRing<FlowKey>, into sink: Sink) {
+        notices.drain(limit: notices.capacity) { key in
+            meter.cache.closeForPeerReset(key)
+            if meter.cache.pendingCount != 0 { deliverPending(into: sink) }
+        }
+    }
+
     mutating func expireFragments<Sink: RecordSink>(now: UInt64, into sink: Sink) {
         while meter.expireFragment(now: now) {
             if meter.cache.pendingCount != 0 { deliverPending(into: sink) }
@@ -105,4 +115,4 @@ public struct DirectionMeter: ~Copyable {
     }
 }
 
-extension RecordRing: RecordSink {}
+extension SPSCRing: RecordSink where Element == FlowRecord {}

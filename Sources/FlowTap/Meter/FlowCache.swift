@@ -108,6 +108,16 @@ public struct FlowCache: ~Copyable {
     /// Records that found the outbox full (see `outbox`); lost, and counted as such.
     public private(set) var recordsDropped: UInt64 = 0
     var scanCursor = 0
+    /// Where this direction tells the other direction's forwarder that it saw a connection
+    /// reset: the reverse key of a flow at its first RST (`closeForPeerReset` there). The other
+    /// direction never sees that RST, and without the notice its flow would wait for the idle
+    /// timeout. nil when nobody listens (tests, the fuzzer, the microbenchmark).
+    public var resetNotices: SPSCRing<FlowKey>?
+    /// Notices the other direction's ring had no room for (that flow then ends by idle
+    /// timeout); notices received that closed a flow, and those that found none here.
+    public private(set) var resetNoticesLost: UInt64 = 0
+    public private(set) var peerResetsClosed: UInt64 = 0
+    public private(set) var peerResetsUnmatched: UInt64 = 0
 
     /// `maxFlows` below one set is taken as one set (configuration refuses it before).
     public init(maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint, seed: UInt64 = 0) {
@@ -171,18 +181,20 @@ public struct FlowCache: ~Copyable {
     /// A packet with SYN, FIN or RST, or one of a flow still timing its handshake. One
     /// connection is one flow per direction: a FIN or RST marks the flow closing, and it stays
     /// for the close grace so that the closing ACKs and a retransmitted FIN join it (then it
-    /// ends, "end of flow detected"); a SYN without ACK on a closing flow is a new connection on
-    /// the same 5-tuple, so the old flow ends now and the SYN starts the next. With no close
-    /// grace (`closeNs` 0) the FIN or RST ends it at once.
+    /// ends, "end of flow detected"); a SYN (or SYN/ACK) on a closing flow is a new connection
+    /// on the same 5-tuple, so the old flow ends now and the SYN starts the next. With no close
+    /// grace (`closeNs` 0) the FIN or RST ends it at once. A RST also closes the other
+    /// direction's flow, through `resetNotices`.
     @inline(never)
     mutating func tcpControl(_ slot: Int, packets: UInt64, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
         let entry = entries + slot
-        let synACK = tcpFlags & (TCPFlags.syn | TCPFlags.ack)
-        if entry.pointee.closing && synACK == TCPFlags.syn {
+        if entry.pointee.closing && tcpFlags & TCPFlags.syn != 0 {
             report(slot, reason: .endOfFlowDetected)
             entry.pointee = FlowEntry.fresh(entry.pointee.key, now: now)
             flowsCreated &+= 1
         }
+        // One notice per connection: later RSTs of the flow (a reset storm) find the bit set.
+        if tcpFlags & TCPFlags.rst != 0 && entry.pointee.tcpFlags & TCPFlags.rst == 0 { noticeReset(entry.pointee.key) }
         count(entry, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
         timeHandshake(entry, tcpFlags: tcpFlags, now: now)
         guard tcpFlags & (TCPFlags.fin | TCPFlags.rst) != 0 else { return }
@@ -191,6 +203,31 @@ public struct FlowCache: ~Copyable {
             release(slot)
         } else {
             entry.pointee.closing = true
+        }
+    }
+
+    mutating func noticeReset(_ key: FlowKey) {
+        guard let ring = resetNotices else { return }
+        if !ring.push(key.reverseKey) { resetNoticesLost &+= 1 }
+    }
+
+    /// The other direction saw a RST of the connection whose flow in this direction is `key`:
+    /// the flow closes as if the RST had been its own (its close grace, then "end of flow
+    /// detected"; at once with no grace, the record then in the outbox). No slot is made for a
+    /// key that is not here.
+    public mutating func closeForPeerReset(_ key: FlowKey) {
+        let (tag, base) = place(of: key)
+        guard let slot = (base ..< base &+ Self.ways).first(where: { tags[$0] == tag && entries[$0].key == key }) else {
+            peerResetsUnmatched &+= 1
+            return
+        }
+        peerResetsClosed &+= 1
+        if policy.closeNs == 0 {
+            report(slot, reason: .endOfFlowDetected)
+            release(slot)
+        } else {
+            entries[slot].closing = true
+            entries[slot].state &= ~FlowEntry.watching
         }
     }
 
@@ -234,14 +271,19 @@ public struct FlowCache: ~Copyable {
     /// The slot holding `key`'s flow, inserted (evicting if its set is full) when absent.
     @inline(__always)
     mutating func slot(for key: FlowKey, now: UInt64) -> Int {
-        let hash = key.hash(seed: seed)
-        let tag = UInt32(truncatingIfNeeded: hash >> 32) | 1
-        let base = Int(((hash & 0xFFFF_FFFF) &* UInt64(sets)) >> 32) &* Self.ways
+        let (tag, base) = place(of: key)
         // Most packets belong to a live flow: look for it alone, and for room only when it is new.
         for i in base ..< base &+ Self.ways where tags[i] == tag && entries[i].key == key {
             return i
         }
         return insert(key, tag: tag, base: base, now: now)
+    }
+
+    /// `key`'s tag and the first slot of its set.
+    @inline(__always)
+    func place(of key: FlowKey) -> (tag: UInt32, base: Int) {
+        let hash = key.hash(seed: seed)
+        return (UInt32(truncatingIfNeeded: hash >> 32) | 1, Int(((hash & 0xFFFF_FFFF) &* UInt64(sets)) >> 32) &* Self.ways)
     }
 
     /// Puts a new flow in the first free slot of its set, or in the slot of the set's least

@@ -36,6 +36,11 @@ public struct ForwarderCounters: Sendable {
     public var fragmentsHeld: UInt64 = 0
     public var peakFlows: UInt64 = 0
     public var recordsByReason = InlineArray<8, UInt64>(repeating: 0)
+    /// Reset notices to the other direction lost at its full ring; those received that closed
+    /// a flow, and those that found no flow (`FlowCache.resetNotices`).
+    public var resetNoticesLost: UInt64 = 0
+    public var peerResetsClosed: UInt64 = 0
+    public var peerResetsUnmatched: UInt64 = 0
 
     public init() {}
 
@@ -63,6 +68,9 @@ public struct ForwarderCounters: Sendable {
         s.fragmentsHeld = a.fragmentsHeld &+ b.fragmentsHeld
         s.peakFlows = a.peakFlows &+ b.peakFlows
         for i in s.recordsByReason.indices { s.recordsByReason[i] = a.recordsByReason[i] &+ b.recordsByReason[i] }
+        s.resetNoticesLost = a.resetNoticesLost &+ b.resetNoticesLost
+        s.peerResetsClosed = a.peerResetsClosed &+ b.peerResetsClosed
+        s.peerResetsUnmatched = a.peerResetsUnmatched &+ b.peerResetsUnmatched
         return s
     }
 

@@ -199,6 +199,9 @@ public struct PacketMeter: ~Copyable {
         c.peakFlows = UInt64(cache.peakFlows)
         c.recordsByReason = cache.recordsByReason
         c.recordsLost &+= cache.recordsDropped
+        c.resetNoticesLost = cache.resetNoticesLost
+        c.peerResetsClosed = cache.peerResetsClosed
+        c.peerResetsUnmatched = cache.peerResetsUnmatched
         return c
     }
 }

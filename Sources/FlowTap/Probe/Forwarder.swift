@@ -18,6 +18,10 @@ public struct ForwarderSetup: Sendable {
     /// The flow-hash seed, random per process (`FlowKey.hash(seed:)`).
     public var hashSeed: UInt64
     public var ring: RecordRing
+    /// Reset notices: this direction's, read by the other direction of the same queue (the TAP
+    /// steers a flow's two directions to the same queue index), and the other direction's.
+    public var resetsOut: SPSCRing<FlowKey>?
+    public var resetsIn: SPSCRing<FlowKey>?
     public var report: ForwarderReport
     public var stop: Doorbell
     /// What the control socket asks: expire every flow now, new timeouts.
@@ -57,6 +61,7 @@ public struct Forwarder: ~Copyable {
                                 sampling: setup.sampling, vnetHeader: setup.vnetHeader, ownExport: setup.ownExport,
                                 seed: UInt64.random(in: .min ... .max), hashSeed: setup.hashSeed)
         meter.cache.wallOffsetNs = MonotonicClock.wallOffsetNs()
+        meter.cache.resetNotices = setup.resetsOut
         metering = DirectionMeter(meter, now: MonotonicClock.nowNs())
         buffer = .allocate(byteCount: Self.bufferSize, alignment: 64)
     }
@@ -132,6 +137,7 @@ public struct Forwarder: ~Copyable {
 
     @inline(never)
     mutating func housekeeping(now: UInt64) {
+        if let resets = setup.resetsIn { metering.closeForPeerResets(from: resets, into: setup.ring) }
         metering.housekeeping(now: now, wallOffsetNs: MonotonicClock.wallOffsetNs(), into: setup.ring)
         obeyRequests()
         publish()

@@ -26,6 +26,8 @@ final class Pipeline {
         failed = try Doorbell()
         let forwarders = 2 * config.queues
         let rings = (0 ..< forwarders).map { _ in RecordRing(capacity: Probe.ringCapacity) }
+        // Forwarder i reads resets[i], written by its partner i ^ 1 (the other direction of the queue).
+        let resets = (0 ..< forwarders).map { _ in SPSCRing<FlowKey>(capacity: Probe.resetNoticeCapacity) }
         // Bounded by one direction's cache: more records than that cannot be waiting at once.
         let assembler = config.biflow
             ? BiflowAssembler(memorySeconds: max(config.idleTimeout, config.activeTimeout) + 5, capacity: config.maxFlows * config.queues)
@@ -44,7 +46,7 @@ final class Pipeline {
                                   records: config.records, policy: policy, maxFlows: config.maxFlows, sampling: config.sampling,
                                   vnetHeader: config.offload ? TapDevice.vnetHeaderSize : 0,
                                   ownExport: export.ownExport, hashSeed: hashSeed,
-                                  ring: rings[i], report: reports[i], stop: stop, requests: requests, failed: failed, logger: logger)
+                                  ring: rings[i], resetsOut: resets[i ^ 1], resetsIn: resets[i], report: reports[i], stop: stop, requests: requests, failed: failed, logger: logger)
         }
         self.setups = setups
         self.cpus = config.cpus

@@ -14,6 +14,9 @@ import Logging
 /// then is the walker told to drain, and it flushes everything before it returns.
 public enum Probe {
     public static let ringCapacity = 65536
+    /// Reset notices one direction can have waiting for the other (drained every housekeeping,
+    /// at least every 51 ms): 80 000 connection resets a second, 256 KiB a forwarder.
+    public static let resetNoticeCapacity = 4096
 
     public static func run(_ config: ProbeConfiguration, logger: Logger) throws(SetupError) -> ProbeSummary {
         try config.validate()

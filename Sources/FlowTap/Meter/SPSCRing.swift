@@ -1,15 +1,15 @@
 import Synchronization
 
-/// The hand-over from one forwarding thread (the only producer) to the walker (the only
-/// consumer): a bounded single-producer single-consumer ring of finished records.
+/// A hand-over from one thread (the only producer) to another (the only consumer): a bounded
+/// single-producer single-consumer ring.
 ///
 /// The producer never waits: `push` fails when the ring is full and the caller decides (retry
-/// an expiry later, or count the record as lost). Indices grow without wrapping; their
-/// difference is the fill level.
-public final class RecordRing: @unchecked Sendable {
+/// an expiry later, or count what it could not hand over as lost). Indices grow without
+/// wrapping; their difference is the fill level.
+public final class SPSCRing<Element>: @unchecked Sendable {
     public let capacity: Int
     private let mask: Int
-    private let storage: UnsafeMutablePointer<FlowRecord>
+    private let storage: UnsafeMutablePointer<Element>
     /// Next index the producer writes; published with release after the slot is written.
     private let head = Atomic<Int>(0)
     /// Next index the consumer reads; published with release after the slot is read.
@@ -28,18 +28,18 @@ public final class RecordRing: @unchecked Sendable {
     deinit { storage.deallocate() }
 
     /// Producer side. False when the ring is full.
-    public func push(_ record: borrowing FlowRecord) -> Bool {
+    public func push(_ element: borrowing Element) -> Bool {
         let h = head.load(ordering: .relaxed)
         if h &- tail.load(ordering: .acquiring) == capacity { return false }
-        (storage + (h & mask)).initialize(to: copy record)
+        (storage + (h & mask)).initialize(to: copy element)
         head.store(h &+ 1, ordering: .releasing)
         return true
     }
 
-    /// Producer side: no record will follow.
+    /// Producer side: nothing will follow.
     public func finish() { producerFinished.store(true, ordering: .releasing) }
 
-    /// Consumer side: true when the producer has finished and every record was taken.
+    /// Consumer side: true when the producer has finished and everything was taken.
     public var isDrained: Bool {
         producerFinished.load(ordering: .acquiring)
             && head.load(ordering: .acquiring) == tail.load(ordering: .relaxed)
@@ -47,9 +47,9 @@ public final class RecordRing: @unchecked Sendable {
 
     public var count: Int { head.load(ordering: .acquiring) &- tail.load(ordering: .acquiring) }
 
-    /// Consumer side: hands up to `limit` records to `body`, oldest first. Returns how many.
+    /// Consumer side: hands up to `limit` elements to `body`, oldest first. Returns how many.
     @discardableResult
-    public func drain(limit: Int = .max, _ body: (borrowing FlowRecord) -> Void) -> Int {
+    public func drain(limit: Int = .max, _ body: (borrowing Element) -> Void) -> Int {
         let t = tail.load(ordering: .relaxed)
         let available = head.load(ordering: .acquiring) &- t
         let n = min(available, limit)
@@ -58,3 +58,6 @@ public final class RecordRing: @unchecked Sendable {
         return n
     }
 }
+
+/// A forwarding thread's finished records, on their way to the walker.
+public typealias RecordRing = SPSCRing<FlowRecord>
