@@ -157,7 +157,10 @@ start_flowtap() {
   # see stop_flowtap); FT_SECCOMP= runs flowtap's default instead.
   [[ -n ${FT_SECCOMP-trap} && " $* " != *" --seccomp "* ]] && seccomp=(--seccomp "${FT_SECCOMP-trap}")
   chmod 755 "$FT_OUT"
-  ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb "${control[@]}" "${seccomp[@]}" "$@" >"$FT_OUT/flowtap.log" 2>&1 &
+  # FT_SCHED: a scheduling command flowtap runs under, e.g. "chrt -f 10".
+  local sched=()
+  read -r -a sched <<<"${FT_SCHED:-}"
+  ip netns exec "$NS_P" "${sched[@]}" "$FT_BIN" run --tap-a tapa --tap-b tapb "${control[@]}" "${seccomp[@]}" "$@" >"$FT_OUT/flowtap.log" 2>&1 &
   PID_FLOWTAP=$!
   FT_PIDS+=("$PID_FLOWTAP")
 }

@@ -105,19 +105,22 @@ final class FlowCacheTests: XCTestCase {
 
     /// A RST seen in one direction closes the other direction's flow, whose forwarder never
     /// sees it: the notice carries the reverse key, the other cache closes that flow (close
-    /// grace, then "end of flow detected" instead of the idle timeout), once per connection.
+    /// grace, then "end of flow detected" instead of the idle timeout), once per connection,
+    /// also when the other direction carries another ToS.
     func testARSTClosesTheOtherDirectionThroughItsNotice() {
         let ring = SPSCRing<FlowKey>(capacity: 4)
         var a = cache(), b = cache()
         a.resetNotices = ring
-        let forward = key(1), reverse = key(1).reverseKey
+        let forward = key(1)
+        var reverse = key(1).reverseKey
+        reverse.w6 |= 0xB8 << 40 // the server marks its packets EF
         b.meter(key: reverse, octets: 1500, tcpFlags: TCPFlags.ack | TCPFlags.payload, sequence: 1, payload: 1448, now: ms(10))
         a.meter(key: forward, octets: 52, tcpFlags: TCPFlags.ack, now: ms(11))
         a.meter(key: forward, octets: 40, tcpFlags: TCPFlags.rst, now: ms(20))
         a.meter(key: forward, octets: 40, tcpFlags: TCPFlags.rst | TCPFlags.ack, now: ms(21))
         var notices: [FlowKey] = []
         ring.drain { notices.append($0) }
-        XCTAssertEqual(notices, [reverse], "one notice per connection, with the other direction's key")
+        XCTAssertEqual(notices, [forward.reverseKey], "one notice per connection, with the other direction's key")
         notices.forEach { b.closeForPeerReset($0) }
         b.closeForPeerReset(key(2).reverseKey)
         XCTAssertEqual(b.peerResetsClosed, 1)

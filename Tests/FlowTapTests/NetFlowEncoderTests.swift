@@ -25,6 +25,15 @@ final class NetFlowV9EncoderTests: XCTestCase {
         XCTAssertEqual(secs * 1000 - uptime + first, record.firstNs / 1_000_000)
     }
 
+    /// RFC 3954 has one ICMP_TYPE (32) for both families; 139 (icmpTypeCodeIPv6) is IPFIX's,
+    /// and nfdump and the netflow package read nothing from it in v9.
+    func testV9CarriesICMPv6TypeInICMPTYPE() {
+        let v9 = RecordLayout.layouts(for: [.l3, .l4], dialect: .netflowV9)[RecordLayout.Kind.ipv6.rawValue]
+        let ipfix = RecordLayout.layouts(for: [.l3, .l4])[RecordLayout.Kind.ipv6.rawValue]
+        XCTAssertEqual(v9?.fields.map(\.elementID).filter { $0 == 32 || $0 == 139 }, [32])
+        XCTAssertEqual(ipfix?.fields.map(\.elementID).filter { $0 == 32 || $0 == 139 }, [139])
+    }
+
     func testFirstPacketByteForByte() {
         XCTAssertEqual(Self.layout.recordLength, 52)
         var encoder = NetFlowV9Encoder(sourceID: 5, layouts: [Self.layout, nil, nil], context: Self.context)

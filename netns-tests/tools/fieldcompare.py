@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""fieldcompare.py TRUTH.json RECORDS.json --ifindex tapa=N,tapb=M [--format ipfix|v9|v5]
-                   [--tolerance SECONDS] [--min N] [--ipv4-only] [--no-icmpv6-type]
+"""fieldcompare.py TRUTH.json RECORDS.json --ifindex tapa=N,tapb=M [--format ipfix|v9|v5|nfdump]
+                   [--tolerance SECONDS] [--min N] [--ipv4-only]
 
 Every field of every flow record, against the wire. TRUTH is `pcapflows.py --fields --icmp-types` over the
 captures of the TAPs (tapa.pcap holds what entered from tap-a), RECORDS is pycollect.py's
-output ("records_list", decoded by a third-party library). For each flow of the capture, the
-records of its key (ICMP: addresses and protocol, one key per direction) must together hold:
+output ("records_list", decoded by a third-party library) or nfdump2records.py's (nfdump's
+own decoding, of IPFIX or v9: --format nfdump, which has no end reason). For each flow of the capture, the
+records of its key (ICMP: addresses and protocol, one key per direction) that came in on its
+TAP (a key both hosts send, such as an MLD report from ::, is a flow of each) must together hold:
   packets and bytes            the capture's, exactly;
-  tcp_flags                    the OR over its segments (v9 and v5 carry the low 8 bits);
+  tcp_flags                    the OR over its segments (v9 and v5 carry the low 8 bits, and
+                               nfdump prints them);
   tos                          the capture's (flows are keyed on it, as flowtap keys them);
   icmp                         the capture's type << 8 | code (its own field, or the
                                destination port where the format puts it, as v5 does);
@@ -15,12 +18,10 @@ records of its key (ICMP: addresses and protocol, one key per direction) must to
   direction                    0 for tap-a's flows, 1 for tap-b's (not in v5);
   start, end                   the capture's first and last packet, within --tolerance
                                (default 0.001 s): the earliest start, the latest end;
-  reason (IPFIX)               3 (end of flow detected) for a TCP flow that had a FIN or RST
-                               (the run must outlast the close grace), else 1 or 4 (idle
-                               timeout, forced end).
-With --ipv4-only (v5), the capture's IPv6 flows are left out. With --no-icmpv6-type (the
-netflow package, which does not decode v9's icmpTypeCodeIPv6, 139), ICMPv6 flows are keyed by
-addresses alone and their type and code are not compared.
+  reason (IPFIX)               3 (end of flow detected) for a TCP flow that had a FIN or RST,
+                               or whose reverse had a RST (the run must outlast the close
+                               grace), else 1 or 4 (idle timeout, forced end).
+With --ipv4-only (v5), the capture's IPv6 flows are left out.
 Prints each difference and the largest time error; exits 0 when there is none and at least
 N flows were compared.
 """
@@ -37,20 +38,6 @@ ifindex = dict(kv.split("=") for kv in opt("--ifindex", "").split(","))
 ifindex = {k: int(v) for k, v in ifindex.items()}
 other = {"tapa": "tapb", "tapb": "tapa"}
 truth = [t for t in json.load(open(args[0])) if "--ipv4-only" not in args or ":" not in t["key"][0]]
-if "--no-icmpv6-type" in args:
-    merged = {}
-    for t in truth:
-        if t["key"][2] == 58:
-            t = dict(t, icmp=None, key=t["key"][:3] + [0, 0])
-        k = (t["capture"], tuple(t["key"]), t["tos"][0])
-        if k in merged:
-            m = merged[k]
-            m["packets"] += t["packets"]
-            m["bytes"] += t["bytes"]
-            m["first"], m["last"] = min(m["first"], t["first"]), max(m["last"], t["last"])
-        else:
-            merged[k] = dict(t)
-    truth = list(merged.values())
 records = json.load(open(args[1]))["records_list"]
 
 
@@ -67,12 +54,15 @@ def key(k, icmp=None, tos=None):
 
 by_key = defaultdict(list)
 for r in records:
-    by_key[key(r["key"], r.get("icmp"), r.get("tos"))].append(r)
+    by_key[key(r["key"], r.get("icmp"), r.get("tos")) + (r.get("in"),)].append(r)
+
+# TCP flows whose connection the other direction reset: they end as if the RST were theirs.
+reset = {(t["key"][1], t["key"][0], 6, t["key"][4], t["key"][3]) for t in truth if t["key"][2] == 6 and t["tcp_flags"] & 0x04}
 
 bad, compared, worst = 0, 0, 0.0
 seen = set()
 for t in truth:
-    k = key(t["key"], t["icmp"], t["tos"][0])
+    k = key(t["key"], t["icmp"], t["tos"][0]) + (ifindex[t["capture"]],)
     rs = by_key.get(k, [])
     seen.add(k)
     compared += 1
@@ -84,7 +74,7 @@ for t in truth:
         if got != (t["packets"], t["bytes"]):
             problems.append(f"packets/bytes {got} != {(t['packets'], t['bytes'])}")
         if t["key"][2] == 6:
-            mask = 0xFF if fmt in ("v9", "v5") else 0x0FFF
+            mask = 0xFF if fmt in ("v9", "v5", "nfdump") else 0x0FFF
             flags = 0
             for r in rs:
                 flags |= int(r["tcp_flags"] or 0)
@@ -110,10 +100,10 @@ for t in truth:
             if abs(e1) > tolerance or abs(e2) > tolerance:
                 problems.append(f"start {e1 * 1000:+.3f} ms, end {e2 * 1000:+.3f} ms from the capture")
         if fmt == "ipfix":
-            closed = k[2] == 6 and t["tcp_flags"] & 0x05
+            closed = k[2] == 6 and (t["tcp_flags"] & 0x05 or tuple(t["key"]) in reset)
             reasons = {r.get("reason") for r in rs}
             if closed and reasons != {3}:
-                problems.append(f"reason {reasons}, a closed connection's is 3")
+                problems.append(f"reason {reasons}, a closed or reset connection's is 3")
             if not closed and not reasons <= {1, 4}:
                 problems.append(f"reason {reasons}, expected idle timeout or forced end")
     if problems:

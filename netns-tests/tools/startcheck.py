@@ -4,7 +4,7 @@
 TRUTH.json: pcapflows.py --first rows. STARTS.json: [[src, dst, proto, sport, dport], start] rows
 from a collector (start in Unix seconds; --epoch-offset is subtracted first). For every flow
 in both, the earliest start reported must equal the capture time of the flow's first packet
-to within 5 ms, and at least 5 flows must be compared. Prints the worst difference.
+to within 1 ms, and at least 5 flows must be compared. Prints the worst difference.
 """
 import ipaddress
 import json
@@ -27,4 +27,4 @@ for k, start in json.load(open(args[1])):
 compared = [(k, abs(earliest[k] - truth[k])) for k in earliest if k in truth]
 worst = max((d for _, d in compared), default=float("inf"))
 print(f"    {len(compared)} flow starts compared, worst difference {worst * 1e3:.3f} ms")
-sys.exit(0 if len(compared) >= 5 and worst < 0.005 else 1)
+sys.exit(0 if len(compared) >= 5 and worst <= 0.001 else 1)

@@ -98,8 +98,22 @@ public struct FlowKey: Hashable, Sendable {
     public func hash(seed: UInt64) -> UInt64 {
         var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ seed
         h = Self.mix(h, w0); h = Self.mix(h, w1); h = Self.mix(h, w2); h = Self.mix(h, w3)
-        h = Self.mix(h, w4); h = Self.mix(h, w5); h = Self.mix(h, w6); h = Self.mix(h, w7)
+        h = Self.mix(h, w4); h = Self.mix(h, w5); h = Self.mix(h, w6 & ~Self.tosBits); h = Self.mix(h, w7)
         return h
+    }
+
+    /// The ToS in `w6`, left out of the hash: the two directions of a connection may carry
+    /// different ones (a DSCP one side sets), and the other direction's flow of a reset
+    /// connection must be found whatever its ToS (`FlowCache.closeForPeerReset`).
+    static let tosBits: UInt64 = 0xFF << 40
+
+    /// The same key but perhaps for the ToS.
+    @inline(__always)
+    func equalsIgnoringTOS(_ other: FlowKey) -> Bool {
+        var a = self, b = other
+        a.w6 &= ~Self.tosBits
+        b.w6 &= ~Self.tosBits
+        return a == b
     }
 
     /// One round: a pure function rather than a nested one capturing `h` (that form made

@@ -58,9 +58,11 @@ public struct RecordLayout: Sendable, Equatable {
             if kind != .nonIP { fields.append(.ipVersion) }
             if records.contains(.l4) && kind != .nonIP {
                 if !records.contains(.l3) { fields.append(.protocolIdentifier) }
+                // NetFlow v9 has one ICMP_TYPE (32) for both families (RFC 3954); 139 is IPFIX's,
+                // which nfdump and the netflow package do not read in v9.
                 fields += [.sourceTransportPort, .destinationTransportPort,
                            dialect == .netflowV9 ? .tcpFlagsOctet : .tcpControlBits,
-                           kind == .ipv4 ? .icmpTypeCodeIPv4 : .icmpTypeCodeIPv6]
+                           kind == .ipv4 || dialect == .netflowV9 ? .icmpTypeCodeIPv4 : .icmpTypeCodeIPv6]
             }
             fields += [.ingressInterface, .egressInterface, .flowDirection,
                        .packetDeltaCount, .octetDeltaCount]

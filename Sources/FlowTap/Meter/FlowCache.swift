@@ -211,24 +211,24 @@ public struct FlowCache: ~Copyable {
         if !ring.push(key.reverseKey) { resetNoticesLost &+= 1 }
     }
 
-    /// The other direction saw a RST of the connection whose flow in this direction is `key`:
-    /// the flow closes as if the RST had been its own (its close grace, then "end of flow
-    /// detected"; at once with no grace, the record then in the outbox). No slot is made for a
-    /// key that is not here.
+    /// The other direction saw a RST of the connection whose flow in this direction is `key`
+    /// (whatever its ToS, which the hash leaves out): the flow closes as if the RST had been
+    /// its own (its close grace, then "end of flow detected"; at once with no grace, the record
+    /// then in the outbox). No slot is made for a key that is not here.
     public mutating func closeForPeerReset(_ key: FlowKey) {
         let (tag, base) = place(of: key)
-        guard let slot = (base ..< base &+ Self.ways).first(where: { tags[$0] == tag && entries[$0].key == key }) else {
-            peerResetsUnmatched &+= 1
-            return
+        var found = false
+        for slot in base ..< base &+ Self.ways where tags[slot] == tag && entries[slot].key.equalsIgnoringTOS(key) {
+            found = true
+            if policy.closeNs == 0 {
+                report(slot, reason: .endOfFlowDetected)
+                release(slot)
+            } else {
+                entries[slot].closing = true
+                entries[slot].state &= ~FlowEntry.watching
+            }
         }
-        peerResetsClosed &+= 1
-        if policy.closeNs == 0 {
-            report(slot, reason: .endOfFlowDetected)
-            release(slot)
-        } else {
-            entries[slot].closing = true
-            entries[slot].state &= ~FlowEntry.watching
-        }
+        if found { peerResetsClosed &+= 1 } else { peerResetsUnmatched &+= 1 }
     }
 
     /// The handshake's times (`TCPHandshake`): a SYN makes this direction the client and a

@@ -22,6 +22,7 @@ public enum Probe {
         try config.validate()
         if let metrics = config.metrics { try MetricsEndpoint.preflight(metrics) }
         let drop = try PrivilegeDrop.resolve(user: config.user, seccomp: config.seccomp)
+        let scheduling = schedulingNote()
         let signals = try SignalInbox()
         let notifier = try ServiceNotifier.fromEnvironment()
         let taps = try openTAPs(config, logger: logger)
@@ -34,7 +35,7 @@ public enum Probe {
         try drop.installFilter(logger: logger)
         try pipeline.start()
         control.start(logger: logger)
-        logger.info("forwarding \(taps.a[0].name) (ifindex \(taps.a[0].ifIndex)) <-> \(taps.b[0].name) (ifindex \(taps.b[0].ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)")
+        logger.info("forwarding \(taps.a[0].name) (ifindex \(taps.a[0].ifIndex)) <-> \(taps.b[0].name) (ifindex \(taps.b[0].ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)\(scheduling)")
         // Both TAPs attached, the exporters open, every thread running.
         notifier?.notify("READY=1\nSTATUS=forwarding \(taps.a[0].name) <-> \(taps.b[0].name)")
         let signal = waitForStop(signals, pipeline: pipeline, reports: reports, notifier: notifier, logger: logger)
@@ -50,6 +51,17 @@ public enum Probe {
         return ProbeSummary(tapA: taps.a[0].name, tapB: taps.b[0].name, aToB: aToB, bToA: bToA,
                             export: perCollector.reduce(ExportStatistics()) { $0 + $1.statistics },
                             collectors: perCollector, signal: signal)
+    }
+
+    /// The real-time policy every thread inherits from the process (`chrt -f`, systemd's
+    /// CPUSchedulingPolicy=), for the start line; empty on the normal scheduler. Read before the
+    /// seccomp filter, which does not allow sched_getscheduler(2).
+    static func schedulingNote() -> String {
+        let policy = sched_getscheduler(0)
+        guard policy == SCHED_FIFO || policy == SCHED_RR else { return "" }
+        var param = sched_param()
+        _ = sched_getparam(0, &param)
+        return ", threads \(policy == SCHED_FIFO ? "SCHED_FIFO" : "SCHED_RR") priority \(param.sched_priority)"
     }
 
     /// Every queue of both TAPs, attached, with the checks that need privileges done now.
