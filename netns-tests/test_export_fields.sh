@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_export_fields.sh - every field flowtap exports, against the wire, in all three formats,
 # each read by a third-party parser (python-ipfix for IPFIX, the netflow package for v9 and
-# v5), and IPFIX and v9 by nfcapd/nfdump too: per flow of a capture of the TAPs, packets and
+# v5), and IPFIX and v9 by nfcapd/nfdump too, and their times by nfacctd: per flow of a capture of the TAPs, packets and
 # bytes, the OR of the TCP flags, the ToS / traffic class (traffic is sent with several), ICMP
 # type and code (echo both ways, port unreachable, ICMPv6, which v9 carries in ICMP_TYPE, 32,
 # as RFC 3954 has it), ingress and egress ifindex, flow direction, first and last packet, and
@@ -14,7 +14,7 @@
 # Its threads must be SCHED_FIFO after the privilege drop (chrt -p). The largest error of the
 # run is printed.
 source "$(dirname "$0")/lib.sh"
-plan 10
+plan 12
 require_root
 TOOLS=$(dirname "$0")/tools
 topology_up
@@ -25,11 +25,19 @@ spawn PYV9 "$NS_C" "${PY[@]}" --lib netflow --listen "$C_IP:2057" --out "$FT_OUT
 spawn PYV5 "$NS_C" "${PY[@]}" --lib netflow --listen "$C_IP:9997" --out "$FT_OUT/v5.json" >"$FT_OUT/py-v5.log" 2>&1
 start_nfcapd_named nfipfix "$C_IP" 4739
 start_nfcapd_named nfv9 "$C_IP" 2055
-for p in 4742 2057 9997 4739 2055; do wait_listening "$NS_C" "$p" u || echo "collector on $p did not start" >&2; done
+# nfacctd (pmacct) keeps each record's start and end, to the microsecond since the epoch.
+for c in "acctipfix 4743" "acctv9 2058"; do
+  set -- $c
+  sed -e "s|@ADDR@|$C_IP|" -e "s|@PORT@|$2|" -e "s|@OUT@|$FT_OUT/$1.csv|" \
+      -e "s|^aggregate\[flows\]: .*|&, timestamp_start, timestamp_end|" "$(dirname "$0")/collectors/nfacctd.conf.in" >"$FT_OUT/$1.conf"
+  printf 'timestamps_since_epoch: true\ntimestamps_secs: false\n' >>"$FT_OUT/$1.conf"
+  spawn "NFACCTD_$1" "$NS_C" nfacctd -f "$FT_OUT/$1.conf" >"$FT_OUT/$1.log" 2>&1
+done
+for p in 4742 2057 9997 4739 2055 4743 2058; do wait_listening "$NS_C" "$p" u || echo "collector on $p did not start" >&2; done
 capture tapa "$NS_P" tapa out
 capture tapb "$NS_P" tapb out
 FT_SCHED="chrt -f 10" start_flowtap --collector "$C_IP:4742" --collector "v9://$C_IP:2057" --collector "v5://$C_IP:9997" \
-  --collector "$C_IP:4739" --collector "v9://$C_IP:2055"
+  --collector "$C_IP:4739" --collector "v9://$C_IP:2055" --collector "$C_IP:4743" --collector "v9://$C_IP:2058"
 check "h1 reaches h2 through flowtap" wait_ping
 policies() { for t in /proc/$PID_FLOWTAP/task/*; do printf '%s=%s ' "$(cat "$t/comm")" "$(chrt -p "${t##*/}" | sed -n 's/.*policy: //p' | head -1)"; done; }
 echo "    $(policies)"
@@ -57,6 +65,8 @@ stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
 stop_capture tapa; stop_capture tapb
 check "the TAP captures lost no frame" capture_complete tapa tapb
+sleep 1.5   # nfacctd's print plugin writes every second
+for p in NFACCTD_acctipfix NFACCTD_acctv9; do v="PID_$p"; stop_pid "${!v}" INT; done   # nfacctd ends on SIGINT
 for p in PYIPFIX PYV9 PYV5 NFCAPD_nfipfix NFCAPD_nfv9; do v="PID_$p"; stop_pid "${!v}"; done
 cat "$FT_OUT"/py-*.log
 python3 "$TOOLS/pcapflows.py" --fields --icmp-types "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"
@@ -80,5 +90,17 @@ for c in nfipfix nfv9; do
   python3 "$TOOLS/nfdump2records.py" "$FT_OUT/$c" >"$FT_OUT/$c.json"
   check "$([[ $c == nfipfix ]] && echo IPFIX || echo "NetFlow v9") (nfcapd/nfdump): every field nfdump prints, of every flow" \
     python3 "$TOOLS/fieldcompare.py" "$FT_OUT/truth.json" "$FT_OUT/$c.json" --ifindex "$ifindex" --format nfdump --min 12 --tolerance 0.001
+done
+for c in acctipfix acctv9; do
+  python3 -c '
+import csv, json, sys
+rows = [[[r["SRC_IP"], r["DST_IP"], int(r["PROTOCOL"]), int(r["SRC_PORT"]), int(r["DST_PORT"])], r["TIMESTAMP_START"], r["TIMESTAMP_END"]]
+        for r in csv.DictReader(open(sys.argv[1])) if r.get("SRC_IP") != "SRC_IP"]
+json.dump(rows, sys.stdout)' "$FT_OUT/$c.csv" >"$FT_OUT/$c.json"
+  # nfacctd keeps v9 times in whole seconds (its FIRST/LAST_SWITCHED arithmetic drops the
+  # milliseconds), so for v9 it is checked to its own resolution.
+  if [[ $c == acctipfix ]]; then what="IPFIX (nfacctd): every flow's start and end within 1 ms of the capture" tolerance=0.001
+  else what="NetFlow v9 (nfacctd): every flow's start and end within 1 s, nfacctd's resolution" tolerance=1.0; fi
+  check "$what" python3 "$TOOLS/timecheck.py" "$FT_OUT/truth.json" "$FT_OUT/$c.json" --min 12 --tolerance "$tolerance"
 done
 finish

@@ -4,7 +4,8 @@ import Logging
 /// One fuzz input is a probe configuration and a sequence of frames with time steps between
 /// them, run through the forwarder's own metering code, `DirectionMeter` (decode, classify,
 /// fragments, sampling, GSO counting, the flow cache with eviction on a small table, the
-/// housekeeping slice and fragment expiry, shutdown with every flow forced out) into a small
+/// housekeeping slice and fragment expiry, the reset notices (looped back into the same cache,
+/// which meters both directions here), shutdown with every flow forced out) into a small
 /// sink that refuses when full, as the ring does; then the biflow assembler, and every encoder
 /// behind a `CollectorExporter`, whose messages `ExportReader` reads back and checks against
 /// the MTU.
@@ -89,13 +90,16 @@ struct Harness: ~Copyable {
     let config: FuzzConfiguration
     let mtu: Int
     let assembler: BiflowAssembler
+    /// Small, so that a run of RSTs finds it full.
+    let resets = SPSCRing<FlowKey>(capacity: 4)
 
     init(_ config: FuzzConfiguration, mtuByte: UInt8) {
         self.config = config
-        let meter = PacketMeter(records: config.records, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60),
+        var meter = PacketMeter(records: config.records, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60),
                                 maxFlows: config.maxFlows, point: ObservationPoint(ingressInterface: 7, egressInterface: 8, direction: 0),
                                 sampling: config.sampling, vnetHeader: config.vnetHeader, ownExport: Harness.ownExport,
                                 seed: 7, hashSeed: 0x5EED)
+        meter.cache.resetNotices = resets
         direction = DirectionMeter(meter, now: now)
         let minimum = Harness.minimumMTU[Int(config.records.rawValue)]
         mtu = minimum + Int(mtuByte) * 6
@@ -135,6 +139,7 @@ struct Harness: ~Copyable {
     }
 
     mutating func housekeeping() {
+        direction.closeForPeerResets(from: resets, into: sink)
         direction.housekeeping(now: now, wallOffsetNs: Self.wallOffsetNs, into: sink)
     }
 
