@@ -110,10 +110,8 @@ public struct FlowKey: Hashable, Sendable {
     /// The same key but perhaps for the ToS.
     @inline(__always)
     func equalsIgnoringTOS(_ other: FlowKey) -> Bool {
-        var a = self, b = other
-        a.w6 &= ~Self.tosBits
-        b.w6 &= ~Self.tosBits
-        return a == b
+        w0 == other.w0 && w1 == other.w1 && w2 == other.w2 && w3 == other.w3 && w4 == other.w4 && w5 == other.w5
+            && (w6 ^ other.w6) & ~Self.tosBits == 0 && w7 == other.w7
     }
 
     /// One round: a pure function rather than a nested one capturing `h` (that form made

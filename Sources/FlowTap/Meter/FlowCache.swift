@@ -224,8 +224,11 @@ public struct FlowCache: ~Copyable {
                 report(slot, reason: .endOfFlowDetected)
                 release(slot)
             } else {
-                entries[slot].closing = true
-                entries[slot].state &= ~FlowEntry.watching
+                // Through a pointer: `entries[slot].closing = true` made swiftc 6.3.1 emit
+                // invalid IR under -sanitize=thread with debug info.
+                let entry = entries + slot
+                entry.pointee.closing = true
+                entry.pointee.state &= ~FlowEntry.watching
             }
         }
         if found { peerResetsClosed &+= 1 } else { peerResetsUnmatched &+= 1 }
