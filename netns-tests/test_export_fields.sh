@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_export_fields.sh - every field flowtap exports, against the wire, in all three formats,
 # each read by a third-party parser (python-ipfix for IPFIX, the netflow package for v9 and
-# v5), and IPFIX and v9 by nfcapd/nfdump too, and their times by nfacctd: per flow of a capture of the TAPs, packets and
+# v5), and all three by nfcapd/nfdump too, and IPFIX's and v9's times by nfacctd: per flow of a capture of the TAPs, packets and
 # bytes, the OR of the TCP flags, the ToS / traffic class (traffic is sent with several), ICMP
 # type and code (echo both ways, port unreachable, ICMPv6, which v9 carries in ICMP_TYPE, 32,
 # as RFC 3954 has it), ingress and egress ifindex, flow direction, first and last packet, and
@@ -14,7 +14,7 @@
 # Its threads must be SCHED_FIFO after the privilege drop (chrt -p). The largest error of the
 # run is printed.
 source "$(dirname "$0")/lib.sh"
-plan 12
+plan 13
 require_root
 TOOLS=$(dirname "$0")/tools
 topology_up
@@ -25,6 +25,7 @@ spawn PYV9 "$NS_C" "${PY[@]}" --lib netflow --listen "$C_IP:2057" --out "$FT_OUT
 spawn PYV5 "$NS_C" "${PY[@]}" --lib netflow --listen "$C_IP:9997" --out "$FT_OUT/v5.json" >"$FT_OUT/py-v5.log" 2>&1
 start_nfcapd_named nfipfix "$C_IP" 4739
 start_nfcapd_named nfv9 "$C_IP" 2055
+start_nfcapd_named nfv5 "$C_IP" 9995
 # nfacctd (pmacct) keeps each record's start and end, to the microsecond since the epoch.
 for c in "acctipfix 4743" "acctv9 2058"; do
   set -- $c
@@ -33,11 +34,11 @@ for c in "acctipfix 4743" "acctv9 2058"; do
   printf 'timestamps_since_epoch: true\ntimestamps_secs: false\n' >>"$FT_OUT/$1.conf"
   spawn "NFACCTD_$1" "$NS_C" nfacctd -f "$FT_OUT/$1.conf" >"$FT_OUT/$1.log" 2>&1
 done
-for p in 4742 2057 9997 4739 2055 4743 2058; do wait_listening "$NS_C" "$p" u || echo "collector on $p did not start" >&2; done
+for p in 4742 2057 9997 4739 2055 9995 4743 2058; do wait_listening "$NS_C" "$p" u || echo "collector on $p did not start" >&2; done
 capture tapa "$NS_P" tapa out
 capture tapb "$NS_P" tapb out
 FT_SCHED="chrt -f 10" start_flowtap --collector "$C_IP:4742" --collector "v9://$C_IP:2057" --collector "v5://$C_IP:9997" \
-  --collector "$C_IP:4739" --collector "v9://$C_IP:2055" --collector "$C_IP:4743" --collector "v9://$C_IP:2058"
+  --collector "$C_IP:4739" --collector "v9://$C_IP:2055" --collector "v5://$C_IP:9995" --collector "$C_IP:4743" --collector "v9://$C_IP:2058"
 check "h1 reaches h2 through flowtap" wait_ping
 policies() { for t in /proc/$PID_FLOWTAP/task/*; do printf '%s=%s ' "$(cat "$t/comm")" "$(chrt -p "${t##*/}" | sed -n 's/.*policy: //p' | head -1)"; done; }
 echo "    $(policies)"
@@ -67,7 +68,7 @@ stop_capture tapa; stop_capture tapb
 check "the TAP captures lost no frame" capture_complete tapa tapb
 sleep 1.5   # nfacctd's print plugin writes every second
 for p in NFACCTD_acctipfix NFACCTD_acctv9; do v="PID_$p"; stop_pid "${!v}" INT; done   # nfacctd ends on SIGINT
-for p in PYIPFIX PYV9 PYV5 NFCAPD_nfipfix NFCAPD_nfv9; do v="PID_$p"; stop_pid "${!v}"; done
+for p in PYIPFIX PYV9 PYV5 NFCAPD_nfipfix NFCAPD_nfv9 NFCAPD_nfv5; do v="PID_$p"; stop_pid "${!v}"; done
 cat "$FT_OUT"/py-*.log
 python3 "$TOOLS/pcapflows.py" --fields --icmp-types "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"
 check "the capture has the ToS values, ICMP types and TCP endings sent" python3 - "$FT_OUT/truth.json" <<'PY'
@@ -91,6 +92,9 @@ for c in nfipfix nfv9; do
   check "$([[ $c == nfipfix ]] && echo IPFIX || echo "NetFlow v9") (nfcapd/nfdump): every field nfdump prints, of every flow" \
     python3 "$TOOLS/fieldcompare.py" "$FT_OUT/truth.json" "$FT_OUT/$c.json" --ifindex "$ifindex" --format nfdump --min 12 --tolerance 0.001
 done
+python3 "$TOOLS/nfdump2records.py" "$FT_OUT/nfv5" >"$FT_OUT/nfv5.json"
+check "NetFlow v5 (nfcapd/nfdump): every field v5 carries, for every IPv4 flow" \
+  python3 "$TOOLS/fieldcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfv5.json" --ifindex "$ifindex" --format v5 --min 8 --ipv4-only --tolerance 0.001
 for c in acctipfix acctv9; do
   python3 -c '
 import csv, json, sys
