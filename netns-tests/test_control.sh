@@ -24,7 +24,7 @@ show show stats --json >"$FT_OUT/stats.json"
 check "show stats --json has every documented key" python3 - "$FT_OUT/stats.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-d_keys = {"name", "queue", "frames", "bytes", "flows_active", "flows_created", "kernel_drops"}
+d_keys = {"name", "queue", "frames", "bytes", "flows_active", "flows_created", "kernel_drops", "reset_notices"}
 c_keys = {"url", "messages", "records", "send_errors", "records_lost", "last_error"}
 ok = len(s["directions"]) == 2 and all(d_keys <= d.keys() for d in s["directions"]) \
      and len(s["collectors"]) == 1 and all(c_keys <= c.keys() for c in s["collectors"])
