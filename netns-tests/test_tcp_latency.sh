@@ -9,9 +9,10 @@
 # delay, server network delay and application latency must be within 1 ms of the capture's:
 # in NetFlow v9 as nfdump prints them (%cl %sl %al, nProbe's fields 57554-57559), in IPFIX as
 # tshark decodes ntop's enterprise elements (--ipfix-ntop), and live in `show flows --json`.
-# Flows without a handshake carry 0.
+# Flows without a handshake carry 0. The clients of four of the connections mark their packets
+# (ToS 0x28) and their servers do not: one connection, two ToS, joined all the same.
 source "$(dirname "$0")/lib.sh"
-plan 9
+plan 10
 require_root
 TOOLS=$(dirname "$0")/tools
 topology_up
@@ -27,7 +28,7 @@ start_flowtap --collector "v9://$C_IP:2055" --collector "$C_IP:4739" --ipfix-nto
 check "h1 reaches h2 through flowtap" wait_ping
 ns "$NS_H1" ping -c 5 -i 0.02 -q "$H2_IP" >/dev/null
 check "the played connections crossed the probe" \
-  python3 "$TOOLS/played_handshakes.py" --client-ns "$NS_H1" --server-ns "$NS_H2" --count 12 --out "$FT_OUT/plan.json"
+  python3 "$TOOLS/played_handshakes.py" --client-ns "$NS_H1" --server-ns "$NS_H2" --count 12 --marked 3 --out "$FT_OUT/plan.json"
 sleep 0.3
 # Closed, but within the close grace: still in the caches, so show flows has both directions.
 "$FT_BIN" show flows --json --top 100 --match "proto=tcp" --control "$FT_CONTROL" >"$FT_OUT/flows.json"
@@ -37,6 +38,9 @@ stop_capture tapa; stop_capture tapb; stop_capture export
 check "the TAP captures lost no frame" capture_complete tapa tapb
 stop_pid "$PID_NFCAPD"; stop_pid "${FT_PIDS[-1]}"
 python3 "$TOOLS/tcpinsight.py" latency "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"
+marked=$(tshark -r "$FT_OUT/tapa.pcap" -Y "ip.src == 10.77.0.101 && ip.dsfield == 0x28 && tcp.flags.syn == 1" -T fields -e tcp.srcport 2>/dev/null | sort -u | wc -l)
+unmarked=$(tshark -r "$FT_OUT/tapb.pcap" -Y "ip.src == 10.77.0.102 && ip.dsfield != 0" 2>/dev/null | wc -l)
+check "the capture: 4 clients send ToS 0x28, no server marks ($marked, $unmarked)" test "$marked" -eq 4 -a "$unmarked" -eq 0
 check "the capture shows 12 connections with delays of 2 ms or more, each different" python3 - "$FT_OUT/truth.json" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))

@@ -89,6 +89,21 @@ final class TCPLatencyTests: XCTestCase {
         XCTAssertEqual(join.unjoined, 1)
     }
 
+    /// A connection whose client marks its packets (a DSCP) and whose server does not is one
+    /// connection: the join pairs its records all the same, each keeping its own ToS.
+    func testTheJoinPairsDirectionsWithDifferentToS() {
+        let join = LatencyJoin(holdSeconds: 3, capacity: 4)
+        var out: [FlowRecord] = []
+        var marked = key(40000)
+        marked.w6 |= 0x10 << 40
+        join.add(record(marked, TCPHandshake(role: .client, synUs: 100, ackUs: 2_100, dataUs: nil)), now: 0) { out.append($0) }
+        join.add(record(key(40000).reverseKey, TCPHandshake(role: .server, synUs: 1_100, ackUs: nil, dataUs: nil)), now: 1) { out.append($0) }
+        XCTAssertEqual(out.count, 2)
+        XCTAssertEqual(out.map(\.latency.serverNs), [1_000_000, 1_000_000])
+        XCTAssertEqual(out.map(\.key.tos), [0x10, 0])
+        XCTAssertEqual(join.joined, 1)
+    }
+
     func testTheJoinIsBoundedAndFlushesAtShutdown() {
         let join = LatencyJoin(holdSeconds: 3, capacity: 2)
         var out: [FlowRecord] = []

@@ -2,7 +2,7 @@
 """played_handshakes.py - TCP connections whose two ends are played with exact timing.
 
     played_handshakes.py --client-ns NS --server-ns NS --count N [--seed S] [--out plan.json]
-                         [--bulk SEGMENTS --loss P --reorder P]
+                         [--bulk SEGMENTS --loss P --reorder P] [--marked K]
 
 This kernel has no netem, so the delays on each side of the probe are made here: one process
 holds a packet socket on h1's eth0 (the client) and one on h2's (the server), each opened in its
@@ -12,6 +12,9 @@ client's delay and sends the ACK and the request, then the server's delay-to-ans
 response, then FIN, FIN/ACK and the last ACK. Each connection has its own delays (several
 milliseconds each, from the seed). The addresses are 10.77.0.101 and 10.77.0.102, which neither
 host has, so neither kernel answers the segments (no RST); they travel by the hosts' MACs.
+
+With --marked K, the client of every K-th connection (the first, then K later, …) marks its
+packets DSCP AF11 (ToS 0x28) and the server does not: one connection, two ToS.
 
 With --bulk, the client then sends SEGMENTS data segments of 1000 bytes, one at a time (each
 waits until it has crossed the probe, so the TAPs' queues never overflow and the probe sees the
@@ -66,12 +69,12 @@ def checksum(data):
     return ~s & 0xFFFF
 
 
-def frame(src_mac, dst_mac, src, dst, sport, dport, seq, ack, flags, payload=b""):
+def frame(src_mac, dst_mac, src, dst, sport, dport, seq, ack, flags, payload=b"", tos=0):
     """Ethernet + IPv4 + TCP (20-byte header), checksums right."""
     s, d = socket.inet_aton(src), socket.inet_aton(dst)
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 65535, 0, 0) + payload
     tcp = tcp[:16] + struct.pack("!H", checksum(s + d + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, 6, 0, s, d)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, tos, 20 + len(tcp), 0, 0x4000, 64, 6, 0, s, d)
     ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
     return dst_mac + src_mac + b"\x08\x00" + ip + tcp
 
@@ -114,6 +117,7 @@ def main():
     ap.add_argument("--bulk", type=int, default=0)
     ap.add_argument("--loss", type=float, default=0.0)
     ap.add_argument("--reorder", type=float, default=0.0)
+    ap.add_argument("--marked", type=int, default=0)
     ap.add_argument("--out")
     a = ap.parse_args()
     cs, cmac = packet_socket(a.client_ns)
@@ -125,9 +129,10 @@ def main():
         server_ms, client_ms, app_ms = rnd.uniform(2, 9), rnd.uniform(2, 9), rnd.uniform(1, 6)
         c_isn, s_isn = rnd.randrange(1 << 32), rnd.randrange(1 << 32)
         request, response = b"GET / HTTP/1.0\r\n\r\n", b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 400
+        tos = 0x28 if a.marked and i % a.marked == 0 else 0
 
         def c2s(seq, ack, flags, payload=b""):
-            cs.send(frame(cmac, smac, CLIENT_IP, SERVER_IP, cport, sport, seq, ack, flags, payload))
+            cs.send(frame(cmac, smac, CLIENT_IP, SERVER_IP, cport, sport, seq, ack, flags, payload, tos))
 
         def s2c(seq, ack, flags, payload=b""):
             ss.send(frame(smac, cmac, SERVER_IP, CLIENT_IP, sport, cport, seq, ack, flags, payload))
@@ -179,7 +184,7 @@ def main():
         c2s(end + 1, ack + 1, ACK)
         plan.append({"client": [CLIENT_IP, cport], "server": [SERVER_IP, sport],
                      "server_ms": server_ms, "client_ms": client_ms, "app_ms": app_ms,
-                     "segments": a.bulk, "lost": lost, "swapped": swapped})
+                     "segments": a.bulk, "lost": lost, "swapped": swapped, "client_tos": tos})
     if a.out:
         json.dump(plan, open(a.out, "w"), indent=1)
     print(f"played_handshakes: {len(plan)} connections")

@@ -186,12 +186,15 @@ public final class ControlServer: @unchecked Sendable {
             return error("a forwarder did not answer within 3 s")
         }
         // A connection's latency needs both directions' handshake times: the reverse flows
-        // of the TCP flows listed, asked for by key where the answer lacks them.
+        // of the TCP flows listed, asked for by key where the answer lacks them. Keys meet
+        // without the ToS, which each direction may set on its own (as in `LatencyJoin`).
         var byKey: [FlowKey: FlowSnapshot] = [:]
-        for list in answers { for f in list { byKey[f.key] = f } }
-        let missing = Set(byKey.values.filter { $0.handshake.role != .none && byKey[$0.key.reverseKey] == nil }.map(\.key.reverseKey))
-        if !missing.isEmpty, let reverse = ask(FlowQuery(order: order, limit: missing.count, matches: { missing.contains($0) })) {
-            for list in reverse { for f in list { byKey[f.key] = f } }
+        for list in answers { for f in list { byKey[f.key.withoutTOS] = f } }
+        let missing = Set(byKey.values.filter { $0.handshake.role != .none && byKey[$0.key.reverseKey.withoutTOS] == nil }
+            .map(\.key.reverseKey.withoutTOS))
+        if !missing.isEmpty,
+           let reverse = ask(FlowQuery(order: order, limit: missing.count, matches: { missing.contains($0.withoutTOS) })) {
+            for list in reverse { for f in list { byKey[f.key.withoutTOS] = f } }
         }
         let now = WallClock.nowNs()
         var all: [(score: Double, text: String)] = []
@@ -209,7 +212,7 @@ public final class ControlServer: @unchecked Sendable {
                     ("retransmitted", String(f.retransmitted)), ("out_of_order", String(f.outOfOrder)),
                     ("direction", JSONText.string(d.name)), ("queue", String(d.queue)),
                 ]
-                if let reverse = byKey[f.key.reverseKey], f.handshake.role != .none {
+                if let reverse = byKey[f.key.reverseKey.withoutTOS], f.handshake.role != .none {
                     let latency = TCPLatency(f.handshake, reverse.handshake)
                     fields += [("client_delay_us", String(latency.clientNs / 1000)), ("server_delay_us", String(latency.serverNs / 1000)),
                                ("app_latency_us", String(latency.applicationNs / 1000))]

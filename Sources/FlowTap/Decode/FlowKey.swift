@@ -107,6 +107,14 @@ public struct FlowKey: Hashable, Sendable {
     /// connection must be found whatever its ToS (`FlowCache.closeForPeerReset`).
     static let tosBits: UInt64 = 0xFF << 40
 
+    /// The key with its ToS zeroed: where the two directions of one connection must meet
+    /// although each may carry its own ToS (`LatencyJoin`).
+    public var withoutTOS: FlowKey {
+        var k = self
+        k.w6 &= ~Self.tosBits
+        return k
+    }
+
     /// The same key but perhaps for the ToS.
     @inline(__always)
     func equalsIgnoringTOS(_ other: FlowKey) -> Bool {

@@ -2,6 +2,9 @@
 /// each forwarding thread sees only its own direction's handshake packets, and neither waits on
 /// or shares memory with the other, so the walker pairs their records.
 ///
+/// Records meet by their keys without the ToS: a connection's directions may carry different
+/// ones (a DSCP one side sets), and its latency is the same.
+///
 /// Only a record with a handshake role waits, up to `holdNs`, for its reverse (the two
 /// directions of a connection are reported within a sweep of each other: both end at the same
 /// FIN or RST, idle or active timeout, or shutdown); every other record passes at once. A
@@ -28,7 +31,8 @@ public final class LatencyJoin {
 
     public func add(_ record: FlowRecord, now: UInt64, _ emit: (FlowRecord) -> Void) {
         guard record.handshake.role != .none else { return emit(record) }
-        if var other = waiting.removeValue(forKey: record.key.reverseKey)?.record {
+        let key = record.key.withoutTOS
+        if var other = waiting.removeValue(forKey: record.key.reverseKey.withoutTOS)?.record {
             var mine = record
             let latency = TCPLatency(other.handshake, mine.handshake)
             other.latency = latency
@@ -38,13 +42,13 @@ public final class LatencyJoin {
             emit(mine)
             return
         }
-        if let earlier = waiting.removeValue(forKey: record.key) { alone(earlier.record, emit) }
+        if let earlier = waiting.removeValue(forKey: key) { alone(earlier.record, emit) }
         guard waiting.count < capacity else {
             overflowed += 1
             return alone(record, emit)
         }
-        waiting[record.key] = (record, now)
-        order.append(record.key, arrived: now) { waiting[$0]?.arrived == $1 }
+        waiting[key] = (record, now)
+        order.append(key, arrived: now) { waiting[$0]?.arrived == $1 }
     }
 
     /// Sends the records whose reverse did not come within the hold time, oldest first.
