@@ -96,11 +96,7 @@ python3 "$TOOLS/nfdump2records.py" "$FT_OUT/nfv5" >"$FT_OUT/nfv5.json"
 check "NetFlow v5 (nfcapd/nfdump): every field v5 carries, for every IPv4 flow" \
   python3 "$TOOLS/fieldcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfv5.json" --ifindex "$ifindex" --format v5 --min 8 --ipv4-only --tolerance 0.001
 for c in acctipfix acctv9; do
-  python3 -c '
-import csv, json, sys
-rows = [[[r["SRC_IP"], r["DST_IP"], int(r["PROTOCOL"]), int(r["SRC_PORT"]), int(r["DST_PORT"])], r["TIMESTAMP_START"], r["TIMESTAMP_END"]]
-        for r in csv.DictReader(open(sys.argv[1])) if r.get("SRC_IP") != "SRC_IP"]
-json.dump(rows, sys.stdout)' "$FT_OUT/$c.csv" >"$FT_OUT/$c.json"
+  python3 "$TOOLS/nfacctd2json.py" --times <"$FT_OUT/$c.csv" >"$FT_OUT/$c.json"
   # nfacctd keeps v9 times in whole seconds (its FIRST/LAST_SWITCHED arithmetic drops the
   # milliseconds), so for v9 it is checked to its own resolution.
   if [[ $c == acctipfix ]]; then what="IPFIX (nfacctd): every flow's start and end within 1 ms of the capture" tolerance=0.001

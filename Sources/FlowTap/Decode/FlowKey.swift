@@ -108,7 +108,7 @@ public struct FlowKey: Hashable, Sendable {
     static let tosBits: UInt64 = 0xFF << 40
 
     /// The key with its ToS zeroed: where the two directions of one connection must meet
-    /// although each may carry its own ToS (`LatencyJoin`).
+    /// although each may carry its own ToS (`LatencyJoin`, `show flows`, the reset notices).
     public var withoutTOS: FlowKey {
         var k = self
         k.w6 &= ~Self.tosBits
@@ -117,10 +117,7 @@ public struct FlowKey: Hashable, Sendable {
 
     /// The same key but perhaps for the ToS.
     @inline(__always)
-    func equalsIgnoringTOS(_ other: FlowKey) -> Bool {
-        w0 == other.w0 && w1 == other.w1 && w2 == other.w2 && w3 == other.w3 && w4 == other.w4 && w5 == other.w5
-            && (w6 ^ other.w6) & ~Self.tosBits == 0 && w7 == other.w7
-    }
+    func equalsIgnoringTOS(_ other: FlowKey) -> Bool { withoutTOS == other.withoutTOS }
 
     /// One round: a pure function rather than a nested one capturing `h` (that form made
     /// swiftc 6.3.1 emit invalid IR under -sanitize=thread with debug info).
