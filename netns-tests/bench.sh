@@ -10,7 +10,7 @@
 #
 # Modes, interleaved within each repetition so that drift on a noisy machine hits all alike:
 #   bridge     h1 and h2 on one kernel bridge (the physical limit)
-#   c-plain    the C reference (../shared/testbed/tapfwd.c, built here), no offloads
+#   c-plain    the C reference (netns-tests/bench/tapfwd.c, built here), no offloads
 #   ft-plain   flowtap, no offloads, metering every packet, exporting to nfcapd
 #   c-vnet     the C reference with -v (vnet_hdr + TSO/CSUM)
 #   ft-offload flowtap --offload

@@ -4,16 +4,20 @@
 # its own namespace), runs flowtap, sends ping, TCP both ways and UDP from h1 to h2, stops
 # flowtap with SIGTERM, and shows what nfdump received next to a capture of the TAPs.
 # Everything it makes is removed on exit.
+# Runs first on a fresh machine: it installs what it uses (install-deps.sh, as test-all.sh does)
+# and builds flowtap when there is no build yet.
 source "$(dirname "$0")/lib.sh"
-require_root
+if [[ $EUID -ne 0 ]]; then
+  echo "demo.sh: run as root (it makes namespaces and TAPs, and installs packages); e.g. sudo $0" >&2
+  exit 1
+fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+bash "$ROOT/netns-tests/install-deps.sh" || exit 1
 if [[ ! -x $FT_BIN ]]; then
   echo "== building flowtap"
   (cd "$ROOT" && swift build -c release 2>&1 | tail -1)
+  [[ -x $FT_BIN ]] || { echo "demo.sh: the build failed; see 'swift build -c release'" >&2; exit 1; }
 fi
-for tool in nfcapd nfdump tcpdump tshark iperf3; do
-  command -v "$tool" >/dev/null || { echo "demo.sh: needs $tool (netns-tests/test-all.sh installs it)" >&2; exit 1; }
-done
 
 say() { echo; echo "== $*"; }
 topology_up

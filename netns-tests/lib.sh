@@ -29,6 +29,9 @@ FT_OUT=${FT_OUT:-$(mktemp -d /tmp/"$FT_ID".XXXX)}
 FT_PIDS=()
 FT_FAILS=0
 FT_CHECKS=0
+# kselftest's skip status: a prerequisite this machine lacks. test-all.sh reports skips apart
+# and never counts them as passes.
+FT_SKIP=4
 
 ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 log() { echo "[$(date +%T)] $*" >&2; }
@@ -45,9 +48,40 @@ check() {
 FT_PLANNED=0
 plan() { FT_PLANNED=$1; }
 
+# skip REASON: this test cannot run here (a missing tool or privilege); exits with FT_SKIP.
+skip() {
+  echo "$(basename "$0"): SKIP - $*"
+  exit "$FT_SKIP"
+}
+
+# needs COMMAND...: skips the test unless every command is on the PATH (test-all.sh installs
+# them all; a test run alone may find one missing).
+needs() {
+  local c missing=()
+  for c; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+  [[ ${#missing[@]} -eq 0 ]] || skip "needs ${missing[*]} (netns-tests/install-deps.sh installs it)"
+}
+
+# seccomp_refusals: the system calls flowtap's filter refused, as every flowtap this test
+# started logged them (--seccomp trap names each). Every log under $FT_OUT counts, those of
+# earlier runs too (start_flowtap keeps them), so no way of starting or waiting on flowtap
+# escapes the check.
+seccomp_refusals() { grep -rhs "seccomp refused" "$FT_OUT" 2>/dev/null || true; }
+FT_REFUSALS_SEEN=-1
+
 # finish: prints the tally and exits non-zero on any failure, or when fewer checks ran than
-# the test planned (or it planned none).
+# the test planned (or it planned none), or when flowtap's seccomp filter refused a call.
 finish() {
+  local refused
+  refused=$(seccomp_refusals)
+  FT_REFUSALS_SEEN=$(grep -c . <<<"$refused" || true)
+  FT_CHECKS=$((FT_CHECKS + 1))
+  if [[ -n $refused ]]; then
+    echo "$refused" | sort | uniq -c | sed 's/^/    /'
+    echo "  FAIL - flowtap's seccomp filter refused a system call"; FT_FAILS=$((FT_FAILS + 1))
+  else
+    echo "  ok   - flowtap's seccomp filter refused no system call"
+  fi
   if [[ $FT_PLANNED -eq 0 ]]; then
     echo "  FAIL - the test declares no plan (plan N)"; FT_FAILS=$((FT_FAILS + 1))
   elif [[ $FT_CHECKS -lt $FT_PLANNED ]]; then
@@ -58,7 +92,7 @@ finish() {
 }
 
 require_root() {
-  [[ $EUID -eq 0 ]] || { echo "$(basename "$0"): needs root (ip netns, TAP devices)" >&2; exit 1; }
+  [[ $EUID -eq 0 ]] || skip "needs root (ip netns, TAP devices)"
 }
 
 # spawn NAME NS CMD...: CMD in namespace NS as a background job whose pid (the command's own,
@@ -66,15 +100,24 @@ require_root() {
 spawn() { local name=$1 n=$2; shift 2; ip netns exec "$n" "$@" & FT_PIDS+=("$!"); eval "PID_$name=$!"; }
 
 cleanup() {
-  local i n pid
+  local rc=$? i n pid refused
   for ((i = ${#FT_PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${FT_PIDS[i]}" 2>/dev/null || true; done
   for ((i = ${#FT_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${FT_PIDS[i]}"; done
+  # Refusals finish did not see (a test that ended early, or a flowtap stopped only here)
+  # fail the test all the same.
+  refused=$(seccomp_refusals)
+  if [[ -n $refused && $(grep -c . <<<"$refused") -gt $FT_REFUSALS_SEEN ]]; then
+    echo "$refused" | sort | uniq -c | sed 's/^/    /'
+    echo "  FAIL - flowtap's seccomp filter refused a system call"
+    [[ $rc -ne 0 && $rc -ne $FT_SKIP ]] || rc=1
+  fi
   for n in "$NS_H1" "$NS_H2" "$NS_P" "$NS_C"; do
     [[ -e /run/netns/$n ]] || continue
     for pid in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$n" 2>/dev/null || true
   done
   [[ -n ${FT_KEEP:-} ]] || rm -rf "$FT_OUT"
+  exit "$rc"
 }
 
 ns_quiet() {
@@ -85,6 +128,7 @@ ns_quiet() {
 
 # topology_up: the picture above, with tapa/tapb as persistent TAPs nobody reads yet.
 topology_up() {
+  needs ip
   trap cleanup EXIT
   trap 'exit 130' INT TERM
   local n
@@ -138,12 +182,10 @@ wait_ping() {
   return 1
 }
 
-# build_c_reference: the C reference forwarder (../shared/testbed/tapfwd.c) as $FT_OUT/tapfwd,
-# for the benchmarks; says what is missing and fails when it cannot.
+# build_c_reference: the C reference forwarder (netns-tests/bench/tapfwd.c) as $FT_OUT/tapfwd,
+# for the benchmarks.
 build_c_reference() {
-  local ref=$FT_ROOT/../shared/testbed/tapfwd.c
-  [[ -f $ref ]] || { echo "$(basename "$0"): the C reference $ref is missing (shared/ must sit beside the repository)" >&2; return 1; }
-  gcc -O2 -Wall -pthread -o "$FT_OUT/tapfwd" "$ref"
+  gcc -O2 -Wall -pthread -o "$FT_OUT/tapfwd" "$FT_ROOT/netns-tests/bench/tapfwd.c"
 }
 
 # start_flowtap ARGS...: runs flowtap in the probe namespace; its output goes to $FT_OUT/flowtap.log.
@@ -157,6 +199,8 @@ start_flowtap() {
   # see stop_flowtap); FT_SECCOMP= runs flowtap's default instead.
   [[ -n ${FT_SECCOMP-trap} && " $* " != *" --seccomp "* ]] && seccomp=(--seccomp "${FT_SECCOMP-trap}")
   chmod 755 "$FT_OUT"
+  # The log of an earlier run is kept for seccomp_refusals.
+  [[ ! -f $FT_OUT/flowtap.log ]] || cat "$FT_OUT/flowtap.log" >>"$FT_OUT/flowtap-earlier.log"
   # FT_SCHED: a scheduling command flowtap runs under, e.g. "chrt -f 10".
   local sched=()
   read -r -a sched <<<"${FT_SCHED:-}"
@@ -165,16 +209,12 @@ start_flowtap() {
   FT_PIDS+=("$PID_FLOWTAP")
 }
 
-# stop_flowtap [SIGNAL]: SIGTERM (or SIGNAL), then waits; sets FLOWTAP_RC. A system call the
-# seccomp allowlist refused is a failure of whichever test saw it (the log names the call).
+# stop_flowtap [SIGNAL]: SIGTERM (or SIGNAL), then waits; sets FLOWTAP_RC. (A system call the
+# seccomp allowlist refused fails the test in finish or cleanup, whoever stopped flowtap.)
 stop_flowtap() {
   kill -"${1:-TERM}" "$PID_FLOWTAP" 2>/dev/null || true
   FLOWTAP_RC=0
   wait "$PID_FLOWTAP" || FLOWTAP_RC=$?
-  if grep -q "seccomp refused" "$FT_OUT/flowtap.log" 2>/dev/null; then
-    grep "seccomp refused" "$FT_OUT/flowtap.log"
-    echo "  FAIL - flowtap's seccomp filter refused a system call"; FT_FAILS=$((FT_FAILS + 1))
-  fi
 }
 
 # start_nfcapd PORT DIR: nfcapd in the collector namespace.

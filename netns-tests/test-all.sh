@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # test-all.sh - everything CI runs, from a clean clone, as root:
-#   1. installs the Debian packages the tests use (only those missing),
-#   2. builds flowtap (release),
+#   1. installs the Debian packages and PyPI modules the tests use (install-deps.sh),
+#   2. checks that the stage folders' types flow one way (tools/stagegraph.py), runs the test
+#      tools' own tests (pytest), and builds flowtap (release),
 #   3. runs the unit tests (swift test, XCTest), plain, under ThreadSanitizer and under
 #      AddressSanitizer,
 #   4. runs the libFuzzer target of the per-frame path for 60 s (Fuzz/fuzz.sh),
 #   5. runs every netns-tests/test_*.sh against real TAPs, a real bridge and real collectors.
-# Every step runs under a time limit.
+# Every step runs under a time limit. A netns test that lacks a prerequisite exits 4 (skipped,
+# as kselftest's): skips are listed apart and never counted as passes; under CI (CI=true), where
+# this script has installed every prerequisite, a skip fails the run.
 # Exits non-zero on any failure. The last line is the netns tally.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,34 +20,22 @@ if [[ $EUID -ne 0 ]]; then
   exit 1
 fi
 
-# Debian packages used by the tests: iproute2 (ip, ss), iputils-ping, ethtool, tcpdump, tshark,
-# nfdump (nfcapd), pmacct (nfacctd), iperf3, python3 and python3-scapy (frame injection, run as
-# /usr/bin/python3), netsniff-ng (trafgen) and gcc (bench.sh and its C reference), util-linux
-# (setpriv, unshare), linux-libc-dev (for the build), systemd (systemd-analyze verify of the unit),
-# prometheus (the server and promtool that scrape and lint --metrics) and curl.
-PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd prometheus curl)
-missing=()
-for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "== installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-  apt-get update -qq || { echo "apt-get update failed" >&2; exit 1; }
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { echo "apt-get install failed" >&2; exit 1; }
-fi
-modprobe tun 2>/dev/null || true
-# PyPI parsers the python collectors wrap (netns-tests/collectors/pycollect.py): python-ipfix
-# (strict RFC 7011 reader) and netflow (v5/v9/IPFIX).
-if ! python3 -c "import ipfix, netflow" 2>/dev/null; then
-  echo "== installing from PyPI: ipfix netflow"
-  python3 -m pip install -q ipfix netflow 2>/dev/null || python3 -m pip install -q --break-system-packages ipfix netflow \
-    || { echo "pip install ipfix netflow failed" >&2; exit 1; }
-fi
+# Debian packages and PyPI modules the tests use, only those missing (the same installer as
+# demo.sh).
+bash "$ROOT/netns-tests/install-deps.sh" || exit 1
 
 # Every step runs under a time limit, so that a hang fails instead of stalling CI (90 min in
 # all). Seconds; the longest steps are the sanitizer builds.
 limit() { local seconds=$1; shift; timeout --kill-after=15 "$seconds" "$@"; }
 timed_out() { [[ $1 -eq 124 || $1 -eq 137 ]]; }
+
+echo "== stage folders (tools/stagegraph.py)"
+python3 netns-tests/tools/stagegraph.py Sources/FlowTap
+stage_rc=$?
+
+echo "== test tools (pytest netns-tests/tools/tests)"
+limit 300 python3 -m pytest -q -p no:cacheprovider netns-tests/tools/tests 2>&1 | tail -3
+pytest_rc=${PIPESTATUS[0]}
 
 echo "== build (release)"
 limit 900 swift build -c release 2>&1 | tail -3
@@ -77,17 +68,26 @@ limit 1200 bash Fuzz/fuzz.sh 60 | tail -3
 fuzz_rc=${PIPESTATUS[0]}
 
 echo "== netns tests"
-passed=0 failed=0 failures=()
+passed=0 failed=0 skipped=0 failures=() skips=()
 for t in "$ROOT"/netns-tests/test_*.sh; do
   name=$(basename "$t")
   echo "-- $name"
   limit "${FT_TEST_LIMIT:-600}" bash "$t"
   rc=$?
   if timed_out "$rc"; then echo "  FAIL - $name timed out after ${FT_TEST_LIMIT:-600} s"; fi
-  if [[ $rc -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
+  if [[ $rc -eq 0 ]]; then passed=$((passed + 1))
+  elif [[ $rc -eq 4 ]]; then skipped=$((skipped + 1)); skips+=("$name")
+  else failed=$((failed + 1)); failures+=("$name"); fi
 done
+[[ $stage_rc -eq 0 ]] || echo "stage folders FAILED: their types run in a cycle (see above)"
+[[ $pytest_rc -eq 0 ]] || echo "test tools' tests FAILED (pytest netns-tests/tools/tests)"
 [[ ${#unit_failures[@]} -eq 0 ]] || echo "unit tests FAILED: ${unit_failures[*]} (see /tmp/flowtap-*.log)"
 [[ $fuzz_rc -eq 0 ]] || echo "fuzz FAILED (see Fuzz/artifacts)"
 [[ $failed -eq 0 ]] || echo "netns tests failed: ${failures[*]}"
-echo "netns-tests: $passed passed, $failed failed"
-[[ ${#unit_failures[@]} -eq 0 && $fuzz_rc -eq 0 && $failed -eq 0 ]]
+[[ $skipped -eq 0 ]] || echo "netns tests skipped (a prerequisite missing): ${skips[*]}"
+skips_ok=1
+if [[ $skipped -gt 0 && ${CI:-} == true ]]; then
+  echo "under CI every prerequisite was installed, so a skip is a failure"; skips_ok=0
+fi
+echo "netns-tests: $passed passed, $failed failed, $skipped skipped"
+[[ $stage_rc -eq 0 && $pytest_rc -eq 0 && ${#unit_failures[@]} -eq 0 && $fuzz_rc -eq 0 && $failed -eq 0 && $skips_ok -eq 1 ]]

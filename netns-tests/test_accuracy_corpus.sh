@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 6
 require_root
+needs python3 tcpdump nfcapd nfdump
 TOOLS=$(dirname "$0")/tools
 topology_up
 /usr/bin/python3 "$(dirname "$0")/corpus/make_corpus.py" "$FT_OUT" "$H1_MAC" "$H2_MAC"

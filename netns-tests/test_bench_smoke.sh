@@ -7,6 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 plan 12
 require_root
+needs python3 iperf3 trafgen ping gcc
 # Operated (-O): every flowtap mode also serves the control socket and --metrics, polled and
 # scraped every second, under the bench's floods (how libdispatch once took flowtap down).
 out=$(bash "$HERE/bench.sh" -n 1 -d 1 -O -o "$FT_OUT/bench" 2>/dev/null)

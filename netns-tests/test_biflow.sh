@@ -8,6 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 10
 require_root
+needs python3 tcpdump tshark nfcapd nfdump iperf3
 TOOLS=$(dirname "$0")/tools
 topology_up
 

@@ -7,6 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 6
 require_root
+needs python3 nfcapd nfdump
 FLOWS=${FLOWS:-1000000}
 topology_up
 ns "$NS_C" sysctl -qw net.core.rmem_max=134217728 2>/dev/null || true
@@ -24,7 +25,7 @@ crossed=$((rx1 - rx0))
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
 grep -E "^flowtap: " "$FT_OUT/flowtap.log"
-check "no record lost before the walker or at the collector's socket" \
+check "no record lost before the export thread or at the collector's socket" \
   bash -c "grep -q 'records lost 0)' '$FT_OUT/flowtap.log' && grep -q 'records not sent 0,' '$FT_OUT/flowtap.log'"
 sleep 0.5
 stop_pid "$PID_NFCAPD_churn"

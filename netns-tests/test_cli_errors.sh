@@ -4,6 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 27
 require_root
+needs python3 setpriv
 topology_up
 
 # rejects WORD ARGS...: flowtap run ARGS fails with one line on stderr, starting with

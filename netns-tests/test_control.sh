@@ -10,6 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 23
 require_root
+needs python3 tcpdump tshark nfcapd setpriv ping
 topology_up
 start_nfcapd 4739 "$FT_OUT/nfcap"
 capture tapa "$NS_P" tapa out
@@ -59,7 +60,7 @@ check "show flows --top 1 --sort packets gives one flow" bash -c \
 check "show flows prints a table with a header" bash -c "'$FT_BIN' show flows --control '$FT_CONTROL' | head -1 | grep -q '^src  *dst  *sport'"
 
 show expire --match "src=$H1_IP" >/dev/null
-sleep 1   # the walker flushes a partly filled message within 0.6 s
+sleep 1   # the export thread flushes a partly filled message within 0.6 s
 check "expire --match src=$H1_IP: one flow at the collector with reason forced end ($(reasons 4))" test "$(reasons 4)" -eq 1
 check "expire --match left the other direction's flow live" bash -c "'$FT_BIN' show stats --json --control '$FT_CONTROL' | python3 -c 'import json, sys; d = {x[\"name\"]: x[\"flows_active\"] for x in json.load(sys.stdin)[\"directions\"]}; sys.exit(0 if d == {\"tapa->tapb\": 0, \"tapb->tapa\": 1} else 1)'"
 show expire --all >/dev/null

@@ -16,6 +16,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 13
 require_root
+needs python3 tcpdump nfcapd nfdump nfacctd iperf3 ping ss chrt
 TOOLS=$(dirname "$0")/tools
 topology_up
 ipv6_up

@@ -10,6 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 30
 require_root
+needs python3 tcpdump tshark nfcapd nfdump nfacctd iperf3 ss
 TOOLS=$(dirname "$0")/tools
 topology_up
 ipv6_up

@@ -6,6 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 9
 require_root
+needs python3 tcpdump tshark nfcapd nfdump
 topology_up
 
 start_nfcapd 4739 "$FT_OUT/nfcap"

@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 21
 require_root
+needs python3 tcpdump tshark ss
 topology_up
 /usr/bin/python3 "$(dirname "$0")/corpus/make_corpus.py" "$FT_OUT" "$H1_MAC" "$H2_MAC" >/dev/null
 ip -n "$NS_P" link set vc mtu 9000

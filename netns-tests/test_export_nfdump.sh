@@ -7,6 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 13
 require_root
+needs python3 tcpdump tshark nfcapd nfdump iperf3 ping
 TOOLS=$(dirname "$0")/tools
 topology_up
 

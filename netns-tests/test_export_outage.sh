@@ -7,6 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 9
 require_root
+needs python3 tcpdump nfcapd nfdump ping
 TOOLS=$(dirname "$0")/tools
 topology_up
 
@@ -22,7 +23,7 @@ check "while the collector is unreachable, h1 reaches h2 without loss" \
   bash -c "ip netns exec $NS_H1 ping -c 40 -i 0.05 -q $H2_IP | grep -q ' 0% packet loss'"
 sleep 2.5   # flows expire and their messages are refused
 ip -n "$NS_P" route add 10.77.9.0/24 dev vc
-sleep 1.5   # the walker retries the queue every tick
+sleep 1.5   # the export thread retries the queue every tick
 ns "$NS_H1" ping -c 3 -i 0.05 -q "$H2_IP" >/dev/null
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0

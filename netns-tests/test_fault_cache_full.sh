@@ -6,6 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 6
 require_root
+needs python3 nfcapd nfdump
 FLOWS=10000
 topology_up
 start_nfcapd 4739 "$FT_OUT/nfcap"

@@ -6,6 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 6
 require_root
+needs python3 nfcapd nfdump ping ss
 topology_up
 start_flowtap --collector "$C_IP:4739" --template-refresh 1
 check "h1 reaches h2 through flowtap" wait_ping

@@ -8,6 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 5
 require_root
+needs python3 nfcapd nfdump
 topology_up
 ns "$NS_C" sysctl -qw net.ipv4.icmp_ratelimit=0
 start_nfcapd_named before "$C_IP" 4739

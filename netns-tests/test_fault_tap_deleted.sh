@@ -6,6 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 6
 require_root
+needs python3 tcpdump tshark nfcapd nfdump ping
 topology_up
 start_nfcapd 4739 "$FT_OUT/nfcap"
 start_flowtap --collector "$C_IP:4739" --idle-timeout 60

@@ -8,6 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 7
 require_root
+needs python3 nfcapd nfdump trafgen
 topology_up
 start_nfcapd 4739 "$FT_OUT/nfcap"
 start_flowtap --collector "$C_IP:4739"

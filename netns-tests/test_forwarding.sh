@@ -5,6 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 8
 require_root
+needs python3 tcpdump iperf3
 topology_up
 hosts_without_offloads
 

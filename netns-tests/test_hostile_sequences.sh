@@ -10,6 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 18
 require_root
+needs python3 tcpdump nfcapd nfdump
 TOOLS=$(dirname "$0")/tools
 topology_up
 # The shutdown flush sends every record at once: room for it at the collector's socket.

@@ -8,6 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 16
 require_root
+needs python3 tcpdump tshark nfcapd iperf3 prometheus promtool curl ss
 topology_up
 PORT=9750
 

@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 11
 require_root
+needs python3 tcpdump tshark nfcapd nfdump iperf3 ss
 TOOLS=$(dirname "$0")/tools
 MULTI_QUEUE=1 topology_up
 start_nfcapd 4739 "$FT_OUT/nfcap"

@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 9
 require_root
+needs python3 nfcapd nfdump iperf3
 TOOLS=$(dirname "$0")/tools
 topology_up
 iperf3_server

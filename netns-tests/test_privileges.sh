@@ -10,6 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 39
 require_root
+needs python3 nfcapd nfdump setpriv unshare ping
 topology_up
 
 # status_is FIELD VALUE: the field of the running probe's /proc/PID/status, first column.
@@ -34,7 +35,7 @@ check "CapPrm is 0" status_is CapPrm 0000000000000000
 check "CapBnd is 0" status_is CapBnd 0000000000000000
 check "NoNewPrivs is 1" status_is NoNewPrivs 1
 check "Seccomp is 2 (filter)" status_is Seccomp 2
-check "every thread dropped: the forwarders and the walker too" \
+check "every thread dropped: the forwarders and the export thread too" \
   bash -c "for t in /proc/$PID_FLOWTAP/task/*; do grep -q '^CapEff:.*0000000000000000' \$t/status && grep -q '^Seccomp:.*2' \$t/status && grep -q '^Uid:.*65534' \$t/status || exit 1; done"
 wait "$ping_pid"
 check "the log says what was dropped (the default filter: refused calls fail with EPERM)" grep -qE "privileges dropped: uid 65534 gid 65534, no capabilities, no_new_privs, seccomp allowlist of [0-9]+ system calls$" "$FT_OUT/flowtap.log"

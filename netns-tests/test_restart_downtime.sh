@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 4
 require_root
+needs python3 nfcapd nfdump ping
 RESTARTS=${RESTARTS:-5}
 topology_up
 start_nfcapd 4739 "$FT_OUT/nfcap"

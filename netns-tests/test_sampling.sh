@@ -7,6 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 20
 require_root
+needs python3 tcpdump tshark nfcapd nfdump
 topology_up
 
 for mode in deterministic random; do

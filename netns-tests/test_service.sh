@@ -2,7 +2,7 @@
 # test_service.sh - flowtap as a systemd service, with real parts where this machine has them:
 # the notify protocol against a datagram listener standing in for systemd ($NOTIFY_SOCKET:
 # READY=1 once the TAPs are attached, the exporters open and privileges dropped; WATCHDOG=1 every
-# half $WATCHDOG_USEC while it runs, none while a thread is hung (the walker, stopped alone by
+# half $WATCHDOG_USEC while it runs, none while a thread is hung (the export thread, stopped alone by
 # ptrace for 1.5 s: forwarding goes on, WATCHDOG=1 stops within a period, an error says why, and
 # the pings come back once it runs again); STOPPING=1 at SIGTERM, then nothing), --log-format json
 # (every stderr line an object Python's json reads), and contrib/systemd/flowtap@.service as
@@ -10,6 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 14
 require_root
+needs python3 ping systemd-analyze
 topology_up
 chmod 755 "$FT_OUT"
 sock=$FT_OUT/notify.sock
@@ -32,9 +33,9 @@ PID_FLOWTAP=$!
 FT_PIDS+=("$PID_FLOWTAP")
 check "h1 reaches h2 through flowtap" wait_ping
 sleep 2
-# Hang the walker alone: PTRACE_SEIZE + PTRACE_INTERRUPT stop one thread, not the process.
-walker=$(grep -l '^flowtap-walker$' /proc/"$PID_FLOWTAP"/task/*/comm 2>/dev/null | head -1 | cut -d/ -f5)
-/usr/bin/python3 -u "$(dirname "$0")/tools/freeze_thread.py" "${walker:-0}" 1.5 >"$FT_OUT/freeze.log" 2>&1 &
+# Hang the export thread alone: PTRACE_SEIZE + PTRACE_INTERRUPT stop one thread, not the process.
+export_tid=$(grep -l '^flowtap-export$' /proc/"$PID_FLOWTAP"/task/*/comm 2>/dev/null | head -1 | cut -d/ -f5)
+/usr/bin/python3 -u "$(dirname "$0")/tools/freeze_thread.py" "${export_tid:-0}" 1.5 >"$FT_OUT/freeze.log" 2>&1 &
 freezer=$!
 sleep 0.5
 frozen_ping=0; ns "$NS_H1" ping -c 3 -i 0.2 -W 1 -q "$H2_IP" >/dev/null && frozen_ping=1
@@ -56,8 +57,8 @@ print(f"    largest gap between pings: {max(gaps):.3f} s")
 sys.exit(0 if gaps and max(gaps) < 0.4 else 1)
 PY
 cat "$FT_OUT/freeze.log"
-check "the walker thread was found and hung for 1.5 s" grep -q thawed "$FT_OUT/freeze.log"
-check "h1 still reaches h2 while the walker is hung" test "$frozen_ping" -eq 1
+check "the export thread was found and hung for 1.5 s" grep -q thawed "$FT_OUT/freeze.log"
+check "h1 still reaches h2 while the export thread is hung" test "$frozen_ping" -eq 1
 check "no WATCHDOG=1 from one period after the hang to its end; pings again after it" python3 - "$FT_OUT/notify.log" "$FT_OUT/freeze.log" <<'PY'
 import sys
 pings = [float(l.split()[0]) for l in open(sys.argv[1]) if "WATCHDOG=1" in l]

@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 8
 require_root
+needs python3 tcpdump tshark nfcapd nfdump iperf3 ss
 TOOLS=$(dirname "$0")/tools
 topology_up
 N=2000

@@ -14,6 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 10
 require_root
+needs python3 tcpdump tshark nfcapd nfdump ping ss
 TOOLS=$(dirname "$0")/tools
 topology_up
 start_nfcapd 2055 "$FT_OUT/nfcap-v9"

@@ -13,6 +13,7 @@
 source "$(dirname "$0")/lib.sh"
 plan 10
 require_root
+needs python3 tcpdump tshark iperf3
 TOOLS=$(dirname "$0")/tools
 topology_up
 iperf3_server

@@ -17,7 +17,9 @@ enum ControlClient {
         }
     }
 
-    static func request(_ line: String, control: String?) throws -> Any {
+    /// Sends `request` and returns the answer as `T`; with `printJSON`, prints the document
+    /// as the server sent it (indented, keys sorted) before decoding it.
+    static func request<T: Decodable>(_ request: ControlRequest, control: String?, as type: T.Type, printJSON: Bool = false) throws -> T {
         let path = try path(control)
         let fd = ControlSocket.connect(path)
         switch -fd {
@@ -28,7 +30,7 @@ enum ControlClient {
         }
         guard fd >= 0 else { throw SetupError("cannot connect to \(path): \(String(cString: strerror(-fd)))", fix: "check the path given with --control") }
         defer { close(fd) }
-        let message = Array((line + "\n").utf8)
+        let message = Array((request.line + "\n").utf8)
         _ = message.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var reply: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -37,18 +39,12 @@ enum ControlClient {
             if n <= 0 { break }
             reply += buffer.prefix(n)
         }
-        guard let value = try? JSONSerialization.jsonObject(with: Data(reply)) else {
-            throw SetupError("flowtap at \(path) sent no answer", fix: "check its log")
-        }
-        if let error = (value as? [String: Any])?["error"] as? String {
-            throw SetupError(error, fix: "see 'flowtap --help'")
-        }
-        return value
-    }
-
-    static func printJSON(_ value: Any) {
-        if let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys]) {
-            print(String(decoding: data, as: UTF8.self))
+        switch ControlJSON.decode(T.self, from: reply) {
+        case .success(let value)?:
+            if printJSON { print(String(decoding: reply, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+            return value
+        case .failure(let error)?: throw SetupError(error.error, fix: "see 'flowtap --help'")
+        case nil: throw SetupError("flowtap at \(path) sent no answer", fix: "check its log")
         }
     }
 
@@ -63,16 +59,14 @@ enum ControlClient {
     }
 
     /// Wall-clock milliseconds as UTC time of day, as flows are read.
-    static func time(_ v: Any?) -> String {
-        guard let ms = (v as? NSNumber)?.int64Value else { return "-" }
+    static func time(_ ms: UInt64) -> String {
         var t = time_t(ms / 1000)
         var parts = tm()
         gmtime_r(&t, &parts)
         return String(format: "%02d:%02d:%02d.%03d", parts.tm_hour, parts.tm_min, parts.tm_sec, Int(ms % 1000))
     }
 
-    static func int(_ v: Any?) -> String { (v as? NSNumber).map { "\($0.int64Value)" } ?? "-" }
-    static func rate(_ v: Any?) -> String { (v as? NSNumber).map { String(format: "%.1f", $0.doubleValue) } ?? "-" }
+    static func rate(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
 }
 
 struct ControlOptions: ParsableArguments {
@@ -92,29 +86,25 @@ struct Show: ParsableCommand {
         @OptionGroup var options: ControlOptions
 
         func run() throws {
-            let value = try ControlClient.request("stats", control: options.control)
-            if options.json { return ControlClient.printJSON(value) }
-            let stats = value as? [String: Any] ?? [:]
+            let stats = try ControlClient.request(.stats, control: options.control, as: StatsAnswer.self, printJSON: options.json)
+            if options.json { return }
             var rows = [["direction", "queue", "frames", "bytes", "frames/s 1s", "10s", "60s", "flows", "peak", "created", "evicted", "lost", "kernel drops", "undecodable", "fragments held"]]
-            for d in stats["directions"] as? [[String: Any]] ?? [] {
-                let rates = d["rates"] as? [String: [String: Any]] ?? [:]
-                let undecodable = (d["undecodable"] as? [String: NSNumber] ?? [:]).values.reduce(0) { $0 + $1.int64Value }
-                rows.append([d["name"] as? String ?? "-", ControlClient.int(d["queue"]), ControlClient.int(d["frames"]), ControlClient.int(d["bytes"]),
-                             ControlClient.rate(rates["1s"]?["frames"]), ControlClient.rate(rates["10s"]?["frames"]), ControlClient.rate(rates["60s"]?["frames"]),
-                             ControlClient.int(d["flows_active"]), ControlClient.int(d["flows_peak"]), ControlClient.int(d["flows_created"]),
-                             ControlClient.int(d["evictions"]), ControlClient.int(d["records_lost"]), ControlClient.int(d["kernel_drops"]),
-                             "\(undecodable)", ControlClient.int((d["fragments"] as? [String: Any])?["held"])])
+            for d in stats.directions {
+                rows.append([d.name, "\(d.queue)", "\(d.frames)", "\(d.bytes)",
+                             ControlClient.rate(d.rates["1s"]?.frames), ControlClient.rate(d.rates["10s"]?.frames), ControlClient.rate(d.rates["60s"]?.frames),
+                             "\(d.flowsActive)", "\(d.flowsPeak)", "\(d.flowsCreated)", "\(d.evictions)", "\(d.recordsLost)", "\(d.kernelDrops)",
+                             "\(d.undecodable.values.reduce(0, +))", "\(d.fragments.held)"])
             }
             print(ControlClient.table(rows))
             print()
-            print(Collectors.table(stats["collectors"] as? [[String: Any]] ?? []))
+            print(Collectors.table(stats.collectors))
         }
     }
 
     struct Flows: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The live flows in the caches, the largest first: key, packets, bytes, first/last, flags, TCP latencies, retransmissions and out-of-order segments, direction, queue.")
         @Option(help: ArgumentHelp("How many.", valueName: "n")) var top = 20
-        @Option(help: ArgumentHelp("Order: bytes, packets, rate or age.", valueName: "key")) var sort: FlowSort = .bytes
+        @Option(help: ArgumentHelp("Order: bytes, packets, rate or age.", valueName: "key")) var sort: FlowOrder = .bytes
         @Option(help: ArgumentHelp("Only flows where every FIELD=VALUE holds: src, dst, sport, dport, proto (e.g. \"dst=10.0.0.2 proto=tcp\").", valueName: "filter"))
         var match: String?
         @OptionGroup var options: ControlOptions
@@ -122,25 +112,24 @@ struct Show: ParsableCommand {
         func run() throws {
             guard top > 0 && top <= 10_000 else { throw SetupError("--top \(top) is out of range", fix: "give 1 to 10000") }
             if let match { _ = try FlowFilter(parsing: match) }   // a bad filter is named here, before asking
-            let value = try ControlClient.request("flows \(top) \(sort.rawValue) \(match ?? "")", control: options.control)
-            if options.json { return ControlClient.printJSON(value) }
+            let flows = try ControlClient.request(.flows(top: top, order: sort, filter: match ?? ""), control: options.control,
+                                                  as: [FlowAnswer].self, printJSON: options.json)
+            if options.json { return }
             var rows = [["src", "dst", "sport", "dport", "proto", "packets", "bytes", "bit/s", "first", "last", "flags",
                          "client ms", "server ms", "app ms", "retrans", "ooo", "direction", "queue"]]
-            for f in value as? [[String: Any]] ?? [] {
-                rows.append([f["src"] as? String ?? "-", f["dst"] as? String ?? "-", ControlClient.int(f["sport"]), ControlClient.int(f["dport"]),
-                             ControlClient.int(f["proto"]), ControlClient.int(f["packets"]), ControlClient.int(f["bytes"]),
-                             ControlClient.rate(f["rate_bps"]), ControlClient.time(f["first_ms"]), ControlClient.time(f["last_ms"]),
-                             (f["tcp_flags"] as? NSNumber).map { String(format: "0x%03x", $0.intValue) } ?? "-",
-                             Self.milliseconds(f["client_delay_us"]), Self.milliseconds(f["server_delay_us"]),
-                             Self.milliseconds(f["app_latency_us"]), ControlClient.int(f["retransmitted"]), ControlClient.int(f["out_of_order"]),
-                             f["direction"] as? String ?? "-", ControlClient.int(f["queue"])])
+            for f in flows {
+                rows.append([f.src, f.dst, "\(f.sport)", "\(f.dport)", "\(f.proto)", "\(f.packets)", "\(f.bytes)",
+                             ControlClient.rate(f.rateBps), ControlClient.time(f.firstMs), ControlClient.time(f.lastMs),
+                             String(format: "0x%03x", Int(f.tcpFlags)),
+                             Self.milliseconds(f.clientDelayUs), Self.milliseconds(f.serverDelayUs), Self.milliseconds(f.appLatencyUs),
+                             "\(f.retransmitted)", "\(f.outOfOrder)", f.direction, "\(f.queue)"])
             }
             print(ControlClient.table(rows))
         }
 
         /// A latency in microseconds as milliseconds; "-" when unknown (0 or absent).
-        static func milliseconds(_ v: Any?) -> String {
-            guard let us = (v as? NSNumber)?.intValue, us > 0 else { return "-" }
+        static func milliseconds(_ us: UInt64?) -> String {
+            guard let us, us > 0 else { return "-" }
             return String(format: "%.3f", Double(us) / 1000)
         }
     }
@@ -149,20 +138,18 @@ struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Per collector: messages, records, bytes, send errors, queue, records lost, last error.")
         @OptionGroup var options: ControlOptions
 
-        static func table(_ collectors: [[String: Any]]) -> String {
+        static func table(_ collectors: [CollectorAnswer]) -> String {
             var rows = [["collector", "messages", "records", "bytes", "send errors", "queued", "records lost", "last error"]]
             for c in collectors {
-                rows.append([c["url"] as? String ?? "-", ControlClient.int(c["messages"]), ControlClient.int(c["records"]), ControlClient.int(c["bytes"]),
-                             ControlClient.int(c["send_errors"]), ControlClient.int(c["queue_depth"]), ControlClient.int(c["records_lost"]),
-                             (c["last_error"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "-"])
+                rows.append([c.url, "\(c.messages)", "\(c.records)", "\(c.bytes)", "\(c.sendErrors)", "\(c.queueDepth)",
+                             "\(c.recordsLost)", c.lastError.isEmpty ? "-" : c.lastError])
             }
             return ControlClient.table(rows)
         }
 
         func run() throws {
-            let value = try ControlClient.request("collectors", control: options.control)
-            if options.json { return ControlClient.printJSON(value) }
-            print(Self.table(value as? [[String: Any]] ?? []))
+            let collectors = try ControlClient.request(.collectors, control: options.control, as: [CollectorAnswer].self, printJSON: options.json)
+            if !options.json { print(Self.table(collectors)) }
         }
     }
 
@@ -171,11 +158,12 @@ struct Show: ParsableCommand {
         @OptionGroup var options: ControlOptions
 
         func run() throws {
-            let value = try ControlClient.request("config", control: options.control)
-            if options.json { return ControlClient.printJSON(value) }
-            let config = value as? [String: Any] ?? [:]
-            for key in config.keys.sorted() {
-                let v = config[key]
+            let config = try ControlClient.request(.config, control: options.control, as: ConfigAnswer.self, printJSON: options.json)
+            if options.json { return }
+            // The answer's own keys and values, one per line, as the server spells them.
+            let flat = (try? JSONSerialization.jsonObject(with: Data(ControlJSON.encode(config).utf8))) as? [String: Any] ?? [:]
+            for key in flat.keys.sorted() {
+                let v = flat[key]
                 let text = (v as? [Any])?.map { "\($0)" }.joined(separator: ", ") ?? (v.map { "\($0)" } ?? "-")
                 print("\(key.padding(toLength: 20, withPad: " ", startingAt: 0)) \(text)")
             }
@@ -183,9 +171,7 @@ struct Show: ParsableCommand {
     }
 }
 
-enum FlowSort: String, ExpressibleByArgument, CaseIterable {
-    case bytes, packets, rate, age
-}
+extension FlowOrder: ExpressibleByArgument {}
 
 struct Expire: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Export flows now (flowEndReason forced end); they start anew.")
@@ -197,8 +183,8 @@ struct Expire: ParsableCommand {
     func run() throws {
         guard all != (match != nil) else { throw SetupError("say which flows to expire", fix: "give --all, or --match FILTER (e.g. --match \"dst=10.0.0.2 proto=tcp\")") }
         if let match { _ = try FlowFilter(parsing: match) }
-        let value = try ControlClient.request(match.map { "expire \($0)" } ?? "expire", control: options.control)
-        if options.json { return ControlClient.printJSON(value) }
+        _ = try ControlClient.request(.expire(filter: match), control: options.control, as: ExpireAnswer.self, printJSON: options.json)
+        if options.json { return }
         print("flowtap: every flow is being exported (at each forwarder's next housekeeping, within 50 ms)")
     }
 }
@@ -211,8 +197,8 @@ struct Templates: ParsableCommand {
         @OptionGroup var options: ControlOptions
 
         func run() throws {
-            let value = try ControlClient.request("templates", control: options.control)
-            if options.json { return ControlClient.printJSON(value) }
+            _ = try ControlClient.request(.templates, control: options.control, as: TemplatesAnswer.self, printJSON: options.json)
+            if options.json { return }
             print("flowtap: templates and options go to every collector within 0.1 s")
         }
     }
@@ -228,11 +214,9 @@ struct SetTimeouts: ParsableCommand {
         guard activeTimeout != nil || idleTimeout != nil else {
             throw SetupError("nothing to set", fix: "give --active-timeout S and/or --idle-timeout S")
         }
-        var line = "set"
-        if let activeTimeout { line += " active-timeout=\(activeTimeout)" }
-        if let idleTimeout { line += " idle-timeout=\(idleTimeout)" }
-        let value = try ControlClient.request(line, control: options.control)
-        if options.json { return ControlClient.printJSON(value) }
+        _ = try ControlClient.request(.set(idleTimeout: idleTimeout, activeTimeout: activeTimeout), control: options.control,
+                                      as: SetAnswer.self, printJSON: options.json)
+        if options.json { return }
         print("flowtap: timeouts changed (each forwarder applies them within 50 ms)")
     }
 }

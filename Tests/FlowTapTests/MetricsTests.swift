@@ -21,9 +21,10 @@ final class MetricsTests: XCTestCase {
 
     func testAScrapeFollowsThePublishedCounters() throws {
         let report = ForwarderReport()
-        let walker = Walker(rings: [], exporters: [], drain: try Doorbell())
-        let context = ControlContext(directions: [(name: "a->b", queue: 0, report: report, kernelDrops: nil)], walker: walker,
-                                     requests: ControlRequests(), config: ProbeConfiguration(tapA: "a", tapB: "b", collectors: []))
+        let exportThread = ExportThread(rings: [], exporters: [], drain: try Doorbell())
+        let context = ControlContext(directions: [(name: "a->b", queue: 0, report: report, kernelDrops: nil)], export: exportThread,
+                                     requests: ControlRequests(), config: ProbeConfiguration(tapA: "a", tapB: "b", collectors: []).answer,
+                                     longestTimeout: ProbeConfiguration.longestInterval)
         let metrics = ProbeMetrics(context: context)
         var c = ForwarderCounters()
         c.frames = 5

@@ -2,7 +2,7 @@
 """freeze_thread.py TID SECONDS: stop one thread of a process (not the process) for SECONDS,
 with PTRACE_SEIZE + PTRACE_INTERRUPT, then let it run again (PTRACE_DETACH). Prints
 "<monotonic> frozen" once it has stopped and "<monotonic> thawed" before it runs again. Needs
-root (or CAP_SYS_PTRACE); test_service.sh uses it to hang flowtap's walker."""
+root (or CAP_SYS_PTRACE); test_service.sh uses it to hang flowtap's export thread."""
 import ctypes
 import os
 import sys

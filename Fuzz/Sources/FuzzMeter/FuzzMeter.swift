@@ -13,7 +13,7 @@ import Logging
 /// Layout: byte 0 picks the configuration (`FuzzConfiguration`), byte 1 the MTU; then chunks of
 /// [step, length (2 bytes, big-endian), frame]. A step's low 3 bits choose a time step (0, 1 ms,
 /// 10 ms, 1 s, 5 s, 15 s, 61 s, 1 h); bit 3 runs housekeeping after the frame; bit 4 has the
-/// "walker" take the sink's records after the frame (else the sink fills and refuses).
+/// "export thread" take the sink's records after the frame (else the sink fills and refuses).
 /// libFuzzer calls this, through `LLVMFuzzerRunDriver` (Entry.swift); its own main, which
 /// SwiftPM's alias replaces, names it too.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -131,7 +131,7 @@ struct Harness: ~Copyable {
 
     static let wallOffsetNs: UInt64 = 1_700_000_000_000_000_000
 
-    /// The walker's side: take what the sink holds, and now and then export it.
+    /// The export thread's side: take what the sink holds, and now and then export it.
     mutating func walk() {
         records += sink.records
         sink.records.removeAll(keepingCapacity: true)
@@ -148,7 +148,7 @@ struct Harness: ~Copyable {
         while !direction.finish(wallOffsetNs: Self.wallOffsetNs, into: sink) {
             walk()
             rounds += 1
-            precondition(rounds < 100_000, "shutdown makes progress while the walker takes records")
+            precondition(rounds < 100_000, "shutdown makes progress while the export thread takes records")
         }
         walk()
         precondition(direction.meter.cache.liveFlows == 0, "every flow leaves at shutdown")

@@ -1,13 +1,35 @@
 import CFlowTapLinux
 import Glibc
 
-/// What the control thread reads and asks, all of it safe from another thread: the forwarders'
-/// published counters, the walker's published statistics, the requests the forwarders obey.
+/// What the control thread and the metrics read and ask, all of it safe from another thread:
+/// the forwarders' published counters, the export side's published statistics, the requests
+/// the forwarders obey, and the configuration as started. Nothing here is the probe's own
+/// object: Probe fills it in.
 public struct ControlContext: Sendable {
     public var directions: [(name: String, queue: Int, report: ForwarderReport, kernelDrops: KernelDropCounter?)]
-    public var walker: Walker
+    public var export: any ExportStatus
     public var requests: ControlRequests
-    public var config: ProbeConfiguration
+    /// As started; `show config` replaces the timeouts with those `flowtap set` changed.
+    public var config: ConfigAnswer
+    /// The longest timeout `flowtap set` accepts, in seconds.
+    public var longestTimeout: Int
+
+    public init(directions: [(name: String, queue: Int, report: ForwarderReport, kernelDrops: KernelDropCounter?)],
+                export: any ExportStatus, requests: ControlRequests, config: ConfigAnswer, longestTimeout: Int) {
+        self.directions = directions
+        self.export = export
+        self.requests = requests
+        self.config = config
+        self.longestTimeout = longestTimeout
+    }
+}
+
+/// What the operator's side reads of the export thread, and the one thing it asks of it.
+public protocol ExportStatus: AnyObject, Sendable {
+    /// Each collector's statistics as of the last tick.
+    var publishedStatistics: [(collector: CollectorAddress, statistics: ExportStatistics)] { get }
+    /// Every collector gets templates and options again at the next tick.
+    func requestTemplates()
 }
 
 /// The tx_dropped counter of a TAP (/sys/class/net/TAP/statistics/tx_dropped): frames the
@@ -95,95 +117,76 @@ public final class ControlServer: @unchecked Sendable {
         }
     }
 
-    /// The JSON answer to one request.
-    public func answer(_ request: String) -> String {
-        let words = request.split(separator: " ").map(String.init)
-        switch words.first ?? "" {
-        case "stats": return stats()
-        case "collectors": return JSONText.array(collectors())
-        case "config": return config()
-        case "expire":
-            if words.count > 1 {
+    /// The JSON answer to one request line.
+    public func answer(_ line: String) -> String {
+        let request: ControlRequest
+        do { request = try ControlRequest(parsing: line, longestTimeout: context.longestTimeout) } catch { return ControlJSON.encode(error, pretty: true) }
+        switch answer(request) {
+        case .success(let value): return ControlJSON.encode(value, pretty: true)
+        case .failure(let error): return ControlJSON.encode(error, pretty: true)
+        }
+    }
+
+    func answer(_ request: ControlRequest) -> Result<any Encodable, ControlError> {
+        switch request {
+        case .stats: return .success(stats())
+        case .collectors: return .success(collectors())
+        case .config: return .success(config())
+        case .expire(let filterText):
+            if let filterText {
                 do {
-                    let filter = try FlowFilter(parsing: words.dropFirst().joined(separator: " "))
+                    let filter = try FlowFilter(parsing: filterText)
                     context.requests.requestExpiry(matching: { filter.matches($0) })
                 } catch {
-                    return self.error(error.description)
+                    return .failure(ControlError(error: error.description))
                 }
             } else {
                 context.requests.requestExpiry()
             }
-            return JSONText.object([("expired", "true")])
-        case "flows":
-            return flows(Array(words.dropFirst()))
-        case "templates":
-            context.walker.requestTemplates()
-            return JSONText.object([("templates", JSONText.string("resent at the next tick (within 0.1 s)"))])
-        case "set":
-            var idle: Int?, active: Int?
-            for word in words.dropFirst() {
-                let parts = word.split(separator: "=")
-                guard parts.count == 2, let value = Int(parts[1]), value > 0, value <= ProbeConfiguration.longestInterval else {
-                    return error("'\(word)' is not NAME=SECONDS with 1 to \(ProbeConfiguration.longestInterval) seconds")
-                }
-                switch parts[0] {
-                case "idle-timeout": idle = value
-                case "active-timeout": active = value
-                default: return error("'\(parts[0])' cannot be set; set idle-timeout or active-timeout")
-                }
-            }
+            return .success(ExpireAnswer(expired: true))
+        case .flows(let top, let order, let filterText):
+            return flows(top: top, order: order, filterText: filterText)
+        case .templates:
+            context.export.requestTemplates()
+            return .success(TemplatesAnswer(templates: "resent at the next tick (within 0.1 s)"))
+        case .set(let idle, let active):
             context.requests.setTimeouts(idle: idle, active: active)
-            return JSONText.object([("idle_timeout", String(idle ?? 0)), ("active_timeout", String(active ?? 0))])
-        default:
-            return error("unknown request '\(request)'; ask stats, flows, collectors, config, expire, templates or set")
+            return .success(SetAnswer(idleTimeout: idle ?? 0, activeTimeout: active ?? 0))
         }
     }
-
-    func error(_ text: String) -> String { JSONText.object([("error", JSONText.string(text))]) }
 
     /// Frames and bytes per second of direction `i` over the last `seconds`, from the samples.
-    func rate(_ i: Int, seconds: UInt64) -> (frames: Double, bytes: Double) {
+    func rate(_ i: Int, seconds: UInt64) -> RateAnswer {
         guard let last = samples.last, let first = samples.last(where: { $0.ms <= last.ms - min(last.ms, seconds * 1000) }) ?? samples.first,
-              last.ms > first.ms else { return (0, 0) }
+              last.ms > first.ms else { return RateAnswer(frames: 0, bytes: 0) }
         let dt = Double(last.ms - first.ms) / 1000
-        return (Double(last.frames[i] &- first.frames[i]) / dt, Double(last.bytes[i] &- first.bytes[i]) / dt)
+        return RateAnswer(frames: ControlJSON.rounded(Double(last.frames[i] &- first.frames[i]) / dt),
+                          bytes: ControlJSON.rounded(Double(last.bytes[i] &- first.bytes[i]) / dt))
     }
 
-    func stats() -> String {
-        let directions = context.directions.enumerated().map { i, d -> String in
+    func stats() -> StatsAnswer {
+        let directions = context.directions.enumerated().map { i, d -> DirectionAnswer in
             let c = d.report.snapshot
-            let rates = [1, 10, 60].map { s -> (String, String) in
-                let r = rate(i, seconds: UInt64(s))
-                return ("\(s)s", JSONText.object([("frames", JSONText.number(r.frames)), ("bytes", JSONText.number(r.bytes))]))
-            }
-            let reasons = FlowEndReason.allCases.map { ("\($0)", String(c.recordsByReason[Int($0.rawValue)])) }
-            let issues = DecodeIssue.allCases.dropFirst().map { ($0.name, String(c.issues[Int($0.rawValue)])) }
-            return JSONText.object([
-                ("name", JSONText.string(d.name)), ("queue", String(d.queue)),
-                ("frames", String(c.frames)), ("bytes", String(c.bytes)), ("rates", JSONText.object(rates)),
-                ("flows_active", String(c.liveFlows)), ("flows_peak", String(c.peakFlows)), ("flows_created", String(c.flowsCreated)),
-                ("records", JSONText.object(reasons)), ("evictions", String(c.evictions)),
-                ("records_lost", String(c.recordsLost)), ("kernel_drops", String(d.kernelDrops?.value ?? 0)),
-                ("undecodable", JSONText.object(issues)),
-                ("fragments", JSONText.object([("held", String(c.fragmentsHeld)), ("attributed", String(c.fragmentsAttributed)),
-                                               ("unattributed", String(c.fragmentsUnattributed))])),
-                ("reset_notices", JSONText.object([("closed", String(c.peerResetsClosed)), ("unmatched", String(c.peerResetsUnmatched)),
-                                                   ("lost", String(c.resetNoticesLost))])),
-            ])
+            return DirectionAnswer(
+                name: d.name, queue: d.queue, frames: c.frames, bytes: c.bytes,
+                rates: Dictionary(uniqueKeysWithValues: [1, 10, 60].map { ("\($0)s", rate(i, seconds: UInt64($0))) }),
+                flowsActive: c.liveFlows, flowsPeak: c.peakFlows, flowsCreated: c.flowsCreated,
+                records: Dictionary(uniqueKeysWithValues: FlowEndReason.allCases.map { ("\($0)", c.recordsByReason[Int($0.rawValue)]) }),
+                evictions: c.evictions, recordsLost: c.recordsLost, kernelDrops: d.kernelDrops?.value ?? 0,
+                undecodable: Dictionary(uniqueKeysWithValues: DecodeIssue.allCases.dropFirst().map { ($0.name, c.issues[Int($0.rawValue)]) }),
+                fragments: FragmentAnswer(held: c.fragmentsHeld, attributed: c.fragmentsAttributed, unattributed: c.fragmentsUnattributed),
+                resetNotices: ResetNoticeAnswer(closed: c.peerResetsClosed, unmatched: c.peerResetsUnmatched, lost: c.resetNoticesLost))
         }
-        return JSONText.object([("directions", JSONText.array(directions)), ("collectors", JSONText.array(collectors()))])
+        return StatsAnswer(directions: directions, collectors: collectors())
     }
 
     /// "flows TOP ORDER [FIELD=VALUE…]": each forwarder scans its own cache between frames
     /// (a slice per housekeeping) and publishes its top flows; this waits up to 3 s for all.
-    func flows(_ args: [String]) -> String {
-        guard args.count >= 2, let top = Int(args[0]), top > 0, let order = FlowOrder(rawValue: args[1]) else {
-            return error("ask 'flows TOP ORDER [FILTER]', ORDER one of \(FlowOrder.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+    func flows(top: Int, order: FlowOrder, filterText: String) -> Result<any Encodable, ControlError> {
         let filter: FlowFilter
-        do { filter = try FlowFilter(parsing: args.dropFirst(2).joined(separator: " ")) } catch { return self.error(error.description) }
+        do { filter = try FlowFilter(parsing: filterText) } catch { return .failure(ControlError(error: error.description)) }
         guard let answers = ask(FlowQuery(order: order, limit: top, matches: { filter.matches($0) })) else {
-            return error("a forwarder did not answer within 3 s")
+            return .failure(ControlError(error: "a forwarder did not answer within 3 s"))
         }
         // A connection's latency needs both directions' handshake times: the reverse flows
         // of the TCP flows listed, asked for by key where the answer lacks them. Keys meet
@@ -197,30 +200,27 @@ public final class ControlServer: @unchecked Sendable {
             for list in reverse { for f in list { byKey[f.key.withoutTOS] = f } }
         }
         let now = WallClock.nowNs()
-        var all: [(score: Double, text: String)] = []
+        var all: [(score: Double, flow: FlowAnswer)] = []
         for (i, d) in context.directions.enumerated() {
             for f in answers[i] {
                 let (src, dst) = f.key.addresses
                 let seconds = max(0.001, Double(f.lastNs &- f.firstNs) / 1e9)
-                var fields = [
-                    ("src", JSONText.string(src)), ("dst", JSONText.string(dst)),
-                    ("sport", String(f.key.ipProtocol == 1 || f.key.ipProtocol == 58 ? 0 : f.key.sourcePort)),
-                    ("dport", String(f.key.destinationPort)), ("proto", String(f.key.ipProtocol)),
-                    ("packets", String(f.packets)), ("bytes", String(f.octets)),
-                    ("first_ms", String(f.firstNs / 1_000_000)), ("last_ms", String(f.lastNs / 1_000_000)),
-                    ("tcp_flags", String(f.tcpFlags)), ("rate_bps", JSONText.number(Double(f.octets) * 8 / seconds)),
-                    ("retransmitted", String(f.retransmitted)), ("out_of_order", String(f.outOfOrder)),
-                    ("direction", JSONText.string(d.name)), ("queue", String(d.queue)),
-                ]
+                var flow = FlowAnswer(
+                    src: src, dst: dst, sport: f.key.ipProtocol == 1 || f.key.ipProtocol == 58 ? 0 : f.key.sourcePort,
+                    dport: f.key.destinationPort, proto: f.key.ipProtocol, packets: f.packets, bytes: f.octets,
+                    firstMs: f.firstNs / 1_000_000, lastMs: f.lastNs / 1_000_000, tcpFlags: f.tcpFlags,
+                    rateBps: ControlJSON.rounded(Double(f.octets) * 8 / seconds),
+                    retransmitted: f.retransmitted, outOfOrder: f.outOfOrder, direction: d.name, queue: d.queue)
                 if let reverse = byKey[f.key.reverseKey.withoutTOS], f.handshake.role != .none {
                     let latency = TCPLatency(f.handshake, reverse.handshake)
-                    fields += [("client_delay_us", String(latency.clientNs / 1000)), ("server_delay_us", String(latency.serverNs / 1000)),
-                               ("app_latency_us", String(latency.applicationNs / 1000))]
+                    flow.clientDelayUs = latency.clientNs / 1000
+                    flow.serverDelayUs = latency.serverNs / 1000
+                    flow.appLatencyUs = latency.applicationNs / 1000
                 }
-                all.append((order.score(f, nowNs: now), JSONText.object(fields)))
+                all.append((order.score(f, nowNs: now), flow))
             }
         }
-        return JSONText.array(all.sorted { $0.score > $1.score }.prefix(top).map(\.text))
+        return .success(all.sorted { $0.score > $1.score }.prefix(top).map(\.flow))
     }
 
     /// Asks every forwarder `query` (each answers between frames) and waits up to 3 s for all.
@@ -235,30 +235,21 @@ public final class ControlServer: @unchecked Sendable {
         return answers.contains(where: { $0 == nil }) ? nil : answers.map { $0! }
     }
 
-    func collectors() -> [String] {
-        context.walker.publishedStatistics.map { collector, s in
-            JSONText.object([
-                ("url", JSONText.string(collector.description)), ("messages", String(s.messages)), ("records", String(s.records)),
-                ("bytes", String(s.bytes)), ("send_errors", String(s.sendErrors)), ("queue_depth", String(s.queued)),
-                ("records_lost", String(s.recordsNotSent)), ("not_exportable", String(s.recordsNotExportable)),
-                ("icmp_errors", String(s.icmpErrors)),
-                ("last_error", JSONText.string(s.lastError)), ("last_error_time_ms", String(s.lastErrorMs)),
-            ])
+    func collectors() -> [CollectorAnswer] {
+        context.export.publishedStatistics.map { collector, s in
+            CollectorAnswer(url: collector.description, messages: s.messages, records: s.records, bytes: s.bytes,
+                            sendErrors: s.sendErrors, queueDepth: s.queued, recordsLost: s.recordsNotSent,
+                            notExportable: s.recordsNotExportable, icmpErrors: s.icmpErrors,
+                            lastError: s.lastError, lastErrorTimeMs: s.lastErrorMs)
         }
     }
 
-    func config() -> String {
-        let c = context.config
+    func config() -> ConfigAnswer {
+        var c = context.config
         let policy = context.requests.policy(from: ExpiryPolicy(idleTimeoutSeconds: c.idleTimeout, activeTimeoutSeconds: c.activeTimeout,
                                                                 closeTimeoutSeconds: c.tcpCloseTimeout))
-        return JSONText.object([
-            ("tap_a", JSONText.string(c.tapA)), ("tap_b", JSONText.string(c.tapB)),
-            ("collectors", JSONText.array(c.collectors.map { JSONText.string($0.description) })),
-            ("records", JSONText.string(c.records.names)), ("idle_timeout", String(policy.idleNs / 1_000_000_000)),
-            ("active_timeout", String(policy.activeNs / 1_000_000_000)), ("tcp_close_timeout", String(policy.closeNs / 1_000_000_000)),
-            ("max_flows", String(c.maxFlows)),
-            ("queues", String(c.queues)), ("mtu", String(c.mtu)), ("sample", String(c.sampling.interval)),
-            ("offload", String(c.offload)), ("biflow", String(c.biflow)), ("ipfix_ntop", String(c.ipfixNtop)), ("observation_domain", String(c.observationDomain)),
-        ])
+        c.idleTimeout = Int(policy.idleNs / 1_000_000_000)
+        c.activeTimeout = Int(policy.activeNs / 1_000_000_000)
+        return c
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 
 /// `--metrics`: serves `GET /metrics` (the Prometheus text format, `ProbeMetrics`) over HTTP
-/// with FlyingFox, on Swift's concurrency threads, apart from the forwarders and the walker.
+/// with FlyingFox, on Swift's concurrency threads, apart from the forwarders and the export thread.
 /// A scrape reads published snapshots only, so a slow or hostile client costs forwarding
 /// nothing; FlyingFox times a connection out after 15 s.
 ///

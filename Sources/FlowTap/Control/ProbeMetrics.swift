@@ -2,7 +2,7 @@ import Prometheus
 import Synchronization
 
 /// `--metrics`: what `show stats` reports, as Prometheus metrics (text exposition by
-/// swift-prometheus). Every scrape reads the counters the forwarders and the walker publish
+/// swift-prometheus). Every scrape reads the counters the forwarders and the export thread publish
 /// (the same snapshots the control socket reads; nothing touches a forwarder) and brings the
 /// registry up to them. swift-prometheus counters only go up, which ours do too: each series
 /// is raised by what its source counted since the previous scrape.
@@ -49,8 +49,8 @@ public final class ProbeMetrics: Sendable {
         "flows_peak": (false, "The most flows the cache has held at once."),
         "flows_created_total": (true, "Flows created in the cache."),
         "flow_evictions_total": (true, "Flows ended early because the cache set was full (exported with reason lack_of_resources)."),
-        "records_total": (true, "Flow records handed to the walker, by flowEndReason."),
-        "records_lost_total": (true, "Flow records lost because the ring to the walker was full."),
+        "records_total": (true, "Flow records handed to the export thread, by flowEndReason."),
+        "records_lost_total": (true, "Flow records lost because the ring to the export thread was full."),
         "reset_notices_total": (true, "Notices of a connection reset from the other direction of the queue: that closed a flow here, that found none, and (lost) this direction's that found the other's ring full."),
         "fragments_held": (false, "IP fragments held until their first fragment names the ports."),
         "fragments_total": (true, "IP fragments, by whether their first fragment came (attributed) or not (unattributed)."),
@@ -109,7 +109,7 @@ public final class ProbeMetrics: Sendable {
                 add("kernel_drops_total", [("direction", d.name)], drops.value)
             }
         }
-        for (collector, s) in context.walker.publishedStatistics {
+        for (collector, s) in context.export.publishedStatistics {
             let l = [("collector", collector.description)]
             add("export_messages_total", l, s.messages)
             add("export_records_total", l, s.records)

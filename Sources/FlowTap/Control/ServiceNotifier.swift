@@ -61,7 +61,7 @@ public final class ServiceNotifier {
     public var watchdogPingMs: CInt? { watchdogUs.map { CInt(clamping: max(1, $0 / 2000)) } }
 }
 
-/// The watchdog's rule: WATCHDOG=1 goes out only while every forwarding thread and the walker
+/// The watchdog's rule: WATCHDOG=1 goes out only while every forwarding thread and the export thread
 /// have shown a sign of life (a heartbeat, in monotonic milliseconds) within the watchdog
 /// period, so that systemd restarts a probe whose thread hangs, not only one that dies.
 public enum Liveness {

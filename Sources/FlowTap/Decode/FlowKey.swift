@@ -119,7 +119,8 @@ public struct FlowKey: Hashable, Sendable {
     @inline(__always)
     func equalsIgnoringTOS(_ other: FlowKey) -> Bool { withoutTOS == other.withoutTOS }
 
-    /// One round: a pure function rather than a nested one capturing `h` (that form made
+    /// WORKAROUND(swiftc 6.3.1, TSan IR): one round as a pure function rather than a nested one
+    /// capturing `h` (that form made
     /// swiftc 6.3.1 emit invalid IR under -sanitize=thread with debug info).
     @inline(__always)
     static func mix(_ h: UInt64, _ w: UInt64) -> UInt64 {

@@ -1,4 +1,4 @@
-/// Where a direction's finished records go: the ring to the walker in the probe, an array in
+/// Where a direction's finished records go: the ring to the export thread in the probe, an array in
 /// tests and the fuzzer. `push` never waits: false means full.
 public protocol RecordSink {
     func push(_ record: borrowing FlowRecord) -> Bool

@@ -102,7 +102,7 @@ public struct FlowCache: ~Copyable {
     public private(set) var peakFlows = 0
     /// Records handed on, per `FlowEndReason.rawValue` (counted when delivered, not per packet).
     public internal(set) var recordsByReason = InlineArray<8, UInt64>(repeating: 0)
-    public private(set) var flowsCreated: UInt64 = 0
+    public internal(set) var flowsCreated: UInt64 = 0
     public private(set) var evictions: UInt64 = 0
     public private(set) var pendingCount = 0
     /// Records that found the outbox full (see `outbox`); lost, and counted as such.
@@ -115,9 +115,9 @@ public struct FlowCache: ~Copyable {
     public var resetNotices: SPSCRing<FlowKey>?
     /// Notices the other direction's ring had no room for (that flow then ends by idle
     /// timeout); notices received that closed a flow, and those that found none here.
-    public private(set) var resetNoticesLost: UInt64 = 0
-    public private(set) var peerResetsClosed: UInt64 = 0
-    public private(set) var peerResetsUnmatched: UInt64 = 0
+    public internal(set) var resetNoticesLost: UInt64 = 0
+    public internal(set) var peerResetsClosed: UInt64 = 0
+    public internal(set) var peerResetsUnmatched: UInt64 = 0
 
     /// `maxFlows` below one set is taken as one set (configuration refuses it before).
     public init(maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint, seed: UInt64 = 0) {
@@ -176,89 +176,6 @@ public struct FlowCache: ~Copyable {
         entry.pointee.octets &+= UInt64(octets)
         entry.pointee.lastNs = now
         entry.pointee.tcpFlags |= tcpFlags
-    }
-
-    /// A packet with SYN, FIN or RST, or one of a flow still timing its handshake. One
-    /// connection is one flow per direction: a FIN or RST marks the flow closing, and it stays
-    /// for the close grace so that the closing ACKs and a retransmitted FIN join it (then it
-    /// ends, "end of flow detected"); a SYN (or SYN/ACK) on a closing flow is a new connection
-    /// on the same 5-tuple, so the old flow ends now and the SYN starts the next. With no close
-    /// grace (`closeNs` 0) the FIN or RST ends it at once. A RST also closes the other
-    /// direction's flow, through `resetNotices`.
-    @inline(never)
-    mutating func tcpControl(_ slot: Int, packets: UInt64, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
-        let entry = entries + slot
-        if entry.pointee.closing && tcpFlags & TCPFlags.syn != 0 {
-            report(slot, reason: .endOfFlowDetected)
-            entry.pointee = FlowEntry.fresh(entry.pointee.key, now: now)
-            flowsCreated &+= 1
-        }
-        // One notice per connection: later RSTs of the flow (a reset storm) find the bit set.
-        if tcpFlags & TCPFlags.rst != 0 && entry.pointee.tcpFlags & TCPFlags.rst == 0 { noticeReset(entry.pointee.key) }
-        count(entry, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
-        timeHandshake(entry, tcpFlags: tcpFlags, now: now)
-        guard tcpFlags & (TCPFlags.fin | TCPFlags.rst) != 0 else { return }
-        if policy.closeNs == 0 {
-            report(slot, reason: .endOfFlowDetected)
-            release(slot)
-        } else {
-            entry.pointee.closing = true
-        }
-    }
-
-    mutating func noticeReset(_ key: FlowKey) {
-        guard let ring = resetNotices else { return }
-        if !ring.push(key.reverseKey) { resetNoticesLost &+= 1 }
-    }
-
-    /// The other direction saw a RST of the connection whose flow in this direction is `key`
-    /// (whatever its ToS, which the hash leaves out): the flow closes as if the RST had been
-    /// its own (its close grace, then "end of flow detected"; at once with no grace, the record
-    /// then in the outbox). No slot is made for a key that is not here.
-    public mutating func closeForPeerReset(_ key: FlowKey) {
-        let (tag, base) = place(of: key)
-        var found = false
-        for slot in base ..< base &+ Self.ways where tags[slot] == tag && entries[slot].key.equalsIgnoringTOS(key) {
-            found = true
-            if policy.closeNs == 0 {
-                report(slot, reason: .endOfFlowDetected)
-                release(slot)
-            } else {
-                // Through a pointer: `entries[slot].closing = true` made swiftc 6.3.1 emit
-                // invalid IR under -sanitize=thread with debug info.
-                let entry = entries + slot
-                entry.pointee.closing = true
-                entry.pointee.state &= ~FlowEntry.watching
-            }
-        }
-        if found { peerResetsClosed &+= 1 } else { peerResetsUnmatched &+= 1 }
-    }
-
-    /// The handshake's times (`TCPHandshake`): a SYN makes this direction the client and a
-    /// SYN/ACK the server (the latest of each counts); then the client's first ACK without SYN
-    /// and each side's first payload. Watching ends once those came, or at FIN or RST.
-    @inline(__always)
-    func timeHandshake(_ entry: UnsafeMutablePointer<FlowEntry>, tcpFlags: UInt16, now: UInt64) {
-        let synACK = tcpFlags & (TCPFlags.syn | TCPFlags.ack)
-        let state = entry.pointee.state
-        let us = UInt32(truncatingIfNeeded: now / 1000)
-        if synACK == TCPFlags.syn && state & (FlowEntry.sawACK | FlowEntry.sawData) == 0 {
-            entry.pointee.synUs = us
-            entry.pointee.state = state & FlowEntry.closingBit | FlowEntry.clientBit | FlowEntry.watching
-        } else if synACK == TCPFlags.syn | TCPFlags.ack && state & FlowEntry.sawData == 0 {
-            entry.pointee.synUs = us
-            entry.pointee.state = state & FlowEntry.closingBit | FlowEntry.serverBit | FlowEntry.watchData
-        } else if state & FlowEntry.watching != 0 {
-            if synACK == TCPFlags.ack && state & FlowEntry.watchACK != 0 {
-                entry.pointee.ackUs = us
-                entry.pointee.state = entry.pointee.state & ~FlowEntry.watchACK | FlowEntry.sawACK
-            }
-            if tcpFlags & TCPFlags.payload != 0 && state & FlowEntry.watchData != 0 {
-                entry.pointee.dataUs = us
-                entry.pointee.state = entry.pointee.state & ~FlowEntry.watchData | FlowEntry.sawData
-            }
-        }
-        if tcpFlags & (TCPFlags.fin | TCPFlags.rst) != 0 { entry.pointee.state &= ~FlowEntry.watching }
     }
 
     /// Counts packets seen earlier and held back (IP fragments that came before their first
@@ -368,7 +285,7 @@ public struct FlowCache: ~Copyable {
 
     /// Looks at the next `slots` slots (wrapping) and reports those whose idle, active or close
     /// timeout has passed. Stops early, at the entry it could not hand over, when `deliver` refuses a
-    /// record (the queue to the walker is full): that entry stays and is retried next time.
+    /// record (the queue to the export thread is full): that entry stays and is retried next time.
     /// Returns the number of records delivered.
     @discardableResult
     public mutating func expire(now: UInt64, slots: Int, _ deliver: (borrowing FlowRecord) -> Bool) -> Int {

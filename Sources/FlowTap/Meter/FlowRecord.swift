@@ -7,7 +7,7 @@ public enum FlowEndReason: UInt8, Sendable, CaseIterable {
     case lackOfResources = 5
 }
 
-/// One finished report of a flow, as the meter hands it to the walker: the counts since the
+/// One finished report of a flow, as the meter hands it to the export thread: the counts since the
 /// previous report of the same flow (delta counts), and why this report was made.
 public struct FlowRecord: Sendable, Equatable {
     public var key: FlowKey
@@ -31,7 +31,7 @@ public struct FlowRecord: Sendable, Equatable {
     public var reverseTCPFlags: UInt16 = 0
     /// This direction's view of its TCP connection's start (role none for other flows).
     public var handshake = TCPHandshake()
-    /// The connection's latency, once the walker has joined both directions (`LatencyJoin`).
+    /// The connection's latency, once the export thread has joined both directions (`LatencyJoin`).
     public var latency = TCPLatency()
     /// Data segments counted here that were retransmissions or out of order (`TCPSequence`),
     /// and with `--biflow` the reverse direction's.

@@ -25,7 +25,7 @@ public struct ForwarderCounters: Sendable {
     public var evictions: UInt64 = 0
     public var liveFlows: UInt64 = 0
     public var recordsQueued: UInt64 = 0
-    /// Records lost because the ring to the walker was full when a flow had to end at once.
+    /// Records lost because the ring to the export thread was full when a flow had to end at once.
     public var recordsLost: UInt64 = 0
     /// IP fragments counted in their packet's transport flow, and those whose first fragment
     /// never came (counted in a flow without ports).

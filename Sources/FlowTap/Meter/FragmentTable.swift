@@ -121,7 +121,7 @@ public struct FragmentTable: ~Copyable {
                                   held: Held(key: packet, packets: 0, octets: 0, firstNs: now, lastNs: now),
                                   expiresNs: now &+ timeoutNs)
         }
-        // Through `pointee`: the same updates written as `entries[slot].held.packets &+= 1` make
+        // WORKAROUND(swiftc 6.3.1, TSan IR): through `pointee`; the same updates written as `entries[slot].held.packets &+= 1` make
         // swiftc 6.3.1 emit invalid IR under -sanitize=thread with debug info.
         let e = entries + slot
         e.pointee.held.packets &+= 1

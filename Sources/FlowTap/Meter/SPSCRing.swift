@@ -59,5 +59,5 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     }
 }
 
-/// A forwarding thread's finished records, on their way to the walker.
+/// A forwarding thread's finished records, on their way to the export thread.
 public typealias RecordRing = SPSCRing<FlowRecord>

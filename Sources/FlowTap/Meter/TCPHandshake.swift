@@ -1,5 +1,5 @@
 /// What one direction of a TCP connection showed of its start, as its flow's entry keeps it:
-/// the walker joins the two directions' records (`LatencyJoin`) to make `TCPLatency`. Times are
+/// the export thread joins the two directions' records (`LatencyJoin`) to make `TCPLatency`. Times are
 /// microseconds of the meter's clock (CLOCK_MONOTONIC in the forwarders, one clock for both
 /// directions) modulo 2^32: only differences mean anything, up to 35 minutes.
 ///
@@ -26,6 +26,35 @@ public struct TCPHandshake: Sendable, Equatable {
         self.synUs = synUs
         self.ackUs = ackUs
         self.dataUs = dataUs
+    }
+}
+
+extension TCPHandshake {
+    /// The handshake's times (`TCPHandshake`): a SYN makes this direction the client and a
+    /// SYN/ACK the server (the latest of each counts); then the client's first ACK without SYN
+    /// and each side's first payload. Watching ends once those came, or at FIN or RST.
+    @inline(__always)
+    static func time(_ entry: UnsafeMutablePointer<FlowEntry>, tcpFlags: UInt16, now: UInt64) {
+        let synACK = tcpFlags & (TCPFlags.syn | TCPFlags.ack)
+        let state = entry.pointee.state
+        let us = UInt32(truncatingIfNeeded: now / 1000)
+        if synACK == TCPFlags.syn && state & (FlowEntry.sawACK | FlowEntry.sawData) == 0 {
+            entry.pointee.synUs = us
+            entry.pointee.state = state & FlowEntry.closingBit | FlowEntry.clientBit | FlowEntry.watching
+        } else if synACK == TCPFlags.syn | TCPFlags.ack && state & FlowEntry.sawData == 0 {
+            entry.pointee.synUs = us
+            entry.pointee.state = state & FlowEntry.closingBit | FlowEntry.serverBit | FlowEntry.watchData
+        } else if state & FlowEntry.watching != 0 {
+            if synACK == TCPFlags.ack && state & FlowEntry.watchACK != 0 {
+                entry.pointee.ackUs = us
+                entry.pointee.state = entry.pointee.state & ~FlowEntry.watchACK | FlowEntry.sawACK
+            }
+            if tcpFlags & TCPFlags.payload != 0 && state & FlowEntry.watchData != 0 {
+                entry.pointee.dataUs = us
+                entry.pointee.state = entry.pointee.state & ~FlowEntry.watchData | FlowEntry.sawData
+            }
+        }
+        if tcpFlags & (TCPFlags.fin | TCPFlags.rst) != 0 { entry.pointee.state &= ~FlowEntry.watching }
     }
 }
 

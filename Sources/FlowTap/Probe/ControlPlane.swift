@@ -11,23 +11,26 @@ final class ControlPlane {
     let thread = ThreadGroup()
     let stopping: Doorbell
     var metrics: MetricsEndpoint?
+    let metricsAddress: MetricsAddress?
 
     init(_ config: ProbeConfiguration, taps: (a: [TapDevice], b: [TapDevice]), reports: [ForwarderReport],
          pipeline: Pipeline) throws(SetupError) {
         socket = try config.controlPath.map { path throws(SetupError) in try ControlSocket(path: path) }
         let drops = [taps.a[0].name, taps.b[0].name].map { KernelDropCounter(tap: $0) }
-        // Index 2q is a->b (it reads tap-a, whose queue the kernel drops at), 2q + 1 is b->a.
+        // a->b reads tap-a, whose queue the kernel drops at; b->a reads tap-b.
         let aToB = "\(config.tapA)->\(config.tapB)", bToA = "\(config.tapB)->\(config.tapA)"
-        let directions = reports.enumerated().map { i, report in
-            (name: i % 2 == 0 ? aToB : bToA, queue: i / 2, report: report, kernelDrops: drops[i % 2])
+        let directions = ForwarderID.all(queues: config.queues).map { id in
+            (name: id.direction == .aToB ? aToB : bToA, queue: id.queue, report: reports[id.index], kernelDrops: drops[id.direction.rawValue])
         }
-        context = ControlContext(directions: directions, walker: pipeline.walker, requests: pipeline.requests, config: config)
+        context = ControlContext(directions: directions, export: pipeline.exportThread, requests: pipeline.requests,
+                                 config: config.answer, longestTimeout: ProbeConfiguration.longestInterval)
         stopping = try Doorbell()
+        metricsAddress = config.metrics
     }
 
     /// `--metrics`: listening before this returns, or a setup error.
     func startMetrics(logger: Logger) throws(SetupError) {
-        guard let address = context.config.metrics else { return }
+        guard let address = metricsAddress else { return }
         metrics = try MetricsEndpoint.start(address, metrics: ProbeMetrics(context: context))
         logger.info("Prometheus metrics on \(address): GET /metrics")
     }
@@ -46,5 +49,18 @@ final class ControlPlane {
         metrics?.stop()
         stopping.ring()
         thread.joinAll()
+    }
+}
+
+/// The export thread as the control socket and the metrics see it.
+extension ExportThread: ExportStatus {}
+
+extension ProbeConfiguration {
+    /// What `show config` reports of this configuration.
+    var answer: ConfigAnswer {
+        ConfigAnswer(tapA: tapA, tapB: tapB, collectors: collectors.map(\.description), records: records.names,
+                     idleTimeout: idleTimeout, activeTimeout: activeTimeout, tcpCloseTimeout: tcpCloseTimeout,
+                     maxFlows: maxFlows, queues: queues, mtu: mtu, sample: sampling.interval, offload: offload,
+                     biflow: biflow, ipfixNtop: ipfixNtop, observationDomain: observationDomain)
     }
 }

@@ -33,7 +33,7 @@ public struct ForwarderSetup: Sendable {
 
 /// One direction of the wire: read a frame from one TAP, write the same bytes to the other,
 /// decode, meter. It owns its flow cache outright (no lock per frame), expires flows itself
-/// between frames, and hands finished records to the walker through its ring.
+/// between frames, and hands finished records to the export thread through its ring.
 public struct Forwarder: ~Copyable {
     /// Frames up to 64 KiB: larger than any MTU a TAP carries without offloads.
     public static let bufferSize = 65536 + 4096
@@ -69,7 +69,7 @@ public struct Forwarder: ~Copyable {
     deinit { buffer.deallocate() }
 
     /// Forwards until `stop` rings or the TAP fails, then reports every flow left
-    /// ("forced end") into the ring, waiting for the walker to make room, and finishes the ring.
+    /// ("forced end") into the ring, waiting for the export thread to make room, and finishes the ring.
     ///
     /// Due housekeeping waits for a quiet millisecond rather than following the frame that made
     /// it due: a lone frame is usually answered within that time (an echo reply, an ACK), and a
@@ -189,11 +189,11 @@ public struct Forwarder: ~Copyable {
         setup.report.publish(c, atMs: MonotonicClock.nowMs())
     }
 
-    /// Every flow left goes into the ring, waiting for the walker to make room; then the ring
+    /// Every flow left goes into the ring, waiting for the export thread to make room; then the ring
     /// is finished.
     mutating func finish() {
         while !metering.finish(wallOffsetNs: MonotonicClock.wallOffsetNs(), into: setup.ring) {
-            usleep(1000) // the walker is still draining; forwarding has stopped
+            usleep(1000) // the export thread is still draining; forwarding has stopped
         }
         publish()
         setup.ring.finish()

@@ -4,14 +4,14 @@ import Logging
 
 /// Wires the pipeline together and runs it until a stop signal (see `SignalInbox`):
 /// TAP a ⇄ TAP b (one forwarding thread per direction, each with its flow cache) → rings →
-/// walker (encode IPFIX, NetFlow v9 or v5 per collector, send through raw sockets).
+/// the export thread (encode IPFIX, NetFlow v9 or v5 per collector, send through raw sockets).
 ///
 /// Setup order: every privileged descriptor is opened (TAPs, raw sockets), then privileges are
 /// dropped (`PrivilegeDrop`), and only then does a thread start reading the wire.
 ///
 /// Shutdown order, so that no record is lost: the signal arrives through a signalfd; the
 /// forwarders finish the frame in hand, push every remaining flow ("forced end") and stop; only
-/// then is the walker told to drain, and it flushes everything before it returns.
+/// then is the export thread told to drain, and it flushes everything before it returns.
 public enum Probe {
     public static let ringCapacity = 65536
     /// Reset notices one direction can have waiting for the other (drained every housekeeping,
@@ -26,7 +26,7 @@ public enum Probe {
         let signals = try SignalInbox()
         let notifier = try ServiceNotifier.fromEnvironment()
         let taps = try openTAPs(config, logger: logger)
-        let reports = (0 ..< 2 * config.queues).map { _ in ForwarderReport() }
+        let reports = ForwarderID.all(queues: config.queues).map { _ in ForwarderReport() }
         let export = try ExportWiring(config, reports: reports, logger: logger)
         let pipeline = try Pipeline(config, taps: taps, export: export, reports: reports, logger: logger)
         let control = try ControlPlane(config, taps: taps, reports: reports, pipeline: pipeline)
@@ -45,9 +45,11 @@ public enum Probe {
         let statistics = pipeline.stop()
         let perCollector = config.collectors.compactMap { c in statistics.first { $0.collector == c } }
         withExtendedLifetime((export, taps)) {}
-        let snapshots = reports.map(\.snapshot)
-        let aToB = stride(from: 0, to: snapshots.count, by: 2).map { snapshots[$0] }.reduce(ForwarderCounters(), +)
-        let bToA = stride(from: 1, to: snapshots.count, by: 2).map { snapshots[$0] }.reduce(ForwarderCounters(), +)
+        let forwarders = ForwarderID.all(queues: config.queues)
+        func total(_ direction: ForwarderID.Direction) -> ForwarderCounters {
+            forwarders.filter { $0.direction == direction }.map { reports[$0.index].snapshot }.reduce(ForwarderCounters(), +)
+        }
+        let (aToB, bToA) = (total(.aToB), total(.bToA))
         return ProbeSummary(tapA: taps.a[0].name, tapB: taps.b[0].name, aToB: aToB, bToA: bToA,
                             export: perCollector.reduce(ExportStatistics()) { $0 + $1.statistics },
                             collectors: perCollector, signal: signal)
@@ -83,7 +85,7 @@ public enum Probe {
 
     /// Sleeps on the signalfd until a stop signal or a TAP failure; returns the signal, nil for
     /// a failure. SIGUSR1 logs the counters so far. Under a systemd watchdog it wakes every half
-    /// period and sends WATCHDOG=1 while every forwarder and the walker are alive.
+    /// period and sends WATCHDOG=1 while every forwarder and the export thread are alive.
     static func waitForStop(_ signals: SignalInbox, pipeline: Pipeline, reports: [ForwarderReport],
                             notifier: ServiceNotifier?, logger: Logger) -> CInt? {
         let ping = notifier?.watchdogPingMs
@@ -91,13 +93,13 @@ public enum Probe {
         while !pipeline.failed.isRung {
             _ = SystemCall.pollReadable(signals.descriptor, pipeline.failed.descriptor, timeoutMs: ping ?? -1)
             if let notifier, let ping {
-                let beats = reports.map(\.heartbeatMs) + [pipeline.walker.heartbeatMs]
+                let beats = reports.map(\.heartbeatMs) + [pipeline.exportThread.heartbeatMs]
                 if Liveness.allAlive(beats, now: MonotonicClock.nowMs(), withinMs: UInt64(ping) * 2) {
                     notifier.notify("WATCHDOG=1")
                     stalled = false
                 } else if !stalled {
                     stalled = true
-                    logger.error("a forwarding thread or the walker has shown no sign of life for a watchdog period; WATCHDOG=1 withheld, so systemd restarts flowtap")
+                    logger.error("a forwarding thread or the export thread has shown no sign of life for a watchdog period; WATCHDOG=1 withheld, so systemd restarts flowtap")
                 }
             }
             while let s = signals.next() {

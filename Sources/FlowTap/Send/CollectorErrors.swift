@@ -6,7 +6,7 @@ import Glibc
 /// gives no error for; but it matches the ICMP error's quoted UDP 4-tuple to a UDP socket with
 /// the same addresses and ports, so one is bound to our source address and port, connected to
 /// the collector, and set to IP_RECVERR: the errors wait on its error queue. Made at setup
-/// (before the privilege drop); read with recvmsg(2) from the walker.
+/// (before the privilege drop); read with recvmsg(2) from the export thread.
 public final class CollectorErrors: Sendable {
     let descriptor: CInt
 

@@ -1,5 +1,5 @@
 /// `--biflow`: the two directions of a conversation become one record (RFC 5103), assembled in
-/// the walker from the uniflow records both forwarding threads produce, so that neither thread
+/// the export thread from the uniflow records both forwarding threads produce, so that neither thread
 /// ever waits on the other or shares its cache.
 ///
 /// A record waits up to `holdNs` for its reverse; the two directions of a connection end within

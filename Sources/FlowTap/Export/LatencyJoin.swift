@@ -1,6 +1,6 @@
 /// Joins the two directions of a TCP connection so that both records carry its `TCPLatency`:
 /// each forwarding thread sees only its own direction's handshake packets, and neither waits on
-/// or shares memory with the other, so the walker pairs their records.
+/// or shares memory with the other, so the export thread pairs their records.
 ///
 /// Records meet by their keys without the ToS: a connection's directions may carry different
 /// ones (a DSCP one side sets), and its latency is the same.

@@ -13,7 +13,7 @@ public enum WallClock {
 }
 
 /// Time that only moves forward, from clock_gettime(CLOCK_MONOTONIC) (a vDSO call): what flow
-/// expiry, fragment timeouts, biflow pairing and the walker's timers measure, so that a step of
+/// expiry, fragment timeouts, biflow pairing and the export thread's timers measure, so that a step of
 /// the wall clock in either direction neither freezes nor flushes them.
 public enum MonotonicClock {
     @inline(__always)

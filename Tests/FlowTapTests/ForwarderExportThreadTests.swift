@@ -3,7 +3,7 @@ import Logging
 import XCTest
 @testable import FlowTap
 
-/// A collector that only counts what the walker hands it, from the walker's thread.
+/// A collector that only counts what the export thread hands it, from the export thread's thread.
 final class CountingExporter: FlowExporter {
     let collector = CollectorAddress(host: IPAddress("10.0.0.2")!)
     var statistics = ExportStatistics()
@@ -18,34 +18,34 @@ final class CountingExporter: FlowExporter {
     func resendTemplates() {}
 }
 
-/// The forwarding thread and the walker together under load, on SOCK_SEQPACKET socketpairs in
+/// The forwarding thread and the export thread together under load, on SOCK_SEQPACKET socketpairs in
 /// place of TAPs (a read returns one whole frame, as from a TAP): every frame comes out
-/// unchanged and in order, and after the stop every packet is in a record the walker exported.
+/// unchanged and in order, and after the stop every packet is in a record the export thread exported.
 /// Run under TSan and ASan by test-all.sh.
-final class ForwarderWalkerTests: XCTestCase {
+final class ForwarderExportThreadTests: XCTestCase {
     func socketPair() -> (CInt, CInt) {
         var fds: [CInt] = [0, 0]
         XCTAssertEqual(socketpair(AF_UNIX, CInt(SOCK_SEQPACKET.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0, &fds), 0)
         return (fds[0], fds[1])
     }
 
-    func testForwarderAndWalkerUnderLoad() throws {
+    func testForwarderAndExportThreadUnderLoad() throws {
         let (injectA, readA) = socketPair()      // the test writes frames into injectA; the forwarder reads readA
         let (writeB, drainB) = socketPair()      // the forwarder writes writeB; the test reads drainB
         defer { [injectA, readA, writeB, drainB].forEach { close($0) } }
         _ = fcntl(readA, F_SETFL, fcntl(readA, F_GETFL) | O_NONBLOCK)
-        let ring = RecordRing(capacity: 1024)    // small: the walker must keep up, full-ring rules run
+        let ring = RecordRing(capacity: 1024)    // small: the export thread must keep up, full-ring rules run
         let stop = try Doorbell(), failed = try Doorbell(), drain = try Doorbell()
         let report = ForwarderReport()
         let exporter = CountingExporter()
-        let walker = Walker(rings: [ring], exporters: [exporter], drain: drain)
+        let exportThread = ExportThread(rings: [ring], exporters: [exporter], drain: drain)
         let setup = ForwarderSetup(name: "a->b", input: readA, output: writeB,
                                    point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
                                    records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2),
                                    maxFlows: 256, sampling: Sampling(), vnetHeader: 0, ownExport: OwnExportFilter(),
                                    hashSeed: 42, ring: ring, report: report, stop: stop, requests: ControlRequests(), failed: failed, logger: Logger(label: "test"))
         let threads = ThreadGroup()
-        XCTAssertTrue(threads.start(name: "test-walker") { walker.run() })
+        XCTAssertTrue(threads.start(name: "test-export") { exportThread.run() })
         let forwarding = ThreadGroup()
         XCTAssertTrue(forwarding.start(name: "test-fwd") { var f = Forwarder(setup); f.run() })
 

@@ -1,4 +1,4 @@
-/// The arrival order of records that wait in one of the walker's joins (`BiflowAssembler`,
+/// The arrival order of records that wait in one of the export thread's joins (`BiflowAssembler`,
 /// `LatencyJoin`) for their reverse: keys with their arrival times, oldest first. An entry whose
 /// record has left its table already (paired, or replaced) stays until it is passed, and the
 /// owner's `isWaiting` tells them apart, so leaving a table is O(1).

@@ -4,7 +4,7 @@ import Synchronization
 /// the finished records out of each forwarding thread's ring, hands them to every collector,
 /// and runs the collectors' timers. When `drain` rings (the forwarders have stopped and pushed
 /// their last records), it empties the rings, flushes, and returns.
-public final class Walker: @unchecked Sendable {
+public final class ExportThread: @unchecked Sendable {
     public static let tickMs: CInt = 100
 
     let rings: [RecordRing]
@@ -20,10 +20,10 @@ public final class Walker: @unchecked Sendable {
     private let beat = Atomic<UInt64>(0)
     /// Each collector's statistics as of the last tick, for readers on other threads.
     private let published: Mutex<[ExportStatistics]>
-    /// Bumped by `requestTemplates()`; the walker acts on a change at its next tick.
+    /// Bumped by `requestTemplates()`; the export thread acts on a change at its next tick.
     private let templateRequests = Atomic<UInt64>(0)
     private var templateRequestsSeen: UInt64 = 0
-    /// Monotonic milliseconds of the last tick: the walker's heartbeat for the service watchdog.
+    /// Monotonic milliseconds of the last tick: the export thread's heartbeat for the service watchdog.
     public var heartbeatMs: UInt64 { beat.load(ordering: .acquiring) }
 
     public init(rings: [RecordRing], exporters: [any FlowExporter], biflowExporters: [any FlowExporter] = [],

@@ -49,10 +49,10 @@ public struct ExportStatistics: Sendable, Equatable {
 }
 
 /// Probe-wide counts the options records state: frames not metered, records lost before the
-/// walker. Read at template-refresh time only.
+/// export thread. Read at template-refresh time only.
 public typealias ProbeTotals = @Sendable () -> (ignoredPackets: UInt64, lostRecords: UInt64)
 
-/// What the walker drives for each collector.
+/// What the export thread drives for each collector.
 public protocol FlowExporter: AnyObject {
     var collector: CollectorAddress { get }
     var statistics: ExportStatistics { get }
@@ -66,14 +66,14 @@ public protocol FlowExporter: AnyObject {
 }
 
 /// One collector: its encoder state (templates, sequence), the message being filled, a
-/// bounded queue of messages the network refused, and the sender. Only the walker thread
+/// bounded queue of messages the network refused, and the sender. Only the export thread
 /// touches it.
 ///
 /// Its `now` is monotonic milliseconds (timers: flush, template refresh, retries), so a step
 /// of the wall clock neither freezes nor hurries them; message headers take the wall clock
 /// from `wallClockMs`.
 public final class CollectorExporter<Encoder: MessageEncoder, Transport: MessageTransport>: FlowExporter {
-    /// A partly filled message waits at most this long; with the walker's 100 ms tick it
+    /// A partly filled message waits at most this long; with the export thread's 100 ms tick it
     /// leaves within 0.6 s.
     public static var flushAfterMs: UInt64 { 500 }
     /// Messages kept for a later try when the network refuses them (ENOBUFS, EHOSTUNREACH, …).
@@ -288,7 +288,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         }
     }
 
-    /// A full socket buffer clears within microseconds on a local path; the walker may wait a
+    /// A full socket buffer clears within microseconds on a local path; the export thread may wait a
     /// little (it is not the forwarding path) before it queues the message.
     private func sendRetryingBriefly(_ m: MessageWriter) -> Int {
         var rc = 0

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs what flowtap's demo and tests use, only what is missing: Debian
+# packages with apt-get, the PyPI parsers and pytest with pip. test-all.sh and demo.sh both run
+# it first, so either works first on a fresh Debian machine. Needs root.
+set -uo pipefail
+
+if [[ $EUID -ne 0 ]]; then
+  echo "install-deps.sh: run as root (apt-get install); e.g. sudo $0" >&2
+  exit 1
+fi
+
+# iproute2 (ip, ss), iputils-ping, ethtool, tcpdump, tshark, nfdump (nfcapd), pmacct (nfacctd),
+# iperf3, python3 and python3-scapy (frame injection, run as /usr/bin/python3), netsniff-ng
+# (trafgen) and gcc (bench.sh and its C reference), util-linux (setpriv, unshare),
+# linux-libc-dev (for the build), systemd (systemd-analyze verify of the unit), prometheus (the
+# server and promtool that scrape and lint --metrics) and curl.
+PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd prometheus curl)
+missing=()
+for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq || { echo "install-deps.sh: apt-get update failed" >&2; exit 1; }
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || { echo "install-deps.sh: apt-get install ${missing[*]} failed" >&2; exit 1; }
+fi
+modprobe tun 2>/dev/null || true
+
+# PyPI: the parsers the python collectors wrap (collectors/pycollect.py): python-ipfix (strict
+# RFC 7011 reader) and netflow (v5/v9/IPFIX); pytest for the test tools' own tests. Installed
+# for the python3 on the PATH, which runs them.
+if ! python3 -c "import ipfix, netflow, pytest" 2>/dev/null; then
+  echo "== installing from PyPI: ipfix netflow pytest"
+  python3 -m pip install -q ipfix netflow pytest 2>/dev/null || python3 -m pip install -q --break-system-packages ipfix netflow pytest \
+    || { echo "install-deps.sh: pip install ipfix netflow pytest failed" >&2; exit 1; }
+fi
