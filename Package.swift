@@ -17,7 +17,8 @@ let package = Package(
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
-        // The only C in the product: <linux/if_tun.h> ioctls, signalfd, eventfd, thread names.
+        // The only C in the product: <linux/if_tun.h> ioctls, signalfd, eventfd, thread names,
+        // capabilities, and the seccomp filter (seccomp.c).
         .target(name: "CFlowTapLinux"),
         .target(
             name: "FlowTap",
@@ -38,6 +39,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "FlowTapTests", dependencies: ["FlowTap", "CFlowTapLinux"]),
+        // Test-only C: system call numbers the product never names, a private netns.
+        .target(name: "CFlowTapTestSupport", path: "Tests/CFlowTapTestSupport"),
+        .testTarget(name: "FlowTapTests", dependencies: ["FlowTap", "CFlowTapLinux", "CFlowTapTestSupport"]),
     ]
 )

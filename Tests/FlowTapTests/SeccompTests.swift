@@ -1,4 +1,5 @@
 import CFlowTapLinux
+import CFlowTapTestSupport
 import Dispatch
 import Glibc
 import XCTest
@@ -17,7 +18,7 @@ final class SeccompTests: XCTestCase {
         var pipeFDs: [CInt] = [0, 0]
         XCTAssertEqual(pipe(&pipeFDs), 0)
         let numbers = SeccompAllowlist.numbers
-        XCTAssertFalse(numbers.contains(cft_syscall_number("getppid")), "the probe's list must not hold the call this test uses")
+        XCTAssertFalse(numbers.contains(cftt_syscall_number("getppid")), "the probe's list must not hold the call this test uses")
         XCTAssertFalse(numbers.contains(-1))
         let end = inForkedChild {
             dup2(pipeFDs[1], 2)
@@ -51,12 +52,12 @@ final class SeccompTests: XCTestCase {
         close(pipeFDs[0])
         let stderr = String(decoding: bytes, as: UTF8.self)
         XCTAssertEqual(end, ChildEnd(signal: 0, status: 0), "the child's signal or failed step; stderr: \(stderr)")
-        XCTAssertGreaterThan(cft_syscall_number("getppid"), 0)
-        XCTAssertTrue(stderr.contains("flowtap: seccomp refused system call \(cft_syscall_number("getppid"))"), stderr)
-        XCTAssertTrue(stderr.contains("flowtap: seccomp refused system call \(cft_syscall_number("ioctl"))"), stderr)
-        XCTAssertFalse(stderr.contains("system call \(cft_syscall_number("openat"))"), "open is refused quietly: \(stderr)")
-        XCTAssertFalse(stderr.contains("system call \(cft_syscall_number("socket"))"), "socket is refused quietly: \(stderr)")
-        XCTAssertFalse(stderr.contains("system call \(cft_syscall_number("connect"))"), "connect is refused quietly: \(stderr)")
+        XCTAssertGreaterThan(cftt_syscall_number("getppid"), 0)
+        XCTAssertTrue(stderr.contains("flowtap: seccomp refused system call \(cftt_syscall_number("getppid"))"), stderr)
+        XCTAssertTrue(stderr.contains("flowtap: seccomp refused system call \(cftt_syscall_number("ioctl"))"), stderr)
+        XCTAssertFalse(stderr.contains("system call \(cftt_syscall_number("openat"))"), "open is refused quietly: \(stderr)")
+        XCTAssertFalse(stderr.contains("system call \(cftt_syscall_number("socket"))"), "socket is refused quietly: \(stderr)")
+        XCTAssertFalse(stderr.contains("system call \(cftt_syscall_number("connect"))"), "connect is refused quietly: \(stderr)")
     }
 
     /// The default filter: a refused call fails with EPERM and nothing is written, and so it does
@@ -66,7 +67,7 @@ final class SeccompTests: XCTestCase {
     func testARefusedCallWithSIGSYSBlockedFailsByDefaultAndKillsOnlyWhenTrapped() throws {
         try XCTSkipIf(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil, "not under AddressSanitizer")
         let numbers = SeccompAllowlist.numbers
-        XCTAssertFalse(numbers.contains(cft_syscall_number("getsid")), "the probe's list must not hold the call this test uses")
+        XCTAssertFalse(numbers.contains(cftt_syscall_number("getsid")), "the probe's list must not hold the call this test uses")
         func refuseWithSIGSYSBlocked(trap: CInt, stderrTo fd: CInt) -> ChildEnd {
             inForkedChild {
                 dup2(fd, 2)
@@ -172,6 +173,16 @@ final class SeccompTests: XCTestCase {
                   Int(bitPattern: outcome) == 1 else { _exit(18) }     // the older thread is filtered
         }
         XCTAssertEqual(end, ChildEnd(signal: 0, status: 0), "the child's signal or failed step (18: the older thread was not filtered)")
+    }
+
+    /// A name the shim does not know is a misspelling, or a call its table lacks: it would be
+    /// left out of the filter without a word.
+    func testTheShimKnowsEveryListedName() {
+        for name in SeccompAllowlist.calls.map(\.name) {
+            XCTAssertNotEqual(cft_syscall_number(name), CInt(CFT_UNKNOWN_CALL), "\(name) is not in seccomp.c's table")
+        }
+        XCTAssertEqual(cft_syscall_number("reed"), CInt(CFT_UNKNOWN_CALL), "a misspelt name is unknown")
+        XCTAssertEqual(cft_syscall_number("getppid"), CInt(CFT_UNKNOWN_CALL), "the table lists only the allowlist's calls")
     }
 
     func testEveryListedCallExistsOnThisArchitectureOrIsAnAlternative() {

@@ -1,4 +1,5 @@
 import CFlowTapLinux
+import CFlowTapTestSupport
 import Glibc
 import XCTest
 @testable import FlowTap
@@ -11,7 +12,7 @@ final class TapDeviceTests: XCTestCase {
     func inPrivateNamespace(_ body: @escaping @Sendable () -> Void) throws {
         try XCTSkipUnless(geteuid() == 0, "needs root to create a network namespace and TAPs")
         guard let thread = PosixThread(name: "tap-test", {
-            guard cft_unshare_network_namespace() == 0 else { return XCTFail("unshare(CLONE_NEWNET) failed") }
+            guard cftt_unshare_network_namespace() == 0 else { return XCTFail("unshare(CLONE_NEWNET) failed") }
             body()
         }) else { return XCTFail("no thread") }
         thread.join()

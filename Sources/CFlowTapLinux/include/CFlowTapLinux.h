@@ -66,9 +66,6 @@ int cft_pin_thread(int cpu);
 /// sched_getaffinity(0): the number of CPUs this process may run on.
 int cft_usable_cpus(void);
 
-/// unshare(CLONE_NEWNET): moves the calling thread into a new, empty network namespace. The
-/// root-only tests use it to make TAPs without touching the host's interfaces.
-int cft_unshare_network_namespace(void);
 
 /// prctl(PR_CAPBSET_DROP) for every capability the kernel has: 0, or the first -errno (EPERM
 /// without CAP_SETPCAP).
@@ -91,8 +88,12 @@ int cft_set_no_new_privs(void);
 /// architecture's calls kill the process. -EFAULT: the program's layout is wrong (a bug).
 int cft_install_seccomp(const int *allowed, int count, int trap);
 
-/// The current thread's system call number of `name` (SYS_name), or -1 when this architecture
-/// has no such call.
+/// cft_syscall_number's answers for a name it cannot number.
+enum { CFT_UNKNOWN_CALL = -1, CFT_ABSENT_CALL = -2 };
+
+/// The system call number of `name` (SYS_name), for the names the allowlist uses:
+/// CFT_ABSENT_CALL when this architecture has no such call, CFT_UNKNOWN_CALL for any other
+/// name (a misspelling, or a call the table in seccomp.c lacks).
 int cft_syscall_number(const char *name);
 
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC), retried on EINTR: a descriptor or -errno.

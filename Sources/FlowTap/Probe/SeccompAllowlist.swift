@@ -67,6 +67,7 @@ public enum SeccompAllowlist {
         ("socket, connect", "refused with EACCES and not logged: no socket is made or connected after the drop, but libdispatch (under --metrics) may report a refused thread priority through syslog(3), which copes without its socket (and may have made it just before the filter came)"),
     ]
 
-    /// The numbers of `calls` that this architecture has.
+    /// The numbers of `calls` that this architecture has (a name the shim does not know is
+    /// caught by SeccompTests, not here).
     public static var numbers: [CInt] { calls.map { cft_syscall_number($0.name) }.filter { $0 >= 0 } }
 }
