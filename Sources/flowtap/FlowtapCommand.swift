@@ -31,45 +31,45 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Collector, [FORMAT://]HOST[:PORT]; repeat for several. FORMAT is ipfix, v9 or v5; HOST an IPv4 address or [IPv6]; PORT 4739 for IPFIX, 2055 for NetFlow by default.", valueName: "host:port"))
     var collector: [String] = []
 
-    @Option(help: ArgumentHelp("Format for collectors given without one: ipfix, v9 or v5.", valueName: "format"))
-    var format: String = "ipfix"
+    @Option(help: ArgumentHelp("Format for collectors given without one.", valueName: "format"))
+    var format: ExportFormat = .ipfix
 
-    @Option(help: ArgumentHelp("Record sets, any of l2,l3,l4.", valueName: "sets"))
-    var record: String = "l3,l4"
+    @Option(help: ArgumentHelp("Record sets, any of l2,l3,l4.", valueName: "sets"), transform: RecordSet.parse)
+    var record: RecordSet = defaults.records
 
     @Option(name: .customLong("active-timeout"), parsing: .unconditional,
             help: ArgumentHelp("Report long flows every S seconds (as deltas).", valueName: "s"))
-    var activeTimeout: Int = 60
+    var activeTimeout: Int = defaults.activeTimeout
 
     @Option(name: .customLong("idle-timeout"), parsing: .unconditional,
             help: ArgumentHelp("End a flow after S seconds without a packet.", valueName: "s"))
-    var idleTimeout: Int = 15
+    var idleTimeout: Int = defaults.idleTimeout
 
     @Option(name: .customLong("tcp-close-timeout"), parsing: .unconditional,
             help: ArgumentHelp("Keep a TCP flow S seconds after its FIN or RST, so that the closing ACKs join it; 0 ends it at the FIN.", valueName: "s"))
-    var tcpCloseTimeout: Int = ExpiryPolicy.defaultCloseSeconds
+    var tcpCloseTimeout: Int = defaults.tcpCloseTimeout
 
     @Option(name: .customLong("max-flows"), parsing: .unconditional,
             help: ArgumentHelp("Flow cache slots per direction.", valueName: "n"))
-    var maxFlows: Int = 262_144
+    var maxFlows: Int = defaults.maxFlows
 
-    @Option(help: ArgumentHelp("Source address of export packets, one per family (default: the route's).", valueName: "addr"))
-    var source: [String] = []
+    @Option(help: ArgumentHelp("Source address of export packets, one per family (default: the route's).", valueName: "addr"), transform: IPAddress.parse)
+    var source: [IPAddress] = []
 
     @Option(name: .customLong("observation-domain"), parsing: .unconditional,
             help: ArgumentHelp("IPFIX observation domain ID.", valueName: "n"))
-    var observationDomain: Int = 1
+    var observationDomain: UInt32 = defaults.observationDomain
 
     @Option(name: .customLong("template-refresh"), parsing: .unconditional,
             help: ArgumentHelp("Resend templates every S seconds.", valueName: "s"))
-    var templateRefresh: Int = 20
+    var templateRefresh: Int = defaults.templateRefresh
 
     @Option(name: .customLong("template-refresh-packets"), parsing: .unconditional,
             help: ArgumentHelp("Also resend templates after N export messages (0: by time only).", valueName: "n"))
-    var templateRefreshPackets: Int = 20
+    var templateRefreshPackets: Int = defaults.templateRefreshPackets
 
     @Option(help: ArgumentHelp("IPFIX flow start/end: ms (152/153, read by every collector), us (154/155) or ns (156/157, NTP format).", valueName: "unit"))
-    var timestamps: String = "ms"
+    var timestamps: TimestampUnit = defaults.timestamps
 
     @Flag(help: "Export RFC 5103 biflow records (both directions in one record, reverse counters under enterprise 29305) to IPFIX collectors; v9/v5 collectors keep uniflow records.")
     var biflow = false
@@ -78,34 +78,34 @@ struct Run: ParsableCommand {
     var ipfixNtop = false
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Queues per TAP (IFF_MULTI_QUEUE; the TAPs must be made with 'multi_queue'), a forwarding thread per queue and direction.", valueName: "n"))
-    var queues: Int = 1
+    var queues: Int = defaults.queues
 
     @Option(help: ArgumentHelp("Pin the forwarding threads to these CPUs in turn, e.g. 0,1.", valueName: "list"))
-    var cpus: String?
+    var cpus: CPUList?
 
     @Flag(help: "Open the TAPs with virtio_net_hdr and TSO/USO/checksum offloads: super-frames cross unchanged and count as the segments a wire would carry.")
     var offload = false
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Meter 1 packet in N (every frame is still forwarded).", valueName: "n"))
-    var sample: Int = 1
+    var sample: UInt32 = defaults.sampling.interval
 
     @Option(name: .customLong("sample-mode"), help: ArgumentHelp("deterministic (every Nth packet) or random (one at random in each N).", valueName: "mode"))
-    var sampleMode: String = "deterministic"
+    var sampleMode: Sampling.Mode = defaults.sampling.mode
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Largest export IP datagram.", valueName: "bytes"))
-    var mtu: Int = 1500
+    var mtu: Int = defaults.mtu
 
     @Option(help: ArgumentHelp("Account to run as once the TAPs and sockets are open (default: nobody when started as root, else the current user); root keeps uid 0, still without capabilities.", valueName: "name"))
     var user: String?
 
     @Option(help: ArgumentHelp("The system call allowlist installed after the privilege drop: on (any other call fails with EPERM), trap (any other call is logged, and may end flowtap: for finding allowlist gaps), or off.", valueName: "on|trap|off"))
-    var seccomp: SeccompMode = .on
+    var seccomp: SeccompMode = defaults.seccomp
 
     @Option(help: ArgumentHelp("Control socket for 'flowtap show', 'expire', 'templates', 'set' (mode 0660), or none. Default: /run/flowtap/TAPA-TAPB.sock.", valueName: "path"))
     var control: String?
 
-    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDR:PORT/metrics; a port alone listens on every address. Off by default.", valueName: "[addr:]port"))
-    var metrics: String?
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDR:PORT/metrics; a port alone listens on every address. Off by default.", valueName: "[addr:]port"), transform: MetricsAddress.parse)
+    var metrics: MetricsAddress?
 
     @Option(name: .customLong("log-level"), help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: Logger.Level = .info
@@ -113,62 +113,33 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("log-format"), help: ArgumentHelp("Log lines on stderr: text, or json (one object per line, for journald and log shippers).", valueName: "text|json"))
     var logFormat: LogFormat = .text
 
-    /// Turns the flags into a configuration, or the first problem found.
+    static let defaults = ProbeConfiguration.defaults
+
+    /// Turns the flags into a configuration, or the first problem found. Each value is already
+    /// of its type (ExpressibleByArgument); `validate()` holds every rule.
     func configuration() throws(SetupError) -> ProbeConfiguration {
-        guard let defaultFormat = ExportFormat(name: format) else {
-            throw SetupError("--format \(format) is not a format flowtap exports", fix: "use --format ipfix, v9 or v5")
-        }
         guard !collector.isEmpty else {
             throw SetupError("no collector given", fix: "add --collector HOST:PORT, e.g. --collector 10.0.0.2:4739")
         }
         var collectors: [CollectorAddress] = []
-        for text in collector { collectors.append(try CollectorAddress(parsing: text, defaultFormat: defaultFormat)) }
+        for text in collector { collectors.append(try CollectorAddress(parsing: text, defaultFormat: format)) }
         var config = ProbeConfiguration(tapA: tapA, tapB: tapB, collectors: collectors)
-        guard let records = RecordSet(parsing: record) else {
-            throw SetupError("--record '\(record)' is not a list of record sets", fix: "use any of l2,l3,l4 separated by commas, e.g. --record l2,l3,l4")
-        }
-        config.records = records
+        config.records = record
         config.activeTimeout = activeTimeout
         config.idleTimeout = idleTimeout
         config.tcpCloseTimeout = tcpCloseTimeout
         config.maxFlows = maxFlows
-        for text in source {
-            guard let address = IPAddress(text) else {
-                throw SetupError("--source '\(text)' is not an IP address", fix: "give the address export packets should come from, e.g. --source 10.0.0.1")
-            }
-            config.sources.append(address)
-        }
-        guard let domain = UInt32(exactly: observationDomain) else {
-            throw SetupError("--observation-domain \(observationDomain) is out of range", fix: "give a number from 0 to 4294967295")
-        }
-        config.observationDomain = domain
+        config.sources = source
+        config.observationDomain = observationDomain
         config.templateRefresh = templateRefresh
         config.templateRefreshPackets = templateRefreshPackets
-        guard let unit = TimestampUnit(rawValue: timestamps.lowercased()) else {
-            throw SetupError("--timestamps \(timestamps) is not a unit flowtap knows", fix: "use --timestamps ms, us or ns")
-        }
-        config.timestamps = unit
-        guard let mode = Sampling.Mode(rawValue: sampleMode.lowercased()) else {
-            throw SetupError("--sample-mode \(sampleMode) is not a sampling mode", fix: "use --sample-mode deterministic or random")
-        }
-        guard let interval = UInt32(exactly: sample) else {
-            throw SetupError("--sample \(sample) is out of range", fix: "give 1 (every packet) to \(Sampling.largestInterval)")
-        }
-        config.sampling = Sampling(interval: interval, mode: mode)
+        config.timestamps = timestamps
+        config.sampling = Sampling(interval: sample, mode: sampleMode)
         config.offload = offload
         config.biflow = biflow
         config.ipfixNtop = ipfixNtop
         config.queues = queues
-        if let cpus {
-            var list: [Int] = []
-            for part in cpus.split(separator: ",") {
-                guard let cpu = Int(part.filter { $0 != " " }) else {
-                    throw SetupError("--cpus '\(cpus)' is not a list of CPU numbers", fix: "give them separated by commas, e.g. --cpus 0,1")
-                }
-                list.append(cpu)
-            }
-            config.cpus = list
-        }
+        config.cpus = cpus?.cpus ?? []
         config.mtu = mtu
         config.user = user
         config.seccomp = seccomp
@@ -177,7 +148,7 @@ struct Run: ParsableCommand {
         case let path?: config.controlPath = path
         case nil: config.controlPath = ControlSocket.defaultPath(tapA: tapA, tapB: tapB)
         }
-        config.metrics = try metrics.map { text throws(SetupError) in try MetricsAddress(parsing: text) }
+        config.metrics = metrics
         try config.validate()
         return config
     }
@@ -205,16 +176,56 @@ struct Run: ParsableCommand {
     }
 }
 
-enum Switch: String, ExpressibleByArgument, CaseIterable {
-    case on, off
-}
-
 enum LogFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
+/// `--cpus 0,1`: CPU numbers, as `nproc` counts them.
+struct CPUList: ExpressibleByArgument {
+    var cpus: [Int]
+    init?(argument: String) {
+        var list: [Int] = []
+        for part in argument.split(separator: ",") {
+            guard let cpu = Int(part.filter { $0 != " " }) else { return nil }
+            list.append(cpu)
+        }
+        guard !list.isEmpty else { return nil }
+        cpus = list
+    }
+}
+
+// Every option's type parses itself, so that --help lists the values and a bad one is named.
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 extension SeccompMode: ExpressibleByArgument {}
+extension TimestampUnit: ExpressibleByArgument {}
+extension Sampling.Mode: ExpressibleByArgument {}
+extension ExportFormat: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+}
+extension RecordSet: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+    public var defaultValueDescription: String { names }
+    /// With the reason, where `init?(argument:)` can only say no.
+    static func parse(_ text: String) throws -> RecordSet {
+        guard let set = RecordSet(parsing: text) else {
+            throw SetupError("'\(text)' is not a list of record sets", fix: "use any of l2,l3,l4 separated by commas, e.g. --record l2,l3,l4")
+        }
+        return set
+    }
+}
+extension IPAddress: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    static func parse(_ text: String) throws -> IPAddress {
+        guard let address = IPAddress(text) else {
+            throw SetupError("'\(text)' is not an IP address", fix: "give the address export packets should come from, e.g. --source 10.0.0.1")
+        }
+        return address
+    }
+}
+extension MetricsAddress: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+    static func parse(_ text: String) throws -> MetricsAddress { try MetricsAddress(parsing: text) }
+}
 
 @main
 enum Main {

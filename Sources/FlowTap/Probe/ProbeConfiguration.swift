@@ -43,6 +43,9 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// Where `--metrics` serves Prometheus metrics; nil: nowhere.
     public var metrics: MetricsAddress?
 
+    /// Every option's default, for the CLI to show and start from: the one place they live.
+    public static let defaults = ProbeConfiguration(tapA: "", tapB: "", collectors: [])
+
     /// Longest timeout or refresh accepted: softflowd's maxlife, 7 days.
     public static let longestInterval = 604_800
     public static let maxFlowsLimit = 1 << 26
