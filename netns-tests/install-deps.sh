@@ -16,7 +16,10 @@ fi
 # server and promtool that scrape and lint --metrics) and curl.
 PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd prometheus curl)
 missing=()
-for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# Installed means "install ok installed": dpkg -s also succeeds for a package that was removed
+# but not purged (its configuration files left), whose programs are gone.
+installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
+for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "== installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
