@@ -1,5 +1,5 @@
-/// JSON text (RFC 8259) built by hand for the control socket and the JSON log: a handful of
-/// numbers and strings, written without Foundation on a thread that runs under seccomp.
+/// JSON string literals (RFC 8259) built by hand for the JSON log, which writes one line per
+/// event without an encoder (the control socket's answers are Codable: ControlProtocol.swift).
 public enum JSONText {
     /// A string literal: quotes, backslashes and control characters escaped.
     public static func string(_ s: String) -> String {
@@ -18,18 +18,5 @@ public enum JSONText {
             }
         }
         return out + "\""
-    }
-
-    /// An object of (key, JSON value) pairs, in order.
-    public static func object(_ pairs: [(String, String)]) -> String {
-        "{" + pairs.map { "\(string($0.0)):\($0.1)" }.joined(separator: ",") + "}"
-    }
-
-    public static func array(_ values: [String]) -> String { "[" + values.joined(separator: ",") + "]" }
-
-    /// A number with three decimals at most (rates).
-    public static func number(_ v: Double) -> String {
-        let scaled = (v * 1000).rounded() / 1000
-        return scaled == scaled.rounded() ? String(Int64(scaled)) : String(scaled)
     }
 }
