@@ -4,7 +4,8 @@ import CFlowTapLinux
 /// the control of its threads and shutdown. Everything else is refused (see
 /// `cft_install_seccomp`): failing with EPERM (with `--seccomp trap`, logged once by flowtap
 /// first). Each entry says who needs it.
-/// Found with `strace -f` over the netns suite and checked by it; the README lists them too.
+/// Found with `strace -f` over the netns suite and checked by it; docs/security.md lists them
+/// too, and DocumentedTablesTests holds that table to this one.
 public enum SeccompAllowlist {
     public static let calls: [(name: String, why: String)] = [
         ("read", "frames from a TAP, the signalfd, eventfds"),
