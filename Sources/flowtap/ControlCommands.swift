@@ -21,23 +21,19 @@ enum ControlClient {
     /// as the server sent it (indented, keys sorted) before decoding it.
     static func request<T: Decodable>(_ request: ControlRequest, control: String?, as type: T.Type, printJSON: Bool = false) throws -> T {
         let path = try path(control)
-        let fd = ControlSocket.connect(path)
-        switch -fd {
-        case ENOENT: throw SetupError("no control socket at \(path)", fix: "check that flowtap runs, and give the --control PATH it was started with")
-        case ECONNREFUSED: throw SetupError("the control socket \(path) is stale: no flowtap answers on it", fix: "start flowtap again (it replaces the socket), or remove the file")
-        case EACCES, EPERM: throw SetupError("no permission to use the control socket \(path)", fix: "run as root, or as a member of its group (mode 0660)")
-        default: break
-        }
-        guard fd >= 0 else { throw SetupError("cannot connect to \(path): \(String(cString: strerror(-fd)))", fix: "check the path given with --control") }
-        defer { close(fd) }
-        let message = Array((request.line + "\n").utf8)
-        _ = message.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        var reply: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }
-            reply += buffer.prefix(n)
+        let reply: [UInt8]
+        do {
+            let socket = try ControlSocket.connect(path)
+            try socket.write(all: Array((request.line + "\n").utf8))
+            reply = try socket.readToEnd()
+        } catch .noSuchFileOrDirectory {
+            throw SetupError("no control socket at \(path)", fix: "check that flowtap runs, and give the --control PATH it was started with")
+        } catch .connectionRefused {
+            throw SetupError("the control socket \(path) is stale: no flowtap answers on it", fix: "start flowtap again (it replaces the socket), or remove the file")
+        } catch .permissionDenied, .notPermitted {
+            throw SetupError("no permission to use the control socket \(path)", fix: "run as root, or as a member of its group (mode 0660)")
+        } catch {
+            throw SetupError("cannot talk to \(path): \(error)", fix: "check the path given with --control")
         }
         switch ControlJSON.decode(T.self, from: reply) {
         case .success(let value)?:

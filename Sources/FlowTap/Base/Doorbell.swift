@@ -17,7 +17,7 @@ public final class Doorbell: Sendable {
         descriptor = fd
     }
 
-    deinit { close(descriptor) }
+    deinit { SystemCall.close(descriptor) }
 
     public func ring() {
         rung.store(true, ordering: .releasing)

@@ -16,14 +16,6 @@ public struct IPv4Address: Sendable, Equatable, Hashable, CustomStringConvertibl
     public var description: String {
         "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
     }
-
-    func socketAddress(port: UInt16) -> sockaddr_in {
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_port = port.bigEndian
-        sa.sin_addr = in_addr(s_addr: value.bigEndian)
-        return sa
-    }
 }
 
 /// An IPv6 address, its 16 bytes in network order.
@@ -47,14 +39,6 @@ public struct IPv6Address: Sendable, Equatable, Hashable, CustomStringConvertibl
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count))
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    func socketAddress(port: UInt16) -> sockaddr_in6 {
-        var sa = sockaddr_in6()
-        sa.sin6_family = sa_family_t(AF_INET6)
-        sa.sin6_port = port.bigEndian
-        withUnsafeMutableBytes(of: &sa.sin6_addr) { $0.copyBytes(from: bytes) }
-        return sa
     }
 }
 

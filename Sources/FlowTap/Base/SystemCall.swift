@@ -1,7 +1,10 @@
 import Glibc
+import SystemPackage
 
-/// The one place the data path makes system calls. Each wrapper retries EINTR and returns the
-/// call's result, or `-errno` on failure, so the per-frame loop never throws or allocates.
+/// The one place flowtap makes system calls. The data path's wrappers (read, write, sendto,
+/// poll) retry EINTR and return the call's result, or `-errno` on failure, so the per-frame
+/// loop never throws or allocates. Setup's (`setup`, `close`, the file calls below, and
+/// `Socket`'s, built on `setup`) retry EINTR and throw swift-system's `Errno`.
 /// Errno values that can only mean misuse of a descriptor (EBADF, EFAULT, ENOTSOCK) stop the
 /// process: they are bugs, not conditions to handle.
 public enum SystemCall {
@@ -17,16 +20,44 @@ public enum SystemCall {
         retryingInterrupts("write") { Glibc.write(fd, buffer, count) }
     }
 
-    /// sendto(2) of one datagram to `address` (a sockaddr_in or sockaddr_in6).
-    public static func sendTo<Address>(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int,
-                                       _ address: Address) -> Int {
-        withUnsafePointer(to: address) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                retryingInterrupts("sendto") {
-                    Glibc.sendto(fd, buffer, count, 0, sa, socklen_t(MemoryLayout<Address>.size))
-                }
-            }
+    /// sendto(2) of one datagram to `address`.
+    public static func sendTo(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int, _ address: SocketAddress) -> Int {
+        address.withSockaddr { sa, length in
+            retryingInterrupts("sendto") { Glibc.sendto(fd, buffer, count, 0, sa, length) }
         }
+    }
+
+    /// A setup-time call that returns -1 and sets errno on failure: retried on EINTR, its
+    /// result, or the error.
+    @discardableResult
+    public static func setup(_ body: () -> CInt) throws(Errno) -> CInt {
+        while true {
+            let rc = body()
+            if rc >= 0 { return rc }
+            let e = errno
+            if e != EINTR { throw Errno(rawValue: e) }
+        }
+    }
+
+    /// close(2) of a descriptor this process owns. Not retried on EINTR: Linux frees the
+    /// descriptor whatever close returns, and a retry could close one another thread just got.
+    public static func close(_ fd: CInt) {
+        if fd >= 0 { _ = Glibc.close(fd) }
+    }
+
+    /// mkdir(2); an existing directory is no error.
+    public static func makeDirectory(_ path: String, mode: mode_t) throws(Errno) {
+        do { try setup { mkdir(path, mode) } } catch where error == .fileExists {}
+    }
+
+    /// unlink(2); a missing file is no error.
+    public static func removeFile(_ path: String) throws(Errno) {
+        do { try setup { unlink(path) } } catch where error == .noSuchFileOrDirectory {}
+    }
+
+    /// chmod(2).
+    public static func setMode(_ path: String, _ mode: mode_t) throws(Errno) {
+        try setup { chmod(path, mode) }
     }
 
     /// poll(2) on up to two descriptors (`b` < 0: one) for POLLIN; returns the number ready or

@@ -1,5 +1,6 @@
 import CFlowTapLinux
 import Glibc
+import SystemPackage
 
 /// What the control thread and the metrics read and ask, all of it safe from another thread:
 /// the forwarders' published counters, the export side's published statistics, the requests
@@ -36,20 +37,19 @@ public protocol ExportStatus: AnyObject, Sendable {
 /// kernel dropped at the TAP's queue before flowtap read them. Opened at setup, read with
 /// pread(2) at offset 0, which makes sysfs render the value afresh; no file is opened later.
 public final class KernelDropCounter: Sendable {
-    let descriptor: CInt
+    let file: FileDescriptor
 
     public init?(tap: String) {
-        let fd = open("/sys/class/net/\(tap)/statistics/tx_dropped", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        descriptor = fd
+        guard let file = try? FileDescriptor.open("/sys/class/net/\(tap)/statistics/tx_dropped", .readOnly, options: [.closeOnExec])
+        else { return nil }
+        self.file = file
     }
 
-    deinit { close(descriptor) }
+    deinit { try? file.close() }
 
     public var value: UInt64 {
         var buffer = [UInt8](repeating: 0, count: 32)
-        let n = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 31, 0) }
-        guard n > 0 else { return 0 }
+        guard let n = try? buffer.withUnsafeMutableBytes({ try file.read(fromAbsoluteOffset: 0, into: $0) }), n > 0 else { return 0 }
         return UInt64(String(decoding: buffer.prefix(n), as: UTF8.self).filter(\.isNumber)) ?? 0
     }
 }
@@ -84,7 +84,7 @@ public final class ControlServer: @unchecked Sendable {
             let client = cft_accept(socket.descriptor)
             if client >= 0 {
                 serve(client)
-                close(client)
+                SystemCall.close(client)
             }
         }
     }

@@ -20,7 +20,7 @@ public final class MetricsEndpoint: Sendable {
     public static func start(_ address: MetricsAddress, metrics: ProbeMetrics) throws(SetupError) -> MetricsEndpoint {
         let handler = MetricsHandler(metrics: metrics)
         var candidates: [HTTPServer] = []
-        func server(_ address: some SocketAddress) -> HTTPServer {
+        func server(_ address: some FlyingSocks.SocketAddress) -> HTTPServer {
             // FlyingSocks' epoll pool, on a queue of default QoS: its own default queue runs at
             // the QoS of whoever first calls it, which libdispatch turned into a nice value of
             // -4 that an unprivileged thread may not take (see `listen`).
@@ -65,19 +65,11 @@ public final class MetricsEndpoint: Sendable {
         }
         var e: CInt = 0
         switch address.host {
-        case .v4(let a)?:
-            var sa = a.socketAddress(port: address.port)
-            e = trialBind(AF_INET, &sa)
-        case .v6(let a)?:
-            var sa = a.socketAddress(port: address.port)
-            e = trialBind(AF_INET6, &sa)
+        case let host?:
+            e = trialBind(SocketAddress(host, port: address.port))
         case nil:
-            var sa6 = sockaddr_in6.inet6(port: address.port)
-            e = trialBind(AF_INET6, &sa6)
-            if e == EAFNOSUPPORT {
-                var sa4 = sockaddr_in.inet(port: address.port)
-                e = trialBind(AF_INET, &sa4)
-            }
+            e = trialBind(SocketAddress(anyOf: AF_INET6, port: address.port))
+            if e == EAFNOSUPPORT { e = trialBind(SocketAddress(anyOf: AF_INET, port: address.port)) }
         }
         switch e {
         case 0: return
@@ -91,16 +83,15 @@ public final class MetricsEndpoint: Sendable {
     }
 
     /// bind(2) of a fresh TCP socket to `address`; the errno, or 0.
-    static func trialBind<Address>(_ family: CInt, _ address: inout Address) -> CInt {
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return errno }
-        defer { close(fd) }
-        var one: CInt = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
+    static func trialBind(_ address: SocketAddress) -> CInt {
+        do {
+            let socket = try Socket(family: address.family, type: SOCK_STREAM)
+            try? socket.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, 1)
+            try socket.bind(address)
+            return 0
+        } catch {
+            return error.rawValue
         }
-        return rc < 0 ? errno : 0
     }
 
     /// /proc/sys/net/ipv4/ip_unprivileged_port_start (per network namespace), 1024 if unread.

@@ -5,9 +5,8 @@ import Glibc
 /// abstract namespace). The socket is made at setup, before the privilege drop; sending on it
 /// afterwards is a sendto(2), which the seccomp allowlist has.
 public final class ServiceNotifier {
-    let descriptor: CInt
-    var address = sockaddr_un()
-    let addressLength: socklen_t
+    let socket: Socket
+    let address: SocketAddress
     /// $WATCHDOG_USEC, when it is meant for this process ($WATCHDOG_PID absent or ours).
     public let watchdogUs: UInt64?
 
@@ -23,38 +22,24 @@ public final class ServiceNotifier {
     }
 
     public init(path: String, watchdogUs: UInt64?) throws(SetupError) {
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path), bytes.first == UInt8(ascii: "/") || bytes.first == UInt8(ascii: "@") else {
+        guard let address = SocketAddress(unixPath: path) else {
             throw SetupError("NOTIFY_SOCKET '\(path)' is neither an absolute path nor an abstract socket name",
                              fix: "let systemd set it (Type=notify), or unset it")
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else {
-            throw SetupError("cannot open a socket for NOTIFY_SOCKET: \(SetupError.text(errno))", fix: "raise the open-file limit (ulimit -n)")
+        do {
+            socket = try Socket(family: AF_UNIX, type: SOCK_DGRAM, nonBlocking: true)
+        } catch {
+            throw SetupError("cannot open a socket for NOTIFY_SOCKET: \(error)", fix: "raise the open-file limit (ulimit -n)")
         }
-        descriptor = fd
+        self.address = address
         self.watchdogUs = watchdogUs
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-            if bytes.first == UInt8(ascii: "@") { raw[0] = 0 }   // abstract namespace
-        }
-        addressLength = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == UInt8(ascii: "@") ? 0 : 1))
     }
-
-    deinit { close(descriptor) }
 
     /// Sends one state message ("READY=1\nSTATUS=…"); false when it could not be sent.
     @discardableResult
     public func notify(_ state: String) -> Bool {
-        var message = Array(state.utf8)
-        return withUnsafePointer(to: &address) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                message.withUnsafeMutableBytes { m in
-                    sendto(descriptor, m.baseAddress, m.count, CInt(MSG_NOSIGNAL), sa, addressLength) == m.count
-                }
-            }
-        }
+        let message = Array(state.utf8)
+        return (try? socket.send(message, to: address, flags: CInt(MSG_NOSIGNAL))) == message.count
     }
 
     /// How often to send WATCHDOG=1: half the watchdog period, as sd_watchdog_enabled(3) advises.

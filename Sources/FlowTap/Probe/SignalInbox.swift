@@ -27,7 +27,7 @@ public final class SignalInbox {
         descriptor = fd
     }
 
-    deinit { close(descriptor) }
+    deinit { SystemCall.close(descriptor) }
 
     /// The next pending signal, or nil when none is.
     public func next() -> CInt? {

@@ -74,9 +74,8 @@ public struct CollectorAddress: Sendable, Equatable, CustomStringConvertible {
         var result: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(name, nil, &hints, &result) == 0, let first = result else { return nil }
         defer { freeaddrinfo(result) }
-        guard let sa = first.pointee.ai_addr else { return nil }
-        return sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-            IPv4Address(UInt32(bigEndian: $0.pointee.sin_addr.s_addr))
-        }
+        guard let sa = first.pointee.ai_addr,
+              case .v4(let address)? = SocketAddress(copying: sa, length: first.pointee.ai_addrlen).ipAddress else { return nil }
+        return address
     }
 }

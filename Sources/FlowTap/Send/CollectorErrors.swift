@@ -8,39 +8,26 @@ import Glibc
 /// the collector, and set to IP_RECVERR: the errors wait on its error queue. Made at setup
 /// (before the privilege drop); read with recvmsg(2) from the export thread.
 public final class CollectorErrors: Sendable {
-    let descriptor: CInt
+    let socket: Socket
 
     /// nil when the socket cannot be had (say, another process holds our source port): export
     /// works as before, without this report.
     public init?(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) {
         let v6 = destination.isIPv6
-        let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var on: CInt = 1
-        var small: CInt = 4096   // nothing is meant to arrive here: keep no room for it
-        _ = setsockopt(fd, v6 ? CInt(IPPROTO_IPV6) : CInt(IPPROTO_IP), v6 ? IPV6_RECVERR : IP_RECVERR, &on, socklen_t(MemoryLayout<CInt>.size))
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<CInt>.size))
-        // Two collectors on one port share our source port: each connected socket still gets
-        // only its own collector's errors.
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<CInt>.size))
-        func call(_ address: IPAddress, _ port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> CInt) -> CInt {
-            switch address {
-            case .v4(let a):
-                var sa = a.socketAddress(port: port)
-                return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            case .v6(let a):
-                var sa = a.socketAddress(port: port)
-                return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-            }
-        }
-        guard call(source, sourcePort, { bind(fd, $0, $1) }) == 0, call(destination, destinationPort, { connect(fd, $0, $1) }) == 0 else {
-            close(fd)
+        do {
+            socket = try Socket(family: v6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM, nonBlocking: true)
+            try? socket.setOption(level: v6 ? CInt(IPPROTO_IPV6) : CInt(IPPROTO_IP), name: v6 ? IPV6_RECVERR : IP_RECVERR, 1)
+            // Nothing is meant to arrive here: keep no room for it.
+            try? socket.setOption(level: SOL_SOCKET, name: SO_RCVBUF, 4096)
+            // Two collectors on one port share our source port: each connected socket still gets
+            // only its own collector's errors.
+            try? socket.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, 1)
+            try socket.bind(SocketAddress(source, port: sourcePort))
+            try socket.connect(SocketAddress(destination, port: destinationPort))
+        } catch {
             return nil
         }
-        descriptor = fd
     }
-
-    deinit { close(descriptor) }
 
     /// One ICMP error: a line of text, and the start of the export message it refused.
     public struct Report: Sendable {
@@ -53,7 +40,7 @@ public final class CollectorErrors: Sendable {
         var e: CInt = 0, type: CInt = 0, code: CInt = 0, length: CInt = 0, quotedLength: CInt = 0
         var offender = [UInt8](repeating: 0, count: 16)
         var quoted = [UInt8](repeating: 0, count: 64)
-        guard cft_read_icmp_error(descriptor, &e, &type, &code, &offender, &length, &quoted, &quotedLength) == 1 else { return nil }
+        guard cft_read_icmp_error(socket.descriptor, &e, &type, &code, &offender, &length, &quoted, &quotedLength) == 1 else { return nil }
         let from: String
         switch length {
         case 4: from = IPv4Address(UInt32(offender[0]) << 24 | UInt32(offender[1]) << 16 | UInt32(offender[2]) << 8 | UInt32(offender[3])).description

@@ -6,106 +6,62 @@ import SystemPackage
 /// IPv6), so flowtap writes the IP and UDP headers itself. Non-blocking, so a full socket
 /// buffer is an error to count, never a wait. Closed when the owner goes.
 public final class RawSockets: Sendable {
-    /// -1 where the family is not used.
-    public let ipv4: CInt
-    public let ipv6: CInt
+    /// nil where the family is not used.
+    let ipv4: Socket?
+    let ipv6: Socket?
 
     public init(ipv4: Bool, ipv6: Bool) throws(SetupError) {
-        let v4 = ipv4 ? try Self.open(ipv6: false) : -1
+        self.ipv4 = ipv4 ? try Self.open(ipv6: false) : nil
+        self.ipv6 = ipv6 ? try Self.open(ipv6: true) : nil
+    }
+
+    /// The descriptor for `address`'s family, -1 when that family is not used; valid while
+    /// this object lives.
+    public func descriptor(for address: IPAddress) -> CInt { (address.isIPv6 ? ipv6 : ipv4)?.descriptor ?? -1 }
+
+    static func open(ipv6: Bool) throws(SetupError) -> Socket {
+        let socket: Socket
         do {
-            self.ipv6 = ipv6 ? try Self.open(ipv6: true) : -1
+            socket = try Socket(family: ipv6 ? AF_INET6 : AF_INET, type: SOCK_RAW, protocol: CInt(IPPROTO_RAW), nonBlocking: true)
         } catch {
-            if v4 >= 0 { close(v4) }
-            throw error
-        }
-        self.ipv4 = v4
-    }
-
-    deinit {
-        if ipv4 >= 0 { close(ipv4) }
-        if ipv6 >= 0 { close(ipv6) }
-    }
-
-    public func descriptor(for address: IPAddress) -> CInt { address.isIPv6 ? ipv6 : ipv4 }
-
-    static func open(ipv6: Bool) throws(SetupError) -> CInt {
-        let family = ipv6 ? AF_INET6 : AF_INET
-        let fd = socket(family, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                        CInt(IPPROTO_RAW))
-        if fd < 0 {
-            let e = errno
-            if e == EPERM || e == EACCES { throw .permission("open a raw socket for export", capability: "CAP_NET_RAW") }
-            throw SetupError("cannot open a raw \(ipv6 ? "IPv6" : "IPv4") socket: \(SetupError.text(e))",
+            if error == .notPermitted || error == .permissionDenied { throw .permission("open a raw socket for export", capability: "CAP_NET_RAW") }
+            throw SetupError("cannot open a raw \(ipv6 ? "IPv6" : "IPv4") socket: \(error)",
                              fix: ipv6 ? "check that IPv6 is enabled (sysctl net.ipv6.conf.all.disable_ipv6)" : "check the kernel supports raw sockets")
         }
         if !ipv6 {
-            var on: CInt = 1
-            if setsockopt(fd, CInt(IPPROTO_IP), IP_HDRINCL, &on, socklen_t(MemoryLayout<CInt>.size)) < 0 {
-                let e = errno
-                close(fd)
-                throw SetupError("cannot set IP_HDRINCL on the export socket: \(SetupError.text(e))", fix: "check the kernel supports raw sockets")
+            do { try socket.setOption(level: CInt(IPPROTO_IP), name: IP_HDRINCL, 1) } catch {
+                throw SetupError("cannot set IP_HDRINCL on the export socket: \(error)", fix: "check the kernel supports raw sockets")
             }
         }
-        return fd
+        return socket
     }
 
     /// Refuses a `--source` that is not an address of this host (in this namespace): bind(2) of
     /// a UDP socket to it fails with EADDRNOTAVAIL. A raw socket would send from any address,
     /// so without this check flowtap could be told to forge another host's export.
     public static func checkLocal(_ address: IPAddress) throws(SetupError) {
-        let fd = socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        let rc: CInt
-        switch address {
-        case .v4(let a):
-            var sa = a.socketAddress(port: 0)
-            rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        case .v6(let a):
-            var sa = a.socketAddress(port: 0)
-            rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-        }
-        if rc < 0 && errno == EADDRNOTAVAIL {
+        guard let socket = try? Socket(family: address.isIPv6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM) else { return }
+        do { try socket.bind(SocketAddress(address, port: 0)) } catch where error == .addressNotAvailable {
             throw SetupError("--source \(address) is not an address of this host",
                              fix: "give one of the addresses 'ip addr' shows in flowtap's namespace, or leave --source out to use the route's")
-        }
+        } catch {}
     }
 
     /// The address the kernel would pick as source toward `destination`: connect(2) a UDP
     /// socket (no packet is sent) and read getsockname(2).
     public static func sourceAddress(toward destination: IPAddress, port: UInt16) throws(SetupError) -> IPAddress {
-        let family = destination.isIPv6 ? AF_INET6 : AF_INET
-        let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else {
-            throw SetupError("cannot open a UDP socket to find the source address toward \(destination): \(SetupError.text(errno))",
+        let socket: Socket
+        do { socket = try Socket(family: destination.isIPv6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM) } catch {
+            throw SetupError("cannot open a UDP socket to find the source address toward \(destination): \(error)",
                              fix: "give --source ADDR")
         }
-        defer { close(fd) }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let rc: CInt = withUnsafeMutablePointer(to: &storage) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                switch destination {
-                case .v4(let a):
-                    var dst = a.socketAddress(port: port)
-                    let r = withUnsafePointer(to: &dst) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-                    return r < 0 ? r : getsockname(fd, sa, &length)
-                case .v6(let a):
-                    var dst = a.socketAddress(port: port)
-                    let r = withUnsafePointer(to: &dst) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-                    return r < 0 ? r : getsockname(fd, sa, &length)
-                }
-            }
-        }
-        if rc < 0 {
-            throw SetupError("no route to collector \(destination): \(SetupError.text(errno))",
+        do {
+            try socket.connect(SocketAddress(destination, port: port))
+            if let source = try socket.localAddress().ipAddress { return source }
+            throw Errno.addressFamilyNotSupported
+        } catch {
+            throw SetupError("no route to collector \(destination): \(error)",
                              fix: "add a route toward it in this namespace ('ip route'), or check the address")
-        }
-        return withUnsafePointer(to: &storage) { p in
-            if destination.isIPv6 {
-                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { .v6(IPv6Address(raw: $0.pointee.sin6_addr)) }
-            }
-            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { .v4(IPv4Address(UInt32(bigEndian: $0.pointee.sin_addr.s_addr))) }
         }
     }
 }
@@ -130,6 +86,9 @@ public struct UDPSender: MessageTransport, Sendable {
     public let sourcePort: UInt16
     public let destinationPort: UInt16
     private var nextID: UInt16
+    /// Where sendto(2) sends: the collector (for a raw IPv6 socket sin6_port names a protocol,
+    /// so it is left 0 there).
+    private let target: SocketAddress
 
     /// `source` and `destination` must be of one family.
     public init(socket: CInt, source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) {
@@ -141,6 +100,7 @@ public struct UDPSender: MessageTransport, Sendable {
         self.destination = destination
         self.sourcePort = sourcePort
         self.destinationPort = destinationPort
+        target = SocketAddress(destination, port: destination.isIPv6 ? 0 : destinationPort)
         nextID = UInt16(truncatingIfNeeded: getpid())
     }
 
@@ -204,12 +164,11 @@ public struct UDPSender: MessageTransport, Sendable {
             Self.writeIPv4Headers(before: payload, payloadLength: length, source: s, sourcePort: sourcePort,
                                   destination: d, destinationPort: destinationPort, id: nextID)
             nextID &+= 1
-            n = SystemCall.sendTo(socket, payload - 28, 28 + length, d.socketAddress(port: destinationPort))
+            n = SystemCall.sendTo(socket, payload - 28, 28 + length, target)
         case (.v6(let s), .v6(let d)):
             Self.writeIPv6Headers(before: payload, payloadLength: length, source: s, sourcePort: sourcePort,
                                   destination: d, destinationPort: destinationPort)
-            // For a raw IPv6 socket sin6_port names a protocol: leave it 0.
-            n = SystemCall.sendTo(socket, payload - 48, 48 + length, d.socketAddress(port: 0))
+            n = SystemCall.sendTo(socket, payload - 48, 48 + length, target)
         default:
             preconditionFailure("source and collector of different families") // init refuses them
         }
