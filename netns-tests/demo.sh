@@ -50,4 +50,4 @@ say "collector (nfdump -a) against a capture of the TAPs"
 TOOLS=$(dirname "$0")/tools
 python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT/truth.json"
 nfdump -R "$FT_OUT/nfcap" -a -o csv | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/nfdump.json"
-python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" -v
+python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" -v

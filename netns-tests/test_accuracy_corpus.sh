@@ -40,7 +40,7 @@ nfdump -R "$FT_OUT/nfcap" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py
   > "$FT_OUT/nfdump.json"
 python3 -c "import json; json.dump(json.load(open('$FT_OUT/expected.json'))['flows'], open('$FT_OUT/expected-flows.json', 'w'))"
 check "every well-formed flow is in nfdump with the corpus' packets and IP bytes" \
-  python3 "$TOOLS/flowcompare.py" "$FT_OUT/expected-flows.json" "$FT_OUT/nfdump.json" -v --min 13
+  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/expected-flows.json" "$FT_OUT/nfdump.json" -v --min 13
 check "every hostile frame is counted under its reason, and nothing else is" python3 - "$FT_OUT/expected.json" "$FT_OUT/flowtap.log" <<'PY'
 import json, re, sys
 expected = json.load(open(sys.argv[1]))

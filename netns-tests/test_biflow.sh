@@ -73,7 +73,7 @@ PY
 nfdump -R "$FT_OUT/v9" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/v9.json"
 python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT/uni-truth.json"
 check "the v9 collector still gets uniflow records equal to the capture" \
-  python3 "$TOOLS/flowcompare.py" "$FT_OUT/uni-truth.json" "$FT_OUT/v9.json" --min 10
+  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/uni-truth.json" "$FT_OUT/v9.json" --min 10
 n=$(tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -Y "cflow.template_ipfix_field_pen == 29305" 2>/dev/null | wc -l)
 bad=$(tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -d udp.port==2055,cflow -o udp.check_checksum:TRUE \
   -Y "_ws.malformed || _ws.expert.severity >= warning || udp.checksum.status != 1" 2>/dev/null | wc -l)

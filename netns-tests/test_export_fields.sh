@@ -6,7 +6,7 @@
 # type and code (echo both ways, port unreachable, ICMPv6, which v9 carries in ICMP_TYPE, 32,
 # as RFC 3954 has it), ingress and egress ifindex, flow direction, first and last packet, and
 # (IPFIX) the end reason: 3 for TCP flows that had a FIN or RST or whose reverse had a RST,
-# idle timeout or forced end for the rest (tools/fieldcompare.py). Times must be within 1 ms of
+# idle timeout or forced end for the rest (tools/flowcheck.py fields). Times must be within 1 ms of
 # the capture: the formats carry milliseconds (cut, so up to 1 ms early), and flowtap stamps a
 # frame when it reads it, so it runs SCHED_FIFO (chrt -f 10, as the README says to run it where
 # times matter): on the normal scheduler a forwarder woken by its TAP waited for a CPU the
@@ -83,25 +83,25 @@ sys.exit(0 if {0x28, 0xb8, 0x10, 0x20, 0x48} <= tos and {0x0800, 0x0000, 0x0303,
 PY
 ifindex="tapa=$(ip -n "$NS_P" -o link show tapa | cut -d: -f1),tapb=$(ip -n "$NS_P" -o link show tapb | cut -d: -f1)"
 check "IPFIX (python-ipfix): every field of every flow equals the capture" \
-  python3 "$TOOLS/fieldcompare.py" "$FT_OUT/truth.json" "$FT_OUT/ipfix.json" --ifindex "$ifindex" --format ipfix --min 12 --tolerance 0.001
+  python3 "$TOOLS/flowcheck.py" fields "$FT_OUT/truth.json" "$FT_OUT/ipfix.json" --ifindex "$ifindex" --format ipfix --min 12 --tolerance 0.001
 check "NetFlow v9 (netflow): every field of every flow equals the capture" \
-  python3 "$TOOLS/fieldcompare.py" "$FT_OUT/truth.json" "$FT_OUT/v9.json" --ifindex "$ifindex" --format v9 --min 12 --tolerance 0.001
+  python3 "$TOOLS/flowcheck.py" fields "$FT_OUT/truth.json" "$FT_OUT/v9.json" --ifindex "$ifindex" --format v9 --min 12 --tolerance 0.001
 check "NetFlow v5 (netflow): every field v5 carries, for every IPv4 flow" \
-  python3 "$TOOLS/fieldcompare.py" "$FT_OUT/truth.json" "$FT_OUT/v5.json" --ifindex "$ifindex" --format v5 --min 8 --ipv4-only --tolerance 0.001
+  python3 "$TOOLS/flowcheck.py" fields "$FT_OUT/truth.json" "$FT_OUT/v5.json" --ifindex "$ifindex" --format v5 --min 8 --ipv4-only --tolerance 0.001
 for c in nfipfix nfv9; do
   python3 "$TOOLS/nfdump2records.py" "$FT_OUT/$c" >"$FT_OUT/$c.json"
   check "$([[ $c == nfipfix ]] && echo IPFIX || echo "NetFlow v9") (nfcapd/nfdump): every field nfdump prints, of every flow" \
-    python3 "$TOOLS/fieldcompare.py" "$FT_OUT/truth.json" "$FT_OUT/$c.json" --ifindex "$ifindex" --format nfdump --min 12 --tolerance 0.001
+    python3 "$TOOLS/flowcheck.py" fields "$FT_OUT/truth.json" "$FT_OUT/$c.json" --ifindex "$ifindex" --format nfdump --min 12 --tolerance 0.001
 done
 python3 "$TOOLS/nfdump2records.py" "$FT_OUT/nfv5" >"$FT_OUT/nfv5.json"
 check "NetFlow v5 (nfcapd/nfdump): every field v5 carries, for every IPv4 flow" \
-  python3 "$TOOLS/fieldcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfv5.json" --ifindex "$ifindex" --format v5 --min 8 --ipv4-only --tolerance 0.001
+  python3 "$TOOLS/flowcheck.py" fields "$FT_OUT/truth.json" "$FT_OUT/nfv5.json" --ifindex "$ifindex" --format v5 --min 8 --ipv4-only --tolerance 0.001
 for c in acctipfix acctv9; do
   python3 "$TOOLS/nfacctd2json.py" --times <"$FT_OUT/$c.csv" >"$FT_OUT/$c.json"
   # nfacctd keeps v9 times in whole seconds (its FIRST/LAST_SWITCHED arithmetic drops the
   # milliseconds), so for v9 it is checked to its own resolution.
   if [[ $c == acctipfix ]]; then what="IPFIX (nfacctd): every flow's start and end within 1 ms of the capture" tolerance=0.001
   else what="NetFlow v9 (nfacctd): every flow's start and end within 1 s, nfacctd's resolution" tolerance=1.0; fi
-  check "$what" python3 "$TOOLS/timecheck.py" "$FT_OUT/truth.json" "$FT_OUT/$c.json" --min 12 --tolerance "$tolerance"
+  check "$what" python3 "$TOOLS/flowcheck.py" times "$FT_OUT/truth.json" "$FT_OUT/$c.json" --min 12 --tolerance "$tolerance"
 done
 finish

@@ -60,18 +60,18 @@ for c in ipfix v9 v5 ipfix6; do
   nfdump -R "$FT_OUT/$c" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/$c.json"
   only=""; [[ $c == v5 ]] && only=--ipv4-only
   check "nfdump ($c) holds every flow with the captured packets and bytes" \
-    python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/$c.json" $only --min 10
+    python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/$c.json" $only --min 10
   seqfail=$(nfdump -R "$FT_OUT/$c" -I 2>/dev/null | awk -F': *' '/^Sequence failures/{print $2}')
   check "nfdump ($c) counts no sequence failure (got '${seqfail}')" test "${seqfail:-x}" = 0
 done
 python3 "$TOOLS/nfacctd2json.py" < "$FT_OUT/nfacctd.csv" > "$FT_OUT/nfacctd.json"
 check "nfacctd holds every flow with the captured packets and bytes" \
-  python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfacctd.json" --min 10
+  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/nfacctd.json" --min 10
 for c in ipfix netflow-ipfix netflow-v9 netflow-v5; do
   only=""; [[ $c == netflow-v5 ]] && only=--ipv4-only
   python3 -c "import json; json.dump(json.load(open('$FT_OUT/py-$c.json'))['flows'], open('$FT_OUT/py-$c.flows.json', 'w'))"
   check "python $c collector holds every flow with the captured packets and bytes" \
-    python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/py-$c.flows.json" $only --min 10
+    python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/py-$c.flows.json" $only --min 10
   check "python $c collector: every packet parsed, no sequence error" python3 -c "
 import json, sys; r = json.load(open('$FT_OUT/py-$c.json')); print('   ', r['notes'][:3])
 sys.exit(0 if r['unparsed'] == 0 and r['sequence_errors'] == 0 and r['messages'] > 2 else 1)"

@@ -43,7 +43,7 @@ python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT
 nfdump -R "$FT_OUT/nfcap" -a -o csv | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/nfdump.json"
 nfdump -R "$FT_OUT/nfcap" -o extended > "$FT_OUT/nfdump-extended.txt"
 check "nfdump lists every flow with the captured packets and bytes" \
-  python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" -v --min 10
+  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" -v --min 10
 seqfail=$(nfdump -R "$FT_OUT/nfcap" -I | awk -F': *' '/^Sequence failures/{print $2}')
 check "nfdump counts no sequence failure (got '${seqfail}')" test "${seqfail:-x}" = 0
 check "records carry each end reason: idle, active, end of flow, forced end" bash -c \

@@ -39,7 +39,7 @@ check "the failure was logged once, not per message" test "$(grep -c 'export to 
 python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT/truth.json"
 nfdump -R "$FT_OUT/nfcap" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/nfdump.json"
 check "nfdump holds every flow with the captured packets and bytes" \
-  python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" --min 2
+  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" --min 2
 seqfail=$(nfdump -R "$FT_OUT/nfcap" -I 2>/dev/null | awk -F': *' '/^Sequence failures/{print $2}')
 check "nfdump counts no sequence failure (got '${seqfail}')" test "${seqfail:-x}" = 0
 finish

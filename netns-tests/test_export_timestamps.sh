@@ -47,7 +47,7 @@ for line in sys.stdin:
         rows.append([[src, dst, int(proto), int(sport or 0), int(dport or 0)], t])
 json.dump(rows, sys.stdout)' > "$FT_OUT/tshark-starts-$unit.json"
   check "[$unit] tshark: each flow's start equals its first packet's capture time (±1 ms)" \
-    python3 "$TOOLS/startcheck.py" "$FT_OUT/truth-$unit.json" "$FT_OUT/tshark-starts-$unit.json"
+    python3 "$TOOLS/flowcheck.py" starts "$FT_OUT/truth-$unit.json" "$FT_OUT/tshark-starts-$unit.json"
   # python-ipfix 0.9.7 decodes NTP seconds as if they counted from 1970: take the 1900-1970
   # offset back out. Its records must carry the element asked for.
   python3 -c "
@@ -57,7 +57,7 @@ names = {n for _, _, n in r['starts']}
 json.dump([[k, t] for k, t, _ in r['starts']], open('$FT_OUT/py-starts-$unit.json', 'w'))
 sys.exit(0 if names == {'$element'} else 'records carry %s' % names)" &&
   check "[$unit] python-ipfix: $element equals each flow's first capture time (±1 ms)" \
-    python3 "$TOOLS/startcheck.py" "$FT_OUT/truth-$unit.json" "$FT_OUT/py-starts-$unit.json" --epoch-offset 2208988800
+    python3 "$TOOLS/flowcheck.py" starts "$FT_OUT/truth-$unit.json" "$FT_OUT/py-starts-$unit.json" --epoch-offset 2208988800
   bad=$(tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -Y "_ws.malformed || _ws.expert.severity >= warning" 2>/dev/null | wc -l)
   n=$(tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -Y "cflow.timedelta" 2>/dev/null | wc -l)
   check "[$unit] tshark decodes the records and their durations, no malformed packet ($n, $bad)" test "$n" -gt 0 -a "$bad" -eq 0

@@ -64,7 +64,7 @@ stop_pid "$PID_NFCAPD"
 grep "^flowtap: " "$FT_OUT/flowtap.log"
 python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT/truth.json"
 nfdump -R "$FT_OUT/nfcap" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/nfdump.json"
-check "every flow counted exactly across the queues" python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" --min 14
+check "every flow counted exactly across the queues" python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" --min 14
 a=$(tshark -r "$FT_OUT/tapa.pcap" 2>/dev/null | wc -l)
 check "frames a->b summed over the queues equal the capture ($a)" grep -q "tapa->tapb $a frames" "$FT_OUT/flowtap.log"
 

@@ -35,10 +35,10 @@ for mode in plain offload; do
   nfdump -R "$FT_OUT/nfcap" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/all-$mode.json"
   python3 -c "import json, sys; json.dump([r for r in json.load(open('$FT_OUT/all-$mode.json')) if r[0][0].startswith(('10.77.60.', 'fd00:60:'))], open('$FT_OUT/gso-$mode.json', 'w'))"
   check "[$mode] the injected super-frames count as the segments a wire carries" \
-    python3 "$TOOLS/flowcompare.py" "$FT_OUT/gso-expected.json" "$FT_OUT/gso-$mode.json" -v --min 3
+    python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/gso-expected.json" "$FT_OUT/gso-$mode.json" -v --min 3
 done
 check "the same counts with and without --offload" \
-  python3 "$TOOLS/flowcompare.py" "$FT_OUT/gso-plain.json" "$FT_OUT/gso-offload.json" --min 3
+  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/gso-plain.json" "$FT_OUT/gso-offload.json" --min 3
 check "with --offload, super-frames did reach flowtap whole" grep -qE "GSO super-frames [1-9]" "$FT_OUT/flowtap.log"
 sent=$((s1 - s0))
 counted=$(python3 -c "import json; print(sum(p for k, p, _ in json.load(open('$FT_OUT/all-offload.json')) if k[0] == '$H1_IP' and k[2] == 6))")

@@ -43,7 +43,7 @@ python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/
 nfdump -R "$FT_OUT/nfcap" -o csv 2>/dev/null >"$FT_OUT/records.csv"
 python3 "$TOOLS/nfdump2json.py" <"$FT_OUT/records.csv" >"$FT_OUT/collected.json"
 check "every flow's packets and bytes at nfcapd equal the capture" \
-  python3 "$TOOLS/flowcompare.py" "$FT_OUT/truth.json" "$FT_OUT/collected.json" --min "$((2 * N))"
+  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/collected.json" --min "$((2 * N))"
 check "one record per direction of every TCP connection in the capture, no more" python3 - "$FT_OUT/truth.json" "$FT_OUT/records.csv" <<'PY'
 import csv, json, sys
 from collections import Counter

@@ -2,7 +2,7 @@
 """nfacctd2json.py [--times] < print-plugin CSV > rows.json: nfacctd's rows as
 [[src, dst, proto, sport, dport], packets, bytes] (sums if a 5-tuple appears in several dumps),
 or with --times (aggregate with timestamp_start, timestamp_end) as
-[[src, dst, proto, sport, dport], start, end] for timecheck.py. A header repeated by an
+[[src, dst, proto, sport, dport], start, end] for flowcheck.py times. A header repeated by an
 appending dump is skipped."""
 import csv
 import json

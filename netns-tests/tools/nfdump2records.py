@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """nfdump2records.py NFCAPD_DIR > records.json: every record nfcapd stored, each field as nfdump
-prints it, in pycollect.py's "records_list" form, for fieldcompare.py (--format nfdump).
+prints it, in pycollect.py's "records_list" form, for flowcheck.py fields (--format nfdump).
 
 nfdump 1.7 prints times to the millisecond (IPv6 addresses in full with -6) (%ts, %te, read in UTC), TCP flags as letters
 (CEUAPRSF), ICMP type and code as the destination port "TYPE.CODE", and the direction as I or E.
