@@ -51,17 +51,4 @@ for ((r = 1; r <= ROUNDS; r++)); do
     sleep 0.3
   done
 done
-python3 - "$SAMPLES" <<'EOF'
-import statistics, sys
-from collections import defaultdict
-rtt = defaultdict(list)
-for line in open(sys.argv[1]):
-    mode, ms = line.split()
-    rtt[mode].append(float(ms) * 1000)
-c = rtt["c-plain"]
-print("| mode | pings | mean µs | median µs | mean / C | median / C |")
-print("|---|---|---|---|---|---|")
-for mode, v in rtt.items():
-    print(f"| {mode} | {len(v)} | {statistics.mean(v):.0f} | {statistics.median(v):.0f} | "
-          f"{statistics.mean(v) / statistics.mean(c):.2f} | {statistics.median(v) / statistics.median(c):.2f} |")
-EOF
+python3 "$(dirname "$0")/tools/convert.py" rtt-table "$SAMPLES"

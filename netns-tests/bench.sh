@@ -82,7 +82,7 @@ flood() {  # flood TRAFGEN_FILE: frames per second h2 received
   rx0=$(nctr "$NS_H2" eth0 rx_packets); t0=$(date +%s.%N)
   timeout -s INT "$DUR" ip netns exec "$NS_H1" trafgen -o eth0 -i "$1" -P 1 --no-sock-mem -Q >/dev/null 2>&1
   rx1=$(nctr "$NS_H2" eth0 rx_packets); t1=$(date +%s.%N)
-  python3 -c "print(round(($rx1 - $rx0) / ($t1 - $t0)))"
+  python3 "$HERE/tools/convert.py" rate "$rx0" "$rx1" "$t0" "$t1"
 }
 measure() {
   if [[ $MODE == ft-churn ]]; then
@@ -91,7 +91,7 @@ measure() {
   fi
   local f=$FT_OUT/$MODE-$REP.json
   timeout $((DUR + 30)) ip netns exec "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t "$DUR" -J > "$f" 2>/dev/null
-  rec tcp_gbps "$(python3 -c "import json; print(round(json.load(open('$f'))['end']['sum_received']['bits_per_second'] / 1e9, 3))" 2>/dev/null || echo 0)"
+  rec tcp_gbps "$(python3 "$HERE/tools/convert.py" iperf-gbps "$f" 2>/dev/null || echo 0)"
   rec pps60 "$(flood "$HERE/bench/udp60.trafgen")"
   sleep 1
   rec rtt_us "$(ns "$NS_H1" ping -c 200 -i 0.01 -q "$H2_IP" | awk -F'[/ ]' '/^rtt/{print $8 * 1000}')"
@@ -109,6 +109,6 @@ done
 python3 "$HERE/bench/summarize.py" "$RAW"
 if [[ $OPERATE -eq 1 ]]; then
   scrapes=$(ns "$NS_C" curl -sf http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=sum_over_time(up{job="flowtap"}[1d])' \
-    | python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
+    | python3 "$HERE/tools/convert.py" prom-value)
   echo "operated: $(grep -c ok "$FT_OUT/polls.log") polls of show flows answered, $scrapes Prometheus scrapes with up == 1, while flowtap ran"
 fi

@@ -30,46 +30,8 @@ for c in bi v9; do v="PID_NFCAPD_$c"; stop_pid "${!v}"; done
 
 python3 "$TOOLS/pcapflows.py" --first --icmp-types "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT/truth.json"
 nfdump -R "$FT_OUT/bi" -a -o csv 2>/dev/null > "$FT_OUT/bi.csv"
-check "nfdump holds each conversation once: initiator's counts in, responder's out" python3 - "$FT_OUT/truth.json" "$FT_OUT/bi.csv" <<'PY'
-import csv, json, sys
-PROTO = {"TCP": 6, "UDP": 17, "ICMP": 1}
-ECHO = {(1, 8): 0, (1, 0): 8, (58, 128): 129, (58, 129): 128}
-def norm(k):
-    return (k[0], k[1], int(k[2]), int(k[3]), int(k[4]))
-def reverse(k):
-    """The other side of a conversation: an echo request's is the echo reply."""
-    if k[2] in (1, 58):
-        reply = ECHO.get((k[2], k[4] >> 8))
-        return (k[1], k[0], k[2], 0, reply << 8 | k[4] & 0xFF) if reply is not None else None
-    return (k[1], k[0], k[2], k[4], k[3])
-truth = {norm(k): (p, b, t) for k, p, b, t in json.load(open(sys.argv[1]))}
-expected = {}
-for k, (p, b, t) in truth.items():
-    r = reverse(k)
-    rp, rb, rt = truth.get(r, (0, 0, float("inf")))
-    if t <= rt:  # this direction spoke first: it is the forward one
-        expected[k] = [p, b, rp, rb]
-got = {}
-lines = []
-for line in open(sys.argv[2]):
-    if not line.strip() or line.startswith("Summary"):
-        break  # nfdump's summary block follows the rows
-    lines.append(line)
-for r in csv.DictReader(lines):
-    pr = r["pr"].strip()
-    k = norm([r["sa"], r["da"], PROTO.get(pr, int(pr) if pr.isdigit() else -1), int(float(r["sp"])), int(float(r["dp"]))])
-    g = got.setdefault(k, [0, 0, 0, 0])
-    for i, col in enumerate(["ipkt", "ibyt", "opkt", "obyt"]):
-        g[i] += int(r[col])
-bad = 0
-for k in sorted(set(expected) | set(got)):
-    e, g = expected.get(k), got.get(k)
-    if e != g:
-        bad += 1
-        print(f"    DIFF {k}: capture in/out {e}, nfdump {g}")
-print(f"    {len(expected)} conversations in the capture, {len(got)} in nfdump, {bad} differ")
-sys.exit(0 if bad == 0 and len(expected) >= 6 else 1)
-PY
+check "nfdump holds each conversation once: initiator's counts in, responder's out" \
+  python3 "$(dirname "$0")/tools/recordcheck.py" biflow-conversations "$FT_OUT/truth.json" "$FT_OUT/bi.csv"
 nfdump -R "$FT_OUT/v9" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/v9.json"
 python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" > "$FT_OUT/uni-truth.json"
 check "the v9 collector still gets uniflow records equal to the capture" \

@@ -11,6 +11,7 @@ source "$(dirname "$0")/lib.sh"
 plan 23
 require_root
 needs python3 tcpdump tshark nfcapd setpriv ping
+CC=$(dirname "$0")/tools/controlcheck.py
 topology_up
 start_nfcapd 4739 "$FT_OUT/nfcap"
 capture tapa "$NS_P" tapa out
@@ -22,53 +23,37 @@ ns "$NS_H1" ping -c 20 -i 0.05 -q "$H2_IP" >/dev/null
 sleep 1.2
 show() { "$FT_BIN" "$@" --control "$FT_CONTROL"; }
 show show stats --json >"$FT_OUT/stats.json"
-check "show stats --json has every documented key" python3 - "$FT_OUT/stats.json" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-d_keys = {"name", "queue", "frames", "bytes", "flows_active", "flows_created", "kernel_drops", "reset_notices"}
-c_keys = {"url", "messages", "records", "send_errors", "records_lost", "last_error"}
-ok = len(s["directions"]) == 2 and all(d_keys <= d.keys() for d in s["directions"]) \
-     and len(s["collectors"]) == 1 and all(c_keys <= c.keys() for c in s["collectors"])
-print("    directions:", [d["name"] for d in s["directions"]], "collectors:", [c["url"] for c in s["collectors"]])
-sys.exit(0 if ok else 1)
-PY
+check "show stats --json has every documented key" python3 "$CC" stats-keys "$FT_OUT/stats.json"
 stop_capture tapa; stop_capture tapb
-frames() { python3 -c "import json; print(next(d['frames'] for d in json.load(open('$FT_OUT/stats.json'))['directions'] if d['name'] == '$1'))"; }
+frames() { python3 "$CC" frames "$FT_OUT/stats.json" "$1"; }
 captured() { tshark -r "$FT_OUT/$1.pcap" 2>/dev/null | wc -l; }
 check "frames tapa->tapb ($(frames tapa-\>tapb)) equal the capture of tapa ($(captured tapa))" test "$(frames tapa-\>tapb)" -eq "$(captured tapa)"
 check "frames tapb->tapa ($(frames tapb-\>tapa)) equal the capture of tapb ($(captured tapb))" test "$(frames tapb-\>tapa)" -eq "$(captured tapb)"
-check "the echo flows are live (flows_active 1 per direction)" python3 -c "
-import json, sys; sys.exit(0 if all(d['flows_active'] == 1 for d in json.load(open('$FT_OUT/stats.json'))['directions']) else 1)"
+check "the echo flows are live (flows_active 1 per direction)" python3 "$CC" flows-active "$FT_OUT/stats.json" 1
 check "show stats prints a table with a header" bash -c "'$FT_BIN' show stats --control '$FT_CONTROL' | head -1 | grep -q '^direction  *queue  *frames'"
 
 # reasons N: flow records with flowEndReason N that the collector-side capture holds so far.
 reasons() { tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -T fields -e cflow.flow_end_reason 2>/dev/null | tr ',' '\n' | grep -cx "$1" || true; }
 show show flows --json >"$FT_OUT/flows.json"
 requests=$(tshark -r "$FT_OUT/tapa.pcap" -Y "icmp.type == 8" 2>/dev/null | wc -l)
-check "show flows lists the echo request flow with the capture's packets ($requests)" python3 - "$FT_OUT/flows.json" "$H1_IP" "$H2_IP" "$requests" <<'PY'
-import json, sys
-flows = json.load(open(sys.argv[1]))
-mine = [f for f in flows if f["src"] == sys.argv[2] and f["dst"] == sys.argv[3] and f["proto"] == 1]
-print("    ", [(f["src"], f["dst"], f["packets"], f["bytes"], f["direction"]) for f in flows])
-keys = {"src", "dst", "sport", "dport", "proto", "packets", "bytes"}
-sys.exit(0 if len(mine) == 1 and mine[0]["packets"] == int(sys.argv[4]) and all(keys <= f.keys() for f in flows) else 1)
-PY
+check "show flows lists the echo request flow with the capture's packets ($requests)" \
+  python3 "$CC" flow-listed "$FT_OUT/flows.json" "$H1_IP" "$H2_IP" "$requests"
 check "show flows --match src=$H2_IP proto=icmp lists only the replies" bash -c \
-  "'$FT_BIN' show flows --json --match 'src=$H2_IP proto=icmp' --control '$FT_CONTROL' | python3 -c 'import json, sys; f = json.load(sys.stdin); sys.exit(0 if len(f) == 1 and f[0][\"src\"] == \"$H2_IP\" and f[0][\"direction\"] == \"tapb->tapa\" else 1)'"
+  "'$FT_BIN' show flows --json --match 'src=$H2_IP proto=icmp' --control '$FT_CONTROL' | python3 '$CC' flows-only - '$H2_IP' 'tapb->tapa'"
 check "show flows --top 1 --sort packets gives one flow" bash -c \
-  "'$FT_BIN' show flows --json --top 1 --sort packets --control '$FT_CONTROL' | python3 -c 'import json, sys; sys.exit(0 if len(json.load(sys.stdin)) == 1 else 1)'"
+  "'$FT_BIN' show flows --json --top 1 --sort packets --control '$FT_CONTROL' | python3 '$CC' flows-count - 1"
 check "show flows prints a table with a header" bash -c "'$FT_BIN' show flows --control '$FT_CONTROL' | head -1 | grep -q '^src  *dst  *sport'"
 
 show expire --match "src=$H1_IP" >/dev/null
 sleep 1   # the export thread flushes a partly filled message within 0.6 s
 check "expire --match src=$H1_IP: one flow at the collector with reason forced end ($(reasons 4))" test "$(reasons 4)" -eq 1
-check "expire --match left the other direction's flow live" bash -c "'$FT_BIN' show stats --json --control '$FT_CONTROL' | python3 -c 'import json, sys; d = {x[\"name\"]: x[\"flows_active\"] for x in json.load(sys.stdin)[\"directions\"]}; sys.exit(0 if d == {\"tapa->tapb\": 0, \"tapb->tapa\": 1} else 1)'"
+check "expire --match left the other direction's flow live" bash -c "'$FT_BIN' show stats --json --control '$FT_CONTROL' | python3 '$CC' flows-active-by-name - 'tapa->tapb=0,tapb->tapa=1'"
 show expire --all >/dev/null
 sleep 1
 records=$(reasons 4)
 check "expire --all: both echo flows are at the collector with reason forced end, flowtap still running ($records)" \
   bash -c "test $records -eq 2 && kill -0 $PID_FLOWTAP"
-check "expire --all left no live flow" bash -c "'$FT_BIN' show stats --json --control '$FT_CONTROL' | python3 -c 'import json, sys; sys.exit(0 if all(d[\"flows_active\"] == 0 for d in json.load(sys.stdin)[\"directions\"]) else 1)'"
+check "expire --all left no live flow" bash -c "'$FT_BIN' show stats --json --control '$FT_CONTROL' | python3 '$CC' flows-active - 0"
 
 show set --idle-timeout 1 >/dev/null
 check "show config reports the new idle timeout" bash -c "'$FT_BIN' show config --json --control '$FT_CONTROL' | grep -q '\"idle_timeout\" : 1'"

@@ -52,14 +52,7 @@ ns "$NS_H1" ping -c 10 -i 0.02 -Q 0x28 -q "$H2_IP" >/dev/null
 ns "$NS_H2" ping -c 5 -i 0.02 -Q 0xb8 -s 1200 -q "$H1_IP" >/dev/null
 ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -n 1M -b 100M -S 0x10 --cport 40001 >"$FT_OUT/iperf-tos.log"
 ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -u -b 5M -l 800 -n 200K --cport 40003 >"$FT_OUT/iperf-udp.log"
-ns "$NS_H1" python3 -c "
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x20)
-for i in range(3): s.sendto(b'closed', ('$H2_IP', 9))      # port unreachable comes back
-t = socket.socket()
-try: t.connect(('$H2_IP', 9))                               # SYN, RST back
-except OSError: pass
-"
+ns "$NS_H1" python3 "$(dirname "$0")/tools/sockets.py" closed-port-probe "$H2_IP"
 ns "$NS_H1" ping -6 -c 5 -i 0.02 -Q 0x48 -q "$H2_IP6" >/dev/null
 ns "$NS_H1" iperf3 -6 -c "$H2_IP6" -p 5201 -n 500K -b 50M --cport 40011 >"$FT_OUT/iperf6.log"
 sleep 7   # past the close grace (5 s) and a sweep: the closed TCP flows end with reason 3
@@ -72,15 +65,7 @@ for p in NFACCTD_acctipfix NFACCTD_acctv9; do v="PID_$p"; stop_pid "${!v}" INT; 
 for p in PYIPFIX PYV9 PYV5 NFCAPD_nfipfix NFCAPD_nfv9 NFCAPD_nfv5; do v="PID_$p"; stop_pid "${!v}"; done
 cat "$FT_OUT"/py-*.log
 python3 "$TOOLS/pcapflows.py" --fields --icmp-types "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"
-check "the capture has the ToS values, ICMP types and TCP endings sent" python3 - "$FT_OUT/truth.json" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))
-tos = {v for f in t for v in f["tos"]}
-icmp = {f["icmp"] for f in t if f["icmp"] is not None}
-tcp_end = {f["tcp_flags"] & 0x05 for f in t if f["key"][2] == 6}
-print(f"    ToS {sorted(tos)}, ICMP {sorted(icmp)}, TCP endings {sorted(tcp_end)}")
-sys.exit(0 if {0x28, 0xb8, 0x10, 0x20, 0x48} <= tos and {0x0800, 0x0000, 0x0303, 0x8000, 0x8100} <= icmp and {0x01, 0x04} <= tcp_end else 1)
-PY
+check "the capture has the ToS values, ICMP types and TCP endings sent" python3 "$(dirname "$0")/tools/recordcheck.py" wire-variety "$FT_OUT/truth.json"
 ifindex="tapa=$(ip -n "$NS_P" -o link show tapa | cut -d: -f1),tapb=$(ip -n "$NS_P" -o link show tapb | cut -d: -f1)"
 check "IPFIX (python-ipfix): every field of every flow equals the capture" \
   python3 "$TOOLS/flowcheck.py" fields "$FT_OUT/truth.json" "$FT_OUT/ipfix.json" --ifindex "$ifindex" --format ipfix --min 12 --tolerance 0.001

@@ -14,21 +14,7 @@ capture export "$NS_C" eth0 in udp port 4739
 capture tapa "$NS_P" tapa out
 start_flowtap --collector "$C_IP:4739" --record l2,l3,l4
 check "h1 reaches h2 through flowtap" wait_ping
-ns "$NS_H1" /usr/bin/python3 - "$H1_MAC" "$H2_MAC" <<'PY'
-import sys
-from scapy.all import ARP, IP, UDP, Dot1Q, Ether, conf, sendp
-conf.verb = 0
-h1, h2 = sys.argv[1], sys.argv[2]
-sendp([Ether(src=h1, dst=h2) / Dot1Q(vlan=100) / IP(src="10.77.100.1", dst="10.77.100.2")
-       / UDP(sport=1111, dport=2222) / (b"x" * 100)] * 3, iface="eth0")
-sendp([Ether(src=h1, dst=h2, type=0x88A8) / Dot1Q(vlan=10, type=0x8100) / Dot1Q(vlan=20)
-       / IP(src="10.77.101.1", dst="10.77.101.2") / UDP(sport=3333, dport=4444) / (b"y" * 50)] * 2, iface="eth0")
-sendp([Ether(src=h1, dst="ff:ff:ff:ff:ff:ff") / ARP(psrc="10.77.0.1", pdst="10.77.0.99", hwsrc=h1)] * 4, iface="eth0")
-# MPLS: two labels (1000 over 2000), then IPv4/UDP. Label stack entries built by hand.
-stack = (1000 << 12 | 64).to_bytes(4, "big") + (2000 << 12 | 0x100 | 64).to_bytes(4, "big")
-inner = bytes(IP(src="10.77.102.1", dst="10.77.102.2") / UDP(sport=5555, dport=6666) / (b"z" * 30))
-sendp([Ether(src=h1, dst=h2, type=0x8847) / (stack + inner)] * 5, iface="eth0")
-PY
+ns "$NS_H1" /usr/bin/python3 "$(dirname "$0")/tools/inject.py" l2-corpus "$H1_MAC" "$H2_MAC" eth0
 sleep 0.5
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
@@ -44,24 +30,14 @@ mpls=$(count "mpls.label == 1000 && udp.port == 6666")
 # One line per record: source MAC, destination MAC, VLAN id, customer VLAN id, packets.
 tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -T fields -E occurrence=a -E aggregator=, \
   -e cflow.srcmac -e cflow.dstmac -e cflow.vlanid -e cflow.dot1q_customer_vlan_id -e cflow.packets 2>/dev/null |
-  python3 -c '
-import sys
-for line in sys.stdin:
-    cols = [c.split(",") for c in line.rstrip("\n").split("\t")]
-    if cols[0] != [""]:
-        for rec in zip(*cols): print(" ".join(rec))' > "$FT_OUT/records.txt"
+  python3 "$(dirname "$0")/tools/convert.py" tshark-records - > "$FT_OUT/records.txt"
 cat "$FT_OUT/records.txt"
 check "an 802.1Q flow: VLAN 100, the $vlan100 captured packets" grep -qx "$H1_MAC $H2_MAC 100 0 $vlan100" "$FT_OUT/records.txt"
 check "a QinQ flow: VLAN 10 outside 20, the $qinq captured packets" grep -qx "$H1_MAC $H2_MAC 10 20 $qinq" "$FT_OUT/records.txt"
 check "an ARP (non-IP) flow of the $arp captured frames" grep -qx "$H1_MAC ff:ff:ff:ff:ff:ff 0 0 $arp" "$FT_OUT/records.txt"
 # Two label fields (70, 71) per record: pair them, then with the record's packets.
 tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -T fields -e cflow.mpls_label -e cflow.packets \
-  -E occurrence=a -E aggregator=, 2>/dev/null | python3 -c '
-import sys
-for line in sys.stdin:
-    labels, packets = (c.split(",") for c in line.rstrip("\n").split("\t"))
-    if labels != [""]:
-        for i, p in enumerate(packets): print(labels[2 * i], labels[2 * i + 1], p)' > "$FT_OUT/labels.txt"
+  -E occurrence=a -E aggregator=, 2>/dev/null | python3 "$(dirname "$0")/tools/convert.py" tshark-label-pairs - > "$FT_OUT/labels.txt"
 check "an MPLS flow: labels 1000 over 2000 read by tshark, the $mpls captured packets" grep -qx "1000 2000 $mpls" "$FT_OUT/labels.txt"
 check "nfdump reads the VLAN id" bash -c "nfdump -R '$FT_OUT/nfcap' -o raw | grep -q 'src vlan *= *100'"
 check "nfdump reads the MAC addresses" bash -c "nfdump -R '$FT_OUT/nfcap' -o raw | grep -q 'in src mac *= *$H1_MAC'"

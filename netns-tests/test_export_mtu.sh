@@ -17,18 +17,7 @@ ip -n "$NS_C" link set eth0 mtu 9000
 COLLECTORS=(--collector "ipfix://$C_IP:4739" --collector "v9://$C_IP:2055" --collector "v5://$C_IP:9995")
 # Something listens on each port (a sink that reads and drops), so that no ICMP port
 # unreachable makes flowtap count records as not sent: tshark reads the capture.
-ip netns exec "$NS_C" /usr/bin/python3 -c "
-import select, socket
-socks = []
-for port in (4739, 2055, 9995):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    s.bind(('$C_IP', port))
-    socks.append(s)
-while True:
-    for s in select.select(socks, [], [])[0]:
-        s.recv(65535)
-" &
+ip netns exec "$NS_C" /usr/bin/python3 "$(dirname "$0")/tools/sockets.py" sink "$C_IP" 4739 2055 9995 &
 FT_PIDS+=("$!")
 for port in 4739 2055 9995; do wait_listening "$NS_C" "$port" u; done
 ARGS=(--record l2,l3,l4 --biflow --template-refresh-packets 2)
@@ -44,10 +33,7 @@ for mtu in "$minimum" $((minimum + 1)) 576 1280 1500 9000; do
   capture "export$mtu" "$NS_C" eth0 in udp
   start_flowtap "${COLLECTORS[@]}" "${ARGS[@]}" --mtu "$mtu"
   wait_ping || true
-  ns "$NS_H1" /usr/bin/python3 -c "
-from scapy.all import rdpcap, sendp, conf
-conf.verb = 0
-sendp(rdpcap('$FT_OUT/corpus.pcap'), iface='eth0', inter=0.001)"
+  ns "$NS_H1" /usr/bin/python3 "$(dirname "$0")/tools/inject.py" replay "$FT_OUT/corpus.pcap" 0.001 eth0
   sleep 0.3
   stop_flowtap
   sleep 0.3

@@ -33,29 +33,12 @@ for unit in us ns; do
   # Wireshark decodes dateTimeMicro/Nanoseconds with the NTP epoch (1900), as RFC 7011 says.
   tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -T fields -E occurrence=a -E aggregator=';' \
     -e cflow.abstimestart -e cflow.srcaddr -e cflow.dstaddr -e cflow.protocol -e cflow.srcport -e cflow.dstport 2>/dev/null |
-    python3 -c '
-import json, sys
-from datetime import datetime, timezone
-rows = []
-for line in sys.stdin:
-    cols = [c.split(";") for c in line.rstrip("\n").split("\t")]
-    if cols[0] == [""]:
-        continue
-    for start, src, dst, proto, sport, dport in zip(*cols):
-        day, frac = start.replace(" UTC", "").rsplit(".", 1)
-        t = datetime.strptime(day, "%b %d, %Y %H:%M:%S").replace(tzinfo=timezone.utc).timestamp() + float("0." + frac)
-        rows.append([[src, dst, int(proto), int(sport or 0), int(dport or 0)], t])
-json.dump(rows, sys.stdout)' > "$FT_OUT/tshark-starts-$unit.json"
+    python3 "$TOOLS/convert.py" tshark-starts - > "$FT_OUT/tshark-starts-$unit.json"
   check "[$unit] tshark: each flow's start equals its first packet's capture time (±1 ms)" \
     python3 "$TOOLS/flowcheck.py" starts "$FT_OUT/truth-$unit.json" "$FT_OUT/tshark-starts-$unit.json"
   # python-ipfix 0.9.7 decodes NTP seconds as if they counted from 1970: take the 1900-1970
   # offset back out. Its records must carry the element asked for.
-  python3 -c "
-import json, sys
-r = json.load(open('$FT_OUT/py-$unit.json'))
-names = {n for _, _, n in r['starts']}
-json.dump([[k, t] for k, t, _ in r['starts']], open('$FT_OUT/py-starts-$unit.json', 'w'))
-sys.exit(0 if names == {'$element'} else 'records carry %s' % names)" &&
+  python3 "$TOOLS/convert.py" py-starts "$FT_OUT/py-$unit.json" "$FT_OUT/py-starts-$unit.json" "$element" &&
   check "[$unit] python-ipfix: $element equals each flow's first capture time (±1 ms)" \
     python3 "$TOOLS/flowcheck.py" starts "$FT_OUT/truth-$unit.json" "$FT_OUT/py-starts-$unit.json" --epoch-offset 2208988800
   bad=$(tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -Y "_ws.malformed || _ws.expert.severity >= warning" 2>/dev/null | wc -l)

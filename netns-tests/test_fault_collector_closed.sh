@@ -20,7 +20,7 @@ for i in $(seq 40); do
 done
 "$FT_BIN" show collectors --control "$FT_CONTROL" | sed 's/^/    /'
 check "show collectors names the closed port within 2 s (${named:-never} ms)" test -n "$named" -a "${named:-9999}" -le 2000
-check "it counts the ICMP errors" bash -c "'$FT_BIN' show collectors --json --control '$FT_CONTROL' | python3 -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)[0][\"icmp_errors\"] >= 1 else 1)'"
+check "it counts the ICMP errors" bash -c "'$FT_BIN' show collectors --json --control '$FT_CONTROL' | python3 '$(dirname "$0")/tools/controlcheck.py' icmp-errors -"
 lost=$(ns "$NS_H1" ping -c 100 -i 0.01 -q "$H2_IP" | grep -oE "[0-9]+% packet loss" | grep -oE "^[0-9]+")
 check "forwarding is unaffected: ${lost}% of 100 pings lost" test "$lost" -eq 0
 start_nfcapd 4739 "$FT_OUT/nfcap"

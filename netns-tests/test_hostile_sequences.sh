@@ -18,16 +18,11 @@ ns "$NS_C" sysctl -qw net.core.rmem_max=134217728
 for phase in fill churn last; do
   /usr/bin/python3 "$(dirname "$0")/corpus/hostile_sequence.py" "$FT_OUT" "$H1_MAC" "$H2_MAC" "$phase"
 done
-expected=$(python3 -c "import json; print(sum(json.load(open('$FT_OUT/' + p + '.json'))['packets'] for p in ('fill', 'churn', 'last')))")
-/usr/bin/python3 -c "
-from scapy.all import rdpcap, wrpcap
-wrpcap('$FT_OUT/all.pcap', [f for p in ('fill', 'churn', 'last') for f in rdpcap('$FT_OUT/' + p + '.pcap')])"
+expected=$(python3 "$(dirname "$0")/tools/convert.py" sum packets "$FT_OUT/fill.json" "$FT_OUT/churn.json" "$FT_OUT/last.json")
+/usr/bin/python3 "$(dirname "$0")/tools/inject.py" merge "$FT_OUT/all.pcap" "$FT_OUT/fill.pcap" "$FT_OUT/churn.pcap" "$FT_OUT/last.pcap"
 
 send() {
-  ns "$NS_H1" /usr/bin/python3 -c "
-from scapy.all import rdpcap, sendp, conf
-conf.verb = 0
-sendp(rdpcap('$FT_OUT/$1.pcap'), iface='eth0', inter=0.0002)"
+  ns "$NS_H1" /usr/bin/python3 "$(dirname "$0")/tools/inject.py" replay "$FT_OUT/$1.pcap" 0.0002 eth0
 }
 running() { kill -0 "$PID_FLOWTAP" 2>/dev/null; }
 # UDP datagrams the collector namespace's sockets had no room for.

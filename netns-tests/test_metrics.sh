@@ -33,13 +33,7 @@ spawn PROM "$NS_C" prometheus --config.file="$FT_OUT/prometheus.yml" --storage.t
   --web.listen-address=127.0.0.1:9090 --log.level=warn 2>"$FT_OUT/prometheus.log"
 # promql QUERY: the query's instant vector as "labels value" lines, sorted.
 promql() {
-  ns "$NS_C" curl -sf -m 5 http://127.0.0.1:9090/api/v1/query --data-urlencode "query=$1" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-assert r["status"] == "success", r
-for s in sorted(r["data"]["result"], key=lambda s: sorted(s["metric"].items())):
-    m = {k: v for k, v in s["metric"].items() if k not in ("instance", "job", "__name__")}
-    print(",".join(f"{k}={v}" for k, v in sorted(m.items())) or "-", s["value"][1])'
+  ns "$NS_C" curl -sf -m 5 http://127.0.0.1:9090/api/v1/query --data-urlencode "query=$1" | python3 "$(dirname "$0")/tools/convert.py" prom-series
 }
 ready() { ns "$NS_C" curl -sf -m 1 http://127.0.0.1:9090/-/ready >/dev/null; }
 wait_for_prometheus() { local i; for i in $(seq 100); do ready && [[ "$(promql 'up{job="flowtap"}')" == "- 1" ]] && return 0; sleep 0.2; done; return 1; }
@@ -95,7 +89,7 @@ bad() {  # bad VALUE EXPECTED-WORDS
   echo "    --metrics $1: rc $rc: $out"
   [[ $rc -ne 0 && $(wc -l <<<"$out") -eq 1 && "$out" == *"$2"* ]]
 }
-spawn HOLD "$NS_P" python3 -c "import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('$P_IP', $PORT)); s.listen(); time.sleep(60)"
+spawn HOLD "$NS_P" python3 "$(dirname "$0")/tools/sockets.py" hold-port "$P_IP" "$PORT" 60
 wait_listening "$NS_P" "$PORT" t
 check "a port below 1024, a bad port, an address without brackets and a port in use get one line" \
   bash -c "$(declare -f bad); FT_BIN='$FT_BIN' NS_P='$NS_P' C_IP='$C_IP'; \

@@ -31,33 +31,14 @@ check "100 connections reset by the client ($done)" test "$done" = 100
 # Past the 1 s close grace and a sweep of the table.
 sleep 3
 "$FT_BIN" show stats --json --control "$FT_CONTROL" >"$FT_OUT/stats.json"
-check "reset notices closed flows on both queues" python3 - "$FT_OUT/stats.json" <<'PY'
-import json, sys
-closed = {}
-for d in json.load(open(sys.argv[1]))["directions"]:
-    closed[d["queue"]] = closed.get(d["queue"], 0) + d["reset_notices"]["closed"]
-print(f"    flows closed by a reset notice, per queue: {closed}")
-sys.exit(0 if len(closed) == 2 and all(closed.values()) else 1)
-PY
+check "reset notices closed flows on both queues" python3 "$TOOLS/controlcheck.py" resets-per-queue "$FT_OUT/stats.json" 2
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
 stop_capture tapa; stop_capture tapb; stop_capture export
 tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -T fields -e cflow.srcport -e cflow.dstport -e cflow.protocol \
   -e cflow.flow_end_reason 2>/dev/null >"$FT_OUT/reasons.tsv"
-check "the 100 server sides, which sent no RST, end with flowEndReason 3" python3 - "$FT_OUT/reasons.tsv" <<'PY'
-import sys
-from collections import Counter
-reasons = Counter()
-for line in open(sys.argv[1]):
-    cols = [c.split(",") for c in line.rstrip("\n").split("\t")]
-    if len(cols) < 4 or not cols[0][0]:
-        continue
-    for sp, dp, pr, reason in zip(*cols[:4]):
-        if pr == "6" and sp == "8080" and 30000 <= int(dp) < 30100:
-            reasons[int(reason)] += 1
-print(f"    server-side records by end reason: {dict(reasons)}")
-sys.exit(0 if reasons == Counter({3: 100}) else 1)
-PY
+check "the 100 server sides, which sent no RST, end with flowEndReason 3" \
+  python3 "$TOOLS/recordcheck.py" server-side-reasons "$FT_OUT/reasons.tsv" 8080 30000 100
 check "the TAP captures lost no frame" capture_complete tapa
 sleep 0.5
 stop_pid "$PID_NFCAPD"

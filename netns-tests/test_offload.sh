@@ -33,7 +33,7 @@ for mode in plain offload; do
   sleep 0.3
   stop_pid "$PID_NFCAPD"
   nfdump -R "$FT_OUT/nfcap" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" > "$FT_OUT/all-$mode.json"
-  python3 -c "import json, sys; json.dump([r for r in json.load(open('$FT_OUT/all-$mode.json')) if r[0][0].startswith(('10.77.60.', 'fd00:60:'))], open('$FT_OUT/gso-$mode.json', 'w'))"
+  python3 "$TOOLS/convert.py" rows-from 10.77.60. fd00:60: < "$FT_OUT/all-$mode.json" > "$FT_OUT/gso-$mode.json"
   check "[$mode] the injected super-frames count as the segments a wire carries" \
     python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/gso-expected.json" "$FT_OUT/gso-$mode.json" -v --min 3
 done
@@ -41,7 +41,7 @@ check "the same counts with and without --offload" \
   python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/gso-plain.json" "$FT_OUT/gso-offload.json" --min 3
 check "with --offload, super-frames did reach flowtap whole" grep -qE "GSO super-frames [1-9]" "$FT_OUT/flowtap.log"
 sent=$((s1 - s0))
-counted=$(python3 -c "import json; print(sum(p for k, p, _ in json.load(open('$FT_OUT/all-offload.json')) if k[0] == '$H1_IP' and k[2] == 6))")
+counted=$(python3 "$TOOLS/convert.py" sum-packets "$FT_OUT/all-offload.json" "$H1_IP" 6)
 check "bulk TCP: flowtap's $counted packets from h1 = the $sent segments h1's kernel sent" test "$counted" -eq "$sent" -a "$sent" -gt 10000
 grep -E "sender|receiver" "$FT_OUT/bulk.log" | tail -1
 finish

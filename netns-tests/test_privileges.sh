@@ -109,10 +109,7 @@ check "[ambient] stops with exit 0" test "$FLOWTAP_RC" -eq 0
 start_nfcapd 4739 "$FT_OUT/nfcap-spoof"
 start_flowtap --collector "$C_IP:4739"
 wait_ping || true
-ns "$NS_H1" /usr/bin/python3 -c "
-from scapy.all import Ether, IP, UDP, Raw, sendp, conf
-conf.verb = 0
-sendp([Ether(src='$H1_MAC', dst='$H2_MAC') / IP(src='$P_IP', dst='$H2_IP') / UDP(sport=4739, dport=4739) / Raw(b'x' * 40)] * 3, iface='eth0')"
+ns "$NS_H1" /usr/bin/python3 "$(dirname "$0")/tools/inject.py" udp "$H1_MAC" "$H2_MAC" "$P_IP" "$H2_IP" 4739 4739 40 3 eth0
 sleep 0.3
 stop_flowtap
 sleep 0.5

@@ -20,10 +20,7 @@ for mode in deterministic random; do
   start_flowtap --collector "$C_IP:4739" --collector "v9://$C_IP:2055" --collector "v5://$C_IP:9995" \
     --sample 10 --sample-mode "$mode"
   check "[$mode] h1 reaches h2 through flowtap" wait_ping
-  ns "$NS_H1" /usr/bin/python3 -c "
-from scapy.all import Ether, IP, UDP, sendp, conf
-conf.verb = 0
-sendp([Ether(src='$H1_MAC', dst='$H2_MAC') / IP(src='$H1_IP', dst='$H2_IP') / UDP(sport=7777, dport=7778) / (b'x' * 100)] * 200, iface='eth0')"
+  ns "$NS_H1" /usr/bin/python3 "$(dirname "$0")/tools/inject.py" udp "$H1_MAC" "$H2_MAC" "$H1_IP" "$H2_IP" 7777 7778 100 200 eth0
   sleep 0.5
   stop_flowtap
   check "[$mode] flowtap exits 0" test "$FLOWTAP_RC" -eq 0

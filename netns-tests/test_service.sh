@@ -15,15 +15,7 @@ topology_up
 chmod 755 "$FT_OUT"
 sock=$FT_OUT/notify.sock
 # The listener: every datagram with its arrival time (monotonic seconds) on one line.
-ip netns exec "$NS_P" /usr/bin/python3 -u -c "
-import os, socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind('$sock'); os.chmod('$sock', 0o777)
-print('listening', flush=True)
-while True:
-    m = s.recv(4096).decode()
-    print('%.3f %s' % (time.monotonic(), m.replace(chr(10), '|')), flush=True)
-" >"$FT_OUT/notify.log" 2>&1 &
+ip netns exec "$NS_P" /usr/bin/python3 -u "$(dirname "$0")/tools/sockets.py" notify-listener "$sock" >"$FT_OUT/notify.log" 2>&1 &
 FT_PIDS+=("$!")
 for i in $(seq 50); do grep -q listening "$FT_OUT/notify.log" 2>/dev/null && break; sleep 0.1; done
 
@@ -48,37 +40,18 @@ check "READY=1 with a STATUS naming the TAPs" grep -q "READY=1|STATUS=forwarding
 check "READY=1 came once, first" bash -c "test \$(grep -c READY=1 '$FT_OUT/notify.log') -eq 1 && sed -n 2p '$FT_OUT/notify.log' | grep -q READY=1"
 pings=$(grep -c "WATCHDOG=1" "$FT_OUT/notify.log" || true)
 check "WATCHDOG=1 every half period (200 ms) while running: $pings in about 5 s" test "$pings" -ge 12
-check "WATCHDOG=1 no less often than the period, before the hang" python3 - "$FT_OUT/notify.log" "$FT_OUT/freeze.log" <<'PY'
-import sys
-frozen = next((float(l.split()[0]) for l in open(sys.argv[2]) if l.split()[1:] == ["frozen"]), float("inf"))
-t = [float(l.split()[0]) for l in open(sys.argv[1]) if "WATCHDOG=1" in l and float(l.split()[0]) < frozen]
-gaps = [b - a for a, b in zip(t, t[1:])]
-print(f"    largest gap between pings: {max(gaps):.3f} s")
-sys.exit(0 if gaps and max(gaps) < 0.4 else 1)
-PY
+check "WATCHDOG=1 no less often than the period, before the hang" \
+  python3 "$(dirname "$0")/tools/servicecheck.py" watchdog-before-hang "$FT_OUT/notify.log" "$FT_OUT/freeze.log" 0.4
 cat "$FT_OUT/freeze.log"
 check "the export thread was found and hung for 1.5 s" grep -q thawed "$FT_OUT/freeze.log"
 check "h1 still reaches h2 while the export thread is hung" test "$frozen_ping" -eq 1
-check "no WATCHDOG=1 from one period after the hang to its end; pings again after it" python3 - "$FT_OUT/notify.log" "$FT_OUT/freeze.log" <<'PY'
-import sys
-pings = [float(l.split()[0]) for l in open(sys.argv[1]) if "WATCHDOG=1" in l]
-marks = {l.split()[1]: float(l.split()[0]) for l in open(sys.argv[2]) if l.split()[1:] in (["frozen"], ["thawed"])}
-frozen, thawed = marks["frozen"], marks["thawed"]
-during = [t for t in pings if frozen + 0.4 < t < thawed]
-after = [t for t in pings if t > thawed]
-print(f"    pings while hung (after one period): {len(during)}; after: {len(after)}")
-sys.exit(0 if not during and after else 1)
-PY
+check "no WATCHDOG=1 from one period after the hang to its end; pings again after it" \
+  python3 "$(dirname "$0")/tools/servicecheck.py" watchdog-during-hang "$FT_OUT/notify.log" "$FT_OUT/freeze.log" 0.4
 check "the log says a thread showed no sign of life" grep -q "shown no sign of life" "$FT_OUT/flowtap.log"
 check "STOPPING=1 at SIGTERM, and no WATCHDOG=1 after it" bash -c "tail -1 '$FT_OUT/notify.log' | grep -q STOPPING=1"
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
-check "every log line on stderr is a JSON object with time, level and message" python3 - "$FT_OUT/flowtap.log" <<'PY'
-import json, sys
-lines = [l for l in open(sys.argv[1]) if not l.startswith("flowtap: ")]   # the closing lines go to stdout
-objects = [json.loads(l) for l in lines]
-print(f"    {len(objects)} JSON log lines, levels {sorted(set(o['level'] for o in objects))}")
-sys.exit(0 if objects and all({"time", "level", "message"} <= o.keys() for o in objects) else 1)
-PY
+check "every log line on stderr is a JSON object with time, level and message" \
+  python3 "$(dirname "$0")/tools/servicecheck.py" json-log "$FT_OUT/flowtap.log"
 check "the JSON log states the privilege drop" grep -q '"message":"privileges dropped: uid 65534' "$FT_OUT/flowtap.log"
 
 unit=$FT_OUT/units/flowtap@wan.service

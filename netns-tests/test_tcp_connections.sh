@@ -44,29 +44,8 @@ nfdump -R "$FT_OUT/nfcap" -o csv 2>/dev/null >"$FT_OUT/records.csv"
 python3 "$TOOLS/nfdump2json.py" <"$FT_OUT/records.csv" >"$FT_OUT/collected.json"
 check "every flow's packets and bytes at nfcapd equal the capture" \
   python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/collected.json" --min "$((2 * N))"
-check "one record per direction of every TCP connection in the capture, no more" python3 - "$FT_OUT/truth.json" "$FT_OUT/records.csv" <<'PY'
-import csv, json, sys
-from collections import Counter
-tcp = {tuple(k) for k, p, b in json.load(open(sys.argv[1])) if k[2] == 6}
-lines = []
-for line in open(sys.argv[2]):
-    if not line.strip() or line.startswith("Summary"):
-        break
-    lines.append(line)
-records = Counter()
-single_acks = 0
-for r in csv.DictReader(lines):
-    if r["pr"].strip() not in ("TCP", "6"):
-        continue
-    records[(r["sa"], r["da"], 6, int(float(r["sp"])), int(float(r["dp"])))] += 1
-    single_acks += int(r["ipkt"]) == 1 and r["flg"].strip(".") == "A"
-bad = [k for k in tcp | set(records) if records.get(k, 0) != 1]
-for k in bad[:10]:
-    print(f"    {k}: {records.get(k, 0)} records")
-print(f"    {len(tcp)} TCP connection directions in the capture, {sum(records.values())} TCP records, "
-      f"{len(bad)} directions without exactly one, {single_acks} one-packet ACK records")
-sys.exit(0 if not bad and not single_acks and len(tcp) >= 4000 else 1)
-PY
+check "one record per direction of every TCP connection in the capture, no more" \
+  python3 "$(dirname "$0")/tools/recordcheck.py" one-record-per-direction "$FT_OUT/truth.json" "$FT_OUT/records.csv" 4000
 # Each direction ends "end of flow detected" (3): one that carried its own FIN or RST, and one
 # that saw only its peer's RST (the reset connections' server side; iperf3's server resets now
 # and then), whose forwarder learns of that RST from the other direction's.
@@ -74,24 +53,5 @@ python3 "$TOOLS/pcapflows.py" --fields "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >
 tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -T fields -e cflow.srcaddr -e cflow.srcport -e cflow.dstaddr \
   -e cflow.dstport -e cflow.protocol -e cflow.flow_end_reason 2>/dev/null >"$FT_OUT/reasons.tsv"
 check "every TCP direction ends with flowEndReason 3, end of flow detected, also those whose peer reset the connection" \
-  python3 - "$FT_OUT/fields.json" "$FT_OUT/reasons.tsv" <<'PY'
-import json, sys
-from collections import Counter
-ended = {tuple(f["key"]) for f in json.load(open(sys.argv[1])) if f["key"][2] == 6 and f["tcp_flags"] & 0x05}
-reasons = {}
-for line in open(sys.argv[2]):
-    cols = [c.split(",") for c in line.rstrip("\n").split("\t")]
-    if len(cols) < 6 or not cols[0][0]:
-        continue
-    for sa, sp, da, dp, pr, reason in zip(*cols[:6]):
-        if pr == "6":
-            reasons[(sa, da, 6, int(sp), int(dp))] = int(reason)
-own = Counter(reasons.get(k) for k in ended)
-peer = Counter(r for k, r in reasons.items() if k not in ended)
-reset = Counter(r for k, r in reasons.items() if k not in ended and k[3] == 8080 and 30000 <= k[4] < 30200)
-print(f"    {len(ended)} directions sent their own FIN or RST, end reasons {dict(own)}; "
-      f"{sum(peer.values())} did not (their peer reset the connection), end reasons {dict(peer)}, "
-      f"{sum(reset.values())} of them the reset connections' server side")
-sys.exit(0 if len(ended) >= 4200 and set(own) == {3} and set(peer) == {3} and reset[3] == 200 else 1)
-PY
+  python3 "$(dirname "$0")/tools/recordcheck.py" tcp-end-reasons "$FT_OUT/fields.json" "$FT_OUT/reasons.tsv" 4200 200
 finish
