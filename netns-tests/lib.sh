@@ -324,3 +324,38 @@ start_nfcapd_named() {
   FT_PIDS+=("$!")
   eval "PID_NFCAPD_$name=$!"
 }
+
+# The link as the hosts see it across a handover, a crash or a restart (tools/streams.py):
+# paced UDP streams with sequence numbers each way (STREAM_RATE datagrams a second, default
+# 2000), a paced TCP transfer (iperf3, needs iperf3_server) and pings, for SECONDS.
+STREAM_RATE=${STREAM_RATE:-2000}
+streams_start() {
+  local secs=$1 tools="$FT_ROOT/netns-tests/tools" i
+  spawn SRX_AB "$NS_H2" python3 -u "$tools/streams.py" receive 7001 "$FT_OUT/stream-ab.json" >"$FT_OUT/srx-ab.log" 2>&1
+  spawn SRX_BA "$NS_H1" python3 -u "$tools/streams.py" receive 7002 "$FT_OUT/stream-ba.json" >"$FT_OUT/srx-ba.log" 2>&1
+  for i in $(seq 50); do grep -q listening "$FT_OUT/srx-ab.log" "$FT_OUT/srx-ba.log" 2>/dev/null && \
+    [[ $(cat "$FT_OUT/srx-ab.log" "$FT_OUT/srx-ba.log" | grep -c listening) -eq 2 ]] && break; sleep 0.1; done
+  spawn STX_AB "$NS_H1" python3 "$tools/streams.py" send "$H2_IP" 7001 "$STREAM_RATE" "$secs" 7101
+  spawn STX_BA "$NS_H2" python3 "$tools/streams.py" send "$H1_IP" 7002 "$STREAM_RATE" "$secs" 7102
+  spawn PINGS "$NS_H1" ping -i 0.01 -w "$secs" -q "$H2_IP" >"$FT_OUT/pings.log" 2>&1
+  spawn TCP "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t "$secs" -b 20M --cport 40001 >"$FT_OUT/iperf-tcp.log" 2>&1
+}
+
+# streams_wait: until the senders, the pings and the transfer are done and the receivers wrote.
+streams_wait() {
+  wait "$PID_STX_AB" "$PID_STX_BA" 2>/dev/null || true
+  wait "$PID_PINGS" 2>/dev/null || true
+  wait "$PID_TCP" 2>/dev/null || true
+  wait "$PID_SRX_AB" "$PID_SRX_BA" 2>/dev/null || true
+}
+
+# pings_lost: the pings streams_start sent that got no reply.
+pings_lost() {
+  local sent got
+  sent=$(grep -oE "[0-9]+ packets transmitted" "$FT_OUT/pings.log" | grep -oE "^[0-9]+")
+  got=$(grep -oE "[0-9]+ received" "$FT_OUT/pings.log" | grep -oE "^[0-9]+")
+  echo $((sent - got))
+}
+
+# carrier_changes TAP: the kernel's count of the TAP's carrier going up or down.
+carrier_changes() { ip netns exec "$NS_P" cat "/sys/class/net/$1/carrier_changes"; }

@@ -421,6 +421,11 @@ static const struct { const char *name; int nr; } allowlist_calls[] = {
 #else
     {"recvmsg", CFT_ABSENT},
 #endif
+#ifdef SYS_sendmsg
+    {"sendmsg", SYS_sendmsg},
+#else
+    {"sendmsg", CFT_ABSENT},
+#endif
 #ifdef SYS_accept
     {"accept", SYS_accept},
 #else

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -229,4 +230,84 @@ int cft_read_icmp_error(int fd, int *ee_errno, int *ee_type, int *ee_code, unsig
         }
     }
     return 0;
+}
+
+int cft_tun_get_iff(int fd, char *name_out, int *flags) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+        return -errno;
+    memcpy(name_out, ifr.ifr_name, IFNAMSIZ);
+    name_out[IFNAMSIZ - 1] = 0;
+    *flags = ifr.ifr_flags;
+    return 0;
+}
+
+int cft_memfd_create(const char *name) {
+    int fd = (int)memfd_create(name, MFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int cft_send_with_fds(int fd, const void *data, size_t length, const int *fds, int count, const void *address,
+                      unsigned int address_length) {
+    if (count < 0 || count > CFT_MAX_PASSED_FDS)
+        return -EINVAL;
+    union {
+        char buffer[CMSG_SPACE(sizeof(int) * CFT_MAX_PASSED_FDS)];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof(control));
+    struct iovec iov = {.iov_base = (void *)data, .iov_len = length};
+    struct msghdr msg = {.msg_name = (void *)address, .msg_namelen = address_length, .msg_iov = &iov, .msg_iovlen = 1};
+    if (count > 0) {
+        msg.msg_control = control.buffer;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)count);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)count);
+    }
+    ssize_t n;
+    do {
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : (int)n;
+}
+
+int cft_receive_with_fds(int fd, void *data, size_t length, int *fds, int *count) {
+    union {
+        char buffer[CMSG_SPACE(sizeof(int) * CFT_MAX_PASSED_FDS)];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = data, .iov_len = length};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buffer,
+                         .msg_controllen = sizeof(control.buffer)};
+    ssize_t n;
+    do {
+        n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    *count = 0;
+    if (n < 0)
+        return -errno;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        int received = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < received; i++) {
+            int passed;
+            memcpy(&passed, CMSG_DATA(c) + sizeof(int) * (size_t)i, sizeof(int));
+            if (*count < CFT_MAX_PASSED_FDS)
+                fds[(*count)++] = passed;
+            else
+                close(passed);
+        }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+        for (int i = 0; i < *count; i++)
+            close(fds[i]);
+        *count = 0;
+        return -EMSGSIZE;
+    }
+    return (int)n;
 }

@@ -216,3 +216,26 @@ struct SetTimeouts: ParsableCommand {
         print("flowtap: timeouts changed (each forwarder applies them within 50 ms)")
     }
 }
+
+/// `flowtap reload`: systemd's ExecReload=. Checks the options the unit will start with (as
+/// `run` would), then asks the running flowtap to park and leave its state in the fd store; it
+/// exits for systemd to start the unit again at once (RestartForceExitStatus=75), and the new
+/// start takes the TAPs, sockets and flows from the store.
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restart the running flowtap without cutting the link, under systemd (ExecReload=).",
+        discussion: "Give the options the unit starts 'flowtap run' with. Without a service manager that keeps the descriptors, use 'flowtap run … --takeover' instead."
+    )
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The options of 'flowtap run' (--tap-a, --tap-b, --control, …).", valueName: "run-options"))
+    var options: [String] = []
+
+    func run() throws {
+        let run = try Run.parse(options)
+        let config = try run.configuration()
+        let ask = HandoverAsk(pid: getpid(), tapA: config.tapA, tapB: config.tapB, offload: config.offload, queues: config.queues,
+                              maxFlows: config.maxFlows, records: config.records.names, layout: Probe.stateLayoutSignature)
+        let answer = try ControlClient.request(.reload(ask), control: config.controlPath, as: ReloadAnswer.self)
+        print("flowtap: reloading: the running flowtap parked\(answer.flowsKept ? "; its flows go on in the new start" : " after exporting every flow (the new start cannot read its tables)")")
+    }
+}

@@ -8,7 +8,7 @@ struct Flowtap: ParsableCommand {
         commandName: "flowtap",
         abstract: "An inline flow probe: forwards frames between two TAPs and exports their flows as IPFIX or NetFlow v9/v5.",
         version: "0.1.0",
-        subcommands: [Run.self, Show.self, Expire.self, Templates.self, SetTimeouts.self]
+        subcommands: [Run.self, Reload.self, Show.self, Expire.self, Templates.self, SetTimeouts.self]
     )
 }
 
@@ -95,6 +95,9 @@ struct Run: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Largest export IP datagram.", valueName: "bytes"))
     var mtu: Int = defaults.mtu
 
+    @Flag(help: "Take the TAPs, the export sockets and the flows over from the flowtap serving the same control socket (an upgrade or a new configuration without a link outage). The TAPs, --offload and --queues must be the running one's; on any failure the running one goes on.")
+    var takeover = false
+
     @Option(help: ArgumentHelp("Account to run as once the TAPs and sockets are open (default: nobody when started as root, else the current user); root keeps uid 0, still without capabilities.", valueName: "name"))
     var user: String?
 
@@ -143,6 +146,7 @@ struct Run: ParsableCommand {
         config.mtu = mtu
         config.user = user
         config.seccomp = seccomp
+        config.takeover = takeover
         switch control {
         case "none": config.controlPath = nil
         case let path?: config.controlPath = path
@@ -172,7 +176,11 @@ struct Run: ParsableCommand {
         for line in summary.collectorLines { print(line) }
         if !summary.issueLine.isEmpty { print("flowtap: undecodable frames by reason: \(summary.issueLine)") }
         fflush(nil)
-        if summary.signal == nil { throw ExitCode(1) }
+        switch summary.ending {
+        case .signal, .handedOver: return
+        case .failure: throw ExitCode(1)
+        case .reloading: throw ExitCode(Handover.reloadExitStatus)
+        }
     }
 }
 

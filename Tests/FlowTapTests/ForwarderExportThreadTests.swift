@@ -16,6 +16,9 @@ final class CountingExporter: FlowExporter {
     func tick(now: UInt64) {}
     func finish(now: UInt64) { finished = true }
     func resendTemplates() {}
+    var checkpoint: ExporterCheckpoint { ExporterCheckpoint() }
+    var checkpointSlot: UnsafeMutablePointer<ExporterCheckpoint>?
+    func resume(from checkpoint: ExporterCheckpoint) {}
 }
 
 /// The forwarding thread and the export thread together under load, on SOCK_SEQPACKET socketpairs in
@@ -35,15 +38,15 @@ final class ForwarderExportThreadTests: XCTestCase {
         defer { [injectA, readA, writeB, drainB].forEach { close($0) } }
         _ = fcntl(readA, F_SETFL, fcntl(readA, F_GETFL) | O_NONBLOCK)
         let ring = RecordRing(capacity: 1024)    // small: the export thread must keep up, full-ring rules run
-        let stop = try Doorbell(), failed = try Doorbell(), drain = try Doorbell()
+        let stop = try ThreadCommand(), failed = try Doorbell(), drain = try ThreadCommand()
         let report = ForwarderReport()
         let exporter = CountingExporter()
-        let exportThread = ExportThread(rings: [ring], exporters: [exporter], drain: drain)
+        let exportThread = ExportThread(rings: [ring], exporters: [exporter], command: drain)
         let setup = ForwarderSetup(name: "a->b", input: readA, output: writeB,
                                    point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
                                    records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2),
                                    maxFlows: 256, sampling: Sampling(), vnetHeader: 0, ownExport: OwnExportFilter(),
-                                   hashSeed: 42, ring: ring, report: report, stop: stop, requests: ControlRequests(), failed: failed, logger: Logger(label: "test"))
+                                   hashSeed: 42, ring: ring, report: report, command: stop, requests: ControlRequests(), failed: failed, logger: Logger(label: "test"))
         let threads = ThreadGroup()
         XCTAssertTrue(threads.start(name: "test-export") { exportThread.run() })
         let forwarding = ThreadGroup()
@@ -70,9 +73,9 @@ final class ForwarderExportThreadTests: XCTestCase {
         reader.joinAll()
         XCTAssertEqual(received.count, total)
         XCTAssertEqual(received.mismatches, 0, "every frame unchanged and in order")
-        stop.ring()
+        stop.send(.stop)
         forwarding.joinAll()
-        drain.ring()
+        drain.send(.stop)
         threads.joinAll()
         let c = report.snapshot
         XCTAssertEqual(c.frames, UInt64(total))
@@ -80,5 +83,104 @@ final class ForwarderExportThreadTests: XCTestCase {
         XCTAssertTrue(exporter.finished)
         XCTAssertEqual(exporter.packets + c.recordsLost, UInt64(total), "every packet in an exported record, or counted as lost")
         XCTAssertEqual(exporter.statistics.records, c.recordsQueued)
+    }
+
+    /// One forwarder and its export thread, on a socketpair, with the flow table in `storage`.
+    struct Rig {
+        let inject: CInt, read: CInt, write: CInt, drain: CInt
+        let ring = RecordRing(capacity: 4096)
+        let forwarder: ThreadCommand, export: ThreadCommand
+        let report = ForwarderReport()
+        let exporter = CountingExporter()
+        let threads = ThreadGroup()
+
+        init(_ test: ForwarderExportThreadTests, storage: UnsafeMutableRawPointer?, adopting: Bool) throws {
+            (inject, read) = test.socketPair()
+            (write, drain) = test.socketPair()
+            _ = fcntl(read, F_SETFL, fcntl(read, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(drain, F_SETFL, fcntl(drain, F_GETFL) | O_NONBLOCK)
+            forwarder = try ThreadCommand()
+            export = try ThreadCommand()
+            var setup = ForwarderSetup(name: "a->b", input: read, output: write,
+                                       point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
+                                       records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 60, activeTimeoutSeconds: 120),
+                                       maxFlows: 256, sampling: Sampling(), vnetHeader: 0, ownExport: OwnExportFilter(),
+                                       hashSeed: 42, ring: ring, report: report, command: forwarder, requests: ControlRequests(),
+                                       failed: try Doorbell(), logger: Logger(label: "test"))
+            setup.storage = storage
+            setup.adopting = adopting
+            let exportThread = ExportThread(rings: [ring], exporters: [exporter], command: export)
+            XCTAssertTrue(threads.start(name: "test-export") { exportThread.run() })
+            let ready = setup
+            XCTAssertTrue(threads.start(name: "test-fwd") { var f = Forwarder(ready); f.run() })
+        }
+
+        func send(_ frames: [[UInt8]]) {
+            for f in frames { XCTAssertEqual(f.withUnsafeBytes { Glibc.write(inject, $0.baseAddress!, $0.count) }, f.count) }
+        }
+
+        /// Frames that came out within `ms`.
+        func received(within ms: Int) -> Int {
+            var buffer = [UInt8](repeating: 0, count: 2048)
+            var n = 0
+            let deadline = MonotonicClock.nowMs() + UInt64(ms)
+            while MonotonicClock.nowMs() < deadline {
+                if Glibc.read(drain, &buffer, buffer.count) > 0 { n += 1 } else { usleep(1000) }
+            }
+            return n
+        }
+
+        func park() {
+            forwarder.send(.park)
+            XCTAssertTrue(forwarder.wait(for: .park, timeoutMs: 2000))
+            export.send(.park)
+            XCTAssertTrue(export.wait(for: .park, timeoutMs: 2000))
+        }
+
+        func end(_ how: ThreadCommand.Command) {
+            forwarder.send(how)
+            export.send(how)
+            threads.joinAll()
+            [inject, read, write, drain].forEach { close($0) }
+        }
+    }
+
+    static let flows = (0 ..< 40).map { i in FrameBuilder.tcpv4(sport: UInt16(2000 + i), dport: 80, flags: TCPFlags.ack, payload: 100).bytes }
+
+    /// A parked forwarder leaves the wire alone (frames wait in the socket, as in a TAP's
+    /// queue) and goes on where it stopped when told to run: nothing lost, nothing doubled.
+    func testAParkedForwarderReadsNothingAndGoesOnAfter() throws {
+        let rig = try Rig(self, storage: nil, adopting: false)
+        rig.send(Self.flows)
+        XCTAssertEqual(rig.received(within: 300), Self.flows.count)
+        rig.park()
+        rig.send(Self.flows)
+        XCTAssertEqual(rig.received(within: 200), 0, "parked: no frame read")
+        rig.forwarder.send(.run)
+        rig.export.send(.run)
+        XCTAssertTrue(rig.forwarder.wait(for: .run, timeoutMs: 2000))
+        XCTAssertEqual(rig.received(within: 300), Self.flows.count, "the frames that waited cross once running again")
+        rig.end(.stop)
+        XCTAssertEqual(rig.exporter.packets, UInt64(2 * Self.flows.count))
+        XCTAssertEqual(rig.exporter.statistics.records, UInt64(Self.flows.count), "one record a flow: the park split none")
+    }
+
+    /// The handover's core: a forwarder that quits after a park reports nothing, and one that
+    /// adopts its table (shared memory) goes on with the same flows: one record each, every
+    /// packet of both processes in it.
+    func testASuccessorAdoptsTheTableAndNoFlowSplits() throws {
+        let memory = try SharedMemory(creating: "flowtap-test", size: FlowCache.storageBytes(maxFlows: 256))
+        let first = try Rig(self, storage: memory.base, adopting: false)
+        first.send(Self.flows)
+        XCTAssertEqual(first.received(within: 300), Self.flows.count)
+        first.park()
+        first.end(.quit)
+        XCTAssertEqual(first.exporter.statistics.records, 0, "quit: the flows are the successor's")
+        let second = try Rig(self, storage: memory.base, adopting: true)
+        second.send(Self.flows)
+        XCTAssertEqual(second.received(within: 300), Self.flows.count)
+        second.end(.stop)
+        XCTAssertEqual(second.exporter.statistics.records, UInt64(Self.flows.count), "one record a flow")
+        XCTAssertEqual(second.exporter.packets, UInt64(2 * Self.flows.count), "both processes' packets")
     }
 }

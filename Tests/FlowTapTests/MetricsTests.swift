@@ -21,7 +21,7 @@ final class MetricsTests: XCTestCase {
 
     func testAScrapeFollowsThePublishedCounters() throws {
         let report = ForwarderReport()
-        let exportThread = ExportThread(rings: [], exporters: [], drain: try Doorbell())
+        let exportThread = ExportThread(rings: [], exporters: [], command: try ThreadCommand())
         let context = ControlContext(directions: [(name: "a->b", queue: 0, report: report, kernelDrops: nil)], export: exportThread,
                                      requests: ControlRequests(), config: ProbeConfiguration(tapA: "a", tapB: "b", collectors: []).answer,
                                      longestTimeout: ProbeConfiguration.longestInterval)

@@ -5,6 +5,7 @@
 #ifndef C_FLOWTAP_LINUX_H
 #define C_FLOWTAP_LINUX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 // IFNAMSIZ, counting the terminating NUL.
@@ -105,5 +106,25 @@ int cft_accept(int fd);
 /// -errno.
 int cft_read_icmp_error(int fd, int *ee_errno, int *ee_type, int *ee_code, unsigned char *offender, int *offender_len,
                         unsigned char *quoted, int *quoted_len);
+
+/// ioctl(fd, TUNGETIFF): the name (CFT_IFNAMSIZ bytes) and IFF_ flags of the TAP an open
+/// /dev/net/tun descriptor is attached to; -EBADFD when it is attached to none.
+int cft_tun_get_iff(int fd, char *name_out, int *flags);
+
+/// memfd_create(name, MFD_CLOEXEC): a descriptor or -errno.
+int cft_memfd_create(const char *name);
+
+/// The most descriptors one message carries (SCM_RIGHTS allows 253).
+#define CFT_MAX_PASSED_FDS 64
+
+/// sendmsg(2) of `length` bytes with `count` descriptors (SCM_RIGHTS), to `address` when it is
+/// not NULL (a datagram socket), MSG_NOSIGNAL, retried on EINTR: the bytes sent or -errno.
+int cft_send_with_fds(int fd, const void *data, size_t length, const int *fds, int count, const void *address,
+                      unsigned int address_length);
+
+/// recvmsg(2) of one message and the descriptors it carries (at most CFT_MAX_PASSED_FDS, made
+/// close-on-exec), retried on EINTR: the bytes read or -errno; -EMSGSIZE (and no descriptor
+/// kept) when the control data was cut short.
+int cft_receive_with_fds(int fd, void *data, size_t length, int *fds, int *count);
 
 #endif

@@ -1,3 +1,4 @@
+import CFlowTapLinux
 import Glibc
 import SystemPackage
 
@@ -57,6 +58,36 @@ public final class Socket: Sendable {
         while sent < bytes.count {
             sent += Int(try SystemCall.setup { CInt(bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + sent, $0.count - sent) }) })
         }
+    }
+
+    /// One message with descriptors (SCM_RIGHTS), to `address` on an unconnected datagram
+    /// socket or to the peer when nil. The descriptors stay open here: the receiver gets copies.
+    public func send(_ bytes: [UInt8], descriptors: [CInt], to address: SocketAddress? = nil) throws(Errno) {
+        let rc = bytes.withUnsafeBytes { b in
+            descriptors.withUnsafeBufferPointer { fds in
+                if let address {
+                    return address.withSockaddr { sa, length in
+                        cft_send_with_fds(descriptor, b.baseAddress, b.count, fds.baseAddress, CInt(fds.count), sa, length)
+                    }
+                }
+                return cft_send_with_fds(descriptor, b.baseAddress, b.count, fds.baseAddress, CInt(fds.count), nil, 0)
+            }
+        }
+        if rc < 0 { throw Errno(rawValue: -rc) }
+        if Int(rc) != bytes.count { throw Errno.messageTooLong }
+    }
+
+    /// One message of at most `capacity` bytes and the descriptors it carried, now owned by the
+    /// caller (close-on-exec). Empty bytes and no descriptor: the peer closed.
+    public func receive(capacity: Int) throws(Errno) -> (bytes: [UInt8], descriptors: [CInt]) {
+        var bytes = [UInt8](repeating: 0, count: capacity)
+        var fds = [CInt](repeating: -1, count: Int(CFT_MAX_PASSED_FDS))
+        var count: CInt = 0
+        let rc = bytes.withUnsafeMutableBytes { b in
+            fds.withUnsafeMutableBufferPointer { cft_receive_with_fds(descriptor, b.baseAddress, b.count, $0.baseAddress, &count) }
+        }
+        if rc < 0 { throw Errno(rawValue: -rc) }
+        return (Array(bytes.prefix(Int(rc))), Array(fds.prefix(Int(count))))
     }
 
     /// read(2) until the peer closes.

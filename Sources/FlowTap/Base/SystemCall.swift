@@ -73,6 +73,15 @@ public enum SystemCall {
         return e == EINTR ? 0 : -Int(e)
     }
 
+    /// poll(2) on any number of descriptors for POLLIN (setup and control, not the data path):
+    /// the indices of those ready; none on a timeout or EINTR.
+    public static func pollReadable(_ descriptors: [CInt], timeoutMs: CInt) -> [Int] {
+        var fds = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        let n = fds.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), timeoutMs) }
+        guard n > 0 else { return [] }
+        return fds.indices.filter { fds[$0].revents != 0 }
+    }
+
     @inline(__always)
     static func retryingInterrupts(_ call: StaticString, _ body: () -> Int) -> Int {
         while true {

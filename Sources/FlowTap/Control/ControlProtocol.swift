@@ -14,6 +14,18 @@ public enum ControlRequest: Sendable, Equatable {
     case templates
     /// `flowtap set`: new timeouts in seconds (nil: unchanged).
     case set(idleTimeout: Int?, activeTimeout: Int?)
+    /// `flowtap run --takeover`: a new flowtap asks for the TAPs, the sockets and the flows.
+    case handover(HandoverAsk)
+    /// `flowtap reload` (systemd's ExecReload=): park, leave the state in the service manager's
+    /// fd store, and exit for the service manager to start the unit's binary again at once.
+    case reload(HandoverAsk)
+
+    public var isHandover: Bool {
+        switch self {
+        case .handover, .reload: true
+        default: false
+        }
+    }
 
     /// The line sent over the socket.
     public var line: String {
@@ -26,6 +38,8 @@ public enum ControlRequest: Sendable, Equatable {
         case .templates: "templates"
         case .set(let idle, let active):
             "set" + (active.map { " active-timeout=\($0)" } ?? "") + (idle.map { " idle-timeout=\($0)" } ?? "")
+        case .handover(let ask): "handover " + ControlJSON.encode(ask)
+        case .reload(let ask): "reload " + ControlJSON.encode(ask)
         }
     }
 
@@ -57,9 +71,64 @@ public enum ControlRequest: Sendable, Equatable {
                 }
             }
             self = .set(idleTimeout: idle, activeTimeout: active)
+        case "handover", "reload":
+            let json = Array(line.utf8.drop { $0 != UInt8(ascii: " ") })
+            guard case .success(let ask)? = ControlJSON.decode(HandoverAsk.self, from: json) else {
+                throw ControlError(error: "'\(words[0])' needs the successor's description in JSON")
+            }
+            self = words[0] == "handover" ? .handover(ask) : .reload(ask)
         default:
             throw ControlError(error: "unknown request '\(line)'; ask stats, flows, collectors, config, expire, templates or set")
         }
+    }
+}
+
+/// What a successor tells the running flowtap before a handover: who it is, the options that
+/// must not change, and what its flow tables look like (it keeps the flows only when they are
+/// the same: `StateLayout.signature`, --max-flows, the record set).
+public struct HandoverAsk: Codable, Sendable, Equatable {
+    public var pid: Int32
+    public var tapA: String
+    public var tapB: String
+    public var offload: Bool
+    public var queues: Int
+    public var maxFlows: Int
+    public var records: String
+    public var layout: UInt64
+
+    public init(pid: Int32, tapA: String, tapB: String, offload: Bool, queues: Int, maxFlows: Int, records: String, layout: UInt64) {
+        self.pid = pid
+        self.tapA = tapA
+        self.tapB = tapB
+        self.offload = offload
+        self.queues = queues
+        self.maxFlows = maxFlows
+        self.records = records
+        self.layout = layout
+    }
+}
+
+/// The running flowtap's answer to a handover ask, sent with the descriptors (SCM_RIGHTS), one
+/// name each, in order; `flowsKept` false: the successor starts with empty tables (the
+/// running one reports its flows, "forced end", at the park).
+public struct HandoverOffer: Codable, Sendable, Equatable {
+    public var pid: Int32
+    public var names: [String]
+    public var flowsKept: Bool
+    public init(pid: Int32, names: [String], flowsKept: Bool) {
+        self.pid = pid
+        self.names = names
+        self.flowsKept = flowsKept
+    }
+}
+
+/// The answer to `flowtap reload`.
+public struct ReloadAnswer: Codable, Sendable {
+    public var reloading: Bool
+    public var flowsKept: Bool
+    public init(reloading: Bool, flowsKept: Bool) {
+        self.reloading = reloading
+        self.flowsKept = flowsKept
     }
 }
 

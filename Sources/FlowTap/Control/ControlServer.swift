@@ -14,6 +14,8 @@ public struct ControlContext: Sendable {
     public var config: ConfigAnswer
     /// The longest timeout `flowtap set` accepts, in seconds.
     public var longestTimeout: Int
+    /// Who takes handover and reload asks (the main thread); nil: they are refused.
+    public var handovers: (any HandoverDesk)?
 
     public init(directions: [(name: String, queue: Int, report: ForwarderReport, kernelDrops: KernelDropCounter?)],
                 export: any ExportStatus, requests: ControlRequests, config: ConfigAnswer, longestTimeout: Int) {
@@ -23,6 +25,14 @@ public struct ControlContext: Sendable {
         self.config = config
         self.longestTimeout = longestTimeout
     }
+}
+
+/// Where the control thread leaves a handover or reload ask, with the asker's connection: the
+/// main thread answers it (a handover parks every thread, which the control thread must not
+/// wait on). Returns false when it cannot take one now (one is under way); true: the connection
+/// is the desk's to answer and close.
+public protocol HandoverDesk: AnyObject, Sendable {
+    func take(_ request: ControlRequest, from client: CInt) -> Bool
 }
 
 /// What the operator's side reads of the export thread, and the one thing it asks of it.
@@ -82,10 +92,7 @@ public final class ControlServer: @unchecked Sendable {
             let wait = CInt(clamping: nextSample > now ? nextSample - now : 1)
             guard SystemCall.pollReadable(socket.descriptor, stop.descriptor, timeoutMs: wait) > 0 else { continue }
             let client = cft_accept(socket.descriptor)
-            if client >= 0 {
-                serve(client)
-                SystemCall.close(client)
-            }
+            if client >= 0 && serve(client) { SystemCall.close(client) }
         }
     }
 
@@ -95,8 +102,9 @@ public final class ControlServer: @unchecked Sendable {
         if samples.count > 61 { samples.removeFirst(samples.count - 61) }
     }
 
-    /// Reads one line (at most 4 KiB, within 2 s), answers it.
-    func serve(_ client: CInt) {
+    /// Reads one line (at most 4 KiB, within 2 s), answers it. False when a handover desk
+    /// took the connection (and the duty to answer and close it).
+    func serve(_ client: CInt) -> Bool {
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 512)
         let deadline = MonotonicClock.nowMs() + 2000
@@ -107,7 +115,16 @@ public final class ControlServer: @unchecked Sendable {
             request += buffer.prefix(n)
         }
         let line = String(decoding: request.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        var reply = Array(answer(line).utf8)
+        var reply: [UInt8]
+        switch try? ControlRequest(parsing: line, longestTimeout: context.longestTimeout) {
+        case let r? where r.isHandover:
+            if let desk = context.handovers, desk.take(r, from: client) { return false }
+            reply = Array(ControlJSON.encode(ControlError(error: context.handovers == nil
+                ? "this flowtap takes no handover"
+                : "a handover is already under way; try again once it is over"), pretty: true).utf8)
+        default:
+            reply = Array(answer(line).utf8)
+        }
         reply.append(UInt8(ascii: "\n"))
         var sent = 0
         while sent < reply.count {
@@ -115,6 +132,7 @@ public final class ControlServer: @unchecked Sendable {
             if n <= 0 { break }
             sent += n
         }
+        return true
     }
 
     /// The JSON answer to one request line.
@@ -152,6 +170,8 @@ public final class ControlServer: @unchecked Sendable {
         case .set(let idle, let active):
             context.requests.setTimeouts(idle: idle, active: active)
             return .success(SetAnswer(idleTimeout: idle ?? 0, activeTimeout: active ?? 0))
+        case .handover, .reload:
+            return .failure(ControlError(error: "a handover is asked with 'flowtap run … --takeover' or 'flowtap reload'"))
         }
     }
 

@@ -43,6 +43,13 @@ public final class ControlSocket {
         }
     }
 
+    /// The listening socket a previous flowtap made at `path` (a handover, a restart): its
+    /// clients wait in its backlog meanwhile, and nothing is unlinked or bound again.
+    public init(adopting fd: CInt, path: String) {
+        self.path = path
+        socket = Socket(adopting: fd)
+    }
+
     /// A connected client (ENOENT: no socket; ECONNREFUSED: stale; EACCES: no permission).
     public static func connect(_ path: String) throws(Errno) -> Socket {
         guard let address = SocketAddress(unixPath: path) else { throw .invalidArgument }

@@ -57,7 +57,9 @@ public final class MetricsEndpoint: Sendable {
     /// address not of this host, a port in use. A trial bind(2) of the same address, with
     /// SO_REUSEADDR as FlyingFox sets it, so that bad values get one line and flowtap does
     /// not start.
-    public static func preflight(_ address: MetricsAddress) throws(SetupError) {
+    /// `portMayBeTaken`: a handover's predecessor holds the port until the park, so a port in
+    /// use is no error then.
+    public static func preflight(_ address: MetricsAddress, portMayBeTaken: Bool = false) throws(SetupError) {
         let unprivileged = Self.unprivilegedPortStart()
         if address.port < unprivileged {
             throw SetupError("--metrics port \(address.port) needs a privilege flowtap has dropped by the time it listens (ports below \(unprivileged))",
@@ -73,6 +75,7 @@ public final class MetricsEndpoint: Sendable {
         }
         switch e {
         case 0: return
+        case EADDRINUSE where portMayBeTaken: return
         case EADDRNOTAVAIL:
             throw SetupError("--metrics \(address): \(address.host.map(\.description) ?? "") is not an address of this host",
                              fix: "give one of the addresses 'ip addr' shows in flowtap's namespace, or --metrics PORT for every address")

@@ -42,6 +42,14 @@ public final class ServiceNotifier {
         return (try? socket.send(message, to: address, flags: CInt(MSG_NOSIGNAL))) == message.count
     }
 
+    /// Leaves `fd` in the service manager's file descriptor store under `name` (FDSTORE=1,
+    /// FDNAME=; sd_pid_notify_with_fds(3)); false when the message could not be sent. The
+    /// manager keeps it across a crash-restart and passes it back in $LISTEN_FDS.
+    @discardableResult
+    public func store(_ fd: CInt, name: String) -> Bool {
+        (try? socket.send(Array("FDSTORE=1\nFDNAME=\(name)".utf8), descriptors: [fd], to: address)) != nil
+    }
+
     /// How often to send WATCHDOG=1: half the watchdog period, as sd_watchdog_enabled(3) advises.
     public var watchdogPingMs: CInt? { watchdogUs.map { CInt(clamping: max(1, $0 / 2000)) } }
 }

@@ -89,6 +89,33 @@ public final class TapDevice: Sendable {
                          ifIndex: index, created: !existed, descriptor: fd)
     }
 
+    /// Takes a TAP queue another process opened and passed on (a handover, the service
+    /// manager's fd store): no TUNSETIFF, so no capability is needed. TUNGETIFF says which TAP
+    /// it is and how it was opened; a queue of another TAP, or one opened with other offloads,
+    /// is refused (and closed).
+    public static func adopt(_ fd: CInt, name: String, offload: Bool) throws(SetupError) -> TapDevice {
+        var kernelName = [CChar](repeating: 0, count: Int(CFT_IFNAMSIZ))
+        var flags: CInt = 0
+        let rc = cft_tun_get_iff(fd, &kernelName, &flags)
+        guard rc == 0 else {
+            SystemCall.close(fd)
+            throw SetupError("the descriptor handed over for TAP '\(name)' is not an attached TAP queue (\(SetupError.text(-rc)))",
+                             fix: "start without the inherited descriptors (stop the running flowtap, or clear the unit's fd store with 'systemctl clean --what=fdstore' on systemd 254 and later)")
+        }
+        let got = String(decoding: kernelName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard got == name else {
+            SystemCall.close(fd)
+            throw SetupError("the descriptor handed over for TAP '\(name)' is a queue of TAP '\(got)'",
+                             fix: "give the same --tap-a and --tap-b as the running flowtap")
+        }
+        guard (flags & CFT_IFF_VNET_HDR != 0) == offload else {
+            SystemCall.close(fd)
+            throw SetupError("TAP '\(name)' was opened \(offload ? "without" : "with") --offload, and a handover cannot change that",
+                             fix: "give the running flowtap's --offload setting, or stop it and start afresh")
+        }
+        return TapDevice(name: got, ifIndex: if_nametoindex(got), created: false, descriptor: FileDescriptor(rawValue: fd))
+    }
+
     init(name: String, ifIndex: UInt32, created: Bool, descriptor: FileDescriptor) {
         self.name = name
         self.ifIndex = ifIndex

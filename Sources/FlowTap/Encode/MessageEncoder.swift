@@ -119,6 +119,21 @@ public protocol MessageEncoder {
     /// Writes a whole message of options records (their templates, then their data) describing
     /// the exporting process; false when the format has no options (NetFlow v5).
     mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool
+
+    /// Where the stream's numbering stands: what a process that takes over the export must go
+    /// on from, so that the collector sees one stream with no sequence gap.
+    var stream: StreamState { get set }
+}
+
+/// The sequence numbers of one collector's stream: the data stream's and, in IPFIX, the
+/// options domain's. Plain data, kept in shared memory across a handover or a crash.
+public struct StreamState: Sendable, Equatable, BitwiseCopyable {
+    public var sequence: UInt32 = 0
+    public var optionsSequence: UInt32 = 0
+    public init(sequence: UInt32 = 0, optionsSequence: UInt32 = 0) {
+        self.sequence = sequence
+        self.optionsSequence = optionsSequence
+    }
 }
 
 extension MessageEncoder {

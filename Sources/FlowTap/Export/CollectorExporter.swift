@@ -63,6 +63,36 @@ public protocol FlowExporter: AnyObject {
     func finish(now: UInt64)
     /// Templates and options go out again with the next message (`flowtap templates resend`).
     func resendTemplates()
+    /// Where this collector's stream stands (sequence numbers, counters), for the process that
+    /// goes on with it; written to `checkpointSlot` after every message, so that it survives
+    /// a crash too.
+    var checkpoint: ExporterCheckpoint { get }
+    var checkpointSlot: UnsafeMutablePointer<ExporterCheckpoint>? { get set }
+    /// Goes on from a checkpoint of the same collector (before the first record).
+    func resume(from checkpoint: ExporterCheckpoint)
+}
+
+/// One collector's stream as a handover or a restart carries it over: which collector (a
+/// hash of its URL), its sequence numbers and its counters. Plain data, kept in shared memory.
+public struct ExporterCheckpoint: Sendable, Equatable, BitwiseCopyable {
+    public var collectorID: UInt64 = 0
+    public var stream = StreamState()
+    public var messages: UInt64 = 0
+    public var records: UInt64 = 0
+    public var bytes: UInt64 = 0
+    public var sendErrors: UInt64 = 0
+    public var recordsNotSent: UInt64 = 0
+    public var recordsNotExportable: UInt64 = 0
+
+    public init() {}
+
+    /// FNV-1a of the collector's URL (format, address, port): two collectors share a stream
+    /// only when they are the same.
+    public static func id(of collector: CollectorAddress) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in collector.description.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h == 0 ? 1 : h
+    }
 }
 
 /// One collector: its encoder state (templates, sequence), the message being filled, a
@@ -103,6 +133,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     private let wallClockMs: () -> UInt64
     private let icmp: CollectorErrors?
     private var ledger = SentLedger()
+    public var checkpointSlot: UnsafeMutablePointer<ExporterCheckpoint>?
 
     /// `mtu` bounds the whole IP datagram. Templates go out again every
     /// `templateRefreshSeconds`, and after every `templateRefreshPackets` messages (0: never).
@@ -165,7 +196,10 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
                 logger.warning("export to \(collector): \(error.text)\(silenced > 0 ? " (\(silenced) similar not shown)" : "")")
             }
         }
-        retryQueue(now: now)
+        if !queue.isEmpty {
+            retryQueue(now: now)
+            persist()
+        }
         if Encoder.usesTemplates && templatesDue(now: now) {
             flush(now: now)
             begin(now: now)
@@ -229,6 +263,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     /// Sends a finished message, or queues it behind earlier ones so that the collector sees
     /// messages in sequence order.
     private func transmit(_ m: MessageWriter, records: Int, now: UInt64) {
+        defer { persist() }
         guard !m.overflowed else {
             statistics.overflowedMessages += 1
             statistics.recordsNotSent += UInt64(records)
@@ -278,6 +313,31 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     }
 
     public func resendTemplates() { templatesDueAt = 0 }
+
+    public var checkpoint: ExporterCheckpoint {
+        var c = ExporterCheckpoint()
+        c.collectorID = ExporterCheckpoint.id(of: collector)
+        c.stream = encoder.stream
+        c.messages = statistics.messages
+        c.records = statistics.records
+        c.bytes = statistics.bytes
+        c.sendErrors = statistics.sendErrors
+        c.recordsNotSent = statistics.recordsNotSent
+        c.recordsNotExportable = statistics.recordsNotExportable
+        return c
+    }
+
+    public func resume(from c: ExporterCheckpoint) {
+        encoder.stream = c.stream
+        statistics.messages = c.messages
+        statistics.records = c.records
+        statistics.bytes = c.bytes
+        statistics.sendErrors = c.sendErrors
+        statistics.recordsNotSent = c.recordsNotSent
+        statistics.recordsNotExportable = c.recordsNotExportable
+    }
+
+    private func persist() { checkpointSlot?.pointee = checkpoint }
 
     private func failed(_ rc: Int, records: Int, now: UInt64) {
         statistics.sendErrors += 1

@@ -2,8 +2,10 @@ import Synchronization
 
 /// The only thread that encodes and sends. Every tick (100 ms, or sooner when woken) it takes
 /// the finished records out of each forwarding thread's ring, hands them to every collector,
-/// and runs the collectors' timers. When `drain` rings (the forwarders have stopped and pushed
-/// their last records), it empties the rings, flushes, and returns.
+/// and runs the collectors' timers. Told to stop (the forwarders have stopped and pushed their
+/// last records), it empties the rings, flushes, and returns. Told to park (the forwarders are
+/// parked for a handover), it empties the rings, sends every record it holds, leaves each
+/// collector's checkpoint, and waits: to run again, or to quit (the successor goes on).
 public final class ExportThread: @unchecked Sendable {
     public static let tickMs: CInt = 100
 
@@ -16,7 +18,7 @@ public final class ExportThread: @unchecked Sendable {
     /// carries its connection's latency.
     let latency = LatencyJoin()
     let allExporters: [any FlowExporter]
-    let drain: Doorbell
+    let command: ThreadCommand
     private let beat = Atomic<UInt64>(0)
     /// Each collector's statistics as of the last tick, for readers on other threads.
     private let published: Mutex<[ExportStatistics]>
@@ -27,20 +29,24 @@ public final class ExportThread: @unchecked Sendable {
     public var heartbeatMs: UInt64 { beat.load(ordering: .acquiring) }
 
     public init(rings: [RecordRing], exporters: [any FlowExporter], biflowExporters: [any FlowExporter] = [],
-                biflow: BiflowAssembler? = nil, drain: Doorbell) {
+                biflow: BiflowAssembler? = nil, command: ThreadCommand) {
         self.rings = rings
         self.exporters = exporters
         self.biflowExporters = biflowExporters
         self.biflow = biflow
         allExporters = exporters + biflowExporters
-        self.drain = drain
+        self.command = command
         published = Mutex(allExporters.map(\.statistics))
     }
 
     public func run() {
         while true {
-            let draining = drain.isRung
-            if !draining { _ = SystemCall.pollReadable(drain.descriptor, -1, timeoutMs: Self.tickMs) }
+            var c = command.current
+            if c == .run {
+                _ = SystemCall.pollReadable(command.descriptor, -1, timeoutMs: Self.tickMs)
+                c = command.current
+            }
+            let draining = c == .stop
             // Monotonic: the exporters' timers and the biflow hold must not follow a step of the
             // wall clock (records carry their own wall-clock times).
             let now = MonotonicClock.nowMs()
@@ -64,6 +70,24 @@ public final class ExportThread: @unchecked Sendable {
                 for exporter in allExporters { exporter.resendTemplates() }
             }
             for exporter in allExporters { exporter.tick(now: now) }
+            if c == .park || c == .parkEmptied {
+                // The forwarders are parked: their rings held all they had. What waits for a
+                // partner goes now (see `Handover` in docs/operating.md), then every message.
+                latency.flush(joined)
+                biflow?.flush(now: nowNs, toBiflow)
+                for exporter in allExporters { exporter.finish(now: now) }
+                published.withLock { $0 = allExporters.map(\.statistics) }
+                command.acknowledge(c)
+                switch command.waitWhileParked() {
+                case .run:
+                    command.clearWake()
+                    command.acknowledge(.run)
+                    continue
+                case .quit: return
+                default: continue
+                }
+            }
+            if c == .quit { return }
             let snapshot = allExporters.map(\.statistics)
             published.withLock { $0 = snapshot }
             if draining && rings.allSatisfy(\.isDrained) {

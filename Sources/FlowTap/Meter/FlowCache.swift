@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The state of one flow between two reports. Times are the meter's clock (monotonic
 /// nanoseconds in the forwarder), so a step of the wall clock neither freezes nor flushes the
 /// cache; `FlowCache.wallOffsetNs` turns them into wall-clock times when a record is made. A
@@ -119,25 +121,77 @@ public struct FlowCache: ~Copyable {
     public internal(set) var peerResetsClosed: UInt64 = 0
     public internal(set) var peerResetsUnmatched: UInt64 = 0
 
+    /// Where the tags and entries live: allocated here (tests, the fuzzer, `flowtap read`), or
+    /// in memory the caller owns (`storageBytes` long, 64-byte aligned), such as the shared
+    /// memory that keeps the caches across a handover or a crash.
+    let ownsStorage: Bool
+
     /// `maxFlows` below one set is taken as one set (configuration refuses it before).
-    public init(maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint, seed: UInt64 = 0) {
-        sets = max(1, (maxFlows + Self.ways - 1) / Self.ways)
+    /// With `storage`, the table lives there: with `adopting`, its flows are those a previous
+    /// process left (checked by `recover`), otherwise it starts empty.
+    public init(maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint, seed: UInt64 = 0,
+                storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false) {
+        sets = Self.sets(maxFlows: maxFlows)
         self.seed = seed
         capacity = sets * Self.ways
         self.policy = policy
         self.point = point
-        tags = .allocate(capacity: capacity)
-        tags.initialize(repeating: 0, count: capacity)
-        // Entries are read only where the tag says the slot is used, so they start uninitialised
-        // and the pages are touched only as flows arrive.
-        entries = .allocate(capacity: capacity)
+        if let storage {
+            ownsStorage = false
+            tags = storage.bindMemory(to: UInt32.self, capacity: capacity)
+            entries = (storage + Self.entriesOffset(capacity: capacity)).bindMemory(to: FlowEntry.self, capacity: capacity)
+            if !adopting { tags.update(repeating: 0, count: capacity) }
+        } else {
+            ownsStorage = true
+            tags = .allocate(capacity: capacity)
+            tags.initialize(repeating: 0, count: capacity)
+            // Entries are read only where the tag says the slot is used, so they start uninitialised
+            // and the pages are touched only as flows arrive.
+            entries = .allocate(capacity: capacity)
+        }
         outbox = .allocate(capacity: Self.outboxCapacity)
+        if adopting { _ = recover() }
     }
 
+    static func sets(maxFlows: Int) -> Int { max(1, (maxFlows + Self.ways - 1) / Self.ways) }
+
+    /// Bytes of caller-owned storage a table of `maxFlows` needs: the tags, then the entries
+    /// from the next 64-byte boundary.
+    public static func storageBytes(maxFlows: Int) -> Int {
+        let capacity = sets(maxFlows: maxFlows) * ways
+        return entriesOffset(capacity: capacity) + capacity * MemoryLayout<FlowEntry>.stride
+    }
+
+    static func entriesOffset(capacity: Int) -> Int { (capacity * MemoryLayout<UInt32>.stride + 63) & ~63 }
+
     deinit {
-        tags.deallocate()
-        entries.deallocate()
+        if ownsStorage {
+            tags.deallocate()
+            entries.deallocate()
+        }
         outbox.deallocate()
+    }
+
+    /// Takes the table as another process (or this one, before a handover that failed) left it:
+    /// a used slot is kept only when its tag is the one its key hashes to with this seed, in the
+    /// set the key belongs to. A slot a process died writing cannot pass: `insert` writes the
+    /// entry before its tag, so a half-written entry is behind a free tag, and a torn tag or key
+    /// fails the check. Counts the live flows again; returns the slots cleared.
+    public mutating func recover() -> Int {
+        var cleared = 0
+        liveFlows = 0
+        for slot in 0 ..< capacity where tags[slot] != 0 {
+            let (tag, base) = place(of: entries[slot].key)
+            if tags[slot] == tag && slot >= base && slot < base + Self.ways && entries[slot].lastNs >= entries[slot].firstNs {
+                liveFlows += 1
+            } else {
+                tags[slot] = 0
+                cleared += 1
+            }
+        }
+        peakFlows = max(peakFlows, liveFlows)
+        scanCursor = 0
+        return cleared
     }
 
     /// Counts one packet (or the `packets` segments of a GSO super-frame) of the flow `key` at
@@ -213,8 +267,11 @@ public struct FlowCache: ~Copyable {
         var slot = base
         while slot < base &+ Self.ways && tags[slot] != 0 { slot &+= 1 }
         if slot == base &+ Self.ways { slot = evictLeastRecent(base: base) }
-        tags[slot] = tag
         entries[slot] = FlowEntry.fresh(key, now: now)
+        // The tag commits the entry: should the process die here, the slot is still free (see
+        // `recover`). The fence keeps the compiler (and the CPU) from storing the tag first.
+        atomicMemoryFence(ordering: .releasing)
+        tags[slot] = tag
         liveFlows &+= 1
         if liveFlows > peakFlows { peakFlows = liveFlows }
         flowsCreated &+= 1

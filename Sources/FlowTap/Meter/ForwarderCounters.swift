@@ -84,6 +84,18 @@ public struct ForwarderCounters: Sendable {
 /// The published copy of a forwarder's counters, and when it was last published: the
 /// forwarder publishes at every housekeeping (at least every 50 ms, busy or idle), so that time
 /// is its heartbeat for the service watchdog.
+extension ForwarderCounters {
+    /// These counts on top of those a previous process left (`base`): totals add up; the live
+    /// flows, the held fragments and the peak are this table's now.
+    public func carrying(_ base: ForwarderCounters) -> ForwarderCounters {
+        var s = self + base
+        s.liveFlows = liveFlows
+        s.fragmentsHeld = fragmentsHeld
+        s.peakFlows = max(peakFlows, base.peakFlows)
+        return s
+    }
+}
+
 public final class ForwarderReport: Sendable {
     private let counters = Mutex(ForwarderCounters())
     private let published = Atomic<UInt64>(0)

@@ -21,8 +21,8 @@ public struct PacketMeter: ~Copyable {
 
     public init(records: RecordSet, policy: ExpiryPolicy, maxFlows: Int, point: ObservationPoint,
                 sampling: Sampling = Sampling(), vnetHeader: Int = 0, ownExport: OwnExportFilter = OwnExportFilter(),
-                seed: UInt64 = 1, hashSeed: UInt64 = 0) {
-        cache = FlowCache(maxFlows: maxFlows, policy: policy, point: point, seed: hashSeed)
+                seed: UInt64 = 1, hashSeed: UInt64 = 0, storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false) {
+        cache = FlowCache(maxFlows: maxFlows, policy: policy, point: point, seed: hashSeed, storage: storage, adopting: adopting)
         fragments = FragmentTable(seed: hashSeed)
         sampler = PacketSampler(sampling, seed: seed)
         mask = FlowKeyMask(records)

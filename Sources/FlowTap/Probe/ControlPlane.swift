@@ -7,15 +7,16 @@ import Logging
 /// the forwarders do, so that neither reads a pipeline that is going away.
 final class ControlPlane {
     let socket: ControlSocket?
-    let context: ControlContext
+    var context: ControlContext
     let thread = ThreadGroup()
     let stopping: Doorbell
     var metrics: MetricsEndpoint?
     let metricsAddress: MetricsAddress?
 
-    init(_ config: ProbeConfiguration, taps: (a: [TapDevice], b: [TapDevice]), reports: [ForwarderReport],
-         pipeline: Pipeline) throws(SetupError) {
-        socket = try config.controlPath.map { path throws(SetupError) in try ControlSocket(path: path) }
+    /// `socket`: the control socket, made or inherited (`openSocket`).
+    init(_ config: ProbeConfiguration, socket: ControlSocket?, taps: (a: [TapDevice], b: [TapDevice]), reports: [ForwarderReport],
+         pipeline: Pipeline, handovers: HandoverInbox?) throws(SetupError) {
+        self.socket = socket
         let drops = [taps.a[0].name, taps.b[0].name].map { KernelDropCounter(tap: $0) }
         // a->b reads tap-a, whose queue the kernel drops at; b->a reads tap-b.
         let aToB = "\(config.tapA)->\(config.tapB)", bToA = "\(config.tapB)->\(config.tapA)"
@@ -24,6 +25,7 @@ final class ControlPlane {
         }
         context = ControlContext(directions: directions, export: pipeline.exportThread, requests: pipeline.requests,
                                  config: config.answer, longestTimeout: ProbeConfiguration.longestInterval)
+        context.handovers = handovers
         stopping = try Doorbell()
         metricsAddress = config.metrics
     }
@@ -33,6 +35,25 @@ final class ControlPlane {
         guard let address = metricsAddress else { return }
         metrics = try MetricsEndpoint.start(address, metrics: ProbeMetrics(context: context))
         logger.info("Prometheus metrics on \(address): GET /metrics")
+    }
+
+    /// The control socket: the one a previous flowtap listened on (`inherited`), or a new one.
+    static func openSocket(_ config: ProbeConfiguration, inherited: CInt?) throws(SetupError) -> ControlSocket? {
+        guard let path = config.controlPath else {
+            if let inherited { SystemCall.close(inherited) }
+            return nil
+        }
+        if let inherited { return ControlSocket(adopting: inherited, path: path) }
+        return try ControlSocket(path: path)
+    }
+
+    /// Before a handover's successor listens on the same address; true when it was running.
+    @discardableResult
+    func stopMetrics() -> Bool {
+        guard let m = metrics else { return false }
+        m.stop()
+        metrics = nil
+        return true
     }
 
     func start(logger: Logger) {

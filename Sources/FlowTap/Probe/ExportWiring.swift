@@ -9,12 +9,19 @@ final class ExportWiring {
     var exporters: [any FlowExporter] = []
     var biflowExporters: [any FlowExporter] = []
     var ownExport = OwnExportFilter()
+    /// Each collector's ICMP error socket, by the name a successor takes it by.
+    var errorSockets: [(name: String, socket: CollectorErrors)] = []
 
-    init(_ config: ProbeConfiguration, reports: [ForwarderReport], logger: Logger) throws(SetupError) {
+    /// `inherited`: the raw and ICMP sockets a previous flowtap made, taken where they fit.
+    /// `systemInitMs`: the exporting process's start as the collectors know it (kept across a
+    /// handover, so that NetFlow v9 uptimes go on).
+    init(_ config: ProbeConfiguration, reports: [ForwarderReport], inherited: InheritedDescriptors?, systemInitMs: UInt64,
+         logger: Logger) throws(SetupError) {
         for source in config.sources { try RawSockets.checkLocal(source) }
         sockets = try RawSockets(ipv4: config.collectors.contains { !$0.host.isIPv6 },
-                                 ipv6: config.collectors.contains { $0.host.isIPv6 })
-        let systemInit = EncodingContext(systemInitMs: WallClock.nowMs())
+                                 ipv6: config.collectors.contains { $0.host.isIPv6 },
+                                 inherited: (inherited?.take(DescriptorNames.raw4), inherited?.take(DescriptorNames.raw6)))
+        let systemInit = EncodingContext(systemInitMs: systemInitMs)
         let totals: ProbeTotals = {
             let counters = reports.map(\.snapshot)
             return (counters.reduce(0) { $0 + $1.malformed + $1.nonIPUnmetered + $1.ownExport },
@@ -31,7 +38,13 @@ final class ExportWiring {
             ownExport.add(source: source, sourcePort: collector.port, destination: collector.host, destinationPort: collector.port)
             let sender = UDPSender(socket: sockets.descriptor(for: collector.host), source: source, sourcePort: collector.port,
                                    destination: collector.host, destinationPort: collector.port)
-            let errors = CollectorErrors(source: source, sourcePort: collector.port, destination: collector.host, destinationPort: collector.port)
+            let errorsName = CollectorErrors.name(source: source, sourcePort: collector.port, destination: collector.host, destinationPort: collector.port)
+            let errors = if let fd = inherited?.take(errorsName) {
+                CollectorErrors(adopting: fd)
+            } else {
+                CollectorErrors(source: source, sourcePort: collector.port, destination: collector.host, destinationPort: collector.port)
+            }
+            if let errors, !errorSockets.contains(where: { $0.name == errorsName }) { errorSockets.append((errorsName, errors)) }
             if errors == nil {
                 logger.warning("cannot watch for ICMP errors from \(collector.host.withPort(collector.port)) (the source port \(collector.port) is taken on \(source)); export goes on without them")
             }
@@ -57,5 +70,28 @@ final class ExportWiring {
             }
             logger.info("exporting \(collector.format) \(config.records.names)\(config.biflow && collector.format == .ipfix ? " biflow" : "") records to \(collector.host.withPort(collector.port)) from \(source.withPort(collector.port))")
         }
+    }
+
+    var allExporters: [any FlowExporter] { exporters + biflowExporters }
+
+    /// Gives each exporter its checkpoint slot in `state`, going on from the previous
+    /// process's checkpoint of the same collector where there is one. Returns how many went on.
+    @discardableResult
+    func attach(_ state: StateRegion) -> Int {
+        var resumed = 0
+        let all = allExporters
+        let previous = all.map { state.previousCheckpoint(of: $0.collector) }
+        let slots = state.checkpointSlots(all.count)
+        for (i, exporter) in all.enumerated() {
+            if let p = previous[i] {
+                exporter.resume(from: p)
+                resumed += 1
+            }
+            if i < slots.count {
+                exporter.checkpointSlot = slots[i]
+                slots[i].pointee = exporter.checkpoint
+            }
+        }
+        return resumed
     }
 }

@@ -2,8 +2,9 @@ import Glibc
 import Logging
 
 /// Everything a forwarding thread starts from; the thread builds its `Forwarder` (and the
-/// flow cache it owns) from this.
-public struct ForwarderSetup: Sendable {
+/// flow cache it owns) from this. Unchecked: `storage` and `countersSlot` point into the
+/// probe's `StateRegion`, which outlives the threads, and this forwarder is their only writer.
+public struct ForwarderSetup: @unchecked Sendable {
     public var name: String
     public var input: CInt
     public var output: CInt
@@ -23,7 +24,16 @@ public struct ForwarderSetup: Sendable {
     public var resetsOut: SPSCRing<FlowKey>?
     public var resetsIn: SPSCRing<FlowKey>?
     public var report: ForwarderReport
-    public var stop: Doorbell
+    /// Run, park (a handover), stop (report every flow, end) or quit (a successor has the flows).
+    public var command: ThreadCommand
+    /// Where the flow table lives (`FlowCache.storageBytes`), nil: allocated by the forwarder;
+    /// with `adopting`, it holds the flows of the process this one took over from.
+    public var storage: UnsafeMutableRawPointer? = nil
+    public var adopting = false
+    /// The counters as the previous process left them, added to this one's; and where each
+    /// publication is kept for the next (shared memory that outlives the process).
+    public var countersBase = ForwarderCounters()
+    public var countersSlot: UnsafeMutablePointer<ForwarderCounters>? = nil
     /// What the control socket asks: expire every flow now, new timeouts.
     public var requests: ControlRequests
     /// Rung when the TAP fails for good, so the whole probe shuts down.
@@ -59,7 +69,8 @@ public struct Forwarder: ~Copyable {
         self.setup = setup
         var meter = PacketMeter(records: setup.records, policy: setup.policy, maxFlows: setup.maxFlows, point: setup.point,
                                 sampling: setup.sampling, vnetHeader: setup.vnetHeader, ownExport: setup.ownExport,
-                                seed: UInt64.random(in: .min ... .max), hashSeed: setup.hashSeed)
+                                seed: UInt64.random(in: .min ... .max), hashSeed: setup.hashSeed,
+                                storage: setup.storage, adopting: setup.adopting)
         meter.cache.wallOffsetNs = MonotonicClock.wallOffsetNs()
         meter.cache.resetNotices = setup.resetsOut
         metering = DirectionMeter(meter, now: MonotonicClock.nowNs())
@@ -80,7 +91,7 @@ public struct Forwarder: ~Copyable {
         var nextHousekeeping: UInt64 = 0
         var quiet = false
         let input = setup.input
-        let stop = setup.stop
+        let command = setup.command
         while true {
             let n = SystemCall.read(input, buffer, Self.bufferSize)
             if n > 0 {
@@ -90,21 +101,24 @@ public struct Forwarder: ~Copyable {
                 if now >= nextHousekeeping &+ Self.housekeepingNs {
                     housekeeping(now: now)
                     nextHousekeeping = now + Self.housekeepingNs
-                    if stop.isRung { break }
+                    if !command.isRun && !obey() { break }
                 }
                 continue
             }
             if n == 0 || n == -Int(EAGAIN) {
-                if stop.isRung { break }
+                if !command.isRun {
+                    if obey() { continue }
+                    break
+                }
                 if MonotonicClock.nowNs() >= nextHousekeeping {
-                    if !quiet && SystemCall.pollReadable(input, stop.descriptor, timeoutMs: Self.quietMs) > 0 { continue }
+                    if !quiet && SystemCall.pollReadable(input, command.descriptor, timeoutMs: Self.quietMs) > 0 { continue }
                     let now = MonotonicClock.nowNs()
                     housekeeping(now: now)
                     nextHousekeeping = now + Self.housekeepingNs
                 }
                 // While a flows query is under way, wake every housekeeping period to scan on.
                 let idle = scan == nil ? Self.idlePollMs : CInt(Self.housekeepingNs / 1_000_000)
-                quiet = SystemCall.pollReadable(input, stop.descriptor, timeoutMs: idle) == 0
+                quiet = SystemCall.pollReadable(input, command.descriptor, timeoutMs: idle) == 0
                 continue
             }
             io.readErrors &+= 1
@@ -112,7 +126,37 @@ public struct Forwarder: ~Copyable {
             setup.failed.ring()
             break
         }
-        finish()
+        if command.current == .quit {
+            publish()
+            setup.ring.finish()
+        } else {
+            finish()
+        }
+    }
+
+    /// A command other than run, between frames: false when the forwarder is to end. A park
+    /// settles everything in this thread's hands into the table (held fragments counted, the
+    /// partner's reset notices applied; with `parkEmptied`, every flow reported), publishes, and
+    /// waits without reading the TAP: frames queue there for whoever reads next. Told to run
+    /// again, it checks the table first (a successor that failed may have written to it).
+    mutating func obey() -> Bool {
+        let command = setup.command
+        let c = command.current
+        guard c == .park || c == .parkEmptied else { return c == .run }
+        if let resets = setup.resetsIn { metering.closeForPeerResets(from: resets, into: setup.ring) }
+        metering.expireFragments(now: .max, into: setup.ring)
+        if c == .parkEmptied {
+            while !metering.expireAll(into: setup.ring) { usleep(1000) }
+        }
+        publish()
+        command.acknowledge(c)
+        let next = command.waitWhileParked()
+        guard next == .run else { return false }
+        command.clearWake()
+        let cleared = metering.meter.cache.recover()
+        if cleared > 0 { setup.logger.warning("\(setup.name): \(cleared) flow slots failed their check after the handover failed, and were cleared") }
+        command.acknowledge(.run)
+        return true
     }
 
     /// Writes the frame in the buffer to the other TAP, then meters it at `now` (monotonic
@@ -186,6 +230,8 @@ public struct Forwarder: ~Copyable {
         c.bytes = io.bytes
         c.writeErrors = io.writeErrors
         c.readErrors = io.readErrors
+        c = c.carrying(setup.countersBase)
+        setup.countersSlot?.pointee = c
         setup.report.publish(c, atMs: MonotonicClock.nowMs())
     }
 

@@ -2,29 +2,35 @@ import CFlowTapLinux
 import Logging
 
 /// The running threads: one forwarder per direction and queue (`ForwarderID`), each with its
-/// ring, and the export thread that drains the rings into the exporters.
+/// ring and its flow table in the `StateRegion`, and the export thread that drains the rings
+/// into the exporters. Each thread obeys its own `ThreadCommand`: stop (every flow reported,
+/// then end), park and run again (a handover), quit (a successor has the flows).
 final class Pipeline {
-    let stopForwarding: Doorbell
-    let drain: Doorbell
     /// Rung by a forwarder whose TAP failed for good, so the whole probe shuts down.
     let failed: Doorbell
     let exportThread: ExportThread
     /// What the control socket asks of the forwarders.
     let requests = ControlRequests()
+    private let exportCommand: ThreadCommand
+    private let forwarderCommands: [ThreadCommand]
     private let exportThreadGroup: ThreadGroup
     private let forwarding: ThreadGroup
     private let setups: [(id: ForwarderID, setup: ForwarderSetup)]
     private let cpus: [Int]
     private let rings: [RecordRing]
+    /// How long a park or a resume may take before it counts as failed.
+    static let commandTimeoutMs = 5000
 
     init(_ config: ProbeConfiguration, taps: (a: [TapDevice], b: [TapDevice]), export: ExportWiring,
-         reports: [ForwarderReport], logger: Logger) throws(SetupError) {
+         reports: [ForwarderReport], state: StateRegion, logger: Logger) throws(SetupError) {
         // Everything that makes a descriptor is here, before the privilege drop: the seccomp
         // allowlist then needs no eventfd2.
-        stopForwarding = try Doorbell()
-        drain = try Doorbell()
         failed = try Doorbell()
+        exportCommand = try ThreadCommand()
         let forwarders = ForwarderID.all(queues: config.queues)
+        var commands: [ThreadCommand] = []
+        for _ in forwarders { commands.append(try ThreadCommand()) }
+        forwarderCommands = commands
         let rings = forwarders.map { _ in RecordRing(capacity: Probe.ringCapacity) }
         // A forwarder reads its own reset notices, written by its partner.
         let resets = forwarders.map { _ in SPSCRing<FlowKey>(capacity: Probe.resetNoticeCapacity) }
@@ -33,21 +39,27 @@ final class Pipeline {
             ? BiflowAssembler(memorySeconds: max(config.idleTimeout, config.activeTimeout) + 5, capacity: config.maxFlows * config.queues)
             : nil
         exportThread = ExportThread(rings: rings, exporters: export.exporters, biflowExporters: export.biflowExporters,
-                        biflow: assembler, drain: drain)
+                        biflow: assembler, command: exportCommand)
         let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout,
                                   closeTimeoutSeconds: config.tcpCloseTimeout)
-        let hashSeed = UInt64.random(in: .min ... .max)
-        let (stop, failed, requests) = (stopForwarding, self.failed, self.requests)
+        let hashSeed = state.hashSeed
+        let (failed, requests) = (self.failed, self.requests)
         let setups = forwarders.map { id in
             let (i, q) = (id.index, id.queue)
             let (from, to) = id.direction == .aToB ? (taps.a[q], taps.b[q]) : (taps.b[q], taps.a[q])
-            return (id, ForwarderSetup(name: "\(from.name)->\(to.name)", input: from.descriptor.rawValue, output: to.descriptor.rawValue,
+            var setup = ForwarderSetup(name: "\(from.name)->\(to.name)", input: from.descriptor.rawValue, output: to.descriptor.rawValue,
                                   // Observed as on tap-a: what enters from it is ingress, what leaves toward it egress.
                                   point: ObservationPoint(ingressInterface: from.ifIndex, egressInterface: to.ifIndex, direction: UInt8(id.direction.rawValue)),
                                   records: config.records, policy: policy, maxFlows: config.maxFlows, sampling: config.sampling,
                                   vnetHeader: config.offload ? TapDevice.vnetHeaderSize : 0,
                                   ownExport: export.ownExport, hashSeed: hashSeed,
-                                  ring: rings[i], resetsOut: resets[id.partner.index], resetsIn: resets[i], report: reports[i], stop: stop, requests: requests, failed: failed, logger: logger))
+                                  ring: rings[i], resetsOut: resets[id.partner.index], resetsIn: resets[i], report: reports[i],
+                                  command: commands[i], requests: requests, failed: failed, logger: logger)
+            setup.storage = state.table(i)
+            setup.adopting = state.adopted
+            setup.countersBase = state.adopted ? state.previousCounters[i] : ForwarderCounters()
+            setup.countersSlot = state.counters(i)
+            return (id, setup)
         }
         self.setups = setups
         self.cpus = config.cpus
@@ -79,9 +91,45 @@ final class Pipeline {
     /// Stops the forwarders (each pushes its last flows), then lets the export thread drain and flush;
     /// returns what each collector's exporter counted.
     func stop() -> [(collector: CollectorAddress, statistics: ExportStatistics)] {
-        stopForwarding.ring()
+        for c in forwarderCommands { c.send(.stop) }
         forwarding.joinAll()
-        drain.ring()
+        exportCommand.send(.stop)
+        exportThreadGroup.joinAll()
+        return exportThread.statistics
+    }
+
+    /// Parks every thread for a handover: the forwarders leave the TAPs alone (frames queue in
+    /// the kernel) with their flows settled in their tables (`emptied`: reported, for a
+    /// successor that cannot read them); then the export thread sends every record and leaves
+    /// the checkpoints. False, with everything running again, when a thread did not park in time.
+    func park(emptied: Bool) -> Bool {
+        let command: ThreadCommand.Command = emptied ? .parkEmptied : .park
+        for c in forwarderCommands { c.send(command) }
+        guard forwarderCommands.allSatisfy({ $0.wait(for: command, timeoutMs: Self.commandTimeoutMs) }) else {
+            resume()
+            return false
+        }
+        exportCommand.send(command)
+        guard exportCommand.wait(for: command, timeoutMs: Self.commandTimeoutMs) else {
+            resume()
+            return false
+        }
+        return true
+    }
+
+    /// After a park: everything runs again, the export thread first.
+    func resume() {
+        exportCommand.send(.run)
+        _ = exportCommand.wait(for: .run, timeoutMs: Self.commandTimeoutMs)
+        for c in forwarderCommands { c.send(.run) }
+        for c in forwarderCommands { _ = c.wait(for: .run, timeoutMs: Self.commandTimeoutMs) }
+    }
+
+    /// After a park and a successful handover: every thread ends without reporting a flow.
+    func quit() -> [(collector: CollectorAddress, statistics: ExportStatistics)] {
+        for c in forwarderCommands { c.send(.quit) }
+        forwarding.joinAll()
+        exportCommand.send(.quit)
         exportThreadGroup.joinAll()
         return exportThread.statistics
     }

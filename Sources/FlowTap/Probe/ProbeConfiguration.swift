@@ -38,6 +38,9 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var user: String?
     /// The seccomp allowlist installed after the privilege drop, and what it does with the rest.
     public var seccomp = SeccompMode.on
+    /// `--takeover`: take the TAPs, the sockets and the flows over from the flowtap serving the
+    /// control socket (`Takeover`), instead of attaching afresh.
+    public var takeover = false
     /// The control socket's path (`--control`); nil: none.
     public var controlPath: String?
     /// Where `--metrics` serves Prometheus metrics; nil: nowhere.

@@ -10,8 +10,10 @@ public struct ProbeSummary: Sendable {
     public var export: ExportStatistics
     /// Per collector, in the order given.
     public var collectors: [(collector: CollectorAddress, statistics: ExportStatistics)] = []
-    /// The signal that stopped the probe, or nil when a TAP failed.
-    public var signal: CInt?
+    /// How the run ended: a signal, a TAP failure, a handover or a reload.
+    public var ending: Probe.Ending
+    /// The signal that stopped the probe, if one did.
+    public var signal: CInt? { if case .signal(let s) = ending { s } else { nil } }
 
     public var flows: UInt64 { aToB.flowsCreated + bToA.flowsCreated }
     public var errors: UInt64 {
@@ -21,8 +23,14 @@ public struct ProbeSummary: Sendable {
 
     /// One line: frames per direction, flows, records, messages, errors.
     public var line: String {
-        let cause = signal.map(SignalInbox.name) ?? "a TAP failure"
-        var s = "flowtap: stopped by \(cause): \(tapA)->\(tapB) \(aToB.frames) frames, \(tapB)->\(tapA) \(bToA.frames) frames; "
+        var s: String
+        switch ending {
+        case .signal(let signal): s = "flowtap: stopped by \(SignalInbox.name(signal)): "
+        case .failure: s = "flowtap: stopped by a TAP failure: "
+        case .handedOver(let pid): s = "flowtap: handed over to PID \(pid), which goes on with the TAPs and the flows: "
+        case .reloading: s = "flowtap: parked for a reload, the TAPs and the flows in the service manager's fd store: "
+        }
+        s += "\(tapA)->\(tapB) \(aToB.frames) frames, \(tapB)->\(tapA) \(bToA.frames) frames; "
         s += "\(flows) flows, \(export.records) records in \(export.messages) messages to \(collectors.count) collector\(collectors.count == 1 ? "" : "s"); "
         s += "errors \(errors) (write \(aToB.writeErrors + bToA.writeErrors), send \(export.sendErrors), "
         s += "records lost \(aToB.recordsLost + bToA.recordsLost + export.recordsNotSent)); "

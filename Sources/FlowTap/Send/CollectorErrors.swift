@@ -29,6 +29,18 @@ public final class CollectorErrors: Sendable {
         }
     }
 
+    /// The socket a previous flowtap made for the same collector (a handover, a restart).
+    public init(adopting fd: CInt) { socket = Socket(adopting: fd) }
+
+    public var descriptor: CInt { socket.descriptor }
+
+    /// The name a successor knows this collector's socket by: the 4-tuple, hashed.
+    public static func name(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in "\(source.withPort(sourcePort))>\(destination.withPort(destinationPort))".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return "icmp-" + String(h, radix: 16)
+    }
+
     /// One ICMP error: a line of text, and the start of the export message it refused.
     public struct Report: Sendable {
         public var text: String

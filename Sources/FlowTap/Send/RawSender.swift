@@ -10,10 +10,17 @@ public final class RawSockets: Sendable {
     let ipv4: Socket?
     let ipv6: Socket?
 
-    public init(ipv4: Bool, ipv6: Bool) throws(SetupError) {
-        self.ipv4 = ipv4 ? try Self.open(ipv6: false) : nil
-        self.ipv6 = ipv6 ? try Self.open(ipv6: true) : nil
+    /// `inherited`: raw sockets a previous flowtap opened (with their privilege), taken
+    /// instead of opening new ones.
+    public init(ipv4: Bool, ipv6: Bool, inherited: (ipv4: CInt?, ipv6: CInt?) = (nil, nil)) throws(SetupError) {
+        if ipv4 { self.ipv4 = if let fd = inherited.ipv4 { Socket(adopting: fd) } else { try Self.open(ipv6: false) } } else { self.ipv4 = nil }
+        if ipv6 { self.ipv6 = if let fd = inherited.ipv6 { Socket(adopting: fd) } else { try Self.open(ipv6: true) } } else { self.ipv6 = nil }
+        if !ipv4, let fd = inherited.ipv4 { SystemCall.close(fd) }
+        if !ipv6, let fd = inherited.ipv6 { SystemCall.close(fd) }
     }
+
+    /// The open sockets, by family, for a successor.
+    public var descriptors: (ipv4: CInt?, ipv6: CInt?) { (ipv4?.descriptor, ipv6?.descriptor) }
 
     /// The descriptor for `address`'s family, -1 when that family is not used; valid while
     /// this object lives.

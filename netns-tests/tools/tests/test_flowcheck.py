@@ -74,3 +74,11 @@ def test_times_and_starts_hold_the_tolerance():
     assert flowcheck.starts(rows, [[k, t + 2208988800.0005] for k, _, _, t in rows], epoch_offset=2208988800)[0]
     assert not flowcheck.starts(rows, [[k, t + 0.002] for k, _, _, t in rows])[0]
     assert not flowcheck.starts(rows[:4], [[k, t] for k, _, _, t in rows[:4]])[0]
+
+
+def test_counts_once_fails_on_a_flow_split_in_two_records():
+    truth = [[["10.0.0.1", "10.0.0.2", 17, 5000, 6000], 10, 1000]]
+    split = [[["10.0.0.1", "10.0.0.2", 17, 5000, 6000], 4, 400], [["10.0.0.1", "10.0.0.2", 17, 5000, 6000], 6, 600]]
+    assert flowcheck.counts(truth, split)[0]
+    assert not flowcheck.counts(truth, split, once=True)[0]
+    assert flowcheck.counts(truth, truth, once=True)[0]

@@ -281,3 +281,19 @@ def test_a_check_is_its_exit_status(tmp_path):
     flows = write(tmp_path, "f.json", [{}])
     run = lambda *a: subprocess.run([sys.executable, tool, *a], capture_output=True).returncode
     assert (run("flows-count", flows, "1"), run("flows-count", flows, "2"), run("no-such-command")) == (0, 1, 2)
+
+
+def test_streams_counts_loss_reordering_duplicates_and_gaps(tmp_path):
+    import streams
+    ms = 1_000_000
+    arrivals = [(0, 0, 1 * ms), (2, 2 * ms, 3 * ms), (1, 1 * ms, 25 * ms), (2, 2 * ms, 26 * ms), (4, 4 * ms, 27 * ms)]
+    r = streams.stats(arrivals, 6)
+    assert (r["received"], r["lost"], r["reordered"], r["duplicated"]) == (4, 2, 1, 1)
+    assert r["max_gap_ms"] == 22 and r["max_delay_ms"] == 24
+    clean = tmp_path / "clean.json"
+    clean.write_text(json.dumps(streams.stats([(0, 0, ms), (1, ms, 2 * ms)], 2)))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(r))
+    assert streams.check(str(clean))
+    assert not streams.check(str(bad))
+    assert not streams.check(str(clean), "--max-gap", "0.5")

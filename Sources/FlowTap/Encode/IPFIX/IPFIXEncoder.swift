@@ -23,6 +23,10 @@ public struct IPFIXEncoder: MessageEncoder {
     private var data: DataTemplates
     /// Data records sent before the next message, in the flow domain and in domain 0.
     public private(set) var sequence: UInt32
+    public var stream: StreamState {
+        get { StreamState(sequence: sequence, optionsSequence: optionsSequence) }
+        set { sequence = newValue.sequence; optionsSequence = newValue.optionsSequence }
+    }
     public private(set) var optionsSequence: UInt32 = 0
     let processOptions: OptionsLayout
     let statisticsOptions: OptionsLayout

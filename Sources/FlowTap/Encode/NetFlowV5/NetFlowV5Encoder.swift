@@ -18,6 +18,10 @@ public struct NetFlowV5Encoder: MessageEncoder {
     public let sampling: Sampling
     public let context: EncodingContext
     public private(set) var sequence: UInt32
+    public var stream: StreamState {
+        get { StreamState(sequence: sequence) }
+        set { sequence = newValue.sequence }
+    }
     public private(set) var recordsInMessage = 0
 
     public init(observationDomain: UInt32, context: EncodingContext, sampling: Sampling = Sampling(), initialSequence: UInt32 = 0) {

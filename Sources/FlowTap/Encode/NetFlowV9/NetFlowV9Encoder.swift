@@ -19,6 +19,10 @@ public struct NetFlowV9Encoder: MessageEncoder {
     public let context: EncodingContext
     private var data: DataTemplates
     public private(set) var sequence: UInt32
+    public var stream: StreamState {
+        get { StreamState(sequence: sequence) }
+        set { sequence = newValue.sequence }
+    }
     private var templatesInMessage = 0
     let processOptions: OptionsLayout
     let statisticsOptions: OptionsLayout

@@ -1,0 +1,43 @@
+import CFlowTapLinux
+import Glibc
+import Synchronization
+
+/// The control thread's side of a handover: it leaves the ask and the asker's connection here,
+/// and the main thread, woken through the eventfd, answers (`Handover.serve`). One at a time.
+final class HandoverInbox: HandoverDesk, @unchecked Sendable {
+    private let waiting = Mutex<(request: ControlRequest, client: CInt)?>(nil)
+    let descriptor: CInt
+
+    init() throws(SetupError) {
+        let fd = cft_eventfd_create()
+        guard fd >= 0 else {
+            throw SetupError("cannot create an eventfd: \(SetupError.text(-fd))", fix: "raise the open-file limit (ulimit -n)")
+        }
+        descriptor = fd
+    }
+
+    deinit {
+        SystemCall.close(descriptor)
+        if let w = waiting.withLock({ $0 }) { SystemCall.close(w.client) }
+    }
+
+    func take(_ request: ControlRequest, from client: CInt) -> Bool {
+        let taken = waiting.withLock { w -> Bool in
+            guard w == nil else { return false }
+            w = (request, client)
+            return true
+        }
+        if taken { _ = cft_eventfd_signal(descriptor) }
+        return taken
+    }
+
+    /// From the main thread, once woken: the ask, and the connection (now the caller's).
+    func next() -> (request: ControlRequest, client: Socket)? {
+        var value: UInt64 = 0
+        _ = SystemCall.read(descriptor, &value, 8)
+        return waiting.withLock { w in
+            defer { w = nil }
+            return w.map { ($0.request, Socket(adopting: $0.client)) }
+        }
+    }
+}
