@@ -297,3 +297,15 @@ def test_streams_counts_loss_reordering_duplicates_and_gaps(tmp_path):
     assert streams.check(str(clean))
     assert not streams.check(str(bad))
     assert not streams.check(str(clean), "--max-gap", "0.5")
+
+
+def test_procs_kills_the_pid_a_matching_line_names(tmp_path):
+    import subprocess
+    import procs
+    victim = subprocess.Popen(["sleep", "30"])
+    log = tmp_path / "log"
+    log.write_text("starting\n")
+    assert not procs.kill_on_line(str(log), r"handover to PID (\d+)", "0.05")
+    log.write_text(f"starting\nhandover to PID {victim.pid}: descriptors passed\n")
+    assert procs.kill_on_line(str(log), r"handover to PID (\d+)", "1")
+    assert victim.wait(timeout=5) == -9

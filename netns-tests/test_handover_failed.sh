@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# test_handover_failed.sh - handovers that fail leave the running flowtap forwarding, with its
+# flows, as before. Under the streams of test_handover.sh: successors with options a handover
+# cannot change (--queues, a TAP, --offload) are refused with one line and exit 1; a successor
+# killed once it holds the descriptors (before the park), and one killed once the running
+# flowtap has parked (it has dropped its privileges), leave the running one to go on; then a
+# handover that succeeds. Checks: each exit status and line, the TAPs' carrier, the streams,
+# every flow in one record with the captured counts, no sequence failure.
+source "$(dirname "$0")/lib.sh"
+plan 16
+require_root
+needs python3 nfcapd nfdump tcpdump tshark iperf3 ping
+TOOLS=$(dirname "$0")/tools
+topology_up
+hosts_without_offloads
+start_nfcapd 4739 "$FT_OUT/nfcap"
+SNAPLEN=128 capture tapa "$NS_P" tapa out
+SNAPLEN=128 capture tapb "$NS_P" tapb out
+opts=(--collector "$C_IP:4739" --idle-timeout 120 --active-timeout 300)
+start_flowtap "${opts[@]}"
+check "h1 reaches h2 through flowtap" wait_ping
+iperf3_server
+first=$PID_FLOWTAP
+changes_a=$(carrier_changes tapa) changes_b=$(carrier_changes tapb)
+streams_start 12
+sleep 1
+
+# successor NAME ARGS...: a --takeover flowtap, its log $FT_OUT/NAME.log; sets SUCC.
+successor() {
+  local name=$1; shift
+  ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --control "$FT_CONTROL" --seccomp trap --takeover "$@" \
+    >"$FT_OUT/$name.log" 2>&1 &
+  SUCC=$!
+  FT_PIDS+=("$SUCC")
+}
+# refused NAME ARGS...: the successor exits 1 with one error line naming the reason.
+refused() {
+  local name=$1 rc=0; shift
+  successor "$name" "$@"
+  wait "$SUCC" || rc=$?
+  [[ $rc -eq 1 && $(grep -c "error" "$FT_OUT/$name.log") -eq 1 ]] && grep -q "refused the handover" "$FT_OUT/$name.log"
+}
+check "a successor with --queues 2 is refused (exit 1, one line)" refused queues "${opts[@]}" --queues 2
+sed 's/^/    /' "$FT_OUT/queues.log"
+check "a successor with other TAPs is refused" bash -c "$(declare -f successor refused); FT_BIN='$FT_BIN' NS_P='$NS_P' FT_OUT='$FT_OUT' FT_CONTROL='$FT_CONTROL'; \
+  ip netns exec '$NS_P' '$FT_BIN' run --tap-a tapa --tap-b tapc --control '$FT_CONTROL' --seccomp trap --takeover ${opts[*]} >'$FT_OUT/taps.log' 2>&1; \
+  test \$? -eq 1 && grep -q 'TAPs cannot change' '$FT_OUT/taps.log'"
+check "a successor with --offload is refused" refused offload "${opts[@]}" --offload
+sleep 0.5
+
+# Killed as soon as it holds the descriptors (the running flowtap may or may not have parked
+# by then: both must end the same way).
+python3 "$TOOLS/procs.py" kill-on-line "$FT_OUT/flowtap.log" "handover to PID ([0-9]+): [0-9]+ descriptors passed" 20 >"$FT_OUT/killer.log" &
+killer=$!
+sleep 0.3
+successor killed "${opts[@]}"
+wait "$killer" || true
+rc=0; wait "$SUCC" || rc=$?
+for i in $(seq 150); do grep -q "handover to PID $SUCC failed" "$FT_OUT/flowtap.log" && break; sleep 0.1; done
+grep "handover to PID $SUCC failed" "$FT_OUT/flowtap.log" | sed 's/^/    /' || true
+check "killed halfway (exit $rc, by PID $(cat "$FT_OUT/killer.log")): the running flowtap says so and goes on" \
+  grep -qE "handover to PID $SUCC failed.*(forwarding goes on|flows as they were)" "$FT_OUT/flowtap.log"
+sleep 0.5
+
+# Failing after the park: its metrics port is held by another process.
+spawn HOLD "$NS_P" python3 "$TOOLS/sockets.py" hold-port "$P_IP" 9751 60
+wait_listening "$NS_P" 9751 t
+successor late "${opts[@]}" --metrics "$P_IP:9751"
+rc=0; wait "$SUCC" || rc=$?
+sed 's/^/    /' "$FT_OUT/late.log" | grep error || true
+for i in $(seq 150); do grep -q "handover to PID $SUCC failed" "$FT_OUT/flowtap.log" && break; sleep 0.1; done
+check "failing after the park (exit $rc, one line): the running flowtap forwards again with its flows" bash -c \
+  "test $rc -eq 1 && grep -q 'cannot serve --metrics' '$FT_OUT/late.log' && grep -q 'handover to PID $SUCC failed after the park.*flows as they were' '$FT_OUT/flowtap.log'"
+check "  and it is the same process, still answering on its control socket" \
+  ip netns exec "$NS_P" "$FT_BIN" show stats --control "$FT_CONTROL"
+sleep 1
+
+# Then a handover that works.
+successor good "${opts[@]}"
+rc=0; wait "$first" || rc=$?
+check "the first flowtap hands over to the good successor and exits 0 (exit $rc)" \
+  bash -c "test $rc -eq 0 && grep -q 'handed over to PID $SUCC' '$FT_OUT/flowtap.log'"
+PID_FLOWTAP=$SUCC
+streams_wait
+after_a=$(carrier_changes tapa) after_b=$(carrier_changes tapb)
+kill -TERM "$PID_FLOWTAP"; rc=0; wait "$PID_FLOWTAP" || rc=$?
+check "the successor stops with exit 0" test "$rc" -eq 0
+check "tapa's carrier never changed ($changes_a -> $after_a)" test "$after_a" -eq "$changes_a"
+check "tapb's carrier never changed ($changes_b -> $after_b)" test "$after_b" -eq "$changes_b"
+check "no stream datagram lost, reordered or duplicated, either way" \
+  python3 "$TOOLS/streams.py" check "$FT_OUT/stream-ab.json" "$FT_OUT/stream-ba.json"
+check "no ping lost ($(pings_lost))" test "$(pings_lost)" -eq 0
+stop_capture tapa; stop_capture tapb
+check "the TAP captures lost no frame" capture_complete tapa tapb
+sleep 0.5
+stop_pid "$PID_NFCAPD"
+python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"
+nfdump -R "$FT_OUT/nfcap" -a -o csv | python3 "$TOOLS/nfdump2json.py" >"$FT_OUT/nfdump.json"
+check "every flow at nfcapd in one record, with the captured packets and bytes" \
+  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" --once -v --min 6
+seqfail=$(nfdump -R "$FT_OUT/nfcap" -I | awk -F': *' '/^Sequence failures/{print $2}')
+check "nfcapd counts no sequence failure (got '${seqfail}')" test "${seqfail:-x}" = 0
+finish
