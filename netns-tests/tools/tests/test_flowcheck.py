@@ -82,3 +82,13 @@ def test_counts_once_fails_on_a_flow_split_in_two_records():
     assert flowcheck.counts(truth, split)[0]
     assert not flowcheck.counts(truth, split, once=True)[0]
     assert flowcheck.counts(truth, truth, once=True)[0]
+
+
+def test_counts_slack_allows_a_few_packets_short_never_more():
+    truth = [[["10.0.0.1", "10.0.0.2", 17, 5000, 6000], 10, 1000]]
+    short = [[["10.0.0.1", "10.0.0.2", 17, 5000, 6000], 8, 800]]
+    more = [[["10.0.0.1", "10.0.0.2", 17, 5000, 6000], 11, 1100]]
+    assert not flowcheck.counts(truth, short)[0]
+    assert flowcheck.counts(truth, short, slack=2)[0]
+    assert not flowcheck.counts(truth, short, slack=1)[0]
+    assert not flowcheck.counts(truth, more, slack=5)[0]

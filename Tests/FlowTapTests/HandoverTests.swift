@@ -1,0 +1,139 @@
+import Glibc
+import XCTest
+@testable import FlowTap
+
+/// What a handover and a crash restart rest on, without TAPs: a table in shared memory that a
+/// second owner adopts, the slot check that clears what a death left half-written, the layout
+/// number that refuses another version's tables, the descriptors' bookkeeping, the options a
+/// handover refuses.
+final class HandoverTests: XCTestCase {
+    let point = ObservationPoint(ingressInterface: 7, egressInterface: 8, direction: 0)
+    let policy = ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60)
+
+    func key(_ port: UInt16) -> FlowKey { FrameBuilder.tcpv4(sport: port).decode().key }
+
+    func records(_ c: inout FlowCache) -> [FlowRecord] {
+        var out: [FlowRecord] = []
+        XCTAssertTrue(c.expireAll(reason: .forcedEnd) { out.append(copy $0); return true })
+        return out
+    }
+
+    func testAnAdopterGoesOnWithTheSameFlows() throws {
+        let memory = try SharedMemory(creating: "flowtap-test", size: FlowCache.storageBytes(maxFlows: 64))
+        do {
+            var first = FlowCache(maxFlows: 64, policy: policy, point: point, seed: 9, storage: memory.base)
+            for p: UInt16 in 1 ... 5 { first.meter(key: key(p), octets: 100, tcpFlags: 0, now: 1000) }
+            first.meter(key: key(1), octets: 100, tcpFlags: 0, now: 2000)
+        }
+        var second = FlowCache(maxFlows: 64, policy: policy, point: point, seed: 9, storage: memory.base, adopting: true)
+        XCTAssertEqual(second.liveFlows, 5)
+        second.meter(key: key(1), octets: 50, tcpFlags: 0, now: 3000)
+        let out = records(&second).sorted { $0.key.sourcePort < $1.key.sourcePort }
+        XCTAssertEqual(out.map(\.packets), [3, 1, 1, 1, 1])
+        XCTAssertEqual(out[0].octets, 250)
+    }
+
+    /// A death while a flow was being inserted leaves either a free tag over a half-written
+    /// entry (`insert` writes the tag last) or, were the tag torn, one that is not the key's:
+    /// `recover` finds the second and clears it; nothing of either is ever exported.
+    func testRecoverClearsWhatADeathLeftHalfWritten() throws {
+        let memory = try SharedMemory(creating: "flowtap-test", size: FlowCache.storageBytes(maxFlows: 64))
+        var first = FlowCache(maxFlows: 64, policy: policy, point: point, seed: 9, storage: memory.base)
+        for p: UInt16 in 1 ... 4 { first.meter(key: key(p), octets: 100, tcpFlags: 0, now: 1000) }
+        // A torn tag: a used slot whose tag is not its key's.
+        let used = (0 ..< first.capacity).filter { first.tags[$0] != 0 }
+        first.tags[used[0]] ^= 0x8000_0000
+        // A half-written entry behind a tag written early: garbage key, a tag set.
+        let free = (0 ..< first.capacity).first { first.tags[$0] == 0 }!
+        first.entries[free].key = FlowKey()
+        first.entries[free].key.w0 = 0xDEAD_BEEF
+        first.tags[free] = 0x1234_5679
+        var second = FlowCache(maxFlows: 64, policy: policy, point: point, seed: 9, storage: memory.base, adopting: true)
+        XCTAssertEqual(second.liveFlows, 3)
+        XCTAssertEqual(second.recover(), 0, "a second pass finds nothing more")
+        let out = records(&second)
+        XCTAssertEqual(out.count, 3)
+        XCTAssertTrue(out.allSatisfy { $0.packets == 1 && $0.octets == 100 })
+        // Another seed: every slot fails the check, as for tables of a process with another seed.
+        var stranger = FlowCache(maxFlows: 64, policy: policy, point: point, seed: 10, storage: memory.base, adopting: true)
+        XCTAssertEqual(stranger.liveFlows, 0)
+        XCTAssertEqual(records(&stranger).count, 0)
+    }
+
+    /// The number a successor compares before it reads a table: any change of the shared
+    /// layout must change it. When this fails after a change to FlowEntry, FlowKey,
+    /// ForwarderCounters, ExporterCheckpoint or StateRegion.Header, that is the point: bump
+    /// `StateLayout.version` if the meaning changed with the same shape, and pin the new value.
+    func testTheStateLayoutNumberIsPinned() {
+        XCTAssertEqual(String(StateLayout.signature, radix: 16), Self.pinnedSignature,
+                       "the shared state's layout changed: a successor of the previous version will not read these tables")
+    }
+    static let pinnedSignature = "976222b7ff0c5399"
+
+    func testARegionOfAnotherLayoutOrShapeIsNotAdopted() throws {
+        let size = StateRegion.size(forwarders: 2, maxFlows: 64)
+        let region = try StateRegion(forwarders: 2, maxFlows: 64, records: [.l3, .l4], systemInitMs: 5)
+        let adopt = { (memory: SharedMemory, maxFlows: Int, records: RecordSet) in
+            StateRegion.adopt(memory, forwarders: 2, maxFlows: maxFlows, records: records)
+        }
+        let copy = try SharedMemory(creating: "flowtap-test", size: size)
+        copy.base.copyMemory(from: region.memory.base, byteCount: size)
+        guard case .success(let same) = adopt(copy, 64, [.l3, .l4]) else { return XCTFail("the same layout and shape") }
+        same.readPrevious()
+        XCTAssertEqual(same.systemInitMs, 5)
+        XCTAssertEqual(same.hashSeed, region.hashSeed)
+        guard case .failure(.configuration) = adopt(copy, 128, [.l3, .l4]) else { return XCTFail("another --max-flows") }
+        guard case .failure(.configuration) = adopt(copy, 64, [.l2, .l3, .l4]) else { return XCTFail("another record set") }
+        copy.base.storeBytes(of: StateLayout.signature ^ 1, toByteOffset: 8, as: UInt64.self)
+        guard case .failure(.layout) = adopt(copy, 64, [.l3, .l4]) else { return XCTFail("another layout") }
+    }
+
+    func testDescriptorsAreTakenByNameAndTheRestClosed() throws {
+        var fds: [CInt] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        let d = InheritedDescriptors([("tap-a-0", fds[0]), ("raw4", fds[1])], origin: "test")
+        XCTAssertEqual(d.take("tap-a-0"), fds[0])
+        XCTAssertNil(d.take("tap-a-0"))
+        XCTAssertEqual(d.closeUnused(), ["raw4"])
+        XCTAssertEqual(fcntl(fds[1], F_GETFD), -1, "closed")
+        close(fds[0])
+        XCTAssertEqual(d.originalNames, ["tap-a-0", "raw4"])
+    }
+
+    func testListenFDsForAnotherProcessAreIgnoredAndCleared() {
+        setenv("LISTEN_PID", "\(getpid() + 1)", 1)
+        setenv("LISTEN_FDS", "2", 1)
+        setenv("LISTEN_FDNAMES", "a:b", 1)
+        XCTAssertNil(InheritedDescriptors.fromEnvironment())
+        XCTAssertNil(getenv("LISTEN_FDS"))
+        XCTAssertNil(getenv("LISTEN_PID"))
+    }
+
+    func testAHandoverAskCrossesTheControlSocketWhole() throws {
+        let ask = HandoverAsk(pid: 42, tapA: "tapa", tapB: "tapb", offload: true, queues: 2, maxFlows: 1000, records: "l3,l4", layout: 7)
+        XCTAssertEqual(try ControlRequest(parsing: ControlRequest.handover(ask).line, longestTimeout: 60), .handover(ask))
+        XCTAssertEqual(try ControlRequest(parsing: ControlRequest.reload(ask).line, longestTimeout: 60), .reload(ask))
+        XCTAssertThrowsError(try ControlRequest(parsing: "handover {", longestTimeout: 60))
+    }
+
+    func testOptionsTheTAPsHoldAreRefusedWithTheReason() {
+        let config = ProbeConfiguration(tapA: "tapa", tapB: "tapb", collectors: [])
+        let ask = { (a: String, off: Bool, q: Int) in
+            HandoverAsk(pid: 1, tapA: a, tapB: "tapb", offload: off, queues: q, maxFlows: 99, records: "l2", layout: 0)
+        }
+        XCTAssertNil(Handover.unchangeable(ask("tapa", false, 1), config), "timeouts, collectors, --max-flows and records may change")
+        XCTAssertTrue(Handover.unchangeable(ask("tapx", false, 1), config)?.contains("TAPs cannot change") == true)
+        XCTAssertTrue(Handover.unchangeable(ask("tapa", true, 1), config)?.contains("--offload") == true)
+        XCTAssertTrue(Handover.unchangeable(ask("tapa", false, 2), config)?.contains("--queues") == true)
+    }
+
+    func testADescriptorThatIsNoTAPIsRefused() {
+        var fds: [CInt] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[1]) }
+        XCTAssertThrowsError(try TapDevice.adopt(fds[0], name: "tapa", offload: false)) { error in
+            XCTAssertTrue("\(error)".contains("not an attached TAP queue"), "\(error)")
+        }
+        XCTAssertEqual(fcntl(fds[0], F_GETFD), -1, "closed once refused")
+    }
+}

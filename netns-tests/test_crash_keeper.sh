@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# test_crash_keeper.sh - flowtap under a service manager (tools/keeper.py, which does what
+# systemd's documentation says: the notify socket, the fd store, LISTEN_FDS, Restart=on-failure
+# with RestartForceExitStatus=75 and RestartSec=100ms), through CRASHES SIGKILLs (default 3)
+# and RELOADS `flowtap reload`s (default 2) under the streams of test_handover.sh (at 1000
+# datagrams a second each way, so that a restart's gap stays within the TAP queue).
+# Checks: the TAPs' carrier never changed (the store holds the queues); the streams lost at
+# most the frame each forwarder had in hand at each crash, reordered and duplicated nothing;
+# every flow at nfcapd in one record (the tables survived), its packets those captured, less at
+# most one per forwarder per crash; no sequence failure; each start adopted what the last left.
+source "$(dirname "$0")/lib.sh"
+plan 14
+require_root
+needs python3 nfcapd nfdump tcpdump tshark iperf3 ping
+TOOLS=$(dirname "$0")/tools
+CRASHES=${CRASHES:-3}
+RELOADS=${RELOADS:-2}
+STREAM_RATE=1000
+topology_up
+hosts_without_offloads
+start_nfcapd 4739 "$FT_OUT/nfcap"
+SNAPLEN=128 capture tapa "$NS_P" tapa out
+SNAPLEN=128 capture tapb "$NS_P" tapb out
+opts=(--tap-a tapa --tap-b tapb --control "$FT_CONTROL" --collector "$C_IP:4739" --idle-timeout 120 --active-timeout 300)
+chmod 755 "$FT_OUT"
+KEEPER_SOCKET=$FT_OUT/notify.sock spawn KEEPER "$NS_P" python3 "$TOOLS/keeper.py" "$FT_OUT/keeper.log" -- \
+  "$FT_BIN" run "${opts[@]}" --seccomp trap >"$FT_OUT/flowtap.log" 2>&1
+# ready N: until the keeper has seen READY=1 N times.
+ready() {
+  local i
+  for i in $(seq 100); do [[ $(grep -c "READY=1" "$FT_OUT/keeper.log" 2>/dev/null) -ge $1 ]] && return 0; sleep 0.05; done
+  return 1
+}
+check "flowtap starts under the keeper and stores its descriptors" bash -c "$(declare -f ready); FT_OUT='$FT_OUT'; ready 1 && grep -q 'stored tap-a-0' '$FT_OUT/keeper.log'"
+check "h1 reaches h2 through flowtap" wait_ping
+iperf3_server
+changes_a=$(carrier_changes tapa) changes_b=$(carrier_changes tapb)
+streams_start $((2 * (CRASHES + RELOADS) + 3))
+sleep 1.5
+starts=1
+for c in $(seq "$CRASHES"); do
+  kill -USR1 "$PID_KEEPER"
+  starts=$((starts + 1))
+  ready "$starts" || true
+  sleep 1.5
+done
+for r in $(seq "$RELOADS"); do
+  ip netns exec "$NS_P" "$FT_BIN" reload "${opts[@]}" >>"$FT_OUT/reload.log" 2>&1 || echo "reload $r failed" >>"$FT_OUT/reload.log"
+  starts=$((starts + 1))
+  ready "$starts" || true
+  sleep 1.5
+done
+streams_wait
+after_a=$(carrier_changes tapa) after_b=$(carrier_changes tapb)
+kill -TERM "$PID_KEEPER"; rc=0; wait "$PID_KEEPER" || rc=$?
+sed 's/^/    /' "$FT_OUT/reload.log"
+grep -E " (start|exit|removed|refused|end)" "$FT_OUT/keeper.log" | sed 's/^/    keeper: /'
+# Each restart's gap as the keeper saw it: from the exit to the next READY=1 (RestartSec=100ms
+# included).
+awk '/ exit [0-9]+ (signal 9|status 75)/ {t = $1; why = ($4 == "signal") ? "crash" : "reload"}
+     / message READY=1/ && t {printf "    %s: %.0f ms from the exit to READY=1\n", why, ($1 - t) * 1000; t = 0}' "$FT_OUT/keeper.log"
+check "$CRASHES SIGKILLs and $RELOADS reloads gave $((CRASHES + RELOADS + 1)) starts, each READY" \
+  test "$(grep -c "READY=1" "$FT_OUT/keeper.log")" -eq $((CRASHES + RELOADS + 1))
+check "the crashes ended by SIGKILL, the reloads with status 75, the stop with 0, and the keeper with 0" bash -c \
+  "test \$(grep -c 'signal 9' '$FT_OUT/keeper.log') -eq $CRASHES && test \$(grep -c 'status 75' '$FT_OUT/keeper.log') -eq $RELOADS \
+   && test \$(grep -c 'status 0' '$FT_OUT/keeper.log') -eq 1 && test $rc -eq 0"
+check "every restart after a crash adopted the flow tables" \
+  test "$(grep -c "restarted after the previous flowtap died" "$FT_OUT/flowtap.log")" -eq "$CRASHES"
+check "every start after a reload adopted them" test "$(grep -c "restarted after a reload" "$FT_OUT/flowtap.log")" -eq "$RELOADS"
+check "tapa's carrier never changed ($changes_a -> $after_a)" test "$after_a" -eq "$changes_a"
+check "tapb's carrier never changed ($changes_b -> $after_b)" test "$after_b" -eq "$changes_b"
+python3 "$TOOLS/streams.py" check "$FT_OUT/stream-ab.json" "$FT_OUT/stream-ba.json" || true
+check "the streams lost at most one datagram a crash, reordered and duplicated none" bash -c \
+  "python3 -c 'import json,sys; r=[json.load(open(p)) for p in sys.argv[1:]]; sys.exit(not all(x[\"lost\"] <= $CRASHES and x[\"reordered\"] == 0 and x[\"duplicated\"] == 0 for x in r))' '$FT_OUT/stream-ab.json' '$FT_OUT/stream-ba.json'"
+check "no more pings lost than crashes ($(pings_lost))" test "$(pings_lost)" -le "$CRASHES"
+stop_capture tapa; stop_capture tapb
+check "the TAP captures lost no frame" capture_complete tapa tapb
+sleep 0.5
+stop_pid "$PID_NFCAPD"
+python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"
+nfdump -R "$FT_OUT/nfcap" -a -o csv | python3 "$TOOLS/nfdump2json.py" >"$FT_OUT/nfdump.json"
+check "every flow in one record, its packets those captured (less at most one per crash)" \
+  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" --once --slack "$CRASHES" -v --min 6
+seqfail=$(nfdump -R "$FT_OUT/nfcap" -I | awk -F': *' '/^Sequence failures/{print $2}')
+check "nfcapd counts no sequence failure across the crashes and reloads (got '${seqfail}')" test "${seqfail:-x}" = 0
+finish
