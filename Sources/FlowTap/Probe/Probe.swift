@@ -61,11 +61,14 @@ public enum Probe {
         control.start(logger: logger)
         logger.info("forwarding \(taps.a[0].name) (ifindex \(taps.a[0].ifIndex)) <-> \(taps.b[0].name) (ifindex \(taps.b[0].ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)\(scheduling)")
         if state.adopted {
-            let flows = reports.reduce(0) { $0 + $1.snapshot.liveFlows }
+            // As the predecessor last published them (within 10 ms of its end).
+            let flows = state.previousCounters.reduce(0) { $0 + $1.liveFlows }
             let how = takeover != nil ? "took over in \(gapMs) ms from \(inherited?.origin ?? "")"
                 : state.previousParked ? "restarted after a reload" : "restarted after the previous flowtap died (crash, kill or watchdog)"
-            logger.info("\(how): \(state.forwarders) flow tables adopted, their flows go on; \(resumed) collector stream\(resumed == 1 ? "" : "s") go on from their sequence numbers")
-            _ = flows
+            logger.info("\(how): \(state.forwarders) flow tables adopted, about \(flows) flows go on; \(resumed) collector stream\(resumed == 1 ? "" : "s") go on from their sequence numbers")
+            if takeover == nil && !state.previousParked, let lost = crashLoss(state, biflow: config.biflow) {
+                logger.warning("about \(lost) finished flow records were in the rings or the export thread when the previous flowtap died, and are lost (records its forwarders queued, less those its best-served collector was sent)")
+            }
         } else if let takeover {
             logger.info("took over in \(gapMs) ms from flowtap PID \(takeover.offer.pid), with empty flow tables")
         }
@@ -123,6 +126,16 @@ public enum Probe {
         case handedOver(Int32)
         /// Parked for the service manager to start the unit again (`flowtap reload`).
         case reloading
+    }
+
+    /// Records a dead predecessor's forwarders had queued and its export thread never handed to
+    /// a collector, as far as the counters it left tell (the forwarders publish every 10 ms,
+    /// so this is a floor); nil with --biflow (a biflow record carries two) or no collector.
+    static func crashLoss(_ state: StateRegion, biflow: Bool) -> UInt64? {
+        guard !biflow, !state.previousCheckpoints.isEmpty else { return nil }
+        let queued = state.previousCounters.reduce(0) { $0 &+ $1.recordsQueued }
+        let handled = state.previousCheckpoints.map { $0.records &+ $0.recordsNotSent &+ $0.recordsNotExportable }.max() ?? 0
+        return queued > handled ? queued - handled : 0
     }
 
     /// The flow tables: adopted from what the predecessor left when this version reads them and
