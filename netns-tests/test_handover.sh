@@ -5,12 +5,13 @@
 # each TAP's frames and the stream receivers' own counts.
 # Checks: no datagram lost, reordered or duplicated; the TAPs' carrier never changed; every
 # flow at nfcapd in exactly one record with the captured packets and bytes; no sequence
-# failure; each old flowtap exited 0 saying to which PID it handed over. The largest gap a
+# failure; each old flowtap exited 0 saying to which PID it handed over. The last successor
+# starts as nobody with no capability at all: what it takes over needs none. The largest gap a
 # stream receiver saw is printed (for the README).
 source "$(dirname "$0")/lib.sh"
-plan 12
+plan 13
 require_root
-needs python3 nfcapd nfdump tcpdump tshark iperf3 ping
+needs python3 nfcapd nfdump tcpdump tshark iperf3 ping setpriv
 TOOLS=$(dirname "$0")/tools
 HANDOVERS=${HANDOVERS:-10}
 topology_up
@@ -34,7 +35,13 @@ for i in $(seq "$HANDOVERS"); do
   ((i >= 4 && i <= 7)) && opts+=(--collector "$C_IP:4740")
   old=$PID_FLOWTAP old_log=$log
   log=$FT_OUT/flowtap-$i.log
-  ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --control "$FT_CONTROL" --seccomp trap --takeover "${opts[@]}" \
+  # The last one unprivileged: uid and gid 65534, no capability (the control socket opened to it).
+  unprivileged=()
+  if ((i == HANDOVERS)); then
+    chmod 0666 "$FT_CONTROL"
+    unprivileged=(setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs)
+  fi
+  ip netns exec "$NS_P" "${unprivileged[@]}" "$FT_BIN" run --tap-a tapa --tap-b tapb --control "$FT_CONTROL" --seccomp trap --takeover "${opts[@]}" \
     >"$log" 2>&1 &
   PID_FLOWTAP=$!
   FT_PIDS+=("$PID_FLOWTAP")
@@ -45,6 +52,7 @@ for i in $(seq "$HANDOVERS"); do
   gaps+=("$(grep -oE "took over in [0-9.]+ ms" "$log" | grep -oE "[0-9.]+" || echo "?")")
   sleep 0.7
 done
+caps=$(awk '/^CapEff/ {print $2}' "/proc/$PID_FLOWTAP/status") uid=$(awk '/^Uid/ {print $2}' "/proc/$PID_FLOWTAP/status")
 streams_wait
 after_a=$(carrier_changes tapa) after_b=$(carrier_changes tapb)
 echo "    takeover gaps as the successors measured them (ms, park to threads running): ${gaps[*]}"
@@ -55,6 +63,8 @@ wait "$PID_FLOWTAP" || FLOWTAP_RC=$?
 check "the last flowtap stops with exit 0" test "$FLOWTAP_RC" -eq 0
 check "every old flowtap exited 0 (${old_rc[*]})" test "$(printf '%s\n' "${old_rc[@]}" | sort -u)" = 0
 check "every old flowtap said which PID it handed over to (${#handed[@]} of $HANDOVERS)" test "${#handed[@]}" -eq "$HANDOVERS"
+check "the last successor, started as uid 65534 with no capability, took over (uid $uid, CapEff $caps)" bash -c \
+  "test '$uid' = 65534 -a '$caps' = 0000000000000000 && grep -q 'took over in' '$log'"
 check "tapa's carrier never changed over the handovers ($changes_a -> $after_a)" test "$after_a" -eq "$changes_a"
 check "tapb's carrier never changed over the handovers ($changes_b -> $after_b)" test "$after_b" -eq "$changes_b"
 check "no stream datagram lost, reordered or duplicated, either way" \

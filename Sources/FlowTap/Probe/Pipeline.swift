@@ -15,7 +15,8 @@ final class Pipeline {
     private let forwarderCommands: [ThreadCommand]
     private let exportThreadGroup: ThreadGroup
     private let forwarding: ThreadGroup
-    private let setups: [(id: ForwarderID, setup: ForwarderSetup)]
+    private var setups: [(id: ForwarderID, setup: ForwarderSetup)]
+    private let state: StateRegion
     private let cpus: [Int]
     private let rings: [RecordRing]
     /// How long a park or a resume may take before it counts as failed.
@@ -57,11 +58,11 @@ final class Pipeline {
                                   command: commands[i], requests: requests, failed: failed, logger: logger)
             setup.storage = state.table(i)
             setup.adopting = state.adopted
-            setup.countersBase = state.adopted ? state.previousCounters[i] : ForwarderCounters()
             setup.countersSlot = state.counters(i)
             return (id, setup)
         }
         self.setups = setups
+        self.state = state
         self.cpus = config.cpus
         self.rings = rings
         exportThreadGroup = ThreadGroup()
@@ -69,8 +70,12 @@ final class Pipeline {
     }
 
     /// Starts the export thread and the forwarders: the first thread that reads the wire starts here,
-    /// so the privilege drop comes before this.
+    /// so the privilege drop comes before this. The counters a predecessor left are read now
+    /// (`StateRegion.readPrevious` has run: it no longer writes them).
     func start() throws(SetupError) {
+        for i in setups.indices where state.adopted && i < state.previousCounters.count {
+            setups[i].setup.countersBase = state.previousCounters[i]
+        }
         let noThread = SetupError("cannot start a thread", fix: "raise the thread or memory limits (ulimit -u, ulimit -v)")
         guard exportThreadGroup.start(name: "flowtap-export", { [exportThread] in exportThread.run() }) else { throw noThread }
         for (i, (id, setup)) in setups.enumerated() {

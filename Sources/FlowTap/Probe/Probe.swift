@@ -41,16 +41,19 @@ public enum Probe {
         if let unused = inherited?.closeUnused(), !unused.isEmpty {
             logger.info("descriptors not needed by this configuration, closed: \(unused.joined(separator: " "))")
         }
-        // Everything that can be built while the predecessor forwards is built: the gap starts here.
+        let pipeline = try Pipeline(config, taps: taps, export: export, reports: reports, state: state, logger: logger)
+        let control = try ControlPlane(config, socket: controlSocket, taps: taps, reports: reports, pipeline: pipeline, handovers: handovers)
+        // Everything privileged is open (or was handed over): the credentials go now, and a
+        // predecessor keeps forwarding meanwhile.
+        try drop.dropCredentials(logger: logger)
+        // The gap starts here: the predecessor parks, and nothing reads the TAPs until our
+        // threads run.
         let parkStart = MonotonicClock.nowNs()
         if let takeover { try takeover.park() }
         state.readPrevious()
         if let oldState { state.inheritStreams(from: oldState) }
         state.markParked(false)
         let resumed = export.attach(state)
-        let pipeline = try Pipeline(config, taps: taps, export: export, reports: reports, state: state, logger: logger)
-        let control = try ControlPlane(config, socket: controlSocket, taps: taps, reports: reports, pipeline: pipeline, handovers: handovers)
-        try drop.dropCredentials(logger: logger)
         try control.startMetrics(logger: logger)
         try drop.installFilter(logger: logger)
         try pipeline.start()
