@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # test_handover_failed.sh - handovers that fail leave the running flowtap forwarding, with its
 # flows, as before. Under the streams of test_handover.sh: successors with options a handover
-# cannot change (--queues, a TAP, --offload) are refused with one line and exit 1; a successor
-# killed once it holds the descriptors (before the park), and one killed once the running
-# flowtap has parked (it has dropped its privileges), leave the running one to go on; then a
-# handover that succeeds. Checks: each exit status and line, the TAPs' carrier, the streams,
+# cannot change (--queues, a TAP, --offload), and one of another user, are refused with one
+# line and exit 1; a successor killed once it holds the descriptors, and one that fails once
+# the running flowtap has parked (its --metrics port is held), leave the running one to go
+# on; then a handover that succeeds. Checks: each exit status and line, the TAPs' carrier, the streams,
 # every flow in one record with the captured counts, no sequence failure.
 source "$(dirname "$0")/lib.sh"
-plan 16
+plan 17
 require_root
-needs python3 nfcapd nfdump tcpdump tshark iperf3 ping
+needs python3 nfcapd nfdump tcpdump tshark iperf3 ping setpriv
 TOOLS=$(dirname "$0")/tools
 topology_up
 hosts_without_offloads
@@ -46,6 +46,14 @@ check "a successor with other TAPs is refused" bash -c "$(declare -f successor r
   ip netns exec '$NS_P' '$FT_BIN' run --tap-a tapa --tap-b tapc --control '$FT_CONTROL' --seccomp trap --takeover ${opts[*]} >'$FT_OUT/taps.log' 2>&1; \
   test \$? -eq 1 && grep -q 'TAPs cannot change' '$FT_OUT/taps.log'"
 check "a successor with --offload is refused" refused offload "${opts[@]}" --offload
+# Another user may reach the socket (made world-writable here) but not take the TAPs over.
+chmod 0666 "$FT_CONTROL"
+rc=0
+ip netns exec "$NS_P" setpriv --reuid 1234 --regid 1234 --clear-groups --inh-caps=-all --bounding-set=-all \
+  "$FT_BIN" run --tap-a tapa --tap-b tapb --control "$FT_CONTROL" --takeover "${opts[@]}" >"$FT_OUT/stranger.log" 2>&1 || rc=$?
+check "a successor of another user (uid 1234) is refused (exit $rc)" bash -c \
+  "test $rc -eq 1 && grep -q 'taken only from root or uid' '$FT_OUT/stranger.log'"
+chmod 0660 "$FT_CONTROL"
 sleep 0.5
 
 # Killed as soon as it holds the descriptors (the running flowtap may or may not have parked

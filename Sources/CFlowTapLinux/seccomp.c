@@ -436,6 +436,11 @@ static const struct { const char *name; int nr; } allowlist_calls[] = {
 #else
     {"fcntl", CFT_ABSENT},
 #endif
+#ifdef SYS_getsockopt
+    {"getsockopt", SYS_getsockopt},
+#else
+    {"getsockopt", CFT_ABSENT},
+#endif
 #ifdef SYS_getpeername
     {"getpeername", SYS_getpeername},
 #else

@@ -311,3 +311,11 @@ int cft_receive_with_fds(int fd, void *data, size_t length, int *fds, int *count
     }
     return (int)n;
 }
+
+int cft_peer_uid(int fd) {
+    struct ucred cred;
+    socklen_t length = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) < 0)
+        return -errno;
+    return (int)cred.uid;
+}

@@ -127,4 +127,8 @@ int cft_send_with_fds(int fd, const void *data, size_t length, const int *fds, i
 /// kept) when the control data was cut short.
 int cft_receive_with_fds(int fd, void *data, size_t length, int *fds, int *count);
 
+/// getsockopt(fd, SO_PEERCRED): the uid of the process at the other end of a Unix socket, or
+/// -errno.
+int cft_peer_uid(int fd);
+
 #endif

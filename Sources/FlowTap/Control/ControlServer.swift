@@ -118,6 +118,13 @@ public final class ControlServer: @unchecked Sendable {
         var reply: [UInt8]
         switch try? ControlRequest(parsing: line, longestTimeout: context.longestTimeout) {
         case let r? where r.isHandover:
+            // The TAP queues and the raw sockets go with a handover: only to root, or to the
+            // user this flowtap runs as.
+            let peer = cft_peer_uid(client)
+            if peer != 0 && peer != CInt(bitPattern: getuid()) {
+                reply = Array(ControlJSON.encode(ControlError(error: "a handover or reload is taken only from root or uid \(getuid()), which this flowtap runs as; the asker is uid \(peer)"), pretty: true).utf8)
+                break
+            }
             if let desk = context.handovers, desk.take(r, from: client) { return false }
             reply = Array(ControlJSON.encode(ControlError(error: context.handovers == nil
                 ? "this flowtap takes no handover"

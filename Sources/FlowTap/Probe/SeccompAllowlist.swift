@@ -50,6 +50,7 @@ public enum SeccompAllowlist {
         ("pread64", "the TAPs' kernel drop counters, from sysfs files opened at setup"),
         ("recvmsg", "ICMP errors for our export datagrams, from each collector's error queue (MSG_ERRQUEUE)"),
         ("sendmsg", "a handover: the TAPs, sockets and flow tables passed to the successor (SCM_RIGHTS); FDSTORE=1 to the service manager"),
+        ("getsockopt", "a handover or reload is taken only from root or flowtap's own user (SO_PEERCRED)"),
         ("accept", "--metrics: the HTTP server takes a connection (FlyingSocks)"),
         ("fcntl", "--metrics: each connection made non-blocking (O_NONBLOCK)"),
         ("getpeername", "--metrics: the client's address of each request"),

@@ -33,7 +33,7 @@ final class Takeover {
             throw SetupError("--takeover: the flowtap on \(path) did not answer within \(HandoverChannel.timeoutMs / 1000) s",
                              fix: "check that it is healthy ('flowtap show stats'); it goes on forwarding")
         }
-        switch ControlJSON.decode(HandoverOffer.self, from: Array(bytes.prefix { $0 != UInt8(ascii: "\n") })) {
+        switch ControlJSON.decode(HandoverOffer.self, from: bytes) {
         case .success(let offer)? where offer.names.count == fds.count:
             logger.info("taking over from flowtap PID \(offer.pid): \(fds.count) descriptors received\(offer.flowsKept ? "" : "; its flows are exported at the park (this version, --max-flows or the record set cannot read its tables)")")
             return Takeover(channel: channel, offer: offer,
