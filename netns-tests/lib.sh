@@ -359,3 +359,30 @@ pings_lost() {
 
 # carrier_changes TAP: the kernel's count of the TAP's carrier going up or down.
 carrier_changes() { ip netns exec "$NS_P" cat "/sys/class/net/$1/carrier_changes"; }
+
+# captured_link_up: the topology with hosts that put finished frames on the wire, nfcapd on
+# C_IP:4739 into $FT_OUT/nfcap, and a capture of the frames each TAP gives flowtap
+# ($FT_OUT/tapa.pcap, tapb.pcap): the ground truth of the life-cycle tests.
+captured_link_up() {
+  topology_up
+  hosts_without_offloads
+  start_nfcapd 4739 "$FT_OUT/nfcap"
+  SNAPLEN=128 capture tapa "$NS_P" tapa out
+  SNAPLEN=128 capture tapb "$NS_P" tapb out
+}
+
+# collector_checks LABEL FLOWCHECK-ARGS...: once flowtap has stopped, the captures lost no
+# frame, every flow at nfcapd holds the captured packets and bytes as `flowcheck.py counts
+# FLOWCHECK-ARGS` says (LABEL names what that checks), and nfcapd counts no sequence failure.
+collector_checks() {
+  local label=$1 tools="$FT_ROOT/netns-tests/tools" seqfail; shift
+  stop_capture tapa; stop_capture tapb
+  check "the TAP captures lost no frame" capture_complete tapa tapb
+  sleep 0.5
+  stop_pid "$PID_NFCAPD"
+  python3 "$tools/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/truth.json"
+  nfdump -R "$FT_OUT/nfcap" -a -o csv | python3 "$tools/nfdump2json.py" >"$FT_OUT/nfdump.json"
+  check "$label" python3 "$tools/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/nfdump.json" "$@"
+  seqfail=$(nfdump -R "$FT_OUT/nfcap" -I | awk -F': *' '/^Sequence failures/{print $2}')
+  check "nfcapd counts no sequence failure (got '${seqfail}')" test "${seqfail:-x}" = 0
+}

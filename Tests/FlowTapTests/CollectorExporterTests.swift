@@ -54,6 +54,35 @@ final class CollectorExporterTests: XCTestCase {
         XCTAssertTrue(log.messages.dropFirst(3).contains { hasTemplates($0) }, "templates again after 20 s")
     }
 
+    /// A successor's exporter (a handover, a restart) goes on from the checkpoint its
+    /// predecessor left after its last message: the collector sees one stream, no sequence gap.
+    func testASuccessorGoesOnFromTheCheckpoint() {
+        let (first, firstLog) = exporter()
+        let slot = UnsafeMutablePointer<ExporterCheckpoint>.allocate(capacity: 1)
+        defer { slot.deallocate() }
+        slot.initialize(to: ExporterCheckpoint())
+        first.checkpointSlot = slot
+        for i in 0 ..< 5 {
+            first.export(IPFIXEncoderTests.tcpRecord(), now: 1_000 + UInt64(i))
+            first.finish(now: 1_100 + UInt64(i))
+        }
+        let data = firstLog.messages.filter { !isOptions($0) }
+        XCTAssertEqual(slot.pointee, first.checkpoint, "written after every message")
+        XCTAssertEqual(slot.pointee.stream.sequence, 5)
+        XCTAssertEqual(slot.pointee.records, 5)
+        let (second, secondLog) = exporter()
+        second.resume(from: slot.pointee)
+        second.export(IPFIXEncoderTests.tcpRecord(), now: 2_000)
+        second.finish(now: 2_100)
+        let next = secondLog.messages.filter { !isOptions($0) }
+        XCTAssertEqual(sequence(next[0]), sequence(data.last!) + 1, "the data stream goes on")
+        let options = (firstLog.messages + secondLog.messages).filter(isOptions).map(sequence)
+        XCTAssertGreaterThan(options.count, 1)
+        XCTAssertTrue(zip(options, options.dropFirst()).allSatisfy { $1 > $0 }, "the options domain goes on too, never from 0 again: \(options)")
+        XCTAssertEqual(second.statistics.records, 6)
+        XCTAssertEqual(second.checkpoint.collectorID, ExporterCheckpoint.id(of: Self.collector))
+    }
+
     func testRefreshByPacketCount() {
         let (e, log) = exporter(refreshSeconds: 3600, refreshPackets: 3)
         var now: UInt64 = 1_000

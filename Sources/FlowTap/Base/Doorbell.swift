@@ -1,4 +1,3 @@
-import CFlowTapLinux
 import Glibc
 import Synchronization
 
@@ -6,22 +5,15 @@ import Synchronization
 /// and an eventfd a sleeping thread can poll. Once rung it stays rung.
 public final class Doorbell: Sendable {
     private let rung = Atomic<Bool>(false)
+    private let event: EventFD
     /// Becomes readable, and stays so, when the bell rings.
-    public let descriptor: CInt
+    public var descriptor: CInt { event.descriptor }
 
-    public init() throws(SetupError) {
-        let fd = cft_eventfd_create()
-        guard fd >= 0 else {
-            throw SetupError("cannot create an eventfd: \(SetupError.text(-fd))", fix: "raise the open-file limit (ulimit -n)")
-        }
-        descriptor = fd
-    }
-
-    deinit { SystemCall.close(descriptor) }
+    public init() throws(SetupError) { event = try EventFD() }
 
     public func ring() {
         rung.store(true, ordering: .releasing)
-        _ = cft_eventfd_signal(descriptor)
+        event.signal()
     }
 
     @inline(__always)

@@ -1,4 +1,3 @@
-import CFlowTapLinux
 import Glibc
 import Synchronization
 
@@ -17,24 +16,17 @@ public final class ThreadCommand: Sendable {
     private let command = Atomic<Int>(0)
     /// The command carried out last (-1: none yet).
     private let done = Atomic<Int>(-1)
+    private let event: EventFD
     /// Readable while a command waits to be seen; `clearWake` empties it.
-    public let descriptor: CInt
+    public var descriptor: CInt { event.descriptor }
 
-    public init() throws(SetupError) {
-        let fd = cft_eventfd_create()
-        guard fd >= 0 else {
-            throw SetupError("cannot create an eventfd: \(SetupError.text(-fd))", fix: "raise the open-file limit (ulimit -n)")
-        }
-        descriptor = fd
-    }
-
-    deinit { SystemCall.close(descriptor) }
+    public init() throws(SetupError) { event = try EventFD() }
 
     /// From the main thread.
     public func send(_ c: Command) {
         done.store(-1, ordering: .releasing)
         command.store(c.rawValue, ordering: .releasing)
-        _ = cft_eventfd_signal(descriptor)
+        event.signal()
     }
 
     /// From the thread: one load, for its loop.
@@ -47,10 +39,7 @@ public final class ThreadCommand: Sendable {
     public func acknowledge(_ c: Command) { done.store(c.rawValue, ordering: .releasing) }
 
     /// From the thread, once it has seen the command: the eventfd no longer wakes its poll.
-    public func clearWake() {
-        var value: UInt64 = 0
-        _ = SystemCall.read(descriptor, &value, 8)
-    }
+    public func clearWake() { event.clear() }
 
     /// From the main thread: whether the thread acknowledged `c` within `timeoutMs`.
     public func wait(for c: Command, timeoutMs: Int) -> Bool {

@@ -86,6 +86,12 @@ public struct ExporterCheckpoint: Sendable, Equatable, BitwiseCopyable {
 
     public init() {}
 
+    /// The counters a checkpoint carries, and where each lives in `ExportStatistics`.
+    static let counters: [(WritableKeyPath<ExporterCheckpoint, UInt64> & Sendable, WritableKeyPath<ExportStatistics, UInt64> & Sendable)] = [
+        (\.messages, \.messages), (\.records, \.records), (\.bytes, \.bytes), (\.sendErrors, \.sendErrors),
+        (\.recordsNotSent, \.recordsNotSent), (\.recordsNotExportable, \.recordsNotExportable),
+    ]
+
     /// FNV-1a of the collector's URL (format, address, port): two collectors share a stream
     /// only when they are the same.
     public static func id(of collector: CollectorAddress) -> UInt64 {
@@ -318,23 +324,13 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         var c = ExporterCheckpoint()
         c.collectorID = ExporterCheckpoint.id(of: collector)
         c.stream = encoder.stream
-        c.messages = statistics.messages
-        c.records = statistics.records
-        c.bytes = statistics.bytes
-        c.sendErrors = statistics.sendErrors
-        c.recordsNotSent = statistics.recordsNotSent
-        c.recordsNotExportable = statistics.recordsNotExportable
+        for (kept, counted) in ExporterCheckpoint.counters { c[keyPath: kept] = statistics[keyPath: counted] }
         return c
     }
 
     public func resume(from c: ExporterCheckpoint) {
         encoder.stream = c.stream
-        statistics.messages = c.messages
-        statistics.records = c.records
-        statistics.bytes = c.bytes
-        statistics.sendErrors = c.sendErrors
-        statistics.recordsNotSent = c.recordsNotSent
-        statistics.recordsNotExportable = c.recordsNotExportable
+        for (kept, counted) in ExporterCheckpoint.counters { statistics[keyPath: counted] = c[keyPath: kept] }
     }
 
     private func persist() { checkpointSlot?.pointee = checkpoint }

@@ -1,4 +1,3 @@
-import CFlowTapLinux
 import Glibc
 import Synchronization
 
@@ -6,18 +5,12 @@ import Synchronization
 /// and the main thread, woken through the eventfd, answers (`Handover.serve`). One at a time.
 final class HandoverInbox: HandoverDesk, @unchecked Sendable {
     private let waiting = Mutex<(request: ControlRequest, client: CInt)?>(nil)
-    let descriptor: CInt
+    private let event: EventFD
+    var descriptor: CInt { event.descriptor }
 
-    init() throws(SetupError) {
-        let fd = cft_eventfd_create()
-        guard fd >= 0 else {
-            throw SetupError("cannot create an eventfd: \(SetupError.text(-fd))", fix: "raise the open-file limit (ulimit -n)")
-        }
-        descriptor = fd
-    }
+    init() throws(SetupError) { event = try EventFD() }
 
     deinit {
-        SystemCall.close(descriptor)
         if let w = waiting.withLock({ $0 }) { SystemCall.close(w.client) }
     }
 
@@ -27,14 +20,13 @@ final class HandoverInbox: HandoverDesk, @unchecked Sendable {
             w = (request, client)
             return true
         }
-        if taken { _ = cft_eventfd_signal(descriptor) }
+        if taken { event.signal() }
         return taken
     }
 
     /// From the main thread, once woken: the ask, and the connection (now the caller's).
     func next() -> (request: ControlRequest, client: Socket)? {
-        var value: UInt64 = 0
-        _ = SystemCall.read(descriptor, &value, 8)
+        event.clear()
         return waiting.withLock { w in
             defer { w = nil }
             return w.map { ($0.request, Socket(adopting: $0.client)) }
