@@ -40,14 +40,19 @@ final class HandoverTests: XCTestCase {
         let memory = try SharedMemory(creating: "flowtap-test", size: FlowCache.storageBytes(maxFlows: 64))
         var first = FlowCache(maxFlows: 64, policy: policy, point: point, seed: 9, storage: memory.base)
         for p: UInt16 in 1 ... 4 { first.meter(key: key(p), octets: 100, tcpFlags: 0, now: 1000) }
+        // WORKAROUND(swiftc 6.3.1, TSan IR): the table's pointers taken out of the noncopyable
+        // cache first; writing through `first.tags[…]` and `first.entries[…]` in place made the
+        // compiler emit an invalid bitcast under -sanitize=thread.
+        let (tags, entries) = (first.tags, first.entries)
         // A torn tag: a used slot whose tag is not its key's.
-        let used = (0 ..< first.capacity).filter { first.tags[$0] != 0 }
-        first.tags[used[0]] ^= 0x8000_0000
+        let used = (0 ..< first.capacity).filter { tags[$0] != 0 }
+        tags[used[0]] = tags[used[0]] ^ 0x8000_0000
         // A half-written entry behind a tag written early: garbage key, a tag set.
-        let free = (0 ..< first.capacity).first { first.tags[$0] == 0 }!
-        first.entries[free].key = FlowKey()
-        first.entries[free].key.w0 = 0xDEAD_BEEF
-        first.tags[free] = 0x1234_5679
+        let free = (0 ..< first.capacity).first { tags[$0] == 0 }!
+        var garbage = FlowKey()
+        garbage.w0 = 0xDEAD_BEEF
+        (entries + free).pointee.key = garbage
+        tags[free] = 0x1234_5679
         var second = FlowCache(maxFlows: 64, policy: policy, point: point, seed: 9, storage: memory.base, adopting: true)
         XCTAssertEqual(second.liveFlows, 3)
         XCTAssertEqual(second.recover(), 0, "a second pass finds nothing more")
