@@ -101,6 +101,8 @@ spawn() { local name=$1 n=$2; shift 2; ip netns exec "$n" "$@" & FT_PIDS+=("$!")
 
 cleanup() {
   local rc=$? i n pid refused
+  # A test's own undoing first (test_package.sh purges what it installed).
+  if declare -F cleanup_extra >/dev/null; then cleanup_extra || true; fi
   for ((i = ${#FT_PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${FT_PIDS[i]}" 2>/dev/null || true; done
   for ((i = ${#FT_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${FT_PIDS[i]}"; done
   # Refusals finish did not see (a test that ended early, or a flowtap stopped only here)

@@ -58,7 +58,7 @@ check "the JSON log states the privilege drop" grep -q '"message":"privileges dr
 
 unit=$FT_OUT/units/flowtap@wan.service
 mkdir -p "$FT_OUT/units"
-sed "s|/usr/local/bin/flowtap|$FT_BIN|; s|/etc/flowtap/%i.conf|$FT_OUT/units/%i.conf|" "$FT_ROOT/contrib/systemd/flowtap@.service" >"$unit"
+sed "s|/usr/sbin/flowtap|$FT_BIN|; s|/etc/flowtap/%i.conf|$FT_OUT/units/%i.conf|" "$FT_ROOT/contrib/systemd/flowtap@.service" >"$unit"
 cp "$FT_ROOT/contrib/systemd/flowtap.conf.example" "$FT_OUT/units/wan.conf"
 systemd-analyze verify "$unit" >"$FT_OUT/verify.log" 2>&1
 verify_rc=$?

@@ -7,7 +7,7 @@ struct Flowtap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowtap",
         abstract: "An inline flow probe: forwards frames between two TAPs and exports their flows as IPFIX or NetFlow v9/v5.",
-        version: "0.1.0",
+        version: FlowtapVersion.string,
         subcommands: [Run.self, Reload.self, Show.self, Expire.self, Templates.self, SetTimeouts.self]
     )
 }
