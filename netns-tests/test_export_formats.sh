@@ -70,7 +70,9 @@ for c in ipfix netflow-ipfix netflow-v9 netflow-v5; do
   python3 "$(dirname "$0")/tools/convert.py" key "$FT_OUT/py-$c.json" flows "$FT_OUT/py-$c.flows.json"
   check "python $c collector holds every flow with the captured packets and bytes" \
     python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/py-$c.flows.json" $only --min 10
-  check "python $c collector: every packet parsed, no sequence error" python3 "$(dirname "$0")/tools/recordcheck.py" pycollect-clean "$FT_OUT/py-$c.json"
+  # v5 has no templates or options: its 14 IPv4 flows may leave in as few as two messages.
+  minimum=3; [[ $c == netflow-v5 ]] && minimum=2
+  check "python $c collector: every packet parsed, no sequence error" python3 "$(dirname "$0")/tools/recordcheck.py" pycollect-clean "$FT_OUT/py-$c.json" "$minimum"
 done
 check "flowtap counts the IPv6 flows v5 cannot carry" grep -qE "not exportable in v5: [1-9]" "$FT_OUT/flowtap.log"
 

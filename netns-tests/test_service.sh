@@ -6,7 +6,8 @@
 # ptrace for 1.5 s: forwarding goes on, WATCHDOG=1 stops within a period, an error says why, and
 # the pings come back once it runs again); STOPPING=1 at SIGTERM, then nothing), --log-format json
 # (every stderr line an object Python's json reads), and contrib/systemd/flowtap@.service as
-# systemd-analyze verify reads it (no warning at all).
+# systemd-analyze verify reads it (no warning at all; its manual page is checked where the
+# package installs it, in test_package.sh).
 source "$(dirname "$0")/lib.sh"
 plan 15
 require_root
@@ -60,8 +61,10 @@ unit=$FT_OUT/units/flowtap@wan.service
 mkdir -p "$FT_OUT/units"
 sed "s|/usr/sbin/flowtap|$FT_BIN|; s|/etc/flowtap/%i.conf|$FT_OUT/units/%i.conf|" "$FT_ROOT/contrib/systemd/flowtap@.service" >"$unit"
 cp "$FT_ROOT/contrib/systemd/flowtap.conf.example" "$FT_OUT/units/wan.conf"
-systemd-analyze verify "$unit" >"$FT_OUT/verify.log" 2>&1
-verify_rc=$?
+# --man=no: the unit names man:flowtap(8), which contrib/package.sh makes; test_package.sh
+# verifies the installed unit with its page.
+verify_rc=0
+systemd-analyze verify --man=no "$unit" >"$FT_OUT/verify.log" 2>&1 || verify_rc=$?
 sed 's/^/    /' "$FT_OUT/verify.log"
 check "systemd-analyze verify accepts flowtap@.service without a warning" bash -c "test $verify_rc -eq 0 && ! test -s '$FT_OUT/verify.log'"
 finish

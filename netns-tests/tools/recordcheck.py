@@ -8,7 +8,8 @@ are more than a comparison of flows (flowcheck.py does those). Each prints what 
                                        counts in, the responder's out (at least 6)
   wire-variety TRUTH                   the capture has the ToS values, ICMP types and TCP endings sent
   ipv6-transports TRUTH                the capture holds IPv6 TCP and UDP flows
-  pycollect-clean RESULT               every message parsed, no sequence error, more than 2 messages
+  pycollect-clean RESULT [MIN]         every message parsed, no sequence error, at least MIN messages
+                                       (default 3; a sequence is checked from the second on)
   server-side-reasons TSV PORT FIRST COUNT   the COUNT server sides (sport PORT, dport FIRST..)
                                        all end with flowEndReason 3
   one-record-per-direction TRUTH CSV MIN   one nfdump record per TCP connection direction, no
@@ -101,10 +102,10 @@ def ipv6_transports(truth_path):
     return {6, 17} <= {k[2] for k, _, _ in json.load(open(truth_path)) if ":" in k[0]}
 
 
-def pycollect_clean(path):
+def pycollect_clean(path, minimum="3"):
     r = json.load(open(path))
-    print("   ", r["notes"][:3])
-    return r["unparsed"] == 0 and r["sequence_errors"] == 0 and r["messages"] > 2
+    print(f"    {r['messages']} messages, {r['unparsed']} unparsed, {r['sequence_errors']} sequence errors", r["notes"][:3])
+    return r["unparsed"] == 0 and r["sequence_errors"] == 0 and r["messages"] >= int(minimum)
 
 
 def tshark_columns(path, width):

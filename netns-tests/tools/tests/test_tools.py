@@ -168,6 +168,9 @@ def test_pycollect_clean(tmp_path):
     r = {"notes": [], "unparsed": 0, "sequence_errors": 0, "messages": 3}
     assert recordcheck.pycollect_clean(write(tmp_path, "r.json", r))
     assert not recordcheck.pycollect_clean(write(tmp_path, "r.json", dict(r, sequence_errors=1)))
+    two = write(tmp_path, "two.json", dict(r, messages=2))
+    assert not recordcheck.pycollect_clean(two)
+    assert recordcheck.pycollect_clean(two, "2")
 
 
 def test_end_reasons_from_tshark_columns(tmp_path):
