@@ -43,6 +43,25 @@ final class BiflowTests: XCTestCase {
         XCTAssertEqual(assembler.paired, 1)
     }
 
+    /// A handover: the waiting side is taken out without going out, and pairs with its reverse
+    /// in the successor's assembler.
+    func testAWaitingRecordTakenAtAHandoverPairsInTheSuccessor() {
+        let old = BiflowAssembler(memorySeconds: 60)
+        var out: [FlowRecord] = []
+        old.add(record(client.reverseKey, packets: 3, first: 200, direction: 1), now: 1000) { out.append($0) }
+        let waiting = old.takeWaiting()
+        XCTAssertEqual(waiting.count, 1)
+        XCTAssertEqual(old.waiting, 0)
+        old.flush(now: 2000) { out.append($0) }
+        XCTAssertTrue(out.isEmpty, "taken, not sent")
+        let successor = BiflowAssembler(memorySeconds: 60)
+        for r in waiting { successor.add(r, now: 3000) { out.append($0) } }
+        successor.add(record(client, packets: 5, first: 100), now: 3500) { out.append($0) }
+        XCTAssertEqual(out.count, 1)
+        XCTAssertEqual(out[0].packets, 5)
+        XCTAssertEqual(out[0].reversePackets, 3, "one biflow record, not two one-way ones")
+    }
+
     func testOrientationHoldsForTheConversationsLife() {
         let assembler = BiflowAssembler(memorySeconds: 60)
         var out: [FlowRecord] = []

@@ -8,10 +8,12 @@ final class CountingExporter: FlowExporter {
     let collector = CollectorAddress(host: IPAddress("10.0.0.2")!)
     var statistics = ExportStatistics()
     var packets: UInt64 = 0
+    var latencies: [TCPLatency] = []
     var finished = false
     func export(_ record: borrowing FlowRecord, now: UInt64) {
         statistics.records += 1
         packets += record.packets
+        if record.handshake.role != .none { latencies.append(record.latency) }
     }
     func tick(now: UInt64) {}
     func finish(now: UInt64) { finished = true }

@@ -81,6 +81,19 @@ public final class BiflowAssembler {
     }
 
     /// Shutdown: everything still waiting goes out.
+    /// A handover: the records still waiting for their reverse, in arrival order, taken out
+    /// without going out, for the successor to add again (`HeldRecords`).
+    public func takeWaiting() -> [FlowRecord] {
+        var out: [FlowRecord] = []
+        order.removeAll { key, arrived in
+            if let entry = pending[key], entry.arrived == arrived {
+                pending.removeValue(forKey: key)
+                out.append(entry.record)
+            }
+        }
+        return out
+    }
+
     public func flush(now: UInt64, _ emit: (FlowRecord) -> Void) {
         order.removeAll { key, _ in
             if let entry = pending.removeValue(forKey: key) { emit(alone(entry.record, now: now)) }

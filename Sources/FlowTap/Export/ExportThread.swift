@@ -19,6 +19,11 @@ public final class ExportThread: @unchecked Sendable {
     let latency = LatencyJoin()
     let allExporters: [any FlowExporter]
     let command: ThreadCommand
+    /// Where a park leaves the records that wait for a partner, for a successor; nil: they go
+    /// out at the park, as at a stop.
+    public var held: HeldRecords?
+    /// What a predecessor left there, added again before the first record of this process.
+    public var carried: (latency: [FlowRecord], biflow: [FlowRecord]) = ([], [])
     private let beat = Atomic<UInt64>(0)
     /// Each collector's statistics as of the last tick, for readers on other threads.
     private let published: Mutex<[ExportStatistics]>
@@ -59,6 +64,13 @@ public final class ExportThread: @unchecked Sendable {
                 for exporter in exporters { exporter.export(record, now: now) }
                 biflow?.add(record, now: nowNs, toBiflow)
             }
+            if !carried.latency.isEmpty || !carried.biflow.isEmpty {
+                // Those that waited for their reverse wait again, here; a biflow record with no
+                // --biflow here any more has no collector left to go to.
+                if let biflow { for r in carried.biflow { biflow.add(r, now: nowNs, toBiflow) } }
+                for r in carried.latency { latency.add(r, now: nowNs, joined) }
+                carried = ([], [])
+            }
             for ring in rings {
                 ring.drain { record in latency.add(copy record, now: nowNs, joined) }
             }
@@ -72,7 +84,16 @@ public final class ExportThread: @unchecked Sendable {
             for exporter in allExporters { exporter.tick(now: now) }
             if c == .park || c == .parkEmptied {
                 // The forwarders are parked: their rings held all they had. What waits for a
-                // partner goes now (see `Handover` in docs/operating.md), then every message.
+                // partner stays for the successor where it can (a plain park: it adopts the
+                // tables, and its forwarders report the partners); the rest goes now, as at a
+                // stop. Then every message.
+                if c == .park, let held {
+                    let waiting = latency.takeWaiting()
+                    let kept = min(waiting.count, held.capacity)
+                    for r in waiting[kept...] { joined(r) }
+                    let rest = held.keep(latency: Array(waiting.prefix(kept)), biflow: biflow?.takeWaiting() ?? [])
+                    if let biflow { for r in rest.biflow { biflow.add(r, now: nowNs, toBiflow) } }
+                }
                 latency.flush(joined)
                 biflow?.flush(now: nowNs, toBiflow)
                 for exporter in allExporters { exporter.finish(now: now) }
@@ -80,7 +101,9 @@ public final class ExportThread: @unchecked Sendable {
                 command.acknowledge(c)
                 switch command.waitWhileParked() {
                 case .run:
+                    // The handover failed: what was kept for the successor waits here again.
                     command.clearWake()
+                    if let held { carried = held.take() }
                     command.acknowledge(.run)
                     continue
                 case .quit: return

@@ -56,6 +56,18 @@ public final class LatencyJoin {
         order.expire(now: now, holdNs: holdNs) { key, arrived in leave(key, arrived, emit) }
     }
 
+    /// A handover: everything still waiting, in arrival order, taken out without going out, for
+    /// the successor to add again (`HeldRecords`).
+    public func takeWaiting() -> [FlowRecord] {
+        var out: [FlowRecord] = []
+        order.removeAll { key, arrived in
+            guard let entry = waiting[key], entry.arrived == arrived else { return }
+            waiting.removeValue(forKey: key)
+            out.append(entry.record)
+        }
+        return out
+    }
+
     /// Shutdown: everything still waiting goes out, in arrival order.
     public func flush(_ emit: (FlowRecord) -> Void) {
         order.removeAll { key, arrived in leave(key, arrived, emit) }

@@ -41,6 +41,7 @@ final class Pipeline {
             : nil
         exportThread = ExportThread(rings: rings, exporters: export.exporters, biflowExporters: export.biflowExporters,
                         biflow: assembler, command: exportCommand)
+        exportThread.held = state.heldRecords
         let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout,
                                   closeTimeoutSeconds: config.tcpCloseTimeout)
         let hashSeed = state.hashSeed
@@ -76,6 +77,7 @@ final class Pipeline {
         for i in setups.indices where state.adopted && i < state.previousCounters.count {
             setups[i].setup.countersBase = state.previousCounters[i]
         }
+        exportThread.carried = state.carried
         let noThread = SetupError("cannot start a thread", fix: "raise the thread or memory limits (ulimit -u, ulimit -v)")
         guard exportThreadGroup.start(name: "flowtap-export", { [exportThread] in exportThread.run() }) else { throw noThread }
         for (i, (id, setup)) in setups.enumerated() {

@@ -29,7 +29,14 @@ final class StateRegion: @unchecked Sendable {
         var systemInitMs: UInt64
         /// How many processes have adopted this state.
         var adoptions: UInt64
+        /// The records a park left for the successor (`HeldRecords`): the latency join's, then
+        /// the biflow pairing's.
+        var heldLatency: UInt32
+        var heldBiflow: UInt32
     }
+
+    /// Records a park can leave for the successor; more go out at the park, as at a stop.
+    static let heldCapacity = 65536
 
     let memory: SharedMemory
     let forwarders: Int
@@ -41,14 +48,29 @@ final class StateRegion: @unchecked Sendable {
     private(set) var previousCheckpoints: [ExporterCheckpoint] = []
     private(set) var previousCounters: [ForwarderCounters] = []
     private(set) var previousParked = false
+    /// The waiting records a park left for this process (`readPrevious`).
+    private(set) var carried: (latency: [FlowRecord], biflow: [FlowRecord]) = ([], [])
+
+    /// The area a park of this process leaves its waiting records in.
+    var heldRecords: HeldRecords {
+        // The counts' addresses in the mapping (the header lives there, not in Swift memory).
+        let count = { (field: KeyPath<Header, UInt32>) in
+            (self.memory.base + MemoryLayout<Header>.offset(of: field)!).bindMemory(to: UInt32.self, capacity: 1)
+        }
+        return HeldRecords(records: (memory.base + Self.heldOffset(forwarders: forwarders)).bindMemory(to: FlowRecord.self, capacity: Self.heldCapacity),
+                           capacity: Self.heldCapacity, latencyCount: count(\.heldLatency), biflowCount: count(\.heldBiflow))
+    }
 
     var header: UnsafeMutablePointer<Header> { memory.base.bindMemory(to: Header.self, capacity: 1) }
 
     static func checkpointsOffset(forwarders: Int) -> Int {
         countersOffset + forwarders * MemoryLayout<ForwarderCounters>.stride
     }
-    static func tablesOffset(forwarders: Int) -> Int {
+    static func heldOffset(forwarders: Int) -> Int {
         page(checkpointsOffset(forwarders: forwarders) + maxCollectors * MemoryLayout<ExporterCheckpoint>.stride)
+    }
+    static func tablesOffset(forwarders: Int) -> Int {
+        page(heldOffset(forwarders: forwarders) + heldCapacity * MemoryLayout<FlowRecord>.stride)
     }
     static func tableBytes(maxFlows: Int) -> Int { page(FlowCache.storageBytes(maxFlows: maxFlows)) }
     static func size(forwarders: Int, maxFlows: Int) -> Int {
@@ -69,7 +91,8 @@ final class StateRegion: @unchecked Sendable {
         adopted = false
         header.pointee = Header(magic: Self.magic, signature: StateLayout.signature, forwarders: UInt32(forwarders),
                                 maxFlows: UInt32(maxFlows), records: UInt32(records.rawValue), parked: 0,
-                                hashSeed: UInt64.random(in: 1 ... .max), systemInitMs: systemInitMs, adoptions: 0)
+                                hashSeed: UInt64.random(in: 1 ... .max), systemInitMs: systemInitMs, adoptions: 0,
+                                heldLatency: 0, heldBiflow: 0)
     }
 
     /// The region a previous process left, when it is one this version reads and it fits this
@@ -111,6 +134,9 @@ final class StateRegion: @unchecked Sendable {
         }.filter { $0.collectorID != 0 }
         previousParked = base.load(as: Header.self).parked == 1
         header.pointee.adoptions &+= 1
+        // Kept at a park for us; after a crash, whatever is there is not what the export
+        // thread last held.
+        if previousParked { carried = heldRecords.take() } else { heldRecords.clear() }
     }
 
     /// A fresh region's carry-over from a previous one it could not adopt (another --max-flows,
@@ -180,6 +206,7 @@ enum StateLayout {
         for f in fields { mix(MemoryLayout<FlowEntry>.offset(of: f) ?? -1) }
         mix(MemoryLayout<ForwarderCounters>.stride)
         mix(MemoryLayout<ExporterCheckpoint>.stride)
+        mix(MemoryLayout<FlowRecord>.stride)
         mix(FlowCache.ways)
         return h
     }
