@@ -196,6 +196,7 @@ final class HandoverTests: XCTestCase {
         let rest = held.keep(latency: [r, r, r], biflow: [r, r])
         XCTAssertEqual(rest.latency.count, 0)
         XCTAssertEqual(rest.biflow.count, 1, "what does not fit goes back to the caller")
+        XCTAssertEqual(held.read().latency.count, 3, "a successor reads them and leaves them")
         let back = held.take()
         XCTAssertEqual(back.latency.count, 3)
         XCTAssertEqual(back.biflow.count, 1)

@@ -31,13 +31,19 @@ public struct HeldRecords: @unchecked Sendable {
         return (l.dropFirst(nl), b.dropFirst(nb))
     }
 
-    /// What a predecessor kept, emptied; nothing when the counts are not sane.
-    public func take() -> (latency: [FlowRecord], biflow: [FlowRecord]) {
+    /// What was kept, left in place: a successor reads it so, and should it die before it
+    /// runs, the flowtap it was taking over from `take`s it back. Nothing when the counts are
+    /// not sane.
+    public func read() -> (latency: [FlowRecord], biflow: [FlowRecord]) {
         let nl = Int(latency.pointee), nb = Int(biflow.pointee)
-        latency.pointee = 0
-        biflow.pointee = 0
         guard nl <= capacity, nb <= capacity - nl else { return ([], []) }
         return (Array(UnsafeBufferPointer(start: records, count: nl)), Array(UnsafeBufferPointer(start: records + nl, count: nb)))
+    }
+
+    /// What was kept, emptied.
+    public func take() -> (latency: [FlowRecord], biflow: [FlowRecord]) {
+        defer { clear() }
+        return read()
     }
 
     /// Forgets what is kept (a crash left it: it is not what the export thread last held).

@@ -134,9 +134,9 @@ final class StateRegion: @unchecked Sendable {
         }.filter { $0.collectorID != 0 }
         previousParked = base.load(as: Header.self).parked == 1
         header.pointee.adoptions &+= 1
-        // Kept at a park for us; after a crash, whatever is there is not what the export
-        // thread last held.
-        if previousParked { carried = heldRecords.take() } else { heldRecords.clear() }
+        // Kept at a park for us (read, not emptied: a predecessor whose handover fails takes
+        // them back); after a crash, whatever is there is not what the export thread last held.
+        if previousParked { carried = heldRecords.read() } else { heldRecords.clear() }
     }
 
     /// A fresh region's carry-over from a previous one it could not adopt (another --max-flows,
