@@ -10,6 +10,7 @@ number and its send time (CLOCK_MONOTONIC, which the namespaces share).
                                          between arrivals and the largest one-way delay (ms)
   check OUT.json... [--max-gap MS]       each stream: nothing lost, reordered or duplicated, and
                                          (given) every gap under MS; prints the figures
+  report OUT.json...                     prints the figures only (a baseline that loses on purpose)
 """
 import json
 import socket
@@ -90,6 +91,16 @@ def receive(port, out):
     json.dump(stats(arrivals, sent), open(out, "w"))
 
 
+def line(path, r):
+    return (f"    {path.split('/')[-1]}: sent {r['sent']}, lost {r['lost']}, reordered {r['reordered']}, duplicated {r['duplicated']}, "
+            f"largest gap {r['max_gap_ms']:.1f} ms, largest one-way delay {r['max_delay_ms']:.1f} ms")
+
+
+def report(*paths):
+    for path in paths:
+        print(line(path, json.load(open(path))))
+
+
 def check(*args):
     args = list(args)
     limit = None
@@ -104,12 +115,11 @@ def check(*args):
         if limit is not None:
             good = good and r["max_gap_ms"] < limit
         ok = ok and good
-        print(f"    {path.split('/')[-1]}: sent {r['sent']}, lost {r['lost']}, reordered {r['reordered']}, duplicated {r['duplicated']}, "
-              f"largest gap {r['max_gap_ms']:.1f} ms, largest one-way delay {r['max_delay_ms']:.1f} ms{'' if good else '  <- FAIL'}")
+        print(line(path, r) + ("" if good else "  <- FAIL"))
     return ok
 
 
-COMMANDS = {"send": send, "receive": receive, "check": check}
+COMMANDS = {"send": send, "receive": receive, "check": check, "report": report}
 
 if __name__ == "__main__":
     main(COMMANDS, __doc__)

@@ -300,6 +300,7 @@ def test_streams_counts_loss_reordering_duplicates_and_gaps(tmp_path):
     assert streams.check(str(clean))
     assert not streams.check(str(bad))
     assert not streams.check(str(clean), "--max-gap", "0.5")
+    assert streams.report(str(bad)) is None
 
 
 def test_procs_kills_the_pid_a_matching_line_names(tmp_path):
