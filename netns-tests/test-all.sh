@@ -53,7 +53,13 @@ unit() {
   if timed_out "$rc"; then echo "unit tests ($name) timed out"; fi
   # A sanitizer report fails the run even where the test that raised it passed.
   if grep -qE "WARNING: ThreadSanitizer|ERROR: AddressSanitizer" "/tmp/flowtap-$name.log"; then rc=1; fi
-  [[ $rc -eq 0 ]] || unit_failures+=("$name")
+  if [[ $rc -ne 0 ]]; then
+    unit_failures+=("$name")
+    # CI keeps only this output: the failed cases and the first sanitizer report, whole.
+    echo "   unit tests ($name) failed (exit $rc); the failed cases and the first report:"
+    grep -E "error: |Test Case .* failed|Fatal error|Crash|signal" "/tmp/flowtap-$name.log" | head -20
+    sed -n '/WARNING: ThreadSanitizer\|ERROR: AddressSanitizer/,/^SUMMARY/p' "/tmp/flowtap-$name.log" | head -60
+  fi
 }
 unit plain
 unit tsan --sanitize=thread --scratch-path .build-tsan

@@ -121,22 +121,27 @@ final class ForwarderExportThreadTests: XCTestCase {
             for f in frames { XCTAssertEqual(f.withUnsafeBytes { Glibc.write(inject, $0.baseAddress!, $0.count) }, f.count) }
         }
 
-        /// Frames that came out within `ms`.
-        func received(within ms: Int) -> Int {
+        /// Frames that came out: read until `expected` came or 10 s passed (a sanitizer on a
+        /// busy CI machine is slow to start a thread), then `ms` more for any beyond them.
+        func received(_ expected: Int, quiet ms: Int = 100) -> Int {
             var buffer = [UInt8](repeating: 0, count: 2048)
             var n = 0
-            let deadline = MonotonicClock.nowMs() + UInt64(ms)
+            let patience = MonotonicClock.nowMs() + 10_000
+            var deadline = expected == 0 ? MonotonicClock.nowMs() + UInt64(ms) : patience
             while MonotonicClock.nowMs() < deadline {
-                if Glibc.read(drain, &buffer, buffer.count) > 0 { n += 1 } else { usleep(1000) }
+                if Glibc.read(drain, &buffer, buffer.count) > 0 {
+                    n += 1
+                    if n == expected { deadline = MonotonicClock.nowMs() + UInt64(ms) }
+                } else { usleep(1000) }
             }
             return n
         }
 
         func park() {
             forwarder.send(.park)
-            XCTAssertTrue(forwarder.wait(for: .park, timeoutMs: 2000))
+            XCTAssertTrue(forwarder.wait(for: .park, timeoutMs: 10_000))
             export.send(.park)
-            XCTAssertTrue(export.wait(for: .park, timeoutMs: 2000))
+            XCTAssertTrue(export.wait(for: .park, timeoutMs: 10_000))
         }
 
         func end(_ how: ThreadCommand.Command) {
@@ -154,14 +159,14 @@ final class ForwarderExportThreadTests: XCTestCase {
     func testAParkedForwarderReadsNothingAndGoesOnAfter() throws {
         let rig = try Rig(self, storage: nil, adopting: false)
         rig.send(Self.flows)
-        XCTAssertEqual(rig.received(within: 300), Self.flows.count)
+        XCTAssertEqual(rig.received(Self.flows.count), Self.flows.count)
         rig.park()
         rig.send(Self.flows)
-        XCTAssertEqual(rig.received(within: 200), 0, "parked: no frame read")
+        XCTAssertEqual(rig.received(0, quiet: 200), 0, "parked: no frame read")
         rig.forwarder.send(.run)
         rig.export.send(.run)
-        XCTAssertTrue(rig.forwarder.wait(for: .run, timeoutMs: 2000))
-        XCTAssertEqual(rig.received(within: 300), Self.flows.count, "the frames that waited cross once running again")
+        XCTAssertTrue(rig.forwarder.wait(for: .run, timeoutMs: 10_000))
+        XCTAssertEqual(rig.received(Self.flows.count), Self.flows.count, "the frames that waited cross once running again")
         rig.end(.stop)
         XCTAssertEqual(rig.exporter.packets, UInt64(2 * Self.flows.count))
         XCTAssertEqual(rig.exporter.statistics.records, UInt64(Self.flows.count), "one record a flow: the park split none")
@@ -174,13 +179,13 @@ final class ForwarderExportThreadTests: XCTestCase {
         let memory = try SharedMemory(creating: "flowtap-test", size: FlowCache.storageBytes(maxFlows: 256))
         let first = try Rig(self, storage: memory.base, adopting: false)
         first.send(Self.flows)
-        XCTAssertEqual(first.received(within: 300), Self.flows.count)
+        XCTAssertEqual(first.received(Self.flows.count), Self.flows.count)
         first.park()
         first.end(.quit)
         XCTAssertEqual(first.exporter.statistics.records, 0, "quit: the flows are the successor's")
         let second = try Rig(self, storage: memory.base, adopting: true)
         second.send(Self.flows)
-        XCTAssertEqual(second.received(within: 300), Self.flows.count)
+        XCTAssertEqual(second.received(Self.flows.count), Self.flows.count)
         second.end(.stop)
         XCTAssertEqual(second.exporter.statistics.records, UInt64(Self.flows.count), "one record a flow")
         XCTAssertEqual(second.exporter.packets, UInt64(2 * Self.flows.count), "both processes' packets")

@@ -170,7 +170,7 @@ final class HandoverTests: XCTestCase {
             usleep(250_000)                    // two ticks: the record is in the join
             if end == .quit {
                 command.send(.park)
-                XCTAssertTrue(command.wait(for: .park, timeoutMs: 2000))
+                XCTAssertTrue(command.wait(for: .park, timeoutMs: 10_000))
             }
             ring.finish()
             command.send(end)

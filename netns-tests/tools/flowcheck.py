@@ -25,19 +25,24 @@ fields  Every field of every record. TRUTH is `pcapflows.py --fields --icmp-type
         together hold: packets and bytes, exactly; the OR of the TCP flags (v9, v5 and nfdump:
         the low 8 bits); the ToS; ICMP type << 8 | code; ingress and egress ifindex; direction
         (0 for tap-a's flows, 1 for tap-b's; not in v5); start and end within --tolerance
-        (default 0.001 s); in IPFIX the end reason, 3 for a TCP flow with a FIN or RST or whose
-        reverse had a RST, else 1 or 4.
+        (default 0.001 s), late by at most the time flowtap held the frame when TRUTH has
+        first_held/last_held (pcapflows.py --held=, tools/held.py); in IPFIX the end reason,
+        3 for a TCP flow with a FIN or RST or whose reverse had a RST, else 1 or 4.
 times   ROWS is [[src, dst, proto, sport, dport], start, end] per record (Unix seconds): per
         flow the earliest start and the latest end within --tolerance of the capture's first
-        and last packet, and no flow the capture lacks.
+        and last packet (late by at most their held time, as in fields), and no flow the
+        capture lacks.
 starts  TRUTH is `pcapflows.py --first` rows, STARTS [[src, dst, proto, sport, dport], start]
         (--epoch-offset is subtracted first): for every flow in both, the earliest start within
-        --tolerance (default 0.001 s) of the first packet; --min defaults to 5 here.
+        --tolerance (default 0.001 s) of the first packet (late by at most its held time, when
+        the rows carry it); --min defaults to 5 here.
 """
 import ipaddress
 import json
 import sys
 from collections import defaultdict
+
+from held import outside
 
 
 def five_tuple(k):
@@ -92,7 +97,7 @@ def fields(truth, records, ifindex, fmt="ipfix", tolerance=0.001, minimum=1, ipv
     # TCP flows whose connection the other direction reset end as if the RST were theirs.
     reset = {five_tuple((t["key"][1], t["key"][0], 6, t["key"][4], t["key"][3]))
              for t in truth if int(t["key"][2]) == 6 and t["tcp_flags"] & 0x04}
-    lines, bad, compared, worst, seen = [], 0, 0, 0.0, set()
+    lines, bad, compared, worst, most_held, seen = [], 0, 0, 0.0, 0.0, set()
     for t in truth:
         k = key(t["key"], t["icmp"], t["tos"][0]) + (ifindex[t["capture"]],)
         rs = by_key.get(k, [])
@@ -128,9 +133,12 @@ def fields(truth, records, ifindex, fmt="ipfix", tolerance=0.001, minimum=1, ipv
                 problems.append("a record without start or end")
             else:
                 e1, e2 = min(starts) - t["first"], max(ends) - t["last"]
+                h1, h2 = t.get("first_held"), t.get("last_held")
                 worst = max(worst, abs(e1), abs(e2))
-                if abs(e1) > tolerance or abs(e2) > tolerance:
-                    problems.append(f"start {e1 * 1000:+.3f} ms, end {e2 * 1000:+.3f} ms from the capture")
+                most_held = max(most_held, h1 or 0, h2 or 0)
+                if outside(e1, h1, tolerance) or outside(e2, h2, tolerance):
+                    problems.append(f"start {e1 * 1000:+.3f} ms, end {e2 * 1000:+.3f} ms from the capture"
+                                    f" (held {held_ms(h1)}, {held_ms(h2)})")
             if fmt == "ipfix":
                 closed = k[2] == 6 and (t["tcp_flags"] & 0x05 or five_tuple(t["key"]) in reset)
                 reasons = {r.get("reason") for r in rs}
@@ -145,31 +153,44 @@ def fields(truth, records, ifindex, fmt="ipfix", tolerance=0.001, minimum=1, ipv
         if k not in seen:
             bad += 1
             lines.append(f"  DIFF {k}: at the collector, not in the capture")
-    lines.append(f"  {fmt}: {compared} flows compared field by field, {bad} differ; largest time error {worst * 1000:.3f} ms")
+    lines.append(f"  {fmt}: {compared} flows compared field by field, {bad} differ; largest time error {worst * 1000:.3f} ms"
+                 f" (a frame held up to {most_held * 1000:.3f} ms)")
     return bad == 0 and compared >= minimum, lines
 
 
+def held_ms(h):
+    return "?" if h is None else f"{h * 1000:.3f} ms"
+
+
 def times(truth, rows, tolerance=0.001, minimum=1):
-    def spans(triples):
+    def spans(rows):
+        # Per flow the earliest first and the latest last, each with its frame's held time.
         out = {}
-        for k, first, last in triples:
-            f, l = out.get(k, (first, last))
-            out[k] = (min(f, first), max(l, last))
+        for k, first, h1, last, h2 in rows:
+            f = out.get(k)
+            if f is None:
+                out[k] = [first, h1, last, h2]
+                continue
+            if first < f[0]:
+                f[0], f[1] = first, h1
+            if last > f[2]:
+                f[2], f[3] = last, h2
         return out
 
-    truth = spans((five_tuple(t["key"]), t["first"], t["last"]) for t in truth)
-    stored = spans((five_tuple(k), float(s), float(e)) for k, s, e in rows)
+    truth = spans((five_tuple(t["key"]), t["first"], t.get("first_held"), t["last"], t.get("last_held")) for t in truth)
+    stored = spans((five_tuple(k), float(s), None, float(e), None) for k, s, e in rows)
     lines, bad, worst = [], 0, 0.0
-    for k, (first, last) in truth.items():
+    for k, (first, h1, last, h2) in truth.items():
         if k not in stored:
             bad += 1
             lines.append(f"  MISSING {k}")
             continue
-        s, e = stored[k]
+        s, _, e, _ = stored[k]
         worst = max(worst, abs(s - first), abs(e - last))
-        if abs(s - first) > tolerance or abs(e - last) > tolerance:
+        if outside(s - first, h1, tolerance) or outside(e - last, h2, tolerance):
             bad += 1
-            lines.append(f"  DIFF {k}: start {(s - first) * 1e3:+.3f} ms, end {(e - last) * 1e3:+.3f} ms from the capture")
+            lines.append(f"  DIFF {k}: start {(s - first) * 1e3:+.3f} ms, end {(e - last) * 1e3:+.3f} ms from the capture"
+                         f" (held {held_ms(h1)}, {held_ms(h2)})")
     for k in stored.keys() - truth.keys():
         bad += 1
         lines.append(f"  EXTRA {k}: stored, not in the capture")
@@ -178,15 +199,18 @@ def times(truth, rows, tolerance=0.001, minimum=1):
 
 
 def starts(truth_rows, start_rows, epoch_offset=0.0, tolerance=0.001, minimum=5):
-    truth = {five_tuple(k): t for k, _, _, t in truth_rows}
+    truth = {five_tuple(r[0]): (r[3], r[4] if len(r) > 4 else None) for r in truth_rows}
     earliest = {}
     for k, start in start_rows:
         k = five_tuple(k)
         earliest[k] = min(earliest.get(k, float("inf")), float(start) - epoch_offset)
-    compared = [abs(earliest[k] - truth[k]) for k in earliest if k in truth]
-    worst = max(compared, default=float("inf"))
-    lines = [f"    {len(compared)} flow starts compared, worst difference {worst * 1e3:.3f} ms"]
-    return len(compared) >= minimum and worst <= tolerance, lines
+    compared = [(earliest[k] - truth[k][0], truth[k][1]) for k in earliest if k in truth]
+    worst = max((abs(e) for e, _ in compared), default=float("inf"))
+    most_held = max((h or 0 for _, h in compared), default=0.0)
+    outside_any = [e for e, h in compared if outside(e, h, tolerance)]
+    lines = [f"    {len(compared)} flow starts compared, worst difference {worst * 1e3:.3f} ms"
+             f" (a frame held up to {most_held * 1e3:.3f} ms), {len(outside_any)} outside the window"]
+    return len(compared) >= minimum and not outside_any, lines
 
 
 def main(argv):

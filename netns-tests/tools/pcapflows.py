@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pcapflows.py [--first] [--icmp-types] [--fields] CAPTURE.pcap... > flows.json
+"""pcapflows.py [--first] [--icmp-types] [--fields] [--held=EGRESS.pcap,...] CAPTURE.pcap... > flows.json
 
 Ground truth from captures of the TAPs: per flow (src, dst, protocol, source port,
 destination port) the packets and IP bytes (IPv4 total length, or 40 + IPv6 payload length).
@@ -14,6 +14,10 @@ the TAP it came in on), "packets", "bytes", "first", "last" (capture times, Unix
 "tcp_flags" (OR over the segments), "tos" ([the ToS / traffic class]), "icmp" (type << 8 |
 code, or null)}. A flow is keyed per capture file and ToS, as a probe that records l3 keys it
 (a TIME_WAIT socket's last ACK may carry another ToS than the connection did).
+With --held= naming the captures of the frames flowtap wrote (tcpdump -Q in on each TAP), each
+--fields object also carries "first_held" and "last_held", and each --first row a fifth value,
+the first packet's held time: how long flowtap held that frame (tools/held.py), seconds or
+null.
 """
 import ipaddress
 import json
@@ -21,7 +25,7 @@ import struct
 import sys
 from collections import defaultdict
 
-from pcapfile import frames
+import held
 
 EXTENSION = {0, 43, 60, 51, 44}
 
@@ -73,32 +77,44 @@ def flow(frame):
 
 first = "--first" in sys.argv
 icmp_types = "--icmp-types" in sys.argv
+egress = held.option(sys.argv)
+index = held.index(egress)
+paths = [a for a in sys.argv[1:] if not a.startswith("--")]
 if "--fields" in sys.argv:
     out = {}
-    for path in [a for a in sys.argv[1:] if not a.startswith("--")]:
+    for path in paths:
         capture = path.rsplit("/", 1)[-1].removesuffix(".pcap")
-        for ts, frame in frames(path):
+        for ts, frame, kept in held.frames_held(path, index):
             f = flow(frame)
             if not f:
                 continue
             key, length, (flags, tos, icmp) = f
             o = out.setdefault((capture, key, tos), {"key": list(key), "capture": capture, "packets": 0, "bytes": 0,
-                                                     "first": ts, "last": ts, "tcp_flags": 0, "tos": [], "icmp": icmp})
+                                                     "first": ts, "last": ts, "tcp_flags": 0, "tos": [], "icmp": icmp,
+                                                     "first_held": kept, "last_held": kept})
             o["packets"] += 1
             o["bytes"] += length
-            o["first"], o["last"] = min(o["first"], ts), max(o["last"], ts)
+            if ts < o["first"]:
+                o["first"], o["first_held"] = ts, kept
+            if ts >= o["last"]:
+                o["last"], o["last_held"] = ts, kept
             o["tcp_flags"] |= flags
             if tos not in o["tos"]:
                 o["tos"].append(tos)
+    if not egress:
+        for o in out.values():
+            del o["first_held"], o["last_held"]
     json.dump(list(out.values()), sys.stdout)
     sys.exit(0)
-counts = defaultdict(lambda: [0, 0, float("inf")])
-for path in [a for a in sys.argv[1:] if not a.startswith("--")]:
-    for ts, frame in frames(path):
+counts = defaultdict(lambda: [0, 0, float("inf"), None])
+for path in paths:
+    for ts, frame, kept in held.frames_held(path, index):
         f = flow(frame)
         if f:
             c = counts[f[0]]
             c[0] += 1
             c[1] += f[1]
-            c[2] = min(c[2], ts)
-json.dump([[list(k), v[0], v[1]] + ([v[2]] if first else []) for k, v in sorted(counts.items())], sys.stdout)
+            if ts < c[2]:
+                c[2], c[3] = ts, kept
+extra = (lambda v: [v[2], v[3]]) if first and egress else (lambda v: [v[2]]) if first else (lambda v: [])
+json.dump([[list(k), v[0], v[1]] + extra(v) for k, v in sorted(counts.items())], sys.stdout)

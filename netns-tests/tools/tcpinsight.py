@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tcpinsight.py latency CAPTURE.pcap... > truth.json
+"""tcpinsight.py latency [--held=EGRESS.pcap,...] CAPTURE.pcap... > truth.json
    tcpinsight.py compare truth.json measured.json [--per-connection N] [--tolerance-us US]
    tcpinsight.py sequence CAPTURE.pcap... > truth.json
 
@@ -16,7 +16,11 @@ IPv4/IPv6 TCP headers, on the definitions the README gives:
     latency = server's first data - client's first data, when positive (else 0).
 
 Prints one object per connection: {"client": [ip, port], "server": [ip, port], "server_us",
-"client_us", "app_us"} (0 where the packets were not there).
+"client_us", "app_us"} (0 where the packets were not there). With --held= naming the captures
+of the frames flowtap wrote (tcpdump -Q in on each TAP), each also carries "server_held",
+"client_held" and "app_held": [how long flowtap held the earlier packet, and the later one]
+in microseconds (tools/held.py). flowtap stamps each frame while it holds it, so a figure may
+be short by the first and long by the second beyond the tolerance.
 
 sequence: per flow direction, the data segments that were retransmissions and those that were
 out of order, by the README's definition: sequence numbers modulo 2^32; the first data segment
@@ -29,13 +33,15 @@ a retransmission. Prints {"flow": [src, sport, dst, dport], "retransmitted", "ou
 compare: measured.json is a list of {"flow": [src, sport, dst, dport], "client_us", "server_us",
 "app_us"} (a record or a live flow, either direction; a value may be null where the source
 cannot show it). Every connection of the truth must be measured at least N times (default 1),
-each measurement within US microseconds (default 1000) of the truth; prints the largest error.
+each measurement within US microseconds (default 1000) of the truth, widened by the truth's held
+window where it has one; prints the largest error.
 """
 import ipaddress
 import json
 import struct
 import sys
 
+import held
 from pcapfile import frames
 
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
@@ -62,25 +68,32 @@ def segment(frame, with_sequence=False):
     return ends + (struct.unpack(">I", l4[4:8])[0],) if with_sequence else ends
 
 
-def latency(paths):
+def latency(paths, egress=()):
+    index = held.index(egress)
     # By capture time alone: a stable sort keeps each file's order among equal timestamps.
-    segs = sorted(((ts, s) for p in paths for ts, f in frames(p) if (s := segment(f))), key=lambda x: x[0])
+    segs = sorted(((ts, s, h) for p in paths for ts, f, h in held.frames_held(p, index) if (s := segment(f))),
+                  key=lambda x: x[0])
     conns = {}
-    for ts, (src, dst, flags, payload) in segs:
+    kept = {}   # (connection, side, event) -> the held time of the packet that set it
+    for ts, (src, dst, flags, payload), h in segs:
         side = {"syn": 0, "ack": 0, "data": 0, "ended": False}
         c = conns.setdefault(frozenset((src, dst)), {"sides": {}, "client": None, "server": None})
         me = c["sides"].setdefault(src, dict(side))
+
+        def mark(event):
+            me[event] = ts
+            kept[(id(c), src, event)] = h or 0.0
         syn_ack = flags & (SYN | ACK)
         if syn_ack == SYN and not me["ack"] and not me["data"]:
             c["client"], c["server"] = src, dst
-            me["syn"] = ts
+            mark("syn")
         elif syn_ack == SYN | ACK and not me["data"]:
-            me["syn"] = ts
+            mark("syn")
         elif not me["ended"] and me["syn"]:
             if syn_ack == ACK and src == c["client"] and not me["ack"]:
-                me["ack"] = ts
+                mark("ack")
             if payload > 0 and not me["data"]:
-                me["data"] = ts
+                mark("data")
         if flags & (FIN | RST):
             me["ended"] = True
     out = []
@@ -91,8 +104,16 @@ def latency(paths):
 
         def between(a, b):
             return round((b - a) * 1e6) if a and b > a else 0
-        out.append({"client": list(c["client"]), "server": list(c["server"]), "server_us": between(cl["syn"], sv["syn"]),
-                    "client_us": between(sv["syn"], cl["ack"]), "app_us": between(cl["data"], sv["data"])})
+
+        def window(a, b):
+            return [round(kept.get((id(c),) + a, 0.0) * 1e6), round(kept.get((id(c),) + b, 0.0) * 1e6)]
+        o = {"client": list(c["client"]), "server": list(c["server"]), "server_us": between(cl["syn"], sv["syn"]),
+             "client_us": between(sv["syn"], cl["ack"]), "app_us": between(cl["data"], sv["data"])}
+        if egress:
+            o.update(server_held=window((c["client"], "syn"), (c["server"], "syn")),
+                     client_held=window((c["server"], "syn"), (c["client"], "ack")),
+                     app_held=window((c["client"], "data"), (c["server"], "data")))
+        out.append(o)
     return out
 
 
@@ -143,10 +164,11 @@ def compare(truth_path, measured_path, per, tolerance):
             for k in ("client_us", "server_us", "app_us"):
                 if m[k] is None:
                     continue
-                err = abs(m[k] - t[k])
-                worst = max(worst, err)
-                if err > tolerance:
-                    bad.append(f"{t['client'][1]} {k}: {m[k]} against {t[k]}")
+                err = m[k] - t[k]
+                early, late = t.get(k.replace("_us", "_held"), [0, 0])
+                worst = max(worst, abs(err))
+                if t[k] and (err < -early - tolerance or err > late + tolerance) or not t[k] and abs(err) > tolerance:
+                    bad.append(f"{t['client'][1]} {k}: {m[k]} against {t[k]} (held {early} and {late} us)")
     short = [port for port, n in counts.items() if n < per]
     print(f"    {len(truth)} connections, {sum(counts.values())} measurements, largest error {worst} us")
     for line in bad[:10]:
@@ -158,7 +180,7 @@ def compare(truth_path, measured_path, per, tolerance):
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "latency":
-        json.dump(latency(sys.argv[2:]), sys.stdout, indent=1)
+        json.dump(latency([a for a in sys.argv[2:] if not a.startswith("--")], held.option(sys.argv)), sys.stdout, indent=1)
     elif len(sys.argv) >= 3 and sys.argv[1] == "sequence":
         json.dump(sequence(sys.argv[2:]), sys.stdout, indent=1)
     elif len(sys.argv) >= 4 and sys.argv[1] == "compare":

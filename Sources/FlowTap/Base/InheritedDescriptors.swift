@@ -33,7 +33,6 @@ public final class InheritedDescriptors: @unchecked Sendable {
         return InheritedDescriptors(pairs, origin: "the service manager")
     }
 
-    public var isEmpty: Bool { byName.values.allSatisfy(\.isEmpty) }
     public var names: [String] { byName.filter { !$0.value.isEmpty }.keys.sorted() }
 
     /// The first descriptor left under `name`, now the caller's.

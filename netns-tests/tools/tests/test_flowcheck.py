@@ -76,6 +76,20 @@ def test_times_and_starts_hold_the_tolerance():
     assert not flowcheck.starts(rows[:4], [[k, t] for k, _, _, t in rows[:4]])[0]
 
 
+def test_a_time_may_be_late_by_what_flowtap_held_the_frame_never_early():
+    # Held 3.5 ms: a start 3 ms late is inside the window; held 1 ms, it is not.
+    assert flowcheck.fields([truth_flow(first_held=0.0035, last_held=0.0)], [record(start=100.003, end=101.0)], IFINDEX)[0]
+    assert not flowcheck.fields([truth_flow(first_held=0.001, last_held=0.0)], [record(start=100.003, end=101.0)], IFINDEX)[0]
+    assert not flowcheck.fields([truth_flow(first_held=0.01, last_held=0.01)], [record(start=99.997, end=101.0)], IFINDEX)[0]
+    truth = [{"key": TCP, "first": 100.0, "last": 101.0, "first_held": 0.0, "last_held": 0.004}]
+    assert flowcheck.times(truth, [[TCP, 100.0, 101.0045]])[0]
+    assert not flowcheck.times(truth, [[TCP, 100.0, 101.0055]])[0]
+    rows = [[["10.77.0.%d" % i, "10.77.0.2", 17, 1, 2], 0, 0, 100.0 + i, 0.003] for i in range(5)]
+    assert flowcheck.starts(rows, [[r[0], r[3] + 0.0035] for r in rows])[0]
+    assert not flowcheck.starts(rows, [[r[0], r[3] + 0.0045] for r in rows])[0]
+    assert not flowcheck.starts(rows, [[r[0], r[3] - 0.0015] for r in rows])[0]
+
+
 def test_counts_once_fails_on_a_flow_split_in_two_records():
     truth = [[["10.0.0.1", "10.0.0.2", 17, 5000, 6000], 10, 1000]]
     split = [[["10.0.0.1", "10.0.0.2", 17, 5000, 6000], 4, 400], [["10.0.0.1", "10.0.0.2", 17, 5000, 6000], 6, 600]]

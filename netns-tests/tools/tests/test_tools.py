@@ -313,3 +313,37 @@ def test_procs_kills_the_pid_a_matching_line_names(tmp_path):
     log.write_text(f"starting\nhandover to PID {victim.pid}: descriptors passed\n")
     assert procs.kill_on_line(str(log), r"handover to PID (\d+)", "1")
     assert victim.wait(timeout=5) == -9
+
+
+def write_pcap(path, records):
+    """A classic µs pcap of (time, frame bytes) records."""
+    import struct
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for ts, frame in records:
+            f.write(struct.pack("<IIII", int(ts), round((ts % 1) * 1e6), len(frame), len(frame)) + frame)
+
+
+def test_held_pairs_each_frame_with_its_forwarded_copy_in_order(tmp_path):
+    import held
+    a, b, c = b"A" * 60, b"B" * 60, b"C" * 60
+    write_pcap(tmp_path / "in.pcap", [(10.0, a), (10.1, a), (10.2, b), (10.3, c)])
+    write_pcap(tmp_path / "out.pcap", [(10.002, a), (10.105, a), (10.2005, b)])
+    got = [(round(ts, 3), kept if kept is None else round(kept, 4))
+           for ts, _, kept in held.frames_held(str(tmp_path / "in.pcap"), held.index([str(tmp_path / "out.pcap")]))]
+    assert got == [(10.0, 0.002), (10.1, 0.005), (10.2, 0.0005), (10.3, None)]
+    assert held.outside(0.004, 0.005, 0.001) == 0 and held.outside(-0.0009, None, 0.001) == 0
+    assert round(held.outside(0.007, 0.005, 0.001), 6) == 0.001 and round(held.outside(-0.002, 0.005, 0.001), 6) == 0.001
+
+
+def test_tcpinsight_compare_allows_what_flowtap_held_the_two_packets(tmp_path):
+    import tcpinsight
+    t = {"client": ["10.0.0.1", 40000], "server": ["10.0.0.2", 80], "server_us": 2000, "client_us": 3000, "app_us": 5000,
+         "server_held": [0, 0], "client_held": [0, 0], "app_held": [400, 2500]}
+    m = {"flow": ["10.0.0.1", 40000, "10.0.0.2", 80], "server_us": 2000, "client_us": 3000, "app_us": 5000}
+    tp = write(tmp_path, "t.json", [t])
+    assert tcpinsight.compare(tp, write(tmp_path, "m.json", [dict(m, app_us=8400)]), 1, 1000)
+    assert not tcpinsight.compare(tp, write(tmp_path, "m.json", [dict(m, app_us=8600)]), 1, 1000)
+    assert tcpinsight.compare(tp, write(tmp_path, "m.json", [dict(m, app_us=3700)]), 1, 1000)
+    assert not tcpinsight.compare(tp, write(tmp_path, "m.json", [dict(m, app_us=3500)]), 1, 1000)
+    assert not tcpinsight.compare(tp, write(tmp_path, "m.json", [dict(m, client_us=4100)]), 1, 1000)
