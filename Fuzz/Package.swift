@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// The libFuzzer target of flowtap's per-frame path: built by fuzz.sh with
+// The libFuzzer targets of flowtap's per-frame path (FuzzMeter) and capture file reader (FuzzCapture): built by fuzz.sh with
 // -sanitize=fuzzer,address -parse-as-library (as swift-protobuf's FuzzTesting does).
 import PackageDescription
 
@@ -9,5 +9,6 @@ let package = Package(
     dependencies: [.package(name: "flowtap", path: "..")],
     targets: [
         .executableTarget(name: "FuzzMeter", dependencies: [.product(name: "FlowTap", package: "flowtap")]),
+        .executableTarget(name: "FuzzCapture", dependencies: [.product(name: "FlowTap", package: "flowtap")]),
     ]
 )

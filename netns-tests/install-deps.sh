@@ -16,8 +16,9 @@ fi
 # server and promtool that scrape and lint --metrics) and curl; for the Debian package
 # (contrib/package.sh, test_package.sh): dpkg-dev (dpkg-shlibdeps), binutils (strip),
 # libcurl4-openssl-dev (the static link's FoundationNetworking calls libcurl), lintian, man-db
-# (man -w) and adduser (the package's postinst).
-PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd prometheus curl dpkg-dev binutils libcurl4-openssl-dev lintian man-db adduser)
+# (man -w) and adduser (the package's postinst); libfixbuf-tools (ipfixDump, CERT's reader of
+# the IPFIX files `flowtap read --output` writes).
+PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd prometheus curl dpkg-dev binutils libcurl4-openssl-dev lintian man-db adduser libfixbuf-tools)
 missing=()
 # Installed means "install ok installed": dpkg -s also succeeds for a package that was removed
 # but not purged (its configuration files left), whose programs are gone.

@@ -5,7 +5,7 @@
 #      tools' own tests (pytest), and builds flowtap (release),
 #   3. runs the unit tests (swift test, XCTest), plain, under ThreadSanitizer and under
 #      AddressSanitizer,
-#   4. runs the libFuzzer target of the per-frame path for 60 s (Fuzz/fuzz.sh),
+#   4. runs the libFuzzer targets, the per-frame path and the capture reader, 60 s each (Fuzz/fuzz.sh),
 #   5. runs every netns-tests/test_*.sh against real TAPs, a real bridge and real collectors.
 # Every step runs under a time limit. A netns test that lacks a prerequisite exits 4 (skipped,
 # as kselftest's): skips are listed apart and never counted as passes; under CI (CI=true), where
@@ -69,8 +69,8 @@ unit tsan --sanitize=thread --scratch-path .build-tsan
 # below runs LeakSanitizer over the whole per-frame path and the encoders.
 ASAN_OPTIONS=detect_leaks=0 unit asan --sanitize=address --scratch-path .build-asan
 
-echo "== fuzz (60 s)"
-limit 1200 bash Fuzz/fuzz.sh 60 | tail -3
+echo "== fuzz (60 s a target)"
+limit 1500 bash Fuzz/fuzz.sh 60 | tail -3
 fuzz_rc=${PIPESTATUS[0]}
 
 echo "== netns tests"

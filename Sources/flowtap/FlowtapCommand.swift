@@ -8,7 +8,7 @@ struct Flowtap: ParsableCommand {
         commandName: "flowtap",
         abstract: "An inline flow probe: forwards frames between two TAPs and exports their flows as IPFIX or NetFlow v9/v5.",
         version: FlowtapVersion.string,
-        subcommands: [Run.self, Reload.self, Show.self, Expire.self, Templates.self, SetTimeouts.self]
+        subcommands: [Run.self, Read.self, Reload.self, Show.self, Expire.self, Templates.self, SetTimeouts.self]
     )
 }
 
@@ -28,54 +28,8 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("tap-b"), help: ArgumentHelp("TAP on the other side; created if absent.", valueName: "name"))
     var tapB: String
 
-    @Option(help: ArgumentHelp("Collector, [FORMAT://]HOST[:PORT]; repeat for several. FORMAT is ipfix, v9 or v5; HOST an IPv4 address or [IPv6]; PORT 4739 for IPFIX, 2055 for NetFlow by default.", valueName: "host:port"))
-    var collector: [String] = []
-
-    @Option(help: ArgumentHelp("Format for collectors given without one.", valueName: "format"))
-    var format: ExportFormat = .ipfix
-
-    @Option(help: ArgumentHelp("Record sets, any of l2,l3,l4.", valueName: "sets"), transform: RecordSet.parse)
-    var record: RecordSet = defaults.records
-
-    @Option(name: .customLong("active-timeout"), parsing: .unconditional,
-            help: ArgumentHelp("Report long flows every S seconds (as deltas).", valueName: "s"))
-    var activeTimeout: Int = defaults.activeTimeout
-
-    @Option(name: .customLong("idle-timeout"), parsing: .unconditional,
-            help: ArgumentHelp("End a flow after S seconds without a packet.", valueName: "s"))
-    var idleTimeout: Int = defaults.idleTimeout
-
-    @Option(name: .customLong("tcp-close-timeout"), parsing: .unconditional,
-            help: ArgumentHelp("Keep a TCP flow S seconds after its FIN or RST, so that the closing ACKs join it; 0 ends it at the FIN.", valueName: "s"))
-    var tcpCloseTimeout: Int = defaults.tcpCloseTimeout
-
-    @Option(name: .customLong("max-flows"), parsing: .unconditional,
-            help: ArgumentHelp("Flow cache slots per direction.", valueName: "n"))
-    var maxFlows: Int = defaults.maxFlows
-
     @Option(help: ArgumentHelp("Source address of export packets, one per family (default: the route's).", valueName: "addr"), transform: IPAddress.parse)
     var source: [IPAddress] = []
-
-    @Option(name: .customLong("observation-domain"), parsing: .unconditional,
-            help: ArgumentHelp("IPFIX observation domain ID.", valueName: "n"))
-    var observationDomain: UInt32 = defaults.observationDomain
-
-    @Option(name: .customLong("template-refresh"), parsing: .unconditional,
-            help: ArgumentHelp("Resend templates every S seconds.", valueName: "s"))
-    var templateRefresh: Int = defaults.templateRefresh
-
-    @Option(name: .customLong("template-refresh-packets"), parsing: .unconditional,
-            help: ArgumentHelp("Also resend templates after N export messages (0: by time only).", valueName: "n"))
-    var templateRefreshPackets: Int = defaults.templateRefreshPackets
-
-    @Option(help: ArgumentHelp("IPFIX flow start/end: ms (152/153, read by every collector), us (154/155) or ns (156/157, NTP format).", valueName: "unit"))
-    var timestamps: TimestampUnit = defaults.timestamps
-
-    @Flag(help: "Export RFC 5103 biflow records (both directions in one record, reverse counters under enterprise 29305) to IPFIX collectors; v9/v5 collectors keep uniflow records.")
-    var biflow = false
-
-    @Flag(name: .customLong("ipfix-ntop"), help: "Add ntop's enterprise elements (PEN 35632; Wireshark decodes them) to IPFIX records: each TCP connection's client and server network delay and application latency (123-125), retransmitted and out-of-order packets (109-112). NetFlow v9 records always carry them (nProbe's 57554-57559, which nfdump prints with %cl %sl %al, and ntop's 57581-57584).")
-    var ipfixNtop = false
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Queues per TAP (IFF_MULTI_QUEUE; the TAPs must be made with 'multi_queue'), a forwarding thread per queue and direction.", valueName: "n"))
     var queues: Int = defaults.queues
@@ -85,15 +39,6 @@ struct Run: ParsableCommand {
 
     @Flag(help: "Open the TAPs with virtio_net_hdr and TSO/USO/checksum offloads: super-frames cross unchanged and count as the segments a wire would carry.")
     var offload = false
-
-    @Option(parsing: .unconditional, help: ArgumentHelp("Meter 1 packet in N (every frame is still forwarded).", valueName: "n"))
-    var sample: UInt32 = defaults.sampling.interval
-
-    @Option(name: .customLong("sample-mode"), help: ArgumentHelp("deterministic (every Nth packet) or random (one at random in each N).", valueName: "mode"))
-    var sampleMode: Sampling.Mode = defaults.sampling.mode
-
-    @Option(parsing: .unconditional, help: ArgumentHelp("Largest export IP datagram.", valueName: "bytes"))
-    var mtu: Int = defaults.mtu
 
     @Flag(help: "Take the TAPs, the export sockets and the flows over from the flowtap serving the same control socket (an upgrade or a new configuration without a link outage). The TAPs, --offload and --queues must be the running one's; on any failure the running one goes on.")
     var takeover = false
@@ -110,40 +55,22 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDR:PORT/metrics; a port alone listens on every address. Off by default.", valueName: "[addr:]port"), transform: MetricsAddress.parse)
     var metrics: MetricsAddress?
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
-    var logLevel: Logger.Level = .info
-
-    @Option(name: .customLong("log-format"), help: ArgumentHelp("Log lines on stderr: text, or json (one object per line, for journald and log shippers).", valueName: "text|json"))
-    var logFormat: LogFormat = .text
+    @OptionGroup var exportOptions: ExportArguments
 
     static let defaults = ProbeConfiguration.defaults
 
     /// Turns the flags into a configuration, or the first problem found. Each value is already
     /// of its type (ExpressibleByArgument); `validate()` holds every rule.
     func configuration() throws(SetupError) -> ProbeConfiguration {
-        guard !collector.isEmpty else {
+        guard !exportOptions.collector.isEmpty else {
             throw SetupError("no collector given", fix: "add --collector HOST:PORT, e.g. --collector 10.0.0.2:4739")
         }
-        var collectors: [CollectorAddress] = []
-        for text in collector { collectors.append(try CollectorAddress(parsing: text, defaultFormat: format)) }
-        var config = ProbeConfiguration(tapA: tapA, tapB: tapB, collectors: collectors)
-        config.records = record
-        config.activeTimeout = activeTimeout
-        config.idleTimeout = idleTimeout
-        config.tcpCloseTimeout = tcpCloseTimeout
-        config.maxFlows = maxFlows
+        var config = ProbeConfiguration(tapA: tapA, tapB: tapB, collectors: try exportOptions.collectors())
+        exportOptions.apply(to: &config)
         config.sources = source
-        config.observationDomain = observationDomain
-        config.templateRefresh = templateRefresh
-        config.templateRefreshPackets = templateRefreshPackets
-        config.timestamps = timestamps
-        config.sampling = Sampling(interval: sample, mode: sampleMode)
         config.offload = offload
-        config.biflow = biflow
-        config.ipfixNtop = ipfixNtop
         config.queues = queues
         config.cpus = cpus?.cpus ?? []
-        config.mtu = mtu
         config.user = user
         config.seccomp = seccomp
         config.takeover = takeover
@@ -159,17 +86,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let config = try configuration()
-        let (level, format) = (logLevel, logFormat)
-        LoggingSystem.bootstrap { label in
-            switch format {
-            case .text:
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            case .json:
-                return JSONLogHandler(label: label, level: level)
-            }
-        }
+        exportOptions.bootstrapLogging()
         let logger = Logger(label: "flowtap")
         let summary = try Probe.run(config, logger: logger)
         print(summary.line)

@@ -57,31 +57,17 @@ public final class ExportThread: @unchecked Sendable {
             let now = MonotonicClock.nowMs()
             beat.store(now, ordering: .releasing)
             let nowNs = now &* 1_000_000
-            let toBiflow: (FlowRecord) -> Void = { [biflowExporters] r in
-                for exporter in biflowExporters { exporter.export(r, now: now) }
-            }
-            let joined: (FlowRecord) -> Void = { [exporters, biflow] record in
-                for exporter in exporters { exporter.export(record, now: now) }
-                biflow?.add(record, now: nowNs, toBiflow)
-            }
             if !carried.latency.isEmpty || !carried.biflow.isEmpty {
                 // Those that waited for their reverse wait again, here; a biflow record with no
                 // --biflow here any more has no collector left to go to.
-                if let biflow { for r in carried.biflow { biflow.add(r, now: nowNs, toBiflow) } }
-                for r in carried.latency { latency.add(r, now: nowNs, joined) }
+                if let biflow { for r in carried.biflow { biflow.add(r, now: nowNs) { self.toBiflow($0, now: now) } } }
+                for r in carried.latency { deliver(r, nowMs: now) }
                 carried = ([], [])
             }
             for ring in rings {
-                ring.drain { record in latency.add(copy record, now: nowNs, joined) }
+                ring.drain { record in deliver(copy record, nowMs: now) }
             }
-            latency.expire(now: nowNs, joined)
-            biflow?.expire(now: nowNs, toBiflow)
-            let requests = templateRequests.load(ordering: .acquiring)
-            if requests != templateRequestsSeen {
-                templateRequestsSeen = requests
-                for exporter in allExporters { exporter.resendTemplates() }
-            }
-            for exporter in allExporters { exporter.tick(now: now) }
+            timers(nowMs: now)
             if c == .park || c == .parkEmptied {
                 // The forwarders are parked: their rings held all they had. What waits for a
                 // partner stays for the successor where it can (a plain park: it adopts the
@@ -90,13 +76,11 @@ public final class ExportThread: @unchecked Sendable {
                 if c == .park, let held {
                     let waiting = latency.takeWaiting()
                     let kept = min(waiting.count, held.capacity)
-                    for r in waiting[kept...] { joined(r) }
+                    for r in waiting[kept...] { joined(r, now: now) }
                     let rest = held.keep(latency: Array(waiting.prefix(kept)), biflow: biflow?.takeWaiting() ?? [])
-                    if let biflow { for r in rest.biflow { biflow.add(r, now: nowNs, toBiflow) } }
+                    if let biflow { for r in rest.biflow { biflow.add(r, now: nowNs) { self.toBiflow($0, now: now) } } }
                 }
-                latency.flush(joined)
-                biflow?.flush(now: nowNs, toBiflow)
-                for exporter in allExporters { exporter.finish(now: now) }
+                finish(nowMs: now)
                 published.withLock { $0 = allExporters.map(\.statistics) }
                 command.acknowledge(c)
                 switch command.waitWhileParked() {
@@ -114,12 +98,47 @@ public final class ExportThread: @unchecked Sendable {
             let snapshot = allExporters.map(\.statistics)
             published.withLock { $0 = snapshot }
             if draining && rings.allSatisfy(\.isDrained) {
-                latency.flush(joined)
-                biflow?.flush(now: nowNs, toBiflow)
-                for exporter in allExporters { exporter.finish(now: now) }
+                finish(nowMs: now)
                 return
             }
         }
+    }
+
+    // The steps of a tick, which `flowtap read` also drives from its one thread on the
+    // capture's clock (milliseconds; the joins' in nanoseconds of the same clock).
+
+    /// A finished record, into the latency join (and from it to every collector).
+    public func deliver(_ record: consuming FlowRecord, nowMs: UInt64) {
+        latency.add(record, now: nowMs &* 1_000_000) { self.joined($0, now: nowMs) }
+    }
+
+    /// The joins' expiry, template requests, and each collector's timers.
+    public func timers(nowMs: UInt64) {
+        let nowNs = nowMs &* 1_000_000
+        latency.expire(now: nowNs) { self.joined($0, now: nowMs) }
+        biflow?.expire(now: nowNs) { self.toBiflow($0, now: nowMs) }
+        let requests = templateRequests.load(ordering: .acquiring)
+        if requests != templateRequestsSeen {
+            templateRequestsSeen = requests
+            for exporter in allExporters { exporter.resendTemplates() }
+        }
+        for exporter in allExporters { exporter.tick(now: nowMs) }
+    }
+
+    /// Everything out: the records still waiting for a partner, then every message.
+    public func finish(nowMs: UInt64) {
+        latency.flush { self.joined($0, now: nowMs) }
+        biflow?.flush(now: nowMs &* 1_000_000) { self.toBiflow($0, now: nowMs) }
+        for exporter in allExporters { exporter.finish(now: nowMs) }
+    }
+
+    private func toBiflow(_ r: FlowRecord, now: UInt64) {
+        for exporter in biflowExporters { exporter.export(r, now: now) }
+    }
+
+    private func joined(_ record: FlowRecord, now: UInt64) {
+        for exporter in exporters { exporter.export(record, now: now) }
+        biflow?.add(record, now: now &* 1_000_000) { self.toBiflow($0, now: now) }
     }
 
     /// After `run` returned: the final statistics of each collector.

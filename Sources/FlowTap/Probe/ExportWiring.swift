@@ -48,31 +48,41 @@ final class ExportWiring {
             if errors == nil {
                 logger.warning("cannot watch for ICMP errors from \(collector.host.withPort(collector.port)) (the source port \(collector.port) is taken on \(source)); export goes on without them")
             }
-            func exporter<E: MessageEncoder>(_ encoder: E) -> any FlowExporter {
-                CollectorExporter(collector: collector, encoder: encoder, sender: sender, mtu: config.mtu,
-                                  templateRefreshSeconds: config.templateRefresh,
-                                  templateRefreshPackets: config.templateRefreshPackets, sampling: config.sampling,
-                                  probeTotals: totals, logger: logger, errors: errors)
-            }
-            switch collector.format {
-            case .ipfix:
-                let layouts = RecordLayout.layouts(for: config.records, dialect: .ipfix(timestamps: config.timestamps), biflow: config.biflow,
-                                                   tcpInsight: config.ipfixNtop)
-                let e = exporter(IPFIXEncoder(observationDomain: config.observationDomain, layouts: layouts, context: systemInit))
-                if config.biflow { biflowExporters.append(e) } else { exporters.append(e) }
-            case .v9:
-                exporters.append(exporter(NetFlowV9Encoder(sourceID: config.observationDomain,
-                                                           layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9, tcpInsight: true),
-                                                           context: systemInit)))
-            case .v5:
-                exporters.append(exporter(NetFlowV5Encoder(observationDomain: config.observationDomain, context: systemInit,
-                                                           sampling: config.sampling)))
-            }
+            let e = Self.exporter(for: collector, sender: sender, mtu: config.mtu, config, context: systemInit, totals: totals,
+                                  logger: logger, errors: errors)
+            if e.biflow { biflowExporters.append(e.exporter) } else { exporters.append(e.exporter) }
             logger.info("exporting \(collector.format) \(config.records.names)\(config.biflow && collector.format == .ipfix ? " biflow" : "") records to \(collector.host.withPort(collector.port)) from \(source.withPort(collector.port))")
         }
     }
 
     var allExporters: [any FlowExporter] { exporters + biflowExporters }
+
+    /// One collector's exporter: its format's encoder with the configured records, over
+    /// `sender`. `biflow`: it takes assembled biflow records (an IPFIX collector with
+    /// `--biflow`). `run` and `read` both build theirs here.
+    static func exporter<T: MessageTransport>(for collector: CollectorAddress, sender: T, mtu: Int, _ config: ProbeConfiguration,
+                                              context: EncodingContext, totals: @escaping ProbeTotals, logger: Logger,
+                                              errors: CollectorErrors? = nil,
+                                              wallClockMs: @escaping () -> UInt64 = WallClock.nowMs) -> (exporter: any FlowExporter, biflow: Bool) {
+        func exporter<E: MessageEncoder>(_ encoder: E) -> any FlowExporter {
+            CollectorExporter(collector: collector, encoder: encoder, sender: sender, mtu: mtu,
+                              templateRefreshSeconds: config.templateRefresh,
+                              templateRefreshPackets: config.templateRefreshPackets, sampling: config.sampling,
+                              probeTotals: totals, logger: logger, wallClockMs: wallClockMs, errors: errors)
+        }
+        switch collector.format {
+        case .ipfix:
+            let layouts = RecordLayout.layouts(for: config.records, dialect: .ipfix(timestamps: config.timestamps), biflow: config.biflow,
+                                               tcpInsight: config.ipfixNtop)
+            return (exporter(IPFIXEncoder(observationDomain: config.observationDomain, layouts: layouts, context: context)), config.biflow)
+        case .v9:
+            return (exporter(NetFlowV9Encoder(sourceID: config.observationDomain,
+                                              layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9, tcpInsight: true),
+                                              context: context)), false)
+        case .v5:
+            return (exporter(NetFlowV5Encoder(observationDomain: config.observationDomain, context: context, sampling: config.sampling)), false)
+        }
+    }
 
     /// Gives each exporter its checkpoint slot in `state`, going on from the previous
     /// process's checkpoint of the same collector where there is one. Returns how many went on.

@@ -91,6 +91,11 @@ public struct ProbeConfiguration: Sendable, Equatable {
         if collectors.isEmpty {
             throw SetupError("no collector given", fix: "add --collector HOST:PORT, e.g. --collector 10.0.0.2:4739")
         }
+        try validateExport()
+    }
+
+    /// The rules of the export options, which `flowtap read` shares.
+    public func validateExport() throws(SetupError) {
         if collectors.count > Self.maxCollectors {
             throw SetupError("\(collectors.count) collectors given", fix: "give at most \(Self.maxCollectors)")
         }

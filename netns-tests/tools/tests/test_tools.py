@@ -347,3 +347,27 @@ def test_tcpinsight_compare_allows_what_flowtap_held_the_two_packets(tmp_path):
     assert tcpinsight.compare(tp, write(tmp_path, "m.json", [dict(m, app_us=3700)]), 1, 1000)
     assert not tcpinsight.compare(tp, write(tmp_path, "m.json", [dict(m, app_us=3500)]), 1, 1000)
     assert not tcpinsight.compare(tp, write(tmp_path, "m.json", [dict(m, client_us=4100)]), 1, 1000)
+
+
+def test_capconvert_writes_each_form_and_gencapture_its_mix(tmp_path):
+    import struct
+    import capconvert
+    import gencapture
+    from pcapfile import frames
+    gencapture.main([str(tmp_path / "g.pcap"), "400", "--flows", "40", "--seconds", "2"])
+    got = list(frames(str(tmp_path / "g.pcap")))
+    assert len(got) > 200
+    assert all(a[0] <= b[0] for a, b in zip(got, got[1:])), "in time order"
+    types = {struct.unpack(">H", f[12:14])[0] for _, f in got}
+    assert {0x0800, 0x86DD, 0x8100} <= types
+    src = str(tmp_path / "g.pcap")
+    capconvert.main([src, str(tmp_path / "raw.pcap"), "--link", "raw", "--big-endian", "--ns", "--first", "100"])
+    data = (tmp_path / "raw.pcap").read_bytes()
+    assert data[:4] == b"\xa1\xb2\x3c\x4d" and struct.unpack(">I", data[20:24])[0] == 101
+    raw = list(frames(str(tmp_path / "raw.pcap")))
+    plain = [(t, f) for t, f in got[:100] if struct.unpack(">H", f[12:14])[0] in (0x0800, 0x86DD)]
+    assert plain and [f for _, f in raw] == [f[14:] for _, f in plain], "raw IP: the frames less their Ethernet header"
+    assert all(abs(a[0] - b[0]) < 1e-6 for a, b in zip(raw, plain)), "the same times"
+    capconvert.main([src, str(tmp_path / "sll2.pcap"), "--link", "sll2", "--first", "1"])
+    (_, f), = frames(str(tmp_path / "sll2.pcap"))
+    assert f[:2] == got[0][1][12:14] and f[20:] == got[0][1][14:]

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# bench-read.sh [PACKETS] [REPETITIONS] - `flowtap read` side by side with its peers on one
+# capture: softflowd -r, nfdump's nfpcapd -r and pmacct's pmacctd (pcap_savefile), each
+# REPETITIONS times (default 3), interleaved, on a capture of PACKETS frames (default 5 000 000)
+# made by tools/gencapture.py (TCP connections with handshake, data and FIN, UDP, ICMP, IPv4
+# and IPv6, 802.1Q tags; about PACKETS / 20 flows).
+#
+# flowtap, softflowd and pmacctd export IPFIX to nfcapd in a namespace of the script's own;
+# nfpcapd writes nfcapd files itself. Every tool gets a flow table large enough for the
+# capture and timeouts longer than it, so that no flow is split for want of room. Per run:
+#   - flows exact: per 5-tuple, nfdump's packets and bytes (summed over a flow's records)
+#     against tools/pcapflows.py over the capture, and flows wrong with the first reasons;
+#   - packets per second by the clock, CPU seconds (user + system, every thread and child,
+#     GNU time), packets per CPU second, and peak resident memory.
+# Prints a row per run and the per-tool medians (a markdown table, for docs/performance.md).
+source "$(dirname "$0")/lib.sh"
+require_root
+bash "$(dirname "$0")/install-deps.sh" >/dev/null || exit 1
+needs softflowd nfpcapd nfcapd nfdump pmacctd python3 /usr/bin/time
+TOOLS=$(dirname "$0")/tools
+PACKETS=${1:-5000000}
+REPS=${2:-3}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ip netns add "$NS_C"
+ns_quiet "$NS_C"
+ip -n "$NS_C" addr add "$C_IP/32" dev lo
+chmod 755 "$FT_OUT"
+
+log "making the capture: $PACKETS packets"
+python3 "$TOOLS/gencapture.py" "$FT_OUT/big.pcap" "$PACKETS"
+log "ground truth (tools/pcapflows.py)"
+python3 "$TOOLS/pcapflows.py" "$FT_OUT/big.pcap" >"$FT_OUT/truth.json"
+packets=$(python3 -c 'import os,sys; sys.path.insert(0, sys.argv[1]); from pcapfile import frames; print(sum(1 for _ in frames(sys.argv[2])))' "$TOOLS" "$FT_OUT/big.pcap")
+flows=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$FT_OUT/truth.json")
+log "the capture: $packets packets, $flows flows (5-tuples), $(( $(stat -c %s "$FT_OUT/big.pcap") >> 20 )) MiB"
+
+# collect NAME PORT: nfcapd for one run, into $FT_OUT/NAME.
+collect() {
+  mkdir -p "$FT_OUT/$1"
+  ip netns exec "$NS_C" nfcapd -w "$FT_OUT/$1" -p "$2" -b "$C_IP" -t 3600 -I "$1" >"$FT_OUT/$1.nfcapd.log" 2>&1 &
+  NFCAPD=$!
+  wait_listening "$NS_C" "$2" u
+}
+
+# timed NAME CMD...: CMD in the namespace under GNU time: "wall user system maxrss-KiB".
+timed() {
+  local name=$1; shift
+  ip netns exec "$NS_C" /usr/bin/time -f "%e %U %S %M" -o "$FT_OUT/$name.time" "$@" >"$FT_OUT/$name.log" 2>&1
+}
+
+cat >"$FT_OUT/pmacctd.conf" <<EOF
+daemonize: false
+pcap_savefile: $FT_OUT/big.pcap
+plugins: nfprobe
+nfprobe_receiver: $C_IP:4743
+nfprobe_version: 10
+nfprobe_maxflows: 4000000
+nfprobe_timeouts: tcp=3600:tcp.rst=3600:tcp.fin=3600:udp=3600:icmp=3600:general=3600:maxlife=3600:expint=60
+aggregate: src_host, dst_host, src_port, dst_port, proto
+EOF
+
+run() {  # run TOOL REP
+  local tool=$1 rep=$2 name="$1-$2"
+  case $tool in
+    flowtap)
+      collect "$name" 4740
+      timed "$name" "$FT_BIN" read "$FT_OUT/big.pcap" --collector "$C_IP:4740" --max-flows 4194304 \
+        --idle-timeout 3600 --active-timeout 3600
+      ;;
+    softflowd)
+      collect "$name" 4741
+      timed "$name" softflowd -r "$FT_OUT/big.pcap" -n "$C_IP:4741" -v 10 -6 -m 4000000 -d \
+        -c "$FT_OUT/sf.ctl" -p "$FT_OUT/sf.pid" -t maxlife=3600 -t tcp=3600 -t udp=3600 -t icmp=3600 -t general=3600
+      ;;
+    pmacctd)
+      collect "$name" 4743
+      timed "$name" pmacctd -f "$FT_OUT/pmacctd.conf"
+      ;;
+    nfpcapd)
+      mkdir -p "$FT_OUT/$name"
+      timed "$name" nfpcapd -r "$FT_OUT/big.pcap" -w "$FT_OUT/$name" -e 3600,3600 -B 4194304 -t 3600
+      NFCAPD=
+      ;;
+  esac
+  sleep 1
+  [[ -z $NFCAPD ]] || stop_pid "$NFCAPD"
+  nfdump -R "$FT_OUT/$name" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" >"$FT_OUT/$name.json"
+  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/$name.json" >"$FT_OUT/$name.check" || true
+  read -r wall user sys rss <"$FT_OUT/$name.time" || true
+  local tally; tally=$(tail -1 "$FT_OUT/$name.check")
+  local differ; differ=$(sed -nE 's/.* ([0-9]+) differ$/\1/p' <<<"$tally")
+  local got; got=$(sed -nE 's/.*, ([0-9]+) at the collector.*/\1/p' <<<"$tally")
+  printf '%s %s %s %s %s %s %s %s\n' "$tool" "$rep" "$wall" "$user" "$sys" "$rss" "${differ:-?}" "${got:-?}" >>"$FT_OUT/rows.txt"
+  echo "  $tool #$rep: wall ${wall}s, cpu $(python3 -c "print(round($user + $sys, 2))")s, rss $((rss / 1024)) MiB; $tally"
+  grep -m 3 DIFF "$FT_OUT/$name.check" | sed 's/^/      /' || true
+  rm -rf "${FT_OUT:?}/$name"
+}
+
+for rep in $(seq "$REPS"); do
+  for tool in flowtap softflowd nfpcapd pmacctd; do run "$tool" "$rep"; done
+done
+
+python3 - "$FT_OUT/rows.txt" "$packets" "$flows" <<'EOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+packets, flows = int(sys.argv[2]), int(sys.argv[3])
+print(f"\n{packets} packets, {flows} flows; medians of {max(int(r[1]) for r in rows)} interleaved runs\n")
+print("| tool | flows exact | wall s | packets/s (wall) | CPU s | packets per CPU s | peak RSS MiB |")
+print("|---|---|---|---|---|---|---|")
+best = {}
+for tool in dict.fromkeys(r[0] for r in rows):
+    mine = [r for r in rows if r[0] == tool]
+    wall = statistics.median(float(r[2]) for r in mine)
+    cpu = statistics.median(float(r[3]) + float(r[4]) for r in mine)
+    rss = statistics.median(int(r[5]) for r in mine) / 1024
+    differ = [r[6] for r in mine]
+    exact = ", ".join(f"{flows - int(d)}" if d.isdigit() else d for d in differ)
+    best[tool] = packets / cpu
+    print(f"| {tool} | {exact} of {flows} | {wall:.2f} | {packets / wall:,.0f} | {cpu:.2f} | {packets / cpu:,.0f} | {rss:.0f} |")
+peers = {t: v for t, v in best.items() if t != "flowtap"}
+if "flowtap" in best and peers:
+    top = max(peers, key=peers.get)
+    print(f"\nflowtap: {best['flowtap'] / peers[top]:.2f} times the packets per CPU second of the most efficient peer ({top})")
+EOF
