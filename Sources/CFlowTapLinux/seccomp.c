@@ -126,11 +126,12 @@ static void load_argument(struct program *p, int i) {
     statement(p, BPF_LD | BPF_W | BPF_ABS, (unsigned)offsetof(struct seccomp_data, args[i]));
 }
 
-int cft_install_seccomp(const int *allowed, int count, int trap) {
+int cft_install_seccomp(const int *allowed, int count, int trap, int output) {
 #ifndef CFT_AUDIT_ARCH
     (void)allowed;
     (void)count;
     (void)trap;
+    (void)output;
     return -ENOSYS;
 #else
     if (count < 1 || count > 200)
@@ -160,9 +161,16 @@ int cft_install_seccomp(const int *allowed, int count, int trap) {
     // open fails with EACCES, unlogged: glibc opens files on its own and copes (malloc reads
     // /proc/sys/vm/overcommit_memory when a thread's heap first shrinks, localtime rereads a
     // changed /etc/localtime).
+    // With --output, openat also passes with exactly the flags of the export thread's next
+    // output file (CFT_OUTPUT_OPEN_FLAGS), which it opens under the filter at each rotation.
     jump_if_equal(&p, SYS_openat, NEXT, NOT_OPENAT);
     load_argument(&p, 2);
-    jump_if_equal(&p, O_RDONLY | O_NONBLOCK, ALLOW, DENY_EACCES);
+    if (output) {
+        jump_if_equal(&p, O_RDONLY | O_NONBLOCK, ALLOW, NEXT);
+        jump_if_equal(&p, CFT_OUTPUT_OPEN_FLAGS, ALLOW, DENY_EACCES);
+    } else {
+        jump_if_equal(&p, O_RDONLY | O_NONBLOCK, ALLOW, DENY_EACCES);
+    }
     place(&p, NOT_OPENAT);
 #ifdef SYS_open
     jump_if_equal(&p, SYS_open, NEXT, NOT_OPEN);
@@ -225,6 +233,21 @@ static const struct { const char *name; int nr; } allowlist_calls[] = {
     {"write", SYS_write},
 #else
     {"write", CFT_ABSENT},
+#endif
+#ifdef SYS_rename
+    {"rename", SYS_rename},
+#else
+    {"rename", CFT_ABSENT},
+#endif
+#ifdef SYS_renameat
+    {"renameat", SYS_renameat},
+#else
+    {"renameat", CFT_ABSENT},
+#endif
+#ifdef SYS_renameat2
+    {"renameat2", SYS_renameat2},
+#else
+    {"renameat2", CFT_ABSENT},
 #endif
 #ifdef SYS_poll
     {"poll", SYS_poll},

@@ -55,6 +55,13 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDR:PORT/metrics; a port alone listens on every address. Off by default.", valueName: "[addr:]port"), transform: MetricsAddress.parse)
     var metrics: MetricsAddress?
 
+    @Option(help: ArgumentHelp("Also write the IPFIX records to files (RFC 5655): PATH, or with --output-rotate PATH.YYYYmmddHHMMSS; each complete when renamed from .partial.", valueName: "path"))
+    var output: String?
+
+    @Option(name: .customLong("output-rotate"), parsing: .unconditional,
+            help: ArgumentHelp("Start a new --output file every S seconds, each with its own templates (0: one file).", valueName: "s"))
+    var outputRotate: Int = 0
+
     @OptionGroup var exportOptions: ExportArguments
 
     static let defaults = ProbeConfiguration.defaults
@@ -62,9 +69,6 @@ struct Run: ParsableCommand {
     /// Turns the flags into a configuration, or the first problem found. Each value is already
     /// of its type (ExpressibleByArgument); `validate()` holds every rule.
     func configuration() throws(SetupError) -> ProbeConfiguration {
-        guard !exportOptions.collector.isEmpty else {
-            throw SetupError("no collector given", fix: "add --collector HOST:PORT, e.g. --collector 10.0.0.2:4739")
-        }
         var config = ProbeConfiguration(tapA: tapA, tapB: tapB, collectors: try exportOptions.collectors())
         exportOptions.apply(to: &config)
         config.sources = source
@@ -80,6 +84,8 @@ struct Run: ParsableCommand {
         case nil: config.controlPath = ControlSocket.defaultPath(tapA: tapA, tapB: tapB)
         }
         config.metrics = metrics
+        config.output = output
+        config.outputRotate = outputRotate
         try config.validate()
         return config
     }

@@ -27,6 +27,27 @@ final class ConfigurationTests: XCTestCase {
         try c.validate()
     }
 
+    func testOutputFilesAloneOrBesideCollectorsAndTheirRotation() {
+        XCTAssertNil(rejection { $0.collectors = []; $0.output = "/var/lib/flowtap/a.ipfix" }, "a file alone is enough")
+        XCTAssertEqual(rejection { $0.collectors = [] }?.problem, "no collector given")
+        XCTAssertEqual(rejection { $0.outputRotate = 60 }?.problem, "--output-rotate without --output")
+        XCTAssertNotNil(rejection { $0.output = "x"; $0.outputRotate = -1 })
+        XCTAssertNil(rejection { $0.output = "x"; $0.outputRotate = 3600 })
+    }
+
+    func testOutputFilesAreNamedByTheirStartInUTC() {
+        XCTAssertEqual(OutputFiles.utcStamp(seconds: 0), "19700101000000")
+        XCTAssertEqual(OutputFiles.utcStamp(seconds: 1_796_337_577), "20261203223937")
+        XCTAssertEqual(OutputFiles.utcStamp(seconds: 951_782_400), "20000229000000", "a leap day")
+        XCTAssertEqual(OutputFiles.utcStamp(seconds: 4_107_542_399), "21000228235959", "2100 is no leap year")
+        let rotating = OutputFiles(path: "/d/f.ipfix", rotateSeconds: 2)
+        XCTAssertEqual(rotating.name(startingAtMs: 1_796_337_577_123), "/d/f.ipfix.20261203223937")
+        let single = OutputFiles(path: "/d/f.ipfix", rotateSeconds: 0)
+        XCTAssertEqual(single.name(startingAtMs: 1_796_337_577_123), "/d/f.ipfix")
+        single.stamped = true
+        XCTAssertEqual(single.name(startingAtMs: 1_796_337_577_123), "/d/f.ipfix.20261203223937", "a successor's single file")
+    }
+
     func testZeroOrNegativeTimeoutsAreRejected() {
         XCTAssertEqual(rejection { $0.idleTimeout = 0 }?.problem, "--idle-timeout is 0 seconds")
         XCTAssertEqual(rejection { $0.activeTimeout = -5 }?.problem, "--active-timeout is -5 seconds")

@@ -25,7 +25,7 @@ final class SeccompTests: XCTestCase {
             let devNull = open("/dev/null", O_RDONLY)
             dup2(devNull, 0)
             guard cft_set_no_new_privs() == 0 else { _exit(10) }
-            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), 1) }
+            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), 1, 0) }
             guard rc == 0 else { _exit(11) }
             guard socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0) < 0 && errno == EACCES else { _exit(19) } // quietly
             var unix = sockaddr_un()
@@ -72,7 +72,7 @@ final class SeccompTests: XCTestCase {
             inForkedChild {
                 dup2(fd, 2)
                 guard cft_set_no_new_privs() == 0 else { _exit(10) }
-                let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), trap) }
+                let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), trap, 0) }
                 guard rc == 0 else { _exit(11) }
                 // getsid, not getppid: glibc's getppid cannot fail, so it leaves errno alone.
                 guard getsid(0) < 0 && errno == EPERM else { _exit(13) }       // refused, not killed
@@ -135,7 +135,7 @@ final class SeccompTests: XCTestCase {
         dup2(devNull, 2)
         guard cft_set_no_new_privs() == 0 else { _exit(10) }
         let numbers = SeccompAllowlist.numbers
-        let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), 0) }
+        let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), 0, 0) }
         guard rc == 0 else { _exit(11) }
         let done = DispatchGroup()
         for _ in 0 ..< 200 {
@@ -165,7 +165,7 @@ final class SeccompTests: XCTestCase {
                 return UnsafeMutableRawPointer(bitPattern: getppid() < 0 ? 1 : 2)
             }, UnsafeMutableRawPointer(bitPattern: Int(gate[0])))
             guard started == 0 else { _exit(17) }
-            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), 0) }
+            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), 0, 0) }
             guard rc == 0 else { _exit(11) }
             var go: UInt8 = 1
             var outcome: UnsafeMutableRawPointer?

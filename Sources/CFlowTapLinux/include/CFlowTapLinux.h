@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 
 // IFNAMSIZ, counting the terminating NUL.
 #define CFT_IFNAMSIZ 16
@@ -86,8 +87,14 @@ int cft_set_no_new_privs(void);
 /// it fail with EPERM; such a call made while SIGSYS is blocked kills the process. open and
 /// openat pass only as O_RDONLY | O_NONBLOCK (libdispatch's worker monitor); other opens,
 /// socket and connect fail with EACCES without a log line; ioctl passes only as TCGETS. Another
-/// architecture's calls kill the process. -EFAULT: the program's layout is wrong (a bug).
-int cft_install_seccomp(const int *allowed, int count, int trap);
+/// architecture's calls kill the process. With `output` (--output), openat also passes with
+/// exactly CFT_OUTPUT_OPEN_FLAGS. -EFAULT: the program's layout is wrong (a bug).
+int cft_install_seccomp(const int *allowed, int count, int trap, int output);
+
+/// How the export thread opens an output file (`--output`), the one write open the seccomp
+/// filter lets through: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC.
+#define CFT_OUTPUT_OPEN_FLAGS (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC)
+static inline int cft_output_open_flags(void) { return CFT_OUTPUT_OPEN_FLAGS; }
 
 /// cft_syscall_number's answers for a name it cannot number.
 enum { CFT_UNKNOWN_CALL = -1, CFT_ABSENT_CALL = -2 };

@@ -22,6 +22,9 @@ public final class ExportThread: @unchecked Sendable {
     /// Where a park leaves the records that wait for a partner, for a successor; nil: they go
     /// out at the park, as at a stop.
     public var held: HeldRecords?
+    /// `--output`: the files, rotated by the timers, and their exporter; the open file is
+    /// completed when the thread returns (a stop, or a successor going on).
+    public var output: (files: OutputFiles, exporter: any FlowExporter)?
     /// What a predecessor left there, added again before the first record of this process.
     public var carried: (latency: [FlowRecord], biflow: [FlowRecord]) = ([], [])
     private let beat = Atomic<UInt64>(0)
@@ -90,15 +93,21 @@ public final class ExportThread: @unchecked Sendable {
                     if let held { carried = held.take() }
                     command.acknowledge(.run)
                     continue
-                case .quit: return
+                case .quit:
+                    output?.files.completeCurrent()
+                    return
                 default: continue
                 }
             }
-            if c == .quit { return }
+            if c == .quit {
+                output?.files.completeCurrent()
+                return
+            }
             let snapshot = allExporters.map(\.statistics)
             published.withLock { $0 = snapshot }
             if draining && rings.allSatisfy(\.isDrained) {
                 finish(nowMs: now)
+                output?.files.completeCurrent()
                 return
             }
         }
@@ -123,6 +132,13 @@ public final class ExportThread: @unchecked Sendable {
             for exporter in allExporters { exporter.resendTemplates() }
         }
         for exporter in allExporters { exporter.tick(now: nowMs) }
+        // A file's time is up: its last message out, the file complete; the next message opens
+        // the next file, with templates and options first.
+        if let output, output.files.rotationDue(nowMs: WallClock.nowMs()) {
+            output.exporter.finish(now: nowMs)
+            output.files.completeCurrent()
+            output.exporter.resendTemplates()
+        }
     }
 
     /// Everything out: the records still waiting for a partner, then every message.

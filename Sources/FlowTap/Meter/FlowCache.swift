@@ -347,8 +347,22 @@ public struct FlowCache: ~Copyable {
     @discardableResult
     public mutating func expire(now: UInt64, slots: Int, _ deliver: (borrowing FlowRecord) -> Bool) -> Int {
         var delivered = 0
-        for _ in 0 ..< min(slots, capacity) {
+        var remaining = min(slots, capacity)
+        while remaining > 0 {
             let slot = scanCursor
+            // A whole set at a time where it is empty (its eight tags, 32 bytes, all zero): most
+            // of a large table is, and the sweep covers it once a second of the clock, which for
+            // `flowtap read` is the capture's.
+            if slot & (Self.ways - 1) == 0 && remaining >= Self.ways {
+                let t = UnsafeRawPointer(tags + slot)
+                if t.loadUnaligned(as: UInt64.self) | t.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                    | t.loadUnaligned(fromByteOffset: 16, as: UInt64.self) | t.loadUnaligned(fromByteOffset: 24, as: UInt64.self) == 0 {
+                    scanCursor = slot + Self.ways == capacity ? 0 : slot + Self.ways
+                    remaining -= Self.ways
+                    continue
+                }
+            }
+            remaining -= 1
             if tags[slot] != 0 {
                 let e = entries + slot
                 if let reason = policy.due(lastNs: e.pointee.lastNs, reportStartNs: e.pointee.reportStartNs,

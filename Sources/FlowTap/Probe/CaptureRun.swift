@@ -165,6 +165,8 @@ public enum CaptureRun {
         var doneBytes: UInt64 = 0
         let totalBytes = inputs.allSatisfy { $0.size != nil } ? inputs.reduce(Int64(0)) { $0 + ($1.size ?? 0) } : nil
         reading: for input in inputs {
+            // read(2) into a buffer that stays in the cache: mapping the file instead was slower
+            // here (every packet's bytes cold, 1.9 against 1.1 CPU seconds for 5 million packets).
             var reader = CaptureReader(.descriptor(input.fd))
             while true {
                 switch reader.next() {

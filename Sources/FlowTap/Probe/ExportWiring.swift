@@ -53,7 +53,19 @@ final class ExportWiring {
             if e.biflow { biflowExporters.append(e.exporter) } else { exporters.append(e.exporter) }
             logger.info("exporting \(collector.format) \(config.records.names)\(config.biflow && collector.format == .ipfix ? " biflow" : "") records to \(collector.host.withPort(collector.port)) from \(source.withPort(collector.port))")
         }
+        if let path = config.output {
+            let files = OutputFiles(path: path, rotateSeconds: config.outputRotate)
+            let e = Self.exporter(for: CollectorAddress(format: .ipfix, host: .v4(IPv4Address(0)), port: 0), sender: OutputTransport(files),
+                                  mtu: 65535, config, context: systemInit, totals: totals, logger: logger)
+            if e.biflow { biflowExporters.append(e.exporter) } else { exporters.append(e.exporter) }
+            output = (files, e.exporter)
+            logger.info("writing IPFIX \(config.records.names) records to \(path)\(config.outputRotate > 0 ? ".YYYYmmddHHMMSS, a new file every \(config.outputRotate) s" : "")")
+        }
     }
+
+    /// `--output`: the files and the exporter that writes them (IPFIX, messages up to 65535
+    /// bytes), one of `exporters` (or `biflowExporters`).
+    var output: (files: OutputFiles, exporter: any FlowExporter)?
 
     var allExporters: [any FlowExporter] { exporters + biflowExporters }
 

@@ -42,6 +42,7 @@ final class Pipeline {
         exportThread = ExportThread(rings: rings, exporters: export.exporters, biflowExporters: export.biflowExporters,
                         biflow: assembler, command: exportCommand)
         exportThread.held = state.heldRecords
+        exportThread.output = export.output
         let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout,
                                   closeTimeoutSeconds: config.tcpCloseTimeout)
         let hashSeed = state.hashSeed

@@ -68,11 +68,14 @@ public struct PrivilegeDrop: Sendable, Equatable {
     /// The seccomp filter, last, so that it need not allow the calls above; installed on every
     /// thread of the process at once (SECCOMP_FILTER_FLAG_TSYNC), the metrics server's
     /// included, which start between the two steps.
-    public func installFilter(logger: Logger) throws(SetupError) {
+    /// `output`: the export thread opens output files (`--output`) under the filter.
+    public func installFilter(output: Bool = false, logger: Logger) throws(SetupError) {
         let count = SeccompAllowlist.numbers.count
         if seccomp != .off {
             let numbers = SeccompAllowlist.numbers
-            let rc = numbers.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), seccomp == .trap ? 1 : 0) }
+            let rc = numbers.withUnsafeBufferPointer {
+                cft_install_seccomp($0.baseAddress, CInt($0.count), seccomp == .trap ? 1 : 0, output ? 1 : 0)
+            }
             if rc < 0 { throw Self.failed("install the seccomp filter", -rc) }
         }
         let filter = switch seccomp {

@@ -46,6 +46,16 @@ public enum Probe {
         // Everything privileged is open (or was handed over): the credentials go now, and a
         // predecessor keeps forwarding meanwhile.
         try drop.dropCredentials(logger: logger)
+        // The first output file, as the account flowtap now runs as; a successor's opens at
+        // its first message, once the predecessor has completed its own.
+        if let output = export.output, takeover != nil {
+            output.files.stamped = true
+        } else if let output = export.output {
+            do { try output.files.open() } catch {
+                throw SetupError("--output: \(error.problem) (flowtap runs as uid \(getuid()) from here)",
+                                 fix: "give --output a path in a directory that account owns (--user; under systemd, /var/lib/flowtap)")
+            }
+        }
         // The gap starts here: the predecessor parks, and nothing reads the TAPs until our
         // threads run.
         let parkStart = MonotonicClock.nowNs()
@@ -55,7 +65,7 @@ public enum Probe {
         state.markParked(false)
         let resumed = export.attach(state)
         try control.startMetrics(logger: logger)
-        try drop.installFilter(logger: logger)
+        try drop.installFilter(output: config.output != nil, logger: logger)
         try pipeline.start()
         if let takeover, !takeover.started() {
             logger.warning("flowtap PID \(takeover.offer.pid) went away before it heard that this one runs")

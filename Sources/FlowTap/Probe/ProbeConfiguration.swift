@@ -45,6 +45,10 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var controlPath: String?
     /// Where `--metrics` serves Prometheus metrics; nil: nowhere.
     public var metrics: MetricsAddress?
+    /// `--output`: IPFIX files of the run's records (`OutputFiles`); nil: none.
+    public var output: String?
+    /// `--output-rotate`: seconds a file covers; 0: one file for the run.
+    public var outputRotate = 0
 
     /// Every option's default, for the CLI to show and start from: the one place they live.
     public static let defaults = ProbeConfiguration(tapA: "", tapB: "", collectors: [])
@@ -88,8 +92,14 @@ public struct ProbeConfiguration: Sendable, Equatable {
         if tapA == tapB {
             throw SetupError("--tap-a and --tap-b are both '\(tapA)'", fix: "give two different TAPs, one for each side of the wire")
         }
-        if collectors.isEmpty {
-            throw SetupError("no collector given", fix: "add --collector HOST:PORT, e.g. --collector 10.0.0.2:4739")
+        if collectors.isEmpty && output == nil {
+            throw SetupError("no collector given", fix: "add --collector HOST:PORT, e.g. --collector 10.0.0.2:4739, or --output FILE")
+        }
+        if outputRotate < 0 || outputRotate > Self.longestInterval {
+            throw SetupError("--output-rotate is \(outputRotate) seconds", fix: "give from 1 to \(Self.longestInterval) seconds, or 0 for one file")
+        }
+        if outputRotate > 0 && output == nil {
+            throw SetupError("--output-rotate without --output", fix: "add --output PATH, the files' name")
         }
         try validateExport()
     }

@@ -9,7 +9,10 @@ import CFlowTapLinux
 public enum SeccompAllowlist {
     public static let calls: [(name: String, why: String)] = [
         ("read", "frames from a TAP, the signalfd, eventfds"),
-        ("write", "frames to a TAP, eventfds, logs and the closing lines"),
+        ("write", "frames to a TAP, eventfds, logs and the closing lines, --output files"),
+        ("rename", "--output: a complete file takes its name (PATH.partial to PATH)"),
+        ("renameat", "--output: rename where the architecture has no rename"),
+        ("renameat2", "--output: rename where the C library uses renameat2"),
         ("poll", "an idle forwarder waits on its TAP and the stop eventfd; the export thread's tick; the main thread's signalfd"),
         ("ppoll", "poll on architectures without poll (aarch64)"),
         ("sendto", "export datagrams on the raw sockets"),
@@ -66,7 +69,7 @@ public enum SeccompAllowlist {
     /// stdout is a terminal. A TAP's own ioctls need no capability, so no other request passes.
     public static let restricted = [
         ("ioctl", "TCGETS only: stdio's isatty(3) on stdout"),
-        ("open, openat", "only as O_RDONLY | O_NONBLOCK: libdispatch's worker monitor (under --metrics) reads /proc/TID/stat once a second while work waits, and ends the process if it cannot; any other open is refused with EACCES and not logged (glibc tries on its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes)"),
+        ("open, openat", "only as O_RDONLY | O_NONBLOCK: libdispatch's worker monitor (under --metrics) reads /proc/TID/stat once a second while work waits, and ends the process if it cannot; with --output, also exactly O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, the export thread's next output file; any other open is refused with EACCES and not logged (glibc tries on its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes)"),
         ("socket, connect", "refused with EACCES and not logged: no socket is made or connected after the drop, but libdispatch (under --metrics) may report a refused thread priority through syslog(3), which copes without its socket (and may have made it just before the filter came)"),
     ]
 
