@@ -96,7 +96,8 @@ public enum CaptureRun {
         var summary = Summary()
         let clock = CaptureClock()
         // Outputs first: a path that cannot be written is an error before any reading.
-        let file = try options.output.map { path throws(SetupError) in try IPFIXFile(path: path) }
+        let file = options.output.map { OutputFiles(path: $0, rotateSeconds: 0) }
+        try file?.open()
         var senders: [DatagramSender] = []
         for c in config.collectors {
             senders.append(try DatagramSender(destination: c.host, port: c.port, messagesPerSecond: options.messagesPerSecond))
@@ -143,7 +144,7 @@ public enum CaptureRun {
             if let file {
                 // A file takes IPFIX messages as large as IPFIX allows.
                 let e = ExportWiring.exporter(for: CollectorAddress(format: .ipfix, host: IPAddress("0.0.0.0")!, port: 0),
-                                              sender: FileTransport(file), mtu: 65535, config, context: context, totals: totals,
+                                              sender: OutputTransport(file), mtu: 65535, config, context: context, totals: totals,
                                               logger: logger, wallClockMs: { clock.ms })
                 fileExporter = e.exporter
                 if e.biflow { biflow.append(e.exporter) } else { uniflow.append(e.exporter) }
@@ -230,8 +231,8 @@ public enum CaptureRun {
         summary.lastNs = nowNs
         summary.wallSeconds = Double(MonotonicClock.nowNs() - started) / 1e9
         if let file {
-            try file.complete()
-            if let e = file.writeError { throw SetupError("writing \(file.path) failed: \(e)", fix: "check the disk; the file holds what was written before") }
+            file.completeCurrent()
+            if let e = file.lastError { throw SetupError("writing \(file.path) failed: \(e)", fix: "check the disk; the file holds what was written before") }
         }
         return summary
     }

@@ -10,7 +10,6 @@ public final class IPFIXFile {
     public let path: String
     private let partial: String
     private var fd: FileDescriptor?
-    public private(set) var bytes: UInt64 = 0
     public private(set) var writeError: Errno?
 
     public init(path: String) throws(SetupError) {
@@ -30,7 +29,6 @@ public final class IPFIXFile {
         guard let fd else { return -Int(EBADF) }
         do {
             _ = try fd.writeAll(bytes)
-            self.bytes += UInt64(bytes.count)
             return 0
         } catch {
             writeError = error as? Errno
@@ -53,18 +51,7 @@ public final class IPFIXFile {
     deinit { try? fd?.close() }
 }
 
-/// The exporter's transport into an `IPFIXFile`: no headers in front of a message, and a
-/// message as large as IPFIX allows (65535 bytes, RFC 7011 §3.1).
-public struct FileTransport: MessageTransport {
-    public let file: IPFIXFile
-    public init(_ file: IPFIXFile) { self.file = file }
-    public var headerLength: Int { 0 }
-    public mutating func send(payload: UnsafeMutableRawPointer, length: Int) -> Int {
-        file.write(UnsafeRawBufferPointer(start: payload, count: length))
-    }
-}
-
-/// `run --output PATH [--output-rotate S]`: the IPFIX files of a live run. Without rotation,
+/// `--output PATH`: the IPFIX files of a run, and of `read` (one file). Without rotation,
 /// one file, PATH, complete at the stop; with it, a new file every S seconds named
 /// PATH.YYYYmmddHHMMSS (its start, UTC, as nfcapd names its files; a successor's single file
 /// too), each complete on its own
@@ -107,6 +94,7 @@ public final class OutputFiles {
     public func completeCurrent() {
         guard let file = current else { return }
         current = nil
+        if let e = file.writeError { lastError = "a write to \(file.path) failed: \(e)" }
         do {
             try file.complete()
             completed.append(file.path)
@@ -152,7 +140,8 @@ public final class OutputFiles {
     }
 }
 
-/// The exporter's transport into `OutputFiles`.
+/// The exporter's transport into `OutputFiles`: no headers in front of a message, and a
+/// message as large as IPFIX allows (65535 bytes, RFC 7011 §3.1).
 public struct OutputTransport: MessageTransport {
     public let files: OutputFiles
     public init(_ files: OutputFiles) { self.files = files }
