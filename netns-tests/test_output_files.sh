@@ -11,7 +11,7 @@
 #     the collector that got the same records does (nfcapd, the stream's twin).
 # And a path the dropped account cannot write is refused at the start with one line.
 source "$(dirname "$0")/lib.sh"
-plan 11
+plan 12
 require_root
 needs python3 tcpdump tshark nfcapd nfdump iperf3 ipfixDump ping
 TOOLS=$(dirname "$0")/tools
@@ -33,6 +33,9 @@ for i in 1 2 3 4 5 6 7; do
 done
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
+grep -E "^flowtap: (file|ipfix)://" "$FT_OUT/flowtap.log" || true
+check "the closing lines give the files a line of their own, with no send error" \
+  grep -qE "^flowtap: file://$FT_OUT/files/flows.ipfix: [1-9][0-9]* records .*send errors 0," "$FT_OUT/flowtap.log"
 stop_capture tapa; stop_capture tapb
 check "the TAP captures lost no frame" capture_complete tapa tapb
 sleep 0.5

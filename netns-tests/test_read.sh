@@ -17,10 +17,13 @@
 #     every flow's start and end are its packets' capture times;
 #   - the same capture as pcapng, big-endian pcap, nanosecond pcap, Linux cooked v1 and v2 and
 #     raw IP (tools/capconvert.py), and from a pipe (read -): the same flows;
-#   - a truncated file and a file of garbage: exit 1 and one line naming the packet and byte;
-#     the records of the packets before a truncation are exported, exactly.
+#   - a truncated file, a file of garbage and one of another link type: exit 1 and one line
+#     naming the packet (and byte); the records of the packets before a truncation are
+#     exported, exactly;
+#   - the accuracy corpus (corpus/make_corpus.py) into nfcapd in the three formats: every
+#     well-formed flow as the corpus defines it, every hostile frame under its reason.
 source "$(dirname "$0")/lib.sh"
-plan 33
+plan 38
 require_root
 needs python3 tcpdump tshark mergecap editcap nfcapd nfdump iperf3 ipfixDump ping
 TOOLS=$(dirname "$0")/tools
@@ -147,4 +150,32 @@ rc=0; "${READ[@]}" "$FT_OUT/garbage.pcap" --output "$FT_OUT/garbage.ipfix" >/dev
 cat "$FT_OUT/garbage.err"
 check "a file of garbage: exit 1 and one line saying it is no capture" \
   bash -c '[[ $1 -eq 1 && $(wc -l <"$2") -eq 1 ]] && grep -qE "^flowtap: error: .*garbage.pcap: packet 1 at byte 0: not a pcap or pcapng file" "$2"' _ "$rc" "$FT_OUT/garbage.err"
+python3 -c 'import struct,sys; open(sys.argv[1], "wb").write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 105) + struct.pack("<IIII", 1, 0, 24, 24) + bytes(24))' "$FT_OUT/wifi.pcap"
+rc=0; "${READ[@]}" "$FT_OUT/wifi.pcap" --output "$FT_OUT/wifi.ipfix" >/dev/null 2>"$FT_OUT/wifi.err" || rc=$?
+cat "$FT_OUT/wifi.err"
+check "a link type flowtap does not read (802.11): exit 1 and one line naming it" \
+  bash -c '[[ $1 -eq 1 && $(wc -l <"$2") -eq 1 ]] && grep -qE "^flowtap: error: .*wifi.pcap: packet 1: link type 105 is not one flowtap reads" "$2"' _ "$rc" "$FT_OUT/wifi.err"
+
+# The accuracy corpus (netns-tests/corpus/make_corpus.py: fragments, VLAN and QinQ, IPv6
+# extension headers, hostile frames), read into nfcapd in the three formats: every well-formed
+# flow as the corpus defines it, every hostile frame counted under its reason.
+mkdir -p "$FT_OUT/corpus"
+/usr/bin/python3 "$(dirname "$0")/corpus/make_corpus.py" "$FT_OUT/corpus" "$H1_MAC" "$H2_MAC"
+for c in "cipfix 4744" "cv9 2059" "cv5 9998"; do set -- $c; start_nfcapd_named "$1" "$C_IP" "$2"; done
+for p in 4744 2059 9998; do wait_listening "$NS_C" "$p" u || echo "nfcapd on $p did not start" >&2; done
+"${READ[@]}" "$FT_OUT/corpus/corpus.pcap" --collector "$C_IP:4744" --collector "v9://$C_IP:2059" --collector "v5://$C_IP:9998" \
+  >"$FT_OUT/corpus.log" 2>&1 || true
+cat "$FT_OUT/corpus.log"
+sleep 1
+for p in cipfix cv9 cv5; do v="PID_NFCAPD_$p"; stop_pid "${!v}"; done
+python3 "$TOOLS/convert.py" key "$FT_OUT/corpus/expected.json" flows "$FT_OUT/corpus-flows.json"
+for c in cipfix cv9 cv5; do
+  nfdump -R "$FT_OUT/$c" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" |
+    python3 "$TOOLS/convert.py" rows-from 10.77.50. fd00:50: >"$FT_OUT/$c.json"
+  only=(); [[ $c == cv5 ]] && only=(--ipv4-only)
+  check "[corpus, $c] every well-formed flow in nfdump with the corpus' packets and IP bytes" \
+    python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/corpus-flows.json" "$FT_OUT/$c.json" --min 8 "${only[@]}"
+done
+check "[corpus] every hostile frame counted under its reason, and nothing else" \
+  python3 "$TOOLS/recordcheck.py" undecodable-reasons "$FT_OUT/corpus/expected.json" "$FT_OUT/corpus.log"
 finish

@@ -39,9 +39,11 @@ struct Read: ParsableCommand {
         let summary = try CaptureRun.run(options, logger: Logger(label: "flowtap"))
         print(summary.line)
         for line in summary.collectorLines { print(line) }
+        let issues = ProbeSummary.issueLine(summary.counters)
+        if !issues.isEmpty { print("flowtap: undecodable frames by reason: \(issues)") }
         fflush(nil)
         if let failure = summary.failure {
-            throw SetupError(failure, fix: "the records of the packets before it were exported")
+            throw SetupError(failure, fix: summary.failureFix)
         }
     }
 }

@@ -50,8 +50,9 @@ public enum CaptureRun {
         public var lastNs: UInt64 = 0
         public var wallSeconds = 0.0
         public var collectors: [(collector: String, statistics: ExportStatistics)] = []
-        /// The damaged input's error line, if one ended the reading.
+        /// The damaged input's error line, if one ended the reading, and its fix.
         public var failure: String?
+        public var failureFix = "the records of the packets before it were exported"
         public var stoppedBy: CInt?
 
         public var line: String {
@@ -128,7 +129,6 @@ public enum CaptureRun {
         var metering = DirectionMeter(meter, now: 0)
         let records = Records()
         var stage: ExportThread?
-        var fileExporter: (any FlowExporter)?
 
         /// The exporters, made at the first packet: NetFlow's uptime counts from it.
         func makeStage(firstMs: UInt64) throws(SetupError) -> ExportThread {
@@ -143,10 +143,9 @@ public enum CaptureRun {
             }
             if let file {
                 // A file takes IPFIX messages as large as IPFIX allows.
-                let e = ExportWiring.exporter(for: CollectorAddress(format: .ipfix, host: IPAddress("0.0.0.0")!, port: 0),
+                let e = ExportWiring.exporter(for: CollectorAddress(file: file.path),
                                               sender: OutputTransport(file), mtu: 65535, config, context: context, totals: totals,
                                               logger: logger, wallClockMs: { clock.ms })
-                fileExporter = e.exporter
                 if e.biflow { biflow.append(e.exporter) } else { uniflow.append(e.exporter) }
             }
             let assembler = config.biflow
@@ -205,8 +204,14 @@ public enum CaptureRun {
                             progress(summary, bytesRead: doneBytes + reader.consumedBytes, of: totalBytes)
                         }
                     }
-                case .otherLinkType:
+                case let .otherLinkType(type):
+                    // Nothing of it could be metered, and skipping it would leave the records
+                    // short without a word: the reading ends here, as at damage.
                     summary.otherLinkTypes += 1
+                    summary.failure = "\(input.name): packet \(reader.packets): link type \(type) is not one flowtap reads "
+                        + "(Ethernet 1, Linux cooked 113 and 276, raw IP 101, 228 and 229)"
+                    summary.failureFix = "capture on an Ethernet interface or with tcpdump -i any; the records of the packets before it were exported"
+                    break reading
                 case .end:
                     doneBytes += reader.consumedBytes
                     continue reading
@@ -224,8 +229,7 @@ public enum CaptureRun {
         if let stage {
             handOn(stage, nowMs: clock.ms)
             stage.finish(nowMs: clock.ms)
-            summary.collectors = zip(config.collectors.map(\.description), stage.statistics.map(\.statistics)).map { ($0, $1) }
-            if let fileExporter, let file { summary.collectors.append(("file \(file.path)", fileExporter.statistics)) }
+            summary.collectors = stage.statistics.map { ($0.collector.description, $0.statistics) }
         }
         summary.counters = metering.snapshot
         summary.lastNs = nowNs

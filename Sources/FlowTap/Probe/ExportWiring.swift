@@ -55,7 +55,7 @@ final class ExportWiring {
         }
         if let path = config.output {
             let files = OutputFiles(path: path, rotateSeconds: config.outputRotate)
-            let e = Self.exporter(for: CollectorAddress(format: .ipfix, host: .v4(IPv4Address(0)), port: 0), sender: OutputTransport(files),
+            let e = Self.exporter(for: CollectorAddress(file: path), sender: OutputTransport(files),
                                   mtu: 65535, config, context: systemInit, totals: totals, logger: logger)
             if e.biflow { biflowExporters.append(e.exporter) } else { exporters.append(e.exporter) }
             output = (files, e.exporter)

@@ -118,7 +118,9 @@ public enum Probe {
             control.stop()
             statistics = pipeline.quit()
         }
-        let perCollector = config.collectors.compactMap { c in statistics.first { $0.collector == c } }
+        let perCollector = (config.collectors + (config.output.map { [CollectorAddress(file: $0)] } ?? [])).compactMap { c in
+            statistics.first { $0.collector == c }
+        }
         withExtendedLifetime((export, taps, state)) {}
         let forwarders = ForwarderID.all(queues: config.queues)
         func total(_ direction: ForwarderID.Direction) -> ForwarderCounters {
@@ -126,7 +128,7 @@ public enum Probe {
         }
         let (aToB, bToA) = (total(.aToB), total(.bToA))
         return ProbeSummary(tapA: taps.a[0].name, tapB: taps.b[0].name, aToB: aToB, bToA: bToA,
-                            export: perCollector.reduce(ExportStatistics()) { $0 + $1.statistics },
+                            export: perCollector.filter { $0.collector.file == nil }.reduce(ExportStatistics()) { $0 + $1.statistics },
                             collectors: perCollector, ending: ending)
     }
 

@@ -16,6 +16,8 @@ public struct ProbeSummary: Sendable {
     public var signal: CInt? { if case .signal(let s) = ending { s } else { nil } }
 
     public var flows: UInt64 { aToB.flowsCreated + bToA.flowsCreated }
+    /// Collectors over the network; `--output` files have a line of their own.
+    var networkCollectors: Int { collectors.filter { $0.collector.file == nil }.count }
     public var errors: UInt64 {
         aToB.writeErrors + bToA.writeErrors + aToB.readErrors + bToA.readErrors + export.sendErrors
             + aToB.recordsLost + bToA.recordsLost
@@ -31,7 +33,7 @@ public struct ProbeSummary: Sendable {
         case .reloading: s = "flowtap: parked for a reload, the TAPs and the flows in the service manager's fd store: "
         }
         s += "\(tapA)->\(tapB) \(aToB.frames) frames, \(tapB)->\(tapA) \(bToA.frames) frames; "
-        s += "\(flows) flows, \(export.records) records in \(export.messages) messages to \(collectors.count) collector\(collectors.count == 1 ? "" : "s"); "
+        s += "\(flows) flows, \(export.records) records in \(export.messages) messages to \(networkCollectors) collector\(networkCollectors == 1 ? "" : "s"); "
         s += "errors \(errors) (write \(aToB.writeErrors + bToA.writeErrors), send \(export.sendErrors), "
         s += "records lost \(aToB.recordsLost + bToA.recordsLost + export.recordsNotSent)); "
         s += "not metered: \(aToB.malformed + bToA.malformed) undecodable, \(aToB.nonIPUnmetered + bToA.nonIPUnmetered) non-IP, "
@@ -51,9 +53,12 @@ public struct ProbeSummary: Sendable {
     }
 
     /// Counts per decode issue, for the log; empty when every frame decoded.
-    public var issueLine: String {
+    public var issueLine: String { Self.issueLine(aToB + bToA) }
+
+    /// `name=count` for each decode issue counted, as the exit line names them (`run` and `read`).
+    public static func issueLine(_ counters: ForwarderCounters) -> String {
         DecodeIssue.allCases.dropFirst().compactMap { issue in
-            let n = aToB.issues[Int(issue.rawValue)] + bToA.issues[Int(issue.rawValue)]
+            let n = counters.issues[Int(issue.rawValue)]
             return n == 0 ? nil : "\(issue.name)=\(n)"
         }.joined(separator: " ")
     }

@@ -6,14 +6,25 @@ public struct CollectorAddress: Sendable, Equatable, CustomStringConvertible {
     public let format: ExportFormat
     public let host: IPAddress
     public let port: UInt16
+    /// `--output`: the files' path, where this "collector" is an IPFIX file (no host or port).
+    public let file: String?
 
     public init(format: ExportFormat = .ipfix, host: IPAddress, port: UInt16? = nil) {
         self.format = format
         self.host = host
         self.port = port ?? format.defaultPort
+        file = nil
     }
 
-    public var description: String { "\(format)://\(host.withPort(port))" }
+    /// The IPFIX files of `--output PATH`, as statistics, metrics and checkpoints name them.
+    public init(file path: String) {
+        format = .ipfix
+        host = .v4(IPv4Address(0))
+        port = 0
+        file = path
+    }
+
+    public var description: String { file.map { "file://\($0)" } ?? "\(format)://\(host.withPort(port))" }
 
     /// Parses one `--collector`; `defaultFormat` (from `--format`) applies when none is given.
     public init(parsing text: String, defaultFormat: ExportFormat = .ipfix) throws(SetupError) {

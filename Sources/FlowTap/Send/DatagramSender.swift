@@ -4,15 +4,17 @@ import Glibc
 /// sender, which needs no privilege (the kernel writes the IP and UDP headers, from a port of
 /// its choosing). Paced: a collector on the same host reads from a socket buffer of a few
 /// hundred datagrams, and a reader of a file outruns it; at most `messagesPerSecond` leave,
-/// the sender sleeping once it is 2 ms ahead: bursts of 40 messages at the default rate, well
-/// within such a buffer, and a sleep a burst rather than a message (0: unpaced).
+/// the sender sleeping once it is 1 ms ahead: bursts of 20 messages at the default rate, well
+/// within such a buffer, and a sleep a burst rather than a message (0: unpaced). No pacing
+/// makes up for a collector that is not scheduled: its socket buffer must hold what arrives
+/// meanwhile (nfcapd -B).
 public struct DatagramSender: MessageTransport {
     public let socket: Socket
     public let destination: IPAddress
     private let target: SocketAddress
     private let intervalNs: UInt64
     private var nextAt: UInt64 = 0
-    static let leadNs: UInt64 = 2_000_000
+    static let leadNs: UInt64 = 1_000_000
 
     public init(destination: IPAddress, port: UInt16, messagesPerSecond: Int) throws(SetupError) {
         do {
