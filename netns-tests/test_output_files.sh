@@ -8,10 +8,11 @@
 #     (templates before data), sequence numbers run on within it, and ipfixDump and tshark
 #     decode every record with no error;
 #   - together the files hold every flow of the TAPs' capture, packets and bytes exactly, as
-#     the collector that got the same records does (nfcapd, the stream's twin).
+#     the collector that got the same records does (nfcapd, the stream's twin), across a
+#     handover to a successor halfway (whose files are named after the park).
 # And a path the dropped account cannot write is refused at the start with one line.
 source "$(dirname "$0")/lib.sh"
-plan 12
+plan 13
 require_root
 needs python3 tcpdump tshark nfcapd nfdump iperf3 ipfixDump ping
 TOOLS=$(dirname "$0")/tools
@@ -24,15 +25,31 @@ mkdir -p "$FT_OUT/files"
 chown nobody "$FT_OUT/files"
 start_flowtap --collector "$C_IP:4739" --output "$FT_OUT/files/flows.ipfix" --output-rotate 2 --idle-timeout 1 --active-timeout 2
 check "h1 reaches h2 through flowtap" wait_ping
-# Traffic for about 7 s: flows begin and end in every file's time.
-for i in 1 2 3 4 5 6 7; do
-  ns "$NS_H1" ping -c 4 -i 0.1 -q "$H2_IP" >/dev/null
-  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -n 300K -b 50M --cport $((40100 + i)) >/dev/null 2>&1 || true
-  ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -u -b 2M -l 500 -n 50K --cport $((40200 + i)) >/dev/null 2>&1 || true
-  sleep 0.3
-done
+# Traffic for about 7 s: flows begin and end in every file's time. Halfway, a successor takes
+# over (--takeover) with the same options: the old flowtap completes its file, the new one
+# names its own after the park, and no flow is lost or counted twice between them.
+traffic_for() {
+  local i
+  for i; do
+    ns "$NS_H1" ping -c 4 -i 0.1 -q "$H2_IP" >/dev/null
+    ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -n 300K -b 50M --cport $((40100 + i)) >/dev/null 2>&1 || true
+    ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -u -b 2M -l 500 -n 50K --cport $((40200 + i)) >/dev/null 2>&1 || true
+    sleep 0.3
+  done
+}
+traffic_for 1 2 3 4
+old=$PID_FLOWTAP
+ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --control "$FT_CONTROL" --seccomp trap --takeover \
+  --collector "$C_IP:4739" --output "$FT_OUT/files/flows.ipfix" --output-rotate 2 --idle-timeout 1 --active-timeout 2 \
+  >"$FT_OUT/successor.log" 2>&1 &
+PID_FLOWTAP=$!
+FT_PIDS+=("$PID_FLOWTAP")
+rc=0; wait "$old" || rc=$?
+check "the old flowtap hands over and exits 0 (exit $rc)" grep -q "handed over to PID $PID_FLOWTAP" "$FT_OUT/flowtap.log"
+traffic_for 5 6 7
+mv "$FT_OUT/flowtap.log" "$FT_OUT/predecessor.log"; mv "$FT_OUT/successor.log" "$FT_OUT/flowtap.log"
 stop_flowtap
-check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
+check "SIGTERM stops the successor with exit 0" test "$FLOWTAP_RC" -eq 0
 grep -E "^flowtap: (file|ipfix)://" "$FT_OUT/flowtap.log" || true
 check "the closing lines give the files a line of their own, with no send error" \
   grep -qE "^flowtap: file://$FT_OUT/files/flows.ipfix: [1-9][0-9]* records .*send errors 0," "$FT_OUT/flowtap.log"

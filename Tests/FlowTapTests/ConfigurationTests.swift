@@ -45,7 +45,11 @@ final class ConfigurationTests: XCTestCase {
         let single = OutputFiles(path: "/d/f.ipfix", rotateSeconds: 0)
         XCTAssertEqual(single.name(startingAtMs: 1_796_337_577_123), "/d/f.ipfix")
         single.stamped = true
-        XCTAssertEqual(single.name(startingAtMs: 1_796_337_577_123), "/d/f.ipfix.20261203223937", "a successor's single file")
+        single.notBeforeSecond = 1_796_337_578
+        XCTAssertEqual(single.name(startingAtMs: 1_796_337_577_123), "/d/f.ipfix.20261203223938",
+                       "a successor's file is named after the second of the park")
+        XCTAssertEqual(rotating.name(startingAtMs: 1_796_337_577_900), "/d/f.ipfix.20261203223938",
+                       "a rotation within the same second takes the next one")
     }
 
     func testZeroOrNegativeTimeoutsAreRejected() {

@@ -15,6 +15,7 @@ public struct CaptureReader: ~Copyable {
         case memory(UnsafeRawBufferPointer)
     }
 
+    /// A frame's bytes are the reader's buffer: valid until the next call of `next()`.
     public struct Frame {
         public var bytes: UnsafeMutableRawPointer
         public var length: Int

@@ -243,7 +243,7 @@ public enum CaptureRun {
 
     static func writeError(_ text: String) {
         var t = text
-        t.withUTF8 { _ = SystemCall.write(2, $0.baseAddress!, $0.count) }
+        t.withUTF8 { b in if let p = b.baseAddress { _ = SystemCall.write(2, p, b.count) } }
     }
 
     static func progress(_ s: Summary, bytesRead: UInt64, of total: Int64?) {

@@ -59,7 +59,10 @@ public enum Probe {
         // The gap starts here: the predecessor parks, and nothing reads the TAPs until our
         // threads run.
         let parkStart = MonotonicClock.nowNs()
-        if let takeover { try takeover.park() }
+        if let takeover {
+            try takeover.park()
+            export.output?.files.notBeforeSecond = Int64(WallClock.nowMs() / 1000) + 1
+        }
         state.readPrevious()
         if let oldState { state.inheritStreams(from: oldState) }
         state.markParked(false)

@@ -64,6 +64,11 @@ public final class OutputFiles {
     /// A successor (`--takeover`) names even a single file by its start, so as not to write
     /// over its predecessor's PATH.
     public var stamped = false
+    /// A successor's names come after its predecessor's: the second after the park (the old
+    /// flowtap names no file after it, and completes its last when it quits, which may be
+    /// after this one's first write).
+    public var notBeforeSecond: Int64 = 0
+    private var lastNamedSecond: Int64 = -1
     private var current: IPFIXFile?
     private var openedAtMs: UInt64 = 0
     private let wallClockMs: () -> UInt64
@@ -117,8 +122,14 @@ public final class OutputFiles {
         }
     }
 
+    /// The next file's name: PATH, or PATH.YYYYmmddHHMMSS of its start, each later than the
+    /// last (a rotation within the same second takes the next one), so that no two files of
+    /// one run, or of a flowtap and its successor, share a name.
     func name(startingAtMs ms: UInt64) -> String {
-        rotateMs == 0 && !stamped ? path : path + "." + Self.utcStamp(seconds: Int64(ms / 1000))
+        guard rotateMs > 0 || stamped else { return path }
+        let second = max(Int64(ms / 1000), notBeforeSecond, lastNamedSecond + 1)
+        lastNamedSecond = second
+        return path + "." + Self.utcStamp(seconds: second)
     }
 
     /// YYYYmmddHHMMSS in UTC, by the days-from-civil algorithm in reverse (no time zone file,
