@@ -60,7 +60,6 @@ public struct CaptureParser: Sendable {
     var interfaces: [Interface] = []
     /// The last packet's time, for simple packet blocks (which carry none).
     var lastTimestampNs: UInt64 = 0
-    public private(set) var formatName = "unknown"
 
     public init() {}
 
@@ -88,7 +87,6 @@ public struct CaptureParser: Sendable {
             // The link type's low 16 bits; the upper ones carry FCS length flags.
             let link = Self.u32(b, 20, big) & 0xFFFF
             format = .pcap(bigEndian: big, nanoseconds: ns, linkType: link)
-            formatName = "pcap (\(big ? "big" : "little")-endian, \(ns ? "ns" : "µs"))"
             return .skip(consumed: 24)
         case 0x0A0D_0D0A:
             return pcapngBlock(b, bigEndian: false, atEnd: atEnd)
@@ -143,7 +141,6 @@ public struct CaptureParser: Sendable {
             let major = Self.u16(b, 12, big)
             guard major == 1 else { return .failure("pcapng version \(major) is not 1") }
             format = .pcapng(bigEndian: big)
-            formatName = "pcapng (\(big ? "big" : "little")-endian)"
             interfaces = []
             return .skip(consumed: length)
         case 1:

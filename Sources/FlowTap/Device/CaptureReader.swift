@@ -25,7 +25,7 @@ public struct CaptureReader: ~Copyable {
 
     public enum Outcome {
         case frame(Frame)
-        /// A packet of a link type flowtap cannot meter: counted, skipped.
+        /// A packet of a link type flowtap cannot meter (`read` ends there).
         case otherLinkType(UInt32)
         case end
         case failure(CaptureError)
@@ -46,7 +46,6 @@ public struct CaptureReader: ~Copyable {
     public private(set) var consumedBytes: UInt64 = 0
     /// Packets handed out so far, frames or not.
     public private(set) var packets: UInt64 = 0
-    public var formatName: String { parser.formatName }
 
     public init(_ source: Source) {
         self.source = source

@@ -44,7 +44,6 @@ public enum CaptureRun {
         public var packets: UInt64 = 0
         public var bytes: UInt64 = 0
         public var counters = ForwarderCounters()
-        public var otherLinkTypes: UInt64 = 0
         public var outOfOrder: UInt64 = 0
         public var firstNs: UInt64 = 0
         public var lastNs: UInt64 = 0
@@ -61,7 +60,7 @@ public enum CaptureRun {
             if let stoppedBy { s += " (stopped by \(SignalInbox.name(stoppedBy)))" }
             let records = collectors.first?.statistics.records ?? 0
             s += "; \(counters.flowsCreated) flows, \(records) records; not metered: \(counters.malformed) undecodable, "
-            s += "\(counters.nonIPUnmetered) non-IP, \(counters.sampledOut) sampled out, \(otherLinkTypes) of other link types; "
+            s += "\(counters.nonIPUnmetered) non-IP, \(counters.sampledOut) sampled out; "
             s += "evicted \(counters.evictions); records lost \(counters.recordsLost); out of time order \(outOfOrder)"
             return s
         }
@@ -207,7 +206,6 @@ public enum CaptureRun {
                 case let .otherLinkType(type):
                     // Nothing of it could be metered, and skipping it would leave the records
                     // short without a word: the reading ends here, as at damage.
-                    summary.otherLinkTypes += 1
                     summary.failure = "\(input.name): packet \(reader.packets): link type \(type) is not one flowtap reads "
                         + "(Ethernet 1, Linux cooked 113 and 276, raw IP 101, 228 and 229)"
                     summary.failureFix = "capture on an Ethernet interface or with tcpdump -i any; the records of the packets before it were exported"
