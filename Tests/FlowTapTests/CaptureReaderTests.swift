@@ -28,17 +28,18 @@ final class CaptureReaderTests: XCTestCase {
         return b.data
     }
 
-    static func read(_ bytes: [UInt8]) -> (frames: [(ns: UInt64, bytes: [UInt8])], error: CaptureError?, other: Int) {
+    static func read(_ bytes: [UInt8]) -> (frames: [(ns: UInt64, bytes: [UInt8])], error: CaptureError?, other: Int, cut: Int) {
         bytes.withUnsafeBytes { raw in
             var reader = CaptureReader(.memory(raw))
             var out: [(UInt64, [UInt8])] = []
-            var other = 0
+            var other = 0, cut = 0
             while true {
                 switch reader.next() {
                 case let .frame(f): out.append((f.timestampNs, Array(UnsafeRawBufferPointer(start: f.bytes, count: f.length))))
                 case .otherLinkType: other += 1
-                case .end: return (out, nil, other)
-                case let .failure(e): return (out, e, other)
+                case .cutLinkHeader: cut += 1
+                case .end: return (out, nil, other, cut)
+                case let .failure(e): return (out, e, other, cut)
                 }
             }
         }
@@ -69,6 +70,54 @@ final class CaptureReaderTests: XCTestCase {
         }
         let other = Self.read(Self.pcap(big: false, nanoseconds: false, linkType: 105, frames: [(1, 0, ip)]))
         XCTAssertEqual(other.other, 1, "802.11 is counted, not metered")
+    }
+
+    /// BSD loopback (NULL, in either byte order; LOOP), PPP with and without FF 03 and with a
+    /// compressed protocol field, PPP in HDLC framing, Cisco HDLC (under its own type and under
+    /// PPP's, as libpcap writes it), raw IP as 12 and 14: each an Ethernet frame of the
+    /// ethertype its header names, the IP packet's bytes unchanged.
+    func testBSDLoopbackPPPAndCiscoHDLCBecomeEthernetFrames() {
+        let ip = Array(Self.frame[14...])
+        var ip6 = [UInt8](repeating: 0, count: 48)
+        ip6[0] = 0x60; ip6[5] = 8; ip6[6] = 17; ip6[7] = 64
+        let cases: [(String, UInt32, [UInt8], UInt16, [UInt8])] = [
+            ("NULL, little-endian AF_INET", 0, [2, 0, 0, 0], 0x0800, ip),
+            ("NULL, big-endian AF_INET", 0, [0, 0, 0, 2], 0x0800, ip),
+            ("NULL, Darwin AF_INET6", 0, [30, 0, 0, 0], 0x86DD, ip6),
+            ("NULL, FreeBSD AF_INET6 big-endian", 0, [0, 0, 0, 28], 0x86DD, ip6),
+            ("NULL, NetBSD AF_INET6", 0, [24, 0, 0, 0], 0x86DD, ip6),
+            ("NULL, AF_APPLETALK: not IP", 0, [16, 0, 0, 0], 0, ip),
+            ("LOOP, AF_INET", 108, [0, 0, 0, 2], 0x0800, ip),
+            ("PPP with FF 03", 9, [0xFF, 0x03, 0x00, 0x21], 0x0800, ip),
+            ("PPP without FF 03", 9, [0x00, 0x57], 0x86DD, ip6),
+            ("PPP, compressed protocol", 9, [0x21], 0x0800, ip),
+            ("PPP LCP: not IP", 9, [0xFF, 0x03, 0xC0, 0x21], 0, [1, 1, 0, 4]),
+            ("PPP HDLC", 50, [0xFF, 0x03, 0x00, 0x21], 0x0800, ip),
+            ("Cisco HDLC", 104, [0x0F, 0x00, 0x08, 0x00], 0x0800, ip),
+            ("Cisco HDLC, multicast, IPv6", 104, [0x8F, 0x00, 0x86, 0xDD], 0x86DD, ip6),
+            ("Cisco HDLC under PPP's type", 9, [0x0F, 0x00, 0x08, 0x00], 0x0800, ip),
+            ("Cisco HDLC under PPP HDLC's type", 50, [0x0F, 0x00, 0x86, 0xDD], 0x86DD, ip6),
+            ("raw IP as 12", 12, [], 0x0800, ip),
+            ("raw IP as 14", 14, [], 0x86DD, ip6),
+        ]
+        for (name, link, header, type, packet) in cases {
+            let got = Self.read(Self.pcap(big: false, nanoseconds: false, linkType: link, frames: [(1, 0, header + packet)]))
+            XCTAssertNil(got.error, name)
+            XCTAssertEqual(got.frames.first?.bytes, [UInt8](repeating: 0, count: 12) + [UInt8(type >> 8), UInt8(type & 0xFF)] + packet, name)
+        }
+    }
+
+    /// A link-layer header cut short (a tiny snap length) is an undecodable packet and the
+    /// reading goes on; an empty Ethernet record is a frame of no bytes (the meter counts it).
+    func testCutLinkHeadersAreCountedAndTheReadingGoesOn() {
+        for (link, header) in [(UInt32(113), [UInt8](repeating: 0, count: 10)), (276, [0x08, 0x00]), (0, [2, 0]), (9, [0xFF]),
+                               (104, [0x0F, 0x00, 0x08]), (101, [])] {
+            let got = Self.read(Self.pcap(big: false, nanoseconds: false, linkType: link, frames: [(1, 0, header), (2, 0, header)]))
+            XCTAssertNil(got.error, "link type \(link)")
+            XCTAssertEqual(got.cut, 2, "link type \(link)")
+        }
+        let empty = Self.read(Self.pcap(big: false, nanoseconds: false, frames: [(1, 0, []), (2, 0, Self.frame)]))
+        XCTAssertEqual(empty.frames.map(\.bytes), [[], Self.frame])
     }
 
     func testPcapngWithResolutionsOffsetsAndSimplePackets() {

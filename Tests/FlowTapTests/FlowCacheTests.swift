@@ -196,7 +196,8 @@ final class FlowCacheTests: XCTestCase {
         XCTAssertEqual(out.first?.packets, 2)
         XCTAssertEqual(c.liveFlows, 1)
         c.meter(key: key(1), octets: 50, tcpFlags: TCPFlags.ack, now: ms(12_500))
-        out = expired(&c, now: ms(14_000))
+        XCTAssertEqual(expired(&c, now: ms(14_499)).count, 0, "the next report's active timeout runs from its first packet")
+        out = expired(&c, now: ms(14_500))
         XCTAssertEqual(out.first?.packets, 1, "only the packets since the last report")
         XCTAssertEqual(out.first?.octets, 50)
         XCTAssertEqual(out.first?.firstNs, ms(12_500))
@@ -210,6 +211,102 @@ final class FlowCacheTests: XCTestCase {
         var c = cache(idle: 2, active: 2)
         c.meter(key: key(1), octets: 40, tcpFlags: 0, now: ms(0))
         XCTAssertEqual(expired(&c, now: ms(2_000)).map(\.endReason), [.idleTimeout])
+    }
+
+    /// The idle and active boundaries on the packet's own path, whatever the sweep has done:
+    /// a packet a gap of the timeout − 1 ms after joins the report; at the timeout, or 1 ms
+    /// after, the report ends first (idle: the flow is new; active: the entry goes on).
+    func testTimeoutsEndTheReportOnThePacketsOwnPath() {
+        for (gap, splits) in [(UInt64(1_999), false), (2_000, true), (2_001, true)] {
+            var c = cache(idle: 2, active: 60)
+            c.meter(key: key(1), octets: 40, tcpFlags: 0, now: ms(10_000))
+            c.meter(key: key(1), octets: 60, tcpFlags: 0, now: ms(10_000 + gap))
+            let ended = pending(&c)
+            XCTAssertEqual(ended.map(\.endReason), splits ? [.idleTimeout] : [], "idle, gap \(gap) ms")
+            XCTAssertEqual(ended.first?.octets, splits ? 40 : nil)
+            XCTAssertEqual(c.flowsCreated, splits ? 2 : 1)
+            var rest: [FlowRecord] = []
+            _ = c.expireAll(reason: .forcedEnd) { rest.append(copy $0); return true }
+            XCTAssertEqual(rest.map(\.packets), [splits ? 1 : 2])
+            XCTAssertEqual(rest.first?.firstNs, ms(splits ? 10_000 + gap : 10_000))
+        }
+        for (gap, splits) in [(UInt64(2_999), false), (3_000, true), (3_001, true)] {
+            var c = cache(idle: 2, active: 3)
+            // A packet every second keeps the flow from going idle.
+            var t: UInt64 = 10_000
+            while t < 12_999 { c.meter(key: key(1), octets: 40, tcpFlags: 0, now: ms(t)); t += 1_000 }
+            c.meter(key: key(1), octets: 60, tcpFlags: 0, now: ms(10_000 + gap))
+            let ended = pending(&c)
+            XCTAssertEqual(ended.map(\.endReason), splits ? [.activeTimeout] : [], "active, at \(gap) ms")
+            XCTAssertEqual(ended.first?.lastNs, splits ? ms(12_000) : nil)
+            XCTAssertEqual(c.flowsCreated, 1, "an active report keeps the flow")
+            var rest: [FlowRecord] = []
+            _ = c.expireAll(reason: .forcedEnd) { rest.append(copy $0); return true }
+            XCTAssertEqual(rest.first?.firstNs, ms(splits ? 10_000 + gap : 10_000), "the next report starts with the packet")
+        }
+    }
+
+    /// A closing flow's packet after the close grace ends it first (end of flow detected); a
+    /// full set's least recent flow whose idle timeout has come is reported as idle, not as a
+    /// lack of resources.
+    func testTheCloseGraceAndEvictionsTellTheirTimeouts() {
+        var c = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60, closeTimeoutSeconds: 5), point: point)
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, now: ms(1_000))
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, now: ms(5_999))
+        XCTAssertTrue(pending(&c).isEmpty, "within the grace: the closing ACK joins")
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, now: ms(10_999))
+        XCTAssertEqual(pending(&c).map(\.packets), [2], "the grace had passed: the closed flow ended first")
+        XCTAssertEqual(pending(&c).count, 0)
+
+        var one = FlowCache(maxFlows: 8, policy: ExpiryPolicy(idleTimeoutSeconds: 2, activeTimeoutSeconds: 60), point: point)
+        for i in 0 ..< 8 { one.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, now: ms(UInt64(i))) }
+        one.meter(key: key(100), octets: 40, tcpFlags: 0, now: ms(1_000))
+        XCTAssertEqual(pending(&one).map(\.endReason), [.lackOfResources])
+        one.meter(key: key(101), octets: 40, tcpFlags: 0, now: ms(2_001))
+        XCTAssertEqual(pending(&one).map(\.endReason), [.idleTimeout], "its idle timeout had come")
+        XCTAssertEqual(one.evictions, 1)
+    }
+
+    /// Ordered expiry (`flowtap read`): each flow is reported when the clock reaches its
+    /// deadline, flows due at once in the order of their deadlines, and the order is the same
+    /// with any hash seed.
+    func testOrderedExpiryFollowsTheDeadlinesWhateverTheSeed() {
+        var orders: [[UInt16]] = []
+        for seed in [0, 1, 0xDEAD_BEEF, .max] as [UInt64] {
+            var c = FlowCache(maxFlows: 1024, policy: ExpiryPolicy(idleTimeoutSeconds: 2, activeTimeoutSeconds: 60), point: point,
+                              seed: seed, orderedExpiry: true)
+            // 100 flows, each last seen at a different time, metered in another order.
+            for i in 0 ..< 100 {
+                c.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, now: ms(UInt64((i * 37) % 100)))
+                c.enqueueNew(now: ms(UInt64((i * 37) % 100)))   // as PacketMeter does after every frame
+            }
+            var got: [UInt16] = []
+            XCTAssertEqual(c.expireInOrder(now: ms(2_049)) { got.append($0.key.sourcePort); return true }, 50)
+            XCTAssertEqual(c.expireInOrder(now: ms(2_099)) { got.append($0.key.sourcePort); return true }, 50)
+            XCTAssertEqual(c.liveFlows, 0)
+            orders.append(got)
+        }
+        let expected = (0 ..< 100).map { last in UInt16((0 ..< 100).first { ($0 * 37) % 100 == last }!) }
+        for o in orders { XCTAssertEqual(o, expected) }
+    }
+
+    func testOrderedExpiryEndsTheForcedFlowsInOrderAndStaysBounded() {
+        var c = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2, closeTimeoutSeconds: 0),
+                          point: point, orderedExpiry: true)
+        // Churn: every flow ends at its FIN, long before its queue item is due.
+        for i in 0 ..< 100_000 {
+            c.meter(key: key(UInt16(truncatingIfNeeded: i)), octets: 40, tcpFlags: TCPFlags.fin, now: ms(UInt64(i / 1000)))
+            c.enqueueNew(now: ms(UInt64(i / 1000)))
+            _ = pending(&c)
+        }
+        XCTAssertLessThanOrEqual(c.queue?.count ?? .max, 2 * c.capacity + 1024, "stale items are dropped")
+        for i in 0 ..< 10 {
+            c.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, now: ms(200_000 + UInt64(9 - i)))
+            c.enqueueNew(now: ms(200_000 + UInt64(9 - i)))
+        }
+        var order: [UInt16] = []
+        XCTAssertTrue(c.expireAll(reason: .forcedEnd) { order.append($0.key.sourcePort); return true })
+        XCTAssertEqual(order, (0 ..< 10).reversed().map { UInt16($0) }, "forced ends by deadline, not by slot")
     }
 
     func testRefusedExpiryStaysForTheNextScan() {
@@ -304,10 +401,12 @@ final class FlowMemoryTests: XCTestCase {
         XCTAssertLessThanOrEqual(MemoryLayout<FlowRecord>.stride, 216)
     }
 
-    func testWhatEveryPacketTouchesIsInTheEntrysFirst96Bytes() {
-        // The key, the four counted fields, `state`, and a TCP data segment's high mark.
-        for field in [\FlowEntry.lastNs, \FlowEntry.tcpFlags, \FlowEntry.state, \FlowEntry.highSequence] as [PartialKeyPath<FlowEntry>] {
-            XCTAssertLessThan(MemoryLayout<FlowEntry>.offset(of: field)!, 96)
+    func testWhatEveryPacketTouchesIsInTheEntrysFirst104Bytes() {
+        // The key, the four counted fields, `state`, a TCP data segment's high mark, and the
+        // lower bound of its deadline.
+        for field in [\FlowEntry.lastNs, \FlowEntry.tcpFlags, \FlowEntry.state, \FlowEntry.highSequence,
+                      \FlowEntry.dueNs] as [PartialKeyPath<FlowEntry>] {
+            XCTAssertLessThan(MemoryLayout<FlowEntry>.offset(of: field)!, 104)
         }
         XCTAssertEqual(MemoryLayout<FlowEntry>.offset(of: \FlowEntry.highSequence), 92, "in the padding after state")
     }

@@ -63,13 +63,21 @@ struct FrameBuilder {
 
     mutating func zeros(_ n: Int) { bytes += [UInt8](repeating: 0, count: n) }
 
-    /// Decodes the frame as the forwarder would (`l2` false: as it does when l2 is not recorded).
-    func decode(l2: Bool = true) -> PacketFacts {
+    /// Decodes the frame as the forwarder would (`l2` false: as it does when l2 is not recorded);
+    /// with `captured`, as `flowtap read` would a capture that kept only its first bytes.
+    func decode(l2: Bool = true, captured: Int? = nil) -> PacketFacts {
         var facts = PacketFacts()
-        bytes.withUnsafeBytes { raw in
-            PacketDecoder.decode(raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, length: raw.count, into: &facts, l2: l2)
+        let kept = Array(bytes.prefix(captured ?? bytes.count))
+        kept.withUnsafeBytes { raw in
+            PacketDecoder.decode(raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, length: raw.count,
+                                 wireLength: captured == nil ? nil : bytes.count, into: &facts, l2: l2)
         }
         return facts
+    }
+
+    /// PPPoE session header (RFC 2516) and the PPP protocol.
+    mutating func pppoe(session: UInt16, protocolNumber: UInt16, payload: Int) {
+        u8(0x11); u8(0); u16(session); u16(UInt16(payload + 2)); u16(protocolNumber)
     }
 }
 

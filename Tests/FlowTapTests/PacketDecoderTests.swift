@@ -268,6 +268,97 @@ final class PacketDecoderTests: XCTestCase {
         expect(.truncatedICMP) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 1, payload: 1); $0.zeros(1) }
     }
 
+    /// A capture cut by its snap length: metered by the IP header's length as long as the flow
+    /// key's headers are there; TCP flags and sequence only when the TCP header was captured.
+    func testSnappedPacketsAreMeteredByTheirIPLength() {
+        let tcp = FrameBuilder.tcpv4(sport: 40000, dport: 443, flags: TCPFlags.ack | TCPFlags.psh, payload: 1400)
+        let whole = tcp.decode()
+        for cut in [54, 60, 96, 200] {
+            let facts = tcp.decode(captured: cut)
+            XCTAssertEqual(facts.kind, .ipv4, "cut at \(cut)")
+            XCTAssertTrue(facts.isSnapped, "cut at \(cut)")
+            XCTAssertEqual(facts.octets, 1440, "the IP length, not the bytes captured")
+            XCTAssertEqual(facts.key, whole.key)
+            XCTAssertEqual(facts.tcpFlags, whole.tcpFlags, "flags and payload bit from the captured header")
+            XCTAssertEqual(facts.tcpPayload, 1400)
+        }
+        // Only the ports of the TCP header: the flow, but no flags.
+        let ports = tcp.decode(captured: 14 + 20 + 6)
+        XCTAssertEqual(ports.kind, .ipv4)
+        XCTAssertEqual(ports.key, whole.key)
+        XCTAssertEqual(ports.tcpFlags, 0)
+        XCTAssertEqual(tcp.decode(captured: 14 + 20 + 3).issue, .truncatedTCP, "no ports, no flow")
+        XCTAssertEqual(tcp.decode(captured: 14 + 19).issue, .truncatedIPv4)
+        // The same packet read whole is not snapped; a live frame (no wire length) that claims
+        // more than it holds is malformed as before.
+        XCTAssertFalse(tcp.decode(captured: tcp.bytes.count).isSnapped)
+        var lying = FrameBuilder()
+        lying.ethernet(type: 0x0800); lying.ipv4(proto: 17, payload: 8, totalLengthOverride: 200); lying.udp(sport: 1, dport: 2, payload: 0)
+        XCTAssertEqual(lying.decode().issue, .ipv4LengthBeyondFrame)
+        // UDP needs its ports only; IPv6 likewise, its extension headers walked within the bytes.
+        var udp6 = FrameBuilder()
+        udp6.ethernet(type: 0x86DD); udp6.ipv6(next: 60, payload: 8 + 8 + 500); udp6.raw([17, 0, 1, 4, 0, 0, 0, 0])
+        udp6.udp(sport: 53, dport: 3333, payload: 500); udp6.zeros(500)
+        let v6 = udp6.decode(captured: 14 + 40 + 8 + 4)
+        XCTAssertEqual(v6.kind, .ipv6)
+        XCTAssertTrue(v6.isSnapped)
+        XCTAssertEqual(v6.octets, 40 + 516)
+        XCTAssertEqual(v6.key.sourcePort, 53)
+        XCTAssertEqual(udp6.decode(captured: 14 + 40 + 6).issue, .ipv6ExtensionChain, "the extension header is cut: no transport")
+    }
+
+    /// IPv4 total length 0 (TSO, BIG TCP captured on the sender) and IPv6 jumbograms count as
+    /// the packet's wire length.
+    func testTSOAndJumbogramsCountTheirWireLength() {
+        var tso = FrameBuilder()
+        tso.ethernet(type: 0x0800); tso.ipv4(proto: 6, payload: 20 + 3000, totalLengthOverride: 0)
+        tso.tcp(sport: 1, dport: 2, flags: TCPFlags.ack); tso.zeros(3000)
+        for facts in [tso.decode(), tso.decode(captured: 128)] {
+            XCTAssertEqual(facts.kind, .ipv4)
+            XCTAssertEqual(facts.octets, 3040)
+            XCTAssertEqual(facts.tcpPayload, 3000)
+        }
+        var jumbo = FrameBuilder()
+        jumbo.ethernet(type: 0x86DD); jumbo.ipv6(next: 0, payload: 0)
+        jumbo.raw([6, 0, 0xC2, 4, 0, 1, 0x11, 0x78])   // hop-by-hop: Jumbo Payload of 70 008
+        jumbo.tcp(sport: 1, dport: 2, flags: TCPFlags.ack); jumbo.zeros(70_008 - 8 - 20)
+        let facts = jumbo.decode(captured: 200)
+        XCTAssertEqual(facts.kind, .ipv6)
+        XCTAssertEqual(Int(facts.octets), jumbo.bytes.count - 14)
+        XCTAssertEqual(facts.key.ipProtocol, 6)
+        XCTAssertEqual(facts.key.destinationPort, 2)
+    }
+
+    /// PPPoE session frames (RFC 2516): the IP packet inside, after VLAN tags too; the frame's
+    /// ethertype stays 0x8864 in the L2 key; LCP is non-IP; a bad or cut header has its reason.
+    func testPPPoESessionsCarryTheirIPPackets() {
+        for vlans: [(tpid: UInt16, tci: UInt16)] in [[], [(0x88A8, 100), (0x8100, 200)]] {
+            var f = FrameBuilder()
+            f.ethernet(type: 0x8864, vlans: vlans); f.pppoe(session: 0x1234, protocolNumber: 0x0021, payload: 20 + 20 + 10)
+            f.ipv4(proto: 6, payload: 30); f.tcp(sport: 4000, dport: 80, flags: TCPFlags.syn); f.zeros(10)
+            let facts = f.decode()
+            XCTAssertEqual(facts.kind, .ipv4)
+            XCTAssertEqual(facts.octets, 50)
+            XCTAssertEqual(facts.key.destinationPort, 80)
+            XCTAssertEqual(facts.key.etherType, 0x8864)
+            XCTAssertEqual(Int(facts.ipOffset), 14 + 4 * vlans.count + 8)
+        }
+        var v6 = FrameBuilder()
+        v6.ethernet(type: 0x8864); v6.pppoe(session: 7, protocolNumber: 0x0057, payload: 48)
+        v6.ipv6(next: 17, payload: 8); v6.udp(sport: 546, dport: 547, payload: 0)
+        XCTAssertEqual(v6.decode().kind, .ipv6)
+        XCTAssertEqual(v6.decode().key.destinationPort, 547)
+        var lcp = FrameBuilder()
+        lcp.ethernet(type: 0x8864); lcp.pppoe(session: 7, protocolNumber: 0xC021, payload: 4); lcp.raw([9, 1, 0, 4])
+        XCTAssertEqual(lcp.decode().kind, .nonIP)
+        var bad = FrameBuilder()
+        bad.ethernet(type: 0x8864); bad.raw([0x21, 0, 0, 7, 0, 2, 0, 0x21]); bad.zeros(20)
+        XCTAssertEqual(bad.decode().issue, .badPPPoEHeader)
+        var cut = FrameBuilder()
+        cut.ethernet(type: 0x8864); cut.raw([0x11, 0, 0, 7])
+        XCTAssertEqual(cut.decode().issue, .truncatedPPPoE)
+    }
+
     /// Every prefix of every test frame, and random bytes behind a valid header: the decoder
     /// must answer without reading past the end (the buffers are exactly sized, so an overrun
     /// would trip the address sanitizer or read garbage that breaks the "sane result" checks).

@@ -1,13 +1,15 @@
 import FlowTap
 
 /// One fuzz input is a capture file: pcap or pcapng headers, records and blocks, as
-/// `flowtap read` takes them. Every frame the reader hands out is metered (so that a frame
-/// whose bounds lie is read whole, under AddressSanitizer), and the reader must end: in its
-/// end, or a `CaptureError` that names a packet and an offset inside the input.
+/// `flowtap read` takes them. Every frame the reader hands out is metered as `read` meters it
+/// (its wire length, ordered expiry), so that a frame whose bounds lie is read whole, under
+/// AddressSanitizer, and the reader must end: in its end, or a `CaptureError` that names a
+/// packet and an offset inside the input.
 func fuzzCapture(_ input: UnsafeRawBufferPointer) -> CInt {
     var reader = CaptureReader(.memory(input))
     var meter = PacketMeter(records: [.l2, .l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2),
-                            maxFlows: 64, point: ObservationPoint(ingressInterface: 0, egressInterface: 0, direction: 0))
+                            maxFlows: 64, point: ObservationPoint(ingressInterface: 0, egressInterface: 0, direction: 0),
+                            orderedExpiry: true)
     var frames: UInt64 = 0
     while true {
         switch reader.next() {
@@ -17,12 +19,16 @@ func fuzzCapture(_ input: UnsafeRawBufferPointer) -> CInt {
             var sum: UInt8 = 0
             for i in 0 ..< frame.length { sum &+= frame.bytes.load(fromByteOffset: i, as: UInt8.self) }
             _ = sum
-            meter.meter(frame.bytes, length: frame.length, now: frame.timestampNs)
+            precondition(frame.originalLength >= frame.length, "a wire length below the bytes captured")
+            meter.meterCaptured(frame.bytes, length: frame.length, wireLength: frame.originalLength, now: frame.timestampNs)
             _ = meter.cache.drainPending { _ in true }
-        case .otherLinkType:
+            meter.cache.expireInOrder(now: frame.timestampNs) { _ in true }
+        case .otherLinkType, .cutLinkHeader:
             frames += 1
         case .end:
             precondition(reader.packets == frames, "every packet counted")
+            _ = meter.cache.expireAll(reason: .forcedEnd) { _ in true }
+            precondition(meter.cache.liveFlows == 0, "every flow reported at the end")
             return 0
         case let .failure(error):
             precondition(error.offset <= UInt64(input.count), "an error offset inside the input")

@@ -219,6 +219,57 @@ public struct FlowAnswer: Codable, Sendable {
     public var appLatencyUs: UInt64?
 }
 
+/// One exported record as `flowtap read` prints it when it has no destination: the table
+/// `show flows` prints, or with `--json` one object per line, in the order the records were
+/// exported. Keys as `show flows --json` names them, and why the record was made.
+public struct RecordAnswer: Codable, Sendable, Equatable {
+    public var src: String
+    public var dst: String
+    public var sport: UInt16
+    public var dport: UInt16
+    public var proto: UInt8
+    public var packets: UInt64
+    public var bytes: UInt64
+    public var firstMs: UInt64
+    public var lastMs: UInt64
+    public var tcpFlags: UInt16
+    public var rateBps: Double
+    public var retransmitted: UInt32
+    public var outOfOrder: UInt32
+    public var endReason: String
+    public var clientDelayUs: UInt64?
+    public var serverDelayUs: UInt64?
+    public var appLatencyUs: UInt64?
+    /// `--biflow`: the reverse direction's counts.
+    public var reversePackets: UInt64?
+    public var reverseBytes: UInt64?
+
+    public init(_ r: FlowRecord, biflow: Bool = false) {
+        (src, dst) = r.key.addresses
+        sport = r.key.ipProtocol == 1 || r.key.ipProtocol == 58 ? 0 : r.key.sourcePort
+        dport = r.key.destinationPort
+        proto = r.key.ipProtocol
+        packets = r.packets
+        bytes = r.octets
+        firstMs = r.firstNs / 1_000_000
+        lastMs = r.lastNs / 1_000_000
+        tcpFlags = r.tcpFlags
+        rateBps = ControlJSON.rounded(Double(r.octets) * 8 / max(0.001, Double(r.lastNs &- r.firstNs) / 1e9))
+        retransmitted = r.retransmittedPackets
+        outOfOrder = r.outOfOrderPackets
+        endReason = r.endReason.name
+        if r.latency != TCPLatency() {
+            clientDelayUs = r.latency.clientNs / 1000
+            serverDelayUs = r.latency.serverNs / 1000
+            appLatencyUs = r.latency.applicationNs / 1000
+        }
+        if biflow {
+            reversePackets = r.reversePackets
+            reverseBytes = r.reverseOctets
+        }
+    }
+}
+
 /// `show config`: the running configuration, timeouts as `flowtap set` left them.
 public struct ConfigAnswer: Codable, Sendable, Equatable {
     public var tapA: String

@@ -10,10 +10,9 @@ public struct PacketFacts: Sendable {
     /// TCP header bits 4–15 (flags, with NS), as tcpControlBits (RFC 9565) wants them, and
     /// `TCPFlags.payload` when the segment carries data.
     public var tcpFlags: UInt16 = 0
-    /// An IP fragment other than the first: it has no transport header, so no ports.
-    public var isLaterFragment = false
-    /// The first fragment of a fragmented packet (offset 0, more fragments follow).
-    public var isFirstFragment = false
+    /// What sets the packet apart from the common case (`Marks`): all zero for a whole,
+    /// unfragmented packet, so that the meter tests one byte.
+    public var marks: UInt8 = 0
     /// The IP identification of a fragment (IPv4: 16 bits; IPv6 fragment header: 32 bits).
     public var fragmentID: UInt32 = 0
     /// Offsets from the frame start of the IP header and of the end of the TCP/UDP header (0
@@ -25,6 +24,20 @@ public struct PacketFacts: Sendable {
     public var tcpPayload: UInt32 = 0
 
     public init() {}
+
+    public enum Marks {
+        /// An IP fragment other than the first: it has no transport header, so no ports.
+        public static let laterFragment: UInt8 = 0x01
+        /// The first fragment of a fragmented packet (offset 0, more fragments follow).
+        public static let firstFragment: UInt8 = 0x02
+        /// A capture's packet cut by its snap length: its IP length is more than the bytes
+        /// captured (counted by the header's length; flags only from what was captured).
+        public static let snapped: UInt8 = 0x04
+    }
+
+    public var isLaterFragment: Bool { marks & Marks.laterFragment != 0 }
+    public var isFirstFragment: Bool { marks & Marks.firstFragment != 0 }
+    public var isSnapped: Bool { marks & Marks.snapped != 0 }
 
     /// TCP FIN or RST: the flow has ended (flowEndReason "end of Flow detected").
     @inline(__always)
@@ -73,6 +86,10 @@ public enum DecodeIssue: UInt8, CaseIterable, Sendable {
     case truncatedICMP
     case truncatedMPLS
     case mplsStackTooDeep
+    case truncatedPPPoE
+    case badPPPoEHeader
+    /// A capture's link-layer header (Linux cooked, BSD loopback, PPP, Cisco HDLC) cut short.
+    case truncatedLinkHeader
 
     /// The name the stats print.
     public var name: String {
@@ -96,6 +113,9 @@ public enum DecodeIssue: UInt8, CaseIterable, Sendable {
         case .truncatedICMP: "truncated-icmp"
         case .truncatedMPLS: "truncated-mpls"
         case .mplsStackTooDeep: "mpls-stack-too-deep"
+        case .truncatedPPPoE: "truncated-pppoe"
+        case .badPPPoEHeader: "bad-pppoe-header"
+        case .truncatedLinkHeader: "truncated-link-header"
         }
     }
 }

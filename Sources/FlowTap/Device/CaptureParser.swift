@@ -8,13 +8,32 @@
 /// `CaptureError`, never in a read out of bounds or a trap.
 public struct CaptureParser: Sendable {
     /// LINKTYPE_ values (tcpdump.org/linktypes.html) flowtap meters.
-    public enum LinkType: UInt32, Sendable {
+    public enum LinkType: UInt32, Sendable, CaseIterable {
+        /// BSD loopback: a 4-byte address family in the capturing host's byte order.
+        case null = 0
         case ethernet = 1
+        /// PPP (RFC 1661), with or without the HDLC-like FF 03 (RFC 1662); libpcap also writes
+        /// Cisco HDLC frames under this type.
+        case ppp = 9
+        /// Raw IP as some systems' DLT_RAW numbers it in files (OpenBSD 12, others 14).
+        case rawOpenBSD = 12
+        case rawBSD = 14
+        /// PPP in HDLC-like framing (RFC 1662), or Cisco HDLC.
+        case pppHDLC = 50
         case raw = 101
+        /// Cisco HDLC: address, control, an ethertype.
+        case ciscoHDLC = 104
+        /// OpenBSD loopback: the address family in network byte order.
+        case loop = 108
         case linuxSLL = 113
         case ipv4 = 228
         case ipv6 = 229
         case linuxSLL2 = 276
+
+        /// The list the refusal of another link type names.
+        public static var described: String {
+            "Ethernet 1, Linux cooked 113 and 276, raw IP 101, 228, 229, 12 and 14, BSD loopback 0 and 108, PPP 9 and 50, Cisco HDLC 104"
+        }
     }
 
     /// One packet: where its bytes are in the buffer handed in, and what the file says of it.

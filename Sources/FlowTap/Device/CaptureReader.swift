@@ -1,8 +1,10 @@
 import SystemPackage
 
 /// Frames of a capture file (or a pipe), one at a time, as Ethernet frames: the meter reads
-/// them as it reads a TAP's. Linux cooked (SLL, SLL2) and raw IP packets get an Ethernet
-/// header of zero addresses written over the bytes in front of them, in the buffer: no copy.
+/// them as it reads a TAP's. Packets of the other link types read (Linux cooked, raw IP, BSD
+/// loopback, PPP, Cisco HDLC: `CaptureParser.LinkType`) get an Ethernet header of zero
+/// addresses written over the bytes in front of their network-layer packet, in the buffer: no
+/// copy.
 ///
 /// Invariants of the buffer: `base` holds `capacity` bytes; the data not yet parsed is
 /// `base[start ..< end]`; `start >= headroom` after every refill, and every packet starts at
@@ -27,6 +29,8 @@ public struct CaptureReader: ~Copyable {
         case frame(Frame)
         /// A packet of a link type flowtap cannot meter (`read` ends there).
         case otherLinkType(UInt32)
+        /// A packet whose link-layer header was cut short (by the snap length): undecodable.
+        case cutLinkHeader(originalLength: Int, timestampNs: UInt64)
         case end
         case failure(CaptureError)
     }
@@ -67,8 +71,11 @@ public struct CaptureReader: ~Copyable {
                 packets += 1
                 let at = start + p.offset
                 advance(consumed)
-                guard let frame = ethernet(at: at, p) else { return .otherLinkType(p.linkType) }
-                return .frame(frame)
+                switch ethernet(at: at, p) {
+                case let .frame(frame): return .frame(frame)
+                case .cut: return .cutLinkHeader(originalLength: p.originalLength, timestampNs: p.timestampNs)
+                case .unknown: return .otherLinkType(p.linkType)
+                }
             case let .needMore(wanted):
                 if wanted == 0 { return .end }
                 if let error = refill(wanting: wanted) { return .failure(error) }
@@ -119,40 +126,92 @@ public struct CaptureReader: ~Copyable {
         return nil
     }
 
-    /// The packet at `base[at]` as an Ethernet frame, or nil for a link type not metered.
-    private func ethernet(at: Int, _ p: CaptureParser.Packet) -> Frame? {
+    /// What the packet at `base[at]` is to the meter.
+    private enum Conversion {
+        case frame(Frame)
+        /// Its link-layer header is cut short: undecodable.
+        case cut
+        /// A link type flowtap does not meter.
+        case unknown
+    }
+
+    /// The packet at `base[at]` as an Ethernet frame, made in place: a zero-address Ethernet
+    /// header with the ethertype of what the link header says follows (0 for what is not IP or
+    /// MPLS: the meter counts it as non-IP) is written over the 14 bytes in front of the
+    /// network-layer packet.
+    private func ethernet(at: Int, _ p: CaptureParser.Packet) -> Conversion {
         let payload = base + at
-        var frame = Frame(bytes: payload, length: p.capturedLength, originalLength: p.originalLength, timestampNs: p.timestampNs)
-        let type: UInt16
-        let skip: Int
+        let captured = p.capturedLength
+        func byte(_ i: Int) -> UInt8 { payload.load(fromByteOffset: i, as: UInt8.self) }
+        func be16(_ i: Int) -> UInt16 { UInt16(bigEndian: payload.loadUnaligned(fromByteOffset: i, as: UInt16.self)) }
+        var type: UInt16
+        var skip: Int
         switch CaptureParser.LinkType(rawValue: p.linkType) {
         case .ethernet?:
-            return frame
-        case .raw?, .ipv4?, .ipv6?:
-            // An empty packet gets EtherType 0: the meter counts it as undecodable.
-            let version = p.capturedLength >= 1 ? payload.load(as: UInt8.self) >> 4 : 0
-            type = version == 4 ? 0x0800 : version == 6 ? 0x86DD : 0
+            return .frame(Frame(bytes: payload, length: captured, originalLength: p.originalLength, timestampNs: p.timestampNs))
+        case .raw?, .ipv4?, .ipv6?, .rawOpenBSD?, .rawBSD?:
+            // An empty packet has no IP version to read: undecodable.
+            guard captured >= 1 else { return .cut }
+            let version = byte(0) >> 4
+            type = version == 4 ? PacketDecoder.etherTypeIPv4 : version == 6 ? PacketDecoder.etherTypeIPv6 : 0
             skip = 0
         case .linuxSLL?:
-            guard p.capturedLength >= 16 else { return nil }
-            type = UInt16(bigEndian: payload.loadUnaligned(fromByteOffset: 14, as: UInt16.self))
+            guard captured >= 16 else { return .cut }
+            type = be16(14)
             skip = 16
         case .linuxSLL2?:
-            guard p.capturedLength >= 20 else { return nil }
-            type = UInt16(bigEndian: payload.loadUnaligned(fromByteOffset: 0, as: UInt16.self))
+            guard captured >= 20 else { return .cut }
+            type = be16(0)
             skip = 20
+        case .null?, .loop?:
+            guard captured >= 4 else { return .cut }
+            type = Self.etherType(addressFamily: payload.loadUnaligned(as: UInt32.self))
+            skip = 4
+        case .ppp?, .pppHDLC?, .ciscoHDLC?:
+            guard captured >= 2 else { return .cut }
+            if byte(0) == 0x0F || byte(0) == 0x8F {
+                // Cisco HDLC: unicast or multicast address, control 0, then an ethertype.
+                guard captured >= 4 else { return .cut }
+                type = be16(2)
+                skip = 4
+            } else {
+                // PPP: FF 03 (address, control) may lead; the protocol field is one byte when
+                // compressed (RFC 1661 §6.5: an odd first byte), else two.
+                skip = byte(0) == 0xFF && byte(1) == 0x03 ? 2 : 0
+                guard captured > skip else { return .cut }
+                if byte(skip) & 1 == 1 {
+                    type = PacketDecoder.pppEtherType(UInt16(byte(skip)))
+                    skip += 1
+                } else {
+                    guard captured >= skip + 2 else { return .cut }
+                    type = PacketDecoder.pppEtherType(be16(skip))
+                    skip += 2
+                }
+            }
         case nil:
-            return nil
+            return .unknown
         }
-        // 14 bytes in front of the IP header: the link header's own (SLL's 16, SLL2's 20), or
-        // the record's header (12 bytes or more) and the headroom (invariants above).
+        // 14 bytes in front of the network-layer packet: the link header's own (SLL's 16,
+        // SLL2's 20), or the record's header (12 bytes or more) and the headroom (invariants
+        // above).
         let header = payload + skip - 14
         header.initializeMemory(as: UInt8.self, repeating: 0, count: 12)
         header.storeBytes(of: type.bigEndian, toByteOffset: 12, as: UInt16.self)
-        frame.bytes = header
-        frame.length = p.capturedLength - skip + 14
-        frame.originalLength = max(p.originalLength - skip + 14, frame.length)
-        return frame
+        return .frame(Frame(bytes: header, length: captured - skip + 14, originalLength: max(p.originalLength - skip, captured - skip) + 14,
+                            timestampNs: p.timestampNs))
+    }
+
+    /// The ethertype of a BSD loopback header's address family, read in either byte order as
+    /// libpcap does (the capturing host's order for NULL, network order for LOOP): AF_INET is
+    /// 2 everywhere; AF_INET6 is 24 (NetBSD, OpenBSD), 28 (FreeBSD, DragonFly), 30 (Darwin)
+    /// or 10 (Linux). Anything else is not IP (0).
+    static func etherType(addressFamily raw: UInt32) -> UInt16 {
+        let family = raw & 0xFFFF_0000 != 0 ? raw.byteSwapped : raw
+        switch family {
+        case 2: return PacketDecoder.etherTypeIPv4
+        case 10, 24, 28, 30: return PacketDecoder.etherTypeIPv6
+        default: return 0
+        }
     }
 }
 

@@ -31,6 +31,14 @@ public struct DirectionMeter: ~Copyable {
         if meter.cache.pendingCount != 0 { deliverPending(into: sink) }
     }
 
+    /// A capture's packet (`flowtap read`): `length` of its `wireLength` bytes were captured.
+    public mutating func capturedFrame<Sink: RecordSink>(_ frame: UnsafeRawPointer, length: Int, wireLength: Int, now: UInt64,
+                                                         into sink: Sink) {
+        meter.meterCaptured(frame, length: length, wireLength: wireLength, now: now)
+        if meter.cache.pendingCount != 0 { deliverPending(into: sink) }
+        if now >= meter.cache.nextDeadlineNs { expireInOrder(now: now, into: sink) }
+    }
+
     @inline(never)
     mutating func deliverPending<Sink: RecordSink>(into sink: Sink) {
         var queued: UInt64 = 0
@@ -47,13 +55,21 @@ public struct DirectionMeter: ~Copyable {
     /// past their timeout go to their flows (the outbox drained after each entry, since each may
     /// evict a flow), and one slice of the expiry scan runs, sized so that the whole table is
     /// covered once per sweep period.
+    /// With ordered expiry (`flowtap read`) every flow due by now is reported instead, in the
+    /// order of the deadlines.
     public mutating func housekeeping<Sink: RecordSink>(now: UInt64, wallOffsetNs: UInt64, into sink: Sink) {
+        meter.cache.wallOffsetNs = wallOffsetNs
+        expireFragments(now: now, into: sink)
+        if meter.cache.expiresInOrder { return expireInOrder(now: now, into: sink) }
         let elapsed = now > lastScan ? min(now - lastScan, Self.sweepNs) : 0
         lastScan = now
         let slots = max(64, Int(elapsed / 1000) * meter.cache.capacity / Int(Self.sweepNs / 1000))
-        meter.cache.wallOffsetNs = wallOffsetNs
-        expireFragments(now: now, into: sink)
         recordsQueued &+= UInt64(meter.cache.expire(now: now, slots: slots) { sink.push($0) })
+    }
+
+    /// Ordered expiry: the flows whose deadline has come by `now`, in deadline order.
+    public mutating func expireInOrder<Sink: RecordSink>(now: UInt64, into sink: Sink) {
+        recordsQueued &+= UInt64(meter.cache.expireInOrder(now: now) { sink.push($0) })
     }
 
     /// The other direction's reset notices (`FlowCache.resetNotices`), between frames: each

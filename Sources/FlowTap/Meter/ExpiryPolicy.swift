@@ -19,14 +19,33 @@ public struct ExpiryPolicy: Sendable, Equatable {
         closeNs = UInt64(max(0, closeTimeoutSeconds)) * 1_000_000_000
     }
 
-    /// The reason to report the entry now, or nil. A closed TCP flow whose grace has passed
-    /// ends ("end of flow detected"); idle wins over active: a flow that went quiet is over,
-    /// whereas an active report keeps the entry.
+    /// When the entry's report falls due and why: the earliest of its deadlines. A closed TCP
+    /// flow ends its close grace after its last packet ("end of flow detected"), any flow its
+    /// idle timeout after its last packet; a report that has counted packets is due its active
+    /// timeout after its first. On a tie the flow is over (close, idle) rather than reported
+    /// and kept (active). Saturating: a time near the clock's end never wraps.
     @inline(__always)
-    public func due(lastNs: UInt64, reportStartNs: UInt64, closing: Bool, now: UInt64) -> FlowEndReason? {
-        if closing && now &- lastNs >= min(closeNs, idleNs) && now >= lastNs { return .endOfFlowDetected }
-        if now &- lastNs >= idleNs && now >= lastNs { return .idleTimeout }
-        if now &- reportStartNs >= activeNs && now >= reportStartNs { return .activeTimeout }
-        return nil
+    public func deadline(lastNs: UInt64, firstNs: UInt64, closing: Bool, counted: Bool) -> (reason: FlowEndReason, atNs: UInt64) {
+        // A closed flow's grace never outlasts the idle timeout.
+        let reason = closing ? FlowEndReason.endOfFlowDetected : .idleTimeout
+        let at = Self.adding(lastNs, closing ? min(closeNs, idleNs) : idleNs)
+        if counted {
+            let active = Self.adding(firstNs, activeNs)
+            if active < at { return (.activeTimeout, active) }
+        }
+        return (reason, at)
+    }
+
+    /// The reason to report the entry at `now`, or nil while none of its deadlines has come.
+    @inline(__always)
+    public func due(lastNs: UInt64, firstNs: UInt64, closing: Bool, counted: Bool, now: UInt64) -> FlowEndReason? {
+        let d = deadline(lastNs: lastNs, firstNs: firstNs, closing: closing, counted: counted)
+        return d.atNs <= now ? d.reason : nil
+    }
+
+    @inline(__always)
+    public static func adding(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
     }
 }

@@ -3,10 +3,11 @@ import Synchronization
 /// The state of one flow between two reports. Times are the meter's clock (monotonic
 /// nanoseconds in the forwarder), so a step of the wall clock neither freezes nor flushes the
 /// cache; `FlowCache.wallOffsetNs` turns them into wall-clock times when a record is made. A
-/// packet of a live flow reads the key and `state` and writes the four fields after the key
-/// (a TCP data segment also `highSequence`, in the padding after `state`), so those come first:
-/// the 96 bytes it touches then span two cache lines for three entries in four (entries are
-/// 144 bytes apart), three for the rest. With its tag, 148 bytes a flow.
+/// packet of a live flow reads the key, `state` and `dueNs` (its timeouts, in one comparison)
+/// and writes the four fields after the key (a TCP data segment also `highSequence`, in the
+/// padding after `state`), so those come first: the 104 bytes it touches span two cache lines
+/// for half the entries (entries are 144 bytes apart), three for the rest. With its tag, 148
+/// bytes a flow.
 struct FlowEntry {
     var key: FlowKey
     var packets: UInt64
@@ -19,10 +20,14 @@ struct FlowEntry {
     var state: UInt8
     /// `TCPSequence`'s high mark: the end of the highest data seen.
     var highSequence: UInt32
-    /// Written when a report interval's first packet comes.
+    /// No later than the report's deadline (`ExpiryPolicy.deadline`): a packet at or after it
+    /// takes `FlowCache.timedOut`, which ends the report if its deadline has come, or else
+    /// sets this to the deadline. A lower bound, so that a packet's path keeps it with one
+    /// comparison and no update: whatever brings the deadline forward (a report's first
+    /// packet starting its active timeout, a FIN, a shorter timeout) lowers it.
+    var dueNs: UInt64
+    /// Written when a report's first packet comes; its active timeout runs from here.
     var firstNs: UInt64
-    /// Start of the active-timeout interval: creation, or the last active report.
-    var reportStartNs: UInt64
     /// The handshake's times (`TCPHandshake`): microseconds of the meter's clock, modulo 2^32,
     /// kept across active reports.
     var synUs: UInt32
@@ -34,13 +39,15 @@ struct FlowEntry {
     var holeEnd: UInt32
     var retransmitted: UInt32
     var outOfOrder: UInt32
+    /// With ordered expiry (`FlowCache.queue`): which of the queue's items is this flow's.
+    var serial: UInt32
 
     /// A flow's entry before its first packet is counted.
     @inline(__always)
-    static func fresh(_ key: FlowKey, now: UInt64) -> FlowEntry {
-        FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, state: 0, highSequence: 0, firstNs: now,
-                  reportStartNs: now, synUs: 0, ackUs: 0, dataUs: 0, holeStart: 0, holeEnd: 0,
-                  retransmitted: 0, outOfOrder: 0)
+    static func fresh(_ key: FlowKey, now: UInt64, dueNs: UInt64, serial: UInt32 = 0) -> FlowEntry {
+        FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, state: 0, highSequence: 0, dueNs: dueNs,
+                  firstNs: now, synUs: 0, ackUs: 0, dataUs: 0, holeStart: 0, holeEnd: 0,
+                  retransmitted: 0, outOfOrder: 0, serial: serial)
     }
 
     /// A TCP FIN or RST came: the flow ends once `ExpiryPolicy.closeNs` passes without a packet
@@ -110,6 +117,21 @@ public struct FlowCache: ~Copyable {
     /// Records that found the outbox full (see `outbox`); lost, and counted as such.
     public private(set) var recordsDropped: UInt64 = 0
     var scanCursor = 0
+    /// `flowtap read`'s expiry (`ExpiryQueue`): every flow reported when the clock passes its
+    /// deadline, in the order of the deadlines. nil in the forwarder, which sweeps (`expire`).
+    var queue: ExpiryQueue?
+    /// `queue != nil`, as a plain flag for the insert path.
+    let ordered: Bool
+    var nextSerial: UInt32 = 0
+    /// With ordered expiry, the flows inserted since `enqueueNew` last ran, which gives each
+    /// its queue item: at most three a frame (held fragments, an evicted fragment entry, the
+    /// frame's own flow), and `PacketMeter` calls it after each frame and each held fragment
+    /// entry it meters. Noted by every insert, without a test, and never read in the
+    /// forwarder: a branch or a call to `enqueue` there made the meter's common path too many
+    /// blocks for the compiler to inline (Swift inlines an @inline(__always) function of more
+    /// than 64 blocks only into a caller of fewer; +77 instructions a packet, callgrind).
+    var newSlots = InlineArray<4, UInt32>(repeating: 0)
+    var newCount = 0
     /// Where this direction tells the other direction's forwarder that it saw a connection
     /// reset: the reverse key of a flow at its first RST (`closeForPeerReset` there). The other
     /// direction never sees that RST, and without the notice its flow would wait for the idle
@@ -129,8 +151,10 @@ public struct FlowCache: ~Copyable {
     /// `maxFlows` below one set is taken as one set (configuration refuses it before).
     /// With `storage`, the table lives there: with `adopting`, its flows are those a previous
     /// process left (checked by `recover`), otherwise it starts empty.
+    /// With `orderedExpiry` (`flowtap read`) flows expire through `expireInOrder` instead of
+    /// the sweep.
     public init(maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint, seed: UInt64 = 0,
-                storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false) {
+                storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false, orderedExpiry: Bool = false) {
         sets = Self.sets(maxFlows: maxFlows)
         self.seed = seed
         capacity = sets * Self.ways
@@ -150,6 +174,8 @@ public struct FlowCache: ~Copyable {
             entries = .allocate(capacity: capacity)
         }
         outbox = .allocate(capacity: Self.outboxCapacity)
+        if orderedExpiry { queue = ExpiryQueue(capacity: capacity) }
+        ordered = orderedExpiry
         if adopting { _ = recover() }
     }
 
@@ -200,15 +226,21 @@ public struct FlowCache: ~Copyable {
     /// new flow evicted another, a SYN reopened a closed flow, a FIN with no close grace) wait
     /// in `pending`.
     /// `sequence` and `payload` are a data segment's (read only with `TCPFlags.payload`).
+    ///
+    /// A packet that comes when its flow has been idle for the idle timeout, or when the flow's
+    /// report has reached the active timeout, ends that report first, as the sweep would have
+    /// had it come first (`timedOut`): where a report ends never depends on when the sweep
+    /// passes. A closing flow's packets all take `tcpControl`, which checks its close grace.
     @inline(__always)
     public mutating func meter(key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16,
                                sequence: UInt32 = 0, payload: UInt32 = 0, now: UInt64) {
         let slot = slot(for: key, now: now)
         let entry = entries + slot
+        if now >= entry.pointee.dueNs { timedOut(slot, now: now) }
         // Everything but TCP (and TCP when l4 is not recorded) has no flags: one test.
         guard tcpFlags != 0 else { return count(entry, packets: packets, octets: octets, tcpFlags: 0, now: now) }
         let state = entry.pointee.state
-        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) == 0 && state & FlowEntry.watching == 0 {
+        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) == 0 && state & (FlowEntry.watching | FlowEntry.closingBit) == 0 {
             count(entry, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
             guard tcpFlags & TCPFlags.payload != 0 else { return }
             // In order, the common case: the segment starts where the highest data ended.
@@ -225,7 +257,11 @@ public struct FlowCache: ~Copyable {
 
     @inline(__always)
     func count(_ entry: UnsafeMutablePointer<FlowEntry>, packets: UInt64, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
-        if entry.pointee.packets == 0 { entry.pointee.firstNs = now }
+        if entry.pointee.packets == 0 {
+            // A report's first packet starts its active timeout.
+            entry.pointee.firstNs = now
+            entry.pointee.dueNs = min(entry.pointee.dueNs, now &+ policy.activeNs)
+        }
         entry.pointee.packets &+= packets
         entry.pointee.octets &+= UInt64(octets)
         entry.pointee.lastNs = now
@@ -235,8 +271,13 @@ public struct FlowCache: ~Copyable {
     /// Counts packets seen earlier and held back (IP fragments that came before their first
     /// fragment) in the flow `key`, between `firstNs` and `lastNs`.
     public mutating func meterHeld(key: FlowKey, packets: UInt64, octets: UInt64, firstNs: UInt64, lastNs: UInt64) {
-        let entry = entries + slot(for: key, now: lastNs)
-        if entry.pointee.packets == 0 || firstNs < entry.pointee.firstNs { entry.pointee.firstNs = firstNs }
+        let slot = slot(for: key, now: lastNs)
+        timedOut(slot, now: lastNs)
+        let entry = entries + slot
+        if entry.pointee.packets == 0 || firstNs < entry.pointee.firstNs {
+            entry.pointee.firstNs = firstNs
+            entry.pointee.dueNs = min(entry.pointee.dueNs, ExpiryPolicy.adding(firstNs, policy.activeNs))
+        }
         entry.pointee.packets &+= packets
         entry.pointee.octets &+= octets
         entry.pointee.lastNs = max(entry.pointee.lastNs, lastNs)
@@ -264,30 +305,112 @@ public struct FlowCache: ~Copyable {
     /// recent flow, reported first.
     @inline(__always)
     mutating func insert(_ key: FlowKey, tag: UInt32, base: Int, now: UInt64) -> Int {
-        var slot = base
-        while slot < base &+ Self.ways && tags[slot] != 0 { slot &+= 1 }
-        if slot == base &+ Self.ways { slot = evictLeastRecent(base: base) }
-        entries[slot] = FlowEntry.fresh(key, now: now)
+        let slot = freeSlot(base: base, now: now)
+        entries[slot] = FlowEntry.fresh(key, now: now, dueNs: freshDueNs(now), serial: nextSerial)
         // The tag commits the entry: should the process die here, the slot is still free (see
         // `recover`). The fence keeps the compiler (and the CPU) from storing the tag first.
         atomicMemoryFence(ordering: .releasing)
         tags[slot] = tag
         liveFlows &+= 1
-        if liveFlows > peakFlows { peakFlows = liveFlows }
+        peakFlows = max(peakFlows, liveFlows)
         flowsCreated &+= 1
+        noteNew(slot)
         return slot
     }
 
+    /// The set's first free slot, or the slot its least recent flow leaves. Out of line, and
+    /// without the key (which would then be built in memory on every frame's path), so that
+    /// the frame path stays small enough for the compiler to inline whole.
     @inline(never)
-    mutating func evictLeastRecent(base: Int) -> Int {
+    mutating func freeSlot(base: Int, now: UInt64) -> Int {
+        var slot = base
+        while slot < base &+ Self.ways && tags[slot] != 0 { slot &+= 1 }
+        return slot == base &+ Self.ways ? evictLeastRecent(base: base, now: now) : slot
+    }
+
+    /// Makes room in a full set: its least recent flow is reported, as "lack of resources"
+    /// unless one of its timeouts has already come (then as that, as the sweep would have).
+    @inline(never)
+    mutating func evictLeastRecent(base: Int, now: UInt64) -> Int {
         var oldest = base
         for i in base + 1 ..< base + Self.ways where entries[i].lastNs < entries[oldest].lastNs {
             oldest = i
         }
-        report(oldest, reason: .lackOfResources)
+        if let reason = due(oldest, now: now) {
+            report(oldest, reason: reason)
+        } else {
+            report(oldest, reason: .lackOfResources)
+            evictions &+= 1
+        }
         release(oldest)
-        evictions &+= 1
         return oldest
+    }
+
+    /// The flow in `slot`'s deadline and its reason (`ExpiryPolicy.deadline`).
+    @inline(__always)
+    func deadline(_ slot: Int) -> (reason: FlowEndReason, atNs: UInt64) {
+        let e = entries + slot
+        return policy.deadline(lastNs: e.pointee.lastNs, firstNs: e.pointee.firstNs, closing: e.pointee.closing,
+                               counted: e.pointee.packets > 0)
+    }
+
+    /// The reason the flow in `slot` is due at `now`, or nil.
+    @inline(__always)
+    func due(_ slot: Int, now: UInt64) -> FlowEndReason? {
+        let d = deadline(slot)
+        return d.atNs <= now ? d.reason : nil
+    }
+
+    /// A new entry's `dueNs`: its idle or active timeout, whichever is shorter, from now.
+    /// Here and in `count`, on the frame path, the sum wraps instead of saturating (branches
+    /// there cost the inlining of the whole path): a clock within a timeout of 2^64 ns (a
+    /// forged capture's) only sends every packet through `timedOut`, which saturates.
+    @inline(__always)
+    func freshDueNs(_ now: UInt64) -> UInt64 { now &+ min(policy.idleNs, policy.activeNs) }
+
+    /// A packet came for a flow that may be past its idle or active timeout (`meter`'s one
+    /// test, or a closing flow's packet in `tcpControl`): if a deadline has come, the report
+    /// it ends goes out first, and the packet starts the next: in the same entry after an
+    /// active report (the connection's state kept), in a fresh one otherwise, as a new flow.
+    @inline(never)
+    mutating func timedOut(_ slot: Int, now: UInt64) {
+        let entry = entries + slot
+        let d = deadline(slot)
+        guard d.atNs <= now else {
+            // Early: the lower bound catches up with the deadline.
+            entry.pointee.dueNs = d.atNs
+            return
+        }
+        report(slot, reason: d.reason)
+        if d.reason == .activeTimeout
+            && policy.due(lastNs: entry.pointee.lastNs, firstNs: 0, closing: entry.pointee.closing, counted: false, now: now) == nil {
+            restartReport(entry)
+        } else {
+            entry.pointee = FlowEntry.fresh(entry.pointee.key, now: now, dueNs: freshDueNs(now), serial: entry.pointee.serial)
+            flowsCreated &+= 1
+        }
+    }
+
+    /// After an active report: the counts start again, the connection's state stays; its next
+    /// active timeout runs from its next packet (`count`).
+    @inline(__always)
+    func restartReport(_ e: UnsafeMutablePointer<FlowEntry>) {
+        e.pointee.packets = 0
+        e.pointee.octets = 0
+        e.pointee.tcpFlags = 0
+        e.pointee.retransmitted = 0
+        e.pointee.outOfOrder = 0
+        e.pointee.dueNs = policy.deadline(lastNs: e.pointee.lastNs, firstNs: 0, closing: e.pointee.closing, counted: false).atNs
+    }
+
+    /// Timeouts changed (`flowtap set`): a shorter one brings deadlines forward, so every
+    /// flow's lower bound is taken down to its new deadline.
+    public mutating func setPolicy(_ new: ExpiryPolicy) {
+        policy = new
+        for slot in 0 ..< capacity where tags[slot] != 0 {
+            let at = deadline(slot).atNs
+            if at < entries[slot].dueNs { entries[slot].dueNs = at }
+        }
     }
 
     @inline(__always)
@@ -363,26 +486,13 @@ public struct FlowCache: ~Copyable {
                 }
             }
             remaining -= 1
-            if tags[slot] != 0 {
-                let e = entries + slot
-                if let reason = policy.due(lastNs: e.pointee.lastNs, reportStartNs: e.pointee.reportStartNs,
-                                           closing: e.pointee.closing, now: now) {
-                    if let r = record(slot, reason: reason) {
-                        guard deliver(r) else { return delivered }
-                        delivered += 1
-                        recordsByReason[Int(reason.rawValue)] &+= 1
-                    }
-                    if reason != .activeTimeout {
-                        release(slot)
-                    } else {
-                        e.pointee.packets = 0
-                        e.pointee.octets = 0
-                        e.pointee.tcpFlags = 0
-                        e.pointee.retransmitted = 0
-                        e.pointee.outOfOrder = 0
-                        e.pointee.reportStartNs = now
-                    }
+            if tags[slot] != 0, let reason = due(slot, now: now) {
+                if let r = record(slot, reason: reason) {
+                    guard deliver(r) else { return delivered }
+                    delivered += 1
+                    recordsByReason[Int(reason.rawValue)] &+= 1
                 }
+                if reason != .activeTimeout { release(slot) } else { restartReport(entries + slot) }
             }
             scanCursor = scanCursor + 1 == capacity ? 0 : scanCursor + 1
         }
@@ -390,8 +500,23 @@ public struct FlowCache: ~Copyable {
     }
 
     /// Reports every flow with `reason` (shutdown: "forced end") and empties the table. Returns
-    /// false when `deliver` refused a record; calling again resumes where it stopped.
+    /// false when `deliver` refused a record; calling again resumes where it stopped. With
+    /// ordered expiry, in the order of the flows' deadlines.
     public mutating func expireAll(reason: FlowEndReason, _ deliver: (borrowing FlowRecord) -> Bool) -> Bool {
+        if ordered && newCount != 0 { enqueueNew(now: 0) }
+        while let item = queue?.first {
+            guard isCurrent(item) else {
+                _ = queue?.popFirst()
+                continue
+            }
+            let slot = Int(item.slot)
+            if let r = record(slot, reason: reason) {
+                guard deliver(r) else { return false }
+                recordsByReason[Int(reason.rawValue)] &+= 1
+            }
+            _ = queue?.popFirst()
+            release(slot)
+        }
         for slot in 0 ..< capacity where tags[slot] != 0 {
             if let r = record(slot, reason: reason) {
                 guard deliver(r) else { return false }
@@ -400,5 +525,98 @@ public struct FlowCache: ~Copyable {
             release(slot)
         }
         return true
+    }
+}
+
+/// Ordered expiry (`ExpiryQueue`), for `flowtap read`.
+extension FlowCache {
+    @inline(__always)
+    mutating func noteNew(_ slot: Int) {
+        newSlots[newCount & 3] = UInt32(truncatingIfNeeded: slot)
+        newCount = (newCount &+ 1) & 7
+    }
+
+    /// Gives the flows inserted since the last call their queue items (see `newSlots`). A slot
+    /// whose flow has already ended is skipped.
+    public mutating func enqueueNew(now: UInt64) {
+        // A frame inserts at most three flows, and the owner calls this after every frame.
+        precondition(newCount <= 4, "more flows inserted between two calls than a frame can insert")
+        for i in 0 ..< newCount where tags[Int(newSlots[i])] != 0 { enqueue(Int(newSlots[i]), now: now) }
+        newCount = 0
+    }
+
+    /// Whether flows expire through `expireInOrder` (else through the sweep, `expire`).
+    public var expiresInOrder: Bool { queue != nil }
+
+    /// When the next flow may be due: a lower bound (`.max` without ordered expiry).
+    public var nextDeadlineNs: UInt64 { queue?.nextNs ?? .max }
+
+    /// Gives the flow in `slot` a new serial and its item in the queue, at a lower bound of its
+    /// deadline (a report with no packet yet may start its active timeout at its next packet,
+    /// so no later than now + the active timeout).
+    @inline(never)
+    mutating func enqueue(_ slot: Int, now: UInt64) {
+        let e = entries + slot
+        nextSerial &+= 1
+        e.pointee.serial = nextSerial
+        let at = queueTime(e, now: now)
+        queue?.push(ExpiryQueue.Item(atNs: at, serial: nextSerial, slot: UInt32(truncatingIfNeeded: slot)))
+        if queue?.needsCompaction == true {
+            let (tags, entries, capacity) = (tags, entries, capacity)
+            queue?.compact { Self.isCurrent($0, tags: tags, entries: entries, capacity: capacity) }
+        }
+    }
+
+    func queueTime(_ e: UnsafeMutablePointer<FlowEntry>, now: UInt64) -> UInt64 {
+        let d = policy.deadline(lastNs: e.pointee.lastNs, firstNs: e.pointee.firstNs, closing: e.pointee.closing,
+                                counted: e.pointee.packets > 0)
+        return e.pointee.packets > 0 ? d.atNs : min(d.atNs, ExpiryPolicy.adding(now, policy.activeNs))
+    }
+
+    /// Whether `item` is its flow's current one (see `ExpiryQueue`'s invariants).
+    func isCurrent(_ item: ExpiryQueue.Item) -> Bool {
+        Self.isCurrent(item, tags: tags, entries: entries, capacity: capacity)
+    }
+
+    static func isCurrent(_ item: ExpiryQueue.Item, tags: UnsafeMutablePointer<UInt32>, entries: UnsafeMutablePointer<FlowEntry>,
+                          capacity: Int) -> Bool {
+        let slot = Int(item.slot)
+        return slot < capacity && tags[slot] != 0 && entries[slot].serial == item.serial
+    }
+
+    /// Reports, in the order of their deadlines, the flows whose deadline has come by `now`:
+    /// ended (idle, close grace), or reported and kept (active timeout). A flow not yet due
+    /// goes back in at its deadline. Stops, the flow kept, when `deliver` refuses a record.
+    /// Returns the number of records delivered.
+    @discardableResult
+    public mutating func expireInOrder(now: UInt64, _ deliver: (borrowing FlowRecord) -> Bool) -> Int {
+        if newCount != 0 { enqueueNew(now: now) }
+        var delivered = 0
+        while let item = queue?.first, item.atNs <= now {
+            guard isCurrent(item) else {
+                _ = queue?.popFirst()
+                continue
+            }
+            let slot = Int(item.slot)
+            let e = entries + slot
+            if let reason = due(slot, now: now) {
+                if let r = record(slot, reason: reason) {
+                    guard deliver(r) else { return delivered }
+                    delivered += 1
+                    recordsByReason[Int(reason.rawValue)] &+= 1
+                }
+                _ = queue?.popFirst()
+                if reason != .activeTimeout {
+                    release(slot)
+                    continue
+                }
+                restartReport(e)
+            } else {
+                _ = queue?.popFirst()
+            }
+            let at = queueTime(e, now: now)
+            queue?.push(ExpiryQueue.Item(atNs: at, serial: item.serial, slot: item.slot))
+        }
+        return delivered
     }
 }

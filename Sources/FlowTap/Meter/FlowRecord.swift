@@ -5,6 +5,17 @@ public enum FlowEndReason: UInt8, Sendable, CaseIterable {
     case endOfFlowDetected = 3
     case forcedEnd = 4
     case lackOfResources = 5
+
+    /// As `flowtap read` prints it.
+    public var name: String {
+        switch self {
+        case .idleTimeout: "idle"
+        case .activeTimeout: "active"
+        case .endOfFlowDetected: "end-of-flow"
+        case .forcedEnd: "forced-end"
+        case .lackOfResources: "lack-of-resources"
+        }
+    }
 }
 
 /// One finished report of a flow, as the meter hands it to the export thread: the counts since the

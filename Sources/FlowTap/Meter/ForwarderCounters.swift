@@ -8,8 +8,11 @@ public struct ForwarderCounters: Sendable {
     public var bytes: UInt64 = 0
     public var writeErrors: UInt64 = 0
     public var readErrors: UInt64 = 0
-    /// Frames that updated a flow.
+    /// Frames that updated a flow, whole.
     public var metered: UInt64 = 0
+    /// A capture's packets cut by its snap length that updated a flow by their IP length
+    /// (`flowtap read`; a live frame is always whole).
+    public var snapped: UInt64 = 0
     /// Non-IP frames, forwarded but not metered because L2 is not recorded.
     public var nonIPUnmetered: UInt64 = 0
     /// flowtap's own export packets seen on the wire, never metered.
@@ -52,6 +55,7 @@ public struct ForwarderCounters: Sendable {
         s.writeErrors = a.writeErrors &+ b.writeErrors
         s.readErrors = a.readErrors &+ b.readErrors
         s.metered = a.metered &+ b.metered
+        s.snapped = a.snapped &+ b.snapped
         s.nonIPUnmetered = a.nonIPUnmetered &+ b.nonIPUnmetered
         s.ownExport = a.ownExport &+ b.ownExport
         s.sampledOut = a.sampledOut &+ b.sampledOut

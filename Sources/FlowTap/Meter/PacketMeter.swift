@@ -21,8 +21,10 @@ public struct PacketMeter: ~Copyable {
 
     public init(records: RecordSet, policy: ExpiryPolicy, maxFlows: Int, point: ObservationPoint,
                 sampling: Sampling = Sampling(), vnetHeader: Int = 0, ownExport: OwnExportFilter = OwnExportFilter(),
-                seed: UInt64 = 1, hashSeed: UInt64 = 0, storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false) {
-        cache = FlowCache(maxFlows: maxFlows, policy: policy, point: point, seed: hashSeed, storage: storage, adopting: adopting)
+                seed: UInt64 = 1, hashSeed: UInt64 = 0, storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false,
+                orderedExpiry: Bool = false) {
+        cache = FlowCache(maxFlows: maxFlows, policy: policy, point: point, seed: hashSeed, storage: storage, adopting: adopting,
+                          orderedExpiry: orderedExpiry)
         fragments = FragmentTable(seed: hashSeed)
         sampler = PacketSampler(sampling, seed: seed)
         mask = FlowKeyMask(records)
@@ -35,11 +37,12 @@ public struct PacketMeter: ~Copyable {
 
     /// Meters the frame of `length` bytes at `frame` (as read from the TAP, virtio_net_hdr
     /// included) at `now`, in nanoseconds of the meter's clock (monotonic in the forwarder; see
-    /// `FlowCache.wallOffsetNs`).
+    /// `FlowCache.wallOffsetNs`). A live frame is whole; a capture's packet may have been cut
+    /// short of its `wireLength` (see `meterCaptured`).
     @inline(__always)
     public mutating func meter(_ frame: UnsafeRawPointer, length n: Int, now: UInt64) {
         let vnet = vnetHeader
-        guard n > vnet else { return }
+        guard n > vnet else { return countEmpty() }
         let start = frame + vnet
         let length = n - vnet
         // A local the optimiser can keep in registers: decoded fields go straight into the
@@ -51,7 +54,10 @@ public struct PacketMeter: ~Copyable {
         }
         let ip = Int(facts.ipOffset)
         if etherType == PacketDecoder.etherTypeIPv4 {
-            PacketDecoder.decodeIPv4(start + ip, available: length - ip, into: &facts)
+            // An IPv4 length outside the frame (0 from TSO, or malformed): the whole decoder.
+            guard PacketDecoder.decodeIPv4(start + ip, available: length - ip, into: &facts) else {
+                return meterCaptured(frame, length: n, wireLength: n, now: now)
+            }
         } else if etherType == PacketDecoder.etherTypeIPv6 {
             // Out of line, so that on this path the key's IPv6-only words are constant zeros,
             // folded out of the hash and the lookup (measured: 15 instructions a packet).
@@ -74,16 +80,38 @@ public struct PacketMeter: ~Copyable {
         let length = n - vnetHeader
         _ = PacketDecoder.decodeLink(start, length: length, into: &facts, l2: mask.keepsL2)
         let ip = Int(facts.ipOffset)
-        PacketDecoder.decodeIPv6(start + ip, available: length - ip, into: &facts)
+        guard PacketDecoder.decodeIPv6(start + ip, available: length - ip, into: &facts) else {
+            return meterCaptured(frame, length: n, wireLength: n, now: now)
+        }
         if isCommon(frame, facts) { return meterCommon(facts, now: now) }
         meterOther(frame, facts, now: now)
     }
 
-    /// The common case in one test: an IP packet, not a fragment, not possibly ours, not a GSO
-    /// super-frame, with no sampling or key mask configured.
+    /// A capture's packet (`flowtap read`): `length` bytes of its `wireLength` were captured.
+    /// One call of the whole decoder, out of the forwarder's path: a packet cut by the snap
+    /// length is metered by its IP length and counted as snapped. The forwarder's frames with
+    /// an unusual IP length come here too, whole.
+    @inline(never)
+    public mutating func meterCaptured(_ frame: UnsafeRawPointer, length: Int, wireLength: Int, now: UInt64) {
+        guard length > vnetHeader else { return countEmpty() }
+        var facts = PacketFacts()
+        PacketDecoder.decode(frame + vnetHeader, length: length - vnetHeader, wireLength: wireLength - vnetHeader, into: &facts,
+                             l2: mask.keepsL2)
+        if isCommon(frame, facts) { meterCommon(facts, now: now) } else { meterOther(frame, facts, now: now) }
+        if cache.ordered { cache.enqueueNew(now: now) }
+    }
+
+    /// A frame with no bytes past the virtio_net_hdr (a capture's empty record): undecodable.
+    @inline(never)
+    mutating func countEmpty() {
+        counters.issues[Int(DecodeIssue.truncatedEthernet.rawValue)] &+= 1
+    }
+
+    /// The common case in one test: an IP packet, whole, not a fragment, not possibly ours, not
+    /// a GSO super-frame, with no sampling or key mask configured.
     @inline(__always)
     func isCommon(_ frame: UnsafeRawPointer, _ facts: PacketFacts) -> Bool {
-        isPlain && facts.kind.isIP && !facts.isLaterFragment && !facts.isFirstFragment
+        isPlain && facts.kind.isIP && facts.marks == 0
             && !ownExport.mayMatch(facts.key) && (vnetHeader == 0 || !VirtioNetHeader(frame).isSegmented)
     }
 
@@ -140,7 +168,12 @@ public struct PacketMeter: ~Copyable {
         if mask.changesDecodedKey { facts.key.apply(mask) }
         cache.meter(key: facts.key, packets: packets, octets: octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
                     sequence: facts.tcpSequence, payload: facts.tcpPayload, now: now)
-        counters.metered &+= 1
+        countMetered(facts)
+    }
+
+    /// A frame metered: whole, or snapped (each frame in one count).
+    mutating func countMetered(_ facts: PacketFacts) {
+        if facts.isSnapped { counters.snapped &+= 1 } else { counters.metered &+= 1 }
     }
 
     /// Out of line, and `mutating` only so that self is passed by reference: as a plain
@@ -165,7 +198,7 @@ public struct PacketMeter: ~Copyable {
             return facts.key
         }
         guard let key = fragments.later(facts.key, id: facts.fragmentID, octets: facts.octets, now: now, evicted: &evicted) else {
-            counters.metered &+= 1
+            countMetered(facts)
             return nil
         }
         return key
@@ -176,6 +209,7 @@ public struct PacketMeter: ~Copyable {
         var key = held.key
         key.apply(mask)
         cache.meterHeld(key: key, packets: held.packets, octets: held.octets, firstNs: held.firstNs, lastNs: held.lastNs)
+        if cache.ordered { cache.enqueueNew(now: held.lastNs) }
     }
 
     /// Meters the held counts of the next fragment entry past its timeout in its flow without

@@ -8,13 +8,17 @@ extension FlowCache {
     /// on the same 5-tuple, so the old flow ends now and the SYN starts the next. With no close
     /// grace (`closeNs` 0) the FIN or RST ends it at once. A RST also closes the other
     /// direction's flow, through `resetNotices`.
+    /// A closing flow's every packet comes here: one that comes after the close grace ends the
+    /// flow first (`timedOut`), as the sweep would have.
     @inline(never)
     mutating func tcpControl(_ slot: Int, packets: UInt64, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
         let entry = entries + slot
+        if entry.pointee.closing { timedOut(slot, now: now) }
         if entry.pointee.closing && tcpFlags & TCPFlags.syn != 0 {
             report(slot, reason: .endOfFlowDetected)
-            entry.pointee = FlowEntry.fresh(entry.pointee.key, now: now)
+            entry.pointee = FlowEntry.fresh(entry.pointee.key, now: now, dueNs: freshDueNs(now))
             flowsCreated &+= 1
+            if queue != nil { enqueue(slot, now: now) }
         }
         // One notice per connection: later RSTs of the flow (a reset storm) find the bit set.
         if tcpFlags & TCPFlags.rst != 0 && entry.pointee.tcpFlags & TCPFlags.rst == 0 { noticeReset(entry.pointee.key) }
@@ -24,9 +28,18 @@ extension FlowCache {
         if policy.closeNs == 0 {
             report(slot, reason: .endOfFlowDetected)
             release(slot)
-        } else {
-            entry.pointee.closing = true
+        } else if !entry.pointee.closing {
+            markClosing(slot, now: now)
         }
+    }
+
+    /// The close grace brings the flow's deadline forward: its lower bound and, with ordered
+    /// expiry, its queue item follow.
+    mutating func markClosing(_ slot: Int, now: UInt64) {
+        let entry = entries + slot
+        entry.pointee.closing = true
+        entry.pointee.dueNs = min(entry.pointee.dueNs, deadline(slot).atNs)
+        if ordered { enqueue(slot, now: now) }
     }
 
     mutating func noticeReset(_ key: FlowKey) {
@@ -50,7 +63,7 @@ extension FlowCache {
                 // WORKAROUND(swiftc 6.3.1, TSan IR): through a pointer; `entries[slot].closing = true` made swiftc 6.3.1 emit
                 // invalid IR under -sanitize=thread with debug info.
                 let entry = entries + slot
-                entry.pointee.closing = true
+                if !entry.pointee.closing { markClosing(slot, now: entry.pointee.lastNs) }
                 entry.pointee.state &= ~FlowEntry.watching
             }
         }

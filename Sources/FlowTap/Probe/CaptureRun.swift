@@ -23,6 +23,9 @@ public enum CaptureRun {
         public var messagesPerSecond = 20_000
         /// A progress line on standard error (when it is a terminal).
         public var progress = false
+        /// The flow table's hash seed; nil: `CaptureRun.hashSeed`. Only which flows share a
+        /// set of slots depends on it (so, with a full table, which are evicted).
+        public var hashSeed: UInt64?
 
         public init(export: ProbeConfiguration, inputs: [String]) {
             self.export = export
@@ -31,9 +34,6 @@ public enum CaptureRun {
 
         public func validate() throws(SetupError) {
             if inputs.isEmpty { throw SetupError("no capture file given", fix: "name one or more pcap or pcapng files, or - for standard input") }
-            if export.collectors.isEmpty && output == nil {
-                throw SetupError("nowhere to export to", fix: "add --collector HOST:PORT or --output FILE.ipfix")
-            }
             if inputs.filter({ $0 == "-" }).count > 1 { throw SetupError("standard input (-) is named twice", fix: "name it once") }
             if messagesPerSecond < 0 { throw SetupError("--export-rate is \(messagesPerSecond)", fix: "give messages per second, or 0 for unpaced") }
             try export.validateExport()
@@ -59,7 +59,8 @@ public enum CaptureRun {
             var s = "flowtap: read \(packets) packets, \(bytes) bytes, spanning \(String(format: "%.3f", span)) s of capture, in \(String(format: "%.3f", wallSeconds)) s"
             if let stoppedBy { s += " (stopped by \(SignalInbox.name(stoppedBy)))" }
             let records = collectors.first?.statistics.records ?? 0
-            s += "; \(counters.flowsCreated) flows, \(records) records; not metered: \(counters.malformed) undecodable, "
+            s += "; \(counters.flowsCreated) flows, \(records) records; metered \(counters.metered), snapped \(counters.snapped); "
+            s += "not metered: \(counters.malformed) undecodable, "
             s += "\(counters.nonIPUnmetered) non-IP, \(counters.sampledOut) sampled out; "
             s += "evicted \(counters.evictions); records lost \(counters.recordsLost); out of time order \(outOfOrder)"
             return s
@@ -88,8 +89,13 @@ public enum CaptureRun {
     }
 
     static let housekeepingNs: UInt64 = 10_000_000
+    /// Fixed seeds (see `run`): "flowtap!" and 1.
+    public static let hashSeed: UInt64 = 0x2170_6174_776F_6C66
+    static let samplingSeed: UInt64 = 1
 
-    public static func run(_ options: Options, logger: Logger) throws(SetupError) -> Summary {
+    /// `printing`: where records go when there is no collector and no file (`flowtap read`
+    /// prints them), in the order they are exported.
+    public static func run(_ options: Options, logger: Logger, printing: ((FlowRecord) -> Void)? = nil) throws(SetupError) -> Summary {
         let config = options.export
         let started = MonotonicClock.nowNs()
         let signals = try SignalInbox()
@@ -118,9 +124,14 @@ public enum CaptureRun {
 
         let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout,
                                   closeTimeoutSeconds: config.tcpCloseTimeout)
+        // The same capture and options give the same records, in the same messages, on every
+        // run: flows expire in the order of their deadlines, never of their slots, and the
+        // seeds are fixed, so that a full table evicts the same flows and random sampling
+        // takes the same packets (`Options.hashSeed` varies the hash for the tests of that).
         var meter = PacketMeter(records: config.records, policy: policy, maxFlows: config.maxFlows,
                                 point: ObservationPoint(ingressInterface: 0, egressInterface: 0, direction: 0),
-                                sampling: config.sampling, seed: UInt64.random(in: 1 ... .max), hashSeed: UInt64.random(in: 0 ... .max))
+                                sampling: config.sampling, seed: Self.samplingSeed, hashSeed: options.hashSeed ?? Self.hashSeed,
+                                orderedExpiry: true)
         // One meter sees both directions, so a RST's notice closes the reverse flow here.
         let resets = SPSCRing<FlowKey>(capacity: Probe.resetNoticeCapacity)
         meter.cache.resetNotices = resets
@@ -147,6 +158,9 @@ public enum CaptureRun {
                                               logger: logger, wallClockMs: { clock.ms })
                 if e.biflow { biflow.append(e.exporter) } else { uniflow.append(e.exporter) }
             }
+            if let printing {
+                if config.biflow { biflow.append(RecordCollector(printing)) } else { uniflow.append(RecordCollector(printing)) }
+            }
             let assembler = config.biflow
                 ? BiflowAssembler(memorySeconds: max(config.idleTimeout, config.activeTimeout) + 5, capacity: config.maxFlows)
                 : nil
@@ -163,6 +177,36 @@ public enum CaptureRun {
         var progressAt = MonotonicClock.nowNs()
         var doneBytes: UInt64 = 0
         let totalBytes = inputs.allSatisfy { $0.size != nil } ? inputs.reduce(Int64(0)) { $0 + ($1.size ?? 0) } : nil
+        /// A packet's time and size: the capture's clock moves (never backwards: a packet
+        /// stamped before the one read last, as in merged captures, counts at that one's time),
+        /// and the exporters start at the first packet.
+        func arrive(timestampNs: UInt64, originalLength: Int) throws(SetupError) {
+            summary.packets += 1
+            summary.bytes &+= UInt64(originalLength)
+            if timestampNs < nowNs { summary.outOfOrder += 1 } else { nowNs = timestampNs }
+            if summary.packets == 1 {
+                summary.firstNs = nowNs
+                nextHousekeeping = nowNs
+                stage = try makeStage(firstMs: nowNs / 1_000_000)
+            }
+            clock.ms = nowNs / 1_000_000
+        }
+
+        /// After each packet: housekeeping every 10 ms of the capture, the records handed on.
+        func settle() {
+            if nowNs >= nextHousekeeping {
+                metering.housekeeping(now: nowNs, wallOffsetNs: 0, into: records)
+                metering.closeForPeerResets(from: resets, into: records)
+                nextHousekeeping = nowNs &+ housekeepingNs
+                if let stage {
+                    handOn(stage, nowMs: clock.ms)
+                    stage.timers(nowMs: clock.ms)
+                }
+            }
+            if !resets.isDrained { metering.closeForPeerResets(from: resets, into: records) }
+            if !records.list.isEmpty, let stage { handOn(stage, nowMs: clock.ms) }
+        }
+
         reading: for input in inputs {
             // read(2) into a buffer that stays in the cache: mapping the file instead was slower
             // here (every packet's bytes cold, 1.9 against 1.1 CPU seconds for 5 million packets).
@@ -170,44 +214,18 @@ public enum CaptureRun {
             while true {
                 switch reader.next() {
                 case let .frame(frame):
-                    summary.packets += 1
-                    summary.bytes &+= UInt64(frame.originalLength)
-                    // The meter's clock never runs backwards: a packet stamped before the one
-                    // read last (merged captures) counts at that one's time.
-                    if frame.timestampNs < nowNs { summary.outOfOrder += 1 } else { nowNs = frame.timestampNs }
-                    if summary.packets == 1 {
-                        summary.firstNs = nowNs
-                        nextHousekeeping = nowNs
-                        stage = try makeStage(firstMs: nowNs / 1_000_000)
-                    }
-                    clock.ms = nowNs / 1_000_000
-                    metering.frame(frame.bytes, length: frame.length, now: nowNs, into: records)
-                    if nowNs >= nextHousekeeping {
-                        metering.housekeeping(now: nowNs, wallOffsetNs: 0, into: records)
-                        metering.closeForPeerResets(from: resets, into: records)
-                        nextHousekeeping = nowNs &+ housekeepingNs
-                        if let stage {
-                            handOn(stage, nowMs: clock.ms)
-                            stage.timers(nowMs: clock.ms)
-                        }
-                    }
-                    if !resets.isDrained { metering.closeForPeerResets(from: resets, into: records) }
-                    if !records.list.isEmpty, let stage { handOn(stage, nowMs: clock.ms) }
-                    if summary.packets & 0xFFF == 0 {
-                        if let s = signals.next(), SignalInbox.action(s) == .stop {
-                            summary.stoppedBy = s
-                            break reading
-                        }
-                        if options.progress, MonotonicClock.nowNs() &- progressAt > 500_000_000 {
-                            progressAt = MonotonicClock.nowNs()
-                            progress(summary, bytesRead: doneBytes + reader.consumedBytes, of: totalBytes)
-                        }
-                    }
+                    try arrive(timestampNs: frame.timestampNs, originalLength: frame.originalLength)
+                    metering.capturedFrame(frame.bytes, length: frame.length, wireLength: frame.originalLength, now: nowNs, into: records)
+                    settle()
+                case let .cutLinkHeader(originalLength, timestampNs):
+                    try arrive(timestampNs: timestampNs, originalLength: originalLength)
+                    metering.meter.counters.issues[Int(DecodeIssue.truncatedLinkHeader.rawValue)] &+= 1
+                    settle()
                 case let .otherLinkType(type):
                     // Nothing of it could be metered, and skipping it would leave the records
                     // short without a word: the reading ends here, as at damage.
                     summary.failure = "\(input.name): packet \(reader.packets): link type \(type) is not one flowtap reads "
-                        + "(Ethernet 1, Linux cooked 113 and 276, raw IP 101, 228 and 229)"
+                        + "(\(CaptureParser.LinkType.described))"
                     summary.failureFix = "capture on an Ethernet interface or with tcpdump -i any; the records of the packets before it were exported"
                     break reading
                 case .end:
@@ -216,6 +234,16 @@ public enum CaptureRun {
                 case let .failure(error):
                     summary.failure = "\(input.name): \(error)"
                     break reading
+                }
+                if summary.packets & 0xFFF == 0 {
+                    if let s = signals.next(), SignalInbox.action(s) == .stop {
+                        summary.stoppedBy = s
+                        break reading
+                    }
+                    if options.progress, MonotonicClock.nowNs() &- progressAt > 500_000_000 {
+                        progressAt = MonotonicClock.nowNs()
+                        progress(summary, bytesRead: doneBytes + reader.consumedBytes, of: totalBytes)
+                    }
                 }
             }
         }

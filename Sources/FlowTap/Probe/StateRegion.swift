@@ -201,8 +201,8 @@ enum StateLayout {
         mix(MemoryLayout<FlowEntry>.stride)
         mix(MemoryLayout<FlowEntry>.alignment)
         let fields: [PartialKeyPath<FlowEntry>] = [\.key, \.packets, \.octets, \.lastNs, \.tcpFlags, \.state, \.highSequence,
-                                                   \.firstNs, \.reportStartNs, \.synUs, \.ackUs, \.dataUs, \.holeStart,
-                                                   \.holeEnd, \.retransmitted, \.outOfOrder]
+                                                   \.dueNs, \.firstNs, \.synUs, \.ackUs, \.dataUs, \.holeStart,
+                                                   \.holeEnd, \.retransmitted, \.outOfOrder, \.serial]
         for f in fields { mix(MemoryLayout<FlowEntry>.offset(of: f) ?? -1) }
         mix(MemoryLayout<ForwarderCounters>.stride)
         mix(MemoryLayout<ExporterCheckpoint>.stride)
