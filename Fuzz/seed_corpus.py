@@ -45,6 +45,24 @@ def ipv4_fragment(ident, src_last):
     return b"\x02\x77\0\0\0\x02\x02\x77\0\0\0\x01\x08\x00" + ip + b"f" * 16
 
 
+def encapsulated_frames():
+    """PPPoE sessions (two-byte and compressed PPP protocols, under QinQ, LCP, a cut header),
+    an IPv4 total length of 0 (TSO) and an IPv6 jumbogram: the decoder's less common paths."""
+    eth = lambda t: b"\x02\x77\0\0\0\x02\x02\x77\0\0\0\x01" + struct.pack(">H", t)
+    ip4 = lambda total, proto=17: struct.pack(">BBHHHBBH4s4s", 0x45, 0, total, 1, 0, 64, proto, 0,
+                                              bytes([10, 77, 0, 1]), bytes([10, 77, 0, 2]))
+    udp = struct.pack(">HHHH", 1000, 2000, 28, 0) + b"x" * 20
+    pppoe = lambda proto, n: bytes([0x11, 0, 0x12, 0x34]) + struct.pack(">H", n) + proto
+    return [eth(0x8864) + pppoe(b"\x00\x21", 50) + ip4(48) + udp,
+            eth(0x8864) + pppoe(b"\x21", 49) + ip4(48) + udp,
+            eth(0x88A8) + b"\x01\x2c\x81\x00" + b"\x00\x2a\x88\x64" + pppoe(b"\x00\x21", 50) + ip4(48) + udp,
+            eth(0x8864) + pppoe(b"\xc0\x21", 10) + bytes(8),
+            eth(0x8864) + bytes([0x11, 0, 0x12]),
+            eth(0x0800) + ip4(0, 6) + struct.pack(">HHIIHHHH", 1, 2, 1, 0, 0x5010, 100, 0, 0) + b"d" * 3000,
+            eth(0x86DD) + struct.pack(">IHBB", 6 << 28, 0, 0, 64) + bytes(32) + bytes([6, 0, 0xC2, 4, 0, 0, 0x0B, 0xD0])
+            + bytes(3000)]
+
+
 def main():
     pcap, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
@@ -64,6 +82,10 @@ def main():
     fill = b"".join(chunk(f, 0) for f in all_frames[:12])
     write(out, bytes([0x00, 0]) + orphans + fill + chunk(all_frames[0], 8 | 4))
     write(out, bytes([0x00, 0]) + orphans + fill)      # expired only at shutdown
+    for f in encapsulated_frames():
+        write(out, bytes([0x00, 0]) + chunk(f))
+        write(out, bytes([0x8F, 3]) + chunk(f))
+    write(out, bytes([0x07, 0]) + b"".join(chunk(f, 0x10 if i % 2 else 0) for i, f in enumerate(encapsulated_frames())))
     print(f"seed_corpus: {len(os.listdir(out))} inputs in {out}")
 
 

@@ -8,6 +8,11 @@ host's namespace as /usr/bin/python3, whose scapy is Debian's python3-scapy).
                                        COUNT copies of one UDP datagram with LENGTH payload bytes
   l2-corpus H1_MAC H2_MAC IFACE        the L2 cases: an 802.1Q frame (VLAN 100) ×3, QinQ (10 over
                                        20) ×2, broadcast ARP ×4, MPLS (1000 over 2000) ×5
+  pppoe H1_MAC H2_MAC IFACE            PPPoE sessions (RFC 2516) as an access link carries them: UDP,
+                                       TCP and ICMP over IPv4 (session 0x1111), ICMP under QinQ (300
+                                       over 42, session 0x2222, the PPP protocol compressed to a
+                                       byte), IPv6 UDP (session 0x3333), and the non-IP frames
+                                       around them: LCP echo, discovery (PADI)
 """
 from cli import main
 
@@ -60,7 +65,36 @@ def l2_corpus(h1, h2, iface):
         s.sendp(frames[start:start + n], iface=iface)
 
 
-COMMANDS = {"replay": replay, "merge": merge, "udp": udp, "l2-corpus": l2_corpus}
+def pppoe_frames(h1, h2):
+    s = scapy()
+    from scapy.layers.ppp import PPPoE, PPPoED
+
+    def session(sid, inner, tags=(), compressed=False):
+        # The PPP protocol written by hand: two bytes, or one (protocol field compression).
+        protocol = 0x0057 if inner.haslayer(s.IPv6) else 0x0021
+        e = s.Ether(src=h1, dst=h2)
+        for tpid, vlan in tags:
+            e = e / s.Dot1Q(vlan=vlan)
+            if tpid == 0x88A8:
+                e.type = 0x88A8
+        return e / PPPoE(sessionid=sid) / (bytes([protocol]) if compressed else protocol.to_bytes(2, "big")) / inner
+
+    frames = [session(0x1111, s.IP(src="10.77.110.1", dst="10.77.110.2") / s.UDP(sport=7000, dport=7001) / (b"u" * 200))] * 10
+    frames += [session(0x1111, s.IP(src="10.77.110.1", dst="10.77.110.2") / s.TCP(sport=7002, dport=80, flags=f, seq=1000 + i)
+                       / (b"t" * (300 if f == "PA" else 0))) for i, f in enumerate(["S", "A", "PA", "PA", "FA", "A"])]
+    frames += [session(0x2222, s.IP(src="10.77.111.1", dst="10.77.111.2") / s.ICMP(id=9, seq=i) / (b"p" * 56),
+                       tags=((0x88A8, 300), (0x8100, 42)), compressed=True) for i in range(5)]
+    frames += [session(0x3333, s.IPv6(src="fd00:112::1", dst="fd00:112::2") / s.UDP(sport=7100, dport=7101) / (b"v" * 120))] * 7
+    lcp = s.Ether(src=h1, dst=h2) / PPPoE(sessionid=0x1111) / bytes.fromhex("c021" + "0901000800000000")
+    padi = s.Ether(src=h1, dst="ff:ff:ff:ff:ff:ff") / PPPoED(code=0x09, sessionid=0)
+    return frames + [lcp] * 3 + [padi] * 2
+
+
+def pppoe(h1, h2, iface):
+    scapy().sendp(pppoe_frames(h1, h2), iface=iface, inter=0.002)
+
+
+COMMANDS = {"replay": replay, "merge": merge, "udp": udp, "l2-corpus": l2_corpus, "pppoe": pppoe}
 
 if __name__ == "__main__":
     main(COMMANDS, __doc__)

@@ -3,8 +3,8 @@
 
 Ground truth from captures of the TAPs: per flow (src, dst, protocol, source port,
 destination port) the packets and IP bytes (IPv4 total length, or 40 + IPv6 payload length).
-Walks 802.1Q/802.1ad tags and IPv6 extension headers to the transport protocol, as a flow
-probe must; ICMP and ICMPv6 flows have ports 0, later fragments too. Non-IP frames are left out.
+Walks 802.1Q/802.1ad tags, PPPoE sessions and IPv6 extension headers to the transport
+protocol, as a flow probe must; ICMP and ICMPv6 flows have ports 0, later fragments too. Non-IP frames are left out.
 A plain parser of classic pcap files: no dissector stands between the bytes and the counts.
 With --first, each row also carries the capture time (Unix seconds) of the flow's first packet.
 With --icmp-types, ICMP/ICMPv6 flows keep type << 8 | code as their destination port.
@@ -28,12 +28,19 @@ from collections import defaultdict
 import held
 
 EXTENSION = {0, 43, 60, 51, 44}
+icmp_types = False   # --icmp-types (set by main)
 
 
 def flow(frame):
     etype, off = struct.unpack(">H", frame[12:14])[0], 14
     while etype in (0x8100, 0x88A8):
         etype, off = struct.unpack(">H", frame[off + 2:off + 4])[0], off + 4
+    if etype == 0x8864:   # a PPPoE session (RFC 2516): 6 bytes, then the PPP protocol
+        if frame[off + 6] & 1:   # compressed to one byte (RFC 1661 protocol field compression)
+            protocol, off = frame[off + 6], off + 7
+        else:
+            protocol, off = struct.unpack(">H", frame[off + 6:off + 8])[0], off + 8
+        etype = {0x0021: 0x0800, 0x0057: 0x86DD}.get(protocol, 0)
     ip = frame[off:]
     later_fragment = False
     if etype == 0x0800:
@@ -75,46 +82,52 @@ def flow(frame):
     return (str(src), str(dst), proto, sport, dport), length, (flags, tos, icmp)
 
 
-first = "--first" in sys.argv
-icmp_types = "--icmp-types" in sys.argv
-egress = held.option(sys.argv)
-index = held.index(egress)
-paths = [a for a in sys.argv[1:] if not a.startswith("--")]
-if "--fields" in sys.argv:
-    out = {}
+def main(argv):
+    global icmp_types
+    first = "--first" in argv
+    icmp_types = "--icmp-types" in argv
+    egress = held.option(argv)
+    index = held.index(egress)
+    paths = [a for a in argv[1:] if not a.startswith("--")]
+    if "--fields" in argv:
+        out = {}
+        for path in paths:
+            capture = path.rsplit("/", 1)[-1].removesuffix(".pcap")
+            for ts, frame, kept in held.frames_held(path, index):
+                f = flow(frame)
+                if not f:
+                    continue
+                key, length, (flags, tos, icmp) = f
+                o = out.setdefault((capture, key, tos), {"key": list(key), "capture": capture, "packets": 0, "bytes": 0,
+                                                         "first": ts, "last": ts, "tcp_flags": 0, "tos": [], "icmp": icmp,
+                                                         "first_held": kept, "last_held": kept})
+                o["packets"] += 1
+                o["bytes"] += length
+                if ts < o["first"]:
+                    o["first"], o["first_held"] = ts, kept
+                if ts >= o["last"]:
+                    o["last"], o["last_held"] = ts, kept
+                o["tcp_flags"] |= flags
+                if tos not in o["tos"]:
+                    o["tos"].append(tos)
+        if not egress:
+            for o in out.values():
+                del o["first_held"], o["last_held"]
+        json.dump(list(out.values()), sys.stdout)
+        return
+    counts = defaultdict(lambda: [0, 0, float("inf"), None])
     for path in paths:
-        capture = path.rsplit("/", 1)[-1].removesuffix(".pcap")
         for ts, frame, kept in held.frames_held(path, index):
             f = flow(frame)
-            if not f:
-                continue
-            key, length, (flags, tos, icmp) = f
-            o = out.setdefault((capture, key, tos), {"key": list(key), "capture": capture, "packets": 0, "bytes": 0,
-                                                     "first": ts, "last": ts, "tcp_flags": 0, "tos": [], "icmp": icmp,
-                                                     "first_held": kept, "last_held": kept})
-            o["packets"] += 1
-            o["bytes"] += length
-            if ts < o["first"]:
-                o["first"], o["first_held"] = ts, kept
-            if ts >= o["last"]:
-                o["last"], o["last_held"] = ts, kept
-            o["tcp_flags"] |= flags
-            if tos not in o["tos"]:
-                o["tos"].append(tos)
-    if not egress:
-        for o in out.values():
-            del o["first_held"], o["last_held"]
-    json.dump(list(out.values()), sys.stdout)
-    sys.exit(0)
-counts = defaultdict(lambda: [0, 0, float("inf"), None])
-for path in paths:
-    for ts, frame, kept in held.frames_held(path, index):
-        f = flow(frame)
-        if f:
-            c = counts[f[0]]
-            c[0] += 1
-            c[1] += f[1]
-            if ts < c[2]:
-                c[2], c[3] = ts, kept
-extra = (lambda v: [v[2], v[3]]) if first and egress else (lambda v: [v[2]]) if first else (lambda v: [])
-json.dump([[list(k), v[0], v[1]] + extra(v) for k, v in sorted(counts.items())], sys.stdout)
+            if f:
+                c = counts[f[0]]
+                c[0] += 1
+                c[1] += f[1]
+                if ts < c[2]:
+                    c[2], c[3] = ts, kept
+    extra = (lambda v: [v[2], v[3]]) if first and egress else (lambda v: [v[2]]) if first else (lambda v: [])
+    json.dump([[list(k), v[0], v[1]] + extra(v) for k, v in sorted(counts.items())], sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

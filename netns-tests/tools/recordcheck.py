@@ -22,6 +22,11 @@ are more than a comparison of flows (flowcheck.py does those). Each prints what 
   retransmission-counts TRUTH RECORDS  every flow direction's counts equal the capture's
   retransmissions-as-tshark TSHARK LIVE LOSSY  flowtap's retransmissions near tshark's (10 %)
   udp-burst-whole IPERF_JSON           iperf3 lost no datagram
+  printed FILE_JSON JSONL TABLE        `flowtap read` without a destination printed the records its
+                                       IPFIX file holds (FILE_JSON: ipfixfile.py's reading): the
+                                       JSON lines in the file's order with the same key and counts,
+                                       the table the same records largest first, its total line
+                                       their sum
 """
 import csv
 import json
@@ -221,7 +226,32 @@ def udp_burst_whole(path):
     return json.load(open(path))["end"]["sum"]["lost_packets"] == 0
 
 
-COMMANDS = {"undecodable-reasons": undecodable_reasons, "biflow-conversations": biflow_conversations,
+def printed(file_json, jsonl, table):
+    def row(key, packets, octets):
+        src, dst, proto, sport, dport = key
+        # The file's ICMP records carry their type and code in icmpTypeCode, not the port.
+        return (str(src), str(dst), int(proto), int(sport), 0 if int(proto) in (1, 58) else int(dport), int(packets), int(octets))
+    in_file = [row(*r) for r in json.load(open(file_json))["rows"]]
+    lines = [json.loads(line) for line in open(jsonl) if line.strip()]
+    as_json = [row([r["src"], r["dst"], r["proto"], r["sport"], r["dport"]], r["packets"], r["bytes"]) for r in lines]
+    rows = [line.split() for line in open(table).read().splitlines()]
+    header, body, total = rows[0], rows[1:-1], rows[-1]
+    col = {name: i for i, name in enumerate(header)}
+    as_table = [row([r[col["src"]], r[col["dst"]], r[col["proto"]], r[col["sport"]], r[col["dport"]]], r[col["packets"]],
+                    r[col["bytes"]]) for r in body]
+    order = [r[6] for r in as_table]
+    total_ok = total[:2] == ["total:", str(len(in_file))] and int(total[3]) == sum(r[5] for r in in_file) \
+        and int(total[5]) == sum(r[6] for r in in_file)
+    print(f"    file {len(in_file)} records, JSON lines {len(as_json)}, table {len(as_table)}; total line: {' '.join(total)}")
+    same_order = as_json == in_file
+    if not same_order:
+        bad = next(i for i, (a, b) in enumerate(zip(as_json + [None] * len(in_file), in_file)) if a != b)
+        print(f"    JSON line {bad + 1} differs from the file: {as_json[bad] if bad < len(as_json) else None} vs {in_file[bad]}")
+    return len(in_file) > 10 and same_order and Counter(as_table) == Counter(in_file) \
+        and order == sorted(order, reverse=True) and total_ok
+
+
+COMMANDS = {"printed": printed, "undecodable-reasons": undecodable_reasons, "biflow-conversations": biflow_conversations,
             "wire-variety": wire_variety, "ipv6-transports": ipv6_transports, "pycollect-clean": pycollect_clean,
             "server-side-reasons": server_side_reasons, "one-record-per-direction": one_record_per_direction,
             "tcp-end-reasons": tcp_end_reasons, "latency-truth": latency_truth, "zero-latency-icmp": zero_latency_icmp,

@@ -100,11 +100,14 @@ public enum PacketDecoder {
                            into facts: inout PacketFacts, l2: Bool) -> UInt16? {
         var etherType = type
         if etherType == etherTypePPPoESession {
-            // version 1, type 1, code 0 (session data), session id, length, then the PPP protocol.
+            // version 1, type 1, code 0 (session data), session id, length, then the PPP
+            // protocol: two bytes, or one where protocol field compression was negotiated
+            // (RFC 1661 §6.5: an odd first byte; RFC 2516 discourages it, scapy writes it).
             guard length >= offset + 8 else { fail(&facts, .truncatedPPPoE); return nil }
             guard frame.u8(offset) == 0x11, frame.u8(offset + 1) == 0 else { fail(&facts, .badPPPoEHeader); return nil }
-            etherType = pppEtherType(frame.be16(offset + 6))
-            offset += 8
+            let compressed = frame.u8(offset + 6) & 1 == 1
+            etherType = pppEtherType(compressed ? UInt16(frame.u8(offset + 6)) : frame.be16(offset + 6))
+            offset += compressed ? 7 : 8
         }
         if etherType == etherTypeMPLS || etherType == etherTypeMPLSMulticast {
             // Walk to the bottom of the stack, keeping the top two entries; the packet under it

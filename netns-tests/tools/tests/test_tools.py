@@ -371,3 +371,54 @@ def test_capconvert_writes_each_form_and_gencapture_its_mix(tmp_path):
     capconvert.main([src, str(tmp_path / "sll2.pcap"), "--link", "sll2", "--first", "1"])
     (_, f), = frames(str(tmp_path / "sll2.pcap"))
     assert f[:2] == got[0][1][12:14] and f[20:] == got[0][1][14:]
+
+
+def test_capconvert_link_headers_and_pcapflows_pppoe(tmp_path):
+    import struct
+    import capconvert
+    import pcapflows
+    from pcapfile import frames
+    v4 = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + bytes([0x45, 0, 0, 28]) + bytes(16) + bytes(8)
+    v6 = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x86\xdd" + bytes([0x60]) + bytes(39)
+    src = tmp_path / "e.pcap"
+    write_pcap(src, [(1.0, v4), (2.0, v6)])
+    expected = {"null": (0, b"\x02\0\0\0", b"\x1e\0\0\0"), "null-be": (0, b"\0\0\0\x02", b"\0\0\0\x1c"),
+                "loop": (108, b"\0\0\0\x02", b"\0\0\0\x18"), "ppp": (9, b"\xff\x03\x00\x21", b"\xff\x03\x00\x57"),
+                "ppp-bare": (9, b"\x21", b"\x00\x57"), "ppp-hdlc": (50, b"\xff\x03\x00\x21", b"\xff\x03\x00\x57"),
+                "chdlc": (104, b"\x0f\x00\x08\x00", b"\x0f\x00\x86\xdd"), "chdlc-as-ppp": (9, b"\x0f\x00\x08\x00", b"\x0f\x00\x86\xdd"),
+                "raw12": (12, b"", b""), "raw14": (14, b"", b"")}
+    for link, (linktype, h4, h6) in expected.items():
+        out = tmp_path / f"{link}.pcap"
+        capconvert.main([str(src), str(out), "--link", link])
+        assert struct.unpack("<I", out.read_bytes()[20:24])[0] == linktype, link
+        assert [f for _, f in frames(str(out))] == [h4 + v4[14:], h6 + v6[14:]], link
+    pppoe = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x88\x64" + bytes([0x11, 0, 0x11, 0x11, 0, 30, 0, 0x21]) + v4[14:]
+    assert pcapflows.flow(pppoe) == pcapflows.flow(v4), "a PPPoE session's IP packet is its flow"
+    compressed = pppoe[:20] + b"\x21" + v4[14:]
+    assert pcapflows.flow(compressed) == pcapflows.flow(v4), "its protocol compressed to one byte"
+
+
+def test_inject_pppoe_frames():
+    frames = [bytes(f) for f in inject.pppoe_frames("02:00:00:00:00:01", "02:00:00:00:00:02")]
+    assert len(frames) == 10 + 6 + 5 + 7 + 3 + 2
+    assert frames[0][12:14] == b"\x88\x64" and frames[0][14:16] == b"\x11\x00" and frames[0][20:22] == b"\x00\x21"
+    assert frames[16][12:14] == b"\x88\xa8" and frames[16][20:22] == b"\x88\x64"   # QinQ, then PPPoE
+    assert frames[16][28:30] == b"\x21\x45"                                          # a compressed protocol
+    assert frames[21][20:22] == b"\x00\x57"                                          # IPv6
+    assert frames[-1][12:14] == b"\x88\x63"                                          # discovery
+
+
+def test_printed_records_match_the_file(tmp_path):
+    rows = [[["10.0.0.1", "10.0.0.2", 17, 1, 2], 3, 300], [["10.0.0.2", "10.0.0.1", 1, 0, 0], 1, 84]] * 6
+    f = write(tmp_path, "file.json", {"rows": rows})
+    lines = [dict(src=k[0], dst=k[1], proto=k[2], sport=k[3], dport=0x800 if k[2] == 1 else k[4], packets=p, bytes=b)
+             for k, p, b in rows]
+    jsonl = write(tmp_path, "r.jsonl", "\n".join(json.dumps(line) for line in lines))
+    body = sorted(rows, key=lambda r: -r[2])
+    table = ["src dst sport dport proto packets bytes end"] + [f"{k[0]} {k[1]} {k[3]} {k[4]} {k[2]} {p} {b} idle" for k, p, b in body]
+    good = write(tmp_path, "t.txt", "\n".join(table + ["total: 12 records, 24 packets, 2304 bytes"]))
+    assert recordcheck.printed(f, jsonl, good)
+    assert not recordcheck.printed(f, write(tmp_path, "r2.jsonl", "\n".join(json.dumps(line) for line in reversed(lines))), good)
+    assert not recordcheck.printed(f, jsonl, write(tmp_path, "t2.txt", "\n".join(table + ["total: 12 records, 25 packets, 2304 bytes"])))
+    unsorted = table[:1] + list(reversed(table[1:]))
+    assert not recordcheck.printed(f, jsonl, write(tmp_path, "t3.txt", "\n".join(unsorted + ["total: 12 records, 24 packets, 2304 bytes"])))
