@@ -267,6 +267,18 @@ final class FlowCacheTests: XCTestCase {
         XCTAssertEqual(one.evictions, 1)
     }
 
+    /// `flowtap set` shortens the idle timeout: the sweep takes the flow's lower bound down, so
+    /// that its next packet after the new deadline ends the report on its own path.
+    func testAShorterTimeoutReachesThePacketPathThroughTheSweep() {
+        var c = cache(idle: 15, active: 60)
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, now: ms(0))
+        c.policy = ExpiryPolicy(idleTimeoutSeconds: 2, activeTimeoutSeconds: 60)
+        XCTAssertEqual(expired(&c, now: ms(1_000)).count, 0, "not yet due")
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, now: ms(1_500))
+        c.meter(key: key(1), octets: 40, tcpFlags: 0, now: ms(3_500))
+        XCTAssertEqual(pending(&c).map(\.endReason), [.idleTimeout], "2 s after the last packet, by the new timeout")
+    }
+
     /// Ordered expiry (`flowtap read`): each flow is reported when the clock reaches its
     /// deadline, flows due at once in the order of their deadlines, and the order is the same
     /// with any hash seed.

@@ -24,7 +24,8 @@ struct FlowEntry {
     /// takes `FlowCache.timedOut`, which ends the report if its deadline has come, or else
     /// sets this to the deadline. A lower bound, so that a packet's path keeps it with one
     /// comparison and no update: whatever brings the deadline forward (a report's first
-    /// packet starting its active timeout, a FIN, a shorter timeout) lowers it.
+    /// packet starting its active timeout, a FIN) lowers it; after `flowtap set` shortened a
+    /// timeout, the sweep does, within its second.
     var dueNs: UInt64
     /// Written when a report's first packet comes; its active timeout runs from here.
     var firstNs: UInt64
@@ -403,16 +404,6 @@ public struct FlowCache: ~Copyable {
         e.pointee.dueNs = policy.deadline(lastNs: e.pointee.lastNs, firstNs: 0, closing: e.pointee.closing, counted: false).atNs
     }
 
-    /// Timeouts changed (`flowtap set`): a shorter one brings deadlines forward, so every
-    /// flow's lower bound is taken down to its new deadline.
-    public mutating func setPolicy(_ new: ExpiryPolicy) {
-        policy = new
-        for slot in 0 ..< capacity where tags[slot] != 0 {
-            let at = deadline(slot).atNs
-            if at < entries[slot].dueNs { entries[slot].dueNs = at }
-        }
-    }
-
     @inline(__always)
     mutating func report(_ slot: Int, reason: FlowEndReason) {
         guard let record = record(slot, reason: reason) else { return }
@@ -486,13 +477,20 @@ public struct FlowCache: ~Copyable {
                 }
             }
             remaining -= 1
-            if tags[slot] != 0, let reason = due(slot, now: now) {
-                if let r = record(slot, reason: reason) {
-                    guard deliver(r) else { return delivered }
-                    delivered += 1
-                    recordsByReason[Int(reason.rawValue)] &+= 1
+            if tags[slot] != 0 {
+                let d = deadline(slot)
+                if d.atNs <= now {
+                    if let r = record(slot, reason: d.reason) {
+                        guard deliver(r) else { return delivered }
+                        delivered += 1
+                        recordsByReason[Int(d.reason.rawValue)] &+= 1
+                    }
+                    if d.reason != .activeTimeout { release(slot) } else { restartReport(entries + slot) }
+                } else if d.atNs < entries[slot].dueNs {
+                    // Timeouts made shorter (`flowtap set`) bring deadlines forward: the sweep
+                    // takes each flow's lower bound down within a second of the change.
+                    entries[slot].dueNs = d.atNs
                 }
-                if reason != .activeTimeout { release(slot) } else { restartReport(entries + slot) }
             }
             scanCursor = scanCursor + 1 == capacity ? 0 : scanCursor + 1
         }

@@ -192,7 +192,7 @@ public struct Forwarder: ~Copyable {
     mutating func obeyRequests() {
         let requests = setup.requests
         let policy = requests.policy(from: setup.policy)
-        if policy != metering.meter.cache.policy { metering.meter.cache.setPolicy(policy) }
+        if policy != metering.meter.cache.policy { metering.meter.cache.policy = policy }
         let expiries = requests.expiryRequests
         if expiries != expiriesDone {
             let done = if let matches = requests.expiryMatches {
