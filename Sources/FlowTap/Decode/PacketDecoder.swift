@@ -100,14 +100,9 @@ public enum PacketDecoder {
                            into facts: inout PacketFacts, l2: Bool) -> UInt16? {
         var etherType = type
         if etherType == etherTypePPPoESession {
-            // version 1, type 1, code 0 (session data), session id, length, then the PPP
-            // protocol: two bytes, or one where protocol field compression was negotiated
-            // (RFC 1661 §6.5: an odd first byte; RFC 2516 discourages it, scapy writes it).
-            guard length >= offset + 8 else { fail(&facts, .truncatedPPPoE); return nil }
-            guard frame.u8(offset) == 0x11, frame.u8(offset + 1) == 0 else { fail(&facts, .badPPPoEHeader); return nil }
-            let compressed = frame.u8(offset + 6) & 1 == 1
-            etherType = pppEtherType(compressed ? UInt16(frame.u8(offset + 6)) : frame.be16(offset + 6))
-            offset += compressed ? 7 : 8
+            let session = decodePPPoE(frame, length: length, offset: offset)
+            guard session.issue == .none else { fail(&facts, session.issue); return nil }
+            (etherType, offset) = (session.etherType, session.offset)
         }
         if etherType == etherTypeMPLS || etherType == etherTypeMPLSMulticast {
             // Walk to the bottom of the stack, keeping the top two entries; the packet under it
@@ -130,6 +125,20 @@ public enum PacketDecoder {
             }
         }
         return etherType
+    }
+
+    /// A PPPoE session header at `offset` (RFC 2516: version 1, type 1, code 0 for session
+    /// data, the session id, a length) and the PPP protocol after it: two bytes, or one where
+    /// protocol field compression was negotiated (RFC 1661 §6.5: an odd first byte; RFC 2516
+    /// discourages it, scapy writes it). The ethertype of what follows and where it starts, or
+    /// why the frame is malformed. Out of line and without `facts`, as `decodeLink` must stay
+    /// small.
+    @inline(never)
+    static func decodePPPoE(_ frame: UnsafeRawPointer, length: Int, offset: Int) -> (etherType: UInt16, offset: Int, issue: DecodeIssue) {
+        guard length >= offset + 8 else { return (0, 0, .truncatedPPPoE) }
+        guard frame.u8(offset) == 0x11, frame.u8(offset + 1) == 0 else { return (0, 0, .badPPPoEHeader) }
+        let compressed = frame.u8(offset + 6) & 1 == 1
+        return (pppEtherType(compressed ? UInt16(frame.u8(offset + 6)) : frame.be16(offset + 6)), offset + (compressed ? 7 : 8), .none)
     }
 
     /// The ethertype that carries what a PPP protocol number (RFC 1661; IANA's PPP DLL
