@@ -15,14 +15,15 @@ start_nfcapd 4739 "$FT_OUT/nfcap"
 capture export "$NS_C" eth0 in udp port 4739
 SNAPLEN=128 capture tapa "$NS_P" tapa out
 SNAPLEN=128 capture tapb "$NS_P" tapb out
-# Short timeouts, so idle and active expiry both happen during the traffic; a short refresh so
-# templates are resent mid-run.
-start_flowtap --collector "$C_IP:4739" --idle-timeout 2 --active-timeout 2 --template-refresh 3
+# Short timeouts, so idle and active expiry both happen during the traffic (idle shorter: a
+# report is due at the first of its deadlines, and with equal timeouts a flow of two packets or
+# more always reaches its active one first); a short refresh so templates are resent mid-run.
+start_flowtap --collector "$C_IP:4739" --idle-timeout 1 --active-timeout 2 --template-refresh 3
 check "h1 reaches h2 through flowtap" wait_ping
 iperf3_server
 traffic
 sleep 3   # let the first flows go idle, so idle-timeout records are in the mix
-ns "$NS_H1" ping -c 3 -i 0.1 -q "$H2_IP" >/dev/null
+ns "$NS_H1" ping -c 30 -i 0.1 -q "$H2_IP" >/dev/null   # 3 s: longer than the active timeout
 
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0

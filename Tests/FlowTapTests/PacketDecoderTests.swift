@@ -327,6 +327,22 @@ final class PacketDecoderTests: XCTestCase {
         XCTAssertEqual(Int(facts.octets), jumbo.bytes.count - 14)
         XCTAssertEqual(facts.key.ipProtocol, 6)
         XCTAssertEqual(facts.key.destinationPort, 2)
+        // A hop-by-hop header without the option: no length to trust.
+        var fake = FrameBuilder()
+        fake.ethernet(type: 0x86DD); fake.ipv6(next: 0, payload: 0); fake.raw([6, 0, 1, 4, 0, 0, 0, 0])
+        fake.tcp(sport: 1, dport: 2, flags: TCPFlags.ack); fake.zeros(100)
+        XCTAssertEqual(fake.decode().issue, .ipv6Jumbogram)
+        // BIG TCP as its sender's capture shows it: payload length 0, TCP right after.
+        var big = FrameBuilder()
+        big.ethernet(type: 0x86DD); big.ipv6(next: 6, payload: 0); big.tcp(sport: 1, dport: 2, flags: TCPFlags.ack); big.zeros(80_000)
+        let bigFacts = big.decode(captured: 128)
+        XCTAssertEqual(bigFacts.kind, .ipv6)
+        XCTAssertEqual(Int(bigFacts.octets), big.bytes.count - 14)
+        XCTAssertEqual(bigFacts.tcpPayload, 80_000)
+        // Payload length 0 over "no next header" is an empty packet, whatever the padding.
+        var empty = FrameBuilder()
+        empty.ethernet(type: 0x86DD); empty.ipv6(next: 59, payload: 0); empty.zeros(6)
+        XCTAssertEqual(empty.decode().octets, 40)
     }
 
     /// PPPoE session frames (RFC 2516): the IP packet inside, after VLAN tags too; the frame's

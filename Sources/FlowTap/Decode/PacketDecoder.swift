@@ -7,8 +7,9 @@
 /// frame is whole (`wire == length`); a capture's packet may have been cut by its snap length,
 /// and is then metered by its IP header's length as long as the headers its flow key needs were
 /// captured (`PacketFacts.Marks.snapped`), with TCP flags only when they were captured. An IPv4
-/// total length of 0 (a TSO or BIG TCP packet captured on its sender) and an IPv6 jumbogram
-/// (RFC 2675: payload length 0, a hop-by-hop header) count as their wire length.
+/// total length of 0 and an IPv6 payload length of 0 over anything but "no next header" (a
+/// TSO or BIG TCP packet captured on its sender) count as their wire length; an IPv6 jumbogram
+/// (RFC 2675) as its Jumbo Payload option says.
 public enum PacketDecoder {
     public static let etherTypeIPv4: UInt16 = 0x0800
     public static let etherTypeIPv6: UInt16 = 0x86DD
@@ -227,14 +228,14 @@ public enum PacketDecoder {
         return proto
     }
 
-    /// The IPv6 packet at `ip`, as `decodeIPv4`: false for a jumbogram or a length beyond the
-    /// bytes there (`decodeIPv6Unusual`).
+    /// The IPv6 packet at `ip`, as `decodeIPv4`: false for a payload length of 0 (unless no
+    /// header follows) or beyond the bytes there (`decodeIPv6Unusual`).
     @inline(__always)
     static func decodeIPv6(_ ip: UnsafeRawPointer, available: Int, into facts: inout PacketFacts) -> Bool {
         guard available >= 40 else { fail(&facts, .truncatedIPv6); return true }
         guard ip.u8(0) >> 4 == 6 else { fail(&facts, .badIPv6Header); return true }
         let payloadLength = Int(ip.be16(4))
-        if payloadLength == 0 && ip.u8(6) == 0 { return false }
+        if payloadLength == 0 && ip.u8(6) != 59 { return false }
         let end = 40 + payloadLength
         guard end <= available else { return false }
         let offset = decodeIPv6Header(ip, end: end, captured: end, into: &facts)
@@ -245,15 +246,20 @@ public enum PacketDecoder {
     }
 
     /// An IPv6 packet longer than the bytes there (snapped, within the wire length; beyond it,
-    /// malformed), or a jumbogram (payload length 0 with a hop-by-hop header: its wire length
-    /// counts, as Wireshark's). By value, as `decodeIPv4Unusual`.
+    /// malformed), or of payload length 0: a jumbogram (RFC 2675: a hop-by-hop header first,
+    /// with a Jumbo Payload option, else malformed), or a BIG TCP packet its sender's capture
+    /// shows without that header (its wire length counts). By value, as `decodeIPv4Unusual`.
     @inline(never)
     static func decodeIPv6Unusual(_ ip: UnsafeRawPointer, _ decoded: PacketFacts, available: Int, wire: Int) -> PacketFacts {
         var facts = decoded
         var end = 40 + Int(ip.be16(4))
-        if end == 40 && ip.u8(6) == 0 {
-            guard wire >= 48 else { fail(&facts, .ipv6Jumbogram); return facts }
-            end = wire
+        if end == 40 {
+            if ip.u8(6) == 0 {
+                guard let jumbo = jumboPayloadLength(ip, available: available) else { fail(&facts, .ipv6Jumbogram); return facts }
+                end = 40 + jumbo
+            } else {
+                end = max(wire, 40)
+            }
         }
         guard end <= wire else { fail(&facts, .ipv6LengthBeyondFrame); return facts }
         let captured = min(end, available)
@@ -263,6 +269,27 @@ public enum PacketDecoder {
         decodeCapturedTransport(ip + offset, captured: captured &- offset, length: end &- offset, icmp: 58,
                                 headerStart: facts.ipOffset &+ UInt16(truncatingIfNeeded: offset), into: &facts)
         return facts
+    }
+
+    /// The Jumbo Payload option's length (RFC 2675 §2: option 0xC2 of 4 bytes in the hop-by-hop
+    /// header that follows the IPv6 header, more than 65 535), or nil when the captured bytes
+    /// hold no such option.
+    static func jumboPayloadLength(_ ip: UnsafeRawPointer, available: Int) -> Int? {
+        guard available >= 48 else { return nil }
+        let end = min(40 + (Int(ip.u8(41)) + 1) * 8, available)
+        var at = 42
+        while at < end {
+            let type = ip.u8(at)
+            if type == 0 { at += 1; continue }   // Pad1
+            guard at + 2 <= end else { return nil }
+            let length = Int(ip.u8(at + 1))
+            if type == 0xC2 && length == 4 && at + 6 <= end {
+                let jumbo = Int(ip.be32(at + 2))
+                return jumbo > 65_535 ? jumbo : nil
+            }
+            at += 2 + length
+        }
+        return nil
     }
 
     /// The IPv6 header and its extension headers, walked within the `captured` bytes of the
