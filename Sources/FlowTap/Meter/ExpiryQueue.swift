@@ -37,39 +37,41 @@ struct ExpiryQueue {
         a.atNs < b.atNs || (a.atNs == b.atNs && a.serial < b.serial)
     }
 
+    /// Sifts with a hole rather than swaps: each level moves one item.
     mutating func push(_ item: Item) {
         items.append(item)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard Self.before(items[i], items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
+        items.withUnsafeMutableBufferPointer { heap in
+            var i = heap.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard Self.before(item, heap[parent]) else { break }
+                heap[i] = heap[parent]
+                i = parent
+            }
+            heap[i] = item
         }
     }
 
     mutating func popFirst() -> Item? {
         guard let top = items.first else { return nil }
         let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            siftDown(0)
-        }
+        if !items.isEmpty { items.withUnsafeMutableBufferPointer { Self.siftDown(last, from: 0, in: $0) } }
         return top
     }
 
-    private mutating func siftDown(_ start: Int) {
+    /// Puts `item` at `start` or below it, moving smaller children up.
+    private static func siftDown(_ item: Item, from start: Int, in heap: UnsafeMutableBufferPointer<Item>) {
         var i = start
-        let n = items.count
+        let n = heap.count
         while true {
-            let l = 2 * i + 1, r = l + 1
-            var least = i
-            if l < n && Self.before(items[l], items[least]) { least = l }
-            if r < n && Self.before(items[r], items[least]) { least = r }
-            if least == i { return }
-            items.swapAt(i, least)
-            i = least
+            var child = 2 * i + 1
+            guard child < n else { break }
+            if child + 1 < n && before(heap[child + 1], heap[child]) { child += 1 }
+            guard before(heap[child], item) else { break }
+            heap[i] = heap[child]
+            i = child
         }
+        heap[i] = item
     }
 
     /// Whether stale items should be dropped now (see `compact`).
@@ -78,10 +80,12 @@ struct ExpiryQueue {
     /// Keeps the items `isLive` accepts and restores the heap order.
     mutating func compact(_ isLive: (Item) -> Bool) {
         items.removeAll { !isLive($0) }
-        var i = items.count / 2
-        while i > 0 {
-            i -= 1
-            siftDown(i)
+        items.withUnsafeMutableBufferPointer { heap in
+            var i = heap.count / 2
+            while i > 0 {
+                i -= 1
+                Self.siftDown(heap[i], from: i, in: heap)
+            }
         }
     }
 }

@@ -56,7 +56,7 @@ public struct PacketMeter: ~Copyable {
         if etherType == PacketDecoder.etherTypeIPv4 {
             // An IPv4 length outside the frame (0 from TSO, or malformed): the whole decoder.
             guard PacketDecoder.decodeIPv4(start + ip, available: length - ip, into: &facts) else {
-                return meterCaptured(frame, length: n, wireLength: n, now: now)
+                return meterCut(frame, length: n, wireLength: n, now: now)
             }
         } else if etherType == PacketDecoder.etherTypeIPv6 {
             // Out of line, so that on this path the key's IPv6-only words are constant zeros,
@@ -81,7 +81,7 @@ public struct PacketMeter: ~Copyable {
         _ = PacketDecoder.decodeLink(start, length: length, into: &facts, l2: mask.keepsL2)
         let ip = Int(facts.ipOffset)
         guard PacketDecoder.decodeIPv6(start + ip, available: length - ip, into: &facts) else {
-            return meterCaptured(frame, length: n, wireLength: n, now: now)
+            return meterCut(frame, length: n, wireLength: n, now: now)
         }
         if isCommon(frame, facts) { return meterCommon(facts, now: now) }
         meterOther(frame, facts, now: now)
@@ -91,14 +91,21 @@ public struct PacketMeter: ~Copyable {
     /// One call of the whole decoder, out of the forwarder's path: a packet cut by the snap
     /// length is metered by its IP length and counted as snapped. The forwarder's frames with
     /// an unusual IP length come here too, whole.
-    @inline(never)
     public mutating func meterCaptured(_ frame: UnsafeRawPointer, length: Int, wireLength: Int, now: UInt64) {
+        // A whole packet takes the forwarder's path (which sends an unusual length back here).
+        if wireLength <= length { meter(frame, length: length, now: now) } else { meterCut(frame, length: length, wireLength: wireLength, now: now) }
+        if cache.ordered && cache.newCount != 0 { cache.enqueueNew(now: now) }
+    }
+
+    /// A packet cut short of its wire length, or one whose IP length is unusual, through the
+    /// whole decoder.
+    @inline(never)
+    mutating func meterCut(_ frame: UnsafeRawPointer, length: Int, wireLength: Int, now: UInt64) {
         guard length > vnetHeader else { return countEmpty() }
         var facts = PacketFacts()
         PacketDecoder.decode(frame + vnetHeader, length: length - vnetHeader, wireLength: wireLength - vnetHeader, into: &facts,
                              l2: mask.keepsL2)
         if isCommon(frame, facts) { meterCommon(facts, now: now) } else { meterOther(frame, facts, now: now) }
-        if cache.ordered { cache.enqueueNew(now: now) }
     }
 
     /// A frame with no bytes past the virtio_net_hdr (a capture's empty record): undecodable.
@@ -209,7 +216,7 @@ public struct PacketMeter: ~Copyable {
         var key = held.key
         key.apply(mask)
         cache.meterHeld(key: key, packets: held.packets, octets: held.octets, firstNs: held.firstNs, lastNs: held.lastNs)
-        if cache.ordered { cache.enqueueNew(now: held.lastNs) }
+        if cache.ordered && cache.newCount != 0 { cache.enqueueNew(now: held.lastNs) }
     }
 
     /// Meters the held counts of the next fragment entry past its timeout in its flow without
