@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # package.sh OUTDIR - builds OUTDIR/flowtap_VERSION_ARCH.deb from this checkout: a binary with
-# the Swift runtime, Foundation and libdispatch linked in (--static-swift-stdlib), the manual
+# the Swift runtime and FoundationEssentials linked in (--static-swift-stdlib; no ICU, no
+# libcurl: it needs only the C and C++ libraries), the manual
 # page from the CLI's own definitions (swift-argument-parser's generate-manual plugin, with
 # contrib/man/flowtap-sections.mdoc for what it cannot know), the unit, the example
 # configuration, and the maintainer scripts in contrib/debian/.
@@ -44,12 +45,8 @@ awk -v extra="$root/contrib/man/flowtap-sections.mdoc" '
 grep -q '^\.Sh SIGNALS' "$work/flowtap.8" || { echo "package.sh: the manual page has no EXIT STATUS to replace" >&2; exit 1; }
 
 echo "== the binary (swift build -c release --static-swift-stdlib)"
-# FlyingFox's proxy handler (which flowtap never uses) brings in FoundationNetworking, whose
-# static library calls libcurl: that one comes from Debian (libcurl4), linked dynamically.
-[[ -e /usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/libcurl.so || -e /usr/lib/libcurl.so ]] || {
-  echo "package.sh: libcurl's development link is missing (apt-get install libcurl4-openssl-dev)" >&2; exit 1; }
 # -z now and relro: Debian's hardening (lintian's hardening-no-bindnow); Swift has no _FORTIFY_SOURCE.
-swift build -c release --static-swift-stdlib --product flowtap --scratch-path "$root/.build-static" -Xlinker -lcurl \
+swift build -c release --static-swift-stdlib --product flowtap --scratch-path "$root/.build-static" \
   -Xlinker -z -Xlinker now -Xlinker -z -Xlinker relro 2>&1 \
   | grep -E "error|warning:|Compiling|Build" | tail -3
 binary=$root/.build-static/release/flowtap

@@ -15,10 +15,9 @@ fi
 # linux-libc-dev (for the build), systemd (systemd-analyze verify of the unit), prometheus (the
 # server and promtool that scrape and lint --metrics) and curl; for the Debian package
 # (contrib/package.sh, test_package.sh): dpkg-dev (dpkg-shlibdeps), binutils (strip),
-# libcurl4-openssl-dev (the static link's FoundationNetworking calls libcurl), lintian, man-db
-# (man -w) and adduser (the package's postinst); libfixbuf-tools (ipfixDump, CERT's reader of
+# lintian, man-db (man -w) and adduser (the package's postinst); libfixbuf-tools (ipfixDump, CERT's reader of
 # the IPFIX files `flowtap read --output` writes) and softflowd (bench-read.sh's peer).
-PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd prometheus curl dpkg-dev binutils libcurl4-openssl-dev lintian man-db adduser libfixbuf-tools softflowd)
+PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd prometheus curl dpkg-dev binutils lintian man-db adduser libfixbuf-tools softflowd)
 missing=()
 # Installed means "install ok installed": dpkg -s also succeeds for a package that was removed
 # but not purged (its configuration files left), whose programs are gone.

@@ -3,10 +3,12 @@
 # scrapes the probe every second while traffic crosses it. promtool finds the exposition clean;
 # PromQL through Prometheus' HTTP API gives, once traffic has stopped, the frames and bytes per
 # direction that a capture of each TAP holds and that the probe's own exit summary states; the
-# series carry the documented labels; the HTTP side answers / and refuses what is not a scrape;
+# series carry the documented labels; the HTTP side (flowtap's own, in the control thread) answers
+# / and HEAD, keeps a connection between requests, refuses what is not a scrape and a head over
+# 8 KiB, and a client sending a byte a second holds up neither a scrape nor the control socket;
 # and bad --metrics values get one line that names the fix.
 source "$(dirname "$0")/lib.sh"
-plan 16
+plan 20
 require_root
 needs python3 tcpdump tshark nfcapd iperf3 prometheus promtool curl ss
 topology_up
@@ -56,6 +58,24 @@ promql 'flowtap_kernel_drops_total' >"$FT_OUT/drops.txt"
 root=$(ns "$NS_C" curl -s -m 3 -o /dev/null -w '%{http_code}' "http://$P_IP:$PORT/")
 missing=$(ns "$NS_C" curl -s -m 3 -o /dev/null -w '%{http_code}' "http://$P_IP:$PORT/nothing")
 post=$(ns "$NS_C" curl -s -m 3 -o /dev/null -w '%{http_code}' -X POST "http://$P_IP:$PORT/metrics")
+# Keep-alive: curl asks twice over one connection; HEAD: the scrape's head, no body.
+ns "$NS_C" curl -sv -m 3 -o /dev/null "http://$P_IP:$PORT/metrics" -o /dev/null "http://$P_IP:$PORT/metrics" 2>"$FT_OUT/keepalive.txt"
+ns "$NS_C" curl -sI -m 3 "http://$P_IP:$PORT/metrics" >"$FT_OUT/head.txt"
+big=$(ns "$NS_C" python3 "$(dirname "$0")/tools/sockets.py" big-head "$P_IP" "$PORT" 9000)
+# A slowloris on the metrics port for 6 s; meanwhile scrapes and control requests, timed.
+ns "$NS_C" python3 "$(dirname "$0")/tools/sockets.py" slow-request "$P_IP" "$PORT" 6 >"$FT_OUT/slow.txt" &
+slow_pid=$!
+sleep 1
+worst=0
+for i in 1 2 3 4; do
+  t0=$(date +%s%N)
+  ns "$NS_C" curl -sf -m 3 -o /dev/null "http://$P_IP:$PORT/metrics" || worst=9999
+  ns "$NS_P" "$FT_BIN" show stats --control "$FT_CONTROL" --json >/dev/null || worst=9999
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  (( ms > worst )) && worst=$ms
+  sleep 1
+done
+wait "$slow_pid"
 stop_flowtap
 check "SIGTERM stops flowtap with exit 0" test "$FLOWTAP_RC" -eq 0
 stop_capture tapa; stop_capture tapb
@@ -81,6 +101,12 @@ check "export series labelled by collector, with messages sent" \
 check "the TAPs' kernel drop counters, one series per direction" test "$(wc -l <"$FT_OUT/drops.txt")" -eq 2
 check "at least 25 metric names, every one flowtap_ ($(wc -l <"$FT_OUT/names.txt"))" test "$(wc -l <"$FT_OUT/names.txt")" -ge 25
 check "GET / answers 200, /nothing 404, POST /metrics 405 (got $root $missing $post)" test "$root $missing $post" = "200 404 405"
+check "two scrapes over one connection (keep-alive)" grep -q "Re-using existing connection" "$FT_OUT/keepalive.txt"
+check "HEAD answers 200 with the scrape's Content-Length" bash -c \
+  "head -1 '$FT_OUT/head.txt' | grep -q '^HTTP/1.1 200' && grep -qi '^content-length: [1-9]' '$FT_OUT/head.txt'"
+check "a request head of 9000 bytes gets 431 ($big)" bash -c "[[ '$big' == 'HTTP/1.1 431 '* ]]"
+check "a client sending a byte a second held up neither a scrape nor show stats (slowest pair ${worst} ms), and got 408 ($(cat "$FT_OUT/slow.txt"))" \
+  bash -c "test $worst -lt 1000 && grep -q '^HTTP/1.1 408 ' '$FT_OUT/slow.txt'"
 
 # Bad use: one line each, naming the fix, and a non-zero exit before forwarding.
 bad() {  # bad VALUE EXPECTED-WORDS
@@ -91,8 +117,8 @@ bad() {  # bad VALUE EXPECTED-WORDS
 }
 spawn HOLD "$NS_P" python3 "$(dirname "$0")/tools/sockets.py" hold-port "$P_IP" "$PORT" 60
 wait_listening "$NS_P" "$PORT" t
-check "a port below 1024, a bad port, an address without brackets and a port in use get one line" \
+check "a bad port, an address without brackets, one not of this host and a port in use get one line" \
   bash -c "$(declare -f bad); FT_BIN='$FT_BIN' NS_P='$NS_P' C_IP='$C_IP'; \
-    bad 80 'give a port from 1024' && bad 10.77.9.1:99999 'no port from 1 to 65535' && \
-    bad fd00::1:9750 'without brackets' && bad '$P_IP:$PORT' 'Address already in use'"
+    bad 10.77.9.1:99999 'no port from 1 to 65535' && bad fd00::1:9750 'without brackets' && \
+    bad 10.77.99.99:9750 'not an address of this host' && bad '$P_IP:$PORT' 'Address already in use'"
 finish

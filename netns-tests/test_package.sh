@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test_package.sh - the Debian package as a user gets it: contrib/package.sh builds the .deb
-# from this checkout, lintian reports no error, dpkg -i installs it, and then: --version is
-# VERSION's; ldd shows no Swift runtime, Foundation or libdispatch, and the binary runs with an
+# from this checkout, lintian reports no error, its Installed-Size is at most 25 MiB and it
+# depends on libc6, libgcc-s1 and libstdc++6 alone (no libcurl4), dpkg -i installs it, and
+# then: --version is VERSION's; ldd shows the C and C++ libraries alone (no Swift runtime,
+# Foundation, libdispatch or libcurl), nm and strings find no ICU in it, and the binary runs with an
 # empty environment and the toolchain's folder hidden; man -w finds the page; the unit passes
 # systemd-analyze verify; the flowtap account exists; the installed binary, as that account,
 # forwards pings between two namespaces and exports them to nfcapd. dpkg --purge then leaves
@@ -10,7 +12,7 @@
 # already installed. The static build takes a few minutes: FT_SKIP_PACKAGE=1 skips it
 # (a skip fails CI).
 source "$(dirname "$0")/lib.sh"
-plan 14
+plan 17
 require_root
 [[ -z ${FT_SKIP_PACKAGE:-} ]] || skip "FT_SKIP_PACKAGE is set"
 needs dpkg-deb dpkg-shlibdeps lintian man systemd-analyze python3 nfcapd nfdump ldd unshare
@@ -31,12 +33,23 @@ lintian --fail-on error --info "$deb" >"$FT_OUT/lintian.log" 2>&1; lintian_rc=$?
 sed 's/^/    lintian: /' "$FT_OUT/lintian.log"
 check "lintian reports no error" test "$lintian_rc" -eq 0
 dpkg -i "$deb" >"$FT_OUT/dpkg.log" 2>&1; dpkg_rc=$?
+installed=$(dpkg-deb -f "$deb" Installed-Size)
+depends=$(dpkg-deb -f "$deb" Depends)
+echo "    Installed-Size: $installed KiB; Depends: $depends"
+check "Installed-Size at most 25 MiB ($installed KiB)" test "$installed" -le 25600
+check "Depends names libc6, libgcc-s1 and libstdc++6 alone ($depends)" python3 -c '
+import re, sys
+names = {re.split(r"[ (]", d.strip())[0] for d in sys.argv[1].split(",")}
+sys.exit(0 if names == {"libc6", "libgcc-s1", "libstdc++6"} else 1)' "$depends"
 check "dpkg -i installs it" test "$dpkg_rc" -eq 0
 dpkg -L flowtap >"$FT_OUT/files.txt"
 check "flowtap --version is VERSION's ($version)" bash -c "test \"\$(/usr/sbin/flowtap --version)\" = '$version'"
 ldd /usr/sbin/flowtap >"$FT_OUT/ldd.txt" 2>&1 || true
 sed 's/^/    ldd: /' "$FT_OUT/ldd.txt"
-check "ldd shows no Swift runtime, Foundation or libdispatch" bash -c "! grep -Eiq 'swift|foundation|dispatch|BlocksRuntime' '$FT_OUT/ldd.txt'"
+check "ldd shows libc, libm, libstdc++ and libgcc_s alone" bash -c \
+  "! grep -v -E '^\s*(linux-vdso|/lib64/ld-linux|(libc|libm|libstdc\+\+|libgcc_s)\.so)' '$FT_OUT/ldd.txt' | grep -q ."
+icu=$( (nm -D /usr/sbin/flowtap 2>/dev/null; strings /usr/sbin/flowtap) | grep -Eic 'libicu|icudt|u_strToUpper|ucal_open' || true)
+check "no ICU in the binary: no library, data or functions of it ($icu)" test "$icu" -eq 0
 toolchain=$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")
 check "it runs with an empty environment and the toolchain ($toolchain) hidden" \
   unshare -m sh -c "mount -t tmpfs none '$toolchain' && env -i /usr/sbin/flowtap --version | grep -qx '$version' && env -i /usr/sbin/flowtap run --help | grep -q takeover"

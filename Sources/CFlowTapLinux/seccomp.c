@@ -155,32 +155,25 @@ int cft_install_seccomp(const int *allowed, int count, int trap, int output) {
     statement(&p, BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
     place(&p, ARCH_OK);
     load_number(&p);
-    // open and openat pass only as O_RDONLY | O_NONBLOCK, what libdispatch's worker monitor
-    // uses to read /proc/TID/stat once a second while work waits, and which it cannot do
-    // without (it ends the process, "registered worker exited prematurely"); every other
-    // open fails with EACCES, unlogged: glibc opens files on its own and copes (malloc reads
-    // /proc/sys/vm/overcommit_memory when a thread's heap first shrinks, localtime rereads a
-    // changed /etc/localtime).
-    // With --output, openat also passes with exactly the flags of the export thread's next
-    // output file (CFT_OUTPUT_OPEN_FLAGS), which it opens under the filter at each rotation.
-    jump_if_equal(&p, SYS_openat, NEXT, NOT_OPENAT);
-    load_argument(&p, 2);
+    // open and openat fail with EACCES, unlogged: glibc opens files on its own and copes
+    // (malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks,
+    // localtime rereads a changed /etc/localtime). With --output, openat passes with exactly
+    // the flags of the export thread's next output file (CFT_OUTPUT_OPEN_FLAGS), which it
+    // opens under the filter at each rotation.
     if (output) {
-        jump_if_equal(&p, O_RDONLY | O_NONBLOCK, ALLOW, NEXT);
+        jump_if_equal(&p, SYS_openat, NEXT, NOT_OPENAT);
+        load_argument(&p, 2);
         jump_if_equal(&p, CFT_OUTPUT_OPEN_FLAGS, ALLOW, DENY_EACCES);
     } else {
-        jump_if_equal(&p, O_RDONLY | O_NONBLOCK, ALLOW, DENY_EACCES);
+        jump_if_equal(&p, SYS_openat, DENY_EACCES, NOT_OPENAT);
     }
     place(&p, NOT_OPENAT);
 #ifdef SYS_open
-    jump_if_equal(&p, SYS_open, NEXT, NOT_OPEN);
-    load_argument(&p, 1);
-    jump_if_equal(&p, O_RDONLY | O_NONBLOCK, ALLOW, DENY_EACCES);
+    jump_if_equal(&p, SYS_open, DENY_EACCES, NOT_OPEN);
 #endif
     place(&p, NOT_OPEN);
-    // socket and connect fail with EACCES, unlogged: libdispatch reports a refused thread
-    // priority through syslog(3), which copes without its socket (and whose socket may have
-    // been made just before the filter came).
+    // socket and connect fail with EACCES, unlogged: no socket is made or connected after
+    // the drop, and syslog(3), should anything call it, copes without its socket.
     jump_if_equal(&p, SYS_socket, DENY_EACCES, NEXT);
     jump_if_equal(&p, SYS_connect, DENY_EACCES, NEXT);
     // ioctl only as TCGETS (stdio's isatty): a TAP's own ioctls need no capability, so no

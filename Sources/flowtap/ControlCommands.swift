@@ -1,6 +1,6 @@
 import ArgumentParser
 import FlowTap
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The client side of the control socket: one request line, one JSON document back.
@@ -37,7 +37,7 @@ enum ControlClient {
         }
         switch ControlJSON.decode(T.self, from: reply) {
         case .success(let value)?:
-            if printJSON { print(String(decoding: reply, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if printJSON { print(String(decoding: reply.reversed().drop { $0 == 10 || $0 == 13 || $0 == 32 }.reversed(), as: UTF8.self)) }
             return value
         case .failure(let error)?: throw SetupError(error.error, fix: "see 'flowtap --help'")
         case nil: throw SetupError("flowtap at \(path) sent no answer", fix: "check its log")
@@ -49,7 +49,7 @@ enum ControlClient {
         guard let width = rows.map(\.count).max() else { return "" }
         let widths = (0 ..< width).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
         return rows.map { row in
-            row.enumerated().map { c, cell in c == row.count - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
+            row.enumerated().map { c, cell in c == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[c] - cell.count) }
                 .joined(separator: "  ")
         }.joined(separator: "\n")
     }
@@ -59,10 +59,13 @@ enum ControlClient {
         var t = time_t(ms / 1000)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%02d:%02d:%02d.%03d", parts.tm_hour, parts.tm_min, parts.tm_sec, Int(ms % 1000))
+        return "\(parts.tm_hour.padded(2)):\(parts.tm_min.padded(2)):\(parts.tm_sec.padded(2)).\((ms % 1000).padded(3))"
     }
 
-    static func rate(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
+    static func rate(_ v: Double?) -> String { v.map { $0.fixed(1) } ?? "-" }
+
+    /// TCP flags as show flows prints them: 0x and three hex digits.
+    static func flags(_ bits: UInt16) -> String { "0x" + bits.padded(3, radix: 16) }
 }
 
 struct ControlOptions: ParsableArguments {
@@ -116,7 +119,7 @@ struct Show: ParsableCommand {
             for f in flows {
                 rows.append([f.src, f.dst, "\(f.sport)", "\(f.dport)", "\(f.proto)", "\(f.packets)", "\(f.bytes)",
                              ControlClient.rate(f.rateBps), ControlClient.time(f.firstMs), ControlClient.time(f.lastMs),
-                             String(format: "0x%03x", Int(f.tcpFlags)),
+                             ControlClient.flags(f.tcpFlags),
                              Self.milliseconds(f.clientDelayUs), Self.milliseconds(f.serverDelayUs), Self.milliseconds(f.appLatencyUs),
                              "\(f.retransmitted)", "\(f.outOfOrder)", f.direction, "\(f.queue)"])
             }
@@ -126,7 +129,7 @@ struct Show: ParsableCommand {
         /// A latency in microseconds as milliseconds; "-" when unknown (0 or absent).
         static func milliseconds(_ us: UInt64?) -> String {
             guard let us, us > 0 else { return "-" }
-            return String(format: "%.3f", Double(us) / 1000)
+            return (Double(us) / 1000).fixed(3)
         }
     }
 
@@ -157,11 +160,9 @@ struct Show: ParsableCommand {
             let config = try ControlClient.request(.config, control: options.control, as: ConfigAnswer.self, printJSON: options.json)
             if options.json { return }
             // The answer's own keys and values, one per line, as the server spells them.
-            let flat = (try? JSONSerialization.jsonObject(with: Data(ControlJSON.encode(config).utf8))) as? [String: Any] ?? [:]
+            let flat = (try? JSONDecoder().decode([String: JSONValue].self, from: Data(ControlJSON.encode(config).utf8))) ?? [:]
             for key in flat.keys.sorted() {
-                let v = flat[key]
-                let text = (v as? [Any])?.map { "\($0)" }.joined(separator: ", ") ?? (v.map { "\($0)" } ?? "-")
-                print("\(key.padding(toLength: 20, withPad: " ", startingAt: 0)) \(text)")
+                print(key + String(repeating: " ", count: max(0, 20 - key.count)) + " \(flat[key]!)")
             }
         }
     }
@@ -237,5 +238,31 @@ struct Reload: ParsableCommand {
                               maxFlows: config.maxFlows, records: config.records.names, layout: Probe.stateLayoutSignature)
         let answer = try ControlClient.request(.reload(ask), control: config.controlPath, as: ReloadAnswer.self)
         print("flowtap: reloading: the running flowtap parked\(answer.flowsKept ? "; its flows go on in the new start" : " after exporting every flow (the new start cannot read its tables)")")
+    }
+}
+
+/// A JSON value read back as it is, for printing (`show config`'s lines).
+enum JSONValue: Decodable, CustomStringConvertible {
+    case text(String), integer(Int64), number(Double), bool(Bool), list([JSONValue]), null
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode(Int64.self) { self = .integer(v) }
+        else if let v = try? c.decode(Double.self) { self = .number(v) }
+        else if let v = try? c.decode(String.self) { self = .text(v) }
+        else { self = .list(try c.decode([JSONValue].self)) }
+    }
+
+    var description: String {
+        switch self {
+        case .text(let v): v
+        case .integer(let v): "\(v)"
+        case .number(let v): "\(v)"
+        case .bool(let v): "\(v)"
+        case .list(let v): v.map(\.description).joined(separator: ", ")
+        case .null: "-"
+        }
     }
 }

@@ -99,7 +99,7 @@ final class RecordPrinter {
         for f in sorted {
             var row = [f.src, f.dst, "\(f.sport)", "\(f.dport)", "\(f.proto)", "\(f.packets)", "\(f.bytes)",
                        ControlClient.rate(f.rateBps), ControlClient.time(f.firstMs), ControlClient.time(f.lastMs),
-                       String(format: "0x%03x", Int(f.tcpFlags)),
+                       ControlClient.flags(f.tcpFlags),
                        Show.Flows.milliseconds(f.clientDelayUs), Show.Flows.milliseconds(f.serverDelayUs),
                        Show.Flows.milliseconds(f.appLatencyUs), "\(f.retransmitted)", "\(f.outOfOrder)", f.endReason]
             if biflow { row.insert(contentsOf: ["\(f.reversePackets ?? 0)", "\(f.reverseBytes ?? 0)"], at: 7) }

@@ -5,6 +5,9 @@
                           unreachable, and a TCP connect to port 9, answered by a RST
   sink ADDR PORT...       UDP sockets that read and drop whatever comes, until killed
   hold-port ADDR PORT SECONDS   a TCP listener on ADDR:PORT for SECONDS (a port in use)
+  slow-request ADDR PORT SECONDS   an HTTP request sent one byte a second for SECONDS (a
+                          slowloris); prints what the server answered, if anything
+  big-head ADDR PORT BYTES  a request head of BYTES bytes; prints the server's status line
   notify-listener PATH    an AF_UNIX datagram socket at PATH (mode 0777) that prints "listening",
                           then each message as "MONOTONIC-SECONDS TEXT" with newlines as "|"
 """
@@ -50,6 +53,31 @@ def hold_port(addr, port, seconds):
     time.sleep(float(seconds))
 
 
+def slow_request(addr, port, seconds):
+    s = socket.create_connection((addr, int(port)), timeout=5)
+    request = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+    for i in range(int(seconds)):
+        try:
+            s.sendall(request[i:i + 1])
+        except OSError:
+            break
+        time.sleep(1)
+    s.settimeout(8)   # the server answers 408 10 s after the first byte
+    try:
+        print(s.recv(4096).decode(errors="replace").split("\r\n")[0])
+    except OSError:
+        print("")
+
+
+def big_head(addr, port, size):
+    s = socket.create_connection((addr, int(port)), timeout=5)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nX-Fill: " + b"a" * int(size) + b"\r\n\r\n")
+    except OSError:
+        pass
+    print(s.recv(4096).decode(errors="replace").split("\r\n")[0])
+
+
 def notify_line(message, now):
     return "%.3f %s" % (now, message.replace("\n", "|"))
 
@@ -64,7 +92,8 @@ def notify_listener(path, count=None):
         count = None if count is None else count - 1
 
 
-COMMANDS = {"closed-port-probe": closed_port_probe, "sink": sink, "hold-port": hold_port, "notify-listener": notify_listener}
+COMMANDS = {"closed-port-probe": closed_port_probe, "sink": sink, "hold-port": hold_port, "notify-listener": notify_listener,
+            "slow-request": slow_request, "big-head": big_head}
 
 if __name__ == "__main__":
     main(COMMANDS, __doc__)

@@ -75,6 +75,24 @@ public struct SocketAddress: @unchecked Sendable {
         }
     }
 
+    /// The port, for the IPv4 and IPv6 families (0 for others).
+    public var port: UInt16 {
+        withUnsafeBytes(of: storage) { raw in
+            switch family {
+            case AF_INET: UInt16(bigEndian: raw.load(as: sockaddr_in.self).sin_port)
+            case AF_INET6: UInt16(bigEndian: raw.load(as: sockaddr_in6.self).sin6_port)
+            default: 0
+            }
+        }
+    }
+
+    /// What the socket `fd` is bound to (getsockname(2)), or nil.
+    public static func local(of fd: CInt) -> SocketAddress? {
+        var address = SocketAddress()
+        let rc = address.withMutableSockaddr { getsockname(fd, $0, $1) }
+        return rc == 0 ? address : nil
+    }
+
     /// `body` with the address as the sockaddr pointer and length a socket call takes.
     public func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws -> R) rethrows -> R {
         try withUnsafeBytes(of: storage) { try body($0.baseAddress!.assumingMemoryBound(to: sockaddr.self), length) }

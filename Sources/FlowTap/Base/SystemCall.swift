@@ -1,3 +1,4 @@
+import CFlowTapLinux
 import Glibc
 import SystemPackage
 
@@ -81,6 +82,28 @@ public enum SystemCall {
         guard n > 0 else { return [] }
         return fds.indices.filter { fds[$0].revents != 0 }
     }
+
+    /// poll(2) on `fds` as they are (their events set); the number ready, 0 on a timeout or
+    /// EINTR, or -errno.
+    public static func poll(_ fds: inout [pollfd], timeoutMs: CInt) -> Int {
+        let n = fds.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), timeoutMs) }
+        if n >= 0 { return Int(n) }
+        let e = errno
+        return e == EINTR ? 0 : -Int(e)
+    }
+
+    /// accept4(2) of one connection on a listening socket, close-on-exec (and blocking, whatever
+    /// the listener is): the descriptor, or -errno (-EAGAIN: none waits on a non-blocking one).
+    public static func accept(_ listener: CInt) -> CInt { cft_accept(listener) }
+
+    /// send(2) of what fits now (MSG_DONTWAIT, and MSG_NOSIGNAL: a peer that went away is an
+    /// EPIPE here, not a signal): the bytes sent, or -errno (-EAGAIN: none fit).
+    public static func sendNow(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        retryingInterrupts("send") { Glibc.send(fd, buffer, count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// The uid of the process at the other end of a Unix socket (SO_PEERCRED), or -1.
+    public static func peerUID(_ fd: CInt) -> CInt { cft_peer_uid(fd) }
 
     @inline(__always)
     static func retryingInterrupts(_ call: StaticString, _ body: () -> Int) -> Int {

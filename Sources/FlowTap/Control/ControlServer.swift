@@ -1,4 +1,3 @@
-import CFlowTapLinux
 import Glibc
 import SystemPackage
 
@@ -64,19 +63,50 @@ public final class KernelDropCounter: Sendable {
     }
 }
 
-/// The control socket's thread: accepts a connection, reads one request line, writes one JSON
-/// document, closes. Once a second it samples the frame and byte counters for the rates over
-/// 1, 10 and 60 s. It never touches a forwarder's memory: it reads what they publish, and asks
-/// through `ControlRequests`, which they read between frames.
+/// The control thread: the control socket's clients and, with `--metrics`, Prometheus'
+/// scrapes, all in one poll loop, so that no client holds up another: a control client sends one
+/// request line (within 2 s) and gets one JSON document; a scrape is HTTP/1.1 (`HTTPResponder`),
+/// its head within 10 s of its first byte, the connection kept between requests for 30 s. Each
+/// reads only what poll says is there and writes only what fits (MSG_DONTWAIT), the rest when
+/// poll says there is room; at most `maxClients` at once (more are closed at once). Once a
+/// second it samples the frame and byte counters for the rates over 1, 10 and 60 s. It never
+/// touches a forwarder's memory: it reads what they publish, and asks through
+/// `ControlRequests`, which they read between frames.
 public final class ControlServer: @unchecked Sendable {
-    let socket: ControlSocket
+    let socket: ControlSocket?
+    let metrics: MetricsListener?
+    let http: HTTPResponder?
     let context: ControlContext
     let stop: Doorbell
     /// (monotonic ms, frames and bytes per direction), oldest first, at most 61.
     var samples: [(ms: UInt64, frames: [UInt64], bytes: [UInt64])] = []
+    var clients: [Client] = []
 
-    public init(socket: ControlSocket, context: ControlContext, stop: Doorbell) {
+    public static let maxClients = 32
+    static let controlLineMs: UInt64 = 2000
+    static let httpHeadMs: UInt64 = 10_000
+    static let httpIdleMs: UInt64 = 30_000
+    static let writeMs: UInt64 = 10_000
+
+    /// A connection: what it sent that is not answered yet, what is still to send, and when
+    /// it is dropped if that does not move.
+    struct Client {
+        enum Kind { case control, http }
+        let fd: CInt
+        let kind: Kind
+        var input: [UInt8] = []
+        var output: [UInt8] = []
+        var sent = 0
+        var deadlineMs: UInt64
+        var closeAfterWrite = false
+        var writing: Bool { sent < output.count }
+    }
+
+    public init(socket: ControlSocket?, metrics: MetricsListener? = nil, scrape: (() -> [UInt8])? = nil, context: ControlContext,
+                stop: Doorbell) {
         self.socket = socket
+        self.metrics = metrics
+        http = scrape.map { HTTPResponder(scrape: $0) }
         self.context = context
         self.stop = stop
     }
@@ -84,16 +114,124 @@ public final class ControlServer: @unchecked Sendable {
     public func run() {
         var nextSample: UInt64 = 0
         while !stop.isRung {
-            let now = MonotonicClock.nowMs()
+            var now = MonotonicClock.nowMs()
             if now >= nextSample {
                 sample(now: now)
                 nextSample = now + 1000
             }
-            let wait = CInt(clamping: nextSample > now ? nextSample - now : 1)
-            guard SystemCall.pollReadable(socket.descriptor, stop.descriptor, timeoutMs: wait) > 0 else { continue }
-            let client = cft_accept(socket.descriptor)
-            if client >= 0 && serve(client) { SystemCall.close(client) }
+            var fds = [pollfd(fd: stop.descriptor, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: socket?.descriptor ?? -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: metrics?.descriptor ?? -1, events: Int16(POLLIN), revents: 0)]
+            var wake = nextSample
+            for c in clients {
+                fds.append(pollfd(fd: c.fd, events: Int16(c.writing ? POLLOUT : POLLIN), revents: 0))
+                wake = min(wake, c.deadlineMs)
+            }
+            guard SystemCall.poll(&fds, timeoutMs: CInt(clamping: wake > now ? wake - now : 0)) >= 0 else { continue }
+            if stop.isRung { break }
+            now = MonotonicClock.nowMs()
+            var i = clients.count
+            while i > 0 {   // from the last, so that a removal leaves the indices before it
+                i -= 1
+                let events = fds[3 + i].revents
+                if events != 0 { step(i, events: events, now: now) } else if now >= clients[i].deadlineMs { expire(i, now: now) }
+            }
+            if let socket, fds[1].revents != 0 { take(from: socket.descriptor, kind: .control, now: now) }
+            if let metrics, http != nil, fds[2].revents != 0 { take(from: metrics.descriptor, kind: .http, now: now) }
         }
+        for c in clients { SystemCall.close(c.fd) }
+        clients.removeAll()
+    }
+
+    /// Accepts what waits on a listener (a few a round, so that one listener cannot starve the
+    /// other and the clients).
+    func take(from listener: CInt, kind: Client.Kind, now: UInt64) {
+        for _ in 0 ..< 8 {
+            let fd = SystemCall.accept(listener)
+            guard fd >= 0 else { return }
+            guard clients.count < Self.maxClients else {
+                SystemCall.close(fd)
+                continue
+            }
+            clients.append(Client(fd: fd, kind: kind, deadlineMs: now + (kind == .control ? Self.controlLineMs : Self.httpIdleMs)))
+        }
+    }
+
+    /// The client at `i` is ready to read or to write.
+    func step(_ i: Int, events: Int16, now: UInt64) {
+        if clients[i].writing {
+            guard events & Int16(POLLOUT) != 0 else { return drop(i) }
+            return flush(i, now: now)
+        }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { SystemCall.read(clients[i].fd, $0.baseAddress!, $0.count) }
+        guard n > 0 else { return drop(i) }   // the peer closed, or an error
+        clients[i].input += buffer.prefix(n)
+        switch clients[i].kind {
+        case .control:
+            guard let end = clients[i].input.firstIndex(of: UInt8(ascii: "\n")) ?? (clients[i].input.count >= 4096 ? 4096 : nil) else { return }
+            let line = String(decoding: clients[i].input.prefix(end), as: UTF8.self)
+            guard let reply = answer(line, from: clients[i].fd) else {
+                clients.remove(at: i)   // a handover desk took the connection
+                return
+            }
+            respond(i, reply + [UInt8(ascii: "\n")], close: true, now: now)
+        case .http:
+            if clients[i].input.count == n { clients[i].deadlineMs = now + Self.httpHeadMs }   // a request begins
+            serveHTTP(i, now: now)
+        }
+    }
+
+    /// Answers the request heads the HTTP client at `i` has sent, one at a time.
+    func serveHTTP(_ i: Int, now: UInt64) {
+        guard let http, !clients[i].writing else { return }
+        if let end = HTTPResponder.headEnd(clients[i].input), end <= HTTPResponder.maxHead {
+            let answer = http.answer(clients[i].input[..<end])
+            clients[i].input.removeFirst(end)
+            respond(i, answer.bytes, close: answer.close, now: now)
+        } else if clients[i].input.count > HTTPResponder.maxHead {
+            respond(i, HTTPResponder.plain(431, "Request Header Fields Too Large", "a request head is at most 8 KiB\n", close: true).bytes,
+                    close: true, now: now)
+        }
+    }
+
+    func respond(_ i: Int, _ bytes: [UInt8], close: Bool, now: UInt64) {
+        clients[i].output = bytes
+        clients[i].sent = 0
+        clients[i].closeAfterWrite = close
+        clients[i].deadlineMs = now + Self.writeMs
+        flush(i, now: now)
+    }
+
+    /// Writes what fits of the client's answer; once it is all written, the client closes or
+    /// waits for its next request.
+    func flush(_ i: Int, now: UInt64) {
+        let c = clients[i]
+        let n = c.output.withUnsafeBytes { SystemCall.sendNow(c.fd, $0.baseAddress! + c.sent, $0.count - c.sent) }
+        if n == -Int(EAGAIN) { return }
+        guard n > 0 else { return drop(i) }
+        clients[i].sent += n
+        guard !clients[i].writing else { return }
+        if clients[i].closeAfterWrite { return drop(i) }
+        clients[i].output = []
+        clients[i].sent = 0
+        clients[i].deadlineMs = now + (clients[i].input.isEmpty ? Self.httpIdleMs : Self.httpHeadMs)
+        serveHTTP(i, now: now)   // a pipelined request already here
+    }
+
+    /// The client at `i` let its time pass: an HTTP request begun and not finished gets 408.
+    func expire(_ i: Int, now: UInt64) {
+        let c = clients[i]
+        if c.kind == .http && !c.writing && !c.input.isEmpty {
+            return respond(i, HTTPResponder.plain(408, "Request Timeout", "the request head took longer than 10 s\n", close: true).bytes,
+                           close: true, now: now)
+        }
+        drop(i)
+    }
+
+    func drop(_ i: Int) {
+        SystemCall.close(clients[i].fd)
+        clients.remove(at: i)
     }
 
     func sample(now: UInt64) {
@@ -102,44 +240,24 @@ public final class ControlServer: @unchecked Sendable {
         if samples.count > 61 { samples.removeFirst(samples.count - 61) }
     }
 
-    /// Reads one line (at most 4 KiB, within 2 s), answers it. False when a handover desk
-    /// took the connection (and the duty to answer and close it).
-    func serve(_ client: CInt) -> Bool {
-        var request: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let deadline = MonotonicClock.nowMs() + 2000
-        while request.count < 4096 && !request.contains(UInt8(ascii: "\n")) && MonotonicClock.nowMs() < deadline {
-            guard SystemCall.pollReadable(client, -1, timeoutMs: 200) > 0 else { continue }
-            let n = buffer.withUnsafeMutableBytes { SystemCall.read(client, $0.baseAddress!, $0.count) }
-            if n <= 0 { break }
-            request += buffer.prefix(n)
-        }
-        let line = String(decoding: request.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        var reply: [UInt8]
+    /// The answer to one control line from `client`; nil when a handover desk took the
+    /// connection (and the duty to answer and close it).
+    func answer(_ line: String, from client: CInt) -> [UInt8]? {
         switch try? ControlRequest(parsing: line, longestTimeout: context.longestTimeout) {
         case let r? where r.isHandover:
             // The TAP queues and the raw sockets go with a handover: only to root, or to the
             // user this flowtap runs as.
-            let peer = cft_peer_uid(client)
+            let peer = SystemCall.peerUID(client)
             if peer != 0 && peer != CInt(bitPattern: getuid()) {
-                reply = Array(ControlJSON.encode(ControlError(error: "a handover or reload is taken only from root or uid \(getuid()), which this flowtap runs as; the asker is uid \(peer)"), pretty: true).utf8)
-                break
+                return Array(ControlJSON.encode(ControlError(error: "a handover or reload is taken only from root or uid \(getuid()), which this flowtap runs as; the asker is uid \(peer)"), pretty: true).utf8)
             }
-            if let desk = context.handovers, desk.take(r, from: client) { return false }
-            reply = Array(ControlJSON.encode(ControlError(error: context.handovers == nil
+            if let desk = context.handovers, desk.take(r, from: client) { return nil }
+            return Array(ControlJSON.encode(ControlError(error: context.handovers == nil
                 ? "this flowtap takes no handover"
                 : "a handover is already under way; try again once it is over"), pretty: true).utf8)
         default:
-            reply = Array(answer(line).utf8)
+            return Array(answer(line).utf8)
         }
-        reply.append(UInt8(ascii: "\n"))
-        var sent = 0
-        while sent < reply.count {
-            let n = reply.withUnsafeBytes { SystemCall.write(client, $0.baseAddress! + sent, $0.count - sent) }
-            if n <= 0 { break }
-            sent += n
-        }
-        return true
     }
 
     /// The JSON answer to one request line.

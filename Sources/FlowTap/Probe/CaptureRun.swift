@@ -56,7 +56,7 @@ public enum CaptureRun {
 
         public var line: String {
             let span = lastNs > firstNs ? Double(lastNs - firstNs) / 1e9 : 0
-            var s = "flowtap: read \(packets) packets, \(bytes) bytes, spanning \(String(format: "%.3f", span)) s of capture, in \(String(format: "%.3f", wallSeconds)) s"
+            var s = "flowtap: read \(packets) packets, \(bytes) bytes, spanning \(span.fixed(3)) s of capture, in \(wallSeconds.fixed(3)) s"
             if let stoppedBy { s += " (stopped by \(SignalInbox.name(stoppedBy)))" }
             let records = collectors.first?.statistics.records ?? 0
             s += "; \(counters.flowsCreated) flows, \(records) records; metered \(counters.metered), snapped \(counters.snapped); "
@@ -274,7 +274,7 @@ public enum CaptureRun {
 
     static func progress(_ s: Summary, bytesRead: UInt64, of total: Int64?) {
         var line = "\rflowtap: \(s.packets) packets, \(bytesRead >> 20) MiB"
-        if let total, total > 0 { line += String(format: " (%.0f %%)", Double(bytesRead) * 100 / Double(total)) }
+        if let total, total > 0 { line += " (\((Double(bytesRead) * 100 / Double(total)).fixed(0)) %)" }
         writeError(line + "\u{1B}[K")
     }
 }

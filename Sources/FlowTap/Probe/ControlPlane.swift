@@ -1,22 +1,22 @@
 import Logging
 
-/// The operator's side: the control socket and its thread, and the `--metrics` endpoint. The
-/// socket and the TAPs' drop counters are opened at setup, before the privilege drop; the
-/// metrics endpoint listens once the credentials are dropped and before the seccomp filter
-/// (which then covers its threads); the control thread starts after both. Both stop before
-/// the forwarders do, so that neither reads a pipeline that is going away.
+/// The operator's side: the control socket, the `--metrics` listener and the thread that serves
+/// both (`ControlServer`). The sockets and the TAPs' drop counters are opened at setup, before
+/// the privilege drop (so any port binds), or taken from a predecessor; the thread starts once
+/// the pipeline runs, and stops before the forwarders do, so that it never reads a pipeline
+/// that is going away.
 final class ControlPlane {
     let socket: ControlSocket?
+    let metrics: MetricsListener?
     var context: ControlContext
     let thread = ThreadGroup()
     let stopping: Doorbell
-    var metrics: MetricsEndpoint?
-    let metricsAddress: MetricsAddress?
 
-    /// `socket`: the control socket, made or inherited (`openSocket`).
-    init(_ config: ProbeConfiguration, socket: ControlSocket?, taps: (a: [TapDevice], b: [TapDevice]), reports: [ForwarderReport],
-         pipeline: Pipeline, handovers: HandoverInbox?) throws(SetupError) {
+    /// `socket`, `metrics`: made or inherited (`openSocket`, `openMetrics`).
+    init(_ config: ProbeConfiguration, socket: ControlSocket?, metrics: MetricsListener?, taps: (a: [TapDevice], b: [TapDevice]),
+         reports: [ForwarderReport], pipeline: Pipeline, handovers: HandoverInbox?) throws(SetupError) {
         self.socket = socket
+        self.metrics = metrics
         let drops = [taps.a[0].name, taps.b[0].name].map { KernelDropCounter(tap: $0) }
         // a->b reads tap-a, whose queue the kernel drops at; b->a reads tap-b.
         let aToB = "\(config.tapA)->\(config.tapB)", bToA = "\(config.tapB)->\(config.tapA)"
@@ -27,14 +27,20 @@ final class ControlPlane {
                                  config: config.answer, longestTimeout: ProbeConfiguration.longestInterval)
         context.handovers = handovers
         stopping = try Doorbell()
-        metricsAddress = config.metrics
     }
 
-    /// `--metrics`: listening before this returns, or a setup error.
-    func startMetrics(logger: Logger) throws(SetupError) {
-        guard let address = metricsAddress else { return }
-        metrics = try MetricsEndpoint.start(address, metrics: ProbeMetrics(context: context))
-        logger.info("Prometheus metrics on \(address): GET /metrics")
+    /// `--metrics`' listener: the one a previous flowtap listened on for the same address
+    /// (`inherited`), or a new one.
+    static func openMetrics(_ config: ProbeConfiguration, inherited: CInt?) throws(SetupError) -> MetricsListener? {
+        guard let address = config.metrics else {
+            if let inherited { SystemCall.close(inherited) }
+            return nil
+        }
+        if let inherited {
+            if MetricsListener.matches(inherited, address) { return MetricsListener(adopting: inherited, address: address) }
+            SystemCall.close(inherited)
+        }
+        return try MetricsListener(address)
     }
 
     /// The control socket: the one a previous flowtap listened on (`inherited`), or a new one.
@@ -47,27 +53,20 @@ final class ControlPlane {
         return try ControlSocket(path: path)
     }
 
-    /// Before a handover's successor listens on the same address; true when it was running.
-    @discardableResult
-    func stopMetrics() -> Bool {
-        guard let m = metrics else { return false }
-        m.stop()
-        metrics = nil
-        return true
-    }
-
     func start(logger: Logger) {
-        guard let socket else { return }
-        let server = ControlServer(socket: socket, context: context, stop: stopping)
+        guard socket != nil || metrics != nil else { return }
+        let probeMetrics = metrics.map { _ in ProbeMetrics(context: context) }
+        let server = ControlServer(socket: socket, metrics: metrics, scrape: probeMetrics.map { m in { m.scrape() } }, context: context,
+                                   stop: stopping)
         if thread.start(name: "flowtap-control", { server.run() }) {
-            logger.info("control socket \(socket.path): flowtap show stats --control \(socket.path)")
+            if let socket { logger.info("control socket \(socket.path): flowtap show stats --control \(socket.path)") }
+            if let metrics { logger.info("Prometheus metrics on \(metrics.address): GET /metrics") }
         } else {
-            logger.error("cannot start the control thread; flowtap runs without its control socket")
+            logger.error("cannot start the control thread; flowtap runs without its control socket and metrics")
         }
     }
 
     func stop() {
-        metrics?.stop()
         stopping.ring()
         thread.joinAll()
     }

@@ -3,6 +3,7 @@
 enum DescriptorNames {
     static let state = "state"
     static let control = "control"
+    static let metrics = "metrics"
     static let raw4 = "raw4"
     static let raw6 = "raw6"
     static func tapA(_ queue: Int) -> String { "tap-a-\(queue)" }

@@ -49,7 +49,6 @@ public struct Handover {
             logger.info("reload asked by PID \(ask.pid): parking, the state stays in the service manager's fd store\(emptied)")
             guard pipeline.park(emptied: !keep) else { return refuse("a thread did not park within \(Pipeline.commandTimeoutMs / 1000) s; forwarding goes on") }
             state.markParked(true)
-            control.stopMetrics()
             _ = channel.send(ControlJSON.encode(ReloadAnswer(reloading: true, flowsKept: keep)))
             return .reloading
         }
@@ -72,12 +71,11 @@ public struct Handover {
             return .goOn
         }
         state.markParked(true)
-        let hadMetrics = control.stopMetrics()
         let parkedMs = Double((MonotonicClock.nowNs() - parkStart) / 10_000) / 100
         guard channel.send("parked"), let said = channel.receive(), said == "started" else {
             state.markParked(false)
             pipeline.resume()
-            logger.error("handover to PID \(ask.pid) failed after the park (it did not start within \(HandoverChannel.timeoutMs / 1000) s, or went away): forwarding again, with the flows as they were\(hadMetrics ? "; the --metrics endpoint stays off until the next restart (the seccomp filter allows no new socket)" : "")")
+            logger.error("handover to PID \(ask.pid) failed after the park (it did not start within \(HandoverChannel.timeoutMs / 1000) s, or went away): forwarding again, with the flows as they were")
             return .goOn
         }
         logger.info("handover to PID \(ask.pid) done: parked in \(parkedMs) ms; its threads run")

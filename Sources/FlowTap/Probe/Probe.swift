@@ -22,8 +22,6 @@ public enum Probe {
 
     public static func run(_ config: ProbeConfiguration, logger: Logger) throws(SetupError) -> ProbeSummary {
         try config.validate()
-        // A successor binds the metrics address only once its predecessor has let it go.
-        if let metrics = config.metrics { try MetricsEndpoint.preflight(metrics, portMayBeTaken: config.takeover) }
         let drop = try PrivilegeDrop.resolve(user: config.user, seccomp: config.seccomp)
         let scheduling = schedulingNote()
         let signals = try SignalInbox()
@@ -37,12 +35,14 @@ public enum Probe {
         let reports = ForwarderID.all(queues: config.queues).map { _ in ForwarderReport() }
         let export = try ExportWiring(config, reports: reports, inherited: inherited, systemInitMs: state.systemInitMs, logger: logger)
         let controlSocket = try ControlPlane.openSocket(config, inherited: inherited?.take(DescriptorNames.control))
+        let metricsListener = try ControlPlane.openMetrics(config, inherited: inherited?.take(DescriptorNames.metrics))
         let handovers = try HandoverInbox()
         if let unused = inherited?.closeUnused(), !unused.isEmpty {
             logger.info("descriptors not needed by this configuration, closed: \(unused.joined(separator: " "))")
         }
         let pipeline = try Pipeline(config, taps: taps, export: export, reports: reports, state: state, logger: logger)
-        let control = try ControlPlane(config, socket: controlSocket, taps: taps, reports: reports, pipeline: pipeline, handovers: handovers)
+        let control = try ControlPlane(config, socket: controlSocket, metrics: metricsListener, taps: taps, reports: reports,
+                                       pipeline: pipeline, handovers: handovers)
         // Everything privileged is open (or was handed over): the credentials go now, and a
         // predecessor keeps forwarding meanwhile.
         try drop.dropCredentials(logger: logger)
@@ -67,7 +67,6 @@ public enum Probe {
         if let oldState { state.inheritStreams(from: oldState) }
         state.markParked(false)
         let resumed = export.attach(state)
-        try control.startMetrics(logger: logger)
         try drop.installFilter(output: config.output != nil, logger: logger)
         try pipeline.start()
         if let takeover, !takeover.started() {
@@ -194,6 +193,7 @@ public enum Probe {
         if let fd = export.sockets.descriptors.ipv4 { list.append((DescriptorNames.raw4, fd)) }
         if let fd = export.sockets.descriptors.ipv6 { list.append((DescriptorNames.raw6, fd)) }
         if let socket = control.socket { list.append((DescriptorNames.control, socket.descriptor)) }
+        if let metrics = control.metrics { list.append((DescriptorNames.metrics, metrics.descriptor)) }
         for (name, socket) in export.errorSockets { list.append((name, socket.descriptor)) }
         return list
     }

@@ -13,9 +13,9 @@ public enum SeccompAllowlist {
         ("rename", "--output: a complete file takes its name (PATH.partial to PATH)"),
         ("renameat", "--output: rename where the architecture has no rename"),
         ("renameat2", "--output: rename where the C library uses renameat2"),
-        ("poll", "an idle forwarder waits on its TAP and the stop eventfd; the export thread's tick; the main thread's signalfd"),
+        ("poll", "an idle forwarder waits on its TAP and the stop eventfd; the export thread's tick; the main thread's signalfd; the control thread's sockets"),
         ("ppoll", "poll on architectures without poll (aarch64)"),
-        ("sendto", "export datagrams on the raw sockets"),
+        ("sendto", "export datagrams on the raw sockets; answers to the control socket's and --metrics' clients (send, MSG_DONTWAIT)"),
         ("close", "descriptors at shutdown"),
         ("futex", "thread joins, the counters' mutexes, the Swift runtime's locks"),
         ("clock_gettime", "the clocks, where the vDSO falls back to the system call"),
@@ -49,28 +49,19 @@ public enum SeccompAllowlist {
         ("exit", "a thread ends"),
         ("exit_group", "the process ends"),
         ("restart_syscall", "a sleep interrupted by a signal resumes"),
-        ("accept4", "the control socket takes a connection"),
+        ("accept4", "the control socket and --metrics take a connection"),
         ("pread64", "the TAPs' kernel drop counters, from sysfs files opened at setup"),
         ("recvmsg", "ICMP errors for our export datagrams, from each collector's error queue (MSG_ERRQUEUE)"),
         ("sendmsg", "a handover: the TAPs, sockets and flow tables passed to the successor (SCM_RIGHTS); FDSTORE=1 to the service manager"),
         ("getsockopt", "a handover or reload is taken only from root or flowtap's own user (SO_PEERCRED)"),
-        ("accept", "--metrics: the HTTP server takes a connection (FlyingSocks)"),
-        ("fcntl", "--metrics: each connection made non-blocking (O_NONBLOCK)"),
-        ("getpeername", "--metrics: the client's address of each request"),
-        ("epoll_wait", "--metrics: the HTTP server's event loop (FlyingSocks' epoll pool)"),
-        ("epoll_pwait", "--metrics: epoll_wait on architectures without it (aarch64)"),
-        ("epoll_ctl", "--metrics: the event loop watches a connection"),
-        ("timerfd_create", "--metrics: Swift's concurrency runtime (libdispatch) sets up its timers on first use"),
-        ("timerfd_settime", "--metrics: libdispatch arms a timer (a connection's timeout)"),
-        ("setpriority", "--metrics: libdispatch sets a worker thread's nice value for its task's priority (raising it is refused without CAP_SYS_NICE)"),
     ]
 
     /// Allowed only as ioctl(fd, TCGETS), checked by the filter itself: stdio asks whether
     /// stdout is a terminal. A TAP's own ioctls need no capability, so no other request passes.
     public static let restricted = [
         ("ioctl", "TCGETS only: stdio's isatty(3) on stdout"),
-        ("open, openat", "only as O_RDONLY | O_NONBLOCK: libdispatch's worker monitor (under --metrics) reads /proc/TID/stat once a second while work waits, and ends the process if it cannot; with --output, also exactly O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, the export thread's next output file; any other open is refused with EACCES and not logged (glibc tries on its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes)"),
-        ("socket, connect", "refused with EACCES and not logged: no socket is made or connected after the drop, but libdispatch (under --metrics) may report a refused thread priority through syslog(3), which copes without its socket (and may have made it just before the filter came)"),
+        ("open, openat", "refused with EACCES and not logged (glibc tries on its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes); with --output, openat passes as exactly O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, the export thread's next output file"),
+        ("socket, connect", "refused with EACCES and not logged: no socket is made or connected after the drop, and syslog(3), should anything call it, copes without its socket"),
     ]
 
     /// The numbers of `calls` that this architecture has (a name the shim does not know is

@@ -8,8 +8,8 @@ import Glibc
 /// - INT, TERM, HUP, QUIT: stop forwarding, export every flow ("forced end"), exit 0.
 /// - USR1: log the counters so far, keep running.
 /// - USR2: logged and ignored (reserved).
-/// - PIPE: ignored (SIG_IGN as well as blocked: libdispatch's threads, which serve `--metrics`,
-///   unblock it); a write to a closed pipe or socket fails with EPIPE and is handled there.
+/// - PIPE: ignored (SIG_IGN as well as blocked, should any thread unblock it); a write to a
+///   closed pipe or socket fails with EPIPE and is handled there.
 public final class SignalInbox {
     public let descriptor: CInt
 
