@@ -26,6 +26,12 @@ for mode in plain offload; do
   e0=$(ns "$NS_H2" nstat -asz TcpInCsumErrors | awk '/TcpInCsumErrors/ {print $2}')
   s0=$(ns "$NS_H1" nstat -asz TcpOutSegs TcpRetransSegs | awk '/TcpOutSegs|TcpRetransSegs/{s += $2} END{print s}')
   ns "$NS_H1" iperf3 -c "$H2_IP" -p 5201 -t 3 --cport 40001 -J >"$FT_OUT/bulk-$mode.json"
+  # iperf3 exits before its connections' last ACKs leave h1: count h1's segments once every
+  # connection toward h2 has reached TIME-WAIT (or gone), so that the last ACKs are in both sums.
+  for _ in $(seq 40); do
+    [[ -z $(ns "$NS_H1" ss -Htn exclude time-wait dst "$H2_IP") ]] && break
+    sleep 0.05
+  done
   s1=$(ns "$NS_H1" nstat -asz TcpOutSegs TcpRetransSegs | awk '/TcpOutSegs|TcpRetransSegs/{s += $2} END{print s}')
   e1=$(ns "$NS_H2" nstat -asz TcpInCsumErrors | awk '/TcpInCsumErrors/ {print $2}')
   rates+=("$mode $(python3 "$TOOLS/convert.py" iperf-gbps "$FT_OUT/bulk-$mode.json") Gbit/s")

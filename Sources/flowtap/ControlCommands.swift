@@ -1,5 +1,8 @@
 import ArgumentParser
-import FlowTap
+import FlowTapBase
+import FlowTapControl
+import FlowTapMeter
+import FlowTapProbe
 import FoundationEssentials
 import Glibc
 

@@ -1,5 +1,11 @@
 import ArgumentParser
-import FlowTap
+import FlowTapBase
+import FlowTapControl
+import FlowTapDecode
+import FlowTapEncode
+import FlowTapMeter
+import FlowTapSend
+import FlowTapSetup
 import Logging
 
 /// The export options `run` and `read` share: collectors, formats, records, timeouts,

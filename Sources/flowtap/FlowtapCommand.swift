@@ -1,5 +1,12 @@
 import ArgumentParser
-import FlowTap
+import FlowTapBase
+import FlowTapControl
+import FlowTapDecode
+import FlowTapEncode
+import FlowTapMeter
+import FlowTapProbe
+import FlowTapSecurity
+import FlowTapSetup
 import Glibc
 import Logging
 
@@ -102,7 +109,7 @@ struct Run: ParsableCommand {
         switch summary.ending {
         case .signal, .handedOver: return
         case .failure: throw ExitCode(1)
-        case .reloading: throw ExitCode(Handover.reloadExitStatus)
+        case .reloading: throw ExitCode(Probe.reloadExitStatus)
         }
     }
 }

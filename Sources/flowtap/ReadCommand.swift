@@ -1,5 +1,10 @@
 import ArgumentParser
-import FlowTap
+import FlowTapBase
+import FlowTapControl
+import FlowTapMeter
+import FlowTapProbe
+import FlowTapRead
+import FlowTapSetup
 import Glibc
 import Logging
 

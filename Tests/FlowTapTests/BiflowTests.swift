@@ -1,5 +1,8 @@
+@testable import FlowTapDecode
+@testable import FlowTapEncode
+@testable import FlowTapExport
+@testable import FlowTapMeter
 import XCTest
-@testable import FlowTap
 
 final class BiflowTests: XCTestCase {
     func record(_ key: FlowKey, packets: UInt64, first: UInt64, direction: UInt8 = 0) -> FlowRecord {

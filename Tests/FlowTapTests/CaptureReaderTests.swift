@@ -1,5 +1,6 @@
+@testable import FlowTapDecode
+@testable import FlowTapDevice
 import XCTest
-@testable import FlowTap
 
 /// Capture files built here byte by byte, as the formats' specifications lay them out (pcap:
 /// the tcpdump.org file format; pcapng: draft-ietf-opsawg-pcapng), read back by CaptureReader.

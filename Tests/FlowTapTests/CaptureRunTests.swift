@@ -1,7 +1,11 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapMeter
+@testable import FlowTapRead
+@testable import FlowTapSetup
 import Foundation
 import Logging
 import XCTest
-@testable import FlowTap
 
 /// `flowtap read` end to end over captures written here: the idle and active boundaries on
 /// the capture's clock, the same records whatever the hash seed, and every packet in one count.
@@ -32,7 +36,7 @@ final class CaptureRunTests: XCTestCase {
     func read(_ packets: [(ms: UInt64, bytes: [UInt8], wire: Int)], idle: Int = 15, active: Int = 60, hashSeed: UInt64? = nil,
               output: String? = nil) throws -> (records: [FlowRecord], summary: CaptureRun.Summary) {
         let path = NSTemporaryDirectory() + "flowtap-capture-\(UUID().uuidString).pcap"
-        FileManager.default.createFile(atPath: path, contents: Data(Self.pcap(packets)))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(Self.pcap(packets))), "cannot write \(path)")
         defer { try? FileManager.default.removeItem(atPath: path) }
         var config = ProbeConfiguration(tapA: "", tapB: "", collectors: [])
         config.idleTimeout = idle

@@ -1,5 +1,6 @@
+@testable import FlowTapBase
+@testable import FlowTapSend
 import XCTest
-@testable import FlowTap
 
 final class ChecksumTests: XCTestCase {
     func sum(_ bytes: [UInt8]) -> UInt16 {

@@ -1,4 +1,5 @@
-import FlowTap
+@testable import FlowTapBase
+@testable import FlowTapDecode
 import Foundation
 import Synchronization
 import XCTest

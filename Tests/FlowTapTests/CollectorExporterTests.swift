@@ -1,7 +1,11 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapEncode
+@testable import FlowTapExport
+@testable import FlowTapSend
 import Glibc
 import Logging
 import XCTest
-@testable import FlowTap
 
 /// A transport that keeps every message it is given, and refuses them while `refusing` is set
 /// (as a full socket buffer or a lost route would).

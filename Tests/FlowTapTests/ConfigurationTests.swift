@@ -1,5 +1,9 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapDevice
+@testable import FlowTapSend
+@testable import FlowTapSetup
 import XCTest
-@testable import FlowTap
 
 final class ConfigurationTests: XCTestCase {
     func config() -> ProbeConfiguration {

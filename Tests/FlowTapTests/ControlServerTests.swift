@@ -1,4 +1,9 @@
-@testable import FlowTap
+@testable import FlowTapBase
+@testable import FlowTapControl
+@testable import FlowTapDecode
+@testable import FlowTapExport
+@testable import FlowTapMeter
+@testable import FlowTapSetup
 import Glibc
 import XCTest
 
@@ -63,7 +68,7 @@ final class ControlServerTests: XCTestCase {
         defer { unlink(path) }
         let exportThread = ExportThread(rings: [], exporters: [], command: try ThreadCommand())
         let context = ControlContext(directions: [(name: "a->b", queue: 0, report: ForwarderReport(), kernelDrops: nil)],
-                                     export: exportThread, requests: ControlRequests(),
+                                     export: exportThread, requests: MeterRequests(),
                                      config: ProbeConfiguration(tapA: "a", tapB: "b", collectors: []).answer,
                                      longestTimeout: ProbeConfiguration.longestInterval)
         let stop = try Doorbell()

@@ -1,4 +1,6 @@
-@testable import FlowTap
+@testable import FlowTapControl
+@testable import FlowTapDecode
+@testable import FlowTapSecurity
 import Foundation
 import XCTest
 

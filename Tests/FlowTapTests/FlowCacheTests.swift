@@ -1,5 +1,7 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapMeter
 import XCTest
-@testable import FlowTap
 
 final class FlowCacheTests: XCTestCase {
     let point = ObservationPoint(ingressInterface: 7, egressInterface: 8, direction: 0)

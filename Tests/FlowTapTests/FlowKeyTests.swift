@@ -1,5 +1,6 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
 import XCTest
-@testable import FlowTap
 
 final class FlowKeyTests: XCTestCase {
     static func macWord(_ mac: [UInt8]) -> UInt64 {

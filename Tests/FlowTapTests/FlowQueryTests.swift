@@ -1,5 +1,8 @@
+@testable import FlowTapBase
+@testable import FlowTapControl
+@testable import FlowTapDecode
+@testable import FlowTapMeter
 import XCTest
-@testable import FlowTap
 
 /// `show flows` and `expire --match` at the cache: the filter's fields, the incremental scan's
 /// top N against a plain sort of the same flows, and an expiry that takes only what matches.

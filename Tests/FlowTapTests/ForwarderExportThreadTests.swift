@@ -1,7 +1,12 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapExport
+@testable import FlowTapForward
+@testable import FlowTapMeter
+@testable import FlowTapSend
 import Glibc
 import Logging
 import XCTest
-@testable import FlowTap
 
 /// A collector that only counts what the export thread hands it, from the export thread's thread.
 final class CountingExporter: FlowExporter {
@@ -48,7 +53,7 @@ final class ForwarderExportThreadTests: XCTestCase {
                                    point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
                                    records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2),
                                    maxFlows: 256, sampling: Sampling(), vnetHeader: 0, ownExport: OwnExportFilter(),
-                                   hashSeed: 42, ring: ring, report: report, command: stop, requests: ControlRequests(), failed: failed, logger: Logger(label: "test"))
+                                   hashSeed: 42, ring: ring, report: report, command: stop, requests: MeterRequests(), failed: failed, logger: Logger(label: "test"))
         let threads = ThreadGroup()
         XCTAssertTrue(threads.start(name: "test-export") { exportThread.run() })
         let forwarding = ThreadGroup()
@@ -107,7 +112,7 @@ final class ForwarderExportThreadTests: XCTestCase {
                                        point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
                                        records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 60, activeTimeoutSeconds: 120),
                                        maxFlows: 256, sampling: Sampling(), vnetHeader: 0, ownExport: OwnExportFilter(),
-                                       hashSeed: 42, ring: ring, report: report, command: forwarder, requests: ControlRequests(),
+                                       hashSeed: 42, ring: ring, report: report, command: forwarder, requests: MeterRequests(),
                                        failed: try Doorbell(), logger: Logger(label: "test"))
             setup.storage = storage
             setup.adopting = adopting

@@ -1,5 +1,7 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapMeter
 import XCTest
-@testable import FlowTap
 
 final class FragmentTableTests: XCTestCase {
     /// A UDP packet from 10.77.0.1:7000 to 10.77.0.2:7001, split in fragments of id 0x1234.

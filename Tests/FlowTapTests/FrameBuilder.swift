@@ -1,4 +1,7 @@
-@testable import FlowTap
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapEncode
+@testable import FlowTapSend
 
 /// Builds test frames byte by byte, the way a capture would show them.
 struct FrameBuilder {

@@ -1,6 +1,13 @@
+@testable import FlowTapBase
+@testable import FlowTapControl
+@testable import FlowTapDecode
+@testable import FlowTapDevice
+@testable import FlowTapExport
+@testable import FlowTapLifecycle
+@testable import FlowTapMeter
+@testable import FlowTapSetup
 import Glibc
 import XCTest
-@testable import FlowTap
 
 /// What a handover and a crash restart rest on, without TAPs: a table in shared memory that a
 /// second owner adopts, the slot check that clears what a death left half-written, the layout

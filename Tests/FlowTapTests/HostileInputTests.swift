@@ -1,7 +1,13 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapEncode
+@testable import FlowTapExport
+@testable import FlowTapMeter
+@testable import FlowTapSend
+@testable import FlowTapSetup
 import Glibc
 import Logging
 import XCTest
-@testable import FlowTap
 
 /// Sequences of input built to reach the full-buffer and timing rules that once trapped
 /// (`FlowCache`'s outbox precondition, reached through fragment expiry into a full set), and

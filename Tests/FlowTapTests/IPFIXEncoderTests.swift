@@ -1,5 +1,8 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapEncode
+@testable import FlowTapMeter
 import XCTest
-@testable import FlowTap
 
 final class IPFIXEncoderTests: XCTestCase {
     static let ipv4Layout = RecordLayout.layouts(for: [.l3, .l4])[0]!

@@ -1,8 +1,9 @@
+@testable import FlowTapControl
+@testable import FlowTapDecode
 import Foundation
 import Glibc
 import Logging
 import XCTest
-@testable import FlowTap
 
 /// `--log-format json`: every line is one JSON object that an independent parser
 /// (Foundation's JSONSerialization) reads back with the level, message and metadata intact.

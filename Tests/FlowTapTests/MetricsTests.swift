@@ -1,4 +1,8 @@
-@testable import FlowTap
+@testable import FlowTapBase
+@testable import FlowTapControl
+@testable import FlowTapExport
+@testable import FlowTapMeter
+@testable import FlowTapSetup
 import XCTest
 
 /// `--metrics`: the address forms, and the exposition a scrape returns as the published
@@ -23,7 +27,7 @@ final class MetricsTests: XCTestCase {
         let report = ForwarderReport()
         let exportThread = ExportThread(rings: [], exporters: [], command: try ThreadCommand())
         let context = ControlContext(directions: [(name: "a->b", queue: 0, report: report, kernelDrops: nil)], export: exportThread,
-                                     requests: ControlRequests(), config: ProbeConfiguration(tapA: "a", tapB: "b", collectors: []).answer,
+                                     requests: MeterRequests(), config: ProbeConfiguration(tapA: "a", tapB: "b", collectors: []).answer,
                                      longestTimeout: ProbeConfiguration.longestInterval)
         let metrics = ProbeMetrics(context: context)
         var c = ForwarderCounters()

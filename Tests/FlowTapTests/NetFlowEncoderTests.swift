@@ -1,5 +1,7 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapEncode
 import XCTest
-@testable import FlowTap
 
 final class NetFlowV9EncoderTests: XCTestCase {
     static let layout = RecordLayout.layouts(for: [.l3, .l4], dialect: .netflowV9)[0]!

@@ -1,5 +1,5 @@
+@testable import FlowTapDecode
 import XCTest
-@testable import FlowTap
 
 final class OffloadTests: XCTestCase {
     func testSegmentsOfATCPSuperFrame() {

@@ -1,5 +1,6 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
 import XCTest
-@testable import FlowTap
 
 final class PacketDecoderTests: XCTestCase {
     func testIPv4TCPGivesPortsFlagsAndIPLength() {

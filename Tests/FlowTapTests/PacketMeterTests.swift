@@ -1,5 +1,7 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapMeter
 import XCTest
-@testable import FlowTap
 
 final class PacketMeterTests: XCTestCase {
     func makeMeter(_ records: RecordSet = [.l3, .l4], sampling: Sampling = Sampling(), vnet: Int = 0,

@@ -1,5 +1,6 @@
+@testable import FlowTapEncode
+@testable import FlowTapMeter
 import XCTest
-@testable import FlowTap
 
 final class SamplingTests: XCTestCase {
     func taken(_ sampling: Sampling, packets: Int) -> [Int] {

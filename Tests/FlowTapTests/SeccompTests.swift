@@ -1,8 +1,9 @@
 import CFlowTapLinux
 import CFlowTapTestSupport
+@testable import FlowTapDecode
+@testable import FlowTapSecurity
 import Glibc
 import XCTest
-@testable import FlowTap
 
 /// The seccomp filter in a forked child (it cannot be removed once installed): an allowed call
 /// works, a call outside the allowlist fails with EPERM (with `--seccomp trap` it is also named

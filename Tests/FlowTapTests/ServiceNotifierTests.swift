@@ -1,6 +1,7 @@
+@testable import FlowTapControl
+@testable import FlowTapDecode
 import Glibc
 import XCTest
-@testable import FlowTap
 
 /// The notify protocol against a real AF_UNIX datagram socket, as systemd listens on one, by path
 /// and in the abstract namespace; and the watchdog's rule.

@@ -1,4 +1,7 @@
-@testable import FlowTap
+@testable import FlowTapBase
+@testable import FlowTapControl
+@testable import FlowTapDecode
+@testable import FlowTapSend
 import Glibc
 import SystemPackage
 import XCTest

@@ -1,5 +1,9 @@
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapEncode
+@testable import FlowTapExport
+@testable import FlowTapMeter
 import XCTest
-@testable import FlowTap
 
 /// Per-connection TCP latency: the handshake times each direction's entry keeps, the join of
 /// the two directions, and the fields that carry it.

@@ -1,5 +1,6 @@
+@testable import FlowTapDecode
+@testable import FlowTapMeter
 import XCTest
-@testable import FlowTap
 
 /// `TCPSequence`'s definition, segment by segment, through the cache as the meter feeds it.
 final class TCPSequenceTests: XCTestCase {

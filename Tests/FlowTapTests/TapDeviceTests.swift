@@ -1,8 +1,10 @@
 import CFlowTapLinux
 import CFlowTapTestSupport
+@testable import FlowTapBase
+@testable import FlowTapDecode
+@testable import FlowTapDevice
 import Glibc
 import XCTest
-@testable import FlowTap
 
 /// Real TAPs, made in a private network namespace that exists only for this test's thread, so
 /// the host's interfaces are never touched. Needs root; skipped otherwise.

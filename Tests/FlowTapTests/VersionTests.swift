@@ -1,6 +1,7 @@
+@testable import FlowTapDecode
+@testable import FlowTapProbe
 import Foundation
 import XCTest
-@testable import FlowTap
 
 /// `flowtap --version` and the package's version are the VERSION file's.
 final class VersionTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Benchmark
-import FlowTap
+import FlowTapDecode
+import FlowTapMeter
 import MeterWorkload
 
 let benchmarks: @Sendable () -> Void = {

@@ -6,7 +6,7 @@
 //   valgrind --tool=callgrind MeterProfile 200000   instructions (run.sh does this, with the C
 //   twin's beside them, on a copy without debug info: valgrind 3.19 cannot read swiftc's DWARF 5)
 import Foundation
-import FlowTap
+import FlowTapDecode
 import MeterWorkload
 
 let packets = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10_000_000 : 10_000_000

@@ -1,4 +1,5 @@
-import FlowTap
+import FlowTapDecode
+import FlowTapMeter
 
 /// Decode + flow-cache update per packet, memory-bound: a table of 1 Mi slots holding 400 000
 /// live flows, packets visiting them in a scrambled order. The same workload as c/meter_bench.c;

@@ -1,4 +1,6 @@
-import FlowTap
+import FlowTapBase
+import FlowTapDevice
+import FlowTapMeter
 
 /// One fuzz input is a capture file: pcap or pcapng headers, records and blocks, as
 /// `flowtap read` takes them. Every frame the reader hands out is metered as `read` meters it

@@ -1,4 +1,6 @@
-import FlowTap
+import FlowTapBase
+import FlowTapDecode
+import FlowTapEncode
 
 /// Reads an export message's framing as a collector would, independently of the encoders:
 /// the header's version and length (or count), then every set (FlowSet) in turn, each at least

@@ -1,4 +1,9 @@
-import FlowTap
+import FlowTapBase
+import FlowTapDecode
+import FlowTapEncode
+import FlowTapExport
+import FlowTapMeter
+import FlowTapSend
 import Logging
 
 /// One fuzz input is a probe configuration and a sequence of frames with time steps between
@@ -116,11 +121,8 @@ struct Harness: ~Copyable {
     static let minimumMTU: [Int] = (0 ..< 8).map { raw in
         let records = RecordSet(rawValue: UInt8(raw))
         guard !records.isEmpty else { return 0 }
-        return [ExportFormat.ipfix, .v9, .v5].map { format in
-            var c = ProbeConfiguration(tapA: "a", tapB: "b", collectors: [CollectorAddress(format: format, host: IPAddress("10.77.9.2")!)])
-            c.records = records
-            c.biflow = true
-            return c.minimumMTU
+        return ExportFormat.allCases.map { format in
+            28 + format.largestRequiredMessage(records: records, biflow: true, ipfixNtop: false)
         }.max()!
     }
 

@@ -1,0 +1,398 @@
+import FlowTapBase
+import FlowTapDecode
+import FlowTapEncode
+import FlowTapMeter
+import FlowTapSend
+import Glibc
+import Logging
+
+/// Counters of one collector's export, read for the summary and stated in options records.
+public struct ExportStatistics: Sendable, Equatable {
+    /// Messages handed to the network, options messages included.
+    public var messages: UInt64 = 0
+    /// Flow records in those messages.
+    public var records: UInt64 = 0
+    /// Bytes of those messages (IPFIX/NetFlow payload, without IP and UDP headers).
+    public var bytes: UInt64 = 0
+    public var sendErrors: UInt64 = 0
+    /// Records in messages that were dropped: the send queue was full, the message could
+    /// never be sent (EMSGSIZE), or it did not fit the MTU (an encoder bug, caught by the
+    /// writer's bounds check, never sent).
+    public var recordsNotSent: UInt64 = 0
+    /// Flow records the format cannot carry (IPv6 or non-IP in NetFlow v5).
+    public var recordsNotExportable: UInt64 = 0
+    /// Messages waiting in the send queue now.
+    public var queued: UInt64 = 0
+    /// Messages an encoder overfilled (see `MessageWriter.overflowed`): dropped, never sent.
+    public var overflowedMessages: UInt64 = 0
+    /// ICMP errors the network sent back for our datagrams (`CollectorErrors`).
+    public var icmpErrors: UInt64 = 0
+    /// The last send error (strerror text, or the ICMP error) and when it happened (wall-clock
+    /// ms); "" and 0 when none.
+    public var lastError = ""
+    public var lastErrorMs: UInt64 = 0
+
+    public init() {}
+
+    public static func + (a: ExportStatistics, b: ExportStatistics) -> ExportStatistics {
+        var s = a
+        s.messages += b.messages
+        s.records += b.records
+        s.bytes += b.bytes
+        s.sendErrors += b.sendErrors
+        s.recordsNotSent += b.recordsNotSent
+        s.recordsNotExportable += b.recordsNotExportable
+        s.queued += b.queued
+        s.overflowedMessages += b.overflowedMessages
+        s.icmpErrors += b.icmpErrors
+        if b.lastErrorMs >= s.lastErrorMs && !b.lastError.isEmpty {
+            s.lastError = b.lastError
+            s.lastErrorMs = b.lastErrorMs
+        }
+        return s
+    }
+}
+
+/// Probe-wide counts the options records state: frames not metered, records lost before the
+/// export thread. Read at template-refresh time only.
+public typealias ProbeTotals = @Sendable () -> (ignoredPackets: UInt64, lostRecords: UInt64)
+
+/// What the export thread drives for each collector.
+public protocol FlowExporter: AnyObject {
+    var collector: CollectorAddress { get }
+    var statistics: ExportStatistics { get }
+    func export(_ record: borrowing FlowRecord, now: UInt64)
+    /// Timers: retry of queued messages, template refresh, flush of a message that has waited.
+    func tick(now: UInt64)
+    /// Shutdown: sends the open message and what the queue holds, counting what cannot leave.
+    func finish(now: UInt64)
+    /// Templates and options go out again with the next message (`flowtap templates resend`).
+    func resendTemplates()
+    /// Where this collector's stream stands (sequence numbers, counters), for the process that
+    /// goes on with it; written to `checkpointSlot` after every message, so that it survives
+    /// a crash too.
+    var checkpoint: ExporterCheckpoint { get }
+    var checkpointSlot: UnsafeMutablePointer<ExporterCheckpoint>? { get set }
+    /// Goes on from a checkpoint of the same collector (before the first record).
+    func resume(from checkpoint: ExporterCheckpoint)
+}
+
+/// One collector's stream as a handover or a restart carries it over: which collector (a
+/// hash of its URL), its sequence numbers and its counters. Plain data, kept in shared memory.
+public struct ExporterCheckpoint: Sendable, Equatable, BitwiseCopyable {
+    public var collectorID: UInt64 = 0
+    public var stream = StreamState()
+    public var messages: UInt64 = 0
+    public var records: UInt64 = 0
+    public var bytes: UInt64 = 0
+    public var sendErrors: UInt64 = 0
+    public var recordsNotSent: UInt64 = 0
+    public var recordsNotExportable: UInt64 = 0
+
+    public init() {}
+
+    /// The counters a checkpoint carries, and where each lives in `ExportStatistics`.
+    static let counters: [(WritableKeyPath<ExporterCheckpoint, UInt64> & Sendable, WritableKeyPath<ExportStatistics, UInt64> & Sendable)] = [
+        (\.messages, \.messages), (\.records, \.records), (\.bytes, \.bytes), (\.sendErrors, \.sendErrors),
+        (\.recordsNotSent, \.recordsNotSent), (\.recordsNotExportable, \.recordsNotExportable),
+    ]
+
+    /// FNV-1a of the collector's URL (format, address, port): two collectors share a stream
+    /// only when they are the same.
+    public static func id(of collector: CollectorAddress) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in collector.description.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h == 0 ? 1 : h
+    }
+}
+
+/// One collector: its encoder state (templates, sequence), the message being filled, a
+/// bounded queue of messages the network refused, and the sender. Only the export thread
+/// touches it.
+///
+/// Its `now` is monotonic milliseconds (timers: flush, template refresh, retries), so a step
+/// of the wall clock neither freezes nor hurries them; message headers take the wall clock
+/// from `wallClockMs`.
+public final class CollectorExporter<Encoder: MessageEncoder, Transport: MessageTransport>: FlowExporter {
+    /// A partly filled message waits at most this long; with the export thread's 100 ms tick it
+    /// leaves within 0.6 s.
+    public static var flushAfterMs: UInt64 { 500 }
+    /// Messages kept for a later try when the network refuses them (ENOBUFS, EHOSTUNREACH, …).
+    public static var queueLimit: Int { 256 }
+
+    public let collector: CollectorAddress
+    public private(set) var statistics = ExportStatistics()
+    private var encoder: Encoder
+    private var sender: Transport
+    private let mtu: Int
+    private let storage: UnsafeMutableRawPointer
+    /// Options messages and retries of queued messages are built here.
+    private let scratch: UnsafeMutableRawPointer
+    private var message: MessageWriter
+    private var isOpen = false
+    private var carriesTemplates = false
+    private var openedAt: UInt64 = 0
+    private var templatesDueAt: UInt64 = 0
+    private var messagesSinceTemplates = 0
+    private let templateRefreshMs: UInt64
+    private let templateRefreshPackets: Int
+    private var queue: [(bytes: [UInt8], records: Int)] = []
+    private let probeTotals: ProbeTotals
+    private let sampling: Sampling
+    private var errorLog = RateLimiter()
+    private let logger: Logger
+    private let wallClockMs: () -> UInt64
+    private let icmp: CollectorErrors?
+    private var ledger = SentLedger()
+    public var checkpointSlot: UnsafeMutablePointer<ExporterCheckpoint>?
+
+    /// `mtu` bounds the whole IP datagram. Templates go out again every
+    /// `templateRefreshSeconds`, and after every `templateRefreshPackets` messages (0: never).
+    public init(collector: CollectorAddress, encoder: Encoder, sender: Transport, mtu: Int,
+                templateRefreshSeconds: Int, templateRefreshPackets: Int,
+                sampling: Sampling = Sampling(), probeTotals: @escaping ProbeTotals, logger: Logger,
+                wallClockMs: @escaping () -> UInt64 = WallClock.nowMs, errors: CollectorErrors? = nil) {
+        self.wallClockMs = wallClockMs
+        icmp = errors
+        self.sampling = sampling
+        self.collector = collector
+        self.encoder = encoder
+        self.sender = sender
+        self.mtu = mtu
+        self.probeTotals = probeTotals
+        self.logger = logger
+        templateRefreshMs = UInt64(templateRefreshSeconds) * 1000
+        self.templateRefreshPackets = templateRefreshPackets
+        storage = .allocate(byteCount: UDPSender.headerRoom + mtu, alignment: 16)
+        scratch = .allocate(byteCount: UDPSender.headerRoom + mtu, alignment: 16)
+        message = MessageWriter(base: storage + UDPSender.headerRoom, capacity: mtu - sender.headerLength)
+    }
+
+    deinit {
+        storage.deallocate()
+        scratch.deallocate()
+    }
+
+    public func export(_ record: borrowing FlowRecord, now: UInt64) {
+        if !isOpen { begin(now: now) }
+        switch encoder.append(record, to: &message) {
+        case .appended:
+            return
+        case .notExportable:
+            statistics.recordsNotExportable += 1
+        case .full:
+            flush(now: now)
+            begin(now: now)
+            if encoder.append(record, to: &message) == .appended { return }
+            // A small MTU may carry the templates or a record, not both: the templates go alone.
+            if carriesTemplates {
+                flush(now: now)
+                begin(now: now)
+                if encoder.append(record, to: &message) == .appended { return }
+            }
+            statistics.recordsNotExportable += 1
+        }
+    }
+
+    public func tick(now: UInt64) {
+        while let error = icmp?.next() {
+            statistics.icmpErrors += 1
+            statistics.lastError = error.text
+            statistics.lastErrorMs = wallClockMs()
+            // The refused message's records did not reach the collector: count them as lost. It
+            // missed templates too, or is restarting: they go again with the next message.
+            statistics.recordsNotSent += UInt64(ledger.refused(quoting: error.quoted))
+            templatesDueAt = 0
+            if let silenced = errorLog.admit(now: now) {
+                logger.warning("export to \(collector): \(error.text)\(silenced > 0 ? " (\(silenced) similar not shown)" : "")")
+            }
+        }
+        if !queue.isEmpty {
+            retryQueue(now: now)
+            persist()
+        }
+        if Encoder.usesTemplates && templatesDue(now: now) {
+            flush(now: now)
+            begin(now: now)
+        }
+        if isOpen && now &- openedAt >= Self.flushAfterMs { flush(now: now) }
+    }
+
+    public func finish(now: UInt64) {
+        flush(now: now)
+        for _ in 0 ..< 20 where !queue.isEmpty {
+            retryQueue(now: now)
+            if !queue.isEmpty { usleep(5000) }
+        }
+        for entry in queue { statistics.recordsNotSent += UInt64(entry.records) }
+        queue.removeAll()
+        statistics.queued = 0
+    }
+
+    private func templatesDue(now: UInt64) -> Bool {
+        now >= templatesDueAt || (templateRefreshPackets > 0 && messagesSinceTemplates >= templateRefreshPackets)
+    }
+
+    private func begin(now: UInt64) {
+        carriesTemplates = Encoder.usesTemplates && templatesDue(now: now)
+        if carriesTemplates {
+            templatesDueAt = now + templateRefreshMs
+            messagesSinceTemplates = 0
+            sendOptions(now: now)
+        }
+        message = MessageWriter(base: message.base, capacity: message.capacity)
+        encoder.begin(&message, withTemplates: carriesTemplates)
+        isOpen = true
+        openedAt = now
+    }
+
+    /// The options records go with every template refresh, so a collector that restarts
+    /// learns the sampling interval and the exporter's start as soon as it learns templates.
+    private func sendOptions(now: UInt64) {
+        var options = ExportOptions()
+        options.sampling = sampling
+        let totals = probeTotals()
+        options.exportedMessages = statistics.messages + 1
+        options.exportedRecords = statistics.records
+        options.exportedOctets = statistics.bytes
+        options.ignoredPackets = totals.ignoredPackets
+        options.notSentRecords = totals.lostRecords + statistics.recordsNotSent
+        var writer = MessageWriter(base: scratch + UDPSender.headerRoom, capacity: mtu - sender.headerLength)
+        guard encoder.writeOptions(options, to: &writer, nowMs: wallClockMs()) else { return }
+        transmit(writer, records: 0, now: now)
+    }
+
+    private func flush(now: UInt64) {
+        guard isOpen else { return }
+        isOpen = false
+        guard !encoder.isEmpty(message) else { return }
+        encoder.finish(&message, nowMs: wallClockMs())
+        messagesSinceTemplates += 1
+        transmit(message, records: encoder.recordsInMessage, now: now)
+    }
+
+    /// Sends a finished message, or queues it behind earlier ones so that the collector sees
+    /// messages in sequence order.
+    private func transmit(_ m: MessageWriter, records: Int, now: UInt64) {
+        defer { persist() }
+        guard !m.overflowed else {
+            statistics.overflowedMessages += 1
+            statistics.recordsNotSent += UInt64(records)
+            if let silenced = errorLog.admit(now: now) {
+                logger.error("an export message to \(collector) did not fit --mtu \(mtu) and was dropped (\(records) records); this is a bug, please report it\(silenced > 0 ? " (\(silenced) similar not shown)" : "")")
+            }
+            return
+        }
+        if queue.isEmpty {
+            let rc = sendRetryingBriefly(m)
+            if rc == 0 { return sent(bytes: m.count, records: records, header: m.base) }
+            failed(rc, records: records, now: now)
+            if rc == -Int(EMSGSIZE) {
+                statistics.recordsNotSent += UInt64(records)
+                return
+            }
+        }
+        guard queue.count < Self.queueLimit else {
+            statistics.recordsNotSent += UInt64(records)
+            return
+        }
+        queue.append((Array(m.bytes), records))
+        statistics.queued = UInt64(queue.count)
+    }
+
+    private func retryQueue(now: UInt64) {
+        while let head = queue.first {
+            var writer = MessageWriter(base: scratch + UDPSender.headerRoom, capacity: head.bytes.count)
+            head.bytes.withUnsafeBytes { writer.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            writer.count = head.bytes.count
+            let rc = sendRetryingBriefly(writer)
+            guard rc == 0 else {
+                failed(rc, records: head.records, now: now)
+                return
+            }
+            sent(bytes: head.bytes.count, records: head.records, header: writer.base)
+            queue.removeFirst()
+            statistics.queued = UInt64(queue.count)
+        }
+    }
+
+    private func sent(bytes: Int, records: Int, header: UnsafeRawPointer) {
+        ledger.note(header: header, length: bytes, records: records)
+        statistics.messages += 1
+        statistics.records += UInt64(records)
+        statistics.bytes += UInt64(bytes)
+    }
+
+    public func resendTemplates() { templatesDueAt = 0 }
+
+    public var checkpoint: ExporterCheckpoint {
+        var c = ExporterCheckpoint()
+        c.collectorID = ExporterCheckpoint.id(of: collector)
+        c.stream = encoder.stream
+        for (kept, counted) in ExporterCheckpoint.counters { c[keyPath: kept] = statistics[keyPath: counted] }
+        return c
+    }
+
+    public func resume(from c: ExporterCheckpoint) {
+        encoder.stream = c.stream
+        for (kept, counted) in ExporterCheckpoint.counters { statistics[keyPath: counted] = c[keyPath: kept] }
+    }
+
+    private func persist() { checkpointSlot?.pointee = checkpoint }
+
+    private func failed(_ rc: Int, records: Int, now: UInt64) {
+        statistics.sendErrors += 1
+        statistics.lastError = SetupError.text(CInt(-rc))
+        statistics.lastErrorMs = wallClockMs()
+        if let silenced = errorLog.admit(now: now) {
+            logger.warning("export to \(collector) failed: \(SetupError.text(CInt(-rc))); \(queue.count) messages waiting\(silenced > 0 ? " (\(silenced) similar failures not shown)" : "")")
+        }
+    }
+
+    /// A full socket buffer clears within microseconds on a local path; the export thread may wait a
+    /// little (it is not the forwarding path) before it queues the message.
+    private func sendRetryingBriefly(_ m: MessageWriter) -> Int {
+        var rc = 0
+        for _ in 0 ..< 10 {
+            rc = sender.send(payload: m.base, length: m.count)
+            guard rc == -Int(EAGAIN) || rc == -Int(ENOBUFS) else { return rc }
+            usleep(200)
+        }
+        return rc
+    }
+}
+
+/// The last messages sent to a collector, by the header bytes 8 to 20 (the sequence number and
+/// domain or source ID in IPFIX and v9, unix_nsecs and the sequence in v5: different for every
+/// message), with the records each carried, so that an ICMP error quoting a message's start
+/// tells how many records it lost. Bounded: the oldest of 1024 entries is forgotten.
+struct SentLedger {
+    private var keys = [UInt64](repeating: 0, count: 2048)
+    private var records = [Int](repeating: 0, count: 1024)
+    private var next = 0
+    static let size = 1024
+
+    static func key(_ p: UnsafeRawPointer) -> (UInt64, UInt64) {
+        (p.loadUnaligned(fromByteOffset: 8, as: UInt64.self), UInt64(p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
+    }
+
+    mutating func note(header: UnsafeRawPointer, length: Int, records count: Int) {
+        guard length >= 20 else { return }
+        let (a, b) = Self.key(header)
+        keys[2 * next] = a
+        keys[2 * next + 1] = b
+        records[next] = count
+        next = (next + 1) % Self.size
+    }
+
+    /// The records of the message whose start `quoted` is (0 when unknown); forgotten after.
+    mutating func refused(quoting quoted: [UInt8]) -> Int {
+        guard quoted.count >= 20 else { return 0 }
+        let (a, b) = quoted.withUnsafeBytes { Self.key($0.baseAddress!) }
+        for i in 0 ..< Self.size where keys[2 * i] == a && keys[2 * i + 1] == b && records[i] > 0 {
+            defer { records[i] = 0 }
+            return records[i]
+        }
+        return 0
+    }
+}

@@ -1,0 +1,176 @@
+import FlowTapBase
+import FlowTapMeter
+import FlowTapSend
+import Synchronization
+
+/// The only thread that encodes and sends. Every tick (100 ms, or sooner when woken) it takes
+/// the finished records out of each forwarding thread's ring, hands them to every collector,
+/// and runs the collectors' timers. Told to stop (the forwarders have stopped and pushed their
+/// last records), it empties the rings, flushes, and returns. Told to park (the forwarders are
+/// parked for a handover), it empties the rings, sends every record it holds, leaves each
+/// collector's checkpoint, and waits: to run again, or to quit (the successor goes on).
+public final class ExportThread: @unchecked Sendable {
+    public static let tickMs: CInt = 100
+
+    let rings: [RecordRing]
+    /// Collectors of uniflow records, and (with `--biflow`) of the assembled biflow records.
+    let exporters: [any FlowExporter]
+    let biflowExporters: [any FlowExporter]
+    let biflow: BiflowAssembler?
+    /// Joins TCP connections' two directions first, so that every record, uniflow or biflow,
+    /// carries its connection's latency.
+    let latency = LatencyJoin()
+    let allExporters: [any FlowExporter]
+    let command: ThreadCommand
+    /// Where a park leaves the records that wait for a partner, for a successor; nil: they go
+    /// out at the park, as at a stop.
+    public var held: HeldRecords?
+    /// `--output`: the files, rotated by the timers, and their exporter; the open file is
+    /// completed when the thread returns (a stop, or a successor going on).
+    public var output: (files: OutputFiles, exporter: any FlowExporter)?
+    /// What a predecessor left there, added again before the first record of this process.
+    public var carried: (latency: [FlowRecord], biflow: [FlowRecord]) = ([], [])
+    private let beat = Atomic<UInt64>(0)
+    /// Each collector's statistics as of the last tick, for readers on other threads.
+    private let published: Mutex<[ExportStatistics]>
+    /// Bumped by `requestTemplates()`; the export thread acts on a change at its next tick.
+    private let templateRequests = Atomic<UInt64>(0)
+    private var templateRequestsSeen: UInt64 = 0
+    /// Monotonic milliseconds of the last tick: the export thread's heartbeat for the service watchdog.
+    public var heartbeatMs: UInt64 { beat.load(ordering: .acquiring) }
+
+    public init(rings: [RecordRing], exporters: [any FlowExporter], biflowExporters: [any FlowExporter] = [],
+                biflow: BiflowAssembler? = nil, command: ThreadCommand) {
+        self.rings = rings
+        self.exporters = exporters
+        self.biflowExporters = biflowExporters
+        self.biflow = biflow
+        allExporters = exporters + biflowExporters
+        self.command = command
+        published = Mutex(allExporters.map(\.statistics))
+    }
+
+    public func run() {
+        while true {
+            var c = command.current
+            if c == .run {
+                _ = SystemCall.pollReadable(command.descriptor, -1, timeoutMs: Self.tickMs)
+                c = command.current
+            }
+            let draining = c == .stop
+            // Monotonic: the exporters' timers and the biflow hold must not follow a step of the
+            // wall clock (records carry their own wall-clock times).
+            let now = MonotonicClock.nowMs()
+            beat.store(now, ordering: .releasing)
+            let nowNs = now &* 1_000_000
+            if !carried.latency.isEmpty || !carried.biflow.isEmpty {
+                // Those that waited for their reverse wait again, here; a biflow record with no
+                // --biflow here any more has no collector left to go to.
+                if let biflow { for r in carried.biflow { biflow.add(r, now: nowNs) { self.toBiflow($0, now: now) } } }
+                for r in carried.latency { deliver(r, nowMs: now) }
+                carried = ([], [])
+            }
+            for ring in rings {
+                ring.drain { record in deliver(copy record, nowMs: now) }
+            }
+            timers(nowMs: now)
+            if c == .park || c == .parkEmptied {
+                // The forwarders are parked: their rings held all they had. What waits for a
+                // partner stays for the successor where it can (a plain park: it adopts the
+                // tables, and its forwarders report the partners); the rest goes now, as at a
+                // stop. Then every message.
+                if c == .park, let held {
+                    let waiting = latency.takeWaiting()
+                    let kept = min(waiting.count, held.capacity)
+                    for r in waiting[kept...] { joined(r, now: now) }
+                    let rest = held.keep(latency: Array(waiting.prefix(kept)), biflow: biflow?.takeWaiting() ?? [])
+                    if let biflow { for r in rest.biflow { biflow.add(r, now: nowNs) { self.toBiflow($0, now: now) } } }
+                }
+                finish(nowMs: now)
+                published.withLock { $0 = allExporters.map(\.statistics) }
+                command.acknowledge(c)
+                switch command.waitWhileParked() {
+                case .run:
+                    // The handover failed: what was kept for the successor waits here again.
+                    command.clearWake()
+                    if let held { carried = held.take() }
+                    command.acknowledge(.run)
+                    continue
+                case .quit:
+                    output?.files.completeCurrent()
+                    return
+                default: continue
+                }
+            }
+            if c == .quit {
+                output?.files.completeCurrent()
+                return
+            }
+            let snapshot = allExporters.map(\.statistics)
+            published.withLock { $0 = snapshot }
+            if draining && rings.allSatisfy(\.isDrained) {
+                finish(nowMs: now)
+                output?.files.completeCurrent()
+                return
+            }
+        }
+    }
+
+    // The steps of a tick, which `flowtap read` also drives from its one thread on the
+    // capture's clock (milliseconds; the joins' in nanoseconds of the same clock).
+
+    /// A finished record, into the latency join (and from it to every collector).
+    public func deliver(_ record: consuming FlowRecord, nowMs: UInt64) {
+        latency.add(record, now: nowMs &* 1_000_000) { self.joined($0, now: nowMs) }
+    }
+
+    /// The joins' expiry, template requests, and each collector's timers.
+    public func timers(nowMs: UInt64) {
+        let nowNs = nowMs &* 1_000_000
+        latency.expire(now: nowNs) { self.joined($0, now: nowMs) }
+        biflow?.expire(now: nowNs) { self.toBiflow($0, now: nowMs) }
+        let requests = templateRequests.load(ordering: .acquiring)
+        if requests != templateRequestsSeen {
+            templateRequestsSeen = requests
+            for exporter in allExporters { exporter.resendTemplates() }
+        }
+        for exporter in allExporters { exporter.tick(now: nowMs) }
+        // A file's time is up: its last message out, the file complete; the next message opens
+        // the next file, with templates and options first.
+        if let output, output.files.rotationDue(nowMs: WallClock.nowMs()) {
+            output.exporter.finish(now: nowMs)
+            output.files.completeCurrent()
+            output.exporter.resendTemplates()
+        }
+    }
+
+    /// Everything out: the records still waiting for a partner, then every message.
+    public func finish(nowMs: UInt64) {
+        latency.flush { self.joined($0, now: nowMs) }
+        biflow?.flush(now: nowMs &* 1_000_000) { self.toBiflow($0, now: nowMs) }
+        for exporter in allExporters { exporter.finish(now: nowMs) }
+    }
+
+    private func toBiflow(_ r: FlowRecord, now: UInt64) {
+        for exporter in biflowExporters { exporter.export(r, now: now) }
+    }
+
+    private func joined(_ record: FlowRecord, now: UInt64) {
+        for exporter in exporters { exporter.export(record, now: now) }
+        biflow?.add(record, now: now &* 1_000_000) { self.toBiflow($0, now: now) }
+    }
+
+    /// After `run` returned: the final statistics of each collector.
+    public var statistics: [(collector: CollectorAddress, statistics: ExportStatistics)] {
+        allExporters.map { ($0.collector, $0.statistics) }
+    }
+
+    /// While running, from any thread: each collector's statistics as of the last tick.
+    public var publishedStatistics: [(collector: CollectorAddress, statistics: ExportStatistics)] {
+        let snapshot = published.withLock { $0 }
+        return zip(allExporters.map(\.collector), snapshot).map { ($0, $1) }
+    }
+
+    /// From any thread: every collector gets templates and options again at the next tick.
+    public func requestTemplates() { templateRequests.add(1, ordering: .releasing) }
+}

@@ -1,0 +1,112 @@
+import FlowTapDecode
+/// One live flow as `flowtap show flows` lists it: the cache entry's counts since its last
+/// report, with wall-clock times.
+public struct FlowSnapshot: Sendable {
+    public var key: FlowKey
+    public var packets: UInt64
+    public var octets: UInt64
+    public var firstNs: UInt64
+    public var lastNs: UInt64
+    public var tcpFlags: UInt16
+    /// This direction's view of its TCP connection's start; the control server joins it with
+    /// the reverse flow's to show the connection's latency.
+    public var handshake = TCPHandshake()
+    /// Retransmitted and out-of-order data segments since the last report (`TCPSequence`).
+    public var retransmitted: UInt32 = 0
+    public var outOfOrder: UInt32 = 0
+}
+
+/// What `show flows` orders by, largest first (age: the oldest first).
+public enum FlowOrder: String, Sendable, CaseIterable {
+    case bytes, packets, rate, age
+
+    package func score(_ s: FlowSnapshot, nowNs: UInt64) -> Double {
+        switch self {
+        case .bytes: Double(s.octets)
+        case .packets: Double(s.packets)
+        case .rate: Double(s.octets) / max(0.001, Double(s.lastNs &- s.firstNs) / 1e9)
+        case .age: Double(nowNs &- s.firstNs)
+        }
+    }
+}
+
+/// A question to a forwarder's cache: the top `limit` live flows by `order` among those
+/// `matches` accepts. Answered a slice of the table at a time between frames (`FlowQueryScan`),
+/// so a query never holds up forwarding for a whole table's scan.
+public struct FlowQuery: Sendable {
+    public var order: FlowOrder
+    public var limit: Int
+    public var matches: @Sendable (FlowKey) -> Bool
+
+    public init(order: FlowOrder, limit: Int, matches: @escaping @Sendable (FlowKey) -> Bool) {
+        self.order = order
+        self.limit = max(1, min(limit, 10_000))
+        self.matches = matches
+    }
+}
+
+/// A query under way: where the scan is, and the best flows so far in a min-heap on the score.
+public struct FlowQueryScan {
+    let query: FlowQuery
+    var cursor = 0
+    var heap: [(score: Double, flow: FlowSnapshot)] = []
+    /// Slots per housekeeping: 2048 entries took under a millisecond on a full table (8192 held
+    /// a ping up to 4 ms).
+    public static let slotsPerStep = 2048
+
+    public init(_ query: FlowQuery) { self.query = query }
+
+    mutating func offer(_ flow: FlowSnapshot, nowNs: UInt64) {
+        let score = query.order.score(flow, nowNs: nowNs)
+        if heap.count < query.limit {
+            heap.append((score, flow))
+            var i = heap.count - 1
+            while i > 0 && heap[(i - 1) / 2].score > heap[i].score { heap.swapAt(i, (i - 1) / 2); i = (i - 1) / 2 }
+        } else if score > heap[0].score {
+            heap[0] = (score, flow)
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var smallest = i
+                if l < heap.count && heap[l].score < heap[smallest].score { smallest = l }
+                if r < heap.count && heap[r].score < heap[smallest].score { smallest = r }
+                if smallest == i { break }
+                heap.swapAt(i, smallest)
+                i = smallest
+            }
+        }
+    }
+
+    /// The answer, best first.
+    public var result: [FlowSnapshot] { heap.sorted { $0.score > $1.score }.map(\.flow) }
+}
+
+extension FlowCache {
+    /// Scans the next slice of the table for `scan`; true once the whole table is covered.
+    public func step(_ scan: inout FlowQueryScan, nowNs: UInt64) -> Bool {
+        let end = min(capacity, scan.cursor + FlowQueryScan.slotsPerStep)
+        for slot in scan.cursor ..< end where tags[slot] != 0 && entries[slot].packets > 0 {
+            let e = entries[slot]
+            guard scan.query.matches(e.key) else { continue }
+            scan.offer(FlowSnapshot(key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
+                                    lastNs: e.lastNs &+ wallOffsetNs, tcpFlags: e.tcpFlags & TCPFlags.header,
+                                    handshake: Self.handshake(e), retransmitted: e.retransmitted, outOfOrder: e.outOfOrder),
+                       nowNs: nowNs &+ wallOffsetNs)
+        }
+        scan.cursor = end
+        return end == capacity
+    }
+
+    /// Reports every flow `matches` accepts ("forced end") and removes it: `flowtap expire
+    /// --match`. False when `deliver` refused a record; calling again resumes.
+    public mutating func expire(where matches: (FlowKey) -> Bool, _ deliver: (borrowing FlowRecord) -> Bool) -> Bool {
+        for slot in 0 ..< capacity where tags[slot] != 0 && matches(entries[slot].key) {
+            if let r = record(slot, reason: .forcedEnd) {
+                guard deliver(r) else { return false }
+                recordsByReason[Int(FlowEndReason.forcedEnd.rawValue)] &+= 1
+            }
+            release(slot)
+        }
+        return true
+    }
+}

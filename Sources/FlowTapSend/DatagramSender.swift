@@ -1,0 +1,47 @@
+import FlowTapBase
+import Glibc
+
+/// Sends finished messages to one collector through an ordinary UDP socket: `flowtap read`'s
+/// sender, which needs no privilege (the kernel writes the IP and UDP headers, from a port of
+/// its choosing). Paced: a collector on the same host reads from a socket buffer of a few
+/// hundred datagrams, and a reader of a file outruns it; at most `messagesPerSecond` leave,
+/// the sender sleeping once it is 1 ms ahead: bursts of 20 messages at the default rate, well
+/// within such a buffer, and a sleep a burst rather than a message (0: unpaced). No pacing
+/// makes up for a collector that is not scheduled: its socket buffer must hold what arrives
+/// meanwhile (nfcapd -B).
+public struct DatagramSender: MessageTransport {
+    public let socket: Socket
+    public let destination: IPAddress
+    private let target: SocketAddress
+    private let intervalNs: UInt64
+    private var nextAt: UInt64 = 0
+    static let leadNs: UInt64 = 1_000_000
+
+    public init(destination: IPAddress, port: UInt16, messagesPerSecond: Int) throws(SetupError) {
+        do {
+            socket = try Socket(family: destination.isIPv6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM)
+        } catch {
+            throw SetupError("cannot open a UDP socket toward \(destination.withPort(port)): \(error)", fix: "check the address")
+        }
+        self.destination = destination
+        target = SocketAddress(destination, port: port)
+        intervalNs = messagesPerSecond > 0 ? 1_000_000_000 / UInt64(messagesPerSecond) : 0
+    }
+
+    /// The IP and UDP headers the kernel adds, which the message size must leave room for.
+    public var headerLength: Int { destination.isIPv6 ? 48 : 28 }
+
+    public mutating func send(payload: UnsafeMutableRawPointer, length: Int) -> Int {
+        if intervalNs > 0 {
+            let now = MonotonicClock.nowNs()
+            if nextAt > now + Self.leadNs {
+                var pause = timespec(tv_sec: Int(((nextAt - now) / 1_000_000_000)), tv_nsec: Int((nextAt - now) % 1_000_000_000))
+                var left = timespec()
+                while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
+            }
+            nextAt = max(nextAt, now) + intervalNs
+        }
+        let n = SystemCall.sendTo(socket.descriptor, payload, length, target)
+        return n < 0 ? n : 0
+    }
+}

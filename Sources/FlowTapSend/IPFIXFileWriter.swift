@@ -1,0 +1,164 @@
+import CFlowTapLinux
+import FlowTapBase
+import Glibc
+import SystemPackage
+
+/// An IPFIX file (RFC 5655): the messages a collector would get, one after another, as they
+/// were sent. It is written under a temporary name (`PATH.partial`) and renamed to its path
+/// when complete, so that a reader never sees half a file. A write error is counted by the
+/// exporter as a send error, and the file is kept (renamed) with what it holds.
+public final class IPFIXFile {
+    public let path: String
+    private let partial: String
+    private var fd: FileDescriptor?
+    public private(set) var writeError: Errno?
+
+    public init(path: String) throws(SetupError) {
+        self.path = path
+        partial = path + ".partial"
+        do {
+            // Exactly the flags the seccomp filter lets through with --output (CFT_OUTPUT_OPEN_FLAGS).
+            fd = try FileDescriptor.open(FilePath(partial), .writeOnly, options: [.create, .truncate, .closeOnExec],
+                                         permissions: [.ownerReadWrite, .groupRead, .otherRead], retryOnInterrupt: true)
+        } catch {
+            throw SetupError("cannot write \(partial): \(error)", fix: "give --output a path in a directory you may write to")
+        }
+    }
+
+    /// Appends one message; 0, or -errno.
+    func write(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard let fd else { return -Int(EBADF) }
+        do {
+            _ = try fd.writeAll(bytes)
+            return 0
+        } catch {
+            writeError = error as? Errno
+            return -Int((error as? Errno)?.rawValue ?? EIO)
+        }
+    }
+
+    /// Closes the file and gives it its name. Idempotent.
+    public func complete() throws(SetupError) {
+        guard let open = fd else { return }
+        fd = nil
+        do {
+            try open.close()
+            try SystemCall.setup { rename(partial, path) }
+        } catch {
+            throw SetupError("cannot complete \(path): \(error)", fix: "check the disk and the directory's permissions")
+        }
+    }
+
+    deinit { try? fd?.close() }
+}
+
+/// `--output PATH`: the IPFIX files of a run, and of `read` (one file). Without rotation,
+/// one file, PATH, complete at the stop; with it, a new file every S seconds named
+/// PATH.YYYYmmddHHMMSS (its start, UTC, as nfcapd names its files; a successor's single file
+/// too), each complete on its own
+/// (the exporter sends templates and options again at the start of each). A file is opened at
+/// its first message, under the seccomp filter, as the account flowtap runs as; a file that
+/// cannot be opened costs its messages (counted as send errors), never forwarding.
+public final class OutputFiles {
+    public let path: String
+    public let rotateMs: UInt64
+    /// A successor (`--takeover`) names even a single file by its start, so as not to write
+    /// over its predecessor's PATH.
+    public var stamped = false
+    /// A successor's names come after its predecessor's: the second after the park (the old
+    /// flowtap names no file after it, and completes its last when it quits, which may be
+    /// after this one's first write).
+    public var notBeforeSecond: Int64 = 0
+    private var lastNamedSecond: Int64 = -1
+    private var current: IPFIXFile?
+    private var openedAtMs: UInt64 = 0
+    private let wallClockMs: () -> UInt64
+    public private(set) var completed: [String] = []
+    public private(set) var lastError: String?
+
+    public init(path: String, rotateSeconds: Int, wallClockMs: @escaping () -> UInt64 = WallClock.nowMs) {
+        self.path = path
+        rotateMs = UInt64(max(0, rotateSeconds)) * 1000
+        self.wallClockMs = wallClockMs
+    }
+
+    /// Opens the first file now (at setup, after the privilege drop: a path the account may
+    /// not write is an error at the start, not a silent loss).
+    public func open() throws(SetupError) {
+        guard current == nil else { return }
+        let now = wallClockMs()
+        current = try IPFIXFile(path: name(startingAtMs: now))
+        openedAtMs = now
+    }
+
+    /// Whether a rotation is due at wall-clock `nowMs`.
+    public func rotationDue(nowMs: UInt64) -> Bool {
+        rotateMs > 0 && current != nil && nowMs &- openedAtMs >= rotateMs
+    }
+
+    /// Completes the open file (renamed to its name); the next message opens the next file.
+    public func completeCurrent() {
+        guard let file = current else { return }
+        current = nil
+        if let e = file.writeError { lastError = "a write to \(file.path) failed: \(e)" }
+        do {
+            try file.complete()
+            completed.append(file.path)
+        } catch {
+            lastError = error.description
+        }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if let file = current { return file.write(bytes) }
+        let now = wallClockMs()
+        do {
+            let file = try IPFIXFile(path: name(startingAtMs: now))
+            current = file
+            openedAtMs = now
+            return file.write(bytes)
+        } catch {
+            lastError = error.description
+            return -Int(EACCES)
+        }
+    }
+
+    /// The next file's name: PATH, or PATH.YYYYmmddHHMMSS of its start, each later than the
+    /// last (a rotation within the same second takes the next one), so that no two files of
+    /// one run, or of a flowtap and its successor, share a name.
+    func name(startingAtMs ms: UInt64) -> String {
+        guard rotateMs > 0 || stamped else { return path }
+        let second = max(Int64(ms / 1000), notBeforeSecond, lastNamedSecond + 1)
+        lastNamedSecond = second
+        return path + "." + Self.utcStamp(seconds: second)
+    }
+
+    /// YYYYmmddHHMMSS in UTC, by the days-from-civil algorithm in reverse (no time zone file,
+    /// which the seccomp filter would not let localtime read anyway).
+    static func utcStamp(seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let rest = seconds - days * 86_400
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(year)\(two(month))\(two(day))\(two(rest / 3600))\(two(rest % 3600 / 60))\(two(rest % 60))"
+    }
+}
+
+/// The exporter's transport into `OutputFiles`: no headers in front of a message, and a
+/// message as large as IPFIX allows (65535 bytes, RFC 7011 §3.1).
+public struct OutputTransport: MessageTransport {
+    public let files: OutputFiles
+    public init(_ files: OutputFiles) { self.files = files }
+    public var headerLength: Int { 0 }
+    public mutating func send(payload: UnsafeMutableRawPointer, length: Int) -> Int {
+        files.write(UnsafeRawBufferPointer(start: payload, count: length))
+    }
+}
