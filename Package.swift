@@ -23,20 +23,18 @@ let package = Package(
     ],
     targets: [
         // The only C in the product: <linux/if_tun.h> ioctls, signalfd, eventfd, thread names,
-        // capabilities, and the seccomp filter (seccomp.c).
+        // capabilities, and the seccomp filter (seccomp.c); reached only through Base (layering.py).
         .target(name: "CFlowTapLinux"),
         // The vocabulary every stage shares, and the one syscall layer: depends on nothing of flowtap's.
         .target(name: "FlowTapBase", dependencies: ["CFlowTapLinux", .product(name: "SystemPackage", package: "swift-system")]),
         // Frames: TAPs and capture files; bytes into facts.
         .target(name: "FlowTapDecode", dependencies: ["FlowTapBase"]),
-        .target(name: "FlowTapDevice", dependencies: ["FlowTapBase", "FlowTapDecode", "CFlowTapLinux",
-                                                      .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "FlowTapDevice", dependencies: ["FlowTapBase", "FlowTapDecode", .product(name: "SystemPackage", package: "swift-system")]),
         // Facts into flows.
         .target(name: "FlowTapMeter", dependencies: ["FlowTapBase", "FlowTapDecode"]),
         // Flows into messages, messages onto the wire or into files, and the thread that does both.
         .target(name: "FlowTapEncode", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapMeter"]),
-        .target(name: "FlowTapSend", dependencies: ["FlowTapBase", "FlowTapEncode", "CFlowTapLinux",
-                                                    .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "FlowTapSend", dependencies: ["FlowTapBase", "FlowTapEncode", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "FlowTapExport", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapMeter", "FlowTapEncode", "FlowTapSend",
                                                       .product(name: "Logging", package: "swift-log")]),
         // The operator's side: the control socket, metrics, logs, the service manager.
@@ -49,7 +47,8 @@ let package = Package(
         // `run` itself.
         .target(name: "FlowTapForward", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapMeter",
                                                        .product(name: "Logging", package: "swift-log")]),
-        .target(name: "FlowTapSecurity", dependencies: ["FlowTapBase", "CFlowTapLinux", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FlowTapSecurity", dependencies: ["FlowTapBase", .product(name: "Logging", package: "swift-log"),
+                                                        .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "FlowTapSetup", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapDevice", "FlowTapMeter", "FlowTapEncode",
                                                      "FlowTapSend", "FlowTapExport", "FlowTapControl", "FlowTapForward",
                                                      "FlowTapSecurity", .product(name: "Logging", package: "swift-log")]),
@@ -61,8 +60,7 @@ let package = Package(
                                                     .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "FlowTapProbe", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapDevice", "FlowTapMeter", "FlowTapSend",
                                                      "FlowTapExport", "FlowTapControl", "FlowTapSecurity", "FlowTapSetup",
-                                                     "FlowTapLifecycle", "CFlowTapLinux",
-                                                     .product(name: "Logging", package: "swift-log")]),
+                                                     "FlowTapLifecycle", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "flowtap",
             dependencies: [

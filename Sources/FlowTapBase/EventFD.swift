@@ -3,17 +3,16 @@ import CFlowTapLinux
 /// An owned eventfd (non-blocking, close-on-exec): the one way a thread wakes another's poll.
 /// `signal` makes it readable; `clear` reads the count back to zero.
 public final class EventFD: Sendable {
-    public let descriptor: CInt
+    private let owned: Descriptor
+    public var descriptor: CInt { owned.descriptor }
 
     public init() throws(SetupError) {
         let fd = cft_eventfd_create()
         guard fd >= 0 else {
             throw SetupError("cannot create an eventfd: \(SetupError.text(-fd))", fix: "raise the open-file limit (ulimit -n)")
         }
-        descriptor = fd
+        owned = Descriptor(adopting: fd)
     }
-
-    deinit { SystemCall.close(descriptor) }
 
     public func signal() { _ = cft_eventfd_signal(descriptor) }
 

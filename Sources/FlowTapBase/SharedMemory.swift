@@ -11,7 +11,8 @@ import SystemPackage
 /// process that maps the same memfd sees the same bytes, so a reader of another process's data
 /// checks its layout first (the caller's header), and trusts nothing else.
 public final class SharedMemory: @unchecked Sendable {
-    public let descriptor: CInt
+    private let owned: Descriptor
+    public var descriptor: CInt { owned.descriptor }
     public let base: UnsafeMutableRawPointer
     public let size: Int
 
@@ -19,30 +20,20 @@ public final class SharedMemory: @unchecked Sendable {
     public init(creating name: String, size: Int) throws(Errno) {
         let fd = cft_memfd_create(name)
         guard fd >= 0 else { throw Errno(rawValue: -fd) }
-        do throws(Errno) {
-            try SystemCall.setup { ftruncate(fd, off_t(size)) }
-            base = try Self.map(fd, size: size)
-        } catch {
-            SystemCall.close(fd)
-            throw error
-        }
-        descriptor = fd
+        let owned = Descriptor(adopting: fd)   // closed with it should the mapping fail
+        try SystemCall.setup { ftruncate(fd, off_t(size)) }
+        base = try Self.map(fd, size: size)
+        self.owned = owned
         self.size = size
     }
 
     /// Maps a memfd another process made (its size read with fstat); takes the descriptor.
     public init(adopting fd: CInt) throws(Errno) {
-        var st = stat()
-        do throws(Errno) {
-            try SystemCall.setup { fstat(fd, &st) }
-            guard st.st_mode & S_IFMT == S_IFREG, st.st_size > 0 else { throw Errno.invalidArgument }
-            base = try Self.map(fd, size: Int(st.st_size))
-        } catch {
-            SystemCall.close(fd)
-            throw error
-        }
-        descriptor = fd
-        size = Int(st.st_size)
+        let owned = Descriptor(adopting: fd)   // closed with it when refused
+        guard let size = owned.fileSize, size > 0 else { throw Errno.invalidArgument }
+        base = try Self.map(fd, size: Int(size))
+        self.owned = owned
+        self.size = Int(size)
     }
 
     static func map(_ fd: CInt, size: Int) throws(Errno) -> UnsafeMutableRawPointer {
@@ -54,6 +45,5 @@ public final class SharedMemory: @unchecked Sendable {
 
     deinit {
         munmap(base, size)
-        SystemCall.close(descriptor)
     }
 }

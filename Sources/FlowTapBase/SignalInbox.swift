@@ -11,7 +11,8 @@ import Glibc
 /// - PIPE: ignored (SIG_IGN as well as blocked, should any thread unblock it); a write to a
 ///   closed pipe or socket fails with EPIPE and is handled there.
 public final class SignalInbox {
-    public let descriptor: CInt
+    private let owned: Descriptor
+    public var descriptor: CInt { owned.descriptor }
 
     public enum Action: Equatable { case stop, report, ignore }
 
@@ -24,10 +25,8 @@ public final class SignalInbox {
         guard fd >= 0 else {
             throw SetupError("cannot create a signalfd: \(SetupError.text(-fd))", fix: "raise the open-file limit (ulimit -n)")
         }
-        descriptor = fd
+        owned = Descriptor(adopting: fd)
     }
-
-    deinit { SystemCall.close(descriptor) }
 
     /// The next pending signal, or nil when none is.
     public func next() -> CInt? {

@@ -36,7 +36,7 @@ public struct ControlContext: Sendable {
 /// wait on). Returns false when it cannot take one now (one is under way); true: the connection
 /// is the desk's to answer and close.
 public protocol HandoverDesk: AnyObject, Sendable {
-    func take(_ request: ControlRequest, from client: CInt) -> Bool
+    func take(_ request: ControlRequest, from client: Descriptor) -> Bool
 }
 
 /// What the operator's side reads of the export thread, and the one thing it asks of it.
@@ -51,19 +51,16 @@ public protocol ExportStatus: AnyObject, Sendable {
 /// kernel dropped at the TAP's queue before flowtap read them. Opened at setup, read with
 /// pread(2) at offset 0, which makes sysfs render the value afresh; no file is opened later.
 public final class KernelDropCounter: Sendable {
-    let file: FileDescriptor
+    let file: Descriptor
 
     public init?(tap: String) {
-        guard let file = try? FileDescriptor.open("/sys/class/net/\(tap)/statistics/tx_dropped", .readOnly, options: [.closeOnExec])
-        else { return nil }
+        guard let file = try? Descriptor(opening: "/sys/class/net/\(tap)/statistics/tx_dropped", O_RDONLY) else { return nil }
         self.file = file
     }
 
-    deinit { try? file.close() }
-
     public var value: UInt64 {
         var buffer = [UInt8](repeating: 0, count: 32)
-        guard let n = try? buffer.withUnsafeMutableBytes({ try file.read(fromAbsoluteOffset: 0, into: $0) }), n > 0 else { return 0 }
+        guard let n = try? buffer.withUnsafeMutableBytes({ (b) throws(Errno) in try file.read(into: b, atOffset: 0) }), n > 0 else { return 0 }
         return UInt64(String(decoding: buffer.prefix(n), as: UTF8.self).filter(\.isNumber)) ?? 0
     }
 }
@@ -97,7 +94,9 @@ public final class ControlServer: @unchecked Sendable {
     /// it is dropped if that does not move.
     struct Client {
         enum Kind { case control, http }
-        let fd: CInt
+        /// Closed when the client is dropped from the list (unless a handover desk took it).
+        let owned: Descriptor
+        var fd: CInt { owned.descriptor }
         let kind: Kind
         var input: [UInt8] = []
         var output: [UInt8] = []
@@ -144,7 +143,6 @@ public final class ControlServer: @unchecked Sendable {
             if let socket, fds[1].revents != 0 { take(from: socket.descriptor, kind: .control, now: now) }
             if let metrics, http != nil, fds[2].revents != 0 { take(from: metrics.descriptor, kind: .http, now: now) }
         }
-        for c in clients { SystemCall.close(c.fd) }
         clients.removeAll()
     }
 
@@ -154,11 +152,9 @@ public final class ControlServer: @unchecked Sendable {
         for _ in 0 ..< 8 {
             let fd = SystemCall.accept(listener)
             guard fd >= 0 else { return }
-            guard clients.count < Self.maxClients else {
-                SystemCall.close(fd)
-                continue
-            }
-            clients.append(Client(fd: fd, kind: kind, deadlineMs: now + (kind == .control ? Self.controlLineMs : Self.httpIdleMs)))
+            let owned = Descriptor(adopting: fd)
+            guard clients.count < Self.maxClients else { continue }   // closed as it goes
+            clients.append(Client(owned: owned, kind: kind, deadlineMs: now + (kind == .control ? Self.controlLineMs : Self.httpIdleMs)))
         }
     }
 
@@ -176,7 +172,7 @@ public final class ControlServer: @unchecked Sendable {
         case .control:
             guard let end = clients[i].input.firstIndex(of: UInt8(ascii: "\n")) ?? (clients[i].input.count >= 4096 ? 4096 : nil) else { return }
             let line = String(decoding: clients[i].input.prefix(end), as: UTF8.self)
-            guard let reply = answer(line, from: clients[i].fd) else {
+            guard let reply = answer(line, from: clients[i].owned) else {
                 clients.remove(at: i)   // a handover desk took the connection
                 return
             }
@@ -235,7 +231,6 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     func drop(_ i: Int) {
-        SystemCall.close(clients[i].fd)
         clients.remove(at: i)
     }
 
@@ -247,12 +242,12 @@ public final class ControlServer: @unchecked Sendable {
 
     /// The answer to one control line from `client`; nil when a handover desk took the
     /// connection (and the duty to answer and close it).
-    func answer(_ line: String, from client: CInt) -> [UInt8]? {
+    func answer(_ line: String, from client: Descriptor) -> [UInt8]? {
         switch try? ControlRequest(parsing: line, longestTimeout: context.longestTimeout) {
         case let r? where r.isHandover:
             // The TAP queues and the raw sockets go with a handover: only to root, or to the
             // user this flowtap runs as.
-            let peer = SystemCall.peerUID(client)
+            let peer = SystemCall.peerUID(client.descriptor)
             if peer != 0 && peer != CInt(bitPattern: getuid()) {
                 return Array(ControlJSON.encode(ControlError(error: "a handover or reload is taken only from root or uid \(getuid()), which this flowtap runs as; the asker is uid \(peer)"), pretty: true).utf8)
             }

@@ -8,7 +8,7 @@ import SystemPackage
 /// that answers belongs to a running probe, and flowtap refuses to start on it.
 public final class ControlSocket {
     public let path: String
-    let socket: Socket
+    let socket: Descriptor
     public var descriptor: CInt { socket.descriptor }
 
     public static func defaultPath(tapA: String, tapB: String) -> String { "/run/flowtap/\(tapA)-\(tapB).sock" }
@@ -30,7 +30,7 @@ public final class ControlSocket {
         }
         do {
             try SystemCall.removeFile(path)   // a stale socket, or nothing
-            socket = try Socket(family: AF_UNIX, type: SOCK_STREAM, nonBlocking: true)
+            socket = try Descriptor(socket: AF_UNIX, type: SOCK_STREAM, nonBlocking: true)
         } catch {
             throw SetupError("cannot open the control socket: \(error)", fix: "raise the open-file limit (ulimit -n)")
         }
@@ -48,13 +48,13 @@ public final class ControlSocket {
     /// clients wait in its backlog meanwhile, and nothing is unlinked or bound again.
     public init(adopting fd: CInt, path: String) {
         self.path = path
-        socket = Socket(adopting: fd)
+        socket = Descriptor(adopting: fd)
     }
 
     /// A connected client (ENOENT: no socket; ECONNREFUSED: stale; EACCES: no permission).
-    public static func connect(_ path: String) throws(Errno) -> Socket {
+    public static func connect(_ path: String) throws(Errno) -> Descriptor {
         guard let address = SocketAddress(unixPath: path) else { throw .invalidArgument }
-        let socket = try Socket(family: AF_UNIX, type: SOCK_STREAM)
+        let socket = try Descriptor(socket: AF_UNIX, type: SOCK_STREAM)
         try socket.connect(address)
         return socket
     }

@@ -9,7 +9,7 @@ import SystemPackage
 /// Non-blocking: an accept finds a connection or returns at once.
 public final class MetricsListener {
     public let address: MetricsAddress
-    let socket: Socket
+    let socket: Descriptor
     public var descriptor: CInt { socket.descriptor }
 
     /// Binds and listens on `address`: every address is IPv6's wildcard, which takes IPv4
@@ -21,7 +21,7 @@ public final class MetricsListener {
             ?? [SocketAddress(anyOf: AF_INET6, port: address.port), SocketAddress(anyOf: AF_INET, port: address.port)]
         for candidate in candidates {
             do {
-                let socket = try Socket(family: candidate.family, type: SOCK_STREAM, nonBlocking: true)
+                let socket = try Descriptor(socket: candidate.family, type: SOCK_STREAM, nonBlocking: true)
                 try socket.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, 1)
                 if candidate.family == AF_INET6 && address.host == nil { try socket.setOption(level: CInt(IPPROTO_IPV6), name: IPV6_V6ONLY, 0) }
                 try socket.bind(candidate)
@@ -49,7 +49,7 @@ public final class MetricsListener {
     /// The listening socket a previous flowtap made for the same address.
     public init(adopting fd: CInt, address: MetricsAddress) {
         self.address = address
-        socket = Socket(adopting: fd)
+        socket = Descriptor(adopting: fd)
     }
 
     /// Whether `fd` (a predecessor's listener) is bound to what `address` asks: the same port,

@@ -6,7 +6,7 @@ import Glibc
 /// abstract namespace). The socket is made at setup, before the privilege drop; sending on it
 /// afterwards is a sendto(2), which the seccomp allowlist has.
 public final class ServiceNotifier {
-    let socket: Socket
+    let socket: Descriptor
     let address: SocketAddress
     /// $WATCHDOG_USEC, when it is meant for this process ($WATCHDOG_PID absent or ours).
     public let watchdogUs: UInt64?
@@ -28,7 +28,7 @@ public final class ServiceNotifier {
                              fix: "let systemd set it (Type=notify), or unset it")
         }
         do {
-            socket = try Socket(family: AF_UNIX, type: SOCK_DGRAM, nonBlocking: true)
+            socket = try Descriptor(socket: AF_UNIX, type: SOCK_DGRAM, nonBlocking: true)
         } catch {
             throw SetupError("cannot open a socket for NOTIFY_SOCKET: \(error)", fix: "raise the open-file limit (ulimit -n)")
         }

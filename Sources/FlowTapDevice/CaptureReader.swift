@@ -15,7 +15,7 @@ import SystemPackage
 public struct CaptureReader: ~Copyable {
     /// Where the bytes come from: read(2) of a descriptor, or memory (the fuzzer, tests).
     public enum Source {
-        case descriptor(FileDescriptor)
+        case descriptor(Descriptor)
         case memory(UnsafeRawBufferPointer)
     }
 
@@ -113,8 +113,8 @@ public struct CaptureReader: ~Copyable {
             let got: Int
             switch source {
             case let .descriptor(fd):
-                do {
-                    got = try fd.read(into: UnsafeMutableRawBufferPointer(start: base + end, count: room), retryOnInterrupt: true)
+                do throws(Errno) {
+                    got = try fd.read(into: UnsafeMutableRawBufferPointer(start: base + end, count: room))
                 } catch {
                     return CaptureError("cannot read the input: \(error)", packet: packets + 1, offset: consumedBytes + UInt64(end - start))
                 }

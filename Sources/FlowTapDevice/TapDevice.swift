@@ -1,4 +1,3 @@
-import CFlowTapLinux
 import FlowTapBase
 import Glibc
 import SystemPackage
@@ -14,7 +13,9 @@ public final class TapDevice: Sendable {
     public let ifIndex: UInt32
     /// True when flowtap created the device (it vanishes when flowtap exits).
     public let created: Bool
-    public let descriptor: FileDescriptor
+    public let owned: Descriptor
+    /// The queue's descriptor, for the forwarder's read, write and poll.
+    public var descriptor: CInt { owned.descriptor }
 
     /// Opens /dev/net/tun and attaches to the TAP `name` with IFF_TAP | IFF_NO_PI (TUNSETIFF),
     /// creating it when absent, then resets its offloads (TUNSETOFFLOAD 0): a persistent TAP
@@ -24,8 +25,8 @@ public final class TapDevice: Sendable {
     public static let vnetHeaderSize = 12
     /// TUNSETOFFLOAD with `--offload`: checksum, TSO4/6, TSO with ECN, and USO4/6 where the
     /// kernel has them (6.2 and later).
-    static let offloads = CFT_TUN_F_CSUM | CFT_TUN_F_TSO4 | CFT_TUN_F_TSO6 | CFT_TUN_F_TSO_ECN
-    static let udpOffloads = CFT_TUN_F_USO4 | CFT_TUN_F_USO6
+    static let offloads: TunnelDevice.Offloads = [.checksum, .tso4, .tso6, .tsoECN]
+    static let udpOffloads: TunnelDevice.Offloads = [.uso4, .uso6]
 
     /// With `offload`, the TAP is opened with IFF_VNET_HDR: every frame carries a 12-byte
     /// virtio_net_hdr (TUNSETVNETHDRSZ) and may be a GSO super-frame with a partial checksum.
@@ -34,10 +35,9 @@ public final class TapDevice: Sendable {
     public static func attach(name: String, offload: Bool = false, multiQueue: Bool = false) throws(SetupError) -> TapDevice {
         try validateName(name)
         let existed = if_nametoindex(name) != 0
-        let fd: FileDescriptor
+        let fd: Descriptor
         do {
-            fd = try FileDescriptor.open("/dev/net/tun", .readWrite,
-                                         options: [.closeOnExec, .nonBlocking])
+            fd = try Descriptor(opening: "/dev/net/tun", O_RDWR | O_NONBLOCK)
         } catch {
             switch error {
             case .noSuchFileOrDirectory, .noSuchAddressOrDevice:
@@ -51,43 +51,45 @@ public final class TapDevice: Sendable {
                 throw SetupError("cannot open /dev/net/tun: \(error)", fix: "check that the tun driver is loaded")
             }
         }
-        var kernelName = [CChar](repeating: 0, count: Int(CFT_IFNAMSIZ))
-        let flags = CFT_IFF_TAP | CFT_IFF_NO_PI | (offload ? CFT_IFF_VNET_HDR : 0) | (multiQueue ? CFT_IFF_MULTI_QUEUE : 0)
-        var rc = cft_tun_attach(fd.rawValue, name, flags, &kernelName)
-        if rc == -EINVAL && existed && !multiQueue {
-            // A TAP made with multi_queue takes one queue too, but only when asked that way.
-            rc = cft_tun_attach(fd.rawValue, name, flags | CFT_IFF_MULTI_QUEUE, &kernelName)
-        }
-        if rc < 0 {
-            try? fd.close()
-            throw attachError(name: name, errnoValue: -rc, existed: existed, multiQueue: multiQueue)
-        }
-        var offloadRC: CInt
-        if offload {
-            offloadRC = cft_tun_set_vnet_hdr_size(fd.rawValue, CInt(vnetHeaderSize))
-            if offloadRC == 0 {
-                offloadRC = cft_tun_set_offload(fd.rawValue, offloads | udpOffloads)
-                if offloadRC == -EINVAL { offloadRC = cft_tun_set_offload(fd.rawValue, offloads) } // no USO before 6.2
+        var flags: TunnelDevice.Flags = [.tap, .noPacketInformation]
+        if offload { flags.insert(.vnetHeader) }
+        if multiQueue { flags.insert(.multiQueue) }
+        let kernelName: String
+        do throws(Errno) {
+            do throws(Errno) {
+                kernelName = try TunnelDevice.attach(fd.descriptor, name: name, flags: flags)
+            } catch .invalidArgument where existed && !multiQueue {
+                // A TAP made with multi_queue takes one queue too, but only when asked that way.
+                kernelName = try TunnelDevice.attach(fd.descriptor, name: name, flags: flags.union(.multiQueue))
             }
-        } else {
-            offloadRC = cft_tun_set_offload(fd.rawValue, 0)
+        } catch {
+            throw attachError(name: name, errnoValue: error.rawValue, existed: existed, multiQueue: multiQueue)
         }
-        if offloadRC < 0 {
-            try? fd.close()
-            throw SetupError("cannot set the offloads of TAP '\(name)' (\(SetupError.text(-offloadRC)))",
+        do throws(Errno) {
+            if offload {
+                try TunnelDevice.setVnetHeaderSize(fd.descriptor, vnetHeaderSize)
+                do throws(Errno) {
+                    try TunnelDevice.setOffloads(fd.descriptor, offloads.union(udpOffloads))
+                } catch .invalidArgument {
+                    try TunnelDevice.setOffloads(fd.descriptor, offloads) // no USO before 6.2
+                }
+            } else {
+                try TunnelDevice.setOffloads(fd.descriptor, [])
+            }
+        } catch {
+            throw SetupError("cannot set the offloads of TAP '\(name)' (\(error))",
                              fix: "recreate it with 'ip tuntap del dev \(name) mode tap; ip tuntap add dev \(name) mode tap'")
         }
         if !existed {
-            let up = cft_link_set_up(name)
-            if up < 0 {
-                try? fd.close()
-                throw SetupError("created TAP '\(name)' but cannot bring it up: \(SetupError.text(-up))",
+            do throws(Errno) {
+                try TunnelDevice.setUp(name)
+            } catch {
+                throw SetupError("created TAP '\(name)' but cannot bring it up: \(error)",
                                  fix: "bring it up with 'ip link set \(name) up'")
             }
         }
         let index = if_nametoindex(name)
-        return TapDevice(name: String(decoding: kernelName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
-                         ifIndex: index, created: !existed, descriptor: fd)
+        return TapDevice(name: kernelName, ifIndex: index, created: !existed, owned: fd)
     }
 
     /// Takes a TAP queue another process opened and passed on (a handover, the service
@@ -95,44 +97,39 @@ public final class TapDevice: Sendable {
     /// it is and how it was opened; a queue of another TAP, or one opened with other offloads,
     /// is refused (and closed).
     public static func adopt(_ fd: CInt, name: String, offload: Bool) throws(SetupError) -> TapDevice {
-        var kernelName = [CChar](repeating: 0, count: Int(CFT_IFNAMSIZ))
-        var flags: CInt = 0
-        let rc = cft_tun_get_iff(fd, &kernelName, &flags)
-        guard rc == 0 else {
-            SystemCall.close(fd)
-            throw SetupError("the descriptor handed over for TAP '\(name)' is not an attached TAP queue (\(SetupError.text(-rc)))",
+        let owned = Descriptor(adopting: fd)   // closed with it when refused
+        let got: String, flags: TunnelDevice.Flags
+        do throws(Errno) {
+            (got, flags) = try TunnelDevice.interface(fd)
+        } catch {
+            throw SetupError("the descriptor handed over for TAP '\(name)' is not an attached TAP queue (\(error))",
                              fix: "start without the inherited descriptors (stop the running flowtap, or clear the unit's fd store with 'systemctl clean --what=fdstore' on systemd 254 and later)")
         }
-        let got = String(decoding: kernelName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard got == name else {
-            SystemCall.close(fd)
             throw SetupError("the descriptor handed over for TAP '\(name)' is a queue of TAP '\(got)'",
                              fix: "give the same --tap-a and --tap-b as the running flowtap")
         }
-        guard (flags & CFT_IFF_VNET_HDR != 0) == offload else {
-            SystemCall.close(fd)
+        guard flags.contains(.vnetHeader) == offload else {
             throw SetupError("TAP '\(name)' was opened \(offload ? "without" : "with") --offload, and a handover cannot change that",
                              fix: "give the running flowtap's --offload setting, or stop it and start afresh")
         }
-        return TapDevice(name: got, ifIndex: if_nametoindex(got), created: false, descriptor: FileDescriptor(rawValue: fd))
+        return TapDevice(name: got, ifIndex: if_nametoindex(got), created: false, owned: owned)
     }
 
-    init(name: String, ifIndex: UInt32, created: Bool, descriptor: FileDescriptor) {
+    init(name: String, ifIndex: UInt32, created: Bool, owned: Descriptor) {
         self.name = name
         self.ifIndex = ifIndex
         self.created = created
-        self.descriptor = descriptor
+        self.owned = owned
     }
 
     /// False when the link is administratively down: frames neither arrive nor leave.
-    public var isUp: Bool { cft_link_is_up(name) == 1 }
-
-    deinit { try? descriptor.close() }
+    public var isUp: Bool { TunnelDevice.isUp(name) }
 
     package static func validateName(_ name: String) throws(SetupError) {
-        if name.isEmpty || name.utf8.count >= Int(CFT_IFNAMSIZ) {
+        if name.isEmpty || name.utf8.count >= TunnelDevice.nameSize {
             throw SetupError("TAP name '\(name)' is not a valid interface name",
-                             fix: "use 1 to \(CFT_IFNAMSIZ - 1) characters, as 'ip link' does")
+                             fix: "use 1 to \(TunnelDevice.nameSize - 1) characters, as 'ip link' does")
         }
         if name.contains("/") || name.contains(where: \.isWhitespace) || name == "." || name == ".." {
             throw SetupError("TAP name '\(name)' contains a character Linux does not allow in interface names",

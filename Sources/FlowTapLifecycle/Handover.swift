@@ -40,7 +40,7 @@ public struct Handover {
         self.logger = logger
     }
 
-    package func serve(_ request: ControlRequest, client: Socket) -> Outcome {
+    package func serve(_ request: ControlRequest, client: Descriptor) -> Outcome {
         let channel = HandoverChannel(socket: client)
         func refuse(_ why: String) -> Outcome {
             _ = channel.send(ControlJSON.encode(ControlError(error: why)))

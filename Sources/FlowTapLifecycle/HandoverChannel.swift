@@ -6,7 +6,7 @@ import Glibc
 /// thread is parked, the successor says "started" once its threads run. Each wait is bounded:
 /// a silent or dead peer is a failed handover, never a hang.
 struct HandoverChannel {
-    let socket: Socket
+    let socket: Descriptor
     static let timeoutMs: CInt = 10_000
 
     func send(_ line: String) -> Bool {

@@ -21,7 +21,7 @@ package final class Takeover {
             throw SetupError("--takeover needs the running flowtap's control socket, and --control is none",
                              fix: "give the running flowtap's --control PATH (or leave it out for the default)")
         }
-        let socket: Socket
+        let socket: Descriptor
         do { socket = try ControlSocket.connect(path) } catch {
             throw SetupError("--takeover: no flowtap answers on \(path) (\(error))",
                              fix: "start the probe without --takeover, or give the running flowtap's --control PATH")

@@ -1,4 +1,3 @@
-import CFlowTapLinux
 import FlowTapBase
 import FlowTapControl
 import FlowTapDecode
@@ -196,8 +195,8 @@ public enum Probe {
     static func passable(state: StateRegion, taps: (a: [TapDevice], b: [TapDevice]), export: ExportWiring,
                          control: ControlPlane) -> [(name: String, descriptor: CInt)] {
         var list: [(name: String, descriptor: CInt)] = [(DescriptorNames.state, state.memory.descriptor)]
-        for (q, tap) in taps.a.enumerated() { list.append((DescriptorNames.tapA(q), tap.descriptor.rawValue)) }
-        for (q, tap) in taps.b.enumerated() { list.append((DescriptorNames.tapB(q), tap.descriptor.rawValue)) }
+        for (q, tap) in taps.a.enumerated() { list.append((DescriptorNames.tapA(q), tap.descriptor)) }
+        for (q, tap) in taps.b.enumerated() { list.append((DescriptorNames.tapB(q), tap.descriptor)) }
         if let fd = export.sockets.descriptors.ipv4 { list.append((DescriptorNames.raw4, fd)) }
         if let fd = export.sockets.descriptors.ipv6 { list.append((DescriptorNames.raw6, fd)) }
         if let socket = control.socket { list.append((DescriptorNames.control, socket.descriptor)) }
@@ -249,17 +248,18 @@ public enum Probe {
             a.append(try open(config.tapA, inherited?.take(DescriptorNames.tapA(q))))
             b.append(try open(config.tapB, inherited?.take(DescriptorNames.tapB(q))))
         }
-        if let cpu = config.cpus.first(where: { $0 >= Int(cft_usable_cpus()) }) {
-            throw SetupError("--cpus names CPU \(cpu), and this process may use \(cft_usable_cpus()) CPUs",
-                             fix: "give CPUs from 0 to \(cft_usable_cpus() - 1)")
+        let usable = ProcessControl.usableCPUs
+        if let cpu = config.cpus.first(where: { $0 >= usable }) {
+            throw SetupError("--cpus names CPU \(cpu), and this process may use \(usable) CPUs",
+                             fix: "give CPUs from 0 to \(usable - 1)")
         }
-        for name in [a[0].name, b[0].name] where cft_link_is_up(name) != 1 {
+        for name in [a[0].name, b[0].name] where !TunnelDevice.isUp(name) {
             logger.warning("TAP \(name) is down: no frame crosses it until 'ip link set \(name) up'")
         }
         return (a, b)
     }
 
-    enum Wake { case signal(CInt), failure, handover(ControlRequest, Socket) }
+    enum Wake { case signal(CInt), failure, handover(ControlRequest, Descriptor) }
 
     /// Sleeps on the signalfd until a stop signal, a TAP failure or a handover ask. SIGUSR1 logs
     /// the counters so far. Under a systemd watchdog it wakes every half period and sends

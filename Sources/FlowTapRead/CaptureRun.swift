@@ -116,15 +116,16 @@ public enum CaptureRun {
         for c in config.collectors {
             senders.append(try DatagramSender(destination: c.host, port: c.port, messagesPerSecond: options.messagesPerSecond))
         }
-        var inputs: [(name: String, fd: FileDescriptor, size: Int64?)] = []
-        defer { for i in inputs where i.name != "-" { try? i.fd.close() } }
+        var inputs: [(name: String, fd: Descriptor, size: Int64?)] = []
         for path in options.inputs {
-            if path == "-" { inputs.append(("standard input", .standardInput, nil)); continue }
-            do {
-                let fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec, retryOnInterrupt: true)
-                let size = try? fd.seek(offset: 0, from: .end)
-                _ = try? fd.seek(offset: 0, from: .start)
-                inputs.append((path, fd, size))
+            do throws(Errno) {
+                if path == "-" {
+                    // A copy: standard input is flowtap's to read, not to close.
+                    inputs.append(("standard input", try Descriptor(duplicating: STDIN_FILENO), nil))
+                    continue
+                }
+                let fd = try Descriptor(opening: path, O_RDONLY)
+                inputs.append((path, fd, fd.fileSize))
             } catch {
                 throw SetupError("cannot read \(path): \(error)", fix: "give the path of a pcap or pcapng file you may read")
             }

@@ -1,7 +1,7 @@
-import CFlowTapLinux
 import FlowTapBase
 import Glibc
 import Logging
+import SystemPackage
 
 /// What flowtap gives up once every privileged descriptor (TAPs, raw sockets) is open, before
 /// any thread reads a frame: the user and groups, every capability (the bounding set too),
@@ -43,27 +43,26 @@ public struct PrivilegeDrop: Sendable, Equatable {
     /// privileges. Credentials are per thread: this runs while the main thread is the only one,
     /// and every thread started later inherits them.
     public func dropCredentials(logger: Logger) throws(SetupError) {
-        let boundingRC = cft_drop_bounding_set()
+        var boundingError: Errno?
+        do throws(Errno) { try ProcessControl.dropBoundingSet() } catch { boundingError = error }
         if let account {
-            if initgroups(account.name, account.gid) != 0 && !(getuid() == account.uid && errno == EPERM) {
-                throw Self.failed("set the supplementary groups of \(account.name)", errno)
+            do throws(ProcessControlError) {
+                try ProcessControl.become(user: account.name, uid: account.uid, gid: account.gid)
+            } catch {
+                throw Self.failed(error.step, error.errno)
             }
-            if setgid(account.gid) != 0 { throw Self.failed("switch to the group of \(account.name)", errno) }
-            if setuid(account.uid) != 0 { throw Self.failed("switch to user \(account.name)", errno) }
             // setuid away from root must be for good: a way back would undo all of this.
-            if account.uid != 0 && setuid(0) == 0 {
+            if account.uid != 0 && ProcessControl.canRegainRoot() {
                 throw SetupError("could switch back to root after dropping to \(account.name)", fix: "report this as a bug")
             }
         } else if getuid() == 0 {
             logger.warning("running as root (--user root): uid 0 kept; capabilities, new privileges and system calls are still dropped")
         }
-        let capsRC = cft_clear_capabilities()
-        if capsRC < 0 { throw Self.failed("clear the capability sets", -capsRC) }
-        if boundingRC < 0 {
-            logger.warning("could not empty the capability bounding set (\(SetupError.text(-boundingRC))): flowtap lacks CAP_SETPCAP; with no capability left and no new privileges it cannot regain any, but a service manager should set CapabilityBoundingSet= as well")
+        do throws(Errno) { try ProcessControl.clearCapabilities() } catch { throw Self.failed("clear the capability sets", error) }
+        if let boundingError {
+            logger.warning("could not empty the capability bounding set (\(boundingError)): flowtap lacks CAP_SETPCAP; with no capability left and no new privileges it cannot regain any, but a service manager should set CapabilityBoundingSet= as well")
         }
-        let nnp = cft_set_no_new_privs()
-        if nnp < 0 { throw Self.failed("set no_new_privs", -nnp) }
+        do throws(Errno) { try ProcessControl.setNoNewPrivileges() } catch { throw Self.failed("set no_new_privs", error) }
     }
 
     /// The seccomp filter, last, so that it need not allow the calls above; installed on every
@@ -73,11 +72,11 @@ public struct PrivilegeDrop: Sendable, Equatable {
     public func installFilter(output: Bool = false, logger: Logger) throws(SetupError) {
         let count = SeccompAllowlist.numbers.count
         if seccomp != .off {
-            let numbers = SeccompAllowlist.numbers
-            let rc = numbers.withUnsafeBufferPointer {
-                cft_install_seccomp($0.baseAddress, CInt($0.count), seccomp == .trap ? 1 : 0, output ? 1 : 0)
+            do throws(Errno) {
+                try ProcessControl.installSeccomp(allowed: SeccompAllowlist.numbers, trap: seccomp == .trap, output: output)
+            } catch {
+                throw Self.failed("install the seccomp filter", error)
             }
-            if rc < 0 { throw Self.failed("install the seccomp filter", -rc) }
         }
         let filter = switch seccomp {
         case .on: ", seccomp allowlist of \(count) system calls"
@@ -87,8 +86,8 @@ public struct PrivilegeDrop: Sendable, Equatable {
         logger.info("privileges dropped: uid \(getuid()) gid \(getgid()), no capabilities, no_new_privs\(filter)")
     }
 
-    static func failed(_ what: String, _ errnoValue: CInt) -> SetupError {
-        SetupError("cannot \(what) while dropping privileges: \(SetupError.text(errnoValue))",
+    static func failed(_ what: String, _ error: Errno) -> SetupError {
+        SetupError("cannot \(what) while dropping privileges: \(error)",
                    fix: "run flowtap as root (it drops privileges itself), or under systemd with User= and AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW")
     }
 }

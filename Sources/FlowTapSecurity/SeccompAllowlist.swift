@@ -1,4 +1,4 @@
-import CFlowTapLinux
+import FlowTapBase
 
 /// The system calls flowtap makes once privileges are dropped: forwarding, metering, export,
 /// the control of its threads and shutdown. Everything else is refused (see
@@ -66,5 +66,5 @@ public enum SeccompAllowlist {
 
     /// The numbers of `calls` that this architecture has (a name the shim does not know is
     /// caught by SeccompTests, not here).
-    public static var numbers: [CInt] { calls.map { cft_syscall_number($0.name) }.filter { $0 >= 0 } }
+    public static var numbers: [CInt] { calls.map { ProcessControl.syscallNumber($0.name) }.filter { $0 >= 0 } }
 }

@@ -1,4 +1,3 @@
-import CFlowTapLinux
 import FlowTapBase
 import Glibc
 
@@ -9,14 +8,14 @@ import Glibc
 /// the collector, and set to IP_RECVERR: the errors wait on its error queue. Made at setup
 /// (before the privilege drop); read with recvmsg(2) from the export thread.
 public final class CollectorErrors: Sendable {
-    let socket: Socket
+    let socket: Descriptor
 
     /// nil when the socket cannot be had (say, another process holds our source port): export
     /// works as before, without this report.
     public init?(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) {
         let v6 = destination.isIPv6
         do {
-            socket = try Socket(family: v6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM, nonBlocking: true)
+            socket = try Descriptor(socket: v6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM, nonBlocking: true)
             try? socket.setOption(level: v6 ? CInt(IPPROTO_IPV6) : CInt(IPPROTO_IP), name: v6 ? IPV6_RECVERR : IP_RECVERR, 1)
             // Nothing is meant to arrive here: keep no room for it.
             try? socket.setOption(level: SOL_SOCKET, name: SO_RCVBUF, 4096)
@@ -31,7 +30,7 @@ public final class CollectorErrors: Sendable {
     }
 
     /// The socket a previous flowtap made for the same collector (a handover, a restart).
-    public init(adopting fd: CInt) { socket = Socket(adopting: fd) }
+    public init(adopting fd: CInt) { socket = Descriptor(adopting: fd) }
 
     public var descriptor: CInt { socket.descriptor }
 
@@ -50,18 +49,16 @@ public final class CollectorErrors: Sendable {
 
     /// The next queued error, or nil when there is none.
     public func next() -> Report? {
-        var e: CInt = 0, type: CInt = 0, code: CInt = 0, length: CInt = 0, quotedLength: CInt = 0
-        var offender = [UInt8](repeating: 0, count: 16)
-        var quoted = [UInt8](repeating: 0, count: 64)
-        guard cft_read_icmp_error(socket.descriptor, &e, &type, &code, &offender, &length, &quoted, &quotedLength) == 1 else { return nil }
+        guard let error = socket.nextQueuedError() else { return nil }
+        let offender = error.offender
         let from: String
-        switch length {
+        switch offender.count {
         case 4: from = IPv4Address(UInt32(offender[0]) << 24 | UInt32(offender[1]) << 16 | UInt32(offender[2]) << 8 | UInt32(offender[3])).description
         case 16: from = IPv6Address(bytes: offender).description
         default: from = "?"
         }
-        let text = e == ECONNREFUSED ? "ICMP port unreachable from \(from): nothing listens on the collector's port"
-                                     : "ICMP type \(type) code \(code) from \(from): \(SetupError.text(e))"
-        return Report(text: text, quoted: Array(quoted.prefix(Int(quotedLength))))
+        let text = error.errno == ECONNREFUSED ? "ICMP port unreachable from \(from): nothing listens on the collector's port"
+            : "ICMP type \(error.icmpType) code \(error.icmpCode) from \(from): \(SetupError.text(error.errno))"
+        return Report(text: text, quoted: error.quoted)
     }
 }

@@ -10,7 +10,7 @@ import Glibc
 /// makes up for a collector that is not scheduled: its socket buffer must hold what arrives
 /// meanwhile (nfcapd -B).
 public struct DatagramSender: MessageTransport {
-    public let socket: Socket
+    public let socket: Descriptor
     public let destination: IPAddress
     private let target: SocketAddress
     private let intervalNs: UInt64
@@ -19,7 +19,7 @@ public struct DatagramSender: MessageTransport {
 
     public init(destination: IPAddress, port: UInt16, messagesPerSecond: Int) throws(SetupError) {
         do {
-            socket = try Socket(family: destination.isIPv6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM)
+            socket = try Descriptor(socket: destination.isIPv6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM)
         } catch {
             throw SetupError("cannot open a UDP socket toward \(destination.withPort(port)): \(error)", fix: "check the address")
         }

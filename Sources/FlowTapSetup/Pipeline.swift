@@ -1,4 +1,3 @@
-import CFlowTapLinux
 import FlowTapBase
 import FlowTapDecode
 import FlowTapDevice
@@ -62,7 +61,7 @@ package final class Pipeline {
         let setups = forwarders.map { id in
             let (i, q) = (id.index, id.queue)
             let (from, to) = id.direction == .aToB ? (taps.a[q], taps.b[q]) : (taps.b[q], taps.a[q])
-            var setup = ForwarderSetup(name: "\(from.name)->\(to.name)", input: from.descriptor.rawValue, output: to.descriptor.rawValue,
+            var setup = ForwarderSetup(name: "\(from.name)->\(to.name)", input: from.descriptor, output: to.descriptor,
                                   // Observed as on tap-a: what enters from it is ingress, what leaves toward it egress.
                                   point: ObservationPoint(ingressInterface: from.ifIndex, egressInterface: to.ifIndex, direction: UInt8(id.direction.rawValue)),
                                   records: config.records, policy: policy, maxFlows: config.maxFlows, sampling: config.sampling,
@@ -96,7 +95,7 @@ package final class Pipeline {
         for (i, (id, setup)) in setups.enumerated() {
             let cpu = cpus.isEmpty ? nil : cpus[i % cpus.count]
             let started = forwarding.start(name: "flowtap-\(id.direction == .aToB ? "a>b" : "b>a")\(id.queue)") {
-                if let cpu { _ = cft_pin_thread(CInt(cpu)) }
+                if let cpu { try? ProcessControl.pinThread(to: cpu) }
                 var f = Forwarder(setup)
                 f.run()
             }

@@ -83,14 +83,14 @@ final class ControlServerTests: XCTestCase {
         try body(port, path)
     }
 
-    func connectTCP(_ port: UInt16) throws -> Socket {
-        let s = try Socket(family: AF_INET, type: SOCK_STREAM)
+    func connectTCP(_ port: UInt16) throws -> Descriptor {
+        let s = try Descriptor(socket: AF_INET, type: SOCK_STREAM)
         try s.connect(SocketAddress(IPAddress("127.0.0.1")!, port: port))
         return s
     }
 
     /// Reads until `count` bytes or `seconds` pass.
-    func read(_ s: Socket, atLeast count: Int, seconds: Double = 3) -> [UInt8] {
+    func read(_ s: Descriptor, atLeast count: Int, seconds: Double = 3) -> [UInt8] {
         var out: [UInt8] = []
         let deadline = MonotonicClock.nowMs() + UInt64(seconds * 1000)
         var buffer = [UInt8](repeating: 0, count: 65536)

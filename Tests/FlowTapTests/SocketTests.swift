@@ -29,7 +29,7 @@ final class SocketTests: XCTestCase {
     func testConnectAndBindFailuresAreTypedErrors() throws {
         let path = "/tmp/flowtap-sockettest-\(getpid()).sock"
         XCTAssertThrowsError(try ControlSocket.connect(path)) { XCTAssertEqual($0 as? Errno, .noSuchFileOrDirectory) }
-        let socket = try Socket(family: AF_INET, type: SOCK_DGRAM)
+        let socket = try Descriptor(socket: AF_INET, type: SOCK_DGRAM)
         // 192.0.2.1 (TEST-NET-1) is no address of this host.
         XCTAssertThrowsError(try socket.bind(SocketAddress(IPAddress("192.0.2.1")!, port: 0))) {
             XCTAssertEqual($0 as? Errno, .addressNotAvailable)
@@ -40,12 +40,12 @@ final class SocketTests: XCTestCase {
         let path = "/tmp/flowtap-sockettest-\(getpid())-stream.sock"
         try SystemCall.removeFile(path)
         defer { try? SystemCall.removeFile(path) }
-        let server = try Socket(family: AF_UNIX, type: SOCK_STREAM)
+        let server = try Descriptor(socket: AF_UNIX, type: SOCK_STREAM)
         try server.bind(XCTUnwrap(SocketAddress(unixPath: path)))
         try server.listen(backlog: 1)
         let client = try ControlSocket.connect(path)
         try client.write(all: Array("stats\n".utf8))
-        let accepted = Socket(adopting: accept(server.descriptor, nil, nil))
+        let accepted = Descriptor(adopting: accept(server.descriptor, nil, nil))
         var buffer = [UInt8](repeating: 0, count: 16)
         XCTAssertEqual(read(accepted.descriptor, &buffer, 16), 6)
         try accepted.write(all: Array("{}".utf8))

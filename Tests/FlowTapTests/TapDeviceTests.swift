@@ -60,10 +60,10 @@ final class TapDeviceTests: XCTestCase {
                 var found = false
                 for attempt in 0 ..< 200 where !found {
                     if attempt % 20 == 0 { // the bridge ports may take a moment to forward
-                        let n = frame.withUnsafeBytes { SystemCall.write(a.descriptor.rawValue, $0.baseAddress!, $0.count) }
+                        let n = frame.withUnsafeBytes { SystemCall.write(a.descriptor, $0.baseAddress!, $0.count) }
                         XCTAssertEqual(n, frame.count)
                     }
-                    let got = buffer.withUnsafeMutableBytes { SystemCall.read(b.descriptor.rawValue, $0.baseAddress!, $0.count) }
+                    let got = buffer.withUnsafeMutableBytes { SystemCall.read(b.descriptor, $0.baseAddress!, $0.count) }
                     if got > 0 { found = Array(buffer.prefix(got)) == frame } else { usleep(10000) }
                 }
                 XCTAssertTrue(found, "the frame written to fta came out of ftb unchanged")

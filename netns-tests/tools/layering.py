@@ -11,7 +11,9 @@ which way the pipeline runs. This checks, from `swift package dump-package`'s JS
 
   1. every flowtap target has its place in ORDER, and depends only on targets before it;
   2. the per-frame targets stay apart from the export and the operator's side (FORBIDDEN);
-  3. every dependency a target declares is imported by one of its files (no stale edge that
+  3. the C shim and the packages are each used by the one target that is theirs (ONLY): the
+     shim's calls go through Base's syscall layer;
+  4. every dependency a target declares is imported by one of its files (no stale edge that
      would let a later change use a stage unnoticed).
 
 Exits 1 with one line per breach. docs/architecture.md draws the graph.
@@ -40,6 +42,14 @@ FORBIDDEN = {
     # The frame path's own stages take no package but the standard library's and swift-system.
     'FlowTapDecode': {'Logging', 'Prometheus', 'ArgumentParser'},
     'FlowTapMeter': {'Logging', 'Prometheus', 'ArgumentParser'},
+}
+
+# What only one target may depend on: the C shim (Base's syscall layer types its calls for
+# everyone else), the Prometheus exposition (the operator's side), the argument parser (the CLI).
+ONLY = {
+    'CFlowTapLinux': {'FlowTapBase'},
+    'Prometheus': {'FlowTapControl'},
+    'ArgumentParser': {'flowtap'},
 }
 
 IMPORT = re.compile(r'^\s*(?:@testable\s+|@_implementationOnly\s+|(?:public|package|internal)\s+)?import\s+(?:struct\s+|enum\s+|class\s+|func\s+)?([A-Za-z_]\w*)', re.M)
@@ -88,6 +98,8 @@ def breaches(package, sources, checked=None):
                 out.append(f'{target} depends on {name}, which comes after it in the pipeline')
             if name in FORBIDDEN.get(target, ()):
                 out.append(f'{target} depends on {name}, which it must not know')
+            if name in ONLY and target not in ONLY[name]:
+                out.append(f'{target} depends on {name}, which only {", ".join(sorted(ONLY[name]))} may use')
         used = imports(sources, target)
         for name in names:
             if name not in used:

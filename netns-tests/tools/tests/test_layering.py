@@ -47,6 +47,12 @@ def test_the_forwarding_loop_must_not_know_the_export(tmp_path):
     assert found == ['FlowTapForward depends on FlowTapExport, which it must not know']
 
 
+def test_the_c_shim_is_bases_alone(tmp_path):
+    root = sources(tmp_path, {'FlowTapDevice/T.swift': 'import CFlowTapLinux\n', 'CFlowTapLinux/x.swift': '\n'})
+    found = layering.breaches(package({'FlowTapDevice': ['CFlowTapLinux'], 'CFlowTapLinux': []}), root)
+    assert found == ['FlowTapDevice depends on CFlowTapLinux, which only FlowTapBase may use']
+
+
 def test_a_declared_dependency_no_file_imports_is_stale(tmp_path):
     root = sources(tmp_path, {'FlowTapMeter/M.swift': 'import FlowTapBase // FlowTapDecode\n',
                               'FlowTapBase/B.swift': '\n', 'FlowTapDecode/D.swift': '\n'})

@@ -2,23 +2,14 @@ import CFlowTapLinux
 import Glibc
 import SystemPackage
 
-/// An owned socket: made at setup, closed when its owner goes. Every socket call but the data
-/// path's sendto goes through it, with EINTR retried and a failure thrown as swift-system's
-/// `Errno`, so that callers say what failed in their own words. `descriptor` is for the calls
-/// that take it (poll, sendto, recvmsg) while the owner lives.
-public final class Socket: Sendable {
-    public let descriptor: CInt
-
+/// The socket calls of an owned descriptor, each through `SystemCall` with a failure thrown as
+/// swift-system's `Errno`.
+extension Descriptor {
     /// socket(2): CLOEXEC always; non-blocking when asked.
-    public init(family: CInt, type: __socket_type, protocol proto: CInt = 0, nonBlocking: Bool = false) throws(Errno) {
+    public convenience init(socket family: CInt, type: __socket_type, protocol proto: CInt = 0, nonBlocking: Bool = false) throws(Errno) {
         let flags = Int32(SOCK_CLOEXEC.rawValue) | (nonBlocking ? Int32(SOCK_NONBLOCK.rawValue) : 0)
-        descriptor = try SystemCall.setup { Glibc.socket(family, Int32(type.rawValue) | flags, proto) }
+        self.init(adopting: try SystemCall.setup { Glibc.socket(family, Int32(type.rawValue) | flags, proto) })
     }
-
-    /// Takes ownership of a descriptor another call made (accept).
-    public init(adopting descriptor: CInt) { self.descriptor = descriptor }
-
-    deinit { SystemCall.close(descriptor) }
 
     /// setsockopt(2) of an int option.
     public func setOption(level: CInt, name: CInt, _ value: CInt) throws(Errno) {
@@ -50,14 +41,6 @@ public final class Socket: Sendable {
         Int(try SystemCall.setup {
             CInt(bytes.withUnsafeBytes { b in address.withSockaddr { Glibc.sendto(descriptor, b.baseAddress, b.count, flags, $0, $1) } })
         })
-    }
-
-    /// write(2) until every byte is written.
-    public func write(all bytes: [UInt8]) throws(Errno) {
-        var sent = 0
-        while sent < bytes.count {
-            sent += Int(try SystemCall.setup { CInt(bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + sent, $0.count - sent) }) })
-        }
     }
 
     /// One message with descriptors (SCM_RIGHTS), to `address` on an unconnected datagram
@@ -100,4 +83,26 @@ public final class Socket: Sendable {
             out += buffer.prefix(n)
         }
     }
+
+    /// One error from the error queue of a socket with IP_RECVERR or IPV6_RECVERR
+    /// (recvmsg(2) with MSG_ERRQUEUE, not waiting): nil when none is queued.
+    public func nextQueuedError() -> QueuedError? {
+        var e: CInt = 0, type: CInt = 0, code: CInt = 0, length: CInt = 0, quotedLength: CInt = 0
+        var offender = [UInt8](repeating: 0, count: 16)
+        var quoted = [UInt8](repeating: 0, count: 64)
+        guard cft_read_icmp_error(descriptor, &e, &type, &code, &offender, &length, &quoted, &quotedLength) == 1 else { return nil }
+        return QueuedError(errno: e, icmpType: type, icmpCode: code, offender: Array(offender.prefix(Int(max(0, length)))),
+                           quoted: Array(quoted.prefix(Int(max(0, quotedLength)))))
+    }
+}
+
+/// What the kernel queued for an ICMP error (struct sock_extended_err): the errno it stands
+/// for, the ICMP type and code, the address that sent it (4 or 16 bytes), and the start of the
+/// datagram it quotes (the UDP payload, up to 64 bytes).
+public struct QueuedError: Sendable {
+    public var errno: CInt
+    public var icmpType: CInt
+    public var icmpCode: CInt
+    public var offender: [UInt8]
+    public var quoted: [UInt8]
 }
