@@ -2,7 +2,7 @@
 # test_cli_errors.sh - bad input gets one line that names the problem and the fix, and a
 # non-zero exit; never a stack trace. Runs flowtap in the probe namespace of a real topology.
 source "$(dirname "$0")/lib.sh"
-plan 27
+plan 29
 require_root
 needs python3 setpriv
 topology_up
@@ -48,6 +48,16 @@ check "two sources of one family" rejects "more than one --source" "${TAPS[@]}" 
 check "a source that is not an address of this host" rejects "not an address of this host" "${TAPS[@]}" "${C[@]}" --source 10.77.9.99
 check "a user that does not exist" rejects "--user flowtap-nosuchuser is not a user" "${TAPS[@]}" "${C[@]}" --user flowtap-nosuchuser
 check "an unknown --seccomp value" rejects "seccomp" "${TAPS[@]}" "${C[@]}" --seccomp maybe
+
+# hints WORDS...: flowtap WORDS --bogus points at the help of the subcommand it was given.
+hints() {
+  local err
+  err=$("${FT_BIN}" "$@" --bogus 2>&1 >/dev/null)
+  echo "    $err"
+  [[ $err == "flowtap: error: Unknown option '--bogus'; see 'flowtap $* --help'" ]]
+}
+check "an unknown option of read points at 'flowtap read --help'" hints read
+check "an unknown option of show flows points at 'flowtap show flows --help'" hints show flows
 
 start_flowtap "${C[@]}"
 check "the first flowtap runs" wait_ping

@@ -82,18 +82,8 @@ public enum Probe {
         let gapMs = Double((MonotonicClock.nowNs() - parkStart) / 10_000) / 100
         control.start(logger: logger)
         logger.info("forwarding \(taps.a[0].name) (ifindex \(taps.a[0].ifIndex)) <-> \(taps.b[0].name) (ifindex \(taps.b[0].ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)\(scheduling)")
-        if state.adopted {
-            // As the predecessor last published them (within 10 ms of its end).
-            let flows = state.previousCounters.reduce(0) { $0 + $1.liveFlows }
-            let how = takeover != nil ? "took over in \(gapMs) ms from \(inherited?.origin ?? "")"
-                : state.previousParked ? "restarted after a reload" : "restarted after the previous flowtap died (crash, kill or watchdog)"
-            logger.info("\(how): \(state.forwarders) flow tables adopted, about \(flows) flows go on; \(resumed) collector stream\(resumed == 1 ? "" : "s") go on from their sequence numbers")
-            if takeover == nil && !state.previousParked, let lost = crashLoss(state, biflow: config.biflow) {
-                logger.warning("about \(lost) finished flow records were in the rings or the export thread when the previous flowtap died, and are lost (records its forwarders queued, less those its best-served collector was sent)")
-            }
-        } else if let takeover {
-            logger.info("took over in \(gapMs) ms from flowtap PID \(takeover.offer.pid), with empty flow tables")
-        }
+        logPredecessor(state, takeover: takeover, origin: inherited?.origin ?? "", gapMs: gapMs, resumed: resumed, biflow: config.biflow,
+                       logger: logger)
         let descriptors = passable(state: state, taps: taps, export: export, control: control)
         if let notifier {
             keepInStore(notifier, descriptors: descriptors, stored: takeover == nil ? inherited?.originalNames ?? [] : [],
@@ -127,16 +117,40 @@ public enum Probe {
             control.stop()
             statistics = pipeline.quit()
         }
+        withExtendedLifetime((export, taps, state)) {}
+        return summary(config, taps: taps, reports: reports, statistics: statistics, ending: ending)
+    }
+
+    /// What this run took on from a predecessor, if anything: its flow tables (after a
+    /// handover, a reload or a crash: then with the records the crash lost) and its streams.
+    static func logPredecessor(_ state: StateRegion, takeover: Takeover?, origin: String, gapMs: Double, resumed: Int, biflow: Bool,
+                               logger: Logger) {
+        if state.adopted {
+            // As the predecessor last published them (within 10 ms of its end).
+            let flows = state.previousCounters.reduce(0) { $0 + $1.liveFlows }
+            let how = takeover != nil ? "took over in \(gapMs) ms from \(origin)"
+                : state.previousParked ? "restarted after a reload" : "restarted after the previous flowtap died (crash, kill or watchdog)"
+            logger.info("\(how): \(state.forwarders) flow tables adopted, about \(flows) flows go on; \(resumed) collector stream\(resumed == 1 ? "" : "s") go on from their sequence numbers")
+            if takeover == nil && !state.previousParked, let lost = crashLoss(state, biflow: biflow) {
+                logger.warning("about \(lost) finished flow records were in the rings or the export thread when the previous flowtap died, and are lost (records its forwarders queued, less those its best-served collector was sent)")
+            }
+        } else if let takeover {
+            logger.info("took over in \(gapMs) ms from flowtap PID \(takeover.offer.pid), with empty flow tables")
+        }
+    }
+
+    /// The run's totals: each direction's counters over its queues, and each collector's
+    /// statistics in the order they were configured (the output file last).
+    static func summary(_ config: ProbeConfiguration, taps: (a: [TapDevice], b: [TapDevice]), reports: [ForwarderReport],
+                        statistics: [(collector: CollectorAddress, statistics: ExportStatistics)], ending: Ending) -> ProbeSummary {
         let perCollector = (config.collectors + (config.output.map { [CollectorAddress(file: $0)] } ?? [])).compactMap { c in
             statistics.first { $0.collector == c }
         }
-        withExtendedLifetime((export, taps, state)) {}
         let forwarders = ForwarderID.all(queues: config.queues)
         func total(_ direction: ForwarderID.Direction) -> ForwarderCounters {
             forwarders.filter { $0.direction == direction }.map { reports[$0.index].snapshot }.reduce(ForwarderCounters(), +)
         }
-        let (aToB, bToA) = (total(.aToB), total(.bToA))
-        return ProbeSummary(tapA: taps.a[0].name, tapB: taps.b[0].name, aToB: aToB, bToA: bToA,
+        return ProbeSummary(tapA: taps.a[0].name, tapB: taps.b[0].name, aToB: total(.aToB), bToA: total(.bToA),
                             export: perCollector.filter { $0.collector.file == nil }.reduce(ExportStatistics()) { $0 + $1.statistics },
                             collectors: perCollector, ending: ending)
     }

@@ -116,28 +116,13 @@ public enum CaptureRun {
         for c in config.collectors {
             senders.append(try DatagramSender(destination: c.host, port: c.port, messagesPerSecond: options.messagesPerSecond))
         }
-        var inputs: [(name: String, fd: Descriptor, size: Int64?)] = []
-        for path in options.inputs {
-            do throws(Errno) {
-                if path == "-" {
-                    // A copy: standard input is flowtap's to read, not to close.
-                    inputs.append(("standard input", try Descriptor(duplicating: STDIN_FILENO), nil))
-                    continue
-                }
-                let fd = try Descriptor(opening: path, O_RDONLY)
-                inputs.append((path, fd, fd.fileSize))
-            } catch {
-                throw SetupError("cannot read \(path): \(error)", fix: "give the path of a pcap or pcapng file you may read")
-            }
-        }
+        let inputs = try openInputs(options.inputs)
 
-        let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout,
-                                  closeTimeoutSeconds: config.tcpCloseTimeout)
         // The same capture and options give the same records, in the same messages, on every
         // run: flows expire in the order of their deadlines, never of their slots, and the
         // seeds are fixed, so that a full table evicts the same flows and random sampling
         // takes the same packets (`Options.hashSeed` varies the hash for the tests of that).
-        var meter = PacketMeter(records: config.records, policy: policy, maxFlows: config.maxFlows,
+        var meter = PacketMeter(records: config.records, policy: config.expiryPolicy, maxFlows: config.maxFlows,
                                 point: ObservationPoint(ingressInterface: 0, egressInterface: 0, direction: 0),
                                 sampling: config.sampling, seed: Self.samplingSeed, hashSeed: options.hashSeed ?? Self.hashSeed,
                                 orderedExpiry: true)
@@ -151,29 +136,14 @@ public enum CaptureRun {
 
         /// The exporters, made at the first packet: NetFlow's uptime counts from it.
         func makeStage(firstMs: UInt64) throws(SetupError) -> ExportThread {
-            let context = EncodingContext(systemInitMs: firstMs)
-            let totals: ProbeTotals = { (0, 0) }
-            var uniflow: [any FlowExporter] = []
-            var biflow: [any FlowExporter] = []
-            for (c, sender) in zip(config.collectors, senders) {
-                let e = ExportWiring.exporter(for: c, sender: sender, mtu: config.mtu, config, context: context, totals: totals,
-                                              logger: logger, wallClockMs: { clock.ms })
-                if e.biflow { biflow.append(e.exporter) } else { uniflow.append(e.exporter) }
-            }
-            if let file {
-                // A file takes IPFIX messages as large as IPFIX allows.
-                let e = ExportWiring.exporter(for: CollectorAddress(file: file.path),
-                                              sender: OutputTransport(file), mtu: 65535, config, context: context, totals: totals,
-                                              logger: logger, wallClockMs: { clock.ms })
-                if e.biflow { biflow.append(e.exporter) } else { uniflow.append(e.exporter) }
-            }
+            var (uniflow, biflow, _) = ExportWiring.exporters(config, senders: senders.map { ($0, nil) }, output: file,
+                                                              context: EncodingContext(systemInitMs: firstMs), totals: { (0, 0) },
+                                                              logger: logger, wallClockMs: { clock.ms })
             if let printing {
                 if config.biflow { biflow.append(RecordCollector(printing)) } else { uniflow.append(RecordCollector(printing)) }
             }
-            let assembler = config.biflow
-                ? BiflowAssembler(memorySeconds: max(config.idleTimeout, config.activeTimeout) + 5, capacity: config.maxFlows)
-                : nil
-            return ExportThread(rings: [], exporters: uniflow, biflowExporters: biflow, biflow: assembler, command: try ThreadCommand())
+            return ExportThread(rings: [], exporters: uniflow, biflowExporters: biflow, biflow: ExportWiring.assembler(config, tables: 1),
+                                command: try ThreadCommand())
         }
 
         func handOn(_ stage: ExportThread, nowMs: UInt64) {
@@ -274,6 +244,25 @@ public enum CaptureRun {
             if let e = file.lastError { throw SetupError("writing \(file.path) failed: \(e)", fix: "check the disk; the file holds what was written before") }
         }
         return summary
+    }
+
+    /// Every input, opened before any is read: a path that cannot be read is an error at once.
+    static func openInputs(_ paths: [String]) throws(SetupError) -> [(name: String, fd: Descriptor, size: Int64?)] {
+        var inputs: [(name: String, fd: Descriptor, size: Int64?)] = []
+        for path in paths {
+            do throws(Errno) {
+                if path == "-" {
+                    // A copy: standard input is flowtap's to read, not to close.
+                    inputs.append(("standard input", try Descriptor(duplicating: STDIN_FILENO), nil))
+                } else {
+                    let fd = try Descriptor(opening: path, O_RDONLY)
+                    inputs.append((path, fd, fd.fileSize))
+                }
+            } catch {
+                throw SetupError("cannot read \(path): \(error)", fix: "give the path of a pcap or pcapng file you may read")
+            }
+        }
+        return inputs
     }
 
     static func writeError(_ text: String) {

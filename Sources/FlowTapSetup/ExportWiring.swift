@@ -33,6 +33,7 @@ package final class ExportWiring {
             return (counters.reduce(0) { $0 + $1.malformed + $1.nonIPUnmetered + $1.ownExport },
                     counters.reduce(0) { $0 + $1.recordsLost })
         }
+        var senders: [(UDPSender, CollectorErrors?)] = []
         for collector in config.collectors {
             let source: IPAddress
             if let configured = config.source(for: collector) {
@@ -54,18 +55,15 @@ package final class ExportWiring {
             if errors == nil {
                 logger.warning("cannot watch for ICMP errors from \(collector.host.withPort(collector.port)) (the source port \(collector.port) is taken on \(source)); export goes on without them")
             }
-            let e = Self.exporter(for: collector, sender: sender, mtu: config.mtu, config, context: systemInit, totals: totals,
-                                  logger: logger, errors: errors)
-            if e.biflow { biflowExporters.append(e.exporter) } else { exporters.append(e.exporter) }
+            senders.append((sender, errors))
             logger.info("exporting \(collector.format) \(config.records.names)\(config.biflow && collector.format == .ipfix ? " biflow" : "") records to \(collector.host.withPort(collector.port)) from \(source.withPort(collector.port))")
         }
-        if let path = config.output {
-            let files = OutputFiles(path: path, rotateSeconds: config.outputRotate)
-            let e = Self.exporter(for: CollectorAddress(file: path), sender: OutputTransport(files),
-                                  mtu: 65535, config, context: systemInit, totals: totals, logger: logger)
-            if e.biflow { biflowExporters.append(e.exporter) } else { exporters.append(e.exporter) }
-            output = (files, e.exporter)
-            logger.info("writing IPFIX \(config.records.names) records to \(path)\(config.outputRotate > 0 ? ".YYYYmmddHHMMSS, a new file every \(config.outputRotate) s" : "")")
+        let files = config.output.map { OutputFiles(path: $0, rotateSeconds: config.outputRotate) }
+        let made = Self.exporters(config, senders: senders, output: files, context: systemInit, totals: totals, logger: logger)
+        (exporters, biflowExporters) = (made.uniflow, made.biflow)
+        if let files, let exporter = made.output {
+            output = (files, exporter)
+            logger.info("writing IPFIX \(config.records.names) records to \(files.path)\(config.outputRotate > 0 ? ".YYYYmmddHHMMSS, a new file every \(config.outputRotate) s" : "")")
         }
     }
 
@@ -74,6 +72,38 @@ package final class ExportWiring {
     package var output: (files: OutputFiles, exporter: any FlowExporter)?
 
     var allExporters: [any FlowExporter] { exporters + biflowExporters }
+
+    /// The exporters of `config`: one per collector over its sender (in `config.collectors`'
+    /// order, with its ICMP error socket if any), and one for the output file; split into
+    /// those of uniflow records and those of assembled biflow records. `run` and `read` both
+    /// build theirs here, over their own senders (raw sockets; paced UDP sockets).
+    package static func exporters<T: MessageTransport>(_ config: ProbeConfiguration, senders: [(T, CollectorErrors?)],
+                                                      output: OutputFiles?, context: EncodingContext, totals: @escaping ProbeTotals,
+                                                      logger: Logger, wallClockMs: @escaping () -> UInt64 = WallClock.nowMs)
+        -> (uniflow: [any FlowExporter], biflow: [any FlowExporter], output: (any FlowExporter)?) {
+        var uniflow: [any FlowExporter] = [], biflow: [any FlowExporter] = []
+        func add(_ e: (exporter: any FlowExporter, biflow: Bool)) -> any FlowExporter {
+            if e.biflow { biflow.append(e.exporter) } else { uniflow.append(e.exporter) }
+            return e.exporter
+        }
+        for (collector, (sender, errors)) in zip(config.collectors, senders) {
+            _ = add(exporter(for: collector, sender: sender, mtu: config.mtu, config, context: context, totals: totals, logger: logger,
+                             errors: errors, wallClockMs: wallClockMs))
+        }
+        // A file takes IPFIX messages as large as IPFIX allows.
+        let file = output.map { files in
+            add(exporter(for: CollectorAddress(file: files.path), sender: OutputTransport(files), mtu: 65535, config, context: context,
+                         totals: totals, logger: logger, wallClockMs: wallClockMs))
+        }
+        return (uniflow, biflow, file)
+    }
+
+    /// With `--biflow`, what pairs the two directions' records: it holds a record at most the
+    /// longer timeout and 5 s more, and no more records than `tables` flow tables of
+    /// `--max-flows` can have waiting at once.
+    package static func assembler(_ config: ProbeConfiguration, tables: Int) -> BiflowAssembler? {
+        config.biflow ? BiflowAssembler(memorySeconds: max(config.idleTimeout, config.activeTimeout) + 5, capacity: config.maxFlows * tables) : nil
+    }
 
     /// One collector's exporter: its format's encoder with the configured records, over
     /// `sender`. `biflow`: it takes assembled biflow records (an IPFIX collector with

@@ -46,16 +46,12 @@ package final class Pipeline {
         let rings = forwarders.map { _ in RecordRing(capacity: Pipeline.ringCapacity) }
         // A forwarder reads its own reset notices, written by its partner.
         let resets = forwarders.map { _ in SPSCRing<FlowKey>(capacity: Pipeline.resetNoticeCapacity) }
-        // Bounded by one direction's cache: more records than that cannot be waiting at once.
-        let assembler = config.biflow
-            ? BiflowAssembler(memorySeconds: max(config.idleTimeout, config.activeTimeout) + 5, capacity: config.maxFlows * config.queues)
-            : nil
+        let assembler = ExportWiring.assembler(config, tables: config.queues)
         exportThread = ExportThread(rings: rings, exporters: export.exporters, biflowExporters: export.biflowExporters,
                         biflow: assembler, command: exportCommand)
         exportThread.held = state.heldRecords
         exportThread.output = export.output
-        let policy = ExpiryPolicy(idleTimeoutSeconds: config.idleTimeout, activeTimeoutSeconds: config.activeTimeout,
-                                  closeTimeoutSeconds: config.tcpCloseTimeout)
+        let policy = config.expiryPolicy
         let hashSeed = state.hashSeed
         let (failed, requests) = (self.failed, self.requests)
         let setups = forwarders.map { id in

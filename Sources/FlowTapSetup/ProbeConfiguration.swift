@@ -77,6 +77,11 @@ public struct ProbeConfiguration: Sendable, Equatable {
         sources.first { $0.isIPv6 == collector.host.isIPv6 }
     }
 
+    /// The timeouts, as the flow cache takes them.
+    package var expiryPolicy: ExpiryPolicy {
+        ExpiryPolicy(idleTimeoutSeconds: idleTimeout, activeTimeoutSeconds: activeTimeout, closeTimeoutSeconds: tcpCloseTimeout)
+    }
+
     /// Smallest IP datagram that carries one record of the largest layout, the templates, or
     /// the options message, to every collector.
     public var minimumMTU: Int {

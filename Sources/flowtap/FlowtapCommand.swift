@@ -181,8 +181,21 @@ enum Main {
             // ArgumentParser's own errors: keep its one-line message, point at the help.
             var message = Flowtap.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             if message.hasSuffix(".") { message.removeLast() }
-            fail("\(message); see 'flowtap run --help'", code: code.rawValue)
+            fail("\(message); see '\(commandPath(Array(CommandLine.arguments.dropFirst()))) --help'", code: code.rawValue)
         }
+    }
+
+    /// The subcommand the arguments name ("flowtap show flows"), as far as they name one:
+    /// where the help for what failed to parse is.
+    static func commandPath(_ arguments: [String]) -> String {
+        var command: ParsableCommand.Type = Flowtap.self
+        var path = ["flowtap"]
+        for word in arguments where !word.hasPrefix("-") {
+            guard let sub = command.configuration.subcommands.first(where: { $0._commandName == word }) else { break }
+            command = sub
+            path.append(word)
+        }
+        return path.joined(separator: " ")
     }
 
     static func fail(_ message: String, code: Int32) -> Never {
