@@ -44,8 +44,9 @@ public enum WallClockOffset {
         let measured = measure()
         var stored = shared.load(ordering: .acquiring)
         while stored == 0 || distance(stored, measured) > stepNs {
-            let (exchanged, original) = shared.compareExchange(expected: stored, desired: measured,
-                                                               ordering: .acquiringAndReleasing)
+            let (exchanged, original) = shared.compareExchange(
+                expected: stored, desired: measured,
+                ordering: .acquiringAndReleasing)
             if exchanged { return measured }
             stored = original
         }
@@ -56,7 +57,7 @@ public enum WallClockOffset {
     /// a read preempted between its clocks would be off by the preemption.
     static func measure() -> UInt64 {
         var best: (width: UInt64, offset: UInt64) = (.max, 0)
-        for _ in 0..<4 {
+        for _ in 0 ..< 4 {
             let before = WallClock.nowNs()
             let mono = MonotonicClock.nowNs()
             let after = WallClock.nowNs()

@@ -6,7 +6,9 @@ import SystemPackage
 /// swift-system's `Errno`.
 extension Descriptor {
     /// socket(2): CLOEXEC always; non-blocking when asked.
-    public convenience init(socket family: CInt, type: __socket_type, protocol proto: CInt = 0, nonBlocking: Bool = false) throws(Errno) {
+    public convenience init(
+        socket family: CInt, type: __socket_type, protocol proto: CInt = 0, nonBlocking: Bool = false
+    ) throws(Errno) {
         let flags = Int32(SOCK_CLOEXEC.rawValue) | (nonBlocking ? Int32(SOCK_NONBLOCK.rawValue) : 0)
         self.init(adopting: try SystemCall.setup { Glibc.socket(family, Int32(type.rawValue) | flags, proto) })
     }
@@ -38,9 +40,13 @@ extension Descriptor {
 
     /// One datagram to `address`: the bytes sent, or the error.
     public func send(_ bytes: [UInt8], to address: SocketAddress, flags: CInt = 0) throws(Errno) -> Int {
-        Int(try SystemCall.setup {
-            CInt(bytes.withUnsafeBytes { b in address.withSockaddr { Glibc.sendto(descriptor, b.baseAddress, b.count, flags, $0, $1) } })
-        })
+        Int(
+            try SystemCall.setup {
+                CInt(
+                    bytes.withUnsafeBytes { b in
+                        address.withSockaddr { Glibc.sendto(descriptor, b.baseAddress, b.count, flags, $0, $1) }
+                    })
+            })
     }
 
     /// One message with descriptors (SCM_RIGHTS), to `address` on an unconnected datagram
@@ -50,7 +56,8 @@ extension Descriptor {
             descriptors.withUnsafeBufferPointer { fds in
                 if let address {
                     return address.withSockaddr { sa, length in
-                        cft_send_with_fds(descriptor, b.baseAddress, b.count, fds.baseAddress, CInt(fds.count), sa, length)
+                        cft_send_with_fds(
+                            descriptor, b.baseAddress, b.count, fds.baseAddress, CInt(fds.count), sa, length)
                     }
                 }
                 return cft_send_with_fds(descriptor, b.baseAddress, b.count, fds.baseAddress, CInt(fds.count), nil, 0)
@@ -67,7 +74,9 @@ extension Descriptor {
         var fds = [CInt](repeating: -1, count: Int(CFT_MAX_PASSED_FDS))
         var count: CInt = 0
         let rc = bytes.withUnsafeMutableBytes { b in
-            fds.withUnsafeMutableBufferPointer { cft_receive_with_fds(descriptor, b.baseAddress, b.count, $0.baseAddress, &count) }
+            fds.withUnsafeMutableBufferPointer {
+                cft_receive_with_fds(descriptor, b.baseAddress, b.count, $0.baseAddress, &count)
+            }
         }
         if rc < 0 { throw Errno(rawValue: -rc) }
         return (Array(bytes.prefix(Int(rc))), Array(fds.prefix(Int(count))))
@@ -78,7 +87,10 @@ extension Descriptor {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = Int(try SystemCall.setup { CInt(buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }) })
+            let n = Int(
+                try SystemCall.setup {
+                    CInt(buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) })
+                })
             if n == 0 { return out }
             out += buffer.prefix(n)
         }
@@ -90,9 +102,12 @@ extension Descriptor {
         var e: CInt = 0, type: CInt = 0, code: CInt = 0, length: CInt = 0, quotedLength: CInt = 0
         var offender = [UInt8](repeating: 0, count: 16)
         var quoted = [UInt8](repeating: 0, count: 64)
-        guard cft_read_icmp_error(descriptor, &e, &type, &code, &offender, &length, &quoted, &quotedLength) == 1 else { return nil }
-        return QueuedError(errno: e, icmpType: type, icmpCode: code, offender: Array(offender.prefix(Int(max(0, length)))),
-                           quoted: Array(quoted.prefix(Int(max(0, quotedLength)))))
+        guard cft_read_icmp_error(descriptor, &e, &type, &code, &offender, &length, &quoted, &quotedLength) == 1 else {
+            return nil
+        }
+        return QueuedError(
+            errno: e, icmpType: type, icmpCode: code, offender: Array(offender.prefix(Int(max(0, length)))),
+            quoted: Array(quoted.prefix(Int(max(0, quotedLength)))))
     }
 }
 

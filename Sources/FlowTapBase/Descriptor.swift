@@ -64,7 +64,10 @@ public final class Descriptor: Sendable {
         let fd = descriptor
         var sent = 0
         while sent < bytes.count {
-            sent += Int(try SystemCall.setup { CInt(bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + sent, $0.count - sent) }) })
+            sent += Int(
+                try SystemCall.setup {
+                    CInt(bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + sent, $0.count - sent) })
+                })
         }
     }
 

@@ -9,7 +9,8 @@ public final class EventFD: Sendable {
     public init() throws(SetupError) {
         let fd = cft_eventfd_create()
         guard fd >= 0 else {
-            throw SetupError("cannot create an eventfd: \(SetupError.text(-fd))", fix: "raise the open-file limit (ulimit -n)")
+            throw SetupError(
+                "cannot create an eventfd: \(SetupError.text(-fd))", fix: "raise the open-file limit (ulimit -n)")
         }
         owned = Descriptor(adopting: fd)
     }

@@ -20,7 +20,8 @@ public struct ForwarderID: Sendable, Hashable {
 
     /// Every forwarder of `queues` queues, in index order.
     public static func all(queues: Int) -> [ForwarderID] {
-        (0 ..< queues).flatMap { q in [ForwarderID(queue: q, direction: .aToB), ForwarderID(queue: q, direction: .bToA)] }
+        (0 ..< queues).flatMap { q in [ForwarderID(queue: q, direction: .aToB), ForwarderID(queue: q, direction: .bToA)]
+        }
     }
 
     /// The position in per-forwarder arrays.

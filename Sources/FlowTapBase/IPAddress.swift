@@ -48,7 +48,13 @@ public enum IPAddress: Sendable, Equatable, Hashable, CustomStringConvertible {
     case v6(IPv6Address)
 
     public init?(_ text: String) {
-        if let a = IPv4Address(text) { self = .v4(a) } else if let a = IPv6Address(text) { self = .v6(a) } else { return nil }
+        if let a = IPv4Address(text) {
+            self = .v4(a)
+        } else if let a = IPv6Address(text) {
+            self = .v6(a)
+        } else {
+            return nil
+        }
     }
 
     public var isIPv6: Bool { if case .v6 = self { true } else { false } }

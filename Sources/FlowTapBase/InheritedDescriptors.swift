@@ -26,8 +26,12 @@ public final class InheritedDescriptors: @unchecked Sendable {
             unsetenv("LISTEN_FDNAMES")
         }
         guard let pid = getenv("LISTEN_PID").flatMap({ pid_t(String(cString: $0)) }), pid == getpid(),
-              let count = getenv("LISTEN_FDS").flatMap({ Int(String(cString: $0)) }), count > 0, count < 4096 else { return nil }
-        let names = getenv("LISTEN_FDNAMES").map { String(cString: $0).split(separator: ":", omittingEmptySubsequences: false).map(String.init) } ?? []
+            let count = getenv("LISTEN_FDS").flatMap({ Int(String(cString: $0)) }), count > 0, count < 4096
+        else { return nil }
+        let names =
+            getenv("LISTEN_FDNAMES").map {
+                String(cString: $0).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            } ?? []
         let pairs = (0 ..< count).map { i in (name: i < names.count ? names[i] : "unknown", descriptor: CInt(3 + i)) }
         for (_, fd) in pairs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return InheritedDescriptors(pairs, origin: "the service manager")

@@ -24,12 +24,14 @@ public struct PosixThread: ~Copyable {
     static func spawn(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t? {
         let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            _ = cft_set_thread_name(start.name)
-            start.body()
-            return nil
-        }, start)
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+                _ = cft_set_thread_name(start.name)
+                start.body()
+                return nil
+            }, start)
         guard rc == 0 else {
             Unmanaged<Start>.fromOpaque(start).release()
             return nil

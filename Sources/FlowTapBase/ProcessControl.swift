@@ -12,7 +12,9 @@ public enum ProcessControl {
         if initgroups(name, gid) != 0 && !(getuid() == uid && errno == EPERM) {
             throw ProcessControlError(step: "set the supplementary groups of \(name)", errno: Errno(rawValue: errno))
         }
-        if setgid(gid) != 0 { throw ProcessControlError(step: "switch to the group of \(name)", errno: Errno(rawValue: errno)) }
+        if setgid(gid) != 0 {
+            throw ProcessControlError(step: "switch to the group of \(name)", errno: Errno(rawValue: errno))
+        }
         if setuid(uid) != 0 { throw ProcessControlError(step: "switch to user \(name)", errno: Errno(rawValue: errno)) }
     }
 
@@ -33,7 +35,10 @@ public enum ProcessControl {
     /// with `trap` a refused call is logged once; with `output` the export thread may open its
     /// output files (`outputOpenFlags`).
     public static func installSeccomp(allowed: [CInt], trap: Bool, output: Bool) throws(Errno) {
-        try check(allowed.withUnsafeBufferPointer { cft_install_seccomp($0.baseAddress, CInt($0.count), trap ? 1 : 0, output ? 1 : 0) })
+        try check(
+            allowed.withUnsafeBufferPointer {
+                cft_install_seccomp($0.baseAddress, CInt($0.count), trap ? 1 : 0, output ? 1 : 0)
+            })
     }
 
     /// The one write open the seccomp filter lets through with `--output`.

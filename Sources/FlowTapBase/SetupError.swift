@@ -16,7 +16,10 @@ public struct SetupError: Error, CustomStringConvertible, Equatable {
     package static func text(_ errnoValue: CInt) -> String { String(cString: strerror(errnoValue)) }
 
     package static func permission(_ what: String, capability: String) -> SetupError {
-        SetupError("no permission to \(what)",
-                   fix: "flowtap needs \(capability): run it as root (it drops to --user after setup) or under systemd with User= and AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW; do not setcap the binary, which would let any local user attach to idle TAPs and send from any address")
+        SetupError(
+            "no permission to \(what)",
+            fix:
+                "flowtap needs \(capability): run it as root (it drops to --user after setup) or under systemd with User= and AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW; do not setcap the binary, which would let any local user attach to idle TAPs and send from any address"
+        )
     }
 }

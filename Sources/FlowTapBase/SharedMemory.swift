@@ -20,7 +20,7 @@ public final class SharedMemory: @unchecked Sendable {
     public init(creating name: String, size: Int) throws(Errno) {
         let fd = cft_memfd_create(name)
         guard fd >= 0 else { throw Errno(rawValue: -fd) }
-        let owned = Descriptor(adopting: fd)   // closed with it should the mapping fail
+        let owned = Descriptor(adopting: fd) // closed with it should the mapping fail
         try SystemCall.setup { ftruncate(fd, off_t(size)) }
         base = try Self.map(fd, size: size)
         self.owned = owned
@@ -29,7 +29,7 @@ public final class SharedMemory: @unchecked Sendable {
 
     /// Maps a memfd another process made (its size read with fstat); takes the descriptor.
     public init(adopting fd: CInt) throws(Errno) {
-        let owned = Descriptor(adopting: fd)   // closed with it when refused
+        let owned = Descriptor(adopting: fd) // closed with it when refused
         guard let size = owned.fileSize, size > 0 else { throw Errno.invalidArgument }
         base = try Self.map(fd, size: Int(size))
         self.owned = owned

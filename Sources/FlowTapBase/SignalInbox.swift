@@ -19,11 +19,13 @@ public final class SignalInbox {
     public init() throws(SetupError) {
         let blocked = cft_block_handled_signals()
         guard blocked == 0 else {
-            throw SetupError("cannot block the termination signals: \(SetupError.text(-blocked))", fix: "report this as a bug")
+            throw SetupError(
+                "cannot block the termination signals: \(SetupError.text(-blocked))", fix: "report this as a bug")
         }
         let fd = cft_handled_signalfd()
         guard fd >= 0 else {
-            throw SetupError("cannot create a signalfd: \(SetupError.text(-fd))", fix: "raise the open-file limit (ulimit -n)")
+            throw SetupError(
+                "cannot create a signalfd: \(SetupError.text(-fd))", fix: "raise the open-file limit (ulimit -n)")
         }
         owned = Descriptor(adopting: fd)
     }

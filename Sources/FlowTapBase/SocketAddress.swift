@@ -27,7 +27,9 @@ public struct SocketAddress: @unchecked Sendable {
 
     /// The wildcard address of a family (AF_INET or AF_INET6) and a port.
     public init(anyOf family: CInt, port: UInt16) {
-        self.init(family == AF_INET6 ? .v6(IPv6Address(bytes: [UInt8](repeating: 0, count: 16))) : .v4(IPv4Address(0)), port: port)
+        self.init(
+            family == AF_INET6 ? .v6(IPv6Address(bytes: [UInt8](repeating: 0, count: 16))) : .v4(IPv4Address(0)),
+            port: port)
     }
 
     /// A Unix socket: an absolute path, or an abstract name written with a leading "@" (as
@@ -36,11 +38,12 @@ public struct SocketAddress: @unchecked Sendable {
         let bytes = Array(path.utf8)
         var sa = sockaddr_un()
         guard bytes.count < MemoryLayout.size(ofValue: sa.sun_path),
-              bytes.first == UInt8(ascii: "/") || bytes.first == UInt8(ascii: "@") else { return nil }
+            bytes.first == UInt8(ascii: "/") || bytes.first == UInt8(ascii: "@")
+        else { return nil }
         sa.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &sa.sun_path) { raw in
             for (i, b) in bytes.enumerated() { raw[i] = b }
-            if bytes.first == UInt8(ascii: "@") { raw[0] = 0 }   // abstract namespace
+            if bytes.first == UInt8(ascii: "@") { raw[0] = 0 } // abstract namespace
         }
         set(sa)
         // A path's length counts its terminating zero; an abstract name's does not.
@@ -99,9 +102,13 @@ public struct SocketAddress: @unchecked Sendable {
     }
 
     /// `body` with room the kernel writes an address and its length into.
-    mutating func withMutableSockaddr<R>(_ body: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> R) -> R {
+    mutating func withMutableSockaddr<R>(_ body: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> R)
+        -> R
+    {
         var n = length
-        let r = withUnsafeMutableBytes(of: &storage) { body($0.baseAddress!.assumingMemoryBound(to: sockaddr.self), &n) }
+        let r = withUnsafeMutableBytes(of: &storage) {
+            body($0.baseAddress!.assumingMemoryBound(to: sockaddr.self), &n)
+        }
         length = n
         return r
     }

@@ -48,12 +48,12 @@ public enum SystemCall {
 
     /// mkdir(2); an existing directory is no error.
     public static func makeDirectory(_ path: String, mode: mode_t) throws(Errno) {
-        do { try setup { mkdir(path, mode) } } catch where error == .fileExists {}
+        do { try setup { mkdir(path, mode) } } catch  where error == .fileExists {}
     }
 
     /// unlink(2); a missing file is no error.
     public static func removeFile(_ path: String) throws(Errno) {
-        do { try setup { unlink(path) } } catch where error == .noSuchFileOrDirectory {}
+        do { try setup { unlink(path) } } catch  where error == .noSuchFileOrDirectory {}
     }
 
     /// chmod(2).
@@ -64,8 +64,10 @@ public enum SystemCall {
     /// poll(2) on up to two descriptors (`b` < 0: one) for POLLIN; returns the number ready or
     /// -errno. EINTR counts as "nothing ready": the caller re-checks its state anyway.
     public static func pollReadable(_ a: CInt, _ b: CInt, timeoutMs: CInt) -> Int {
-        var fds = (pollfd(fd: a, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: b, events: Int16(POLLIN), revents: 0))
+        var fds = (
+            pollfd(fd: a, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: b, events: Int16(POLLIN), revents: 0)
+        )
         let n = withUnsafeMutableBytes(of: &fds) { raw in
             Glibc.poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), b < 0 ? 1 : 2, timeoutMs)
         }

@@ -55,7 +55,10 @@ public enum ControlRequest: Sendable, Equatable {
         case "expire": self = .expire(filter: words.count > 1 ? words.dropFirst().joined(separator: " ") : nil)
         case "flows":
             guard words.count >= 3, let top = Int(words[1]), top > 0, let order = FlowOrder(rawValue: words[2]) else {
-                throw ControlError(error: "ask 'flows TOP ORDER [FILTER]', ORDER one of \(FlowOrder.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ControlError(
+                    error:
+                        "ask 'flows TOP ORDER [FILTER]', ORDER one of \(FlowOrder.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             self = .flows(top: top, order: order, filter: words.dropFirst(3).joined(separator: " "))
         case "set":
@@ -79,7 +82,8 @@ public enum ControlRequest: Sendable, Equatable {
             }
             self = words[0] == "handover" ? .handover(ask) : .reload(ask)
         default:
-            throw ControlError(error: "unknown request '\(line)'; ask stats, flows, collectors, config, expire, templates or set")
+            throw ControlError(
+                error: "unknown request '\(line)'; ask stats, flows, collectors, config, expire, templates or set")
         }
     }
 }
@@ -97,7 +101,10 @@ public struct HandoverAsk: Codable, Sendable, Equatable {
     public var records: String
     public var layout: UInt64
 
-    public init(pid: Int32, tapA: String, tapB: String, offload: Bool, queues: Int, maxFlows: Int, records: String, layout: UInt64) {
+    public init(
+        pid: Int32, tapA: String, tapB: String, offload: Bool, queues: Int, maxFlows: Int, records: String,
+        layout: UInt64
+    ) {
         self.pid = pid
         self.tapA = tapA
         self.tapB = tapB
@@ -290,13 +297,17 @@ public struct ConfigAnswer: Codable, Sendable, Equatable {
     public var ipfixNtop: Bool
     public var observationDomain: UInt32
 
-    public init(tapA: String, tapB: String, collectors: [String], records: String, idleTimeout: Int, activeTimeout: Int,
-                tcpCloseTimeout: Int, maxFlows: Int, queues: Int, mtu: Int, sample: UInt32, offload: Bool, biflow: Bool,
-                ipfixNtop: Bool, observationDomain: UInt32) {
+    public init(
+        tapA: String, tapB: String, collectors: [String], records: String, idleTimeout: Int, activeTimeout: Int,
+        tcpCloseTimeout: Int, maxFlows: Int, queues: Int, mtu: Int, sample: UInt32, offload: Bool, biflow: Bool,
+        ipfixNtop: Bool, observationDomain: UInt32
+    ) {
         (self.tapA, self.tapB, self.collectors, self.records) = (tapA, tapB, collectors, records)
         (self.idleTimeout, self.activeTimeout, self.tcpCloseTimeout) = (idleTimeout, activeTimeout, tcpCloseTimeout)
         (self.maxFlows, self.queues, self.mtu, self.sample) = (maxFlows, queues, mtu, sample)
-        (self.offload, self.biflow, self.ipfixNtop, self.observationDomain) = (offload, biflow, ipfixNtop, observationDomain)
+        (self.offload, self.biflow, self.ipfixNtop, self.observationDomain) = (
+            offload, biflow, ipfixNtop, observationDomain
+        )
     }
 }
 
@@ -315,7 +326,8 @@ public enum ControlJSON {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
         // Every answer is plain numbers, strings and booleans: encoding cannot fail.
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? #"{"error":"unencodable answer"}"#
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+            ?? #"{"error":"unencodable answer"}"#
     }
 
     /// The answer as `T`, or the server's error, or nil when the bytes are neither.

@@ -21,8 +21,10 @@ public struct ControlContext: Sendable {
     /// Who takes handover and reload asks (the main thread); nil: they are refused.
     public var handovers: (any HandoverDesk)?
 
-    public init(directions: [(name: String, queue: Int, report: ForwarderReport, kernelDrops: KernelDropCounter?)],
-                export: any ExportStatus, requests: MeterRequests, config: ConfigAnswer, longestTimeout: Int) {
+    public init(
+        directions: [(name: String, queue: Int, report: ForwarderReport, kernelDrops: KernelDropCounter?)],
+        export: any ExportStatus, requests: MeterRequests, config: ConfigAnswer, longestTimeout: Int
+    ) {
         self.directions = directions
         self.export = export
         self.requests = requests
@@ -54,13 +56,17 @@ public final class KernelDropCounter: Sendable {
     let file: Descriptor
 
     public init?(tap: String) {
-        guard let file = try? Descriptor(opening: "/sys/class/net/\(tap)/statistics/tx_dropped", O_RDONLY) else { return nil }
+        guard let file = try? Descriptor(opening: "/sys/class/net/\(tap)/statistics/tx_dropped", O_RDONLY) else {
+            return nil
+        }
         self.file = file
     }
 
     public var value: UInt64 {
         var buffer = [UInt8](repeating: 0, count: 32)
-        guard let n = try? buffer.withUnsafeMutableBytes({ (b) throws(Errno) in try file.read(into: b, atOffset: 0) }), n > 0 else { return 0 }
+        guard let n = try? buffer.withUnsafeMutableBytes({ (b) throws(Errno) in try file.read(into: b, atOffset: 0) }),
+            n > 0
+        else { return 0 }
         return UInt64(String(decoding: buffer.prefix(n), as: UTF8.self).filter(\.isNumber)) ?? 0
     }
 }
@@ -106,8 +112,11 @@ public final class ControlServer: @unchecked Sendable {
         var writing: Bool { sent < output.count }
     }
 
-    public init(socket: ControlSocket?, metrics: MetricsListener? = nil, scrape: (() -> [UInt8])? = nil, context: ControlContext,
-                stop: Doorbell) {
+    public init(
+        socket: ControlSocket?, metrics: MetricsListener? = nil, scrape: (() -> [UInt8])? = nil,
+        context: ControlContext,
+        stop: Doorbell
+    ) {
         self.socket = socket
         self.metrics = metrics
         http = scrape.map { HTTPResponder(scrape: $0) }
@@ -123,9 +132,11 @@ public final class ControlServer: @unchecked Sendable {
                 sample(now: now)
                 nextSample = now + 1000
             }
-            var fds = [pollfd(fd: stop.descriptor, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: socket?.descriptor ?? -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: metrics?.descriptor ?? -1, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: stop.descriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: socket?.descriptor ?? -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: metrics?.descriptor ?? -1, events: Int16(POLLIN), revents: 0)
+            ]
             var wake = nextSample
             for c in clients {
                 fds.append(pollfd(fd: c.fd, events: Int16(c.writing ? POLLOUT : POLLIN), revents: 0))
@@ -135,10 +146,14 @@ public final class ControlServer: @unchecked Sendable {
             if stop.isRung { break }
             now = MonotonicClock.nowMs()
             var i = clients.count
-            while i > 0 {   // from the last, so that a removal leaves the indices before it
+            while i > 0 { // from the last, so that a removal leaves the indices before it
                 i -= 1
                 let events = fds[3 + i].revents
-                if events != 0 { step(i, events: events, now: now) } else if now >= clients[i].deadlineMs { expire(i, now: now) }
+                if events != 0 {
+                    step(i, events: events, now: now)
+                } else if now >= clients[i].deadlineMs {
+                    expire(i, now: now)
+                }
             }
             if let socket, fds[1].revents != 0 { take(from: socket.descriptor, kind: .control, now: now) }
             if let metrics, http != nil, fds[2].revents != 0 { take(from: metrics.descriptor, kind: .http, now: now) }
@@ -153,8 +168,11 @@ public final class ControlServer: @unchecked Sendable {
             let fd = SystemCall.accept(listener)
             guard fd >= 0 else { return }
             let owned = Descriptor(adopting: fd)
-            guard clients.count < Self.maxClients else { continue }   // closed as it goes
-            clients.append(Client(owned: owned, kind: kind, deadlineMs: now + (kind == .control ? Self.controlLineMs : Self.httpIdleMs)))
+            guard clients.count < Self.maxClients else { continue } // closed as it goes
+            clients.append(
+                Client(
+                    owned: owned, kind: kind,
+                    deadlineMs: now + (kind == .control ? Self.controlLineMs : Self.httpIdleMs)))
         }
     }
 
@@ -166,19 +184,22 @@ public final class ControlServer: @unchecked Sendable {
         }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = buffer.withUnsafeMutableBytes { SystemCall.read(clients[i].fd, $0.baseAddress!, $0.count) }
-        guard n > 0 else { return drop(i) }   // the peer closed, or an error
+        guard n > 0 else { return drop(i) } // the peer closed, or an error
         clients[i].input += buffer.prefix(n)
         switch clients[i].kind {
         case .control:
-            guard let end = clients[i].input.firstIndex(of: UInt8(ascii: "\n")) ?? (clients[i].input.count >= 4096 ? 4096 : nil) else { return }
+            guard
+                let end = clients[i].input.firstIndex(of: UInt8(ascii: "\n"))
+                    ?? (clients[i].input.count >= 4096 ? 4096 : nil)
+            else { return }
             let line = String(decoding: clients[i].input.prefix(end), as: UTF8.self)
             guard let reply = answer(line, from: clients[i].owned) else {
-                clients.remove(at: i)   // a handover desk took the connection
+                clients.remove(at: i) // a handover desk took the connection
                 return
             }
             respond(i, reply + [UInt8(ascii: "\n")], close: true, now: now)
         case .http:
-            if clients[i].input.count == n { clients[i].deadlineMs = now + Self.httpHeadMs }   // a request begins
+            if clients[i].input.count == n { clients[i].deadlineMs = now + Self.httpHeadMs } // a request begins
             serveHTTP(i, now: now)
         }
     }
@@ -191,8 +212,12 @@ public final class ControlServer: @unchecked Sendable {
             clients[i].input.removeFirst(end)
             respond(i, answer.bytes, close: answer.close, now: now)
         } else if clients[i].input.count > HTTPResponder.maxHead {
-            respond(i, HTTPResponder.plain(431, "Request Header Fields Too Large", "a request head is at most 8 KiB\n", close: true).bytes,
-                    close: true, now: now)
+            respond(
+                i,
+                HTTPResponder.plain(
+                    431, "Request Header Fields Too Large", "a request head is at most 8 KiB\n", close: true
+                ).bytes,
+                close: true, now: now)
         }
     }
 
@@ -217,15 +242,18 @@ public final class ControlServer: @unchecked Sendable {
         clients[i].output = []
         clients[i].sent = 0
         clients[i].deadlineMs = now + (clients[i].input.isEmpty ? Self.httpIdleMs : Self.httpHeadMs)
-        serveHTTP(i, now: now)   // a pipelined request already here
+        serveHTTP(i, now: now) // a pipelined request already here
     }
 
     /// The client at `i` let its time pass: an HTTP request begun and not finished gets 408.
     func expire(_ i: Int, now: UInt64) {
         let c = clients[i]
         if c.kind == .http && !c.writing && !c.input.isEmpty {
-            return respond(i, HTTPResponder.plain(408, "Request Timeout", "the request head took longer than 10 s\n", close: true).bytes,
-                           close: true, now: now)
+            return respond(
+                i,
+                HTTPResponder.plain(408, "Request Timeout", "the request head took longer than 10 s\n", close: true)
+                    .bytes,
+                close: true, now: now)
         }
         drop(i)
     }
@@ -249,12 +277,22 @@ public final class ControlServer: @unchecked Sendable {
             // user this flowtap runs as.
             let peer = SystemCall.peerUID(client.descriptor)
             if peer != 0 && peer != CInt(bitPattern: getuid()) {
-                return Array(ControlJSON.encode(ControlError(error: "a handover or reload is taken only from root or uid \(getuid()), which this flowtap runs as; the asker is uid \(peer)"), pretty: true).utf8)
+                return Array(
+                    ControlJSON.encode(
+                        ControlError(
+                            error:
+                                "a handover or reload is taken only from root or uid \(getuid()), which this flowtap runs as; the asker is uid \(peer)"
+                        ), pretty: true
+                    ).utf8)
             }
             if let desk = context.handovers, desk.take(r, from: client) { return nil }
-            return Array(ControlJSON.encode(ControlError(error: context.handovers == nil
-                ? "this flowtap takes no handover"
-                : "a handover is already under way; try again once it is over"), pretty: true).utf8)
+            return Array(
+                ControlJSON.encode(
+                    ControlError(
+                        error: context.handovers == nil
+                            ? "this flowtap takes no handover"
+                            : "a handover is already under way; try again once it is over"), pretty: true
+                ).utf8)
         default:
             return Array(answer(line).utf8)
         }
@@ -263,7 +301,9 @@ public final class ControlServer: @unchecked Sendable {
     /// The JSON answer to one request line.
     public func answer(_ line: String) -> String {
         let request: ControlRequest
-        do { request = try ControlRequest(parsing: line, longestTimeout: context.longestTimeout) } catch { return ControlJSON.encode(error, pretty: true) }
+        do { request = try ControlRequest(parsing: line, longestTimeout: context.longestTimeout) } catch {
+            return ControlJSON.encode(error, pretty: true)
+        }
         switch answer(request) {
         case .success(let value): return ControlJSON.encode(value, pretty: true)
         case .failure(let error): return ControlJSON.encode(error, pretty: true)
@@ -296,17 +336,21 @@ public final class ControlServer: @unchecked Sendable {
             context.requests.setTimeouts(idle: idle, active: active)
             return .success(SetAnswer(idleTimeout: idle ?? 0, activeTimeout: active ?? 0))
         case .handover, .reload:
-            return .failure(ControlError(error: "a handover is asked with 'flowtap run … --takeover' or 'flowtap reload'"))
+            return .failure(
+                ControlError(error: "a handover is asked with 'flowtap run … --takeover' or 'flowtap reload'"))
         }
     }
 
     /// Frames and bytes per second of direction `i` over the last `seconds`, from the samples.
     func rate(_ i: Int, seconds: UInt64) -> RateAnswer {
-        guard let last = samples.last, let first = samples.last(where: { $0.ms <= last.ms - min(last.ms, seconds * 1000) }) ?? samples.first,
-              last.ms > first.ms else { return RateAnswer(frames: 0, bytes: 0) }
+        guard let last = samples.last,
+            let first = samples.last(where: { $0.ms <= last.ms - min(last.ms, seconds * 1000) }) ?? samples.first,
+            last.ms > first.ms
+        else { return RateAnswer(frames: 0, bytes: 0) }
         let dt = Double(last.ms - first.ms) / 1000
-        return RateAnswer(frames: ControlJSON.rounded(Double(last.frames[i] &- first.frames[i]) / dt),
-                          bytes: ControlJSON.rounded(Double(last.bytes[i] &- first.bytes[i]) / dt))
+        return RateAnswer(
+            frames: ControlJSON.rounded(Double(last.frames[i] &- first.frames[i]) / dt),
+            bytes: ControlJSON.rounded(Double(last.bytes[i] &- first.bytes[i]) / dt))
     }
 
     func stats() -> StatsAnswer {
@@ -316,11 +360,16 @@ public final class ControlServer: @unchecked Sendable {
                 name: d.name, queue: d.queue, frames: c.frames, bytes: c.bytes,
                 rates: Dictionary(uniqueKeysWithValues: [1, 10, 60].map { ("\($0)s", rate(i, seconds: UInt64($0))) }),
                 flowsActive: c.liveFlows, flowsPeak: c.peakFlows, flowsCreated: c.flowsCreated,
-                records: Dictionary(uniqueKeysWithValues: FlowEndReason.allCases.map { ("\($0)", c.recordsByReason[Int($0.rawValue)]) }),
+                records: Dictionary(
+                    uniqueKeysWithValues: FlowEndReason.allCases.map { ("\($0)", c.recordsByReason[Int($0.rawValue)]) }),
                 evictions: c.evictions, recordsLost: c.recordsLost, kernelDrops: d.kernelDrops?.value ?? 0,
-                undecodable: Dictionary(uniqueKeysWithValues: DecodeIssue.allCases.dropFirst().map { ($0.name, c.issues[Int($0.rawValue)]) }),
-                fragments: FragmentAnswer(held: c.fragmentsHeld, attributed: c.fragmentsAttributed, unattributed: c.fragmentsUnattributed),
-                resetNotices: ResetNoticeAnswer(closed: c.peerResetsClosed, unmatched: c.peerResetsUnmatched, lost: c.resetNoticesLost))
+                undecodable: Dictionary(
+                    uniqueKeysWithValues: DecodeIssue.allCases.dropFirst().map { ($0.name, c.issues[Int($0.rawValue)]) }
+                ),
+                fragments: FragmentAnswer(
+                    held: c.fragmentsHeld, attributed: c.fragmentsAttributed, unattributed: c.fragmentsUnattributed),
+                resetNotices: ResetNoticeAnswer(
+                    closed: c.peerResetsClosed, unmatched: c.peerResetsUnmatched, lost: c.resetNoticesLost))
         }
         return StatsAnswer(directions: directions, collectors: collectors())
     }
@@ -329,7 +378,9 @@ public final class ControlServer: @unchecked Sendable {
     /// (a slice per housekeeping) and publishes its top flows; this waits up to 3 s for all.
     func flows(top: Int, order: FlowOrder, filterText: String) -> Result<any Encodable, ControlError> {
         let filter: FlowFilter
-        do { filter = try FlowFilter(parsing: filterText) } catch { return .failure(ControlError(error: error.description)) }
+        do { filter = try FlowFilter(parsing: filterText) } catch {
+            return .failure(ControlError(error: error.description))
+        }
         guard let answers = ask(FlowQuery(order: order, limit: top, matches: { filter.matches($0) })) else {
             return .failure(ControlError(error: "a forwarder did not answer within 3 s"))
         }
@@ -338,10 +389,13 @@ public final class ControlServer: @unchecked Sendable {
         // without the ToS, which each direction may set on its own (as in `LatencyJoin`).
         var byKey: [FlowKey: FlowSnapshot] = [:]
         for list in answers { for f in list { byKey[f.key.withoutTOS] = f } }
-        let missing = Set(byKey.values.filter { $0.handshake.role != .none && byKey[$0.key.reverseKey.withoutTOS] == nil }
-            .map(\.key.reverseKey.withoutTOS))
+        let missing = Set(
+            byKey.values.filter { $0.handshake.role != .none && byKey[$0.key.reverseKey.withoutTOS] == nil }
+                .map(\.key.reverseKey.withoutTOS))
         if !missing.isEmpty,
-           let reverse = ask(FlowQuery(order: order, limit: missing.count, matches: { missing.contains($0.withoutTOS) })) {
+            let reverse = ask(
+                FlowQuery(order: order, limit: missing.count, matches: { missing.contains($0.withoutTOS) }))
+        {
             for list in reverse { for f in list { byKey[f.key.withoutTOS] = f } }
         }
         let now = WallClock.nowNs()
@@ -374,7 +428,9 @@ public final class ControlServer: @unchecked Sendable {
         let deadline = MonotonicClock.nowMs() + 3000
         var answers: [[FlowSnapshot]?] = context.directions.map { _ in nil }
         while answers.contains(where: { $0 == nil }) && MonotonicClock.nowMs() < deadline {
-            for (i, d) in context.directions.enumerated() where answers[i] == nil { answers[i] = d.report.answer(to: generation) }
+            for (i, d) in context.directions.enumerated() where answers[i] == nil {
+                answers[i] = d.report.answer(to: generation)
+            }
             if answers.contains(where: { $0 == nil }) { usleep(5000) }
         }
         return answers.contains(where: { $0 == nil }) ? nil : answers.map { $0! }
@@ -382,17 +438,20 @@ public final class ControlServer: @unchecked Sendable {
 
     func collectors() -> [CollectorAnswer] {
         context.export.publishedStatistics.map { collector, s in
-            CollectorAnswer(url: collector.description, messages: s.messages, records: s.records, bytes: s.bytes,
-                            sendErrors: s.sendErrors, queueDepth: s.queued, recordsLost: s.recordsNotSent,
-                            notExportable: s.recordsNotExportable, icmpErrors: s.icmpErrors,
-                            lastError: s.lastError, lastErrorTimeMs: s.lastErrorMs)
+            CollectorAnswer(
+                url: collector.description, messages: s.messages, records: s.records, bytes: s.bytes,
+                sendErrors: s.sendErrors, queueDepth: s.queued, recordsLost: s.recordsNotSent,
+                notExportable: s.recordsNotExportable, icmpErrors: s.icmpErrors,
+                lastError: s.lastError, lastErrorTimeMs: s.lastErrorMs)
         }
     }
 
     func config() -> ConfigAnswer {
         var c = context.config
-        let policy = context.requests.policy(from: ExpiryPolicy(idleTimeoutSeconds: c.idleTimeout, activeTimeoutSeconds: c.activeTimeout,
-                                                                closeTimeoutSeconds: c.tcpCloseTimeout))
+        let policy = context.requests.policy(
+            from: ExpiryPolicy(
+                idleTimeoutSeconds: c.idleTimeout, activeTimeoutSeconds: c.activeTimeout,
+                closeTimeoutSeconds: c.tcpCloseTimeout))
         c.idleTimeout = Int(policy.idleNs / 1_000_000_000)
         c.activeTimeout = Int(policy.activeNs / 1_000_000_000)
         return c

@@ -16,20 +16,25 @@ public final class ControlSocket {
     public init(path: String) throws(SetupError) {
         self.path = path
         guard let address = SocketAddress(unixPath: path), path.hasPrefix("/") else {
-            throw SetupError("--control \(path) is not an absolute path of at most 107 bytes", fix: "give a path such as /run/flowtap/probe.sock, or --control none")
+            throw SetupError(
+                "--control \(path) is not an absolute path of at most 107 bytes",
+                fix: "give a path such as /run/flowtap/probe.sock, or --control none")
         }
         let directory = String(path[..<path.lastIndex(of: "/")!])
         if !directory.isEmpty {
             do { try SystemCall.makeDirectory(directory, mode: 0o755) } catch {
-                throw SetupError("cannot create \(directory) for the control socket: \(error)",
-                                 fix: "create it, or give --control PATH in a directory flowtap may write, or --control none")
+                throw SetupError(
+                    "cannot create \(directory) for the control socket: \(error)",
+                    fix: "create it, or give --control PATH in a directory flowtap may write, or --control none")
             }
         }
         if (try? ControlSocket.connect(path)) != nil {
-            throw SetupError("another flowtap answers on the control socket \(path)", fix: "stop it, or give this one another --control PATH")
+            throw SetupError(
+                "another flowtap answers on the control socket \(path)",
+                fix: "stop it, or give this one another --control PATH")
         }
         do {
-            try SystemCall.removeFile(path)   // a stale socket, or nothing
+            try SystemCall.removeFile(path) // a stale socket, or nothing
             socket = try Descriptor(socket: AF_UNIX, type: SOCK_STREAM, nonBlocking: true)
         } catch {
             throw SetupError("cannot open the control socket: \(error)", fix: "raise the open-file limit (ulimit -n)")
@@ -39,8 +44,9 @@ public final class ControlSocket {
             try SystemCall.setMode(path, 0o660)
             try socket.listen(backlog: 16)
         } catch {
-            throw SetupError("cannot listen on the control socket \(path): \(error)",
-                             fix: "check that flowtap may write \(directory), or give --control none")
+            throw SetupError(
+                "cannot listen on the control socket \(path): \(error)",
+                fix: "check that flowtap may write \(directory), or give --control none")
         }
     }
 

@@ -1,6 +1,7 @@
 import FlowTapBase
 import FlowTapDecode
 import FlowTapMeter
+
 /// `--match FILTER` of `show flows` and `expire`: space-separated `field=value` terms, all of
 /// which must hold. Fields: src, dst (an address), sport, dport (a port; ICMP's type/code is
 /// dport), proto (a number, or tcp, udp, icmp, icmpv6).
@@ -18,13 +19,17 @@ public struct FlowFilter: Sendable {
         for term in text.split(separator: " ") where !term.isEmpty {
             let parts = term.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else {
-                throw SetupError("filter term '\(term)' is not FIELD=VALUE", fix: "write terms such as src=10.0.0.1 dport=443 proto=tcp")
+                throw SetupError(
+                    "filter term '\(term)' is not FIELD=VALUE",
+                    fix: "write terms such as src=10.0.0.1 dport=443 proto=tcp")
             }
             let (field, value) = (parts[0], parts[1])
             switch field {
             case "src", "dst":
                 guard let address = IPAddress(value) else {
-                    throw SetupError("filter \(field)=\(value) is not an IP address", fix: "give an IPv4 or IPv6 address, e.g. \(field)=10.0.0.1")
+                    throw SetupError(
+                        "filter \(field)=\(value) is not an IP address",
+                        fix: "give an IPv4 or IPv6 address, e.g. \(field)=10.0.0.1")
                 }
                 let words = OwnExportFilter.words(address)
                 let a = Address(w0: words.0, w1: words.1, version: address.isIPv6 ? 6 : 4)
@@ -37,7 +42,8 @@ public struct FlowFilter: Sendable {
             case "proto":
                 let names: [String: UInt8] = ["tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "sctp": 132]
                 guard let p = names[value.lowercased()] ?? UInt8(value) else {
-                    throw SetupError("filter proto=\(value) is not a protocol", fix: "give tcp, udp, icmp, icmpv6 or a number")
+                    throw SetupError(
+                        "filter proto=\(value) is not a protocol", fix: "give tcp, udp, icmp, icmpv6 or a number")
                 }
                 proto = p
             default:

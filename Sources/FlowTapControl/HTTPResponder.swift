@@ -28,7 +28,7 @@ public struct HTTPResponder {
     public static func headEnd(_ input: [UInt8]) -> Int? {
         guard input.count >= 4 else { return nil }
         for i in 3 ..< input.count where input[i] == 10 {
-            if input[i - 1] == 10 { return i + 1 }                                    // bare LF LF
+            if input[i - 1] == 10 { return i + 1 } // bare LF LF
             if input[i - 1] == 13 && input[i - 2] == 10 && input[i - 3] == 13 { return i + 1 }
         }
         return nil
@@ -37,8 +37,10 @@ public struct HTTPResponder {
     /// The answer to the complete request head `head`.
     public func answer(_ head: ArraySlice<UInt8>) -> Answer {
         let text = String(decoding: head, as: UTF8.self)
-        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" })
-            .map(String.init)
+        var lines = text.split(
+            omittingEmptySubsequences: true, whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }
+        )
+        .map(String.init)
         guard !lines.isEmpty else { return Self.plain(400, "Bad Request", "no request line\n", close: true) }
         let request = lines.removeFirst().split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         guard request.count == 3, !request[0].isEmpty, request[1].hasPrefix("/") || request[1] == "*" else {
@@ -51,7 +53,8 @@ public struct HTTPResponder {
         var headers: [(name: String, value: String)] = []
         for line in lines {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex,
-                  !line[..<colon].contains(where: { $0 == " " || $0 == "\t" }) else {
+                !line[..<colon].contains(where: { $0 == " " || $0 == "\t" })
+            else {
                 return Self.plain(400, "Bad Request", "a header line is NAME: VALUE\n", close: true)
             }
             headers.append((line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingSpaces))
@@ -63,14 +66,18 @@ public struct HTTPResponder {
             return Self.plain(413, "Content Too Large", "flowtap takes no request body\n", close: true)
         }
         guard method == "GET" || method == "HEAD" else {
-            return Self.plain(405, "Method Not Allowed", "flowtap serves GET and HEAD\n", close: close,
-                              extra: "Allow: GET, HEAD\r\n")
+            return Self.plain(
+                405, "Method Not Allowed", "flowtap serves GET and HEAD\n", close: close,
+                extra: "Allow: GET, HEAD\r\n")
         }
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? target
+        let path =
+            target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+            ?? target
         var answer: Answer
         switch path {
         case "/metrics":
-            answer = Self.response(200, "OK", contentType: "text/plain; version=0.0.4; charset=utf-8", body: scrape(), close: close)
+            answer = Self.response(
+                200, "OK", contentType: "text/plain; version=0.0.4; charset=utf-8", body: scrape(), close: close)
         case "/":
             answer = Self.plain(200, "OK", "flowtap: metrics at /metrics\n", close: close)
         default:
@@ -81,11 +88,16 @@ public struct HTTPResponder {
     }
 
     /// A plain-text response.
-    public static func plain(_ status: Int, _ reason: String, _ body: String, close: Bool, extra: String = "") -> Answer {
-        response(status, reason, contentType: "text/plain; charset=utf-8", body: Array(body.utf8), close: close, extra: extra)
+    public static func plain(_ status: Int, _ reason: String, _ body: String, close: Bool, extra: String = "") -> Answer
+    {
+        response(
+            status, reason, contentType: "text/plain; charset=utf-8", body: Array(body.utf8), close: close, extra: extra
+        )
     }
 
-    static func response(_ status: Int, _ reason: String, contentType: String, body: [UInt8], close: Bool, extra: String = "") -> Answer {
+    static func response(
+        _ status: Int, _ reason: String, contentType: String, body: [UInt8], close: Bool, extra: String = ""
+    ) -> Answer {
         var head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n"
         head += extra
         if close { head += "Connection: close\r\n" }
@@ -98,7 +110,9 @@ extension StringProtocol {
     /// Without leading and trailing spaces and tabs (an HTTP header value's optional whitespace).
     var trimmingSpaces: String {
         let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = firstIndex(where: { !blank($0) }), let last = lastIndex(where: { !blank($0) }) else { return "" }
+        guard let first = firstIndex(where: { !blank($0) }), let last = lastIndex(where: { !blank($0) }) else {
+            return ""
+        }
         return String(self[first ... last])
     }
 }

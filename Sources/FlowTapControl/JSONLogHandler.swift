@@ -26,13 +26,15 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var line = "{\"time\":\(JSONText.string(Self.timestamp())),\"level\":\(JSONText.string(event.level.rawValue)),"
-        line += "\"label\":\(JSONText.string(label)),\"source\":\(JSONText.string(event.source)),\"message\":\(JSONText.string(event.message.description))"
+        line +=
+            "\"label\":\(JSONText.string(label)),\"source\":\(JSONText.string(event.source)),\"message\":\(JSONText.string(event.message.description))"
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         for key in all.keys.sorted() where !["time", "level", "label", "source", "message"].contains(key) {
             line += ",\(JSONText.string(key)):\(JSONText.string("\(all[key]!)"))"
         }
         line += "}\n"
-        _ = line.utf8.withContiguousStorageIfAvailable { SystemCall.write(descriptor, $0.baseAddress!, $0.count) }
+        _ =
+            line.utf8.withContiguousStorageIfAvailable { SystemCall.write(descriptor, $0.baseAddress!, $0.count) }
             ?? Array(line.utf8).withUnsafeBytes { SystemCall.write(descriptor, $0.baseAddress!, $0.count) }
     }
 
@@ -46,6 +48,7 @@ public struct JSONLogHandler: LogHandler {
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let ms = Int(ts.tv_nsec / 1_000_000)
         let millis = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millis)Z"
+        return
+            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millis)Z"
     }
 }

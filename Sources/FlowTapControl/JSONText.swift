@@ -1,4 +1,5 @@
 import FlowTapDecode
+
 /// JSON string literals (RFC 8259) built by hand for the JSON log, which writes one line per
 /// event without an encoder (the control socket's answers are Codable: ControlProtocol.swift).
 public enum JSONText {

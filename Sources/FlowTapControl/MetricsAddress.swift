@@ -1,4 +1,5 @@
 import FlowTapBase
+
 /// Where `--metrics [ADDR:]PORT` listens: an IPv4 or IPv6 literal (IPv6 in brackets) and a
 /// port, or a port alone (or `*:PORT`) for every address, as Prometheus exporters take
 /// `--web.listen-address`.

@@ -17,13 +17,16 @@ public final class MetricsListener {
     public init(_ address: MetricsAddress) throws(SetupError) {
         self.address = address
         var lastError = Errno.addressNotAvailable
-        let candidates: [SocketAddress] = address.host.map { [SocketAddress($0, port: address.port)] }
+        let candidates: [SocketAddress] =
+            address.host.map { [SocketAddress($0, port: address.port)] }
             ?? [SocketAddress(anyOf: AF_INET6, port: address.port), SocketAddress(anyOf: AF_INET, port: address.port)]
         for candidate in candidates {
             do {
                 let socket = try Descriptor(socket: candidate.family, type: SOCK_STREAM, nonBlocking: true)
                 try socket.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, 1)
-                if candidate.family == AF_INET6 && address.host == nil { try socket.setOption(level: CInt(IPPROTO_IPV6), name: IPV6_V6ONLY, 0) }
+                if candidate.family == AF_INET6 && address.host == nil {
+                    try socket.setOption(level: CInt(IPPROTO_IPV6), name: IPV6_V6ONLY, 0)
+                }
                 try socket.bind(candidate)
                 try socket.listen(backlog: 64)
                 self.socket = socket
@@ -35,14 +38,19 @@ public final class MetricsListener {
         }
         switch lastError {
         case .addressNotAvailable:
-            throw SetupError("--metrics \(address): \(address.host.map(\.description) ?? "") is not an address of this host",
-                             fix: "give one of the addresses 'ip addr' shows in flowtap's namespace, or --metrics PORT for every address")
+            throw SetupError(
+                "--metrics \(address): \(address.host.map(\.description) ?? "") is not an address of this host",
+                fix:
+                    "give one of the addresses 'ip addr' shows in flowtap's namespace, or --metrics PORT for every address"
+            )
         case .permissionDenied:
-            throw SetupError("no permission to listen on --metrics \(address) (a port below 1024 needs CAP_NET_BIND_SERVICE)",
-                             fix: "give a port from 1024 (exporters use 9100-9999), or run flowtap with that capability")
+            throw SetupError(
+                "no permission to listen on --metrics \(address) (a port below 1024 needs CAP_NET_BIND_SERVICE)",
+                fix: "give a port from 1024 (exporters use 9100-9999), or run flowtap with that capability")
         default:
-            throw SetupError("cannot serve --metrics on \(address): \(lastError)",
-                             fix: "give a port nothing else listens on ('ss -ltnp' shows what does)")
+            throw SetupError(
+                "cannot serve --metrics on \(address): \(lastError)",
+                fix: "give a port nothing else listens on ('ss -ltnp' shows what does)")
         }
     }
 

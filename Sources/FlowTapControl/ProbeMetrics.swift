@@ -39,7 +39,10 @@ public final class ProbeMetrics: Sendable {
 
     /// Each metric's kind and help text (swift-prometheus wants one text per name).
     public static let metrics: [String: (isCounter: Bool, help: String)] = [
-        "frames_total": (true, "Frames read from the direction's input TAP and written to the other, GSO super-frames counted once per frame read."),
+        "frames_total": (
+            true,
+            "Frames read from the direction's input TAP and written to the other, GSO super-frames counted once per frame read."
+        ),
         "bytes_total": (true, "Bytes of those frames, Ethernet header included."),
         "write_errors_total": (true, "Frames the output TAP refused (the link is down, or the TAP went away)."),
         "read_errors_total": (true, "Failed reads from the input TAP."),
@@ -50,23 +53,41 @@ public final class ProbeMetrics: Sendable {
         "flows_active": (false, "Flows in the cache now."),
         "flows_peak": (false, "The most flows the cache has held at once."),
         "flows_created_total": (true, "Flows created in the cache."),
-        "flow_evictions_total": (true, "Flows ended early because the cache set was full (exported with reason lack_of_resources)."),
+        "flow_evictions_total": (
+            true, "Flows ended early because the cache set was full (exported with reason lack_of_resources)."
+        ),
         "records_total": (true, "Flow records handed to the export thread, by flowEndReason."),
         "records_lost_total": (true, "Flow records lost because the ring to the export thread was full."),
-        "reset_notices_total": (true, "Notices of a connection reset from the other direction of the queue: that closed a flow here, that found none, and (lost) this direction's that found the other's ring full."),
+        "reset_notices_total": (
+            true,
+            "Notices of a connection reset from the other direction of the queue: that closed a flow here, that found none, and (lost) this direction's that found the other's ring full."
+        ),
         "fragments_held": (false, "IP fragments held until their first fragment names the ports."),
-        "fragments_total": (true, "IP fragments, by whether their first fragment came (attributed) or not (unattributed)."),
-        "kernel_drops_total": (true, "Frames the kernel dropped at the input TAP's queue before flowtap read them (tx_dropped)."),
+        "fragments_total": (
+            true, "IP fragments, by whether their first fragment came (attributed) or not (unattributed)."
+        ),
+        "kernel_drops_total": (
+            true, "Frames the kernel dropped at the input TAP's queue before flowtap read them (tx_dropped)."
+        ),
         "export_messages_total": (true, "Export messages sent, templates and options included."),
         "export_records_total": (true, "Flow records in the messages sent."),
         "export_bytes_total": (true, "Bytes of the messages sent, without IP and UDP headers."),
         "export_send_errors_total": (true, "Sends that failed."),
-        "export_icmp_errors_total": (true, "ICMP errors the network returned for export datagrams (port unreachable: the collector is not listening)."),
-        "export_records_lost_total": (true, "Flow records in messages that were not sent or that the collector's side refused."),
-        "export_records_not_exportable_total": (true, "Flow records this collector's format cannot carry (IPv6 and non-IP in NetFlow v5)."),
+        "export_icmp_errors_total": (
+            true,
+            "ICMP errors the network returned for export datagrams (port unreachable: the collector is not listening)."
+        ),
+        "export_records_lost_total": (
+            true, "Flow records in messages that were not sent or that the collector's side refused."
+        ),
+        "export_records_not_exportable_total": (
+            true, "Flow records this collector's format cannot carry (IPv6 and non-IP in NetFlow v5)."
+        ),
         "export_messages_overflowed_total": (true, "Messages an encoder overfilled, dropped and never sent."),
         "export_queue_messages": (false, "Messages waiting in the send queue."),
-        "export_last_error_timestamp_seconds": (false, "When the last send error or ICMP error came, in seconds since the epoch; 0 if none."),
+        "export_last_error_timestamp_seconds": (
+            false, "When the last send error or ICMP error came, in seconds since the epoch; 0 if none."
+        )
     ]
 
     /// Every series, from the published counters.

@@ -24,13 +24,15 @@ public final class ServiceNotifier {
 
     public init(path: String, watchdogUs: UInt64?) throws(SetupError) {
         guard let address = SocketAddress(unixPath: path) else {
-            throw SetupError("NOTIFY_SOCKET '\(path)' is neither an absolute path nor an abstract socket name",
-                             fix: "let systemd set it (Type=notify), or unset it")
+            throw SetupError(
+                "NOTIFY_SOCKET '\(path)' is neither an absolute path nor an abstract socket name",
+                fix: "let systemd set it (Type=notify), or unset it")
         }
         do {
             socket = try Descriptor(socket: AF_UNIX, type: SOCK_DGRAM, nonBlocking: true)
         } catch {
-            throw SetupError("cannot open a socket for NOTIFY_SOCKET: \(error)", fix: "raise the open-file limit (ulimit -n)")
+            throw SetupError(
+                "cannot open a socket for NOTIFY_SOCKET: \(error)", fix: "raise the open-file limit (ulimit -n)")
         }
         self.address = address
         self.watchdogUs = watchdogUs

@@ -1,4 +1,5 @@
 import FlowTapBase
+
 /// The fields that tell one flow from another, packed in eight words so that hashing and
 /// comparing are eight loads each.
 ///
@@ -64,13 +65,14 @@ public struct FlowKey: Hashable, Sendable {
         case 1, 58:
             // An echo request's reverse is its reply and back (8 <-> 0, 128 <-> 129).
             let type = UInt8(truncatingIfNeeded: destinationPort >> 8)
-            let reply: UInt8? = switch (ipProtocol, type) {
-            case (1, 8): 0
-            case (1, 0): 8
-            case (58, 128): 129
-            case (58, 129): 128
-            default: nil
-            }
+            let reply: UInt8? =
+                switch (ipProtocol, type) {
+                case (1, 8): 0
+                case (1, 0): 8
+                case (58, 128): 129
+                case (58, 129): 128
+                default: nil
+                }
             if let reply {
                 r.setL4(sourcePort: 0, destinationPort: UInt16(reply) << 8 | destinationPort & 0xFF)
             }
@@ -157,7 +159,7 @@ public struct FlowKeyMask: Sendable {
         w0 = records.contains(.l3) ? ~0 : 0
         w4 = records.contains(.l2) ? ~0 : 0
         var w6: UInt64 = 0xF << 48
-        if records.contains(.l3) { w6 |= 0xFFFF << 32 }            // protocol, ToS
+        if records.contains(.l3) { w6 |= 0xFFFF << 32 } // protocol, ToS
         if records.contains(.l4) { w6 |= 0xFF << 32 | 0xFFFF_FFFF } // protocol, ports
         self.w6 = w6
         keepsL2 = records.contains(.l2)

@@ -1,4 +1,5 @@
 import FlowTapBase
+
 /// Ethernet → 802.1Q/802.1ad → PPPoE session → MPLS → IPv4/IPv6 (+ extension headers) →
 /// TCP/UDP/SCTP/ICMP, over the raw frame. Every load is preceded by a bounds check against the
 /// frame or the IP length, whichever is shorter; nothing allocates. A frame that fails a check is
@@ -30,8 +31,10 @@ public enum PacketDecoder {
     /// neither builds them nor clears them again.
     /// `wireLength`: the frame's length on the wire when it was captured cut short (nil: whole).
     @inline(__always) @inlinable
-    public static func decode(_ frame: UnsafeRawPointer, length: Int, wireLength: Int? = nil, into facts: inout PacketFacts,
-                              l2: Bool = true) {
+    public static func decode(
+        _ frame: UnsafeRawPointer, length: Int, wireLength: Int? = nil, into facts: inout PacketFacts,
+        l2: Bool = true
+    ) {
         guard let etherType = decodeLink(frame, length: length, into: &facts, l2: l2) else { return }
         let offset = Int(facts.ipOffset)
         let available = length - offset
@@ -54,7 +57,9 @@ public enum PacketDecoder {
     /// MPLS payload named by its version nibble); nil for a malformed frame, `facts` saying why.
     /// The meter calls this and the network-layer decoders itself, to keep IPv6 off the IPv4 path.
     @inline(__always) @inlinable
-    package static func decodeLink(_ frame: UnsafeRawPointer, length: Int, into facts: inout PacketFacts, l2: Bool) -> UInt16? {
+    package static func decodeLink(_ frame: UnsafeRawPointer, length: Int, into facts: inout PacketFacts, l2: Bool)
+        -> UInt16?
+    {
         facts.key = FlowKey()
         facts.tcpFlags = 0
         facts.marks = 0
@@ -82,7 +87,10 @@ public enum PacketDecoder {
         // MPLS (0x8847, 0x8848) and PPPoE sessions (0x8864) in one test: the range holds no
         // other ethertype the decoder reads, and none of IPv4's or IPv6's.
         if UInt16(truncatingIfNeeded: etherType &- etherTypeMPLS) <= etherTypePPPoESession - etherTypeMPLS {
-            guard let inner = decodeShim(frame, length: length, etherType: etherType, offset: &offset, into: &facts, l2: l2) else {
+            guard
+                let inner = decodeShim(
+                    frame, length: length, etherType: etherType, offset: &offset, into: &facts, l2: l2)
+            else {
                 return nil
             }
             etherType = inner
@@ -98,8 +106,10 @@ public enum PacketDecoder {
     /// malformed frame. Inline: passed to a call, `facts` would live in memory on every frame's
     /// path, where its key is built in registers.
     @inline(__always) @inlinable
-    static func decodeShim(_ frame: UnsafeRawPointer, length: Int, etherType type: UInt16, offset: inout Int,
-                           into facts: inout PacketFacts, l2: Bool) -> UInt16? {
+    static func decodeShim(
+        _ frame: UnsafeRawPointer, length: Int, etherType type: UInt16, offset: inout Int,
+        into facts: inout PacketFacts, l2: Bool
+    ) -> UInt16? {
         var etherType = type
         if etherType == etherTypePPPoESession {
             let session = decodePPPoE(frame, length: length, offset: offset)
@@ -136,11 +146,16 @@ public enum PacketDecoder {
     /// why the frame is malformed. Out of line and without `facts`, as `decodeLink` must stay
     /// small.
     @inline(never)
-    @usableFromInline static func decodePPPoE(_ frame: UnsafeRawPointer, length: Int, offset: Int) -> (etherType: UInt16, offset: Int, issue: DecodeIssue) {
+    @usableFromInline static func decodePPPoE(_ frame: UnsafeRawPointer, length: Int, offset: Int) -> (
+        etherType: UInt16, offset: Int, issue: DecodeIssue
+    ) {
         guard length >= offset + 8 else { return (0, 0, .truncatedPPPoE) }
         guard frame.u8(offset) == 0x11, frame.u8(offset + 1) == 0 else { return (0, 0, .badPPPoEHeader) }
         let compressed = frame.u8(offset + 6) & 1 == 1
-        return (pppEtherType(compressed ? UInt16(frame.u8(offset + 6)) : frame.be16(offset + 6)), offset + (compressed ? 7 : 8), .none)
+        return (
+            pppEtherType(compressed ? UInt16(frame.u8(offset + 6)) : frame.be16(offset + 6)),
+            offset + (compressed ? 7 : 8), .none
+        )
     }
 
     /// The ethertype that carries what a PPP protocol number (RFC 1661; IANA's PPP DLL
@@ -180,10 +195,13 @@ public enum PacketDecoder {
         guard available >= headerLength else { fail(&facts, .truncatedIPv4); return true }
         let totalLength = Int(ip.be16(2))
         // Below the header or beyond the bytes there, in one unsigned comparison: both are rare.
-        guard UInt(bitPattern: totalLength &- headerLength) <= UInt(bitPattern: available &- headerLength) else { return false }
+        guard UInt(bitPattern: totalLength &- headerLength) <= UInt(bitPattern: available &- headerLength) else {
+            return false
+        }
         guard let proto = decodeIPv4Header(ip, totalLength: totalLength, into: &facts) else { return true }
-        decodeTransport(ip + headerLength, available: totalLength &- headerLength, proto: proto, icmp: 1,
-                        headerStart: facts.ipOffset &+ UInt16(headerLength), into: &facts)
+        decodeTransport(
+            ip + headerLength, available: totalLength &- headerLength, proto: proto, icmp: 1,
+            headerStart: facts.ipOffset &+ UInt16(headerLength), into: &facts)
         return true
     }
 
@@ -192,7 +210,9 @@ public enum PacketDecoder {
     /// bytes captured (snapped). Takes and returns `facts` by value: by reference, a call would
     /// keep them in memory on every frame's path (the key is built in registers).
     @inline(never)
-    @usableFromInline static func decodeIPv4Unusual(_ ip: UnsafeRawPointer, _ decoded: PacketFacts, available: Int, wire: Int) -> PacketFacts {
+    @usableFromInline static func decodeIPv4Unusual(
+        _ ip: UnsafeRawPointer, _ decoded: PacketFacts, available: Int, wire: Int
+    ) -> PacketFacts {
         var facts = decoded
         let headerLength = Int(ip.u8(0) & 0x0F) * 4
         let stated = Int(ip.be16(2))
@@ -202,8 +222,9 @@ public enum PacketDecoder {
         let captured = min(totalLength, available)
         if captured < totalLength { facts.marks |= PacketFacts.Marks.snapped }
         guard decodeIPv4Header(ip, totalLength: totalLength, into: &facts) != nil else { return facts }
-        decodeCapturedTransport(ip + headerLength, captured: captured &- headerLength, length: totalLength &- headerLength,
-                                icmp: 1, headerStart: facts.ipOffset &+ UInt16(headerLength), into: &facts)
+        decodeCapturedTransport(
+            ip + headerLength, captured: captured &- headerLength, length: totalLength &- headerLength,
+            icmp: 1, headerStart: facts.ipOffset &+ UInt16(headerLength), into: &facts)
         return facts
     }
 
@@ -241,8 +262,9 @@ public enum PacketDecoder {
         guard end <= available else { return false }
         let offset = decodeIPv6Header(ip, end: end, captured: end, into: &facts)
         if offset == 0 { return true }
-        decodeTransport(ip + offset, available: end &- offset, proto: facts.key.ipProtocol, icmp: 58,
-                        headerStart: facts.ipOffset &+ UInt16(truncatingIfNeeded: offset), into: &facts)
+        decodeTransport(
+            ip + offset, available: end &- offset, proto: facts.key.ipProtocol, icmp: 58,
+            headerStart: facts.ipOffset &+ UInt16(truncatingIfNeeded: offset), into: &facts)
         return true
     }
 
@@ -251,12 +273,16 @@ public enum PacketDecoder {
     /// with a Jumbo Payload option, else malformed), or a BIG TCP packet its sender's capture
     /// shows without that header (its wire length counts). By value, as `decodeIPv4Unusual`.
     @inline(never)
-    @usableFromInline static func decodeIPv6Unusual(_ ip: UnsafeRawPointer, _ decoded: PacketFacts, available: Int, wire: Int) -> PacketFacts {
+    @usableFromInline static func decodeIPv6Unusual(
+        _ ip: UnsafeRawPointer, _ decoded: PacketFacts, available: Int, wire: Int
+    ) -> PacketFacts {
         var facts = decoded
         var end = 40 + Int(ip.be16(4))
         if end == 40 {
             if ip.u8(6) == 0 {
-                guard let jumbo = jumboPayloadLength(ip, available: available) else { fail(&facts, .ipv6Jumbogram); return facts }
+                guard let jumbo = jumboPayloadLength(ip, available: available) else {
+                    fail(&facts, .ipv6Jumbogram); return facts
+                }
                 end = 40 + jumbo
             } else {
                 end = max(wire, 40)
@@ -267,8 +293,9 @@ public enum PacketDecoder {
         if captured < end { facts.marks |= PacketFacts.Marks.snapped }
         let offset = decodeIPv6Header(ip, end: end, captured: captured, into: &facts)
         if offset == 0 { return facts }
-        decodeCapturedTransport(ip + offset, captured: captured &- offset, length: end &- offset, icmp: 58,
-                                headerStart: facts.ipOffset &+ UInt16(truncatingIfNeeded: offset), into: &facts)
+        decodeCapturedTransport(
+            ip + offset, captured: captured &- offset, length: end &- offset, icmp: 58,
+            headerStart: facts.ipOffset &+ UInt16(truncatingIfNeeded: offset), into: &facts)
         return facts
     }
 
@@ -281,7 +308,7 @@ public enum PacketDecoder {
         var at = 42
         while at < end {
             let type = ip.u8(at)
-            if type == 0 { at += 1; continue }   // Pad1
+            if type == 0 { at += 1; continue } // Pad1
             guard at + 2 <= end else { return nil }
             let length = Int(ip.u8(at + 1))
             if type == 0xC2 && length == 4 && at + 6 <= end {
@@ -297,7 +324,8 @@ public enum PacketDecoder {
     /// packet's `end`: the flow key fields, length and fragment marks. Returns where the
     /// transport header starts, 0 when none follows (a later fragment, a malformed chain).
     @inline(__always) @inlinable
-    static func decodeIPv6Header(_ ip: UnsafeRawPointer, end: Int, captured: Int, into facts: inout PacketFacts) -> Int {
+    static func decodeIPv6Header(_ ip: UnsafeRawPointer, end: Int, captured: Int, into facts: inout PacketFacts) -> Int
+    {
         var next = ip.u8(6)
         facts.key.w0 = ip.raw64(8)
         facts.key.w1 = ip.raw64(16)
@@ -315,7 +343,8 @@ public enum PacketDecoder {
             facts.marks |= chain.marks
             facts.fragmentID = chain.fragmentID
         }
-        facts.key.w6 = UInt64(next) << 32 | UInt64(truncatingIfNeeded: ip.be32(0) >> 20) << 40 & 0xFF00_0000_0000 | 6 << 48
+        facts.key.w6 =
+            UInt64(next) << 32 | UInt64(truncatingIfNeeded: ip.be32(0) >> 20) << 40 & 0xFF00_0000_0000 | 6 << 48
         facts.octets = UInt32(truncatingIfNeeded: end)
         facts.kind = .ipv6
         return facts.isLaterFragment ? 0 : offset
@@ -326,7 +355,8 @@ public enum PacketDecoder {
     /// the header that follows them starts and what it is, the fragment marks and id.
     @inline(never)
     @usableFromInline static func walkIPv6Extensions(_ ip: UnsafeRawPointer, next first: UInt8, captured: Int)
-        -> (offset: Int, next: UInt8, marks: UInt8, fragmentID: UInt32, issue: DecodeIssue) {
+        -> (offset: Int, next: UInt8, marks: UInt8, fragmentID: UInt32, issue: DecodeIssue)
+    {
         var next = first
         var offset = 40
         var marks: UInt8 = 0
@@ -335,12 +365,16 @@ public enum PacketDecoder {
         walk: while true {
             switch next {
             case 0, 43, 60, 51: // hop-by-hop, routing, destination options, AH
-                guard walked < maxExtensionHeaders, offset + 8 <= captured else { return (0, 0, 0, 0, .ipv6ExtensionChain) }
+                guard walked < maxExtensionHeaders, offset + 8 <= captured else {
+                    return (0, 0, 0, 0, .ipv6ExtensionChain)
+                }
                 let length = next == 51 ? (Int(ip.u8(offset + 1)) + 2) * 4 : (Int(ip.u8(offset + 1)) + 1) * 8
                 next = ip.u8(offset)
                 offset += length
             case 44: // fragment
-                guard walked < maxExtensionHeaders, offset + 8 <= captured else { return (0, 0, 0, 0, .ipv6ExtensionChain) }
+                guard walked < maxExtensionHeaders, offset + 8 <= captured else {
+                    return (0, 0, 0, 0, .ipv6ExtensionChain)
+                }
                 let offsetMore = ip.be16(offset + 2)
                 if offsetMore >> 3 != 0 {
                     marks |= PacketFacts.Marks.laterFragment
@@ -362,8 +396,10 @@ public enum PacketDecoder {
     /// The transport header at `l4`, `available` bytes of it there: ports, TCP flags, sequence
     /// and payload length.
     @inline(__always) @inlinable
-    static func decodeTransport(_ l4: UnsafeRawPointer, available: Int, proto: UInt8, icmp: UInt8,
-                                headerStart: UInt16, into facts: inout PacketFacts) {
+    static func decodeTransport(
+        _ l4: UnsafeRawPointer, available: Int, proto: UInt8, icmp: UInt8,
+        headerStart: UInt16, into facts: inout PacketFacts
+    ) {
         switch proto {
         case 6:
             guard available >= 20 else { return fail(&facts, .truncatedTCP) }
@@ -393,12 +429,16 @@ public enum PacketDecoder {
     /// flow key needs must be there (the ports: 4 bytes); TCP flags and sequence only when the
     /// TCP header was captured (else 0), the payload length from the IP length.
     @inline(__always) @inlinable
-    static func decodeCapturedTransport(_ l4: UnsafeRawPointer, captured: Int, length: Int, icmp: UInt8, headerStart: UInt16,
-                                        into facts: inout PacketFacts) {
+    static func decodeCapturedTransport(
+        _ l4: UnsafeRawPointer, captured: Int, length: Int, icmp: UInt8, headerStart: UInt16,
+        into facts: inout PacketFacts
+    ) {
         let proto = facts.key.ipProtocol
         let needed = proto == 6 ? 20 : 8
         if captured < length && captured < needed && (proto == 6 || proto == 17 || proto == 132 || proto == 136) {
-            guard captured >= 4, length >= needed else { return fail(&facts, proto == 6 ? .truncatedTCP : .truncatedUDP) }
+            guard captured >= 4, length >= needed else {
+                return fail(&facts, proto == 6 ? .truncatedTCP : .truncatedUDP)
+            }
             facts.key.setL4(sourcePort: l4.be16(0), destinationPort: l4.be16(2))
             return
         }

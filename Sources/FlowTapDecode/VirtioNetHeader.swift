@@ -1,4 +1,5 @@
 import FlowTapBase
+
 /// The virtio_net_hdr in front of every frame of a TAP opened with IFF_VNET_HDR (`--offload`),
 /// in the host's byte order, and what a GSO super-frame amounts to on a wire.
 public struct VirtioNetHeader: Sendable, Equatable {
@@ -31,7 +32,9 @@ public struct VirtioNetHeader: Sendable, Equatable {
     /// takes up to `gsoSize` bytes of payload. Octets are IP octets: the IP and transport
     /// headers once per segment, plus the payload.
     @inline(__always) @inlinable
-    public static func segments(frameLength: Int, ipOffset: Int, transportEnd: Int, gsoSize: Int) -> (packets: UInt64, octets: UInt64) {
+    public static func segments(frameLength: Int, ipOffset: Int, transportEnd: Int, gsoSize: Int) -> (
+        packets: UInt64, octets: UInt64
+    ) {
         let payload = max(0, frameLength - transportEnd)
         let packets = max(1, (payload + gsoSize - 1) / gsoSize)
         return (UInt64(packets), UInt64(packets * (transportEnd - ipOffset) + payload))

@@ -1,4 +1,5 @@
 import FlowTapBase
+
 /// The record structure of a capture file: classic pcap (either byte order, microsecond or
 /// nanosecond timestamps) and pcapng (draft-ietf-opsawg-pcapng: section header, interface
 /// description, enhanced, simple and obsolete packet blocks; every other block skipped). It
@@ -88,14 +89,18 @@ public struct CaptureParser: Sendable {
     public mutating func next(_ bytes: UnsafeRawBufferPointer, atEnd: Bool) -> Step {
         switch format {
         case .unknown: return header(bytes, atEnd: atEnd)
-        case let .pcap(big, ns, link): return pcapRecord(bytes, bigEndian: big, nanoseconds: ns, linkType: link, atEnd: atEnd)
+        case let .pcap(big, ns, link):
+            return pcapRecord(bytes, bigEndian: big, nanoseconds: ns, linkType: link, atEnd: atEnd)
         case let .pcapng(big): return pcapngBlock(bytes, bigEndian: big, atEnd: atEnd)
         }
     }
 
     private mutating func header(_ b: UnsafeRawBufferPointer, atEnd: Bool) -> Step {
         guard b.count >= 24 else {
-            return atEnd ? .failure(b.isEmpty ? "the input is empty" : "the input ends within the file header (\(b.count) bytes)") : .needMore(24)
+            return atEnd
+                ? .failure(
+                    b.isEmpty ? "the input is empty" : "the input ends within the file header (\(b.count) bytes)")
+                : .needMore(24)
         }
         let magic = b.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
         switch magic {
@@ -115,28 +120,38 @@ public struct CaptureParser: Sendable {
         }
     }
 
-    private mutating func pcapRecord(_ b: UnsafeRawBufferPointer, bigEndian big: Bool, nanoseconds: Bool, linkType: UInt32,
-                                     atEnd: Bool) -> Step {
+    private mutating func pcapRecord(
+        _ b: UnsafeRawBufferPointer, bigEndian big: Bool, nanoseconds: Bool, linkType: UInt32,
+        atEnd: Bool
+    ) -> Step {
         if b.isEmpty, atEnd { return .needMore(0) }
-        guard b.count >= 16 else { return atEnd ? .failure("truncated: a record header of 16 bytes has \(b.count)") : .needMore(16) }
+        guard b.count >= 16 else {
+            return atEnd ? .failure("truncated: a record header of 16 bytes has \(b.count)") : .needMore(16)
+        }
         let seconds = UInt64(Self.u32(b, 0, big))
         let fraction = UInt64(Self.u32(b, 4, big))
         let captured = Int(Self.u32(b, 8, big))
         let original = Int(Self.u32(b, 12, big))
         guard captured <= Self.maxPacket else {
-            return .failure("a record of \(captured) bytes is longer than any capture's (\(Self.maxPacket)): the file is damaged")
+            return .failure(
+                "a record of \(captured) bytes is longer than any capture's (\(Self.maxPacket)): the file is damaged")
         }
         guard b.count >= 16 + captured else {
-            return atEnd ? .failure("truncated: a packet of \(captured) bytes has \(b.count - 16)") : .needMore(16 + captured)
+            return atEnd
+                ? .failure("truncated: a packet of \(captured) bytes has \(b.count - 16)") : .needMore(16 + captured)
         }
         let ns = seconds &* 1_000_000_000 &+ (nanoseconds ? fraction : fraction &* 1000)
-        let packet = Packet(offset: 16, capturedLength: captured, originalLength: max(original, captured), timestampNs: ns, linkType: linkType)
+        let packet = Packet(
+            offset: 16, capturedLength: captured, originalLength: max(original, captured), timestampNs: ns,
+            linkType: linkType)
         return .packet(packet, consumed: 16 + captured)
     }
 
     private mutating func pcapngBlock(_ b: UnsafeRawBufferPointer, bigEndian current: Bool, atEnd: Bool) -> Step {
         if b.isEmpty, atEnd { return .needMore(0) }
-        guard b.count >= 12 else { return atEnd ? .failure("truncated: a block header of 12 bytes has \(b.count)") : .needMore(12) }
+        guard b.count >= 12 else {
+            return atEnd ? .failure("truncated: a block header of 12 bytes has \(b.count)") : .needMore(12)
+        }
         var big = current
         let rawType = b.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
         if rawType == 0x0A0D_0D0A {
@@ -149,12 +164,18 @@ public struct CaptureParser: Sendable {
         }
         let type = Self.u32(b, 0, big)
         let length = Int(Self.u32(b, 4, big))
-        guard length >= 12, length % 4 == 0 else { return .failure("a pcapng block of length \(length) (not 12 or more, in 4-byte units)") }
-        guard length <= Self.maxBlock else { return .failure("a pcapng block of \(length) bytes is larger than \(Self.maxBlock)") }
+        guard length >= 12, length % 4 == 0 else {
+            return .failure("a pcapng block of length \(length) (not 12 or more, in 4-byte units)")
+        }
+        guard length <= Self.maxBlock else {
+            return .failure("a pcapng block of \(length) bytes is larger than \(Self.maxBlock)")
+        }
         guard b.count >= length else {
             return atEnd ? .failure("truncated: a pcapng block of \(length) bytes has \(b.count)") : .needMore(length)
         }
-        guard Int(Self.u32(b, length - 4, big)) == length else { return .failure("a pcapng block whose two lengths differ") }
+        guard Int(Self.u32(b, length - 4, big)) == length else {
+            return .failure("a pcapng block whose two lengths differ")
+        }
         switch type {
         case 0x0A0D_0D0A:
             guard length >= 28 else { return .failure("a pcapng section header of \(length) bytes") }
@@ -170,7 +191,9 @@ public struct CaptureParser: Sendable {
             while at + 4 <= length - 4 {
                 let code = Self.u16(b, at, big)
                 let size = Int(Self.u16(b, at + 2, big))
-                guard at + 4 + size <= length - 4 else { return .failure("a pcapng interface option runs past its block") }
+                guard at + 4 + size <= length - 4 else {
+                    return .failure("a pcapng interface option runs past its block")
+                }
                 if code == 0 { break }
                 if code == 9, size >= 1 {
                     let r = b[at + 4]
@@ -187,7 +210,9 @@ public struct CaptureParser: Sendable {
         case 6, 2:
             guard length >= 32 else { return .failure("a pcapng packet block of \(length) bytes") }
             let id = type == 6 ? Int(Self.u32(b, 8, big)) : Int(Self.u16(b, 8, big))
-            guard id < interfaces.count else { return .failure("a packet of pcapng interface \(id), which no interface block describes") }
+            guard id < interfaces.count else {
+                return .failure("a packet of pcapng interface \(id), which no interface block describes")
+            }
             let captured = Int(Self.u32(b, 20, big))
             let original = Int(Self.u32(b, 24, big))
             guard captured <= length - 32, captured <= Self.maxPacket else {
@@ -196,17 +221,21 @@ public struct CaptureParser: Sendable {
             let units = UInt64(Self.u32(b, 12, big)) << 32 | UInt64(Self.u32(b, 16, big))
             let ns = Self.nanoseconds(units, interfaces[id])
             lastTimestampNs = ns
-            let packet = Packet(offset: 28, capturedLength: captured, originalLength: max(original, captured), timestampNs: ns,
-                                linkType: interfaces[id].linkType)
+            let packet = Packet(
+                offset: 28, capturedLength: captured, originalLength: max(original, captured), timestampNs: ns,
+                linkType: interfaces[id].linkType)
             return .packet(packet, consumed: length)
         case 3:
-            guard length >= 16, let first = interfaces.first else { return .failure("a pcapng simple packet block with no interface, or of \(length) bytes") }
+            guard length >= 16, let first = interfaces.first else {
+                return .failure("a pcapng simple packet block with no interface, or of \(length) bytes")
+            }
             let original = Int(Self.u32(b, 8, big))
             var captured = min(original, length - 16)
             if first.snapLength > 0 { captured = min(captured, Int(first.snapLength)) }
             guard captured <= Self.maxPacket else { return .failure("a pcapng packet of \(captured) bytes") }
-            let packet = Packet(offset: 12, capturedLength: captured, originalLength: original, timestampNs: lastTimestampNs,
-                                linkType: first.linkType)
+            let packet = Packet(
+                offset: 12, capturedLength: captured, originalLength: original, timestampNs: lastTimestampNs,
+                linkType: first.linkType)
             return .packet(packet, consumed: length)
         default:
             guard case .pcapng = format else { return .failure("a pcapng block before the section header") }
@@ -224,7 +253,8 @@ public struct CaptureParser: Sendable {
             let part = units & ((1 << shift) - 1)
             let (high, low) = part.multipliedFullWidth(by: 1_000_000_000)
             let fraction = shift == 0 ? 0 : (high << (64 - shift)) | (low >> shift)
-            ns = whole.multipliedReportingOverflow(by: 1_000_000_000).overflow ? .max : whole * 1_000_000_000 &+ fraction
+            ns =
+                whole.multipliedReportingOverflow(by: 1_000_000_000).overflow ? .max : whole * 1_000_000_000 &+ fraction
         } else if i.resolution <= 9 {
             var scale: UInt64 = 1
             for _ in 0 ..< (9 - Int(i.resolution)) { scale *= 10 }
@@ -238,7 +268,9 @@ public struct CaptureParser: Sendable {
         if i.offsetSeconds != 0 {
             let (offset, overflow) = i.offsetSeconds.multipliedReportingOverflow(by: 1_000_000_000)
             if !overflow {
-                ns = offset >= 0 ? ns.addingReportingOverflow(UInt64(offset)).partialValue
+                ns =
+                    offset >= 0
+                    ? ns.addingReportingOverflow(UInt64(offset)).partialValue
                     : ns >= offset.magnitude ? ns - offset.magnitude : 0
             }
         }
@@ -261,6 +293,7 @@ public struct CaptureParser: Sendable {
     }
 
     static func hex(_ b: UnsafeRawBufferPointer, _ n: Int) -> String {
-        b.prefix(n).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+        b.prefix(n).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+            .joined(separator: " ")
     }
 }

@@ -116,7 +116,9 @@ public struct CaptureReader: ~Copyable {
                 do throws(Errno) {
                     got = try fd.read(into: UnsafeMutableRawBufferPointer(start: base + end, count: room))
                 } catch {
-                    return CaptureError("cannot read the input: \(error)", packet: packets + 1, offset: consumedBytes + UInt64(end - start))
+                    return CaptureError(
+                        "cannot read the input: \(error)", packet: packets + 1,
+                        offset: consumedBytes + UInt64(end - start))
                 }
             case let .memory(bytes):
                 got = min(room, bytes.count - memoryOffset)
@@ -150,7 +152,8 @@ public struct CaptureReader: ~Copyable {
         var skip: Int
         switch CaptureParser.LinkType(rawValue: p.linkType) {
         case .ethernet?:
-            return .frame(Frame(bytes: payload, length: captured, originalLength: p.originalLength, timestampNs: p.timestampNs))
+            return .frame(
+                Frame(bytes: payload, length: captured, originalLength: p.originalLength, timestampNs: p.timestampNs))
         case .raw?, .ipv4?, .ipv6?, .rawOpenBSD?, .rawBSD?:
             // An empty packet has no IP version to read: undecodable.
             guard captured >= 1 else { return .cut }
@@ -199,8 +202,11 @@ public struct CaptureReader: ~Copyable {
         let header = payload + skip - 14
         header.initializeMemory(as: UInt8.self, repeating: 0, count: 12)
         header.storeBytes(of: type.bigEndian, toByteOffset: 12, as: UInt16.self)
-        return .frame(Frame(bytes: header, length: captured - skip + 14, originalLength: max(p.originalLength - skip, captured - skip) + 14,
-                            timestampNs: p.timestampNs))
+        return .frame(
+            Frame(
+                bytes: header, length: captured - skip + 14,
+                originalLength: max(p.originalLength - skip, captured - skip) + 14,
+                timestampNs: p.timestampNs))
     }
 
     /// The ethertype of a BSD loopback header's address family, read in either byte order as

@@ -32,7 +32,9 @@ public final class TapDevice: Sendable {
     /// virtio_net_hdr (TUNSETVNETHDRSZ) and may be a GSO super-frame with a partial checksum.
     /// With `multiQueue`, the TAP is opened with IFF_MULTI_QUEUE: each attach is one more queue
     /// of the same device, and the kernel spreads flows over the queues by their hash.
-    public static func attach(name: String, offload: Bool = false, multiQueue: Bool = false) throws(SetupError) -> TapDevice {
+    public static func attach(name: String, offload: Bool = false, multiQueue: Bool = false) throws(SetupError)
+        -> TapDevice
+    {
         try validateName(name)
         let existed = if_nametoindex(name) != 0
         let fd: Descriptor
@@ -43,8 +45,11 @@ public final class TapDevice: Sendable {
             case .noSuchFileOrDirectory, .noSuchAddressOrDevice:
                 throw SetupError("/dev/net/tun is missing", fix: "load the TUN/TAP driver with 'modprobe tun'")
             case .permissionDenied where geteuid() != 0:
-                throw SetupError("cannot open /dev/net/tun as uid \(geteuid()): the device is not readable and writable by this user",
-                                 fix: "run it as root (it drops to --user after setup), or make the device crw-rw-rw- (mode 0666, udev's default) and start flowtap under systemd with User= and AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW")
+                throw SetupError(
+                    "cannot open /dev/net/tun as uid \(geteuid()): the device is not readable and writable by this user",
+                    fix:
+                        "run it as root (it drops to --user after setup), or make the device crw-rw-rw- (mode 0666, udev's default) and start flowtap under systemd with User= and AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW"
+                )
             case .permissionDenied, .notPermitted:
                 throw .permission("open /dev/net/tun", capability: "CAP_NET_ADMIN")
             default:
@@ -77,15 +82,17 @@ public final class TapDevice: Sendable {
                 try TunnelDevice.setOffloads(fd.descriptor, [])
             }
         } catch {
-            throw SetupError("cannot set the offloads of TAP '\(name)' (\(error))",
-                             fix: "recreate it with 'ip tuntap del dev \(name) mode tap; ip tuntap add dev \(name) mode tap'")
+            throw SetupError(
+                "cannot set the offloads of TAP '\(name)' (\(error))",
+                fix: "recreate it with 'ip tuntap del dev \(name) mode tap; ip tuntap add dev \(name) mode tap'")
         }
         if !existed {
             do throws(Errno) {
                 try TunnelDevice.setUp(name)
             } catch {
-                throw SetupError("created TAP '\(name)' but cannot bring it up: \(error)",
-                                 fix: "bring it up with 'ip link set \(name) up'")
+                throw SetupError(
+                    "created TAP '\(name)' but cannot bring it up: \(error)",
+                    fix: "bring it up with 'ip link set \(name) up'")
             }
         }
         let index = if_nametoindex(name)
@@ -97,21 +104,26 @@ public final class TapDevice: Sendable {
     /// it is and how it was opened; a queue of another TAP, or one opened with other offloads,
     /// is refused (and closed).
     public static func adopt(_ fd: CInt, name: String, offload: Bool) throws(SetupError) -> TapDevice {
-        let owned = Descriptor(adopting: fd)   // closed with it when refused
+        let owned = Descriptor(adopting: fd) // closed with it when refused
         let got: String, flags: TunnelDevice.Flags
         do throws(Errno) {
             (got, flags) = try TunnelDevice.interface(fd)
         } catch {
-            throw SetupError("the descriptor handed over for TAP '\(name)' is not an attached TAP queue (\(error))",
-                             fix: "start without the inherited descriptors (stop the running flowtap, or clear the unit's fd store with 'systemctl clean --what=fdstore' on systemd 254 and later)")
+            throw SetupError(
+                "the descriptor handed over for TAP '\(name)' is not an attached TAP queue (\(error))",
+                fix:
+                    "start without the inherited descriptors (stop the running flowtap, or clear the unit's fd store with 'systemctl clean --what=fdstore' on systemd 254 and later)"
+            )
         }
         guard got == name else {
-            throw SetupError("the descriptor handed over for TAP '\(name)' is a queue of TAP '\(got)'",
-                             fix: "give the same --tap-a and --tap-b as the running flowtap")
+            throw SetupError(
+                "the descriptor handed over for TAP '\(name)' is a queue of TAP '\(got)'",
+                fix: "give the same --tap-a and --tap-b as the running flowtap")
         }
         guard flags.contains(.vnetHeader) == offload else {
-            throw SetupError("TAP '\(name)' was opened \(offload ? "without" : "with") --offload, and a handover cannot change that",
-                             fix: "give the running flowtap's --offload setting, or stop it and start afresh")
+            throw SetupError(
+                "TAP '\(name)' was opened \(offload ? "without" : "with") --offload, and a handover cannot change that",
+                fix: "give the running flowtap's --offload setting, or stop it and start afresh")
         }
         return TapDevice(name: got, ifIndex: if_nametoindex(got), created: false, owned: owned)
     }
@@ -128,31 +140,40 @@ public final class TapDevice: Sendable {
 
     package static func validateName(_ name: String) throws(SetupError) {
         if name.isEmpty || name.utf8.count >= TunnelDevice.nameSize {
-            throw SetupError("TAP name '\(name)' is not a valid interface name",
-                             fix: "use 1 to \(TunnelDevice.nameSize - 1) characters, as 'ip link' does")
+            throw SetupError(
+                "TAP name '\(name)' is not a valid interface name",
+                fix: "use 1 to \(TunnelDevice.nameSize - 1) characters, as 'ip link' does")
         }
         if name.contains("/") || name.contains(where: \.isWhitespace) || name == "." || name == ".." {
-            throw SetupError("TAP name '\(name)' contains a character Linux does not allow in interface names",
-                             fix: "pick a name without '/' or spaces")
+            throw SetupError(
+                "TAP name '\(name)' contains a character Linux does not allow in interface names",
+                fix: "pick a name without '/' or spaces")
         }
     }
 
     static func attachError(name: String, errnoValue e: CInt, existed: Bool, multiQueue: Bool = false) -> SetupError {
         switch e {
         case EPERM, EACCES:
-            return .permission(existed ? "attach to TAP '\(name)'" : "create TAP '\(name)'", capability: "CAP_NET_ADMIN")
+            return .permission(
+                existed ? "attach to TAP '\(name)'" : "create TAP '\(name)'", capability: "CAP_NET_ADMIN")
         case EBUSY:
-            return SetupError("TAP '\(name)' is already attached to another process",
-                              fix: "stop the other reader (another flowtap or tapfwd) or pick another TAP")
+            return SetupError(
+                "TAP '\(name)' is already attached to another process",
+                fix: "stop the other reader (another flowtap or tapfwd) or pick another TAP")
         case EINVAL where multiQueue:
-            return SetupError("TAP '\(name)' was not created for several queues",
-                              fix: "recreate it with 'ip tuntap del dev \(name) mode tap; ip tuntap add dev \(name) mode tap multi_queue', or drop --queues")
+            return SetupError(
+                "TAP '\(name)' was not created for several queues",
+                fix:
+                    "recreate it with 'ip tuntap del dev \(name) mode tap; ip tuntap add dev \(name) mode tap multi_queue', or drop --queues"
+            )
         case EINVAL:
-            return SetupError("'\(name)' exists but is not a TAP device",
-                              fix: "pick another name, or create the TAP with 'ip tuntap add dev NAME mode tap'")
+            return SetupError(
+                "'\(name)' exists but is not a TAP device",
+                fix: "pick another name, or create the TAP with 'ip tuntap add dev NAME mode tap'")
         default:
-            return SetupError("cannot attach to TAP '\(name)': \(SetupError.text(e))",
-                              fix: "check it with 'ip -d link show \(name)'")
+            return SetupError(
+                "cannot attach to TAP '\(name)': \(SetupError.text(e))",
+                fix: "check it with 'ip -d link show \(name)'")
         }
     }
 }

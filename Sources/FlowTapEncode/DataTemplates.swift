@@ -1,4 +1,5 @@
 import FlowTapMeter
+
 /// A template: the ID a collector knows a record layout by.
 public struct Template: Sendable, Equatable {
     public let id: UInt16
@@ -44,8 +45,10 @@ struct DataTemplates {
         return active.count
     }
 
-    mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter,
-                         context: EncodingContext) -> AppendResult {
+    mutating func append(
+        _ record: borrowing FlowRecord, to message: inout MessageWriter,
+        context: EncodingContext
+    ) -> AppendResult {
         guard let template = templates[RecordLayout.kind(of: record).rawValue] else { return .notExportable }
         guard sets.fits(id: template.id, length: template.layout.recordLength, in: message) else { return .full }
         sets.open(template.id, &message)

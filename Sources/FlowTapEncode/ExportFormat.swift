@@ -33,11 +33,16 @@ public enum ExportFormat: String, Sendable, CaseIterable, CustomStringConvertibl
         let context = EncodingContext(systemInitMs: 0)
         switch self {
         case .ipfix:
-            return IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: records, biflow: biflow, tcpInsight: ipfixNtop),
-                                context: context).largestRequiredMessage
+            return IPFIXEncoder(
+                observationDomain: 1,
+                layouts: RecordLayout.layouts(for: records, biflow: biflow, tcpInsight: ipfixNtop),
+                context: context
+            ).largestRequiredMessage
         case .v9:
-            return NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: records, dialect: .netflowV9, tcpInsight: true),
-                                    context: context).largestRequiredMessage
+            return NetFlowV9Encoder(
+                sourceID: 1, layouts: RecordLayout.layouts(for: records, dialect: .netflowV9, tcpInsight: true),
+                context: context
+            ).largestRequiredMessage
         case .v5:
             return NetFlowV5Encoder(observationDomain: 1, context: context).largestRequiredMessage
         }

@@ -1,5 +1,6 @@
 import FlowTapBase
 import FlowTapMeter
+
 /// The Information Elements flowtap exports (IANA IPFIX registry numbers; NetFlow v9 shares
 /// them), with their encoded lengths and how each is taken from a record.
 public indirect enum FlowField: Sendable, Equatable {
@@ -77,7 +78,8 @@ public indirect enum FlowField: Sendable, Equatable {
         switch self {
         case .reverse: Self.reversePEN
         case .ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs, .ntopRetransmittedInPackets,
-             .ntopRetransmittedOutPackets, .ntopOutOfOrderInPackets, .ntopOutOfOrderOutPackets: Self.ntopPEN
+            .ntopRetransmittedOutPackets, .ntopOutOfOrderInPackets, .ntopOutOfOrderOutPackets:
+            Self.ntopPEN
         default: nil
         }
     }
@@ -148,17 +150,23 @@ public indirect enum FlowField: Sendable, Equatable {
         case .mplsTopLabelStackSection, .mplsLabelStackSection2: 3
         case .sourceIPv6Address, .destinationIPv6Address: 16
         case .sourceIPv4Address, .destinationIPv4Address, .ingressInterface, .egressInterface,
-             .firstSwitched, .lastSwitched, .clientNetworkDelaySeconds, .clientNetworkDelayMicroseconds,
-             .serverNetworkDelaySeconds, .serverNetworkDelayMicroseconds, .applicationLatencySeconds,
-             .applicationLatencyMicroseconds, .ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs,
-             .ntopRetransmittedInPackets, .ntopRetransmittedOutPackets, .ntopOutOfOrderInPackets, .ntopOutOfOrderOutPackets,
-             .v9RetransmittedInPackets, .v9RetransmittedOutPackets, .v9OutOfOrderInPackets, .v9OutOfOrderOutPackets: 4
+            .firstSwitched, .lastSwitched, .clientNetworkDelaySeconds, .clientNetworkDelayMicroseconds,
+            .serverNetworkDelaySeconds, .serverNetworkDelayMicroseconds, .applicationLatencySeconds,
+            .applicationLatencyMicroseconds, .ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs,
+            .ntopRetransmittedInPackets, .ntopRetransmittedOutPackets, .ntopOutOfOrderInPackets,
+            .ntopOutOfOrderOutPackets,
+            .v9RetransmittedInPackets, .v9RetransmittedOutPackets, .v9OutOfOrderInPackets, .v9OutOfOrderOutPackets:
+            4
         case .packetDeltaCount, .octetDeltaCount, .flowStartMilliseconds, .flowEndMilliseconds,
-             .flowStartMicroseconds, .flowEndMicroseconds, .flowStartNanoseconds, .flowEndNanoseconds: 8
-        case .ethernetType, .vlanId, .dot1qVlanId, .dot1qCustomerVlanId, .sourceTransportPort, .destinationTransportPort,
-             .tcpControlBits, .icmpTypeCodeIPv4, .icmpTypeCodeIPv6: 2
+            .flowStartMicroseconds, .flowEndMicroseconds, .flowStartNanoseconds, .flowEndNanoseconds:
+            8
+        case .ethernetType, .vlanId, .dot1qVlanId, .dot1qCustomerVlanId, .sourceTransportPort,
+            .destinationTransportPort,
+            .tcpControlBits, .icmpTypeCodeIPv4, .icmpTypeCodeIPv6:
+            2
         case .protocolIdentifier, .ipClassOfService, .ipVersion, .flowDirection, .flowEndReason, .tcpFlagsOctet,
-             .biflowDirection: 1
+            .biflowDirection:
+            1
         case .reverse(let field): field.length
         }
     }
@@ -230,7 +238,9 @@ extension FlowField {
     static func seconds(_ ns: UInt64) -> UInt32 { UInt32(clamping: ns / 1_000_000_000) }
     static func microsecondsBeyond(_ ns: UInt64) -> UInt32 { UInt32(ns % 1_000_000_000 / 1000) }
     /// Rounded to the nearest millisecond, saturated.
-    static func milliseconds(_ ns: UInt64) -> UInt32 { UInt32(clamping: ns / 1_000_000 + (ns % 1_000_000 >= 500_000 ? 1 : 0)) }
+    static func milliseconds(_ ns: UInt64) -> UInt32 {
+        UInt32(clamping: ns / 1_000_000 + (ns % 1_000_000 >= 500_000 ? 1 : 0))
+    }
 }
 
 /// dateTimeMicroseconds and dateTimeNanoseconds (RFC 7011 §6.1.9–10): the NTP timestamp format,

@@ -1,5 +1,6 @@
 import FlowTapBase
 import FlowTapMeter
+
 /// A window of bytes an encoder writes one export message into. The sender's IP and UDP
 /// headers go in front of `base`, so a finished message is sent without a copy.
 ///
@@ -44,9 +45,15 @@ public struct MessageWriter {
         guard reserve(1) else { return }
         base.storeBytes(of: v, toByteOffset: count, as: UInt8.self); count += 1
     }
-    @inline(__always) public mutating func append16(_ v: UInt16) { guard reserve(2) else { return }; base.put16(v, at: count); count += 2 }
-    @inline(__always) public mutating func append32(_ v: UInt32) { guard reserve(4) else { return }; base.put32(v, at: count); count += 4 }
-    @inline(__always) public mutating func append64(_ v: UInt64) { guard reserve(8) else { return }; base.put64(v, at: count); count += 8 }
+    @inline(__always) public mutating func append16(_ v: UInt16) {
+        guard reserve(2) else { return }; base.put16(v, at: count); count += 2
+    }
+    @inline(__always) public mutating func append32(_ v: UInt32) {
+        guard reserve(4) else { return }; base.put32(v, at: count); count += 4
+    }
+    @inline(__always) public mutating func append64(_ v: UInt64) {
+        guard reserve(8) else { return }; base.put64(v, at: count); count += 8
+    }
     /// Four bytes in memory order (an IPv4 address as the key holds it).
     @inline(__always) public mutating func appendRaw32(_ v: UInt32) {
         guard reserve(4) else { return }
@@ -63,8 +70,12 @@ public struct MessageWriter {
         guard within(offset, 1) else { return }
         base.storeBytes(of: v, toByteOffset: offset, as: UInt8.self)
     }
-    @inline(__always) public mutating func set16(_ v: UInt16, at offset: Int) { guard within(offset, 2) else { return }; base.put16(v, at: offset) }
-    @inline(__always) public mutating func set32(_ v: UInt32, at offset: Int) { guard within(offset, 4) else { return }; base.put32(v, at: offset) }
+    @inline(__always) public mutating func set16(_ v: UInt16, at offset: Int) {
+        guard within(offset, 2) else { return }; base.put16(v, at: offset)
+    }
+    @inline(__always) public mutating func set32(_ v: UInt32, at offset: Int) {
+        guard within(offset, 4) else { return }; base.put32(v, at: offset)
+    }
 
     /// Writes `record` as `layout` says, at the end.
     @inline(__always)

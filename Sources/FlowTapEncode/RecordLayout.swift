@@ -1,5 +1,6 @@
 import FlowTapDecode
 import FlowTapMeter
+
 /// How IPFIX records carry flow start and end (`--timestamps`).
 public enum TimestampUnit: String, Sendable, CaseIterable {
     /// flowStart/EndMilliseconds (152/153): the one encoding every common collector decodes.
@@ -43,18 +44,24 @@ public struct RecordLayout: Sendable, Equatable {
     /// With `tcpInsight` and L4 recorded, IP layouts gain each TCP connection's latencies and
     /// the flow's retransmitted and out-of-order packets: nProbe's and ntop's v9 fields, or
     /// ntop's IPFIX enterprise elements.
-    public static func layouts(for records: RecordSet, dialect: Dialect = .ipfix(timestamps: .milliseconds),
-                               biflow: Bool = false, tcpInsight: Bool = false) -> [RecordLayout?] {
+    public static func layouts(
+        for records: RecordSet, dialect: Dialect = .ipfix(timestamps: .milliseconds),
+        biflow: Bool = false, tcpInsight: Bool = false
+    ) -> [RecordLayout?] {
         Kind.allCases.map { kind in
             if kind == .nonIP && !records.contains(.l2) { return nil }
             var fields: [FlowField] = []
             if records.contains(.l2) {
-                fields += [.sourceMacAddress, .destinationMacAddress, .ethernetType, .vlanId, .dot1qVlanId,
-                           .dot1qCustomerVlanId, .mplsTopLabelStackSection, .mplsLabelStackSection2]
+                fields += [
+                    .sourceMacAddress, .destinationMacAddress, .ethernetType, .vlanId, .dot1qVlanId,
+                    .dot1qCustomerVlanId, .mplsTopLabelStackSection, .mplsLabelStackSection2
+                ]
             }
             if records.contains(.l3) && kind != .nonIP {
-                fields += kind == .ipv4 ? [.sourceIPv4Address, .destinationIPv4Address]
-                                        : [.sourceIPv6Address, .destinationIPv6Address]
+                fields +=
+                    kind == .ipv4
+                    ? [.sourceIPv4Address, .destinationIPv4Address]
+                    : [.sourceIPv6Address, .destinationIPv6Address]
                 fields += [.protocolIdentifier, .ipClassOfService]
             }
             if kind != .nonIP { fields.append(.ipVersion) }
@@ -62,12 +69,16 @@ public struct RecordLayout: Sendable, Equatable {
                 if !records.contains(.l3) { fields.append(.protocolIdentifier) }
                 // NetFlow v9 has one ICMP_TYPE (32) for both families (RFC 3954); 139 is IPFIX's,
                 // which nfdump and the netflow package do not read in v9.
-                fields += [.sourceTransportPort, .destinationTransportPort,
-                           dialect == .netflowV9 ? .tcpFlagsOctet : .tcpControlBits,
-                           kind == .ipv4 || dialect == .netflowV9 ? .icmpTypeCodeIPv4 : .icmpTypeCodeIPv6]
+                fields += [
+                    .sourceTransportPort, .destinationTransportPort,
+                    dialect == .netflowV9 ? .tcpFlagsOctet : .tcpControlBits,
+                    kind == .ipv4 || dialect == .netflowV9 ? .icmpTypeCodeIPv4 : .icmpTypeCodeIPv6
+                ]
             }
-            fields += [.ingressInterface, .egressInterface, .flowDirection,
-                       .packetDeltaCount, .octetDeltaCount]
+            fields += [
+                .ingressInterface, .egressInterface, .flowDirection,
+                .packetDeltaCount, .octetDeltaCount
+            ]
             switch dialect {
             case .ipfix(.milliseconds): fields += [.flowStartMilliseconds, .flowEndMilliseconds]
             case .ipfix(.microseconds): fields += [.flowStartMicroseconds, .flowEndMicroseconds]
@@ -76,12 +87,19 @@ public struct RecordLayout: Sendable, Equatable {
             }
             fields.append(.flowEndReason)
             if tcpInsight && records.contains(.l4) && kind != .nonIP {
-                fields += dialect == .netflowV9
-                    ? [.clientNetworkDelaySeconds, .clientNetworkDelayMicroseconds, .serverNetworkDelaySeconds,
-                       .serverNetworkDelayMicroseconds, .applicationLatencySeconds, .applicationLatencyMicroseconds,
-                       .v9RetransmittedInPackets, .v9RetransmittedOutPackets, .v9OutOfOrderInPackets, .v9OutOfOrderOutPackets]
-                    : [.ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs, .ntopRetransmittedInPackets,
-                       .ntopRetransmittedOutPackets, .ntopOutOfOrderInPackets, .ntopOutOfOrderOutPackets]
+                fields +=
+                    dialect == .netflowV9
+                    ? [
+                        .clientNetworkDelaySeconds, .clientNetworkDelayMicroseconds, .serverNetworkDelaySeconds,
+                        .serverNetworkDelayMicroseconds, .applicationLatencySeconds, .applicationLatencyMicroseconds,
+                        .v9RetransmittedInPackets, .v9RetransmittedOutPackets, .v9OutOfOrderInPackets,
+                        .v9OutOfOrderOutPackets
+                    ]
+                    : [
+                        .ntopClientLatencyMs, .ntopServerLatencyMs, .ntopApplicationLatencyMs,
+                        .ntopRetransmittedInPackets,
+                        .ntopRetransmittedOutPackets, .ntopOutOfOrderInPackets, .ntopOutOfOrderOutPackets
+                    ]
             }
             if biflow {
                 let reversible: Set<UInt16> = [1, 2, 6]
@@ -106,8 +124,9 @@ public struct RecordLayout: Sendable, Equatable {
     /// different configuration does not announce another layout under an ID a collector has
     /// cached (RFC 7011 §8.4). IDs already in `taken` are skipped.
     public func templateID(avoiding taken: Set<UInt16>) -> UInt16 {
-        Self.templateID(elements: fields.map { ($0.enterprise == nil ? $0.elementID : $0.elementID | 0x8000, $0.length) },
-                        salt: nil, avoiding: taken)
+        Self.templateID(
+            elements: fields.map { ($0.enterprise == nil ? $0.elementID : $0.elementID | 0x8000, $0.length) },
+            salt: nil, avoiding: taken)
     }
 
     /// FNV-1a over the (element, length) pairs (and `salt`, which keeps options layouts apart).

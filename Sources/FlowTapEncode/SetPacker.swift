@@ -46,8 +46,10 @@ struct SetPacker {
     /// A template set (IPFIX set 2, NetFlow v9 FlowSet 0): per template its ID, field count,
     /// and (element ID, length) pairs, with the enterprise bit and number for enterprise
     /// elements (IPFIX §3.2). Every part is a multiple of 4 bytes: no padding.
-    static func writeTemplateSet(id: UInt16, _ templates: [(id: UInt16, layout: RecordLayout)],
-                                 into message: inout MessageWriter) {
+    static func writeTemplateSet(
+        id: UInt16, _ templates: [(id: UInt16, layout: RecordLayout)],
+        into message: inout MessageWriter
+    ) {
         let start = message.count
         message.append16(id)
         message.append16(0)
@@ -81,7 +83,8 @@ struct OptionsLayout: Equatable {
     let fields: [(element: UInt16, length: Int)]
 
     static func == (a: OptionsLayout, b: OptionsLayout) -> Bool {
-        a.id == b.id && a.scope.map(\.element) == b.scope.map(\.element) && a.fields.map(\.element) == b.fields.map(\.element)
+        a.id == b.id && a.scope.map(\.element) == b.scope.map(\.element)
+            && a.fields.map(\.element) == b.fields.map(\.element)
     }
 
     var recordLength: Int { (scope + fields).reduce(0) { $0 + $1.length } }
@@ -96,7 +99,8 @@ struct OptionsLayout: Equatable {
     }
 
     /// One data set per layout, each with one record of its values, padded.
-    static func writeDataSets(_ records: [(layout: OptionsLayout, values: [UInt64])], into message: inout MessageWriter) {
+    static func writeDataSets(_ records: [(layout: OptionsLayout, values: [UInt64])], into message: inout MessageWriter)
+    {
         var packer = SetPacker()
         for record in records {
             packer.open(record.layout.id, &message)

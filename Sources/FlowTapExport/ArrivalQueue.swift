@@ -1,4 +1,5 @@
 import FlowTapDecode
+
 /// The arrival order of records that wait in one of the export thread's joins (`BiflowAssembler`,
 /// `LatencyJoin`) for their reverse: keys with their arrival times, oldest first. An entry whose
 /// record has left its table already (paired, or replaced) stays until it is passed, and the

@@ -1,5 +1,6 @@
 import FlowTapDecode
 import FlowTapMeter
+
 /// `--biflow`: the two directions of a conversation become one record (RFC 5103), assembled in
 /// the export thread from the uniflow records both forwarding threads produce, so that neither thread
 /// ever waits on the other or shares its cache.

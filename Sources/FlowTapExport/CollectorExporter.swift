@@ -92,10 +92,12 @@ public struct ExporterCheckpoint: Sendable, Equatable, BitwiseCopyable {
     public init() {}
 
     /// The counters a checkpoint carries, and where each lives in `ExportStatistics`.
-    static let counters: [(WritableKeyPath<ExporterCheckpoint, UInt64> & Sendable, WritableKeyPath<ExportStatistics, UInt64> & Sendable)] = [
-        (\.messages, \.messages), (\.records, \.records), (\.bytes, \.bytes), (\.sendErrors, \.sendErrors),
-        (\.recordsNotSent, \.recordsNotSent), (\.recordsNotExportable, \.recordsNotExportable),
-    ]
+    static let counters:
+        [(WritableKeyPath<ExporterCheckpoint, UInt64> & Sendable, WritableKeyPath<ExportStatistics, UInt64> & Sendable)] =
+            [
+                (\.messages, \.messages), (\.records, \.records), (\.bytes, \.bytes), (\.sendErrors, \.sendErrors),
+                (\.recordsNotSent, \.recordsNotSent), (\.recordsNotExportable, \.recordsNotExportable)
+            ]
 
     /// FNV-1a of the collector's URL (format, address, port): two collectors share a stream
     /// only when they are the same.
@@ -148,10 +150,12 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
 
     /// `mtu` bounds the whole IP datagram. Templates go out again every
     /// `templateRefreshSeconds`, and after every `templateRefreshPackets` messages (0: never).
-    public init(collector: CollectorAddress, encoder: Encoder, sender: Transport, mtu: Int,
-                templateRefreshSeconds: Int, templateRefreshPackets: Int,
-                sampling: Sampling = Sampling(), probeTotals: @escaping ProbeTotals, logger: Logger,
-                wallClockMs: @escaping () -> UInt64 = WallClock.nowMs, errors: CollectorErrors? = nil) {
+    public init(
+        collector: CollectorAddress, encoder: Encoder, sender: Transport, mtu: Int,
+        templateRefreshSeconds: Int, templateRefreshPackets: Int,
+        sampling: Sampling = Sampling(), probeTotals: @escaping ProbeTotals, logger: Logger,
+        wallClockMs: @escaping () -> UInt64 = WallClock.nowMs, errors: CollectorErrors? = nil
+    ) {
         self.wallClockMs = wallClockMs
         icmp = errors
         self.sampling = sampling
@@ -204,7 +208,8 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
             statistics.recordsNotSent += UInt64(ledger.refused(quoting: error.quoted))
             templatesDueAt = 0
             if let silenced = errorLog.admit(now: now) {
-                logger.warning("export to \(collector): \(error.text)\(silenced > 0 ? " (\(silenced) similar not shown)" : "")")
+                logger.warning(
+                    "export to \(collector): \(error.text)\(silenced > 0 ? " (\(silenced) similar not shown)" : "")")
             }
         }
         if !queue.isEmpty {
@@ -279,7 +284,9 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
             statistics.overflowedMessages += 1
             statistics.recordsNotSent += UInt64(records)
             if let silenced = errorLog.admit(now: now) {
-                logger.error("an export message to \(collector) did not fit --mtu \(mtu) and was dropped (\(records) records); this is a bug, please report it\(silenced > 0 ? " (\(silenced) similar not shown)" : "")")
+                logger.error(
+                    "an export message to \(collector) did not fit --mtu \(mtu) and was dropped (\(records) records); this is a bug, please report it\(silenced > 0 ? " (\(silenced) similar not shown)" : "")"
+                )
             }
             return
         }
@@ -345,7 +352,9 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         statistics.lastError = SetupError.text(CInt(-rc))
         statistics.lastErrorMs = wallClockMs()
         if let silenced = errorLog.admit(now: now) {
-            logger.warning("export to \(collector) failed: \(SetupError.text(CInt(-rc))); \(queue.count) messages waiting\(silenced > 0 ? " (\(silenced) similar failures not shown)" : "")")
+            logger.warning(
+                "export to \(collector) failed: \(SetupError.text(CInt(-rc))); \(queue.count) messages waiting\(silenced > 0 ? " (\(silenced) similar failures not shown)" : "")"
+            )
         }
     }
 
@@ -373,7 +382,10 @@ struct SentLedger {
     static let size = 1024
 
     static func key(_ p: UnsafeRawPointer) -> (UInt64, UInt64) {
-        (p.loadUnaligned(fromByteOffset: 8, as: UInt64.self), UInt64(p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
+        (
+            p.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+            UInt64(p.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+        )
     }
 
     mutating func note(header: UnsafeRawPointer, length: Int, records count: Int) {

@@ -39,8 +39,10 @@ public final class ExportThread: @unchecked Sendable {
     /// Monotonic milliseconds of the last tick: the export thread's heartbeat for the service watchdog.
     public var heartbeatMs: UInt64 { beat.load(ordering: .acquiring) }
 
-    public init(rings: [RecordRing], exporters: [any FlowExporter], biflowExporters: [any FlowExporter] = [],
-                biflow: BiflowAssembler? = nil, command: ThreadCommand) {
+    public init(
+        rings: [RecordRing], exporters: [any FlowExporter], biflowExporters: [any FlowExporter] = [],
+        biflow: BiflowAssembler? = nil, command: ThreadCommand
+    ) {
         self.rings = rings
         self.exporters = exporters
         self.biflowExporters = biflowExporters

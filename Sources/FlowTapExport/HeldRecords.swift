@@ -1,4 +1,5 @@
 import FlowTapMeter
+
 /// Where the export thread leaves, at a handover's park, the records that wait for a partner
 /// (the latency join's and the biflow pairing's), so that the successor adds them again and
 /// pairs them with what its forwarders report: no connection's two records are split by a
@@ -13,8 +14,10 @@ public struct HeldRecords: @unchecked Sendable {
     let latency: UnsafeMutablePointer<UInt32>
     let biflow: UnsafeMutablePointer<UInt32>
 
-    public init(records: UnsafeMutablePointer<FlowRecord>, capacity: Int, latencyCount: UnsafeMutablePointer<UInt32>,
-                biflowCount: UnsafeMutablePointer<UInt32>) {
+    public init(
+        records: UnsafeMutablePointer<FlowRecord>, capacity: Int, latencyCount: UnsafeMutablePointer<UInt32>,
+        biflowCount: UnsafeMutablePointer<UInt32>
+    ) {
         self.records = records
         self.capacity = capacity
         latency = latencyCount
@@ -23,7 +26,9 @@ public struct HeldRecords: @unchecked Sendable {
 
     /// Keeps as many as fit, the latency join's first; returns the rest, which the caller sends
     /// as they are.
-    public func keep(latency l: [FlowRecord], biflow b: [FlowRecord]) -> (latency: ArraySlice<FlowRecord>, biflow: ArraySlice<FlowRecord>) {
+    public func keep(latency l: [FlowRecord], biflow b: [FlowRecord]) -> (
+        latency: ArraySlice<FlowRecord>, biflow: ArraySlice<FlowRecord>
+    ) {
         let nl = min(l.count, capacity), nb = min(b.count, capacity - nl)
         for (i, r) in l.prefix(nl).enumerated() { (records + i).initialize(to: r) }
         for (i, r) in b.prefix(nb).enumerated() { (records + nl + i).initialize(to: r) }
@@ -38,7 +43,10 @@ public struct HeldRecords: @unchecked Sendable {
     public func read() -> (latency: [FlowRecord], biflow: [FlowRecord]) {
         let nl = Int(latency.pointee), nb = Int(biflow.pointee)
         guard nl <= capacity, nb <= capacity - nl else { return ([], []) }
-        return (Array(UnsafeBufferPointer(start: records, count: nl)), Array(UnsafeBufferPointer(start: records + nl, count: nb)))
+        return (
+            Array(UnsafeBufferPointer(start: records, count: nl)),
+            Array(UnsafeBufferPointer(start: records + nl, count: nb))
+        )
     }
 
     /// What was kept, emptied.

@@ -1,5 +1,6 @@
 import FlowTapDecode
 import FlowTapMeter
+
 /// Joins the two directions of a TCP connection so that both records carry its `TCPLatency`:
 /// each forwarding thread sees only its own direction's handshake packets, and neither waits on
 /// or shares memory with the other, so the export thread pairs their records.

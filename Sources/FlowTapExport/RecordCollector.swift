@@ -1,5 +1,6 @@
 import FlowTapMeter
 import FlowTapSend
+
 /// `flowtap read` with no collector and no file: an exporter that hands each record, in the
 /// order an IPFIX collector would have received it (after the latency join and, with
 /// `--biflow`, the pairing), to a function that prints it.

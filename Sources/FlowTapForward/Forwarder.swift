@@ -43,11 +43,17 @@ public struct ForwarderSetup: @unchecked Sendable {
     public var failed: Doorbell
     public var logger: Logger
 
-    public init(name: String, input: CInt, output: CInt, point: ObservationPoint, records: RecordSet, policy: ExpiryPolicy,
-                maxFlows: Int, sampling: Sampling, vnetHeader: Int, ownExport: OwnExportFilter, hashSeed: UInt64, ring: RecordRing,
-                resetsOut: SPSCRing<FlowKey>? = nil, resetsIn: SPSCRing<FlowKey>? = nil, report: ForwarderReport, command: ThreadCommand,
-                storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false, countersBase: ForwarderCounters = ForwarderCounters(),
-                countersSlot: UnsafeMutablePointer<ForwarderCounters>? = nil, requests: MeterRequests, failed: Doorbell, logger: Logger) {
+    public init(
+        name: String, input: CInt, output: CInt, point: ObservationPoint, records: RecordSet, policy: ExpiryPolicy,
+        maxFlows: Int, sampling: Sampling, vnetHeader: Int, ownExport: OwnExportFilter, hashSeed: UInt64,
+        ring: RecordRing,
+        resetsOut: SPSCRing<FlowKey>? = nil, resetsIn: SPSCRing<FlowKey>? = nil, report: ForwarderReport,
+        command: ThreadCommand,
+        storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false,
+        countersBase: ForwarderCounters = ForwarderCounters(),
+        countersSlot: UnsafeMutablePointer<ForwarderCounters>? = nil, requests: MeterRequests, failed: Doorbell,
+        logger: Logger
+    ) {
         self.name = name
         self.input = input
         self.output = output
@@ -100,10 +106,11 @@ public struct Forwarder: ~Copyable {
 
     public init(_ setup: ForwarderSetup) {
         self.setup = setup
-        var meter = PacketMeter(records: setup.records, policy: setup.policy, maxFlows: setup.maxFlows, point: setup.point,
-                                sampling: setup.sampling, vnetHeader: setup.vnetHeader, ownExport: setup.ownExport,
-                                seed: UInt64.random(in: .min ... .max), hashSeed: setup.hashSeed,
-                                storage: setup.storage, adopting: setup.adopting)
+        var meter = PacketMeter(
+            records: setup.records, policy: setup.policy, maxFlows: setup.maxFlows, point: setup.point,
+            sampling: setup.sampling, vnetHeader: setup.vnetHeader, ownExport: setup.ownExport,
+            seed: UInt64.random(in: .min ... .max), hashSeed: setup.hashSeed,
+            storage: setup.storage, adopting: setup.adopting)
         meter.cache.wallOffsetNs = MonotonicClock.wallOffsetNs()
         meter.cache.resetNotices = setup.resetsOut
         metering = DirectionMeter(meter, now: MonotonicClock.nowNs())
@@ -144,7 +151,9 @@ public struct Forwarder: ~Copyable {
                     break
                 }
                 if MonotonicClock.nowNs() >= nextHousekeeping {
-                    if !quiet && SystemCall.pollReadable(input, command.descriptor, timeoutMs: Self.quietMs) > 0 { continue }
+                    if !quiet && SystemCall.pollReadable(input, command.descriptor, timeoutMs: Self.quietMs) > 0 {
+                        continue
+                    }
                     let now = MonotonicClock.nowNs()
                     housekeeping(now: now)
                     nextHousekeeping = now + Self.housekeepingNs
@@ -187,7 +196,10 @@ public struct Forwarder: ~Copyable {
         guard next == .run else { return false }
         command.clearWake()
         let cleared = metering.meter.cache.recover()
-        if cleared > 0 { setup.logger.warning("\(setup.name): \(cleared) flow slots failed their check after the handover failed, and were cleared") }
+        if cleared > 0 {
+            setup.logger.warning(
+                "\(setup.name): \(cleared) flow slots failed their check after the handover failed, and were cleared")
+        }
         command.acknowledge(.run)
         return true
     }
@@ -208,7 +220,9 @@ public struct Forwarder: ~Copyable {
         io.writeErrors &+= 1
         if let silenced = writeErrorLog.admit(now: now / 1_000_000) {
             let why = result < 0 ? SetupError.text(CInt(-result)) : "short write of \(result) bytes"
-            setup.logger.warning("writing a frame from \(setup.name) failed: \(why)\(silenced > 0 ? " (\(silenced) more not shown)" : "")")
+            setup.logger.warning(
+                "writing a frame from \(setup.name) failed: \(why)\(silenced > 0 ? " (\(silenced) more not shown)" : "")"
+            )
         }
     }
 
@@ -228,11 +242,12 @@ public struct Forwarder: ~Copyable {
         if policy != metering.meter.cache.policy { metering.meter.cache.policy = policy }
         let expiries = requests.expiryRequests
         if expiries != expiriesDone {
-            let done = if let matches = requests.expiryMatches {
-                metering.expire(where: matches, into: setup.ring)
-            } else {
-                metering.expireAll(into: setup.ring)
-            }
+            let done =
+                if let matches = requests.expiryMatches {
+                    metering.expire(where: matches, into: setup.ring)
+                } else {
+                    metering.expireAll(into: setup.ring)
+                }
             if done { expiriesDone = expiries }
         }
         answerQuery()

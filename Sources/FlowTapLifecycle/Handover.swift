@@ -29,8 +29,10 @@ public struct Handover {
     let underServiceManager: Bool
     let logger: Logger
 
-    package init(config: ProbeConfiguration, pipeline: Pipeline, state: StateRegion, control: ControlPlane,
-                 descriptors: [(name: String, descriptor: CInt)], underServiceManager: Bool, logger: Logger) {
+    package init(
+        config: ProbeConfiguration, pipeline: Pipeline, state: StateRegion, control: ControlPlane,
+        descriptors: [(name: String, descriptor: CInt)], underServiceManager: Bool, logger: Logger
+    ) {
         self.config = config
         self.pipeline = pipeline
         self.state = state
@@ -54,14 +56,24 @@ public struct Handover {
         default: return .goOn
         }
         if let why = Self.unchangeable(ask, config) { return refuse(why) }
-        let keep = ask.layout == StateLayout.signature && ask.maxFlows == config.maxFlows && ask.records == config.records.names
-        let emptied = keep ? "" : "; the successor cannot read these flow tables (another version, --max-flows or record set), so every flow is exported first (forced end)"
+        let keep =
+            ask.layout == StateLayout.signature && ask.maxFlows == config.maxFlows
+            && ask.records == config.records.names
+        let emptied =
+            keep
+            ? ""
+            : "; the successor cannot read these flow tables (another version, --max-flows or record set), so every flow is exported first (forced end)"
         if reload {
             guard underServiceManager else {
-                return refuse("flowtap reload needs a service manager that keeps the descriptors (systemd's fd store, Type=notify); without one, start the new flowtap with 'flowtap run … --takeover'")
+                return refuse(
+                    "flowtap reload needs a service manager that keeps the descriptors (systemd's fd store, Type=notify); without one, start the new flowtap with 'flowtap run … --takeover'"
+                )
             }
-            logger.info("reload asked by PID \(ask.pid): parking, the state stays in the service manager's fd store\(emptied)")
-            guard pipeline.park(emptied: !keep) else { return refuse("a thread did not park within \(Pipeline.commandTimeoutMs / 1000) s; forwarding goes on") }
+            logger.info(
+                "reload asked by PID \(ask.pid): parking, the state stays in the service manager's fd store\(emptied)")
+            guard pipeline.park(emptied: !keep) else {
+                return refuse("a thread did not park within \(Pipeline.commandTimeoutMs / 1000) s; forwarding goes on")
+            }
             state.markParked(true)
             _ = channel.send(ControlJSON.encode(ReloadAnswer(reloading: true, flowsKept: keep)))
             return .reloading
@@ -70,18 +82,25 @@ public struct Handover {
         do {
             try client.send(Array((ControlJSON.encode(offer) + "\n").utf8), descriptors: descriptors.map(\.descriptor))
         } catch {
-            logger.warning("handover to PID \(ask.pid) failed: cannot pass the descriptors (\(error)); forwarding goes on")
+            logger.warning(
+                "handover to PID \(ask.pid) failed: cannot pass the descriptors (\(error)); forwarding goes on")
             return .goOn
         }
-        logger.info("handover to PID \(ask.pid): \(descriptors.count) descriptors passed; forwarding until it is ready\(emptied)")
+        logger.info(
+            "handover to PID \(ask.pid): \(descriptors.count) descriptors passed; forwarding until it is ready\(emptied)"
+        )
         guard let asked = channel.receive(), asked == "park" else {
-            logger.warning("handover to PID \(ask.pid) failed before the park (it did not ask within \(HandoverChannel.timeoutMs / 1000) s, or went away); forwarding goes on")
+            logger.warning(
+                "handover to PID \(ask.pid) failed before the park (it did not ask within \(HandoverChannel.timeoutMs / 1000) s, or went away); forwarding goes on"
+            )
             return .goOn
         }
         let parkStart = MonotonicClock.nowNs()
         guard pipeline.park(emptied: !keep) else {
             _ = channel.send("error: a thread did not park")
-            logger.warning("handover to PID \(ask.pid) failed: a thread did not park within \(Pipeline.commandTimeoutMs / 1000) s; forwarding goes on")
+            logger.warning(
+                "handover to PID \(ask.pid) failed: a thread did not park within \(Pipeline.commandTimeoutMs / 1000) s; forwarding goes on"
+            )
             return .goOn
         }
         state.markParked(true)
@@ -89,7 +108,9 @@ public struct Handover {
         guard channel.send("parked"), let said = channel.receive(), said == "started" else {
             state.markParked(false)
             pipeline.resume()
-            logger.error("handover to PID \(ask.pid) failed after the park (it did not start within \(HandoverChannel.timeoutMs / 1000) s, or went away): forwarding again, with the flows as they were")
+            logger.error(
+                "handover to PID \(ask.pid) failed after the park (it did not start within \(HandoverChannel.timeoutMs / 1000) s, or went away): forwarding again, with the flows as they were"
+            )
             return .goOn
         }
         logger.info("handover to PID \(ask.pid) done: parked in \(parkedMs) ms; its threads run")
@@ -100,13 +121,16 @@ public struct Handover {
     /// belong to the open files passed on.
     static func unchangeable(_ ask: HandoverAsk, _ config: ProbeConfiguration) -> String? {
         if ask.tapA != config.tapA || ask.tapB != config.tapB {
-            return "the TAPs cannot change in a handover (running: --tap-a \(config.tapA) --tap-b \(config.tapB); asked: --tap-a \(ask.tapA) --tap-b \(ask.tapB)); stop this flowtap and start the new one to change them"
+            return
+                "the TAPs cannot change in a handover (running: --tap-a \(config.tapA) --tap-b \(config.tapB); asked: --tap-a \(ask.tapA) --tap-b \(ask.tapB)); stop this flowtap and start the new one to change them"
         }
         if ask.offload != config.offload {
-            return "--offload cannot change in a handover (the TAP queues were opened \(config.offload ? "with" : "without") virtio headers); stop this flowtap and start the new one to change it"
+            return
+                "--offload cannot change in a handover (the TAP queues were opened \(config.offload ? "with" : "without") virtio headers); stop this flowtap and start the new one to change it"
         }
         if ask.queues != config.queues {
-            return "--queues cannot change in a handover (running: \(config.queues), asked: \(ask.queues)); stop this flowtap and start the new one to change it"
+            return
+                "--queues cannot change in a handover (running: \(config.queues), asked: \(ask.queues)); stop this flowtap and start the new one to change it"
         }
         return nil
     }

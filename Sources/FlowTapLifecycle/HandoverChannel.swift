@@ -20,7 +20,8 @@ struct HandoverChannel {
         let deadline = MonotonicClock.nowMs() + UInt64(timeoutMs)
         while line.count < 4096 {
             let now = MonotonicClock.nowMs()
-            guard now < deadline, SystemCall.pollReadable(socket.descriptor, -1, timeoutMs: CInt(deadline - now)) > 0 else { return nil }
+            guard now < deadline, SystemCall.pollReadable(socket.descriptor, -1, timeoutMs: CInt(deadline - now)) > 0
+            else { return nil }
             let n = SystemCall.read(socket.descriptor, &byte, 1)
             guard n == 1 else { return nil }
             if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }

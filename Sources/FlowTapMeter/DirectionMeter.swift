@@ -1,4 +1,5 @@
 import FlowTapDecode
+
 /// Where a direction's finished records go: the ring to the export thread in the probe, an array in
 /// tests and the fuzzer. `push` never waits: false means full.
 public protocol RecordSink {
@@ -36,8 +37,10 @@ public struct DirectionMeter: ~Copyable {
 
     /// A capture's packet (`flowtap read`): `length` of its `wireLength` bytes were captured.
     @inlinable
-    public mutating func capturedFrame<Sink: RecordSink>(_ frame: UnsafeRawPointer, length: Int, wireLength: Int, now: UInt64,
-                                                         into sink: Sink) {
+    public mutating func capturedFrame<Sink: RecordSink>(
+        _ frame: UnsafeRawPointer, length: Int, wireLength: Int, now: UInt64,
+        into sink: Sink
+    ) {
         meter.meterCaptured(frame, length: length, wireLength: wireLength, now: now)
         if meter.cache.pendingCount != 0 { deliverPending(into: sink) }
         if now >= meter.cache.nextDeadlineNs { expireInOrder(now: now, into: sink) }

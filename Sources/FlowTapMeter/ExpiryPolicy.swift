@@ -13,7 +13,9 @@ public struct ExpiryPolicy: Sendable, Equatable {
     /// of a satellite hop, and still hands the record on well before the 15 s idle timeout.
     public static let defaultCloseSeconds = 5
 
-    public init(idleTimeoutSeconds: Int, activeTimeoutSeconds: Int, closeTimeoutSeconds: Int = ExpiryPolicy.defaultCloseSeconds) {
+    public init(
+        idleTimeoutSeconds: Int, activeTimeoutSeconds: Int, closeTimeoutSeconds: Int = ExpiryPolicy.defaultCloseSeconds
+    ) {
         idleNs = UInt64(idleTimeoutSeconds) * 1_000_000_000
         activeNs = UInt64(activeTimeoutSeconds) * 1_000_000_000
         closeNs = UInt64(max(0, closeTimeoutSeconds)) * 1_000_000_000
@@ -25,7 +27,9 @@ public struct ExpiryPolicy: Sendable, Equatable {
     /// timeout after its first. On a tie the flow is over (close, idle) rather than reported
     /// and kept (active). Saturating: a time near the clock's end never wraps.
     @inline(__always)
-    public func deadline(lastNs: UInt64, firstNs: UInt64, closing: Bool, counted: Bool) -> (reason: FlowEndReason, atNs: UInt64) {
+    public func deadline(lastNs: UInt64, firstNs: UInt64, closing: Bool, counted: Bool) -> (
+        reason: FlowEndReason, atNs: UInt64
+    ) {
         // A closed flow's grace never outlasts the idle timeout.
         let reason = closing ? FlowEndReason.endOfFlowDetected : .idleTimeout
         let at = Self.adding(lastNs, closing ? min(closeNs, idleNs) : idleNs)

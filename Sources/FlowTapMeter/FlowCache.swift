@@ -47,9 +47,10 @@ struct FlowEntry {
     /// A flow's entry before its first packet is counted.
     @inline(__always)
     static func fresh(_ key: FlowKey, now: UInt64, dueNs: UInt64, serial: UInt32 = 0) -> FlowEntry {
-        FlowEntry(key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, state: 0, highSequence: 0, dueNs: dueNs,
-                  firstNs: now, synUs: 0, ackUs: 0, dataUs: 0, holeStart: 0, holeEnd: 0,
-                  retransmitted: 0, outOfOrder: 0, serial: serial)
+        FlowEntry(
+            key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, state: 0, highSequence: 0, dueNs: dueNs,
+            firstNs: now, synUs: 0, ackUs: 0, dataUs: 0, holeStart: 0, holeEnd: 0,
+            retransmitted: 0, outOfOrder: 0, serial: serial)
     }
 
     /// A TCP FIN or RST came: the flow ends once `ExpiryPolicy.closeNs` passes without a packet
@@ -78,10 +79,13 @@ extension FlowCache {
     /// The shape of an entry, as the shared state's layout signature takes it (`StateLayout`):
     /// its stride, its alignment, and each field's offset.
     package static var entryLayout: [Int] {
-        let fields: [PartialKeyPath<FlowEntry>] = [\.key, \.packets, \.octets, \.lastNs, \.tcpFlags, \.state, \.highSequence,
-                                                   \.dueNs, \.firstNs, \.synUs, \.ackUs, \.dataUs, \.holeStart,
-                                                   \.holeEnd, \.retransmitted, \.outOfOrder, \.serial]
-        return [MemoryLayout<FlowEntry>.stride, MemoryLayout<FlowEntry>.alignment] + fields.map { MemoryLayout<FlowEntry>.offset(of: $0) ?? -1 }
+        let fields: [PartialKeyPath<FlowEntry>] = [
+            \.key, \.packets, \.octets, \.lastNs, \.tcpFlags, \.state, \.highSequence,
+            \.dueNs, \.firstNs, \.synUs, \.ackUs, \.dataUs, \.holeStart,
+            \.holeEnd, \.retransmitted, \.outOfOrder, \.serial
+        ]
+        return [MemoryLayout<FlowEntry>.stride, MemoryLayout<FlowEntry>.alignment]
+            + fields.map { MemoryLayout<FlowEntry>.offset(of: $0) ?? -1 }
     }
 }
 
@@ -166,8 +170,10 @@ public struct FlowCache: ~Copyable {
     /// process left (checked by `recover`), otherwise it starts empty.
     /// With `orderedExpiry` (`flowtap read`) flows expire through `expireInOrder` instead of
     /// the sweep.
-    public init(maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint, seed: UInt64 = 0,
-                storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false, orderedExpiry: Bool = false) {
+    public init(
+        maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint, seed: UInt64 = 0,
+        storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false, orderedExpiry: Bool = false
+    ) {
         sets = Self.sets(maxFlows: maxFlows)
         self.seed = seed
         capacity = sets * Self.ways
@@ -176,7 +182,8 @@ public struct FlowCache: ~Copyable {
         if let storage {
             ownsStorage = false
             tags = storage.bindMemory(to: UInt32.self, capacity: capacity)
-            entries = (storage + Self.entriesOffset(capacity: capacity)).bindMemory(to: FlowEntry.self, capacity: capacity)
+            entries = (storage + Self.entriesOffset(capacity: capacity)).bindMemory(
+                to: FlowEntry.self, capacity: capacity)
             if !adopting { tags.update(repeating: 0, count: capacity) }
         } else {
             ownsStorage = true
@@ -221,7 +228,9 @@ public struct FlowCache: ~Copyable {
         liveFlows = 0
         for slot in 0 ..< capacity where tags[slot] != 0 {
             let (tag, base) = place(of: entries[slot].key)
-            if tags[slot] == tag && slot >= base && slot < base + Self.ways && entries[slot].lastNs >= entries[slot].firstNs {
+            if tags[slot] == tag && slot >= base && slot < base + Self.ways
+                && entries[slot].lastNs >= entries[slot].firstNs
+            {
                 liveFlows += 1
             } else {
                 tags[slot] = 0
@@ -245,15 +254,19 @@ public struct FlowCache: ~Copyable {
     /// had it come first (`timedOut`): where a report ends never depends on when the sweep
     /// passes. A closing flow's packets all take `tcpControl`, which checks its close grace.
     @inline(__always)
-    public mutating func meter(key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16,
-                               sequence: UInt32 = 0, payload: UInt32 = 0, now: UInt64) {
+    public mutating func meter(
+        key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16,
+        sequence: UInt32 = 0, payload: UInt32 = 0, now: UInt64
+    ) {
         let slot = slot(for: key, now: now)
         let entry = entries + slot
         if now >= entry.pointee.dueNs { timedOut(slot, now: now) }
         // Everything but TCP (and TCP when l4 is not recorded) has no flags: one test.
         guard tcpFlags != 0 else { return count(entry, packets: packets, octets: octets, tcpFlags: 0, now: now) }
         let state = entry.pointee.state
-        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) == 0 && state & (FlowEntry.watching | FlowEntry.closingBit) == 0 {
+        if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) == 0
+            && state & (FlowEntry.watching | FlowEntry.closingBit) == 0
+        {
             count(entry, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
             guard tcpFlags & TCPFlags.payload != 0 else { return }
             // In order, the common case: the segment starts where the highest data ended.
@@ -269,7 +282,8 @@ public struct FlowCache: ~Copyable {
     }
 
     @inline(__always)
-    func count(_ entry: UnsafeMutablePointer<FlowEntry>, packets: UInt64, octets: UInt32, tcpFlags: UInt16, now: UInt64) {
+    func count(_ entry: UnsafeMutablePointer<FlowEntry>, packets: UInt64, octets: UInt32, tcpFlags: UInt16, now: UInt64)
+    {
         if entry.pointee.packets == 0 {
             // A report's first packet starts its active timeout.
             entry.pointee.firstNs = now
@@ -311,7 +325,9 @@ public struct FlowCache: ~Copyable {
     @inline(__always)
     func place(of key: FlowKey) -> (tag: UInt32, base: Int) {
         let hash = key.hash(seed: seed)
-        return (UInt32(truncatingIfNeeded: hash >> 32) | 1, Int(((hash & 0xFFFF_FFFF) &* UInt64(sets)) >> 32) &* Self.ways)
+        return (
+            UInt32(truncatingIfNeeded: hash >> 32) | 1, Int(((hash & 0xFFFF_FFFF) &* UInt64(sets)) >> 32) &* Self.ways
+        )
     }
 
     /// Puts a new flow in the first free slot of its set, or in the slot of the set's least
@@ -363,8 +379,9 @@ public struct FlowCache: ~Copyable {
     @inline(__always)
     func deadline(_ slot: Int) -> (reason: FlowEndReason, atNs: UInt64) {
         let e = entries + slot
-        return policy.deadline(lastNs: e.pointee.lastNs, firstNs: e.pointee.firstNs, closing: e.pointee.closing,
-                               counted: e.pointee.packets > 0)
+        return policy.deadline(
+            lastNs: e.pointee.lastNs, firstNs: e.pointee.firstNs, closing: e.pointee.closing,
+            counted: e.pointee.packets > 0)
     }
 
     /// The reason the flow in `slot` is due at `now`, or nil.
@@ -396,10 +413,14 @@ public struct FlowCache: ~Copyable {
         }
         report(slot, reason: d.reason)
         if d.reason == .activeTimeout
-            && policy.due(lastNs: entry.pointee.lastNs, firstNs: 0, closing: entry.pointee.closing, counted: false, now: now) == nil {
+            && policy.due(
+                lastNs: entry.pointee.lastNs, firstNs: 0, closing: entry.pointee.closing, counted: false, now: now)
+                == nil
+        {
             restartReport(entry)
         } else {
-            entry.pointee = FlowEntry.fresh(entry.pointee.key, now: now, dueNs: freshDueNs(now), serial: entry.pointee.serial)
+            entry.pointee = FlowEntry.fresh(
+                entry.pointee.key, now: now, dueNs: freshDueNs(now), serial: entry.pointee.serial)
             flowsCreated &+= 1
         }
     }
@@ -413,7 +434,8 @@ public struct FlowCache: ~Copyable {
         e.pointee.tcpFlags = 0
         e.pointee.retransmitted = 0
         e.pointee.outOfOrder = 0
-        e.pointee.dueNs = policy.deadline(lastNs: e.pointee.lastNs, firstNs: 0, closing: e.pointee.closing, counted: false).atNs
+        e.pointee.dueNs =
+            policy.deadline(lastNs: e.pointee.lastNs, firstNs: 0, closing: e.pointee.closing, counted: false).atNs
     }
 
     @inline(__always)
@@ -439,10 +461,11 @@ public struct FlowCache: ~Copyable {
     func record(_ slot: Int, reason: FlowEndReason) -> FlowRecord? {
         let e = entries[slot]
         guard e.packets > 0 else { return nil }
-        var r = FlowRecord(key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
-                           lastNs: e.lastNs &+ wallOffsetNs, ingressInterface: point.ingressInterface,
-                           egressInterface: point.egressInterface, tcpFlags: e.tcpFlags & TCPFlags.header,
-                           endReason: reason, direction: point.direction)
+        var r = FlowRecord(
+            key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
+            lastNs: e.lastNs &+ wallOffsetNs, ingressInterface: point.ingressInterface,
+            egressInterface: point.egressInterface, tcpFlags: e.tcpFlags & TCPFlags.header,
+            endReason: reason, direction: point.direction)
         if e.state & (FlowEntry.clientBit | FlowEntry.serverBit) != 0 { r.handshake = Self.handshake(e) }
         r.retransmittedPackets = e.retransmitted
         r.outOfOrderPackets = e.outOfOrder
@@ -451,9 +474,10 @@ public struct FlowCache: ~Copyable {
 
     /// The entry's handshake, as records and `show flows` carry it.
     static func handshake(_ e: FlowEntry) -> TCPHandshake {
-        TCPHandshake(role: e.state & FlowEntry.clientBit != 0 ? .client : e.state & FlowEntry.serverBit != 0 ? .server : .none,
-                     synUs: e.synUs, ackUs: e.state & FlowEntry.sawACK != 0 ? e.ackUs : nil,
-                     dataUs: e.state & FlowEntry.sawData != 0 ? e.dataUs : nil)
+        TCPHandshake(
+            role: e.state & FlowEntry.clientBit != 0 ? .client : e.state & FlowEntry.serverBit != 0 ? .server : .none,
+            synUs: e.synUs, ackUs: e.state & FlowEntry.sawACK != 0 ? e.ackUs : nil,
+            dataUs: e.state & FlowEntry.sawData != 0 ? e.dataUs : nil)
     }
 
     /// Hands the records made while metering to `deliver`, in order, and empties the outbox.
@@ -482,7 +506,9 @@ public struct FlowCache: ~Copyable {
             if slot & (Self.ways - 1) == 0 && remaining >= Self.ways {
                 let t = UnsafeRawPointer(tags + slot)
                 if t.loadUnaligned(as: UInt64.self) | t.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-                    | t.loadUnaligned(fromByteOffset: 16, as: UInt64.self) | t.loadUnaligned(fromByteOffset: 24, as: UInt64.self) == 0 {
+                    | t.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+                    | t.loadUnaligned(fromByteOffset: 24, as: UInt64.self) == 0
+                {
                     scanCursor = slot + Self.ways == capacity ? 0 : slot + Self.ways
                     remaining -= Self.ways
                     continue
@@ -578,8 +604,9 @@ extension FlowCache {
     }
 
     func queueTime(_ e: UnsafeMutablePointer<FlowEntry>, now: UInt64) -> UInt64 {
-        let d = policy.deadline(lastNs: e.pointee.lastNs, firstNs: e.pointee.firstNs, closing: e.pointee.closing,
-                                counted: e.pointee.packets > 0)
+        let d = policy.deadline(
+            lastNs: e.pointee.lastNs, firstNs: e.pointee.firstNs, closing: e.pointee.closing,
+            counted: e.pointee.packets > 0)
         return e.pointee.packets > 0 ? d.atNs : min(d.atNs, ExpiryPolicy.adding(now, policy.activeNs))
     }
 
@@ -588,8 +615,10 @@ extension FlowCache {
         Self.isCurrent(item, tags: tags, entries: entries, capacity: capacity)
     }
 
-    static func isCurrent(_ item: ExpiryQueue.Item, tags: UnsafeMutablePointer<UInt32>, entries: UnsafeMutablePointer<FlowEntry>,
-                          capacity: Int) -> Bool {
+    static func isCurrent(
+        _ item: ExpiryQueue.Item, tags: UnsafeMutablePointer<UInt32>, entries: UnsafeMutablePointer<FlowEntry>,
+        capacity: Int
+    ) -> Bool {
         let slot = Int(item.slot)
         return slot < capacity && tags[slot] != 0 && entries[slot].serial == item.serial
     }

@@ -1,4 +1,5 @@
 import FlowTapDecode
+
 /// One live flow as `flowtap show flows` lists it: the cache entry's counts since its last
 /// report, with wall-clock times.
 public struct FlowSnapshot: Sendable {
@@ -88,10 +89,12 @@ extension FlowCache {
         for slot in scan.cursor ..< end where tags[slot] != 0 && entries[slot].packets > 0 {
             let e = entries[slot]
             guard scan.query.matches(e.key) else { continue }
-            scan.offer(FlowSnapshot(key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
-                                    lastNs: e.lastNs &+ wallOffsetNs, tcpFlags: e.tcpFlags & TCPFlags.header,
-                                    handshake: Self.handshake(e), retransmitted: e.retransmitted, outOfOrder: e.outOfOrder),
-                       nowNs: nowNs &+ wallOffsetNs)
+            scan.offer(
+                FlowSnapshot(
+                    key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
+                    lastNs: e.lastNs &+ wallOffsetNs, tcpFlags: e.tcpFlags & TCPFlags.header,
+                    handshake: Self.handshake(e), retransmitted: e.retransmitted, outOfOrder: e.outOfOrder),
+                nowNs: nowNs &+ wallOffsetNs)
         }
         scan.cursor = end
         return end == capacity

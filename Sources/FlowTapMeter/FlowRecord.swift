@@ -1,4 +1,5 @@
 import FlowTapDecode
+
 /// flowEndReason (IANA IE 136).
 public enum FlowEndReason: UInt8, Sendable, CaseIterable {
     case idleTimeout = 1
@@ -52,9 +53,11 @@ public struct FlowRecord: Sendable, Equatable {
     public var reverseRetransmittedPackets: UInt32 = 0
     public var reverseOutOfOrderPackets: UInt32 = 0
 
-    public init(key: FlowKey, packets: UInt64, octets: UInt64, firstNs: UInt64, lastNs: UInt64,
-                ingressInterface: UInt32, egressInterface: UInt32, tcpFlags: UInt16,
-                endReason: FlowEndReason, direction: UInt8) {
+    public init(
+        key: FlowKey, packets: UInt64, octets: UInt64, firstNs: UInt64, lastNs: UInt64,
+        ingressInterface: UInt32, egressInterface: UInt32, tcpFlags: UInt16,
+        endReason: FlowEndReason, direction: UInt8
+    ) {
         self.key = key
         self.packets = packets
         self.octets = octets

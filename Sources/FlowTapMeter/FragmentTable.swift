@@ -1,4 +1,5 @@
 import FlowTapDecode
+
 /// Attributes IP fragments to the transport flow of their packet. Only the first fragment
 /// carries ports; the table remembers them per (addresses, protocol, IP identification) so that
 /// later fragments count in the same flow. Fragments that arrive before the first are held as
@@ -94,22 +95,26 @@ public struct FragmentTable: ~Copyable {
             used[slot] = true
             inUse &+= 1
         }
-        entries[slot] = Entry(key: packet, id: id, ports: ports, portsKnown: true,
-                              held: Held(key: packet, packets: 0, octets: 0, firstNs: 0, lastNs: 0),
-                              expiresNs: now &+ timeoutNs)
+        entries[slot] = Entry(
+            key: packet, id: id, ports: ports, portsKnown: true,
+            held: Held(key: packet, packets: 0, octets: 0, firstNs: 0, lastNs: 0),
+            expiresNs: now &+ timeoutNs)
         held?.key = key
         return held
     }
 
     /// A later fragment. Returns its flow key with the ports of its packet, or nil when the
     /// first fragment has not been seen: the fragment is then held here as counts.
-    public mutating func later(_ key: FlowKey, id: UInt32, octets: UInt32, now: UInt64, evicted: inout Held?) -> FlowKey? {
+    public mutating func later(_ key: FlowKey, id: UInt32, octets: UInt32, now: UInt64, evicted: inout Held?)
+        -> FlowKey?
+    {
         let packet = Self.packetKey(key)
         var (slot, found, base) = find(packet, id: id)
         if found && entries[slot].portsKnown {
             var k = key
             let ports = entries[slot].ports
-            k.setL4(sourcePort: UInt16(truncatingIfNeeded: ports), destinationPort: UInt16(truncatingIfNeeded: ports >> 16))
+            k.setL4(
+                sourcePort: UInt16(truncatingIfNeeded: ports), destinationPort: UInt16(truncatingIfNeeded: ports >> 16))
             entries[slot].expiresNs = now &+ timeoutNs
             attributed &+= 1
             return k
@@ -118,9 +123,10 @@ public struct FragmentTable: ~Copyable {
             if slot < 0 { slot = evictOldest(base: base, into: &evicted) }
             used[slot] = true
             inUse &+= 1
-            entries[slot] = Entry(key: packet, id: id, ports: 0, portsKnown: false,
-                                  held: Held(key: packet, packets: 0, octets: 0, firstNs: now, lastNs: now),
-                                  expiresNs: now &+ timeoutNs)
+            entries[slot] = Entry(
+                key: packet, id: id, ports: 0, portsKnown: false,
+                held: Held(key: packet, packets: 0, octets: 0, firstNs: now, lastNs: now),
+                expiresNs: now &+ timeoutNs)
         }
         // WORKAROUND(swiftc 6.3.1, TSan IR): through `pointee`; the same updates written as `entries[slot].held.packets &+= 1` make
         // swiftc 6.3.1 emit invalid IR under -sanitize=thread with debug info.

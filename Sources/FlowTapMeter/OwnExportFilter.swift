@@ -1,5 +1,6 @@
 import FlowTapBase
 import FlowTapDecode
+
 /// flowtap's own export datagrams, forwarded but never metered when the path to a collector
 /// crosses the TAPs. A datagram is ours only when all four match one exporter: our source
 /// address and port and the collector's address and port. A spoofed source alone does not
@@ -27,7 +28,9 @@ public struct OwnExportFilter: Sendable {
     /// False when the filter already holds `capacity` (the configuration allows no more
     /// collectors than that) or the two addresses are of different families.
     @discardableResult
-    public mutating func add(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) -> Bool {
+    public mutating func add(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16)
+        -> Bool
+    {
         guard count < Self.capacity, source.isIPv6 == destination.isIPv6 else { return false }
         var e = Exporter()
         (e.source0, e.source1) = Self.words(source)
@@ -48,7 +51,10 @@ public struct OwnExportFilter: Sendable {
             return (UInt64(a.value.bigEndian), 0)
         case .v6(let a):
             return a.bytes.withUnsafeBytes { raw in
-                (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                (
+                    raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                    raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                )
             }
         }
     }
@@ -65,7 +71,9 @@ public struct OwnExportFilter: Sendable {
         for i in 0 ..< count {
             let e = exporters[i]
             if key.w0 == e.source0 && key.w1 == e.source1 && key.w2 == e.destination0 && key.w3 == e.destination1
-                && key.sourcePort == e.sourcePort && key.destinationPort == e.destinationPort && key.ipVersion == e.version {
+                && key.sourcePort == e.sourcePort && key.destinationPort == e.destinationPort
+                && key.ipVersion == e.version
+            {
                 return true
             }
         }

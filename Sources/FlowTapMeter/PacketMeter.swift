@@ -1,4 +1,5 @@
 import FlowTapDecode
+
 /// Everything the forwarding thread does to a frame after writing it out: decode, classify
 /// (undecodable, non-IP, own export, sampled out), attribute fragments, count GSO segments, and
 /// update the flow cache. No I/O, no shared state: one per forwarding thread, and the same code
@@ -20,12 +21,15 @@ public struct PacketMeter: ~Copyable {
     /// No sampling, and a key mask the decoder already applies: the frame path's first test.
     let isPlain: Bool
 
-    public init(records: RecordSet, policy: ExpiryPolicy, maxFlows: Int, point: ObservationPoint,
-                sampling: Sampling = Sampling(), vnetHeader: Int = 0, ownExport: OwnExportFilter = OwnExportFilter(),
-                seed: UInt64 = 1, hashSeed: UInt64 = 0, storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false,
-                orderedExpiry: Bool = false) {
-        cache = FlowCache(maxFlows: maxFlows, policy: policy, point: point, seed: hashSeed, storage: storage, adopting: adopting,
-                          orderedExpiry: orderedExpiry)
+    public init(
+        records: RecordSet, policy: ExpiryPolicy, maxFlows: Int, point: ObservationPoint,
+        sampling: Sampling = Sampling(), vnetHeader: Int = 0, ownExport: OwnExportFilter = OwnExportFilter(),
+        seed: UInt64 = 1, hashSeed: UInt64 = 0, storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false,
+        orderedExpiry: Bool = false
+    ) {
+        cache = FlowCache(
+            maxFlows: maxFlows, policy: policy, point: point, seed: hashSeed, storage: storage, adopting: adopting,
+            orderedExpiry: orderedExpiry)
         fragments = FragmentTable(seed: hashSeed)
         sampler = PacketSampler(sampling, seed: seed)
         mask = FlowKeyMask(records)
@@ -94,7 +98,11 @@ public struct PacketMeter: ~Copyable {
     /// an unusual IP length come here too, whole.
     public mutating func meterCaptured(_ frame: UnsafeRawPointer, length: Int, wireLength: Int, now: UInt64) {
         // A whole packet takes the forwarder's path (which sends an unusual length back here).
-        if wireLength <= length { meter(frame, length: length, now: now) } else { meterCut(frame, length: length, wireLength: wireLength, now: now) }
+        if wireLength <= length {
+            meter(frame, length: length, now: now)
+        } else {
+            meterCut(frame, length: length, wireLength: wireLength, now: now)
+        }
         if cache.ordered && cache.newCount != 0 { cache.enqueueNew(now: now) }
     }
 
@@ -104,8 +112,9 @@ public struct PacketMeter: ~Copyable {
     mutating func meterCut(_ frame: UnsafeRawPointer, length: Int, wireLength: Int, now: UInt64) {
         guard length > vnetHeader else { return countEmpty() }
         var facts = PacketFacts()
-        PacketDecoder.decode(frame + vnetHeader, length: length - vnetHeader, wireLength: wireLength - vnetHeader, into: &facts,
-                             l2: mask.keepsL2)
+        PacketDecoder.decode(
+            frame + vnetHeader, length: length - vnetHeader, wireLength: wireLength - vnetHeader, into: &facts,
+            l2: mask.keepsL2)
         if isCommon(frame, facts) { meterCommon(facts, now: now) } else { meterOther(frame, facts, now: now) }
     }
 
@@ -125,8 +134,10 @@ public struct PacketMeter: ~Copyable {
 
     @inline(__always)
     mutating func meterCommon(_ facts: PacketFacts, now: UInt64) {
-        cache.meter(key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0, sequence: facts.tcpSequence,
-                    payload: facts.tcpPayload, now: now)
+        cache.meter(
+            key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
+            sequence: facts.tcpSequence,
+            payload: facts.tcpPayload, now: now)
         counters.metered &+= 1
     }
 
@@ -165,8 +176,9 @@ public struct PacketMeter: ~Copyable {
             let header = VirtioNetHeader(frame)
             if header.isSegmented && facts.transportEnd != 0 {
                 // Count what the wire carries: the segments the kernel would cut this into.
-                let wire = VirtioNetHeader.segments(frameLength: Int(facts.ipOffset) + Int(facts.octets), ipOffset: Int(facts.ipOffset),
-                                                    transportEnd: Int(facts.transportEnd), gsoSize: Int(header.gsoSize))
+                let wire = VirtioNetHeader.segments(
+                    frameLength: Int(facts.ipOffset) + Int(facts.octets), ipOffset: Int(facts.ipOffset),
+                    transportEnd: Int(facts.transportEnd), gsoSize: Int(header.gsoSize))
                 packets = wire.packets
                 octets = UInt32(truncatingIfNeeded: wire.octets)
                 counters.gsoFrames &+= 1
@@ -174,8 +186,9 @@ public struct PacketMeter: ~Copyable {
             }
         }
         if mask.changesDecodedKey { facts.key.apply(mask) }
-        cache.meter(key: facts.key, packets: packets, octets: octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
-                    sequence: facts.tcpSequence, payload: facts.tcpPayload, now: now)
+        cache.meter(
+            key: facts.key, packets: packets, octets: octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
+            sequence: facts.tcpSequence, payload: facts.tcpPayload, now: now)
         countMetered(facts)
     }
 
@@ -201,11 +214,16 @@ public struct PacketMeter: ~Copyable {
         if facts.isFirstFragment {
             if var held = fragments.first(facts.key, id: facts.fragmentID, now: now, evicted: &evicted) {
                 held.key.apply(mask)
-                cache.meterHeld(key: held.key, packets: held.packets, octets: held.octets, firstNs: held.firstNs, lastNs: held.lastNs)
+                cache.meterHeld(
+                    key: held.key, packets: held.packets, octets: held.octets, firstNs: held.firstNs,
+                    lastNs: held.lastNs)
             }
             return facts.key
         }
-        guard let key = fragments.later(facts.key, id: facts.fragmentID, octets: facts.octets, now: now, evicted: &evicted) else {
+        guard
+            let key = fragments.later(
+                facts.key, id: facts.fragmentID, octets: facts.octets, now: now, evicted: &evicted)
+        else {
             countMetered(facts)
             return nil
         }
@@ -216,7 +234,8 @@ public struct PacketMeter: ~Copyable {
     mutating func meterHeld(_ held: FragmentTable.Held) {
         var key = held.key
         key.apply(mask)
-        cache.meterHeld(key: key, packets: held.packets, octets: held.octets, firstNs: held.firstNs, lastNs: held.lastNs)
+        cache.meterHeld(
+            key: key, packets: held.packets, octets: held.octets, firstNs: held.firstNs, lastNs: held.lastNs)
         if cache.ordered && cache.newCount != 0 { cache.enqueueNew(now: held.lastNs) }
     }
 

@@ -1,4 +1,5 @@
 import FlowTapDecode
+
 /// A TCP connection's start and end in its flow's entry, apart from the table mechanics of
 /// `FlowCache`: SYN, FIN and RST, the close grace, and the reset notice to the other direction.
 extension FlowCache {

@@ -1,4 +1,5 @@
 import FlowTapDecode
+
 /// What one direction of a TCP connection showed of its start, as its flow's entry keeps it:
 /// the export thread joins the two directions' records (`LatencyJoin`) to make `TCPLatency`. Times are
 /// microseconds of the meter's clock (CLOCK_MONOTONIC in the forwarders, one clock for both

@@ -36,11 +36,15 @@ public enum Probe {
         // What a predecessor left open: passed by it (--takeover), or by the service manager.
         let takeover = config.takeover ? try Takeover.begin(config, logger: logger) : nil
         let inherited = takeover?.descriptors ?? InheritedDescriptors.fromEnvironment()
-        if let inherited { logger.info("descriptors from \(inherited.origin): \(inherited.names.joined(separator: " "))") }
-        let (state, oldState) = try openState(config, inherited: inherited, flowsKept: takeover?.offer.flowsKept ?? true, logger: logger)
+        if let inherited {
+            logger.info("descriptors from \(inherited.origin): \(inherited.names.joined(separator: " "))")
+        }
+        let (state, oldState) = try openState(
+            config, inherited: inherited, flowsKept: takeover?.offer.flowsKept ?? true, logger: logger)
         let taps = try openTAPs(config, inherited: inherited, logger: logger)
         let reports = ForwarderID.all(queues: config.queues).map { _ in ForwarderReport() }
-        let export = try ExportWiring(config, reports: reports, inherited: inherited, systemInitMs: state.systemInitMs, logger: logger)
+        let export = try ExportWiring(
+            config, reports: reports, inherited: inherited, systemInitMs: state.systemInitMs, logger: logger)
         let controlSocket = try ControlPlane.openSocket(config, inherited: inherited?.take(DescriptorNames.control))
         let metricsListener = try ControlPlane.openMetrics(config, inherited: inherited?.take(DescriptorNames.metrics))
         let handovers = try HandoverInbox()
@@ -48,8 +52,9 @@ public enum Probe {
             logger.info("descriptors not needed by this configuration, closed: \(unused.joined(separator: " "))")
         }
         let pipeline = try Pipeline(config, taps: taps, export: export, reports: reports, state: state, logger: logger)
-        let control = try ControlPlane(config, socket: controlSocket, metrics: metricsListener, taps: taps, reports: reports,
-                                       pipeline: pipeline, handovers: handovers)
+        let control = try ControlPlane(
+            config, socket: controlSocket, metrics: metricsListener, taps: taps, reports: reports,
+            pipeline: pipeline, handovers: handovers)
         // Everything privileged is open (or was handed over): the credentials go now, and a
         // predecessor keeps forwarding meanwhile.
         try drop.dropCredentials(logger: logger)
@@ -59,8 +64,11 @@ public enum Probe {
             output.files.stamped = true
         } else if let output = export.output {
             do { try output.files.open() } catch {
-                throw SetupError("--output: \(error.problem) (flowtap runs as uid \(getuid()) from here)",
-                                 fix: "give --output a path in a directory that account owns (--user; under systemd, /var/lib/flowtap)")
+                throw SetupError(
+                    "--output: \(error.problem) (flowtap runs as uid \(getuid()) from here)",
+                    fix:
+                        "give --output a path in a directory that account owns (--user; under systemd, /var/lib/flowtap)"
+                )
             }
         }
         // The gap starts here: the predecessor parks, and nothing reads the TAPs until our
@@ -81,21 +89,29 @@ public enum Probe {
         }
         let gapMs = Double((MonotonicClock.nowNs() - parkStart) / 10_000) / 100
         control.start(logger: logger)
-        logger.info("forwarding \(taps.a[0].name) (ifindex \(taps.a[0].ifIndex)) <-> \(taps.b[0].name) (ifindex \(taps.b[0].ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)\(scheduling)")
-        logPredecessor(state, takeover: takeover, origin: inherited?.origin ?? "", gapMs: gapMs, resumed: resumed, biflow: config.biflow,
-                       logger: logger)
+        logger.info(
+            "forwarding \(taps.a[0].name) (ifindex \(taps.a[0].ifIndex)) <-> \(taps.b[0].name) (ifindex \(taps.b[0].ifIndex)), \(config.queues) queue\(config.queues == 1 ? "" : "s"), observation domain \(config.observationDomain)\(scheduling)"
+        )
+        logPredecessor(
+            state, takeover: takeover, origin: inherited?.origin ?? "", gapMs: gapMs, resumed: resumed,
+            biflow: config.biflow,
+            logger: logger)
         let descriptors = passable(state: state, taps: taps, export: export, control: control)
         if let notifier {
-            keepInStore(notifier, descriptors: descriptors, stored: takeover == nil ? inherited?.originalNames ?? [] : [],
-                        freshState: !state.adopted, logger: logger)
+            keepInStore(
+                notifier, descriptors: descriptors, stored: takeover == nil ? inherited?.originalNames ?? [] : [],
+                freshState: !state.adopted, logger: logger)
         }
         // Both TAPs attached, the exporters open, every thread running.
         notifier?.notify("READY=1\nSTATUS=forwarding \(taps.a[0].name) <-> \(taps.b[0].name)")
-        let handover = Handover(config: config, pipeline: pipeline, state: state, control: control, descriptors: descriptors,
-                                underServiceManager: notifier != nil, logger: logger)
+        let handover = Handover(
+            config: config, pipeline: pipeline, state: state, control: control, descriptors: descriptors,
+            underServiceManager: notifier != nil, logger: logger)
         var ending = Ending.failure
         waiting: while true {
-            switch waitForStop(signals, pipeline: pipeline, reports: reports, handovers: handovers, notifier: notifier, logger: logger) {
+            switch waitForStop(
+                signals, pipeline: pipeline, reports: reports, handovers: handovers, notifier: notifier, logger: logger)
+            {
             case .signal(let s): ending = .signal(s); break waiting
             case .failure: ending = .failure; break waiting
             case .handover(let request, let client):
@@ -123,16 +139,25 @@ public enum Probe {
 
     /// What this run took on from a predecessor, if anything: its flow tables (after a
     /// handover, a reload or a crash: then with the records the crash lost) and its streams.
-    static func logPredecessor(_ state: StateRegion, takeover: Takeover?, origin: String, gapMs: Double, resumed: Int, biflow: Bool,
-                               logger: Logger) {
+    static func logPredecessor(
+        _ state: StateRegion, takeover: Takeover?, origin: String, gapMs: Double, resumed: Int, biflow: Bool,
+        logger: Logger
+    ) {
         if state.adopted {
             // As the predecessor last published them (within 10 ms of its end).
             let flows = state.previousCounters.reduce(0) { $0 + $1.liveFlows }
-            let how = takeover != nil ? "took over in \(gapMs) ms from \(origin)"
-                : state.previousParked ? "restarted after a reload" : "restarted after the previous flowtap died (crash, kill or watchdog)"
-            logger.info("\(how): \(state.forwarders) flow tables adopted, about \(flows) flows go on; \(resumed) collector stream\(resumed == 1 ? "" : "s") go on from their sequence numbers")
+            let how =
+                takeover != nil
+                ? "took over in \(gapMs) ms from \(origin)"
+                : state.previousParked
+                    ? "restarted after a reload" : "restarted after the previous flowtap died (crash, kill or watchdog)"
+            logger.info(
+                "\(how): \(state.forwarders) flow tables adopted, about \(flows) flows go on; \(resumed) collector stream\(resumed == 1 ? "" : "s") go on from their sequence numbers"
+            )
             if takeover == nil && !state.previousParked, let lost = crashLoss(state, biflow: biflow) {
-                logger.warning("about \(lost) finished flow records were in the rings or the export thread when the previous flowtap died, and are lost (records its forwarders queued, less those its best-served collector was sent)")
+                logger.warning(
+                    "about \(lost) finished flow records were in the rings or the export thread when the previous flowtap died, and are lost (records its forwarders queued, less those its best-served collector was sent)"
+                )
             }
         } else if let takeover {
             logger.info("took over in \(gapMs) ms from flowtap PID \(takeover.offer.pid), with empty flow tables")
@@ -141,18 +166,23 @@ public enum Probe {
 
     /// The run's totals: each direction's counters over its queues, and each collector's
     /// statistics in the order they were configured (the output file last).
-    static func summary(_ config: ProbeConfiguration, taps: (a: [TapDevice], b: [TapDevice]), reports: [ForwarderReport],
-                        statistics: [(collector: CollectorAddress, statistics: ExportStatistics)], ending: Ending) -> ProbeSummary {
-        let perCollector = (config.collectors + (config.output.map { [CollectorAddress(file: $0)] } ?? [])).compactMap { c in
+    static func summary(
+        _ config: ProbeConfiguration, taps: (a: [TapDevice], b: [TapDevice]), reports: [ForwarderReport],
+        statistics: [(collector: CollectorAddress, statistics: ExportStatistics)], ending: Ending
+    ) -> ProbeSummary {
+        let perCollector = (config.collectors + (config.output.map { [CollectorAddress(file: $0)] } ?? [])).compactMap {
+            c in
             statistics.first { $0.collector == c }
         }
         let forwarders = ForwarderID.all(queues: config.queues)
         func total(_ direction: ForwarderID.Direction) -> ForwarderCounters {
-            forwarders.filter { $0.direction == direction }.map { reports[$0.index].snapshot }.reduce(ForwarderCounters(), +)
+            forwarders.filter { $0.direction == direction }.map { reports[$0.index].snapshot }.reduce(
+                ForwarderCounters(), +)
         }
-        return ProbeSummary(tapA: taps.a[0].name, tapB: taps.b[0].name, aToB: total(.aToB), bToA: total(.bToA),
-                            export: perCollector.filter { $0.collector.file == nil }.reduce(ExportStatistics()) { $0 + $1.statistics },
-                            collectors: perCollector, ending: ending)
+        return ProbeSummary(
+            tapA: taps.a[0].name, tapB: taps.b[0].name, aToB: total(.aToB), bToA: total(.bToA),
+            export: perCollector.filter { $0.collector.file == nil }.reduce(ExportStatistics()) { $0 + $1.statistics },
+            collectors: perCollector, ending: ending)
     }
 
     /// How a run ended.
@@ -172,42 +202,55 @@ public enum Probe {
     static func crashLoss(_ state: StateRegion, biflow: Bool) -> UInt64? {
         guard !biflow, !state.previousCheckpoints.isEmpty else { return nil }
         let queued = state.previousCounters.reduce(0) { $0 &+ $1.recordsQueued }
-        let handled = state.previousCheckpoints.map { $0.records &+ $0.recordsNotSent &+ $0.recordsNotExportable }.max() ?? 0
+        let handled =
+            state.previousCheckpoints.map { $0.records &+ $0.recordsNotSent &+ $0.recordsNotExportable }.max() ?? 0
         return queued > handled ? queued - handled : 0
     }
 
     /// The flow tables: adopted from what the predecessor left when this version reads them and
     /// they fit this configuration, otherwise a fresh region (and the old one, for the
     /// collectors' stream checkpoints, read after the park).
-    static func openState(_ config: ProbeConfiguration, inherited: InheritedDescriptors?, flowsKept: Bool,
-                          logger: Logger) throws(SetupError) -> (StateRegion, SharedMemory?) {
+    static func openState(
+        _ config: ProbeConfiguration, inherited: InheritedDescriptors?, flowsKept: Bool,
+        logger: Logger
+    ) throws(SetupError) -> (StateRegion, SharedMemory?) {
         let forwarders = 2 * config.queues
         var old: SharedMemory?
         if let inherited, let fd = inherited.take(DescriptorNames.state) {
             do {
                 let memory = try SharedMemory(adopting: fd)
-                switch StateRegion.adopt(memory, forwarders: forwarders, maxFlows: config.maxFlows, records: config.records) {
+                switch StateRegion.adopt(
+                    memory, forwarders: forwarders, maxFlows: config.maxFlows, records: config.records)
+                {
                 case .success(let region) where flowsKept: return (region, nil)
                 case .success: old = memory
                 case .failure(.layout):
-                    logger.warning("the flow tables from \(inherited.origin) have a layout this version cannot read: starting with empty tables\(flowsKept ? "; their flows are lost" : "")")
+                    logger.warning(
+                        "the flow tables from \(inherited.origin) have a layout this version cannot read: starting with empty tables\(flowsKept ? "; their flows are lost" : "")"
+                    )
                 case .failure(.configuration):
                     old = memory
                     if flowsKept {
-                        logger.warning("the flow tables from \(inherited.origin) were made for another --queues, --max-flows or record set: starting with empty tables; their flows are lost")
+                        logger.warning(
+                            "the flow tables from \(inherited.origin) were made for another --queues, --max-flows or record set: starting with empty tables; their flows are lost"
+                        )
                     }
                 }
             } catch {
-                logger.warning("cannot map the flow tables from \(inherited.origin) (\(error)): starting with empty tables")
+                logger.warning(
+                    "cannot map the flow tables from \(inherited.origin) (\(error)): starting with empty tables")
             }
         }
-        let region = try StateRegion(forwarders: forwarders, maxFlows: config.maxFlows, records: config.records, systemInitMs: WallClock.nowMs())
+        let region = try StateRegion(
+            forwarders: forwarders, maxFlows: config.maxFlows, records: config.records, systemInitMs: WallClock.nowMs())
         return (region, old)
     }
 
     /// Every descriptor a successor or the service manager keeps, with its name.
-    static func passable(state: StateRegion, taps: (a: [TapDevice], b: [TapDevice]), export: ExportWiring,
-                         control: ControlPlane) -> [(name: String, descriptor: CInt)] {
+    static func passable(
+        state: StateRegion, taps: (a: [TapDevice], b: [TapDevice]), export: ExportWiring,
+        control: ControlPlane
+    ) -> [(name: String, descriptor: CInt)] {
         var list: [(name: String, descriptor: CInt)] = [(DescriptorNames.state, state.memory.descriptor)]
         for (q, tap) in taps.a.enumerated() { list.append((DescriptorNames.tapA(q), tap.descriptor)) }
         for (q, tap) in taps.b.enumerated() { list.append((DescriptorNames.tapB(q), tap.descriptor)) }
@@ -224,8 +267,10 @@ public enum Probe {
     /// there already. One it handed us that this configuration left unused is removed.
     /// `stored`: the names the service manager handed us (its store holds them); `freshState`:
     /// the stored tables were not adopted, so the new ones replace them.
-    static func keepInStore(_ notifier: ServiceNotifier, descriptors: [(name: String, descriptor: CInt)],
-                            stored: [String], freshState: Bool, logger: Logger) {
+    static func keepInStore(
+        _ notifier: ServiceNotifier, descriptors: [(name: String, descriptor: CInt)],
+        stored: [String], freshState: Bool, logger: Logger
+    ) {
         var had = Set(stored)
         if freshState { had.remove(DescriptorNames.state) }
         for name in Set(stored) where !had.contains(name) || !descriptors.contains(where: { $0.name == name }) {
@@ -236,7 +281,9 @@ public enum Probe {
             if !notifier.store(fd, name: name) { failed.append(name) }
         }
         if !failed.isEmpty {
-            logger.warning("the service manager did not take \(failed.joined(separator: " ")) into its fd store (set FileDescriptorStoreMax= in the unit): a crash or reload will cut the link")
+            logger.warning(
+                "the service manager did not take \(failed.joined(separator: " ")) into its fd store (set FileDescriptorStoreMax= in the unit): a crash or reload will cut the link"
+            )
         }
     }
     /// The real-time policy every thread inherits from the process (`chrt -f`, systemd's
@@ -252,7 +299,9 @@ public enum Probe {
 
     /// Every queue of both TAPs, attached, with the checks that need privileges done now.
     /// A queue a predecessor left open (`inherited`) is taken as it is; any other is attached.
-    static func openTAPs(_ config: ProbeConfiguration, inherited: InheritedDescriptors?, logger: Logger) throws(SetupError) -> (a: [TapDevice], b: [TapDevice]) {
+    static func openTAPs(_ config: ProbeConfiguration, inherited: InheritedDescriptors?, logger: Logger)
+        throws(SetupError) -> (a: [TapDevice], b: [TapDevice])
+    {
         var a: [TapDevice] = [], b: [TapDevice] = []
         func open(_ name: String, _ passed: CInt?) throws(SetupError) -> TapDevice {
             if let passed { return try TapDevice.adopt(passed, name: name, offload: config.offload) }
@@ -264,8 +313,9 @@ public enum Probe {
         }
         let usable = ProcessControl.usableCPUs
         if let cpu = config.cpus.first(where: { $0 >= usable }) {
-            throw SetupError("--cpus names CPU \(cpu), and this process may use \(usable) CPUs",
-                             fix: "give CPUs from 0 to \(usable - 1)")
+            throw SetupError(
+                "--cpus names CPU \(cpu), and this process may use \(usable) CPUs",
+                fix: "give CPUs from 0 to \(usable - 1)")
         }
         for name in [a[0].name, b[0].name] where !TunnelDevice.isUp(name) {
             logger.warning("TAP \(name) is down: no frame crosses it until 'ip link set \(name) up'")
@@ -278,12 +328,15 @@ public enum Probe {
     /// Sleeps on the signalfd until a stop signal, a TAP failure or a handover ask. SIGUSR1 logs
     /// the counters so far. Under a systemd watchdog it wakes every half period and sends
     /// WATCHDOG=1 while every forwarder and the export thread are alive.
-    static func waitForStop(_ signals: SignalInbox, pipeline: Pipeline, reports: [ForwarderReport], handovers: HandoverInbox,
-                            notifier: ServiceNotifier?, logger: Logger) -> Wake {
+    static func waitForStop(
+        _ signals: SignalInbox, pipeline: Pipeline, reports: [ForwarderReport], handovers: HandoverInbox,
+        notifier: ServiceNotifier?, logger: Logger
+    ) -> Wake {
         let ping = notifier?.watchdogPingMs
         var stalled = false
         while !pipeline.failed.isRung {
-            let ready = SystemCall.pollReadable([signals.descriptor, pipeline.failed.descriptor, handovers.descriptor], timeoutMs: ping ?? -1)
+            let ready = SystemCall.pollReadable(
+                [signals.descriptor, pipeline.failed.descriptor, handovers.descriptor], timeoutMs: ping ?? -1)
             if let notifier, let ping {
                 let beats = reports.map(\.heartbeatMs) + [pipeline.exportThread.heartbeatMs]
                 if Liveness.allAlive(beats, now: MonotonicClock.nowMs(), withinMs: UInt64(ping) * 2) {
@@ -291,7 +344,9 @@ public enum Probe {
                     stalled = false
                 } else if !stalled {
                     stalled = true
-                    logger.error("a forwarding thread or the export thread has shown no sign of life for a watchdog period; WATCHDOG=1 withheld, so systemd restarts flowtap")
+                    logger.error(
+                        "a forwarding thread or the export thread has shown no sign of life for a watchdog period; WATCHDOG=1 withheld, so systemd restarts flowtap"
+                    )
                 }
             }
             while let s = signals.next() {
@@ -300,7 +355,9 @@ public enum Probe {
                     return .signal(s)
                 case .report:
                     let c = reports.map(\.snapshot).reduce(ForwarderCounters(), +)
-                    logger.info("SIGUSR1: \(c.frames) frames, \(c.flowsCreated) flows created, \(c.liveFlows) live, \(c.recordsQueued) records queued, \(c.recordsLost) lost, \(c.malformed) undecodable, \(c.evictions) evicted")
+                    logger.info(
+                        "SIGUSR1: \(c.frames) frames, \(c.flowsCreated) flows created, \(c.liveFlows) live, \(c.recordsQueued) records queued, \(c.recordsLost) lost, \(c.malformed) undecodable, \(c.evictions) evicted"
+                    )
                 case .ignore:
                     if s != SIGPIPE { logger.info("\(SignalInbox.name(s)) ignored") }
                 }

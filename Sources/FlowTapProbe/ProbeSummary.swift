@@ -38,13 +38,17 @@ public struct ProbeSummary: Sendable {
         case .reloading: s = "flowtap: parked for a reload, the TAPs and the flows in the service manager's fd store: "
         }
         s += "\(tapA)->\(tapB) \(aToB.frames) frames, \(tapB)->\(tapA) \(bToA.frames) frames; "
-        s += "\(flows) flows, \(export.records) records in \(export.messages) messages to \(networkCollectors) collector\(networkCollectors == 1 ? "" : "s"); "
+        s +=
+            "\(flows) flows, \(export.records) records in \(export.messages) messages to \(networkCollectors) collector\(networkCollectors == 1 ? "" : "s"); "
         s += "errors \(errors) (write \(aToB.writeErrors + bToA.writeErrors), send \(export.sendErrors), "
         s += "records lost \(aToB.recordsLost + bToA.recordsLost + export.recordsNotSent)); "
-        s += "not metered: \(aToB.malformed + bToA.malformed) undecodable, \(aToB.nonIPUnmetered + bToA.nonIPUnmetered) non-IP, "
-        s += "\(aToB.ownExport + bToA.ownExport) own export, \(aToB.sampledOut + bToA.sampledOut) sampled out; evicted \(aToB.evictions + bToA.evictions)"
+        s +=
+            "not metered: \(aToB.malformed + bToA.malformed) undecodable, \(aToB.nonIPUnmetered + bToA.nonIPUnmetered) non-IP, "
+        s +=
+            "\(aToB.ownExport + bToA.ownExport) own export, \(aToB.sampledOut + bToA.sampledOut) sampled out; evicted \(aToB.evictions + bToA.evictions)"
         if aToB.gsoFrames + bToA.gsoFrames > 0 {
-            s += "; GSO super-frames \(aToB.gsoFrames + bToA.gsoFrames) counted as \(aToB.gsoSegments + bToA.gsoSegments) segments"
+            s +=
+                "; GSO super-frames \(aToB.gsoFrames + bToA.gsoFrames) counted as \(aToB.gsoSegments + bToA.gsoSegments) segments"
         }
         if export.recordsNotExportable > 0 { s += "; not exportable in v5: \(export.recordsNotExportable)" }
         return s
@@ -68,4 +72,3 @@ public struct ProbeSummary: Sendable {
         }.joined(separator: " ")
     }
 }
-

@@ -41,9 +41,17 @@ public enum CaptureRun {
         }
 
         public func validate() throws(SetupError) {
-            if inputs.isEmpty { throw SetupError("no capture file given", fix: "name one or more pcap or pcapng files, or - for standard input") }
-            if inputs.filter({ $0 == "-" }).count > 1 { throw SetupError("standard input (-) is named twice", fix: "name it once") }
-            if messagesPerSecond < 0 { throw SetupError("--export-rate is \(messagesPerSecond)", fix: "give messages per second, or 0 for unpaced") }
+            if inputs.isEmpty {
+                throw SetupError(
+                    "no capture file given", fix: "name one or more pcap or pcapng files, or - for standard input")
+            }
+            if inputs.filter({ $0 == "-" }).count > 1 {
+                throw SetupError("standard input (-) is named twice", fix: "name it once")
+            }
+            if messagesPerSecond < 0 {
+                throw SetupError(
+                    "--export-rate is \(messagesPerSecond)", fix: "give messages per second, or 0 for unpaced")
+            }
             try export.validateExport()
         }
     }
@@ -64,10 +72,12 @@ public enum CaptureRun {
 
         public var line: String {
             let span = lastNs > firstNs ? Double(lastNs - firstNs) / 1e9 : 0
-            var s = "flowtap: read \(packets) packets, \(bytes) bytes, spanning \(span.fixed(3)) s of capture, in \(wallSeconds.fixed(3)) s"
+            var s =
+                "flowtap: read \(packets) packets, \(bytes) bytes, spanning \(span.fixed(3)) s of capture, in \(wallSeconds.fixed(3)) s"
             if let stoppedBy { s += " (stopped by \(SignalInbox.name(stoppedBy)))" }
             let records = collectors.first?.statistics.records ?? 0
-            s += "; \(counters.flowsCreated) flows, \(records) records; metered \(counters.metered), snapped \(counters.snapped); "
+            s +=
+                "; \(counters.flowsCreated) flows, \(records) records; metered \(counters.metered), snapped \(counters.snapped); "
             s += "not metered: \(counters.malformed) undecodable, "
             s += "\(counters.nonIPUnmetered) non-IP, \(counters.sampledOut) sampled out; "
             s += "evicted \(counters.evictions); records lost \(counters.recordsLost); out of time order \(outOfOrder)"
@@ -103,7 +113,9 @@ public enum CaptureRun {
 
     /// `printing`: where records go when there is no collector and no file (`flowtap read`
     /// prints them), in the order they are exported.
-    public static func run(_ options: Options, logger: Logger, printing: ((FlowRecord) -> Void)? = nil) throws(SetupError) -> Summary {
+    public static func run(_ options: Options, logger: Logger, printing: ((FlowRecord) -> Void)? = nil)
+        throws(SetupError) -> Summary
+    {
         let config = options.export
         let started = MonotonicClock.nowNs()
         let signals = try SignalInbox()
@@ -114,7 +126,8 @@ public enum CaptureRun {
         try file?.open()
         var senders: [DatagramSender] = []
         for c in config.collectors {
-            senders.append(try DatagramSender(destination: c.host, port: c.port, messagesPerSecond: options.messagesPerSecond))
+            senders.append(
+                try DatagramSender(destination: c.host, port: c.port, messagesPerSecond: options.messagesPerSecond))
         }
         let inputs = try openInputs(options.inputs)
 
@@ -122,10 +135,11 @@ public enum CaptureRun {
         // run: flows expire in the order of their deadlines, never of their slots, and the
         // seeds are fixed, so that a full table evicts the same flows and random sampling
         // takes the same packets (`Options.hashSeed` varies the hash for the tests of that).
-        var meter = PacketMeter(records: config.records, policy: config.expiryPolicy, maxFlows: config.maxFlows,
-                                point: ObservationPoint(ingressInterface: 0, egressInterface: 0, direction: 0),
-                                sampling: config.sampling, seed: Self.samplingSeed, hashSeed: options.hashSeed ?? Self.hashSeed,
-                                orderedExpiry: true)
+        var meter = PacketMeter(
+            records: config.records, policy: config.expiryPolicy, maxFlows: config.maxFlows,
+            point: ObservationPoint(ingressInterface: 0, egressInterface: 0, direction: 0),
+            sampling: config.sampling, seed: Self.samplingSeed, hashSeed: options.hashSeed ?? Self.hashSeed,
+            orderedExpiry: true)
         // One meter sees both directions, so a RST's notice closes the reverse flow here.
         let resets = SPSCRing<FlowKey>(capacity: Pipeline.resetNoticeCapacity)
         meter.cache.resetNotices = resets
@@ -136,14 +150,21 @@ public enum CaptureRun {
 
         /// The exporters, made at the first packet: NetFlow's uptime counts from it.
         func makeStage(firstMs: UInt64) throws(SetupError) -> ExportThread {
-            var (uniflow, biflow, _) = ExportWiring.exporters(config, senders: senders.map { ($0, nil) }, output: file,
-                                                              context: EncodingContext(systemInitMs: firstMs), totals: { (0, 0) },
-                                                              logger: logger, wallClockMs: { clock.ms })
+            var (uniflow, biflow, _) = ExportWiring.exporters(
+                config, senders: senders.map { ($0, nil) }, output: file,
+                context: EncodingContext(systemInitMs: firstMs), totals: { (0, 0) },
+                logger: logger, wallClockMs: { clock.ms })
             if let printing {
-                if config.biflow { biflow.append(RecordCollector(printing)) } else { uniflow.append(RecordCollector(printing)) }
+                if config.biflow {
+                    biflow.append(RecordCollector(printing))
+                } else {
+                    uniflow.append(RecordCollector(printing))
+                }
             }
-            return ExportThread(rings: [], exporters: uniflow, biflowExporters: biflow, biflow: ExportWiring.assembler(config, tables: 1),
-                                command: try ThreadCommand())
+            return ExportThread(
+                rings: [], exporters: uniflow, biflowExporters: biflow,
+                biflow: ExportWiring.assembler(config, tables: 1),
+                command: try ThreadCommand())
         }
 
         func handOn(_ stage: ExportThread, nowMs: UInt64) {
@@ -194,7 +215,8 @@ public enum CaptureRun {
                 switch reader.next() {
                 case let .frame(frame):
                     try arrive(timestampNs: frame.timestampNs, originalLength: frame.originalLength)
-                    metering.capturedFrame(frame.bytes, length: frame.length, wireLength: frame.originalLength, now: nowNs, into: records)
+                    metering.capturedFrame(
+                        frame.bytes, length: frame.length, wireLength: frame.originalLength, now: nowNs, into: records)
                     settle()
                 case let .cutLinkHeader(originalLength, timestampNs):
                     try arrive(timestampNs: timestampNs, originalLength: originalLength)
@@ -203,9 +225,11 @@ public enum CaptureRun {
                 case let .otherLinkType(type):
                     // Nothing of it could be metered, and skipping it would leave the records
                     // short without a word: the reading ends here, as at damage.
-                    summary.failure = "\(input.name): packet \(reader.packets): link type \(type) is not one flowtap reads "
+                    summary.failure =
+                        "\(input.name): packet \(reader.packets): link type \(type) is not one flowtap reads "
                         + "(\(CaptureParser.LinkType.described))"
-                    summary.failureFix = "capture on an Ethernet interface or with tcpdump -i any; the records of the packets before it were exported"
+                    summary.failureFix =
+                        "capture on an Ethernet interface or with tcpdump -i any; the records of the packets before it were exported"
                     break reading
                 case .end:
                     doneBytes += reader.consumedBytes
@@ -241,7 +265,10 @@ public enum CaptureRun {
         summary.wallSeconds = Double(MonotonicClock.nowNs() - started) / 1e9
         if let file {
             file.completeCurrent()
-            if let e = file.lastError { throw SetupError("writing \(file.path) failed: \(e)", fix: "check the disk; the file holds what was written before") }
+            if let e = file.lastError {
+                throw SetupError(
+                    "writing \(file.path) failed: \(e)", fix: "check the disk; the file holds what was written before")
+            }
         }
         return summary
     }
@@ -259,7 +286,8 @@ public enum CaptureRun {
                     inputs.append((path, fd, fd.fileSize))
                 }
             } catch {
-                throw SetupError("cannot read \(path): \(error)", fix: "give the path of a pcap or pcapng file you may read")
+                throw SetupError(
+                    "cannot read \(path): \(error)", fix: "give the path of a pcap or pcapng file you may read")
             }
         }
         return inputs

@@ -29,10 +29,13 @@ public struct PrivilegeDrop: Sendable, Equatable {
         var buffer = [CChar](repeating: 0, count: 16384)
         let rc = getpwnam_r(name, &entry, &buffer, buffer.count, &result)
         guard rc == 0, result != nil else {
-            throw SetupError("--user \(name) is not a user of this system", fix: "give an existing account (see 'getent passwd'), e.g. --user nobody")
+            throw SetupError(
+                "--user \(name) is not a user of this system",
+                fix: "give an existing account (see 'getent passwd'), e.g. --user nobody")
         }
         if entry.pw_uid == 0 && name != "root" {
-            throw SetupError("--user \(name) has uid 0", fix: "give an unprivileged account, or --user root to keep root on purpose")
+            throw SetupError(
+                "--user \(name) has uid 0", fix: "give an unprivileged account, or --user root to keep root on purpose")
         }
         return PrivilegeDrop(account: Account(name: name, uid: entry.pw_uid, gid: entry.pw_gid), seccomp: seccomp)
     }
@@ -53,16 +56,25 @@ public struct PrivilegeDrop: Sendable, Equatable {
             }
             // setuid away from root must be for good: a way back would undo all of this.
             if account.uid != 0 && ProcessControl.canRegainRoot() {
-                throw SetupError("could switch back to root after dropping to \(account.name)", fix: "report this as a bug")
+                throw SetupError(
+                    "could switch back to root after dropping to \(account.name)", fix: "report this as a bug")
             }
         } else if getuid() == 0 {
-            logger.warning("running as root (--user root): uid 0 kept; capabilities, new privileges and system calls are still dropped")
+            logger.warning(
+                "running as root (--user root): uid 0 kept; capabilities, new privileges and system calls are still dropped"
+            )
         }
-        do throws(Errno) { try ProcessControl.clearCapabilities() } catch { throw Self.failed("clear the capability sets", error) }
+        do throws(Errno) { try ProcessControl.clearCapabilities() } catch {
+            throw Self.failed("clear the capability sets", error)
+        }
         if let boundingError {
-            logger.warning("could not empty the capability bounding set (\(boundingError)): flowtap lacks CAP_SETPCAP; with no capability left and no new privileges it cannot regain any, but a service manager should set CapabilityBoundingSet= as well")
+            logger.warning(
+                "could not empty the capability bounding set (\(boundingError)): flowtap lacks CAP_SETPCAP; with no capability left and no new privileges it cannot regain any, but a service manager should set CapabilityBoundingSet= as well"
+            )
         }
-        do throws(Errno) { try ProcessControl.setNoNewPrivileges() } catch { throw Self.failed("set no_new_privs", error) }
+        do throws(Errno) { try ProcessControl.setNoNewPrivileges() } catch {
+            throw Self.failed("set no_new_privs", error)
+        }
     }
 
     /// The seccomp filter, last, so that it need not allow the calls above; installed on every
@@ -73,21 +85,27 @@ public struct PrivilegeDrop: Sendable, Equatable {
         let count = SeccompAllowlist.numbers.count
         if seccomp != .off {
             do throws(Errno) {
-                try ProcessControl.installSeccomp(allowed: SeccompAllowlist.numbers, trap: seccomp == .trap, output: output)
+                try ProcessControl.installSeccomp(
+                    allowed: SeccompAllowlist.numbers, trap: seccomp == .trap, output: output)
             } catch {
                 throw Self.failed("install the seccomp filter", error)
             }
         }
-        let filter = switch seccomp {
-        case .on: ", seccomp allowlist of \(count) system calls"
-        case .trap: ", seccomp allowlist of \(count) system calls (--seccomp trap: a refused call is logged, and may end flowtap)"
-        case .off: ", no seccomp filter (--seccomp off)"
-        }
+        let filter =
+            switch seccomp {
+            case .on: ", seccomp allowlist of \(count) system calls"
+            case .trap:
+                ", seccomp allowlist of \(count) system calls (--seccomp trap: a refused call is logged, and may end flowtap)"
+            case .off: ", no seccomp filter (--seccomp off)"
+            }
         logger.info("privileges dropped: uid \(getuid()) gid \(getgid()), no capabilities, no_new_privs\(filter)")
     }
 
     static func failed(_ what: String, _ error: Errno) -> SetupError {
-        SetupError("cannot \(what) while dropping privileges: \(error)",
-                   fix: "run flowtap as root (it drops privileges itself), or under systemd with User= and AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW")
+        SetupError(
+            "cannot \(what) while dropping privileges: \(error)",
+            fix:
+                "run flowtap as root (it drops privileges itself), or under systemd with User= and AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW"
+        )
     }
 }

@@ -13,13 +13,22 @@ public enum SeccompAllowlist {
         ("rename", "--output: a complete file takes its name (PATH.partial to PATH)"),
         ("renameat", "--output: rename where the architecture has no rename"),
         ("renameat2", "--output: rename where the C library uses renameat2"),
-        ("poll", "an idle forwarder waits on its TAP and the stop eventfd; the export thread's tick; the main thread's signalfd; the control thread's sockets"),
+        (
+            "poll",
+            "an idle forwarder waits on its TAP and the stop eventfd; the export thread's tick; the main thread's signalfd; the control thread's sockets"
+        ),
         ("ppoll", "poll on architectures without poll (aarch64)"),
-        ("sendto", "export datagrams on the raw sockets; answers to the control socket's and --metrics' clients (send, MSG_DONTWAIT)"),
+        (
+            "sendto",
+            "export datagrams on the raw sockets; answers to the control socket's and --metrics' clients (send, MSG_DONTWAIT)"
+        ),
         ("close", "descriptors at shutdown"),
         ("futex", "thread joins, the counters' mutexes, the Swift runtime's locks"),
         ("clock_gettime", "the clocks, where the vDSO falls back to the system call"),
-        ("clock_nanosleep", "usleep: the export thread's brief send retries, a forwarder waiting for ring room at shutdown"),
+        (
+            "clock_nanosleep",
+            "usleep: the export thread's brief send retries, a forwarder waiting for ring room at shutdown"
+        ),
         ("nanosleep", "usleep on older C libraries"),
         ("mmap", "memory: malloc's large blocks and arenas, thread stacks"),
         ("munmap", "memory: the same, given back"),
@@ -52,16 +61,25 @@ public enum SeccompAllowlist {
         ("accept4", "the control socket and --metrics take a connection"),
         ("pread64", "the TAPs' kernel drop counters, from sysfs files opened at setup"),
         ("recvmsg", "ICMP errors for our export datagrams, from each collector's error queue (MSG_ERRQUEUE)"),
-        ("sendmsg", "a handover: the TAPs, sockets and flow tables passed to the successor (SCM_RIGHTS); FDSTORE=1 to the service manager"),
-        ("getsockopt", "a handover or reload is taken only from root or flowtap's own user (SO_PEERCRED)"),
+        (
+            "sendmsg",
+            "a handover: the TAPs, sockets and flow tables passed to the successor (SCM_RIGHTS); FDSTORE=1 to the service manager"
+        ),
+        ("getsockopt", "a handover or reload is taken only from root or flowtap's own user (SO_PEERCRED)")
     ]
 
     /// Allowed only as ioctl(fd, TCGETS), checked by the filter itself: stdio asks whether
     /// stdout is a terminal. A TAP's own ioctls need no capability, so no other request passes.
     public static let restricted = [
         ("ioctl", "TCGETS only: stdio's isatty(3) on stdout"),
-        ("open, openat", "refused with EACCES and not logged (glibc tries on its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes); with --output, openat passes as exactly O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, the export thread's next output file"),
-        ("socket, connect", "refused with EACCES and not logged: no socket is made or connected after the drop, and syslog(3), should anything call it, copes without its socket"),
+        (
+            "open, openat",
+            "refused with EACCES and not logged (glibc tries on its own and copes: malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks; localtime rereads /etc/localtime when it changes); with --output, openat passes as exactly O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, the export thread's next output file"
+        ),
+        (
+            "socket, connect",
+            "refused with EACCES and not logged: no socket is made or connected after the drop, and syslog(3), should anything call it, copes without its socket"
+        )
     ]
 
     /// The numbers of `calls` that this architecture has (a name the shim does not know is

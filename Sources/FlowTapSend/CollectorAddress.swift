@@ -35,7 +35,8 @@ public struct CollectorAddress: Sendable, Equatable, CustomStringConvertible {
         if let scheme = rest.firstRange(of: "://") {
             let name = String(rest[..<scheme.lowerBound])
             guard let f = ExportFormat(name: name) else {
-                throw SetupError("collector '\(text)' names an unknown format '\(name)'", fix: "use ipfix://, v9:// or v5://")
+                throw SetupError(
+                    "collector '\(text)' names an unknown format '\(name)'", fix: "use ipfix://, v9:// or v5://")
             }
             format = f
             rest = rest[scheme.upperBound...]
@@ -44,18 +45,23 @@ public struct CollectorAddress: Sendable, Equatable, CustomStringConvertible {
         var portText: Substring?
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else {
-                throw SetupError("collector '\(text)' opens '[' without closing it", fix: "write an IPv6 collector as [ADDR]:PORT, e.g. [fd00:9::2]:4739")
+                throw SetupError(
+                    "collector '\(text)' opens '[' without closing it",
+                    fix: "write an IPv6 collector as [ADDR]:PORT, e.g. [fd00:9::2]:4739")
             }
             hostText = rest[rest.index(after: rest.startIndex) ..< close]
             let after = rest[rest.index(after: close)...]
             if !after.isEmpty {
                 guard after.first == ":" else {
-                    throw SetupError("collector '\(text)' has '\(after)' after the address", fix: "write it as [ADDR]:PORT")
+                    throw SetupError(
+                        "collector '\(text)' has '\(after)' after the address", fix: "write it as [ADDR]:PORT")
                 }
                 portText = after.dropFirst()
             }
         } else if rest.filter({ $0 == ":" }).count > 1 {
-            throw SetupError("collector '\(text)' looks like an IPv6 address without brackets", fix: "write it as [ADDR]:PORT, e.g. [fd00:9::2]:4739")
+            throw SetupError(
+                "collector '\(text)' looks like an IPv6 address without brackets",
+                fix: "write it as [ADDR]:PORT, e.g. [fd00:9::2]:4739")
         } else if let colon = rest.lastIndex(of: ":") {
             hostText = rest[..<colon]
             portText = rest[rest.index(after: colon)...]
@@ -65,16 +71,20 @@ public struct CollectorAddress: Sendable, Equatable, CustomStringConvertible {
         var port: UInt16?
         if let portText {
             guard let p = UInt16(portText), p > 0 else {
-                throw SetupError("collector '\(text)' has no valid port", fix: "write it as HOST:PORT with PORT from 1 to 65535, e.g. 10.0.0.2:\(format.defaultPort)")
+                throw SetupError(
+                    "collector '\(text)' has no valid port",
+                    fix: "write it as HOST:PORT with PORT from 1 to 65535, e.g. 10.0.0.2:\(format.defaultPort)")
             }
             port = p
         }
         guard !hostText.isEmpty else {
-            throw SetupError("collector '\(text)' has no host", fix: "write it as HOST:PORT, e.g. 10.0.0.2:\(format.defaultPort)")
+            throw SetupError(
+                "collector '\(text)' has no host", fix: "write it as HOST:PORT, e.g. 10.0.0.2:\(format.defaultPort)")
         }
         guard let host = IPAddress(String(hostText)) ?? Self.resolve(String(hostText)).map(IPAddress.v4) else {
-            throw SetupError("collector host '\(hostText)' is neither an IP address nor a name that resolves to one",
-                             fix: "give an address such as 10.0.0.2:\(format.defaultPort) or [fd00::2]:\(format.defaultPort)")
+            throw SetupError(
+                "collector host '\(hostText)' is neither an IP address nor a name that resolves to one",
+                fix: "give an address such as 10.0.0.2:\(format.defaultPort) or [fd00::2]:\(format.defaultPort)")
         }
         self.init(format: format, host: host, port: port)
     }
@@ -88,7 +98,8 @@ public struct CollectorAddress: Sendable, Equatable, CustomStringConvertible {
         guard getaddrinfo(name, nil, &hints, &result) == 0, let first = result else { return nil }
         defer { freeaddrinfo(result) }
         guard let sa = first.pointee.ai_addr,
-              case .v4(let address)? = SocketAddress(copying: sa, length: first.pointee.ai_addrlen).ipAddress else { return nil }
+            case .v4(let address)? = SocketAddress(copying: sa, length: first.pointee.ai_addrlen).ipAddress
+        else { return nil }
         return address
     }
 }

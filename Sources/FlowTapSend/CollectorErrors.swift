@@ -16,7 +16,8 @@ public final class CollectorErrors: Sendable {
         let v6 = destination.isIPv6
         do {
             socket = try Descriptor(socket: v6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM, nonBlocking: true)
-            try? socket.setOption(level: v6 ? CInt(IPPROTO_IPV6) : CInt(IPPROTO_IP), name: v6 ? IPV6_RECVERR : IP_RECVERR, 1)
+            try? socket.setOption(
+                level: v6 ? CInt(IPPROTO_IPV6) : CInt(IPPROTO_IP), name: v6 ? IPV6_RECVERR : IP_RECVERR, 1)
             // Nothing is meant to arrive here: keep no room for it.
             try? socket.setOption(level: SOL_SOCKET, name: SO_RCVBUF, 4096)
             // Two collectors on one port share our source port: each connected socket still gets
@@ -35,9 +36,13 @@ public final class CollectorErrors: Sendable {
     public var descriptor: CInt { socket.descriptor }
 
     /// The name a successor knows this collector's socket by: the 4-tuple, hashed.
-    public static func name(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) -> String {
+    public static func name(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16)
+        -> String
+    {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in "\(source.withPort(sourcePort))>\(destination.withPort(destinationPort))".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        for b in "\(source.withPort(sourcePort))>\(destination.withPort(destinationPort))".utf8 {
+            h = (h ^ UInt64(b)) &* 0x100_0000_01b3
+        }
         return "icmp-" + String(h, radix: 16)
     }
 
@@ -53,11 +58,18 @@ public final class CollectorErrors: Sendable {
         let offender = error.offender
         let from: String
         switch offender.count {
-        case 4: from = IPv4Address(UInt32(offender[0]) << 24 | UInt32(offender[1]) << 16 | UInt32(offender[2]) << 8 | UInt32(offender[3])).description
+        case 4:
+            from =
+                IPv4Address(
+                    UInt32(offender[0]) << 24 | UInt32(offender[1]) << 16 | UInt32(offender[2]) << 8
+                        | UInt32(offender[3])
+                ).description
         case 16: from = IPv6Address(bytes: offender).description
         default: from = "?"
         }
-        let text = error.errno == ECONNREFUSED ? "ICMP port unreachable from \(from): nothing listens on the collector's port"
+        let text =
+            error.errno == ECONNREFUSED
+            ? "ICMP port unreachable from \(from): nothing listens on the collector's port"
             : "ICMP type \(error.icmpType) code \(error.icmpCode) from \(from): \(SetupError.text(error.errno))"
         return Report(text: text, quoted: error.quoted)
     }

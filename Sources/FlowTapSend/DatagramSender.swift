@@ -21,7 +21,8 @@ public struct DatagramSender: MessageTransport {
         do {
             socket = try Descriptor(socket: destination.isIPv6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM)
         } catch {
-            throw SetupError("cannot open a UDP socket toward \(destination.withPort(port)): \(error)", fix: "check the address")
+            throw SetupError(
+                "cannot open a UDP socket toward \(destination.withPort(port)): \(error)", fix: "check the address")
         }
         self.destination = destination
         target = SocketAddress(destination, port: port)
@@ -35,7 +36,8 @@ public struct DatagramSender: MessageTransport {
         if intervalNs > 0 {
             let now = MonotonicClock.nowNs()
             if nextAt > now + Self.leadNs {
-                var pause = timespec(tv_sec: Int(((nextAt - now) / 1_000_000_000)), tv_nsec: Int((nextAt - now) % 1_000_000_000))
+                var pause = timespec(
+                    tv_sec: Int(((nextAt - now) / 1_000_000_000)), tv_nsec: Int((nextAt - now) % 1_000_000_000))
                 var left = timespec()
                 while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
             }

@@ -19,7 +19,8 @@ public final class IPFIXFile {
             // Exactly the flags the seccomp filter lets through with --output.
             fd = try Descriptor(opening: partial, ProcessControl.outputOpenFlags, mode: 0o644)
         } catch {
-            throw SetupError("cannot write \(partial): \(error)", fix: "give --output a path in a directory you may write to")
+            throw SetupError(
+                "cannot write \(partial): \(error)", fix: "give --output a path in a directory you may write to")
         }
     }
 

@@ -1,4 +1,5 @@
 import FlowTapBase
+
 /// The Internet checksum (RFC 1071): the one's complement of the one's-complement sum of
 /// 16-bit big-endian words, accumulated wide and folded once at the end.
 public struct InternetChecksum {
@@ -47,8 +48,10 @@ public struct InternetChecksum {
     /// UDP checksum over the IPv4 pseudo-header and `datagram` (UDP header with a zero checksum
     /// field, then the payload). A computed zero is sent as 0xFFFF: zero means "no checksum"
     /// (RFC 768), which RFC 7011 §10.3.2 forbids for IPFIX.
-    public static func udp(source: IPv4Address, destination: IPv4Address,
-                           datagram: UnsafeRawBufferPointer) -> UInt16 {
+    public static func udp(
+        source: IPv4Address, destination: IPv4Address,
+        datagram: UnsafeRawBufferPointer
+    ) -> UInt16 {
         var c = InternetChecksum()
         c.add(source.value)
         c.add(destination.value)
@@ -61,8 +64,10 @@ public struct InternetChecksum {
 
     /// UDP checksum over the IPv6 pseudo-header (RFC 8200 §8.1: source, destination, upper-layer
     /// length, next header 17) and `datagram`. Mandatory in IPv6; a computed zero goes as 0xFFFF.
-    public static func udp(source: IPv6Address, destination: IPv6Address,
-                           datagram: UnsafeRawBufferPointer) -> UInt16 {
+    public static func udp(
+        source: IPv6Address, destination: IPv6Address,
+        datagram: UnsafeRawBufferPointer
+    ) -> UInt16 {
         var c = InternetChecksum()
         source.bytes.withUnsafeBytes { c.add($0) }
         destination.bytes.withUnsafeBytes { c.add($0) }

@@ -14,8 +14,16 @@ public final class RawSockets: Sendable {
     /// `inherited`: raw sockets a previous flowtap opened (with their privilege), taken
     /// instead of opening new ones.
     public init(ipv4: Bool, ipv6: Bool, inherited: (ipv4: CInt?, ipv6: CInt?) = (nil, nil)) throws(SetupError) {
-        if ipv4 { self.ipv4 = if let fd = inherited.ipv4 { Descriptor(adopting: fd) } else { try Self.open(ipv6: false) } } else { self.ipv4 = nil }
-        if ipv6 { self.ipv6 = if let fd = inherited.ipv6 { Descriptor(adopting: fd) } else { try Self.open(ipv6: true) } } else { self.ipv6 = nil }
+        if ipv4 {
+            self.ipv4 = if let fd = inherited.ipv4 { Descriptor(adopting: fd) } else { try Self.open(ipv6: false) }
+        } else {
+            self.ipv4 = nil
+        }
+        if ipv6 {
+            self.ipv6 = if let fd = inherited.ipv6 { Descriptor(adopting: fd) } else { try Self.open(ipv6: true) }
+        } else {
+            self.ipv6 = nil
+        }
         if !ipv4, let fd = inherited.ipv4 { SystemCall.close(fd) }
         if !ipv6, let fd = inherited.ipv6 { SystemCall.close(fd) }
     }
@@ -30,15 +38,23 @@ public final class RawSockets: Sendable {
     static func open(ipv6: Bool) throws(SetupError) -> Descriptor {
         let socket: Descriptor
         do {
-            socket = try Descriptor(socket: ipv6 ? AF_INET6 : AF_INET, type: SOCK_RAW, protocol: CInt(IPPROTO_RAW), nonBlocking: true)
+            socket = try Descriptor(
+                socket: ipv6 ? AF_INET6 : AF_INET, type: SOCK_RAW, protocol: CInt(IPPROTO_RAW), nonBlocking: true)
         } catch {
-            if error == .notPermitted || error == .permissionDenied { throw .permission("open a raw socket for export", capability: "CAP_NET_RAW") }
-            throw SetupError("cannot open a raw \(ipv6 ? "IPv6" : "IPv4") socket: \(error)",
-                             fix: ipv6 ? "check that IPv6 is enabled (sysctl net.ipv6.conf.all.disable_ipv6)" : "check the kernel supports raw sockets")
+            if error == .notPermitted || error == .permissionDenied {
+                throw .permission("open a raw socket for export", capability: "CAP_NET_RAW")
+            }
+            throw SetupError(
+                "cannot open a raw \(ipv6 ? "IPv6" : "IPv4") socket: \(error)",
+                fix: ipv6
+                    ? "check that IPv6 is enabled (sysctl net.ipv6.conf.all.disable_ipv6)"
+                    : "check the kernel supports raw sockets")
         }
         if !ipv6 {
             do { try socket.setOption(level: CInt(IPPROTO_IP), name: IP_HDRINCL, 1) } catch {
-                throw SetupError("cannot set IP_HDRINCL on the export socket: \(error)", fix: "check the kernel supports raw sockets")
+                throw SetupError(
+                    "cannot set IP_HDRINCL on the export socket: \(error)", fix: "check the kernel supports raw sockets"
+                )
             }
         }
         return socket
@@ -48,10 +64,15 @@ public final class RawSockets: Sendable {
     /// a UDP socket to it fails with EADDRNOTAVAIL. A raw socket would send from any address,
     /// so without this check flowtap could be told to forge another host's export.
     public static func checkLocal(_ address: IPAddress) throws(SetupError) {
-        guard let socket = try? Descriptor(socket: address.isIPv6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM) else { return }
-        do { try socket.bind(SocketAddress(address, port: 0)) } catch where error == .addressNotAvailable {
-            throw SetupError("--source \(address) is not an address of this host",
-                             fix: "give one of the addresses 'ip addr' shows in flowtap's namespace, or leave --source out to use the route's")
+        guard let socket = try? Descriptor(socket: address.isIPv6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM) else {
+            return
+        }
+        do { try socket.bind(SocketAddress(address, port: 0)) } catch  where error == .addressNotAvailable {
+            throw SetupError(
+                "--source \(address) is not an address of this host",
+                fix:
+                    "give one of the addresses 'ip addr' shows in flowtap's namespace, or leave --source out to use the route's"
+            )
         } catch {}
     }
 
@@ -60,16 +81,18 @@ public final class RawSockets: Sendable {
     public static func sourceAddress(toward destination: IPAddress, port: UInt16) throws(SetupError) -> IPAddress {
         let socket: Descriptor
         do { socket = try Descriptor(socket: destination.isIPv6 ? AF_INET6 : AF_INET, type: SOCK_DGRAM) } catch {
-            throw SetupError("cannot open a UDP socket to find the source address toward \(destination): \(error)",
-                             fix: "give --source ADDR")
+            throw SetupError(
+                "cannot open a UDP socket to find the source address toward \(destination): \(error)",
+                fix: "give --source ADDR")
         }
         do {
             try socket.connect(SocketAddress(destination, port: port))
             if let source = try socket.localAddress().ipAddress { return source }
             throw Errno.addressFamilyNotSupported
         } catch {
-            throw SetupError("no route to collector \(destination): \(error)",
-                             fix: "add a route toward it in this namespace ('ip route'), or check the address")
+            throw SetupError(
+                "no route to collector \(destination): \(error)",
+                fix: "add a route toward it in this namespace ('ip route'), or check the address")
         }
     }
 }

@@ -18,38 +18,50 @@ package final class ControlPlane {
     let stopping: Doorbell
 
     /// `socket`, `metrics`: made or inherited (`openSocket`, `openMetrics`).
-    package init(_ config: ProbeConfiguration, socket: ControlSocket?, metrics: MetricsListener?, taps: (a: [TapDevice], b: [TapDevice]),
-         reports: [ForwarderReport], pipeline: Pipeline, handovers: HandoverInbox?) throws(SetupError) {
+    package init(
+        _ config: ProbeConfiguration, socket: ControlSocket?, metrics: MetricsListener?,
+        taps: (a: [TapDevice], b: [TapDevice]),
+        reports: [ForwarderReport], pipeline: Pipeline, handovers: HandoverInbox?
+    ) throws(SetupError) {
         self.socket = socket
         self.metrics = metrics
         let drops = [taps.a[0].name, taps.b[0].name].map { KernelDropCounter(tap: $0) }
         // a->b reads tap-a, whose queue the kernel drops at; b->a reads tap-b.
         let aToB = "\(config.tapA)->\(config.tapB)", bToA = "\(config.tapB)->\(config.tapA)"
         let directions = ForwarderID.all(queues: config.queues).map { id in
-            (name: id.direction == .aToB ? aToB : bToA, queue: id.queue, report: reports[id.index], kernelDrops: drops[id.direction.rawValue])
+            (
+                name: id.direction == .aToB ? aToB : bToA, queue: id.queue, report: reports[id.index],
+                kernelDrops: drops[id.direction.rawValue]
+            )
         }
-        context = ControlContext(directions: directions, export: pipeline.exportThread, requests: pipeline.requests,
-                                 config: config.answer, longestTimeout: ProbeConfiguration.longestInterval)
+        context = ControlContext(
+            directions: directions, export: pipeline.exportThread, requests: pipeline.requests,
+            config: config.answer, longestTimeout: ProbeConfiguration.longestInterval)
         context.handovers = handovers
         stopping = try Doorbell()
     }
 
     /// `--metrics`' listener: the one a previous flowtap listened on for the same address
     /// (`inherited`), or a new one.
-    package static func openMetrics(_ config: ProbeConfiguration, inherited: CInt?) throws(SetupError) -> MetricsListener? {
+    package static func openMetrics(_ config: ProbeConfiguration, inherited: CInt?) throws(SetupError)
+        -> MetricsListener?
+    {
         guard let address = config.metrics else {
             if let inherited { SystemCall.close(inherited) }
             return nil
         }
         if let inherited {
-            if MetricsListener.matches(inherited, address) { return MetricsListener(adopting: inherited, address: address) }
+            if MetricsListener.matches(inherited, address) {
+                return MetricsListener(adopting: inherited, address: address)
+            }
             SystemCall.close(inherited)
         }
         return try MetricsListener(address)
     }
 
     /// The control socket: the one a previous flowtap listened on (`inherited`), or a new one.
-    package static func openSocket(_ config: ProbeConfiguration, inherited: CInt?) throws(SetupError) -> ControlSocket? {
+    package static func openSocket(_ config: ProbeConfiguration, inherited: CInt?) throws(SetupError) -> ControlSocket?
+    {
         guard let path = config.controlPath else {
             if let inherited { SystemCall.close(inherited) }
             return nil
@@ -61,8 +73,9 @@ package final class ControlPlane {
     package func start(logger: Logger) {
         guard socket != nil || metrics != nil else { return }
         let probeMetrics = metrics.map { _ in ProbeMetrics(context: context) }
-        let server = ControlServer(socket: socket, metrics: metrics, scrape: probeMetrics.map { m in { m.scrape() } }, context: context,
-                                   stop: stopping)
+        let server = ControlServer(
+            socket: socket, metrics: metrics, scrape: probeMetrics.map { m in { m.scrape() } }, context: context,
+            stop: stopping)
         if thread.start(name: "flowtap-control", { server.run() }) {
             if let socket { logger.info("control socket \(socket.path): flowtap show stats --control \(socket.path)") }
             if let metrics { logger.info("Prometheus metrics on \(metrics.address): GET /metrics") }
@@ -83,9 +96,10 @@ extension ExportThread: ExportStatus {}
 extension ProbeConfiguration {
     /// What `show config` reports of this configuration.
     var answer: ConfigAnswer {
-        ConfigAnswer(tapA: tapA, tapB: tapB, collectors: collectors.map(\.description), records: records.names,
-                     idleTimeout: idleTimeout, activeTimeout: activeTimeout, tcpCloseTimeout: tcpCloseTimeout,
-                     maxFlows: maxFlows, queues: queues, mtu: mtu, sample: sampling.interval, offload: offload,
-                     biflow: biflow, ipfixNtop: ipfixNtop, observationDomain: observationDomain)
+        ConfigAnswer(
+            tapA: tapA, tapB: tapB, collectors: collectors.map(\.description), records: records.names,
+            idleTimeout: idleTimeout, activeTimeout: activeTimeout, tcpCloseTimeout: tcpCloseTimeout,
+            maxFlows: maxFlows, queues: queues, mtu: mtu, sample: sampling.interval, offload: offload,
+            biflow: biflow, ipfixNtop: ipfixNtop, observationDomain: observationDomain)
     }
 }

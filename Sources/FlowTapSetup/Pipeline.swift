@@ -33,8 +33,10 @@ package final class Pipeline {
     /// How long a park or a resume may take before it counts as failed.
     package static let commandTimeoutMs = 5000
 
-    package init(_ config: ProbeConfiguration, taps: (a: [TapDevice], b: [TapDevice]), export: ExportWiring,
-         reports: [ForwarderReport], state: StateRegion, logger: Logger) throws(SetupError) {
+    package init(
+        _ config: ProbeConfiguration, taps: (a: [TapDevice], b: [TapDevice]), export: ExportWiring,
+        reports: [ForwarderReport], state: StateRegion, logger: Logger
+    ) throws(SetupError) {
         // Everything that makes a descriptor is here, before the privilege drop: the seccomp
         // allowlist then needs no eventfd2.
         failed = try Doorbell()
@@ -47,8 +49,9 @@ package final class Pipeline {
         // A forwarder reads its own reset notices, written by its partner.
         let resets = forwarders.map { _ in SPSCRing<FlowKey>(capacity: Pipeline.resetNoticeCapacity) }
         let assembler = ExportWiring.assembler(config, tables: config.queues)
-        exportThread = ExportThread(rings: rings, exporters: export.exporters, biflowExporters: export.biflowExporters,
-                        biflow: assembler, command: exportCommand)
+        exportThread = ExportThread(
+            rings: rings, exporters: export.exporters, biflowExporters: export.biflowExporters,
+            biflow: assembler, command: exportCommand)
         exportThread.held = state.heldRecords
         exportThread.output = export.output
         let policy = config.expiryPolicy
@@ -57,14 +60,17 @@ package final class Pipeline {
         let setups = forwarders.map { id in
             let (i, q) = (id.index, id.queue)
             let (from, to) = id.direction == .aToB ? (taps.a[q], taps.b[q]) : (taps.b[q], taps.a[q])
-            var setup = ForwarderSetup(name: "\(from.name)->\(to.name)", input: from.descriptor, output: to.descriptor,
-                                  // Observed as on tap-a: what enters from it is ingress, what leaves toward it egress.
-                                  point: ObservationPoint(ingressInterface: from.ifIndex, egressInterface: to.ifIndex, direction: UInt8(id.direction.rawValue)),
-                                  records: config.records, policy: policy, maxFlows: config.maxFlows, sampling: config.sampling,
-                                  vnetHeader: config.offload ? TapDevice.vnetHeaderSize : 0,
-                                  ownExport: export.ownExport, hashSeed: hashSeed,
-                                  ring: rings[i], resetsOut: resets[id.partner.index], resetsIn: resets[i], report: reports[i],
-                                  command: commands[i], requests: requests, failed: failed, logger: logger)
+            var setup = ForwarderSetup(
+                name: "\(from.name)->\(to.name)", input: from.descriptor, output: to.descriptor,
+                // Observed as on tap-a: what enters from it is ingress, what leaves toward it egress.
+                point: ObservationPoint(
+                    ingressInterface: from.ifIndex, egressInterface: to.ifIndex, direction: UInt8(id.direction.rawValue)
+                ),
+                records: config.records, policy: policy, maxFlows: config.maxFlows, sampling: config.sampling,
+                vnetHeader: config.offload ? TapDevice.vnetHeaderSize : 0,
+                ownExport: export.ownExport, hashSeed: hashSeed,
+                ring: rings[i], resetsOut: resets[id.partner.index], resetsIn: resets[i], report: reports[i],
+                command: commands[i], requests: requests, failed: failed, logger: logger)
             setup.storage = state.table(i)
             setup.adopting = state.adopted
             setup.countersSlot = state.counters(i)
@@ -86,8 +92,11 @@ package final class Pipeline {
             setups[i].setup.countersBase = state.previousCounters[i]
         }
         exportThread.carried = state.carried
-        let noThread = SetupError("cannot start a thread", fix: "raise the thread or memory limits (ulimit -u, ulimit -v)")
-        guard exportThreadGroup.start(name: "flowtap-export", { [exportThread] in exportThread.run() }) else { throw noThread }
+        let noThread = SetupError(
+            "cannot start a thread", fix: "raise the thread or memory limits (ulimit -u, ulimit -v)")
+        guard exportThreadGroup.start(name: "flowtap-export", { [exportThread] in exportThread.run() }) else {
+            throw noThread
+        }
         for (i, (id, setup)) in setups.enumerated() {
             let cpu = cpus.isEmpty ? nil : cpus[i % cpus.count]
             let started = forwarding.start(name: "flowtap-\(id.direction == .aToB ? "a>b" : "b>a")\(id.queue)") {

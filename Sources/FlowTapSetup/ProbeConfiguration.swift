@@ -6,6 +6,7 @@ import FlowTapEncode
 import FlowTapMeter
 import FlowTapSecurity
 import FlowTapSend
+
 /// Everything `flowtap run` was asked to do, already parsed. `validate()` holds every rule, so
 /// the CLI and tests reject the same things with the same words.
 public struct ProbeConfiguration: Sendable, Equatable {
@@ -79,14 +80,16 @@ public struct ProbeConfiguration: Sendable, Equatable {
 
     /// The timeouts, as the flow cache takes them.
     package var expiryPolicy: ExpiryPolicy {
-        ExpiryPolicy(idleTimeoutSeconds: idleTimeout, activeTimeoutSeconds: activeTimeout, closeTimeoutSeconds: tcpCloseTimeout)
+        ExpiryPolicy(
+            idleTimeoutSeconds: idleTimeout, activeTimeoutSeconds: activeTimeout, closeTimeoutSeconds: tcpCloseTimeout)
     }
 
     /// Smallest IP datagram that carries one record of the largest layout, the templates, or
     /// the options message, to every collector.
     public var minimumMTU: Int {
         collectors.map { c in
-            (c.host.isIPv6 ? 48 : 28) + c.format.largestRequiredMessage(records: records, biflow: biflow, ipfixNtop: ipfixNtop)
+            (c.host.isIPv6 ? 48 : 28)
+                + c.format.largestRequiredMessage(records: records, biflow: biflow, ipfixNtop: ipfixNtop)
         }.max() ?? 0
     }
 
@@ -94,13 +97,18 @@ public struct ProbeConfiguration: Sendable, Equatable {
         try TapDevice.validateName(tapA)
         try TapDevice.validateName(tapB)
         if tapA == tapB {
-            throw SetupError("--tap-a and --tap-b are both '\(tapA)'", fix: "give two different TAPs, one for each side of the wire")
+            throw SetupError(
+                "--tap-a and --tap-b are both '\(tapA)'", fix: "give two different TAPs, one for each side of the wire")
         }
         if collectors.isEmpty && output == nil {
-            throw SetupError("no collector given", fix: "add --collector HOST:PORT, e.g. --collector 10.0.0.2:4739, or --output FILE")
+            throw SetupError(
+                "no collector given", fix: "add --collector HOST:PORT, e.g. --collector 10.0.0.2:4739, or --output FILE"
+            )
         }
         if outputRotate < 0 || outputRotate > Self.longestInterval {
-            throw SetupError("--output-rotate is \(outputRotate) seconds", fix: "give from 1 to \(Self.longestInterval) seconds, or 0 for one file")
+            throw SetupError(
+                "--output-rotate is \(outputRotate) seconds",
+                fix: "give from 1 to \(Self.longestInterval) seconds, or 0 for one file")
         }
         if outputRotate > 0 && output == nil {
             throw SetupError("--output-rotate without --output", fix: "add --output PATH, the files' name")
@@ -113,49 +121,74 @@ public struct ProbeConfiguration: Sendable, Equatable {
         if collectors.count > Self.maxCollectors {
             throw SetupError("\(collectors.count) collectors given", fix: "give at most \(Self.maxCollectors)")
         }
-        for (i, c) in collectors.enumerated() where collectors[..<i].contains(where: { $0.host == c.host && $0.port == c.port }) {
-            throw SetupError("collector \(c.host.withPort(c.port)) is given twice", fix: "give each collector address once")
+        for (i, c) in collectors.enumerated()
+        where collectors[..<i].contains(where: { $0.host == c.host && $0.port == c.port }) {
+            throw SetupError(
+                "collector \(c.host.withPort(c.port)) is given twice", fix: "give each collector address once")
         }
-        for (flag, value) in [("--idle-timeout", idleTimeout), ("--active-timeout", activeTimeout),
-                              ("--template-refresh", templateRefresh)] {
+        for (flag, value) in [
+            ("--idle-timeout", idleTimeout), ("--active-timeout", activeTimeout),
+            ("--template-refresh", templateRefresh)
+        ] {
             if value <= 0 {
-                throw SetupError("\(flag) is \(value) seconds", fix: "give a whole number of seconds from 1 to \(Self.longestInterval)")
+                throw SetupError(
+                    "\(flag) is \(value) seconds",
+                    fix: "give a whole number of seconds from 1 to \(Self.longestInterval)")
             }
             if value > Self.longestInterval {
-                throw SetupError("\(flag) of \(value) seconds is longer than 7 days", fix: "give at most \(Self.longestInterval) seconds")
+                throw SetupError(
+                    "\(flag) of \(value) seconds is longer than 7 days",
+                    fix: "give at most \(Self.longestInterval) seconds")
             }
         }
         if tcpCloseTimeout < 0 || tcpCloseTimeout > Self.longestInterval {
-            throw SetupError("--tcp-close-timeout is \(tcpCloseTimeout) seconds", fix: "give from 0 (end a TCP flow at its FIN or RST) to \(Self.longestInterval) seconds")
+            throw SetupError(
+                "--tcp-close-timeout is \(tcpCloseTimeout) seconds",
+                fix: "give from 0 (end a TCP flow at its FIN or RST) to \(Self.longestInterval) seconds")
         }
         if templateRefreshPackets < 0 {
-            throw SetupError("--template-refresh-packets is \(templateRefreshPackets)", fix: "give a number of messages, or 0 to refresh by time only")
+            throw SetupError(
+                "--template-refresh-packets is \(templateRefreshPackets)",
+                fix: "give a number of messages, or 0 to refresh by time only")
         }
         if maxFlows < FlowCache.ways || maxFlows > Self.maxFlowsLimit {
-            throw SetupError("--max-flows \(maxFlows) is out of range", fix: "give from \(FlowCache.ways) to \(Self.maxFlowsLimit) flows per direction")
+            throw SetupError(
+                "--max-flows \(maxFlows) is out of range",
+                fix: "give from \(FlowCache.ways) to \(Self.maxFlowsLimit) flows per direction")
         }
-        if observationDomain == IPFIXEncoder.optionsObservationDomain && collectors.contains(where: { $0.format == .ipfix }) {
-            throw SetupError("--observation-domain 0 is where flowtap sends its IPFIX options records (RFC 7011 §3.1)",
-                             fix: "give a domain from 1 to 4294967295")
+        if observationDomain == IPFIXEncoder.optionsObservationDomain
+            && collectors.contains(where: { $0.format == .ipfix })
+        {
+            throw SetupError(
+                "--observation-domain 0 is where flowtap sends its IPFIX options records (RFC 7011 §3.1)",
+                fix: "give a domain from 1 to 4294967295")
         }
         for family in [false, true] where sources.filter({ $0.isIPv6 == family }).count > 1 {
-            throw SetupError("more than one --source for \(family ? "IPv6" : "IPv4")", fix: "give at most one source address per family")
+            throw SetupError(
+                "more than one --source for \(family ? "IPv6" : "IPv4")",
+                fix: "give at most one source address per family")
         }
         if sampling.interval < 1 || sampling.interval > Sampling.largestInterval {
-            throw SetupError("--sample \(sampling.interval) is out of range", fix: "give 1 (every packet) to \(Sampling.largestInterval)")
+            throw SetupError(
+                "--sample \(sampling.interval) is out of range",
+                fix: "give 1 (every packet) to \(Sampling.largestInterval)")
         }
         if queues < 1 || queues > Self.maxQueues {
             throw SetupError("--queues \(queues) is out of range", fix: "give 1 to \(Self.maxQueues) queues per TAP")
         }
         if let bad = cpus.first(where: { $0 < 0 || $0 >= 1024 }) {
-            throw SetupError("--cpus names CPU \(bad)", fix: "give CPU numbers as 'nproc' counts them, from 0, e.g. --cpus 0,1")
+            throw SetupError(
+                "--cpus names CPU \(bad)", fix: "give CPU numbers as 'nproc' counts them, from 0, e.g. --cpus 0,1")
         }
         if mtu < minimumMTU {
-            throw SetupError("--mtu \(mtu) cannot carry one \(records.names) record with its headers",
-                             fix: "give --mtu \(minimumMTU) or more (1500 suits Ethernet)")
+            throw SetupError(
+                "--mtu \(mtu) cannot carry one \(records.names) record with its headers",
+                fix: "give --mtu \(minimumMTU) or more (1500 suits Ethernet)")
         }
         if mtu > 65535 {
-            throw SetupError("--mtu \(mtu) is larger than an IP datagram can be", fix: "give at most 65535, and no more than the path to the collector carries")
+            throw SetupError(
+                "--mtu \(mtu) is larger than an IP datagram can be",
+                fix: "give at most 65535, and no more than the path to the collector carries")
         }
     }
 }

@@ -62,8 +62,10 @@ package final class StateRegion: @unchecked Sendable {
         let count = { (field: KeyPath<Header, UInt32>) in
             (self.memory.base + MemoryLayout<Header>.offset(of: field)!).bindMemory(to: UInt32.self, capacity: 1)
         }
-        return HeldRecords(records: (memory.base + Self.heldOffset(forwarders: forwarders)).bindMemory(to: FlowRecord.self, capacity: Self.heldCapacity),
-                           capacity: Self.heldCapacity, latencyCount: count(\.heldLatency), biflowCount: count(\.heldBiflow))
+        return HeldRecords(
+            records: (memory.base + Self.heldOffset(forwarders: forwarders)).bindMemory(
+                to: FlowRecord.self, capacity: Self.heldCapacity),
+            capacity: Self.heldCapacity, latencyCount: count(\.heldLatency), biflowCount: count(\.heldBiflow))
     }
 
     var header: UnsafeMutablePointer<Header> { memory.base.bindMemory(to: Header.self, capacity: 1) }
@@ -86,28 +88,34 @@ package final class StateRegion: @unchecked Sendable {
     /// A fresh region for `forwarders` tables of `maxFlows`.
     package init(forwarders: Int, maxFlows: Int, records: RecordSet, systemInitMs: UInt64) throws(SetupError) {
         do {
-            memory = try SharedMemory(creating: "flowtap-state", size: Self.size(forwarders: forwarders, maxFlows: maxFlows))
+            memory = try SharedMemory(
+                creating: "flowtap-state", size: Self.size(forwarders: forwarders, maxFlows: maxFlows))
         } catch {
-            throw SetupError("cannot create the shared memory for the flow caches: \(error)",
-                             fix: "lower --max-flows, or raise the memory limits (ulimit -v, the unit's MemoryMax=)")
+            throw SetupError(
+                "cannot create the shared memory for the flow caches: \(error)",
+                fix: "lower --max-flows, or raise the memory limits (ulimit -v, the unit's MemoryMax=)")
         }
         self.forwarders = forwarders
         self.maxFlows = maxFlows
         adopted = false
-        header.pointee = Header(magic: Self.magic, signature: StateLayout.signature, forwarders: UInt32(forwarders),
-                                maxFlows: UInt32(maxFlows), records: UInt32(records.rawValue), parked: 0,
-                                hashSeed: UInt64.random(in: 1 ... .max), systemInitMs: systemInitMs, adoptions: 0,
-                                heldLatency: 0, heldBiflow: 0)
+        header.pointee = Header(
+            magic: Self.magic, signature: StateLayout.signature, forwarders: UInt32(forwarders),
+            maxFlows: UInt32(maxFlows), records: UInt32(records.rawValue), parked: 0,
+            hashSeed: UInt64.random(in: 1 ... .max), systemInitMs: systemInitMs, adoptions: 0,
+            heldLatency: 0, heldBiflow: 0)
     }
 
     /// The region a previous process left, when it is one this version reads and it fits this
     /// configuration; otherwise the reason it is not taken.
-    package static func adopt(_ memory: SharedMemory, forwarders: Int, maxFlows: Int, records: RecordSet) -> Result<StateRegion, Refusal> {
+    package static func adopt(_ memory: SharedMemory, forwarders: Int, maxFlows: Int, records: RecordSet) -> Result<
+        StateRegion, Refusal
+    > {
         guard memory.size >= 4096 else { return .failure(.layout) }
         let h = memory.base.load(as: Header.self)
         guard h.magic == magic, h.signature == StateLayout.signature else { return .failure(.layout) }
         guard Int(h.forwarders) == forwarders, Int(h.maxFlows) == maxFlows, h.records == UInt32(records.rawValue),
-              memory.size >= size(forwarders: forwarders, maxFlows: maxFlows) else { return .failure(.configuration) }
+            memory.size >= size(forwarders: forwarders, maxFlows: maxFlows)
+        else { return .failure(.configuration) }
         return .success(StateRegion(adopting: memory, forwarders: forwarders, maxFlows: maxFlows))
     }
 
@@ -131,11 +139,14 @@ package final class StateRegion: @unchecked Sendable {
         guard adopted else { return }
         let base = memory.base
         previousCounters = (0 ..< forwarders).map {
-            base.load(fromByteOffset: Self.countersOffset + $0 * MemoryLayout<ForwarderCounters>.stride, as: ForwarderCounters.self)
+            base.load(
+                fromByteOffset: Self.countersOffset + $0 * MemoryLayout<ForwarderCounters>.stride,
+                as: ForwarderCounters.self)
         }
         let checkpoints = Self.checkpointsOffset(forwarders: forwarders)
         previousCheckpoints = (0 ..< Self.maxCollectors).map {
-            base.load(fromByteOffset: checkpoints + $0 * MemoryLayout<ExporterCheckpoint>.stride, as: ExporterCheckpoint.self)
+            base.load(
+                fromByteOffset: checkpoints + $0 * MemoryLayout<ExporterCheckpoint>.stride, as: ExporterCheckpoint.self)
         }.filter { $0.collectorID != 0 }
         previousParked = base.load(as: Header.self).parked == 1
         header.pointee.adoptions &+= 1
@@ -154,7 +165,8 @@ package final class StateRegion: @unchecked Sendable {
         let offset = Self.checkpointsOffset(forwarders: Int(h.forwarders))
         guard old.size >= offset + Self.maxCollectors * MemoryLayout<ExporterCheckpoint>.stride else { return }
         previousCheckpoints = (0 ..< Self.maxCollectors).map {
-            old.base.load(fromByteOffset: offset + $0 * MemoryLayout<ExporterCheckpoint>.stride, as: ExporterCheckpoint.self)
+            old.base.load(
+                fromByteOffset: offset + $0 * MemoryLayout<ExporterCheckpoint>.stride, as: ExporterCheckpoint.self)
         }.filter { $0.collectorID != 0 }
         header.pointee.systemInitMs = h.systemInitMs
     }
@@ -168,12 +180,14 @@ package final class StateRegion: @unchecked Sendable {
     }
 
     func counters(_ i: Int) -> UnsafeMutablePointer<ForwarderCounters> {
-        (memory.base + Self.countersOffset + i * MemoryLayout<ForwarderCounters>.stride).bindMemory(to: ForwarderCounters.self, capacity: 1)
+        (memory.base + Self.countersOffset + i * MemoryLayout<ForwarderCounters>.stride).bindMemory(
+            to: ForwarderCounters.self, capacity: 1)
     }
 
     /// The checkpoint slots, emptied: the exporters of this process take them in order.
     func checkpointSlots(_ count: Int) -> [UnsafeMutablePointer<ExporterCheckpoint>] {
-        let base = (memory.base + Self.checkpointsOffset(forwarders: forwarders)).bindMemory(to: ExporterCheckpoint.self, capacity: Self.maxCollectors)
+        let base = (memory.base + Self.checkpointsOffset(forwarders: forwarders)).bindMemory(
+            to: ExporterCheckpoint.self, capacity: Self.maxCollectors)
         base.update(repeating: ExporterCheckpoint(), count: Self.maxCollectors)
         return (0 ..< min(count, Self.maxCollectors)).map { base + $0 }
     }

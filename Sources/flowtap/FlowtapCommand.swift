@@ -13,7 +13,8 @@ import Logging
 struct Flowtap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowtap",
-        abstract: "An inline flow probe: forwards frames between two TAPs and exports their flows as IPFIX or NetFlow v9/v5.",
+        abstract:
+            "An inline flow probe: forwards frames between two TAPs and exports their flows as IPFIX or NetFlow v9/v5.",
         version: FlowtapVersion.string,
         subcommands: [Run.self, Read.self, Reload.self, Show.self, Expire.self, Templates.self, SetTimeouts.self]
     )
@@ -23,50 +24,81 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Forward TAP a <-> TAP b and export the flows that cross.",
         discussion: """
-        Every frame read from one TAP is written unchanged to the other. Flows are exported when \
-        idle, at each active timeout (as deltas), at TCP FIN/RST, when the cache is full, and \
-        on SIGINT/SIGTERM, which exports every flow before exit.
-        """
+            Every frame read from one TAP is written unchanged to the other. Flows are exported when \
+            idle, at each active timeout (as deltas), at TCP FIN/RST, when the cache is full, and \
+            on SIGINT/SIGTERM, which exports every flow before exit.
+            """
     )
 
     @Option(name: .customLong("tap-a"), help: ArgumentHelp("TAP on one side; created if absent.", valueName: "name"))
     var tapA: String
 
-    @Option(name: .customLong("tap-b"), help: ArgumentHelp("TAP on the other side; created if absent.", valueName: "name"))
+    @Option(
+        name: .customLong("tap-b"), help: ArgumentHelp("TAP on the other side; created if absent.", valueName: "name"))
     var tapB: String
 
-    @Option(help: ArgumentHelp("Source address of export packets, one per family (default: the route's).", valueName: "addr"), transform: IPAddress.parse)
+    @Option(
+        help: ArgumentHelp(
+            "Source address of export packets, one per family (default: the route's).", valueName: "addr"),
+        transform: IPAddress.parse)
     var source: [IPAddress] = []
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Queues per TAP (IFF_MULTI_QUEUE; the TAPs must be made with 'multi_queue'), a forwarding thread per queue and direction.", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Queues per TAP (IFF_MULTI_QUEUE; the TAPs must be made with 'multi_queue'), a forwarding thread per queue and direction.",
+            valueName: "n"))
     var queues: Int = defaults.queues
 
     @Option(help: ArgumentHelp("Pin the forwarding threads to these CPUs in turn, e.g. 0,1.", valueName: "list"))
     var cpus: CPUList?
 
-    @Flag(help: "Open the TAPs with virtio_net_hdr and TSO/USO/checksum offloads: super-frames cross unchanged and count as the segments a wire would carry.")
+    @Flag(
+        help:
+            "Open the TAPs with virtio_net_hdr and TSO/USO/checksum offloads: super-frames cross unchanged and count as the segments a wire would carry."
+    )
     var offload = false
 
-    @Flag(help: "Take the TAPs, the export sockets and the flows over from the flowtap serving the same control socket (an upgrade or a new configuration without a link outage). The TAPs, --offload and --queues must be the running one's; on any failure the running one goes on.")
+    @Flag(
+        help:
+            "Take the TAPs, the export sockets and the flows over from the flowtap serving the same control socket (an upgrade or a new configuration without a link outage). The TAPs, --offload and --queues must be the running one's; on any failure the running one goes on."
+    )
     var takeover = false
 
-    @Option(help: ArgumentHelp("Account to run as once the TAPs and sockets are open (default: nobody when started as root, else the current user); root keeps uid 0, still without capabilities.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Account to run as once the TAPs and sockets are open (default: nobody when started as root, else the current user); root keeps uid 0, still without capabilities.",
+            valueName: "name"))
     var user: String?
 
-    @Option(help: ArgumentHelp("The system call allowlist installed after the privilege drop: on (any other call fails with EPERM), trap (any other call is logged, and may end flowtap: for finding allowlist gaps), or off.", valueName: "on|trap|off"))
+    @Option(
+        help: ArgumentHelp(
+            "The system call allowlist installed after the privilege drop: on (any other call fails with EPERM), trap (any other call is logged, and may end flowtap: for finding allowlist gaps), or off.",
+            valueName: "on|trap|off"))
     var seccomp: SeccompMode = defaults.seccomp
 
-    @Option(help: ArgumentHelp("Control socket for 'flowtap show', 'expire', 'templates', 'set' (mode 0660), or none. Default: /run/flowtap/TAPA-TAPB.sock.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Control socket for 'flowtap show', 'expire', 'templates', 'set' (mode 0660), or none. Default: /run/flowtap/TAPA-TAPB.sock.",
+            valueName: "path"))
     var control: String?
 
-    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDR:PORT/metrics; a port alone listens on every address. Off by default.", valueName: "[addr:]port"), transform: MetricsAddress.parse)
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at http://ADDR:PORT/metrics; a port alone listens on every address. Off by default.",
+            valueName: "[addr:]port"), transform: MetricsAddress.parse)
     var metrics: MetricsAddress?
 
-    @Option(help: ArgumentHelp("Also write the IPFIX records to files (RFC 5655): PATH, or with --output-rotate PATH.YYYYmmddHHMMSS; each complete when renamed from .partial.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Also write the IPFIX records to files (RFC 5655): PATH, or with --output-rotate PATH.YYYYmmddHHMMSS; each complete when renamed from .partial.",
+            valueName: "path"))
     var output: String?
 
-    @Option(name: .customLong("output-rotate"), parsing: .unconditional,
-            help: ArgumentHelp("Start a new --output file every S seconds, each with its own templates (0: one file).", valueName: "s"))
+    @Option(
+        name: .customLong("output-rotate"), parsing: .unconditional,
+        help: ArgumentHelp(
+            "Start a new --output file every S seconds, each with its own templates (0: one file).", valueName: "s"))
     var outputRotate: Int = 0
 
     @OptionGroup var exportOptions: ExportArguments
@@ -146,7 +178,9 @@ extension RecordSet: ExpressibleByArgument {
     /// With the reason, where `init?(argument:)` can only say no.
     static func parse(_ text: String) throws -> RecordSet {
         guard let set = RecordSet(parsing: text) else {
-            throw SetupError("'\(text)' is not a list of record sets", fix: "use any of l2,l3,l4 separated by commas, e.g. --record l2,l3,l4")
+            throw SetupError(
+                "'\(text)' is not a list of record sets",
+                fix: "use any of l2,l3,l4 separated by commas, e.g. --record l2,l3,l4")
         }
         return set
     }
@@ -155,7 +189,9 @@ extension IPAddress: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
     static func parse(_ text: String) throws -> IPAddress {
         guard let address = IPAddress(text) else {
-            throw SetupError("'\(text)' is not an IP address", fix: "give the address export packets should come from, e.g. --source 10.0.0.1")
+            throw SetupError(
+                "'\(text)' is not an IP address",
+                fix: "give the address export packets should come from, e.g. --source 10.0.0.1")
         }
         return address
     }
@@ -181,7 +217,9 @@ enum Main {
             // ArgumentParser's own errors: keep its one-line message, point at the help.
             var message = Flowtap.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             if message.hasSuffix(".") { message.removeLast() }
-            fail("\(message); see '\(commandPath(Array(CommandLine.arguments.dropFirst()))) --help'", code: code.rawValue)
+            fail(
+                "\(message); see '\(commandPath(Array(CommandLine.arguments.dropFirst()))) --help'", code: code.rawValue
+            )
         }
     }
 

@@ -1,14 +1,16 @@
+import XCTest
+
 @testable import FlowTapDecode
 @testable import FlowTapEncode
 @testable import FlowTapExport
 @testable import FlowTapMeter
-import XCTest
 
 final class BiflowTests: XCTestCase {
     func record(_ key: FlowKey, packets: UInt64, first: UInt64, direction: UInt8 = 0) -> FlowRecord {
-        FlowRecord(key: key, packets: packets, octets: packets * 100, firstNs: first, lastNs: first + 10,
-                   ingressInterface: direction == 0 ? 7 : 8, egressInterface: direction == 0 ? 8 : 7,
-                   tcpFlags: TCPFlags.ack, endReason: .idleTimeout, direction: direction)
+        FlowRecord(
+            key: key, packets: packets, octets: packets * 100, firstNs: first, lastNs: first + 10,
+            ingressInterface: direction == 0 ? 7 : 8, egressInterface: direction == 0 ? 8 : 7,
+            tcpFlags: TCPFlags.ack, endReason: .idleTimeout, direction: direction)
     }
 
     let client = FrameBuilder.tcpv4(sport: 40000, dport: 80).decode().key
@@ -83,7 +85,9 @@ final class BiflowTests: XCTestCase {
         assembler.add(record(client, packets: 5, first: 100), now: 0) { out.append($0) }
         assembler.add(record(client.reverseKey, packets: 3, first: 200, direction: 1), now: 0) { out.append($0) }
         // Later the server's side alone: it goes out in the client's orientation.
-        assembler.add(record(client.reverseKey, packets: 4, first: 9_000, direction: 1), now: 10_000_000_000) { out.append($0) }
+        assembler.add(record(client.reverseKey, packets: 4, first: 9_000, direction: 1), now: 10_000_000_000) {
+            out.append($0)
+        }
         assembler.expire(now: 12_999_999_999) { out.append($0) }
         XCTAssertEqual(out.count, 1)
         assembler.expire(now: 13_000_000_000) { out.append($0) }
@@ -100,7 +104,8 @@ final class BiflowTests: XCTestCase {
         let layout = RecordLayout.layouts(for: [.l3, .l4], biflow: true)[0]!
         XCTAssertEqual(layout.fields.filter { $0.enterprise == FlowField.reversePEN }.map(\.elementID), [6, 2, 1])
         XCTAssertEqual(layout.fields.last, .biflowDirection)
-        var encoder = IPFIXEncoder(observationDomain: 1, layouts: [layout, nil, nil], context: EncodingContext(systemInitMs: 0))
+        var encoder = IPFIXEncoder(
+            observationDomain: 1, layouts: [layout, nil, nil], context: EncodingContext(systemInitMs: 0))
         let bytes = withMessage { m in
             encoder.begin(&m, withTemplates: true)
             var r = IPFIXEncoderTests.tcpRecord()
@@ -110,7 +115,9 @@ final class BiflowTests: XCTestCase {
         }
         let reversePackets: [UInt8] = [0x80, 0x02, 0x00, 0x08, 0x00, 0x00, 0x72, 0x79] // E bit | 2, length 8, PEN 29305
         XCTAssertNotNil(bytes.firstRange(of: reversePackets), "an enterprise field specifier with PEN 29305")
-        XCTAssertNotNil(bytes.firstRange(of: [0, 0, 0, 0, 0, 0, 0x01, 0x02] as [UInt8]), "the reverse packet count in the record")
-        XCTAssertNotEqual(layout.templateID(avoiding: []), RecordLayout.layouts(for: [.l3, .l4])[0]!.templateID(avoiding: []))
+        XCTAssertNotNil(
+            bytes.firstRange(of: [0, 0, 0, 0, 0, 0, 0x01, 0x02] as [UInt8]), "the reverse packet count in the record")
+        XCTAssertNotEqual(
+            layout.templateID(avoiding: []), RecordLayout.layouts(for: [.l3, .l4])[0]!.templateID(avoiding: []))
     }
 }

@@ -1,6 +1,7 @@
+import XCTest
+
 @testable import FlowTapDecode
 @testable import FlowTapDevice
-import XCTest
 
 /// Capture files built here byte by byte, as the formats' specifications lay them out (pcap:
 /// the tcpdump.org file format; pcapng: draft-ietf-opsawg-pcapng), read back by CaptureReader.
@@ -10,7 +11,9 @@ final class CaptureReaderTests: XCTestCase {
     struct Bytes {
         var data: [UInt8] = []
         let big: Bool
-        mutating func u16(_ v: UInt16) { data += big ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        mutating func u16(_ v: UInt16) {
+            data += big ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)]
+        }
         mutating func u32(_ v: UInt32) {
             let le = (0 ..< 4).map { UInt8((v >> (8 * $0)) & 0xFF) }
             data += big ? le.reversed() : le
@@ -18,7 +21,9 @@ final class CaptureReaderTests: XCTestCase {
         mutating func pad() { while data.count % 4 != 0 { data.append(0) } }
     }
 
-    static func pcap(big: Bool, nanoseconds: Bool, linkType: UInt32 = 1, frames: [(sec: UInt32, frac: UInt32, bytes: [UInt8])]) -> [UInt8] {
+    static func pcap(
+        big: Bool, nanoseconds: Bool, linkType: UInt32 = 1, frames: [(sec: UInt32, frac: UInt32, bytes: [UInt8])]
+    ) -> [UInt8] {
         var b = Bytes(big: big)
         b.u32(nanoseconds ? 0xA1B2_3C4D : 0xA1B2_C3D4)
         b.u16(2); b.u16(4); b.u32(0); b.u32(0); b.u32(262_144); b.u32(linkType)
@@ -29,14 +34,17 @@ final class CaptureReaderTests: XCTestCase {
         return b.data
     }
 
-    static func read(_ bytes: [UInt8]) -> (frames: [(ns: UInt64, bytes: [UInt8])], error: CaptureError?, other: Int, cut: Int) {
+    static func read(_ bytes: [UInt8]) -> (
+        frames: [(ns: UInt64, bytes: [UInt8])], error: CaptureError?, other: Int, cut: Int
+    ) {
         bytes.withUnsafeBytes { raw in
             var reader = CaptureReader(.memory(raw))
             var out: [(UInt64, [UInt8])] = []
             var other = 0, cut = 0
             while true {
                 switch reader.next() {
-                case let .frame(f): out.append((f.timestampNs, Array(UnsafeRawBufferPointer(start: f.bytes, count: f.length))))
+                case let .frame(f):
+                    out.append((f.timestampNs, Array(UnsafeRawBufferPointer(start: f.bytes, count: f.length))))
                 case .otherLinkType: other += 1
                 case .cutLinkHeader: cut += 1
                 case .end: return (out, nil, other, cut)
@@ -49,12 +57,20 @@ final class CaptureReaderTests: XCTestCase {
     func testPcapInBothByteOrdersWithMicroAndNanoseconds() {
         for big in [false, true] {
             for ns in [false, true] {
-                let file = Self.pcap(big: big, nanoseconds: ns, frames: [(1_700_000_000, ns ? 123_456_789 : 123_456, Self.frame),
-                                                                         (1_700_000_001, 5, Self.frame)])
+                let file = Self.pcap(
+                    big: big, nanoseconds: ns,
+                    frames: [
+                        (1_700_000_000, ns ? 123_456_789 : 123_456, Self.frame),
+                        (1_700_000_001, 5, Self.frame)
+                    ])
                 let got = Self.read(file)
                 XCTAssertNil(got.error)
-                XCTAssertEqual(got.frames.map(\.ns), [1_700_000_000_000_000_000 + (ns ? 123_456_789 : 123_456_000),
-                                                      1_700_000_001_000_000_000 + (ns ? 5 : 5_000)], "big \(big) ns \(ns)")
+                XCTAssertEqual(
+                    got.frames.map(\.ns),
+                    [
+                        1_700_000_000_000_000_000 + (ns ? 123_456_789 : 123_456_000),
+                        1_700_000_001_000_000_000 + (ns ? 5 : 5_000)
+                    ], "big \(big) ns \(ns)")
                 XCTAssertEqual(got.frames.map(\.bytes), [Self.frame, Self.frame])
             }
         }
@@ -67,7 +83,8 @@ final class CaptureReaderTests: XCTestCase {
         for (link, packet) in [(UInt32(113), sll), (276, sll2), (101, ip), (228, ip)] {
             let got = Self.read(Self.pcap(big: false, nanoseconds: false, linkType: link, frames: [(1, 0, packet)]))
             XCTAssertNil(got.error)
-            XCTAssertEqual(got.frames.first?.bytes, [UInt8](repeating: 0, count: 12) + [0x08, 0x00] + ip, "link type \(link)")
+            XCTAssertEqual(
+                got.frames.first?.bytes, [UInt8](repeating: 0, count: 12) + [0x08, 0x00] + ip, "link type \(link)")
         }
         let other = Self.read(Self.pcap(big: false, nanoseconds: false, linkType: 105, frames: [(1, 0, ip)]))
         XCTAssertEqual(other.other, 1, "802.11 is counted, not metered")
@@ -99,21 +116,27 @@ final class CaptureReaderTests: XCTestCase {
             ("Cisco HDLC under PPP's type", 9, [0x0F, 0x00, 0x08, 0x00], 0x0800, ip),
             ("Cisco HDLC under PPP HDLC's type", 50, [0x0F, 0x00, 0x86, 0xDD], 0x86DD, ip6),
             ("raw IP as 12", 12, [], 0x0800, ip),
-            ("raw IP as 14", 14, [], 0x86DD, ip6),
+            ("raw IP as 14", 14, [], 0x86DD, ip6)
         ]
         for (name, link, header, type, packet) in cases {
-            let got = Self.read(Self.pcap(big: false, nanoseconds: false, linkType: link, frames: [(1, 0, header + packet)]))
+            let got = Self.read(
+                Self.pcap(big: false, nanoseconds: false, linkType: link, frames: [(1, 0, header + packet)]))
             XCTAssertNil(got.error, name)
-            XCTAssertEqual(got.frames.first?.bytes, [UInt8](repeating: 0, count: 12) + [UInt8(type >> 8), UInt8(type & 0xFF)] + packet, name)
+            XCTAssertEqual(
+                got.frames.first?.bytes,
+                [UInt8](repeating: 0, count: 12) + [UInt8(type >> 8), UInt8(type & 0xFF)] + packet, name)
         }
     }
 
     /// A link-layer header cut short (a tiny snap length) is an undecodable packet and the
     /// reading goes on; an empty Ethernet record is a frame of no bytes (the meter counts it).
     func testCutLinkHeadersAreCountedAndTheReadingGoesOn() {
-        for (link, header) in [(UInt32(113), [UInt8](repeating: 0, count: 10)), (276, [0x08, 0x00]), (0, [2, 0]), (9, [0xFF]),
-                               (104, [0x0F, 0x00, 0x08]), (101, [])] {
-            let got = Self.read(Self.pcap(big: false, nanoseconds: false, linkType: link, frames: [(1, 0, header), (2, 0, header)]))
+        for (link, header) in [
+            (UInt32(113), [UInt8](repeating: 0, count: 10)), (276, [0x08, 0x00]), (0, [2, 0]), (9, [0xFF]),
+            (104, [0x0F, 0x00, 0x08]), (101, [])
+        ] {
+            let got = Self.read(
+                Self.pcap(big: false, nanoseconds: false, linkType: link, frames: [(1, 0, header), (2, 0, header)]))
             XCTAssertNil(got.error, "link type \(link)")
             XCTAssertEqual(got.cut, 2, "link type \(link)")
         }
@@ -125,7 +148,8 @@ final class CaptureReaderTests: XCTestCase {
         for big in [false, true] {
             var b = Bytes(big: big)
             // Section header: type, length 28, byte-order magic, version 1.0, section length -1.
-            b.u32(0x0A0D_0D0A); b.u32(28); b.u32(0x1A2B_3C4D); b.u16(1); b.u16(0); b.u32(0xFFFF_FFFF); b.u32(0xFFFF_FFFF); b.u32(28)
+            b.u32(0x0A0D_0D0A); b.u32(28); b.u32(0x1A2B_3C4D); b.u16(1); b.u16(0); b.u32(0xFFFF_FFFF);
+            b.u32(0xFFFF_FFFF); b.u32(28)
             // Interface 0 (44 bytes): Ethernet, if_tsresol 9 (ns), if_tsoffset 100 s, end of options.
             b.u32(1); b.u32(44); b.u16(1); b.u16(0); b.u32(0)
             b.u16(9); b.u16(1); b.data += [9, 0, 0, 0]
@@ -135,7 +159,8 @@ final class CaptureReaderTests: XCTestCase {
             b.u32(4); b.u32(16); b.u32(0); b.u32(16)
             // Enhanced packet: interface 0, time 2^32 + 7 ns.
             let epbLength = UInt32(32 + (Self.frame.count + 3) / 4 * 4)
-            b.u32(6); b.u32(epbLength); b.u32(0); b.u32(1); b.u32(7); b.u32(UInt32(Self.frame.count)); b.u32(UInt32(Self.frame.count))
+            b.u32(6); b.u32(epbLength); b.u32(0); b.u32(1); b.u32(7); b.u32(UInt32(Self.frame.count));
+            b.u32(UInt32(Self.frame.count))
             b.data += Self.frame; b.pad(); b.u32(epbLength)
             // Simple packet: the last time again.
             let spbLength = UInt32(16 + (Self.frame.count + 3) / 4 * 4)

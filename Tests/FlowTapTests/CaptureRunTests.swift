@@ -1,11 +1,12 @@
+import Foundation
+import Logging
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapMeter
 @testable import FlowTapRead
 @testable import FlowTapSetup
-import Foundation
-import Logging
-import XCTest
 
 /// `flowtap read` end to end over captures written here: the idle and active boundaries on
 /// the capture's clock, the same records whatever the hash seed, and every packet in one count.
@@ -33,10 +34,13 @@ final class CaptureRunTests: XCTestCase {
     }
 
     /// Reads `packets` as `flowtap read` would, the records printed (no destination).
-    func read(_ packets: [(ms: UInt64, bytes: [UInt8], wire: Int)], idle: Int = 15, active: Int = 60, hashSeed: UInt64? = nil,
-              output: String? = nil) throws -> (records: [FlowRecord], summary: CaptureRun.Summary) {
+    func read(
+        _ packets: [(ms: UInt64, bytes: [UInt8], wire: Int)], idle: Int = 15, active: Int = 60, hashSeed: UInt64? = nil,
+        output: String? = nil
+    ) throws -> (records: [FlowRecord], summary: CaptureRun.Summary) {
         let path = NSTemporaryDirectory() + "flowtap-capture-\(UUID().uuidString).pcap"
-        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(Self.pcap(packets))), "cannot write \(path)")
+        XCTAssertTrue(
+            FileManager.default.createFile(atPath: path, contents: Data(Self.pcap(packets))), "cannot write \(path)")
         defer { try? FileManager.default.removeItem(atPath: path) }
         var config = ProbeConfiguration(tapA: "", tapB: "", collectors: [])
         config.idleTimeout = idle
@@ -45,7 +49,8 @@ final class CaptureRunTests: XCTestCase {
         options.hashSeed = hashSeed
         options.output = output
         var records: [FlowRecord] = []
-        let summary = try CaptureRun.run(options, logger: Logger(label: "test"), printing: output == nil ? { records.append($0) } : nil)
+        let summary = try CaptureRun.run(
+            options, logger: Logger(label: "test"), printing: output == nil ? { records.append($0) } : nil)
         return (records, summary)
     }
 
@@ -54,17 +59,23 @@ final class CaptureRunTests: XCTestCase {
         for (gap, splits) in [(UInt64(1_999), false), (2_000, true), (2_001, true)] {
             let got = try read([(0, frame, frame.count), (gap, frame, frame.count)], idle: 2)
             XCTAssertEqual(got.records.map(\.packets), splits ? [1, 1] : [2], "gap \(gap) ms")
-            XCTAssertEqual(got.records.map(\.endReason), splits ? [.idleTimeout, .forcedEnd] : [.forcedEnd], "gap \(gap) ms")
+            XCTAssertEqual(
+                got.records.map(\.endReason), splits ? [.idleTimeout, .forcedEnd] : [.forcedEnd], "gap \(gap) ms")
         }
     }
 
     func testTheActiveBoundaryIsExactOnTheCapturesClock() throws {
         let frame = Self.udp(sport: 1000)
         for (at, splits) in [(UInt64(2_999), false), (3_000, true), (3_001, true)] {
-            let got = try read([(0, frame, frame.count), (1_000, frame, frame.count), (2_000, frame, frame.count), (at, frame, frame.count)],
-                               idle: 2, active: 3)
+            let got = try read(
+                [
+                    (0, frame, frame.count), (1_000, frame, frame.count), (2_000, frame, frame.count),
+                    (at, frame, frame.count)
+                ],
+                idle: 2, active: 3)
             XCTAssertEqual(got.records.map(\.packets), splits ? [3, 1] : [4], "last packet at \(at) ms")
-            XCTAssertEqual(got.records.first?.endReason, splits ? .activeTimeout : .forcedEnd, "last packet at \(at) ms")
+            XCTAssertEqual(
+                got.records.first?.endReason, splits ? .activeTimeout : .forcedEnd, "last packet at \(at) ms")
         }
     }
 
@@ -104,11 +115,13 @@ final class CaptureRunTests: XCTestCase {
         let whole = FrameBuilder.tcpv4(sport: 3000, dport: 443, flags: TCPFlags.ack, payload: 1000).bytes
         var arp = FrameBuilder()
         arp.ethernet(type: 0x0806); arp.zeros(28)
-        let got = try read([(0, whole, whole.count),
-                            (1, Array(whole.prefix(96)), whole.count),   // snapped
-                            (2, Array(whole.prefix(30)), whole.count),   // the IP header cut: undecodable
-                            (3, arp.bytes, arp.bytes.count),             // non-IP
-                            (4, [], 60)])                                // an empty record
+        let got = try read([
+            (0, whole, whole.count),
+            (1, Array(whole.prefix(96)), whole.count), // snapped
+            (2, Array(whole.prefix(30)), whole.count), // the IP header cut: undecodable
+            (3, arp.bytes, arp.bytes.count), // non-IP
+            (4, [], 60)
+        ]) // an empty record
         let c = got.summary.counters
         XCTAssertEqual(got.summary.packets, 5)
         XCTAssertEqual(c.metered, 1)
@@ -118,6 +131,7 @@ final class CaptureRunTests: XCTestCase {
         XCTAssertEqual(c.nonIPUnmetered, 1)
         XCTAssertEqual(c.metered + c.snapped + c.malformed + c.nonIPUnmetered + c.sampledOut, got.summary.packets)
         XCTAssertEqual(got.records.map(\.packets), [2])
-        XCTAssertEqual(got.records.first?.octets, 2 * UInt64(whole.count - 14), "the snapped packet counts its IP length")
+        XCTAssertEqual(
+            got.records.first?.octets, 2 * UInt64(whole.count - 14), "the snapped packet counts its IP length")
     }
 }

@@ -1,6 +1,7 @@
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapSend
-import XCTest
 
 final class ChecksumTests: XCTestCase {
     func sum(_ bytes: [UInt8]) -> UInt16 {
@@ -13,8 +14,10 @@ final class ChecksumTests: XCTestCase {
     }
 
     func testIPv4HeaderVector() {
-        let header: [UInt8] = [0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
-                               0x00, 0x00, 0xC0, 0xA8, 0x00, 0x01, 0xC0, 0xA8, 0x00, 0xC7]
+        let header: [UInt8] = [
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+            0x00, 0x00, 0xC0, 0xA8, 0x00, 0x01, 0xC0, 0xA8, 0x00, 0xC7
+        ]
         XCTAssertEqual(sum(header), 0xB861)
     }
 
@@ -28,7 +31,8 @@ final class ChecksumTests: XCTestCase {
         var datagram: [UInt8] = [0x12, 0x83, 0x12, 0x83, 0x00, 0x0F, 0x00, 0x00]
         datagram += Array("flowtap".utf8)
         let v = datagram.withUnsafeBytes {
-            InternetChecksum.udp(source: IPv4Address("10.77.9.1")!, destination: IPv4Address("10.77.9.2")!, datagram: $0)
+            InternetChecksum.udp(
+                source: IPv4Address("10.77.9.1")!, destination: IPv4Address("10.77.9.2")!, datagram: $0)
         }
         XCTAssertEqual(v, 0xF9E7)
     }
@@ -36,7 +40,8 @@ final class ChecksumTests: XCTestCase {
     func testComputedZeroIsSentAsAllOnes() {
         let datagram: [UInt8] = [0x03, 0xE8, 0x07, 0xD0, 0x00, 0x0A, 0x00, 0x00, 0xCD, 0x85]
         let v = datagram.withUnsafeBytes {
-            InternetChecksum.udp(source: IPv4Address("10.77.9.1")!, destination: IPv4Address("10.77.9.2")!, datagram: $0)
+            InternetChecksum.udp(
+                source: IPv4Address("10.77.9.1")!, destination: IPv4Address("10.77.9.2")!, datagram: $0)
         }
         XCTAssertEqual(v, 0xFFFF)
     }
@@ -45,9 +50,10 @@ final class ChecksumTests: XCTestCase {
         let payload: [UInt8] = Array("an IPFIX message".utf8)
         var buffer = [UInt8](repeating: 0xAA, count: 28) + payload
         buffer.withUnsafeMutableBytes { raw in
-            UDPSender.writeIPv4Headers(before: raw.baseAddress! + 28, payloadLength: payload.count,
-                                       source: IPv4Address("10.77.9.1")!, sourcePort: 4739,
-                                       destination: IPv4Address("10.77.9.2")!, destinationPort: 4739, id: 7)
+            UDPSender.writeIPv4Headers(
+                before: raw.baseAddress! + 28, payloadLength: payload.count,
+                source: IPv4Address("10.77.9.1")!, sourcePort: 4739,
+                destination: IPv4Address("10.77.9.2")!, destinationPort: 4739, id: 7)
         }
         XCTAssertEqual(Array(buffer[0 ..< 4]), [0x45, 0x00, 0x00, UInt8(28 + payload.count)])
         XCTAssertEqual(buffer[9], 17)
@@ -65,8 +71,9 @@ final class ChecksumTests: XCTestCase {
         var buffer = [UInt8](repeating: 0xAA, count: 48) + payload
         let src = IPv6Address("fd00:9::1")!, dst = IPv6Address("fd00:9::2")!
         buffer.withUnsafeMutableBytes { raw in
-            UDPSender.writeIPv6Headers(before: raw.baseAddress! + 48, payloadLength: payload.count,
-                                       source: src, sourcePort: 4739, destination: dst, destinationPort: 4739)
+            UDPSender.writeIPv6Headers(
+                before: raw.baseAddress! + 48, payloadLength: payload.count,
+                source: src, sourcePort: 4739, destination: dst, destinationPort: 4739)
         }
         XCTAssertEqual(Array(buffer[0 ..< 8]), [0x60, 0, 0, 0, 0, 10, 17, 64])
         XCTAssertEqual(Array(buffer[8 ..< 24]), src.bytes)

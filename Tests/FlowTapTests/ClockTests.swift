@@ -1,8 +1,9 @@
-@testable import FlowTapBase
-@testable import FlowTapDecode
 import Foundation
 import Synchronization
 import XCTest
+
+@testable import FlowTapBase
+@testable import FlowTapDecode
 
 final class ClockTests: XCTestCase {
     /// Both forwarding threads stamp records with the same offset, so that the order of two
@@ -19,7 +20,8 @@ final class ClockTests: XCTestCase {
         XCTAssertEqual(offsets.count, 1, "one offset for \(2 * perThread) readings on two threads")
         let fresh = WallClock.nowNs() &- MonotonicClock.nowNs()
         let offset = offsets.first ?? 0
-        XCTAssertLessThan(offset > fresh ? offset - fresh : fresh - offset, WallClockOffset.stepNs,
-                          "and it is the wall clock's offset")
+        XCTAssertLessThan(
+            offset > fresh ? offset - fresh : fresh - offset, WallClockOffset.stepNs,
+            "and it is the wall clock's offset")
     }
 }

@@ -1,11 +1,12 @@
+import Glibc
+import Logging
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapEncode
 @testable import FlowTapExport
 @testable import FlowTapSend
-import Glibc
-import Logging
-import XCTest
 
 /// A transport that keeps every message it is given, and refuses them while `refusing` is set
 /// (as a full socket buffer or a lost route would).
@@ -25,13 +26,16 @@ final class CollectorExporterTests: XCTestCase {
     static let collector = CollectorAddress(host: IPAddress("10.0.0.2")!)
 
     func exporter(refreshSeconds: Int = 20, refreshPackets: Int = 0, mtu: Int = 1500)
-        -> (CollectorExporter<IPFIXEncoder, RecordingTransport>, RecordingTransport.Log) {
+        -> (CollectorExporter<IPFIXEncoder, RecordingTransport>, RecordingTransport.Log)
+    {
         let transport = RecordingTransport()
-        let encoder = IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: [.l3, .l4]),
-                                   context: EncodingContext(systemInitMs: 0))
-        let e = CollectorExporter(collector: Self.collector, encoder: encoder, sender: transport, mtu: mtu,
-                                  templateRefreshSeconds: refreshSeconds, templateRefreshPackets: refreshPackets,
-                                  probeTotals: { (0, 0) }, logger: Logger(label: "test"))
+        let encoder = IPFIXEncoder(
+            observationDomain: 1, layouts: RecordLayout.layouts(for: [.l3, .l4]),
+            context: EncodingContext(systemInitMs: 0))
+        let e = CollectorExporter(
+            collector: Self.collector, encoder: encoder, sender: transport, mtu: mtu,
+            templateRefreshSeconds: refreshSeconds, templateRefreshPackets: refreshPackets,
+            probeTotals: { (0, 0) }, logger: Logger(label: "test"))
         return (e, transport.log)
     }
 
@@ -46,13 +50,13 @@ final class CollectorExporterTests: XCTestCase {
         XCTAssertEqual(log.messages.count, 1, "options go out at once; the template message waits to be flushed")
         XCTAssertTrue(isOptions(log.messages[0]))
         e.export(IPFIXEncoderTests.tcpRecord(), now: 1_100)
-        e.tick(now: 1_600)                          // 0.6 s: the partly filled message leaves
+        e.tick(now: 1_600) // 0.6 s: the partly filled message leaves
         XCTAssertEqual(log.messages.count, 2)
         XCTAssertTrue(hasTemplates(log.messages[1]), "templates before the first data record, in the same message")
         e.export(IPFIXEncoderTests.tcpRecord(), now: 2_000)
         e.tick(now: 2_600)
         XCTAssertFalse(hasTemplates(log.messages[2]), "no refresh due yet")
-        e.tick(now: 21_000)                         // 20 s after the first: refresh by time
+        e.tick(now: 21_000) // 20 s after the first: refresh by time
         e.tick(now: 21_600)
         XCTAssertTrue(log.messages.dropFirst(3).contains { isOptions($0) })
         XCTAssertTrue(log.messages.dropFirst(3).contains { hasTemplates($0) }, "templates again after 20 s")
@@ -82,7 +86,9 @@ final class CollectorExporterTests: XCTestCase {
         XCTAssertEqual(sequence(next[0]), sequence(data.last!) + 1, "the data stream goes on")
         let options = (firstLog.messages + secondLog.messages).filter(isOptions).map(sequence)
         XCTAssertGreaterThan(options.count, 1)
-        XCTAssertTrue(zip(options, options.dropFirst()).allSatisfy { $1 > $0 }, "the options domain goes on too, never from 0 again: \(options)")
+        XCTAssertTrue(
+            zip(options, options.dropFirst()).allSatisfy { $1 > $0 },
+            "the options domain goes on too, never from 0 again: \(options)")
         XCTAssertEqual(second.statistics.records, 6)
         XCTAssertEqual(second.checkpoint.collectorID, ExporterCheckpoint.id(of: Self.collector))
     }
@@ -147,9 +153,11 @@ final class CollectorExporterTests: XCTestCase {
 
     func testV5NeverAnnouncesTemplatesAndCountsWhatItCannotCarry() {
         let transport = RecordingTransport()
-        let e = CollectorExporter(collector: Self.collector, encoder: NetFlowV5Encoder(observationDomain: 1, context: EncodingContext(systemInitMs: 0)),
-                                  sender: transport, mtu: 1500, templateRefreshSeconds: 1, templateRefreshPackets: 1,
-                                  probeTotals: { (0, 0) }, logger: Logger(label: "test"))
+        let e = CollectorExporter(
+            collector: Self.collector,
+            encoder: NetFlowV5Encoder(observationDomain: 1, context: EncodingContext(systemInitMs: 0)),
+            sender: transport, mtu: 1500, templateRefreshSeconds: 1, templateRefreshPackets: 1,
+            probeTotals: { (0, 0) }, logger: Logger(label: "test"))
         var v6 = FrameBuilder()
         v6.ethernet(type: 0x86DD)
         v6.ipv6(next: 17, payload: 8)

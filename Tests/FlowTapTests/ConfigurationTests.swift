@@ -1,9 +1,10 @@
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapDevice
 @testable import FlowTapSend
 @testable import FlowTapSetup
-import XCTest
 
 final class ConfigurationTests: XCTestCase {
     func config() -> ProbeConfiguration {
@@ -32,11 +33,20 @@ final class ConfigurationTests: XCTestCase {
     }
 
     func testOutputFilesAloneOrBesideCollectorsAndTheirRotation() {
-        XCTAssertNil(rejection { $0.collectors = []; $0.output = "/var/lib/flowtap/a.ipfix" }, "a file alone is enough")
+        XCTAssertNil(
+            rejection {
+                $0.collectors = []; $0.output = "/var/lib/flowtap/a.ipfix"
+            }, "a file alone is enough")
         XCTAssertEqual(rejection { $0.collectors = [] }?.problem, "no collector given")
         XCTAssertEqual(rejection { $0.outputRotate = 60 }?.problem, "--output-rotate without --output")
-        XCTAssertNotNil(rejection { $0.output = "x"; $0.outputRotate = -1 })
-        XCTAssertNil(rejection { $0.output = "x"; $0.outputRotate = 3600 })
+        XCTAssertNotNil(
+            rejection {
+                $0.output = "x"; $0.outputRotate = -1
+            })
+        XCTAssertNil(
+            rejection {
+                $0.output = "x"; $0.outputRotate = 3600
+            })
     }
 
     func testOutputFilesAreNamedByTheirStartInUTC() {
@@ -50,10 +60,12 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(single.name(startingAtMs: 1_796_337_577_123), "/d/f.ipfix")
         single.stamped = true
         single.notBeforeSecond = 1_796_337_578
-        XCTAssertEqual(single.name(startingAtMs: 1_796_337_577_123), "/d/f.ipfix.20261203223938",
-                       "a successor's file is named after the second of the park")
-        XCTAssertEqual(rotating.name(startingAtMs: 1_796_337_577_900), "/d/f.ipfix.20261203223938",
-                       "a rotation within the same second takes the next one")
+        XCTAssertEqual(
+            single.name(startingAtMs: 1_796_337_577_123), "/d/f.ipfix.20261203223938",
+            "a successor's file is named after the second of the park")
+        XCTAssertEqual(
+            rotating.name(startingAtMs: 1_796_337_577_900), "/d/f.ipfix.20261203223938",
+            "a rotation within the same second takes the next one")
     }
 
     func testZeroOrNegativeTimeoutsAreRejected() {
@@ -88,7 +100,9 @@ final class ConfigurationTests: XCTestCase {
     }
 
     func testCollectorParsing() throws {
-        XCTAssertEqual(try CollectorAddress(parsing: "10.77.9.2:4739"), CollectorAddress(format: .ipfix, host: IPAddress("10.77.9.2")!, port: 4739))
+        XCTAssertEqual(
+            try CollectorAddress(parsing: "10.77.9.2:4739"),
+            CollectorAddress(format: .ipfix, host: IPAddress("10.77.9.2")!, port: 4739))
         XCTAssertEqual(try CollectorAddress(parsing: "10.77.9.2").port, 4739)
         XCTAssertEqual(try CollectorAddress(parsing: "ipfix://10.0.0.1:9995").port, 9995)
         XCTAssertEqual(try CollectorAddress(parsing: "localhost:2000").host, IPAddress("127.0.0.1"))
@@ -102,8 +116,10 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(v6.port, 4739)
         XCTAssertEqual(try CollectorAddress(parsing: "[fd99:9::2]").port, 4739)
         XCTAssertEqual(v6.description, "ipfix://[fd99:9::2]:4739")
-        for bad in ["10.0.0.1:0", "10.0.0.1:70000", "10.0.0.1:x", ":4739", "no.such.host.invalid:4739", "10.0.0.300:1",
-                    "fd00::2:4739", "[fd00::2", "[fd00::2]x", "sflow://10.0.0.1:6343"] {
+        for bad in [
+            "10.0.0.1:0", "10.0.0.1:70000", "10.0.0.1:x", ":4739", "no.such.host.invalid:4739", "10.0.0.300:1",
+            "fd00::2:4739", "[fd00::2", "[fd00::2]x", "sflow://10.0.0.1:6343"
+        ] {
             XCTAssertThrowsError(try CollectorAddress(parsing: bad), bad)
         }
     }
@@ -114,7 +130,10 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertNotNil(rejection { $0.sources = [IPAddress("10.0.0.1")!, IPAddress("10.0.0.3")!] })
         XCTAssertNil(rejection { $0.sources = [IPAddress("10.0.0.1")!, IPAddress("fd00::1")!] })
         XCTAssertNotNil(rejection { $0.observationDomain = 0 }, "domain 0 carries the IPFIX options records")
-        XCTAssertNil(rejection { $0.observationDomain = 0; $0.collectors = [CollectorAddress(format: .v9, host: IPAddress("10.0.0.2")!)] })
+        XCTAssertNil(
+            rejection {
+                $0.observationDomain = 0; $0.collectors = [CollectorAddress(format: .v9, host: IPAddress("10.0.0.2")!)]
+            })
         XCTAssertNotNil(rejection { $0.templateRefreshPackets = -1 })
         var v6 = config()
         v6.collectors = [CollectorAddress(host: IPAddress("fd00::2")!)]
@@ -126,7 +145,7 @@ final class ConfigurationTests: XCTestCase {
             rejection { $0.idleTimeout = 0 }!, rejection { $0.mtu = 10 }!,
             TapDevice.attachError(name: "tapx", errnoValue: EPERM, existed: false),
             TapDevice.attachError(name: "lo", errnoValue: EINVAL, existed: true),
-            TapDevice.attachError(name: "tapa", errnoValue: EBUSY, existed: true),
+            TapDevice.attachError(name: "tapa", errnoValue: EBUSY, existed: true)
         ]
         for e in errors {
             XCTAssertFalse(e.description.contains("\n"))

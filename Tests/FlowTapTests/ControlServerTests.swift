@@ -1,11 +1,12 @@
+import Glibc
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapControl
 @testable import FlowTapDecode
 @testable import FlowTapExport
 @testable import FlowTapMeter
 @testable import FlowTapSetup
-import Glibc
-import XCTest
 
 /// `--metrics`' HTTP, as `HTTPResponder` answers it, and the control thread serving scrapes and
 /// control clients from one poll loop over real sockets: keep-alive, HEAD, 404, 405, a head too
@@ -51,7 +52,9 @@ final class ControlServerTests: XCTestCase {
     func testGarbageNeverTraps() {
         var rng = SystemRandomNumberGenerator()
         for _ in 0 ..< 2000 {
-            var bytes = (0 ..< Int.random(in: 0 ..< 300, using: &rng)).map { _ in UInt8.random(in: 0 ... 255, using: &rng) }
+            var bytes = (0 ..< Int.random(in: 0 ..< 300, using: &rng)).map { _ in
+                UInt8.random(in: 0 ... 255, using: &rng)
+            }
             bytes += [13, 10, 13, 10]
             let a = responder.answer(bytes[...])
             XCTAssertTrue([200, 400, 404, 405, 413, 505].contains(a.status), "\(a.status)")
@@ -67,13 +70,15 @@ final class ControlServerTests: XCTestCase {
         let control = try ControlSocket(path: path)
         defer { unlink(path) }
         let exportThread = ExportThread(rings: [], exporters: [], command: try ThreadCommand())
-        let context = ControlContext(directions: [(name: "a->b", queue: 0, report: ForwarderReport(), kernelDrops: nil)],
-                                     export: exportThread, requests: MeterRequests(),
-                                     config: ProbeConfiguration(tapA: "a", tapB: "b", collectors: []).answer,
-                                     longestTimeout: ProbeConfiguration.longestInterval)
+        let context = ControlContext(
+            directions: [(name: "a->b", queue: 0, report: ForwarderReport(), kernelDrops: nil)],
+            export: exportThread, requests: MeterRequests(),
+            config: ProbeConfiguration(tapA: "a", tapB: "b", collectors: []).answer,
+            longestTimeout: ProbeConfiguration.longestInterval)
         let stop = try Doorbell()
-        let server = ControlServer(socket: control, metrics: listener, scrape: { Array("flowtap_frames_total 1\n".utf8) },
-                                   context: context, stop: stop)
+        let server = ControlServer(
+            socket: control, metrics: listener, scrape: { Array("flowtap_frames_total 1\n".utf8) },
+            context: context, stop: stop)
         let threads = ThreadGroup()
         XCTAssertTrue(threads.start(name: "test-control") { server.run() })
         defer {
@@ -108,10 +113,12 @@ final class ControlServerTests: XCTestCase {
             let s = try connectTCP(port)
             let request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
             try s.write(all: Array((request + request + "HEAD /metrics HTTP/1.1\r\n\r\n").utf8))
-            let one = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: 23\r\n\r\n"
+            let one =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: 23\r\n\r\n"
             let expected = one + "flowtap_frames_total 1\n" + one + "flowtap_frames_total 1\n" + one
-            XCTAssertEqual(String(decoding: read(s, atLeast: expected.utf8.count), as: UTF8.self), expected,
-                           "two pipelined scrapes and a HEAD on one connection")
+            XCTAssertEqual(
+                String(decoding: read(s, atLeast: expected.utf8.count), as: UTF8.self), expected,
+                "two pipelined scrapes and a HEAD on one connection")
             let big = try connectTCP(port)
             try big.write(all: Array(("GET /metrics HTTP/1.1\r\nX-Fill: " + String(repeating: "a", count: 9000)).utf8))
             let refused = String(decoding: read(big, atLeast: 100), as: UTF8.self)

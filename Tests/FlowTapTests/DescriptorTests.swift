@@ -1,7 +1,8 @@
-@testable import FlowTapBase
 import Glibc
 import SystemPackage
 import XCTest
+
+@testable import FlowTapBase
 
 /// The one owning descriptor type: closed exactly once, whoever closes it.
 final class DescriptorTests: XCTestCase {

@@ -1,13 +1,15 @@
+import Foundation
+import XCTest
+
 @testable import FlowTapControl
 @testable import FlowTapDecode
 @testable import FlowTapSecurity
-import Foundation
-import XCTest
 
 /// Tables in docs/ that mirror code: each must say exactly what the code says, so that they
 /// cannot drift. On a mismatch the message holds the table as the code would print it.
 final class DocumentedTablesTests: XCTestCase {
-    static let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs").standardized
+    static let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs")
+        .standardized
 
     func document(_ name: String) throws -> String {
         try String(contentsOf: Self.docs.appendingPathComponent(name), encoding: .utf8)
@@ -23,7 +25,8 @@ final class DocumentedTablesTests: XCTestCase {
     func testTheSeccompTableIsTheAllowlist() throws {
         let expected = SeccompAllowlist.calls.map { "| `\($0.name)` | \($0.why) |" }
         let documented = rows(of: try document("security.md"), header: "| system call | why |")
-        XCTAssertEqual(documented, expected, "docs/security.md's table should read:\n" + expected.joined(separator: "\n"))
+        XCTAssertEqual(
+            documented, expected, "docs/security.md's table should read:\n" + expected.joined(separator: "\n"))
     }
 
     func testTheMetricsTableNamesEveryMetricWithItsType() throws {
@@ -35,7 +38,10 @@ final class DocumentedTablesTests: XCTestCase {
                 documented[name.trimmingCharacters(in: CharacterSet(charactersIn: " `"))] = cells[1]
             }
         }
-        let code = Dictionary(uniqueKeysWithValues: ProbeMetrics.metrics.map { ("flowtap_" + $0.key, $0.value.isCounter ? "counter" : "gauge") })
+        let code = Dictionary(
+            uniqueKeysWithValues: ProbeMetrics.metrics.map {
+                ("flowtap_" + $0.key, $0.value.isCounter ? "counter" : "gauge")
+            })
         XCTAssertEqual(documented, code, "docs/operating.md's metrics table and ProbeMetrics.metrics differ")
     }
 }

@@ -1,13 +1,16 @@
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapMeter
-import XCTest
 
 final class FlowCacheTests: XCTestCase {
     let point = ObservationPoint(ingressInterface: 7, egressInterface: 8, direction: 0)
 
     func cache(maxFlows: Int = 64, idle: Int = 15, active: Int = 60) -> FlowCache {
-        FlowCache(maxFlows: maxFlows, policy: ExpiryPolicy(idleTimeoutSeconds: idle, activeTimeoutSeconds: active), point: point)
+        FlowCache(
+            maxFlows: maxFlows, policy: ExpiryPolicy(idleTimeoutSeconds: idle, activeTimeoutSeconds: active),
+            point: point)
     }
 
     func key(_ port: UInt16) -> FlowKey { FrameBuilder.tcpv4(sport: port).decode().key }
@@ -17,13 +20,17 @@ final class FlowCacheTests: XCTestCase {
 
     func pending(_ c: inout FlowCache) -> [FlowRecord] {
         var out: [FlowRecord] = []
-        _ = c.drainPending { out.append(copy $0); return true }
+        _ = c.drainPending {
+            out.append(copy $0); return true
+        }
         return out
     }
 
     func expired(_ c: inout FlowCache, now: UInt64) -> [FlowRecord] {
         var out: [FlowRecord] = []
-        c.expire(now: now, slots: c.capacity) { out.append(copy $0); return true }
+        c.expire(now: now, slots: c.capacity) {
+            out.append(copy $0); return true
+        }
         return out
     }
 
@@ -36,7 +43,10 @@ final class FlowCacheTests: XCTestCase {
         XCTAssertEqual(c.flowsCreated, 2)
         XCTAssertEqual(c.pendingCount, 0)
         var records: [FlowRecord] = []
-        XCTAssertTrue(c.expireAll(reason: .forcedEnd) { records.append(copy $0); return true })
+        XCTAssertTrue(
+            c.expireAll(reason: .forcedEnd) {
+                records.append(copy $0); return true
+            })
         XCTAssertEqual(c.liveFlows, 0)
         let first = records.first { $0.key == key(1) }
         XCTAssertEqual(first?.packets, 2)
@@ -57,7 +67,7 @@ final class FlowCacheTests: XCTestCase {
         c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, now: ms(10))
         c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, now: ms(20))
         XCTAssertTrue(pending(&c).isEmpty, "a FIN no longer reports at once")
-        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, now: ms(30))                  // the last ACK
+        c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, now: ms(30)) // the last ACK
         c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, now: ms(1_030)) // FIN again
         c.meter(key: key(1), octets: 40, tcpFlags: TCPFlags.rst, now: ms(1_040))
         XCTAssertEqual(c.liveFlows, 1)
@@ -116,7 +126,9 @@ final class FlowCacheTests: XCTestCase {
         let forward = key(1)
         var reverse = key(1).reverseKey
         reverse.w6 |= 0xB8 << 40 // the server marks its packets EF
-        b.meter(key: reverse, octets: 1500, tcpFlags: TCPFlags.ack | TCPFlags.payload, sequence: 1, payload: 1448, now: ms(10))
+        b.meter(
+            key: reverse, octets: 1500, tcpFlags: TCPFlags.ack | TCPFlags.payload, sequence: 1, payload: 1448,
+            now: ms(10))
         a.meter(key: forward, octets: 52, tcpFlags: TCPFlags.ack, now: ms(11))
         a.meter(key: forward, octets: 40, tcpFlags: TCPFlags.rst, now: ms(20))
         a.meter(key: forward, octets: 40, tcpFlags: TCPFlags.rst | TCPFlags.ack, now: ms(21))
@@ -145,7 +157,10 @@ final class FlowCacheTests: XCTestCase {
         for port in UInt16(1) ... 5 { a.meter(key: key(port), octets: 40, tcpFlags: TCPFlags.rst, now: ms(10)) }
         XCTAssertEqual(ring.count, 2)
         XCTAssertEqual(a.resetNoticesLost, 3)
-        var b = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60, closeTimeoutSeconds: 0), point: point)
+        var b = FlowCache(
+            maxFlows: 64,
+            policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60, closeTimeoutSeconds: 0), point: point
+        )
         b.meter(key: key(1).reverseKey, octets: 52, tcpFlags: TCPFlags.ack, now: ms(5))
         ring.drain { b.closeForPeerReset($0) }
         let out = pending(&b)
@@ -156,7 +171,10 @@ final class FlowCacheTests: XCTestCase {
 
     /// `--tcp-close-timeout 0`: the FIN or RST reports the flow itself.
     func testNoCloseGraceEndsTheFlowAtItsFIN() {
-        var c = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60, closeTimeoutSeconds: 0), point: point)
+        var c = FlowCache(
+            maxFlows: 64,
+            policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60, closeTimeoutSeconds: 0), point: point
+        )
         c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, now: ms(10))
         c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, now: ms(20))
         let out = pending(&c)
@@ -198,7 +216,8 @@ final class FlowCacheTests: XCTestCase {
         XCTAssertEqual(out.first?.packets, 2)
         XCTAssertEqual(c.liveFlows, 1)
         c.meter(key: key(1), octets: 50, tcpFlags: TCPFlags.ack, now: ms(12_500))
-        XCTAssertEqual(expired(&c, now: ms(14_499)).count, 0, "the next report's active timeout runs from its first packet")
+        XCTAssertEqual(
+            expired(&c, now: ms(14_499)).count, 0, "the next report's active timeout runs from its first packet")
         out = expired(&c, now: ms(14_500))
         XCTAssertEqual(out.first?.packets, 1, "only the packets since the last report")
         XCTAssertEqual(out.first?.octets, 50)
@@ -228,7 +247,9 @@ final class FlowCacheTests: XCTestCase {
             XCTAssertEqual(ended.first?.octets, splits ? 40 : nil)
             XCTAssertEqual(c.flowsCreated, splits ? 2 : 1)
             var rest: [FlowRecord] = []
-            _ = c.expireAll(reason: .forcedEnd) { rest.append(copy $0); return true }
+            _ = c.expireAll(reason: .forcedEnd) {
+                rest.append(copy $0); return true
+            }
             XCTAssertEqual(rest.map(\.packets), [splits ? 1 : 2])
             XCTAssertEqual(rest.first?.firstNs, ms(splits ? 10_000 + gap : 10_000))
         }
@@ -243,8 +264,11 @@ final class FlowCacheTests: XCTestCase {
             XCTAssertEqual(ended.first?.lastNs, splits ? ms(12_000) : nil)
             XCTAssertEqual(c.flowsCreated, 1, "an active report keeps the flow")
             var rest: [FlowRecord] = []
-            _ = c.expireAll(reason: .forcedEnd) { rest.append(copy $0); return true }
-            XCTAssertEqual(rest.first?.firstNs, ms(splits ? 10_000 + gap : 10_000), "the next report starts with the packet")
+            _ = c.expireAll(reason: .forcedEnd) {
+                rest.append(copy $0); return true
+            }
+            XCTAssertEqual(
+                rest.first?.firstNs, ms(splits ? 10_000 + gap : 10_000), "the next report starts with the packet")
         }
     }
 
@@ -252,7 +276,10 @@ final class FlowCacheTests: XCTestCase {
     /// full set's least recent flow whose idle timeout has come is reported as idle, not as a
     /// lack of resources.
     func testTheCloseGraceAndEvictionsTellTheirTimeouts() {
-        var c = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60, closeTimeoutSeconds: 5), point: point)
+        var c = FlowCache(
+            maxFlows: 64,
+            policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60, closeTimeoutSeconds: 5), point: point
+        )
         c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.fin | TCPFlags.ack, now: ms(1_000))
         c.meter(key: key(1), octets: 52, tcpFlags: TCPFlags.ack, now: ms(5_999))
         XCTAssertTrue(pending(&c).isEmpty, "within the grace: the closing ACK joins")
@@ -260,7 +287,8 @@ final class FlowCacheTests: XCTestCase {
         XCTAssertEqual(pending(&c).map(\.packets), [2], "the grace had passed: the closed flow ended first")
         XCTAssertEqual(pending(&c).count, 0)
 
-        var one = FlowCache(maxFlows: 8, policy: ExpiryPolicy(idleTimeoutSeconds: 2, activeTimeoutSeconds: 60), point: point)
+        var one = FlowCache(
+            maxFlows: 8, policy: ExpiryPolicy(idleTimeoutSeconds: 2, activeTimeoutSeconds: 60), point: point)
         for i in 0 ..< 8 { one.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, now: ms(UInt64(i))) }
         one.meter(key: key(100), octets: 40, tcpFlags: 0, now: ms(1_000))
         XCTAssertEqual(pending(&one).map(\.endReason), [.lackOfResources])
@@ -287,16 +315,23 @@ final class FlowCacheTests: XCTestCase {
     func testOrderedExpiryFollowsTheDeadlinesWhateverTheSeed() {
         var orders: [[UInt16]] = []
         for seed in [0, 1, 0xDEAD_BEEF, .max] as [UInt64] {
-            var c = FlowCache(maxFlows: 1024, policy: ExpiryPolicy(idleTimeoutSeconds: 2, activeTimeoutSeconds: 60), point: point,
-                              seed: seed, orderedExpiry: true)
+            var c = FlowCache(
+                maxFlows: 1024, policy: ExpiryPolicy(idleTimeoutSeconds: 2, activeTimeoutSeconds: 60), point: point,
+                seed: seed, orderedExpiry: true)
             // 100 flows, each last seen at a different time, metered in another order.
             for i in 0 ..< 100 {
                 c.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, now: ms(UInt64((i * 37) % 100)))
-                c.enqueueNew(now: ms(UInt64((i * 37) % 100)))   // as PacketMeter does after every frame
+                c.enqueueNew(now: ms(UInt64((i * 37) % 100))) // as PacketMeter does after every frame
             }
             var got: [UInt16] = []
-            XCTAssertEqual(c.expireInOrder(now: ms(2_049)) { got.append($0.key.sourcePort); return true }, 50)
-            XCTAssertEqual(c.expireInOrder(now: ms(2_099)) { got.append($0.key.sourcePort); return true }, 50)
+            XCTAssertEqual(
+                c.expireInOrder(now: ms(2_049)) {
+                    got.append($0.key.sourcePort); return true
+                }, 50)
+            XCTAssertEqual(
+                c.expireInOrder(now: ms(2_099)) {
+                    got.append($0.key.sourcePort); return true
+                }, 50)
             XCTAssertEqual(c.liveFlows, 0)
             orders.append(got)
         }
@@ -305,11 +340,13 @@ final class FlowCacheTests: XCTestCase {
     }
 
     func testOrderedExpiryEndsTheForcedFlowsInOrderAndStaysBounded() {
-        var c = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2, closeTimeoutSeconds: 0),
-                          point: point, orderedExpiry: true)
+        var c = FlowCache(
+            maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2, closeTimeoutSeconds: 0),
+            point: point, orderedExpiry: true)
         // Churn: every flow ends at its FIN, long before its queue item is due.
         for i in 0 ..< 100_000 {
-            c.meter(key: key(UInt16(truncatingIfNeeded: i)), octets: 40, tcpFlags: TCPFlags.fin, now: ms(UInt64(i / 1000)))
+            c.meter(
+                key: key(UInt16(truncatingIfNeeded: i)), octets: 40, tcpFlags: TCPFlags.fin, now: ms(UInt64(i / 1000)))
             c.enqueueNew(now: ms(UInt64(i / 1000)))
             _ = pending(&c)
         }
@@ -319,7 +356,10 @@ final class FlowCacheTests: XCTestCase {
             c.enqueueNew(now: ms(200_000 + UInt64(9 - i)))
         }
         var order: [UInt16] = []
-        XCTAssertTrue(c.expireAll(reason: .forcedEnd) { order.append($0.key.sourcePort); return true })
+        XCTAssertTrue(
+            c.expireAll(reason: .forcedEnd) {
+                order.append($0.key.sourcePort); return true
+            })
         XCTAssertEqual(order, (0 ..< 10).reversed().map { UInt16($0) }, "forced ends by deadline, not by slot")
     }
 
@@ -336,9 +376,15 @@ final class FlowCacheTests: XCTestCase {
         var c = cache()
         for i in 0 ..< 10 { c.meter(key: key(UInt16(i)), octets: 40, tcpFlags: 0, now: ms(0)) }
         var taken = 0
-        XCTAssertFalse(c.expireAll(reason: .forcedEnd) { _ in taken += 1; return taken <= 4 })
+        XCTAssertFalse(
+            c.expireAll(reason: .forcedEnd) { _ in
+                taken += 1; return taken <= 4
+            })
         var rest = 0
-        XCTAssertTrue(c.expireAll(reason: .forcedEnd) { _ in rest += 1; return true })
+        XCTAssertTrue(
+            c.expireAll(reason: .forcedEnd) { _ in
+                rest += 1; return true
+            })
         XCTAssertEqual(4 + rest, 10)
     }
 
@@ -358,8 +404,9 @@ final class FlowCacheTests: XCTestCase {
 
 final class RecordRingTests: XCTestCase {
     static func record(_ n: UInt64) -> FlowRecord {
-        FlowRecord(key: FlowKey(), packets: n, octets: n, firstNs: 0, lastNs: 0, ingressInterface: 1,
-                   egressInterface: 2, tcpFlags: 0, endReason: .idleTimeout, direction: 0)
+        FlowRecord(
+            key: FlowKey(), packets: n, octets: n, firstNs: 0, lastNs: 0, ingressInterface: 1,
+            egressInterface: 2, tcpFlags: 0, endReason: .idleTimeout, direction: 0)
     }
 
     func testFIFOAndBounded() {
@@ -380,11 +427,15 @@ final class RecordRingTests: XCTestCase {
     func testProducerAndConsumerThreads() {
         let ring = RecordRing(capacity: 64)
         let total: UInt64 = 200_000
-        guard let producer = PosixThread(name: "test-producer", {
-            var i: UInt64 = 0
-            while i < total { if ring.push(RecordRingTests.record(i)) { i += 1 } }
-            ring.finish()
-        }) else { return XCTFail("no thread") }
+        guard
+            let producer = PosixThread(
+                name: "test-producer",
+                {
+                    var i: UInt64 = 0
+                    while i < total { if ring.push(RecordRingTests.record(i)) { i += 1 } }
+                    ring.finish()
+                })
+        else { return XCTFail("no thread") }
         var expected: UInt64 = 0
         var ordered = true
         while !ring.isDrained {
@@ -418,8 +469,10 @@ final class FlowMemoryTests: XCTestCase {
     func testWhatEveryPacketTouchesIsInTheEntrysFirst104Bytes() {
         // The key, the four counted fields, `state`, a TCP data segment's high mark, and the
         // lower bound of its deadline.
-        for field in [\FlowEntry.lastNs, \FlowEntry.tcpFlags, \FlowEntry.state, \FlowEntry.highSequence,
-                      \FlowEntry.dueNs] as [PartialKeyPath<FlowEntry>] {
+        for field in [
+            \FlowEntry.lastNs, \FlowEntry.tcpFlags, \FlowEntry.state, \FlowEntry.highSequence,
+            \FlowEntry.dueNs
+        ] as [PartialKeyPath<FlowEntry>] {
             XCTAssertLessThan(MemoryLayout<FlowEntry>.offset(of: field)!, 104)
         }
         XCTAssertEqual(MemoryLayout<FlowEntry>.offset(of: \FlowEntry.highSequence), 92, "in the padding after state")

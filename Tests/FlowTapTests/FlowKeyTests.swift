@@ -1,6 +1,7 @@
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
-import XCTest
 
 final class FlowKeyTests: XCTestCase {
     static func macWord(_ mac: [UInt8]) -> UInt64 {

@@ -1,12 +1,13 @@
+import Glibc
+import Logging
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapExport
 @testable import FlowTapForward
 @testable import FlowTapMeter
 @testable import FlowTapSend
-import Glibc
-import Logging
-import XCTest
 
 /// A collector that only counts what the export thread hands it, from the export thread's thread.
 final class CountingExporter: FlowExporter {
@@ -40,39 +41,50 @@ final class ForwarderExportThreadTests: XCTestCase {
     }
 
     func testForwarderAndExportThreadUnderLoad() throws {
-        let (injectA, readA) = socketPair()      // the test writes frames into injectA; the forwarder reads readA
-        let (writeB, drainB) = socketPair()      // the forwarder writes writeB; the test reads drainB
+        let (injectA, readA) = socketPair() // the test writes frames into injectA; the forwarder reads readA
+        let (writeB, drainB) = socketPair() // the forwarder writes writeB; the test reads drainB
         defer { [injectA, readA, writeB, drainB].forEach { close($0) } }
         _ = fcntl(readA, F_SETFL, fcntl(readA, F_GETFL) | O_NONBLOCK)
-        let ring = RecordRing(capacity: 1024)    // small: the export thread must keep up, full-ring rules run
+        let ring = RecordRing(capacity: 1024) // small: the export thread must keep up, full-ring rules run
         let stop = try ThreadCommand(), failed = try Doorbell(), drain = try ThreadCommand()
         let report = ForwarderReport()
         let exporter = CountingExporter()
         let exportThread = ExportThread(rings: [ring], exporters: [exporter], command: drain)
-        let setup = ForwarderSetup(name: "a->b", input: readA, output: writeB,
-                                   point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
-                                   records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2),
-                                   maxFlows: 256, sampling: Sampling(), vnetHeader: 0, ownExport: OwnExportFilter(),
-                                   hashSeed: 42, ring: ring, report: report, command: stop, requests: MeterRequests(), failed: failed, logger: Logger(label: "test"))
+        let setup = ForwarderSetup(
+            name: "a->b", input: readA, output: writeB,
+            point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
+            records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2),
+            maxFlows: 256, sampling: Sampling(), vnetHeader: 0, ownExport: OwnExportFilter(),
+            hashSeed: 42, ring: ring, report: report, command: stop, requests: MeterRequests(), failed: failed,
+            logger: Logger(label: "test"))
         let threads = ThreadGroup()
         XCTAssertTrue(threads.start(name: "test-export") { exportThread.run() })
         let forwarding = ThreadGroup()
-        XCTAssertTrue(forwarding.start(name: "test-fwd") { var f = Forwarder(setup); f.run() })
+        XCTAssertTrue(
+            forwarding.start(name: "test-fwd") {
+                var f = Forwarder(setup); f.run()
+            })
 
         let total = 60_000
-        let frames = (0 ..< 512).map { i in FrameBuilder.tcpv4(sport: UInt16(1000 + i), dport: UInt16(i % 7), flags: i % 97 == 0 ? TCPFlags.fin : TCPFlags.ack, payload: i % 300).bytes }
+        let frames = (0 ..< 512).map { i in
+            FrameBuilder.tcpv4(
+                sport: UInt16(1000 + i), dport: UInt16(i % 7), flags: i % 97 == 0 ? TCPFlags.fin : TCPFlags.ack,
+                payload: i % 300
+            ).bytes
+        }
         final class Received: @unchecked Sendable { var count = 0; var mismatches = 0 }
         let received = Received()
         let reader = ThreadGroup()
-        XCTAssertTrue(reader.start(name: "test-reader") {
-            var buffer = [UInt8](repeating: 0, count: 2048)
-            while received.count < total {
-                let n = read(drainB, &buffer, buffer.count)
-                guard n > 0 else { break }
-                if Array(buffer.prefix(n)) != frames[received.count % frames.count] { received.mismatches += 1 }
-                received.count += 1
-            }
-        })
+        XCTAssertTrue(
+            reader.start(name: "test-reader") {
+                var buffer = [UInt8](repeating: 0, count: 2048)
+                while received.count < total {
+                    let n = read(drainB, &buffer, buffer.count)
+                    guard n > 0 else { break }
+                    if Array(buffer.prefix(n)) != frames[received.count % frames.count] { received.mismatches += 1 }
+                    received.count += 1
+                }
+            })
         for i in 0 ..< total {
             let f = frames[i % frames.count]
             XCTAssertEqual(f.withUnsafeBytes { write(injectA, $0.baseAddress!, $0.count) }, f.count)
@@ -88,7 +100,8 @@ final class ForwarderExportThreadTests: XCTestCase {
         XCTAssertEqual(c.frames, UInt64(total))
         XCTAssertEqual(c.metered, UInt64(total))
         XCTAssertTrue(exporter.finished)
-        XCTAssertEqual(exporter.packets + c.recordsLost, UInt64(total), "every packet in an exported record, or counted as lost")
+        XCTAssertEqual(
+            exporter.packets + c.recordsLost, UInt64(total), "every packet in an exported record, or counted as lost")
         XCTAssertEqual(exporter.statistics.records, c.recordsQueued)
     }
 
@@ -108,22 +121,28 @@ final class ForwarderExportThreadTests: XCTestCase {
             _ = fcntl(drain, F_SETFL, fcntl(drain, F_GETFL) | O_NONBLOCK)
             forwarder = try ThreadCommand()
             export = try ThreadCommand()
-            var setup = ForwarderSetup(name: "a->b", input: read, output: write,
-                                       point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
-                                       records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 60, activeTimeoutSeconds: 120),
-                                       maxFlows: 256, sampling: Sampling(), vnetHeader: 0, ownExport: OwnExportFilter(),
-                                       hashSeed: 42, ring: ring, report: report, command: forwarder, requests: MeterRequests(),
-                                       failed: try Doorbell(), logger: Logger(label: "test"))
+            var setup = ForwarderSetup(
+                name: "a->b", input: read, output: write,
+                point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
+                records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 60, activeTimeoutSeconds: 120),
+                maxFlows: 256, sampling: Sampling(), vnetHeader: 0, ownExport: OwnExportFilter(),
+                hashSeed: 42, ring: ring, report: report, command: forwarder, requests: MeterRequests(),
+                failed: try Doorbell(), logger: Logger(label: "test"))
             setup.storage = storage
             setup.adopting = adopting
             let exportThread = ExportThread(rings: [ring], exporters: [exporter], command: export)
             XCTAssertTrue(threads.start(name: "test-export") { exportThread.run() })
             let ready = setup
-            XCTAssertTrue(threads.start(name: "test-fwd") { var f = Forwarder(ready); f.run() })
+            XCTAssertTrue(
+                threads.start(name: "test-fwd") {
+                    var f = Forwarder(ready); f.run()
+                })
         }
 
         func send(_ frames: [[UInt8]]) {
-            for f in frames { XCTAssertEqual(f.withUnsafeBytes { Glibc.write(inject, $0.baseAddress!, $0.count) }, f.count) }
+            for f in frames {
+                XCTAssertEqual(f.withUnsafeBytes { Glibc.write(inject, $0.baseAddress!, $0.count) }, f.count)
+            }
         }
 
         /// Frames that came out: read until `expected` came or 10 s passed (a sanitizer on a
@@ -137,7 +156,9 @@ final class ForwarderExportThreadTests: XCTestCase {
                 if Glibc.read(drain, &buffer, buffer.count) > 0 {
                     n += 1
                     if n == expected { deadline = MonotonicClock.nowMs() + UInt64(ms) }
-                } else { usleep(1000) }
+                } else {
+                    usleep(1000)
+                }
             }
             return n
         }
@@ -157,7 +178,9 @@ final class ForwarderExportThreadTests: XCTestCase {
         }
     }
 
-    static let flows = (0 ..< 40).map { i in FrameBuilder.tcpv4(sport: UInt16(2000 + i), dport: 80, flags: TCPFlags.ack, payload: 100).bytes }
+    static let flows = (0 ..< 40).map { i in
+        FrameBuilder.tcpv4(sport: UInt16(2000 + i), dport: 80, flags: TCPFlags.ack, payload: 100).bytes
+    }
 
     /// A parked forwarder leaves the wire alone (frames wait in the socket, as in a TAP's
     /// queue) and goes on where it stopped when told to run: nothing lost, nothing doubled.
@@ -171,10 +194,12 @@ final class ForwarderExportThreadTests: XCTestCase {
         rig.forwarder.send(.run)
         rig.export.send(.run)
         XCTAssertTrue(rig.forwarder.wait(for: .run, timeoutMs: 10_000))
-        XCTAssertEqual(rig.received(Self.flows.count), Self.flows.count, "the frames that waited cross once running again")
+        XCTAssertEqual(
+            rig.received(Self.flows.count), Self.flows.count, "the frames that waited cross once running again")
         rig.end(.stop)
         XCTAssertEqual(rig.exporter.packets, UInt64(2 * Self.flows.count))
-        XCTAssertEqual(rig.exporter.statistics.records, UInt64(Self.flows.count), "one record a flow: the park split none")
+        XCTAssertEqual(
+            rig.exporter.statistics.records, UInt64(Self.flows.count), "one record a flow: the park split none")
     }
 
     /// The handover's core: a forwarder that quits after a park reports nothing, and one that

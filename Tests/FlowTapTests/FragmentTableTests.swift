@@ -1,7 +1,8 @@
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapMeter
-import XCTest
 
 final class FragmentTableTests: XCTestCase {
     /// A UDP packet from 10.77.0.1:7000 to 10.77.0.2:7001, split in fragments of id 0x1234.
@@ -51,8 +52,9 @@ final class FragmentTableTests: XCTestCase {
         let key = table.later(later.key, id: later.fragmentID, octets: later.octets, now: 1, evicted: &evicted)
         XCTAssertEqual(key, first.key, "the later fragment joins the first one's flow")
         let other = fragment(offset: 185, more: false, id: 0x9999)
-        XCTAssertNil(table.later(other.key, id: other.fragmentID, octets: other.octets, now: 1, evicted: &evicted),
-                     "another packet's fragment is not attributed to this flow")
+        XCTAssertNil(
+            table.later(other.key, id: other.fragmentID, octets: other.octets, now: 1, evicted: &evicted),
+            "another packet's fragment is not attributed to this flow")
         XCTAssertNil(evicted)
     }
 
@@ -104,13 +106,16 @@ final class FragmentTableTests: XCTestCase {
 
 final class FlowCacheHeldTests: XCTestCase {
     func testHeldCountsJoinTheFlowWithTheirOwnTimes() {
-        var c = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60),
-                          point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0))
+        var c = FlowCache(
+            maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60),
+            point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0))
         let key = FrameBuilder.tcpv4().decode().key
         c.meter(key: key, octets: 100, tcpFlags: 0, now: 50)
         c.meterHeld(key: key, packets: 2, octets: 240, firstNs: 10, lastNs: 20)
         var records: [FlowRecord] = []
-        _ = c.expireAll(reason: .forcedEnd) { records.append(copy $0); return true }
+        _ = c.expireAll(reason: .forcedEnd) {
+            records.append(copy $0); return true
+        }
         XCTAssertEqual(records.first?.packets, 3)
         XCTAssertEqual(records.first?.octets, 340)
         XCTAssertEqual(records.first?.firstNs, 10, "the flow started with the held fragments")

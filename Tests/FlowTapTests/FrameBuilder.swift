@@ -23,9 +23,11 @@ struct FrameBuilder {
     }
 
     /// IPv4 header; `options` bytes are appended (IHL grows with them).
-    mutating func ipv4(proto: UInt8, payload: Int, src: UInt32 = 0x0A4D_0001, dst: UInt32 = 0x0A4D_0002,
-                       tos: UInt8 = 0, flagsOffset: UInt16 = 0x4000, options: [UInt8] = [],
-                       totalLengthOverride: Int? = nil, ihlOverride: UInt8? = nil, identification: UInt16 = 0x1234) {
+    mutating func ipv4(
+        proto: UInt8, payload: Int, src: UInt32 = 0x0A4D_0001, dst: UInt32 = 0x0A4D_0002,
+        tos: UInt8 = 0, flagsOffset: UInt16 = 0x4000, options: [UInt8] = [],
+        totalLengthOverride: Int? = nil, ihlOverride: UInt8? = nil, identification: UInt16 = 0x1234
+    ) {
         let ihl = ihlOverride ?? UInt8((20 + options.count) / 4)
         let start = bytes.count
         u8(0x40 | ihl)
@@ -72,8 +74,9 @@ struct FrameBuilder {
         var facts = PacketFacts()
         let kept = Array(bytes.prefix(captured ?? bytes.count))
         kept.withUnsafeBytes { raw in
-            PacketDecoder.decode(raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, length: raw.count,
-                                 wireLength: captured == nil ? nil : bytes.count, into: &facts, l2: l2)
+            PacketDecoder.decode(
+                raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, length: raw.count,
+                wireLength: captured == nil ? nil : bytes.count, into: &facts, l2: l2)
         }
         return facts
     }
@@ -85,7 +88,9 @@ struct FrameBuilder {
 }
 
 extension FrameBuilder {
-    static func tcpv4(sport: UInt16 = 40000, dport: UInt16 = 5201, flags: UInt16 = TCPFlags.ack, payload: Int = 100) -> FrameBuilder {
+    static func tcpv4(sport: UInt16 = 40000, dport: UInt16 = 5201, flags: UInt16 = TCPFlags.ack, payload: Int = 100)
+        -> FrameBuilder
+    {
         var f = FrameBuilder()
         f.ethernet(type: 0x0800)
         f.ipv4(proto: 6, payload: 20 + payload)

@@ -1,3 +1,6 @@
+import Glibc
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapControl
 @testable import FlowTapDecode
@@ -6,8 +9,6 @@
 @testable import FlowTapLifecycle
 @testable import FlowTapMeter
 @testable import FlowTapSetup
-import Glibc
-import XCTest
 
 /// What a handover and a crash restart rest on, without TAPs: a table in shared memory that a
 /// second owner adopts, the slot check that clears what a death left half-written, the layout
@@ -21,7 +22,10 @@ final class HandoverTests: XCTestCase {
 
     func records(_ c: inout FlowCache) -> [FlowRecord] {
         var out: [FlowRecord] = []
-        XCTAssertTrue(c.expireAll(reason: .forcedEnd) { out.append(copy $0); return true })
+        XCTAssertTrue(
+            c.expireAll(reason: .forcedEnd) {
+                out.append(copy $0); return true
+            })
         return out
     }
 
@@ -32,7 +36,8 @@ final class HandoverTests: XCTestCase {
             for p: UInt16 in 1 ... 5 { first.meter(key: key(p), octets: 100, tcpFlags: 0, now: 1000) }
             first.meter(key: key(1), octets: 100, tcpFlags: 0, now: 2000)
         }
-        var second = FlowCache(maxFlows: 64, policy: policy, point: point, seed: 9, storage: memory.base, adopting: true)
+        var second = FlowCache(
+            maxFlows: 64, policy: policy, point: point, seed: 9, storage: memory.base, adopting: true)
         XCTAssertEqual(second.liveFlows, 5)
         second.meter(key: key(1), octets: 50, tcpFlags: 0, now: 3000)
         let out = records(&second).sorted { $0.key.sourcePort < $1.key.sourcePort }
@@ -60,14 +65,16 @@ final class HandoverTests: XCTestCase {
         garbage.w0 = 0xDEAD_BEEF
         (entries + free).pointee.key = garbage
         tags[free] = 0x1234_5679
-        var second = FlowCache(maxFlows: 64, policy: policy, point: point, seed: 9, storage: memory.base, adopting: true)
+        var second = FlowCache(
+            maxFlows: 64, policy: policy, point: point, seed: 9, storage: memory.base, adopting: true)
         XCTAssertEqual(second.liveFlows, 3)
         XCTAssertEqual(second.recover(), 0, "a second pass finds nothing more")
         let out = records(&second)
         XCTAssertEqual(out.count, 3)
         XCTAssertTrue(out.allSatisfy { $0.packets == 1 && $0.octets == 100 })
         // Another seed: every slot fails the check, as for tables of a process with another seed.
-        var stranger = FlowCache(maxFlows: 64, policy: policy, point: point, seed: 10, storage: memory.base, adopting: true)
+        var stranger = FlowCache(
+            maxFlows: 64, policy: policy, point: point, seed: 10, storage: memory.base, adopting: true)
         XCTAssertEqual(stranger.liveFlows, 0)
         XCTAssertEqual(records(&stranger).count, 0)
     }
@@ -77,8 +84,9 @@ final class HandoverTests: XCTestCase {
     /// ForwarderCounters, ExporterCheckpoint or StateRegion.Header, that is the point: bump
     /// `StateLayout.version` if the meaning changed with the same shape, and pin the new value.
     func testTheStateLayoutNumberIsPinned() {
-        XCTAssertEqual(String(StateLayout.signature, radix: 16), Self.pinnedSignature,
-                       "the shared state's layout changed: a successor of the previous version will not read these tables")
+        XCTAssertEqual(
+            String(StateLayout.signature, radix: 16), Self.pinnedSignature,
+            "the shared state's layout changed: a successor of the previous version will not read these tables")
     }
     static let pinnedSignature = "3e64213846b547d5"
 
@@ -94,8 +102,12 @@ final class HandoverTests: XCTestCase {
         same.readPrevious()
         XCTAssertEqual(same.systemInitMs, 5)
         XCTAssertEqual(same.hashSeed, region.hashSeed)
-        guard case .failure(.configuration) = adopt(copy, 128, [.l3, .l4]) else { return XCTFail("another --max-flows") }
-        guard case .failure(.configuration) = adopt(copy, 64, [.l2, .l3, .l4]) else { return XCTFail("another record set") }
+        guard case .failure(.configuration) = adopt(copy, 128, [.l3, .l4]) else {
+            return XCTFail("another --max-flows")
+        }
+        guard case .failure(.configuration) = adopt(copy, 64, [.l2, .l3, .l4]) else {
+            return XCTFail("another record set")
+        }
         copy.base.storeBytes(of: StateLayout.signature ^ 1, toByteOffset: 8, as: UInt64.self)
         guard case .failure(.layout) = adopt(copy, 64, [.l3, .l4]) else { return XCTFail("another layout") }
     }
@@ -122,8 +134,10 @@ final class HandoverTests: XCTestCase {
     }
 
     func testAHandoverAskCrossesTheControlSocketWhole() throws {
-        let ask = HandoverAsk(pid: 42, tapA: "tapa", tapB: "tapb", offload: true, queues: 2, maxFlows: 1000, records: "l3,l4", layout: 7)
-        XCTAssertEqual(try ControlRequest(parsing: ControlRequest.handover(ask).line, longestTimeout: 60), .handover(ask))
+        let ask = HandoverAsk(
+            pid: 42, tapA: "tapa", tapB: "tapb", offload: true, queues: 2, maxFlows: 1000, records: "l3,l4", layout: 7)
+        XCTAssertEqual(
+            try ControlRequest(parsing: ControlRequest.handover(ask).line, longestTimeout: 60), .handover(ask))
         XCTAssertEqual(try ControlRequest(parsing: ControlRequest.reload(ask).line, longestTimeout: 60), .reload(ask))
         XCTAssertThrowsError(try ControlRequest(parsing: "handover {", longestTimeout: 60))
     }
@@ -133,7 +147,9 @@ final class HandoverTests: XCTestCase {
         let ask = { (a: String, off: Bool, q: Int) in
             HandoverAsk(pid: 1, tapA: a, tapB: "tapb", offload: off, queues: q, maxFlows: 99, records: "l2", layout: 0)
         }
-        XCTAssertNil(Handover.unchangeable(ask("tapa", false, 1), config), "timeouts, collectors, --max-flows and records may change")
+        XCTAssertNil(
+            Handover.unchangeable(ask("tapa", false, 1), config),
+            "timeouts, collectors, --max-flows and records may change")
         XCTAssertTrue(Handover.unchangeable(ask("tapx", false, 1), config)?.contains("TAPs cannot change") == true)
         XCTAssertTrue(Handover.unchangeable(ask("tapa", true, 1), config)?.contains("--offload") == true)
         XCTAssertTrue(Handover.unchangeable(ask("tapa", false, 2), config)?.contains("--queues") == true)
@@ -161,10 +177,14 @@ final class HandoverTests: XCTestCase {
         server.handshake = TCPHandshake(role: .server, synUs: 1_500, ackUs: nil, dataUs: 9_000)
         let memory = try SharedMemory(creating: "flowtap-test", size: 4096 + 16 * MemoryLayout<FlowRecord>.stride)
         let counts = memory.base.bindMemory(to: UInt32.self, capacity: 2)
-        let held = HeldRecords(records: (memory.base + 4096).bindMemory(to: FlowRecord.self, capacity: 16), capacity: 16,
-                               latencyCount: counts, biflowCount: counts + 1)
+        let held = HeldRecords(
+            records: (memory.base + 4096).bindMemory(to: FlowRecord.self, capacity: 16), capacity: 16,
+            latencyCount: counts, biflowCount: counts + 1)
 
-        func runThread(_ record: FlowRecord, carried: (latency: [FlowRecord], biflow: [FlowRecord]), then end: ThreadCommand.Command) throws -> CountingExporter {
+        func runThread(
+            _ record: FlowRecord, carried: (latency: [FlowRecord], biflow: [FlowRecord]),
+            then end: ThreadCommand.Command
+        ) throws -> CountingExporter {
             let ring = RecordRing(capacity: 16)
             let exporter = CountingExporter()
             let command = try ThreadCommand()
@@ -174,7 +194,7 @@ final class HandoverTests: XCTestCase {
             XCTAssertTrue(ring.push(record))
             let threads = ThreadGroup()
             XCTAssertTrue(threads.start(name: "test-export") { thread.run() })
-            usleep(250_000)                    // two ticks: the record is in the join
+            usleep(250_000) // two ticks: the record is in the join
             if end == .quit {
                 command.send(.park)
                 XCTAssertTrue(command.wait(for: .park, timeoutMs: 10_000))
@@ -197,8 +217,9 @@ final class HandoverTests: XCTestCase {
     func testHeldRecordsKeepWhatFitsAndRefuseInsaneCounts() throws {
         let memory = try SharedMemory(creating: "flowtap-test", size: 4096 + 4 * MemoryLayout<FlowRecord>.stride)
         let counts = memory.base.bindMemory(to: UInt32.self, capacity: 2)
-        let held = HeldRecords(records: (memory.base + 4096).bindMemory(to: FlowRecord.self, capacity: 4), capacity: 4,
-                               latencyCount: counts, biflowCount: counts + 1)
+        let held = HeldRecords(
+            records: (memory.base + 4096).bindMemory(to: FlowRecord.self, capacity: 4), capacity: 4,
+            latencyCount: counts, biflowCount: counts + 1)
         let r = IPFIXEncoderTests.tcpRecord()
         let rest = held.keep(latency: [r, r, r], biflow: [r, r])
         XCTAssertEqual(rest.latency.count, 0)

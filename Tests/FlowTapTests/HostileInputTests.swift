@@ -1,3 +1,7 @@
+import Glibc
+import Logging
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapEncode
@@ -5,9 +9,6 @@
 @testable import FlowTapMeter
 @testable import FlowTapSend
 @testable import FlowTapSetup
-import Glibc
-import Logging
-import XCTest
 
 /// Sequences of input built to reach the full-buffer and timing rules that once trapped
 /// (`FlowCache`'s outbox precondition, reached through fragment expiry into a full set), and
@@ -16,8 +17,9 @@ final class HostileInputTests: XCTestCase {
     static let point = ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0)
 
     func meter(maxFlows: Int = 8, seed: UInt64 = 0) -> PacketMeter {
-        PacketMeter(records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60),
-                    maxFlows: maxFlows, point: Self.point, hashSeed: seed)
+        PacketMeter(
+            records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60),
+            maxFlows: maxFlows, point: Self.point, hashSeed: seed)
     }
 
     func feed(_ m: inout PacketMeter, _ frame: [UInt8], now: UInt64) {
@@ -51,8 +53,16 @@ final class HostileInputTests: XCTestCase {
     func testOrphanFragmentsExpiringIntoAFullCacheAreAllCounted() {
         var d = DirectionMeter(meter(), now: 0)
         let sink = ArraySink()
-        for i in 0 ..< 40 { Self.orphanFragment(UInt16(i), source: 0x0A42_0000 + UInt32(i)).withUnsafeBytes { d.frame($0.baseAddress!, length: $0.count, now: 1_000, into: sink) } }
-        for i in 0 ..< 8 { FrameBuilder.tcpv4(sport: UInt16(1000 + i)).bytes.withUnsafeBytes { d.frame($0.baseAddress!, length: $0.count, now: 2_000, into: sink) } }
+        for i in 0 ..< 40 {
+            Self.orphanFragment(UInt16(i), source: 0x0A42_0000 + UInt32(i)).withUnsafeBytes {
+                d.frame($0.baseAddress!, length: $0.count, now: 1_000, into: sink)
+            }
+        }
+        for i in 0 ..< 8 {
+            FrameBuilder.tcpv4(sport: UInt16(1000 + i)).bytes.withUnsafeBytes {
+                d.frame($0.baseAddress!, length: $0.count, now: 2_000, into: sink)
+            }
+        }
         XCTAssertEqual(d.meter.cache.liveFlows, 8)
         d.housekeeping(now: 6_000_000_000, wallOffsetNs: 0, into: sink)
         XCTAssertTrue(d.finish(wallOffsetNs: 0, into: sink))
@@ -66,7 +76,11 @@ final class HostileInputTests: XCTestCase {
         var d = DirectionMeter(meter(maxFlows: 64), now: 0)
         let sink = ArraySink()
         sink.capacity = 5
-        for i in 0 ..< 40 { FrameBuilder.tcpv4(sport: UInt16(2000 + i)).bytes.withUnsafeBytes { d.frame($0.baseAddress!, length: $0.count, now: 10, into: sink) } }
+        for i in 0 ..< 40 {
+            FrameBuilder.tcpv4(sport: UInt16(2000 + i)).bytes.withUnsafeBytes {
+                d.frame($0.baseAddress!, length: $0.count, now: 10, into: sink)
+            }
+        }
         var taken: [FlowRecord] = []
         var rounds = 0
         while !d.finish(wallOffsetNs: 0, into: sink) {
@@ -90,7 +104,8 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(expired, 40)
         XCTAssertEqual(m.cache.pendingCount, FlowCache.outboxCapacity)
         XCTAssertGreaterThan(m.cache.recordsDropped, 0)
-        XCTAssertEqual(m.snapshot.recordsLost, m.cache.recordsDropped, "what the outbox could not keep is counted as lost")
+        XCTAssertEqual(
+            m.snapshot.recordsLost, m.cache.recordsDropped, "what the outbox could not keep is counted as lost")
     }
 
     /// A flood of new flows into an 8-slot cache: each evicts one, nothing traps, every packet
@@ -99,10 +114,17 @@ final class HostileInputTests: XCTestCase {
         var m = meter()
         var packets: UInt64 = 0
         for i in 0 ..< 10_000 {
-            feed(&m, FrameBuilder.tcpv4(sport: UInt16(truncatingIfNeeded: i), dport: UInt16(truncatingIfNeeded: i >> 16)).bytes, now: UInt64(i))
-            _ = m.cache.drainPending { packets += $0.packets; return true }
+            feed(
+                &m,
+                FrameBuilder.tcpv4(sport: UInt16(truncatingIfNeeded: i), dport: UInt16(truncatingIfNeeded: i >> 16))
+                    .bytes, now: UInt64(i))
+            _ = m.cache.drainPending {
+                packets += $0.packets; return true
+            }
         }
-        _ = m.cache.expireAll(reason: .forcedEnd) { packets += $0.packets; return true }
+        _ = m.cache.expireAll(reason: .forcedEnd) {
+            packets += $0.packets; return true
+        }
         XCTAssertEqual(packets, 10_000)
         XCTAssertEqual(m.cache.evictions, 10_000 - 8)
     }
@@ -110,7 +132,8 @@ final class HostileInputTests: XCTestCase {
     /// Expiry runs on the meter's (monotonic) clock; a step of the wall clock only moves the
     /// times stamped on records.
     func testAWallClockStepNeitherFlushesNorFreezesTheCache() {
-        var cache = FlowCache(maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60), point: Self.point)
+        var cache = FlowCache(
+            maxFlows: 64, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60), point: Self.point)
         let key = FrameBuilder.tcpv4().decode().key
         cache.wallOffsetNs = 1_700_000_000_000_000_000
         cache.meter(key: key, octets: 100, tcpFlags: 0, now: 5_000_000_000)
@@ -120,7 +143,10 @@ final class HostileInputTests: XCTestCase {
             XCTAssertEqual(cache.expire(now: 6_000_000_000, slots: 64) { _ in true }, 0)
         }
         var out: [FlowRecord] = []
-        XCTAssertEqual(cache.expire(now: 20_000_000_000, slots: 64) { out.append(copy $0); return true }, 1, "idle after 15 s of the meter's clock")
+        XCTAssertEqual(
+            cache.expire(now: 20_000_000_000, slots: 64) {
+                out.append(copy $0); return true
+            }, 1, "idle after 15 s of the meter's clock")
         XCTAssertEqual(out.first?.firstNs, 1_700_000_000_000_000_000 + 5_000_000_000, "records carry wall-clock time")
         XCTAssertEqual(out.first?.endReason, .idleTimeout)
     }
@@ -134,11 +160,14 @@ final class HostileInputTests: XCTestCase {
         let sets = 1024
         func set(_ k: FlowKey, _ seed: UInt64) -> UInt64 { ((k.hash(seed: seed) & 0xFFFF_FFFF) &* UInt64(sets)) >> 32 }
         let target = set(keys[0], 1)
-        let aimed = (0 ..< 200_000).lazy.map { FrameBuilder.tcpv4(sport: UInt16($0 & 0xFFFF), dport: UInt16($0 >> 16)).decode().key }
-            .filter { set($0, 1) == target }.prefix(32)
+        let aimed = (0 ..< 200_000).lazy.map {
+            FrameBuilder.tcpv4(sport: UInt16($0 & 0xFFFF), dport: UInt16($0 >> 16)).decode().key
+        }
+        .filter { set($0, 1) == target }.prefix(32)
         XCTAssertEqual(aimed.count, 32)
         XCTAssertLessThan(Set(aimed.map { set($0, 2) }).count, 33)
-        XCTAssertGreaterThan(Set(aimed.map { set($0, 2) }).count, 16, "aimed at one set under seed 1, spread under seed 2")
+        XCTAssertGreaterThan(
+            Set(aimed.map { set($0, 2) }).count, 16, "aimed at one set under seed 1, spread under seed 2")
     }
 
     func testTheBiflowAssemblerStaysWithinItsCapacity() {
@@ -147,8 +176,9 @@ final class HostileInputTests: XCTestCase {
         for i in 0 ..< 1000 {
             var key = FrameBuilder.tcpv4(sport: UInt16(i)).decode().key
             key.apply(FlowKeyMask([.l3, .l4]))
-            let r = FlowRecord(key: key, packets: 1, octets: 60, firstNs: 0, lastNs: 0, ingressInterface: 1,
-                               egressInterface: 2, tcpFlags: 0, endReason: .idleTimeout, direction: 0)
+            let r = FlowRecord(
+                key: key, packets: 1, octets: 60, firstNs: 0, lastNs: 0, ingressInterface: 1,
+                egressInterface: 2, tcpFlags: 0, endReason: .idleTimeout, direction: 0)
             assembler.add(r, now: UInt64(i)) { _ in emitted += 1 }
             XCTAssertLessThanOrEqual(assembler.waiting, 100)
             XCTAssertLessThanOrEqual(assembler.remembered, 200)
@@ -163,8 +193,9 @@ final class HostileInputTests: XCTestCase {
         for i in 0 ..< 5000 {
             var key = FrameBuilder.tcpv4(sport: UInt16(10_000 + i)).decode().key
             key.apply(FlowKeyMask([.l3, .l4]))
-            let r = FlowRecord(key: key, packets: 1, octets: 60, firstNs: 0, lastNs: 0, ingressInterface: 1,
-                               egressInterface: 2, tcpFlags: 0, endReason: .idleTimeout, direction: 0)
+            let r = FlowRecord(
+                key: key, packets: 1, octets: 60, firstNs: 0, lastNs: 0, ingressInterface: 1,
+                egressInterface: 2, tcpFlags: 0, endReason: .idleTimeout, direction: 0)
             assembler.add(r, now: 1000) { _ in paired += 1 }
             var reverse = r
             reverse.key = key.reverseKey
@@ -211,14 +242,17 @@ final class HostileInputTests: XCTestCase {
                 f.zeros(28)
                 frame = f
             }
-            var r = FlowRecord(key: frame.decode().key, packets: UInt64(i) << 33, octets: UInt64.max - UInt64(i), firstNs: 1_700_000_000_000_000_000,
-                               lastNs: 1_700_000_001_000_000_000, ingressInterface: 70_000, egressInterface: 8, tcpFlags: 0x1FF,
-                               endReason: .lackOfResources, direction: 1)
+            var r = FlowRecord(
+                key: frame.decode().key, packets: UInt64(i) << 33, octets: UInt64.max - UInt64(i),
+                firstNs: 1_700_000_000_000_000_000,
+                lastNs: 1_700_000_001_000_000_000, ingressInterface: 70_000, egressInterface: 8, tcpFlags: 0x1FF,
+                endReason: .lackOfResources, direction: 1)
             r.reversePackets = 3
             return r
         }
         for format in [ExportFormat.ipfix, .v9, .v5] {
-            var config = ProbeConfiguration(tapA: "a", tapB: "b", collectors: [CollectorAddress(format: format, host: IPAddress("10.0.0.2")!)])
+            var config = ProbeConfiguration(
+                tapA: "a", tapB: "b", collectors: [CollectorAddress(format: format, host: IPAddress("10.0.0.2")!)])
             config.records = recordSets
             config.biflow = true
             let minimum = config.minimumMTU
@@ -226,9 +260,10 @@ final class HostileInputTests: XCTestCase {
                 let transport = RecordingTransport()
                 let context = EncodingContext(systemInitMs: 1_699_999_999_000)
                 func run<E: MessageEncoder>(_ encoder: E) -> ExportStatistics {
-                    let e = CollectorExporter(collector: config.collectors[0], encoder: encoder, sender: transport, mtu: mtu,
-                                              templateRefreshSeconds: 1, templateRefreshPackets: 3,
-                                              probeTotals: { (0, 0) }, logger: Logger(label: "test"))
+                    let e = CollectorExporter(
+                        collector: config.collectors[0], encoder: encoder, sender: transport, mtu: mtu,
+                        templateRefreshSeconds: 1, templateRefreshPackets: 3,
+                        probeTotals: { (0, 0) }, logger: Logger(label: "test"))
                     for (i, r) in records.enumerated() {
                         e.export(r, now: UInt64(i) * 10)
                         e.tick(now: UInt64(i) * 10)
@@ -238,11 +273,23 @@ final class HostileInputTests: XCTestCase {
                 }
                 // v5 counters are 32-bit (its splitting is tested on its own); IPFIX and v9 take
                 // the largest counters.
-                let records = format == .v5 ? input.map { r in var r = r; r.packets = 5; r.octets = 5_000; return r } : input
+                let records =
+                    format == .v5
+                    ? input.map { r in
+                        var r = r; r.packets = 5; r.octets = 5_000; return r
+                    } : input
                 let stats: ExportStatistics
                 switch format {
-                case .ipfix: stats = run(IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: recordSets, biflow: true), context: context))
-                case .v9: stats = run(NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: recordSets, dialect: .netflowV9), context: context))
+                case .ipfix:
+                    stats = run(
+                        IPFIXEncoder(
+                            observationDomain: 1, layouts: RecordLayout.layouts(for: recordSets, biflow: true),
+                            context: context))
+                case .v9:
+                    stats = run(
+                        NetFlowV9Encoder(
+                            sourceID: 1, layouts: RecordLayout.layouts(for: recordSets, dialect: .netflowV9),
+                            context: context))
                 case .v5: stats = run(NetFlowV5Encoder(observationDomain: 1, context: context))
                 }
                 XCTAssertEqual(stats.overflowedMessages, 0, "\(format) mtu \(mtu)")
@@ -250,7 +297,8 @@ final class HostileInputTests: XCTestCase {
                 let longest = transport.log.messages.map(\.count).max() ?? 0
                 XCTAssertLessThanOrEqual(longest + transport.headerLength, mtu, "\(format) mtu \(mtu)")
                 XCTAssertEqual(Int(stats.records), format == .v5 ? 100 : 300, "\(format) mtu \(mtu)")
-                XCTAssertEqual(stats.recordsNotExportable, format == .v5 ? 200 : 0, "\(format) mtu \(mtu): v5 carries IPv4 only")
+                XCTAssertEqual(
+                    stats.recordsNotExportable, format == .v5 ? 200 : 0, "\(format) mtu \(mtu): v5 carries IPv4 only")
             }
         }
     }

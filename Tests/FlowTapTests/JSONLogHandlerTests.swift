@@ -1,9 +1,10 @@
-@testable import FlowTapControl
-@testable import FlowTapDecode
 import Foundation
 import Glibc
 import Logging
 import XCTest
+
+@testable import FlowTapControl
+@testable import FlowTapDecode
 
 /// `--log-format json`: every line is one JSON object that an independent parser
 /// (Foundation's JSONSerialization) reads back with the level, message and metadata intact.

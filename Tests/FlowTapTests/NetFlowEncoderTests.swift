@@ -1,13 +1,13 @@
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapEncode
-import XCTest
 
 final class NetFlowV9EncoderTests: XCTestCase {
     static let layout = RecordLayout.layouts(for: [.l3, .l4], dialect: .netflowV9)[0]!
     /// flowtap started 10 s before the record's first packet.
     static let context = EncodingContext(systemInitMs: 1_700_000_000_000 - 10_000)
-
 
     /// v9 has no unix_nsecs: sysUptime is given as of the header's whole second, so that a
     /// collector's unix_secs × 1000 − sysUptime + FIRST_SWITCHED is the record's own time.
@@ -23,7 +23,7 @@ final class NetFlowV9EncoderTests: XCTestCase {
         let (uptime, secs) = (word(4), word(8))
         XCTAssertEqual(secs, 1_700_000_002)
         XCTAssertEqual(uptime, 12_000, "as of 1_700_000_002.000, not .750")
-        let first = word(20 + 4 + 43)   // FIRST_SWITCHED: after the data FlowSet header, 43 bytes in
+        let first = word(20 + 4 + 43) // FIRST_SWITCHED: after the data FlowSet header, 43 bytes in
         XCTAssertEqual(secs * 1000 - uptime + first, record.firstNs / 1_000_000)
     }
 
@@ -46,28 +46,30 @@ final class NetFlowV9EncoderTests: XCTestCase {
             encoder.finish(&m, nowMs: 1_700_000_002_000)
         }
         var expected: [UInt8] = [
-            0x00, 0x09, 0x00, 0x02,             // version 9, count 2: one template, one data record
-            0x00, 0x00, 0x2E, 0xE0,             // sysUptime 12000 ms
-            0x65, 0x53, 0xF1, 0x02,             // unix secs
-            0x00, 0x00, 0x00, 0x00,             // package sequence 0
-            0x00, 0x00, 0x00, 0x05,             // source ID
-            0x00, 0x00, 0x00, 0x4C,             // template FlowSet 0, 76 bytes
-            0xE3, 0x9B, 0x00, 0x11,             // template 58267, 17 fields
+            0x00, 0x09, 0x00, 0x02, // version 9, count 2: one template, one data record
+            0x00, 0x00, 0x2E, 0xE0, // sysUptime 12000 ms
+            0x65, 0x53, 0xF1, 0x02, // unix secs
+            0x00, 0x00, 0x00, 0x00, // package sequence 0
+            0x00, 0x00, 0x00, 0x05, // source ID
+            0x00, 0x00, 0x00, 0x4C, // template FlowSet 0, 76 bytes
+            0xE3, 0x9B, 0x00, 0x11 // template 58267, 17 fields
         ]
-        let specifiers: [(UInt16, UInt8)] = [(8, 4), (12, 4), (4, 1), (5, 1), (60, 1), (7, 2), (11, 2), (6, 1), (32, 2),
-                                             (10, 4), (14, 4), (61, 1), (2, 8), (1, 8), (22, 4), (21, 4), (136, 1)]
+        let specifiers: [(UInt16, UInt8)] = [
+            (8, 4), (12, 4), (4, 1), (5, 1), (60, 1), (7, 2), (11, 2), (6, 1), (32, 2),
+            (10, 4), (14, 4), (61, 1), (2, 8), (1, 8), (22, 4), (21, 4), (136, 1)
+        ]
         for (id, length) in specifiers { expected += [UInt8(id >> 8), UInt8(id & 0xFF), 0, length] }
         expected += [
-            0xE3, 0x9B, 0x00, 0x38,             // data FlowSet, 56 bytes: 4 + 52, no padding needed
+            0xE3, 0x9B, 0x00, 0x38, // data FlowSet, 56 bytes: 4 + 52, no padding needed
             0x0A, 0x4D, 0x00, 0x01, 0x0A, 0x4D, 0x00, 0x02,
             0x06, 0x00, 0x04, 0x9C, 0x40, 0x14, 0x51,
-            0x1B,                               // TCP_FLAGS, one octet
+            0x1B, // TCP_FLAGS, one octet
             0x00, 0x00,
             0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x08, 0x00,
             0, 0, 0, 0, 0, 0, 0, 0x0A, 0, 0, 0, 0, 0, 0, 0x04, 0xD2,
-            0x00, 0x00, 0x27, 0x10,             // FIRST_SWITCHED 10000
-            0x00, 0x00, 0x2C, 0xEC,             // LAST_SWITCHED 11500
-            0x01,
+            0x00, 0x00, 0x27, 0x10, // FIRST_SWITCHED 10000
+            0x00, 0x00, 0x2C, 0xEC, // LAST_SWITCHED 11500
+            0x01
         ]
         XCTAssertEqual(bytes.count, 152)
         XCTAssertEqual(bytes, expected)
@@ -122,7 +124,6 @@ final class NetFlowV9EncoderTests: XCTestCase {
 final class NetFlowV5EncoderTests: XCTestCase {
     static let context = EncodingContext(systemInitMs: 1_700_000_000_000 - 10_000)
 
-
     func testPacketByteForByte() {
         var encoder = NetFlowV5Encoder(observationDomain: 0x0203, context: Self.context)
         let bytes = withMessage { m in
@@ -131,22 +132,22 @@ final class NetFlowV5EncoderTests: XCTestCase {
             encoder.finish(&m, nowMs: 1_700_000_002_250)
         }
         let expected: [UInt8] = [
-            0x00, 0x05, 0x00, 0x01,             // version 5, count 1
-            0x00, 0x00, 0x2F, 0xDA,             // sys_uptime 12250
-            0x65, 0x53, 0xF1, 0x02,             // unix_secs
-            0x0E, 0xE6, 0xB2, 0x80,             // unix_nsecs 250 000 000
-            0x00, 0x00, 0x00, 0x00,             // flow_sequence 0
-            0x02, 0x03, 0x00, 0x00,             // engine type 2, engine id 3, no sampling
+            0x00, 0x05, 0x00, 0x01, // version 5, count 1
+            0x00, 0x00, 0x2F, 0xDA, // sys_uptime 12250
+            0x65, 0x53, 0xF1, 0x02, // unix_secs
+            0x0E, 0xE6, 0xB2, 0x80, // unix_nsecs 250 000 000
+            0x00, 0x00, 0x00, 0x00, // flow_sequence 0
+            0x02, 0x03, 0x00, 0x00, // engine type 2, engine id 3, no sampling
             0x0A, 0x4D, 0x00, 0x01, 0x0A, 0x4D, 0x00, 0x02, // src, dst
-            0x00, 0x00, 0x00, 0x00,             // nexthop
-            0x00, 0x07, 0x00, 0x08,             // input, output ifIndex
-            0x00, 0x00, 0x00, 0x0A,             // dPkts
-            0x00, 0x00, 0x04, 0xD2,             // dOctets
-            0x00, 0x00, 0x27, 0x10,             // First
-            0x00, 0x00, 0x2C, 0xEC,             // Last
-            0x9C, 0x40, 0x14, 0x51,             // ports
-            0x00, 0x1B, 0x06, 0x00,             // pad1, tcp_flags, prot, tos
-            0, 0, 0, 0, 0, 0, 0, 0,             // AS, masks, pad2
+            0x00, 0x00, 0x00, 0x00, // nexthop
+            0x00, 0x07, 0x00, 0x08, // input, output ifIndex
+            0x00, 0x00, 0x00, 0x0A, // dPkts
+            0x00, 0x00, 0x04, 0xD2, // dOctets
+            0x00, 0x00, 0x27, 0x10, // First
+            0x00, 0x00, 0x2C, 0xEC, // Last
+            0x9C, 0x40, 0x14, 0x51, // ports
+            0x00, 0x1B, 0x06, 0x00, // pad1, tcp_flags, prot, tos
+            0, 0, 0, 0, 0, 0, 0, 0 // AS, masks, pad2
         ]
         XCTAssertEqual(bytes, expected)
         XCTAssertEqual(encoder.sequence, 1)

@@ -1,5 +1,6 @@
-@testable import FlowTapDecode
 import XCTest
+
+@testable import FlowTapDecode
 
 final class OffloadTests: XCTestCase {
     func testSegmentsOfATCPSuperFrame() {
@@ -17,7 +18,9 @@ final class OffloadTests: XCTestCase {
 
     /// Segmenting by hand, as the kernel does, gives the same totals.
     func testTotalsMatchSegmentingByHand() {
-        for (payload, mss, headers) in [(65_000, 1448, 52), (9_001, 1000, 40), (1_500, 1448, 60), (33_333, 1280 - 48, 48)] {
+        for (payload, mss, headers) in [
+            (65_000, 1448, 52), (9_001, 1000, 40), (1_500, 1448, 60), (33_333, 1280 - 48, 48)
+        ] {
             var packets: UInt64 = 0, octets: UInt64 = 0, left = payload
             repeat {
                 let take = min(left, mss)
@@ -25,7 +28,8 @@ final class OffloadTests: XCTestCase {
                 octets += UInt64(headers + take)
                 left -= take
             } while left > 0
-            let wire = VirtioNetHeader.segments(frameLength: 14 + headers + payload, ipOffset: 14, transportEnd: 14 + headers, gsoSize: mss)
+            let wire = VirtioNetHeader.segments(
+                frameLength: 14 + headers + payload, ipOffset: 14, transportEnd: 14 + headers, gsoSize: mss)
             XCTAssertEqual(wire.packets, packets)
             XCTAssertEqual(wire.octets, octets)
         }
@@ -50,11 +54,16 @@ final class OffloadTests: XCTestCase {
     }
 
     func testVirtioHeaderFields() {
-        var raw: [UInt8] = [VirtioNetHeader.needsChecksum, VirtioNetHeader.gsoTCPv4 | VirtioNetHeader.gsoECN, 54, 0, 0xA8, 0x05, 34, 0, 16, 0, 0, 0]
+        var raw: [UInt8] = [
+            VirtioNetHeader.needsChecksum, VirtioNetHeader.gsoTCPv4 | VirtioNetHeader.gsoECN, 54, 0, 0xA8, 0x05, 34, 0,
+            16, 0, 0, 0
+        ]
         let h = raw.withUnsafeMutableBytes { VirtioNetHeader(UnsafeRawPointer($0.baseAddress!)) }
         XCTAssertEqual(h.gsoSize, 1448)
         XCTAssertTrue(h.isSegmented)
         raw[1] = VirtioNetHeader.gsoNone
-        XCTAssertFalse(raw.withUnsafeBytes { VirtioNetHeader($0.baseAddress!) }.isSegmented, "checksum offload alone is one packet")
+        XCTAssertFalse(
+            raw.withUnsafeBytes { VirtioNetHeader($0.baseAddress!) }.isSegmented, "checksum offload alone is one packet"
+        )
     }
 }

@@ -1,10 +1,12 @@
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
-import XCTest
 
 final class PacketDecoderTests: XCTestCase {
     func testIPv4TCPGivesPortsFlagsAndIPLength() {
-        let facts = FrameBuilder.tcpv4(sport: 40001, dport: 5201, flags: TCPFlags.syn | TCPFlags.ack, payload: 100).decode()
+        let facts = FrameBuilder.tcpv4(sport: 40001, dport: 5201, flags: TCPFlags.syn | TCPFlags.ack, payload: 100)
+            .decode()
         XCTAssertEqual(facts.kind, .ipv4)
         XCTAssertEqual(facts.key.sourcePort, 40001)
         XCTAssertEqual(facts.key.destinationPort, 5201)
@@ -15,7 +17,8 @@ final class PacketDecoderTests: XCTestCase {
         XCTAssertEqual(facts.key.etherType, 0x0800)
         XCTAssertEqual(facts.key.sourceMAC, FlowKeyTests.macWord(FrameBuilder.h1MAC))
         XCTAssertEqual(facts.tcpFlags, TCPFlags.syn | TCPFlags.ack | TCPFlags.payload, "100 bytes of payload")
-        XCTAssertEqual(FrameBuilder.tcpv4(flags: TCPFlags.ack, payload: 0).decode().tcpFlags, TCPFlags.ack, "no payload")
+        XCTAssertEqual(
+            FrameBuilder.tcpv4(flags: TCPFlags.ack, payload: 0).decode().tcpFlags, TCPFlags.ack, "no payload")
         XCTAssertEqual(facts.octets, 140)
         XCTAssertFalse(facts.endsFlow)
     }
@@ -131,7 +134,8 @@ final class PacketDecoderTests: XCTestCase {
         XCTAssertEqual(facts.key.destinationPort, 6000)
         XCTAssertEqual(facts.octets, 48)
         XCTAssertEqual(facts.key.etherType, 0x8847)
-        XCTAssertEqual(facts.key.mplsTopLabel, mplsEntry(1000, bottom: false) >> 8, "label, traffic class, bottom of stack")
+        XCTAssertEqual(
+            facts.key.mplsTopLabel, mplsEntry(1000, bottom: false) >> 8, "label, traffic class, bottom of stack")
         XCTAssertEqual(facts.key.mplsSecondLabel >> 4, 2000, "only the top two entries are kept")
 
         var v6 = FrameBuilder()
@@ -180,8 +184,8 @@ final class PacketDecoderTests: XCTestCase {
         var f = FrameBuilder()
         f.ethernet(type: 0x86DD)
         f.ipv6(next: 0, payload: 8 + 8 + 16 + 20, trafficClass: 0x20)
-        f.raw([44, 0, 1, 4, 0, 0, 0, 0])                   // hop-by-hop (PadN) → fragment
-        f.raw([60, 0, 0, 0, 0, 0, 0, 0x2A])                // fragment, offset 0 → destination options
+        f.raw([44, 0, 1, 4, 0, 0, 0, 0]) // hop-by-hop (PadN) → fragment
+        f.raw([60, 0, 0, 0, 0, 0, 0, 0x2A]) // fragment, offset 0 → destination options
         f.raw([6, 1, 1, 12] + [UInt8](repeating: 0, count: 12)) // destination options, 16 bytes → TCP
         f.tcp(sport: 443, dport: 50000, flags: TCPFlags.psh | TCPFlags.ack)
         let facts = f.decode()
@@ -245,17 +249,42 @@ final class PacketDecoderTests: XCTestCase {
         }
         expect(.truncatedEthernet) { _ in }
         expect(.truncatedEthernet) { $0.zeros(13) }
-        expect(.truncatedVLAN) { $0.ethernet(type: 0x8100); $0.u8(0) }
-        expect(.truncatedIPv4) { $0.ethernet(type: 0x0800); $0.zeros(19) }
-        expect(.badIPv4Header) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 20, ihlOverride: 4); $0.zeros(20) }
-        expect(.badIPv4Header) { $0.ethernet(type: 0x0800); $0.u8(0x65); $0.zeros(39) }
-        expect(.truncatedIPv4) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 0, ihlOverride: 15) }
-        expect(.ipv4LengthBeyondFrame) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 17, payload: 8, totalLengthOverride: 200); $0.udp(sport: 1, dport: 2, payload: 0) }
-        expect(.ipv4LengthBelowHeader) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 17, payload: 8, totalLengthOverride: 12); $0.udp(sport: 1, dport: 2, payload: 0) }
-        expect(.truncatedIPv6) { $0.ethernet(type: 0x86DD); $0.zeros(39) }
-        expect(.badIPv6Header) { $0.ethernet(type: 0x86DD); $0.u8(0x40); $0.zeros(39) }
-        expect(.ipv6LengthBeyondFrame) { $0.ethernet(type: 0x86DD); $0.ipv6(next: 17, payload: 8, payloadLengthOverride: 400); $0.udp(sport: 1, dport: 2, payload: 0) }
-        expect(.ipv6Jumbogram) { $0.ethernet(type: 0x86DD); $0.ipv6(next: 0, payload: 0) }
+        expect(.truncatedVLAN) {
+            $0.ethernet(type: 0x8100); $0.u8(0)
+        }
+        expect(.truncatedIPv4) {
+            $0.ethernet(type: 0x0800); $0.zeros(19)
+        }
+        expect(.badIPv4Header) {
+            $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 20, ihlOverride: 4); $0.zeros(20)
+        }
+        expect(.badIPv4Header) {
+            $0.ethernet(type: 0x0800); $0.u8(0x65); $0.zeros(39)
+        }
+        expect(.truncatedIPv4) {
+            $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 0, ihlOverride: 15)
+        }
+        expect(.ipv4LengthBeyondFrame) {
+            $0.ethernet(type: 0x0800); $0.ipv4(proto: 17, payload: 8, totalLengthOverride: 200);
+            $0.udp(sport: 1, dport: 2, payload: 0)
+        }
+        expect(.ipv4LengthBelowHeader) {
+            $0.ethernet(type: 0x0800); $0.ipv4(proto: 17, payload: 8, totalLengthOverride: 12);
+            $0.udp(sport: 1, dport: 2, payload: 0)
+        }
+        expect(.truncatedIPv6) {
+            $0.ethernet(type: 0x86DD); $0.zeros(39)
+        }
+        expect(.badIPv6Header) {
+            $0.ethernet(type: 0x86DD); $0.u8(0x40); $0.zeros(39)
+        }
+        expect(.ipv6LengthBeyondFrame) {
+            $0.ethernet(type: 0x86DD); $0.ipv6(next: 17, payload: 8, payloadLengthOverride: 400);
+            $0.udp(sport: 1, dport: 2, payload: 0)
+        }
+        expect(.ipv6Jumbogram) {
+            $0.ethernet(type: 0x86DD); $0.ipv6(next: 0, payload: 0)
+        }
         expect(.ipv6ExtensionChain) { // a destination-options header whose length runs past the packet
             $0.ethernet(type: 0x86DD); $0.ipv6(next: 60, payload: 8); $0.raw([60, 200, 0, 0, 0, 0, 0, 0])
         }
@@ -263,10 +292,19 @@ final class PacketDecoderTests: XCTestCase {
             $0.ethernet(type: 0x86DD); $0.ipv6(next: 0, payload: 72)
             for _ in 0 ..< 9 { $0.raw([0, 0, 1, 4, 0, 0, 0, 0]) }
         }
-        expect(.truncatedTCP) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 10); $0.zeros(10) }
-        expect(.badTCPDataOffset) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 20); $0.tcp(sport: 1, dport: 2, flags: 0, dataOffset: 4) }
-        expect(.truncatedUDP) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 17, payload: 4); $0.zeros(4) }
-        expect(.truncatedICMP) { $0.ethernet(type: 0x0800); $0.ipv4(proto: 1, payload: 1); $0.zeros(1) }
+        expect(.truncatedTCP) {
+            $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 10); $0.zeros(10)
+        }
+        expect(.badTCPDataOffset) {
+            $0.ethernet(type: 0x0800); $0.ipv4(proto: 6, payload: 20);
+            $0.tcp(sport: 1, dport: 2, flags: 0, dataOffset: 4)
+        }
+        expect(.truncatedUDP) {
+            $0.ethernet(type: 0x0800); $0.ipv4(proto: 17, payload: 4); $0.zeros(4)
+        }
+        expect(.truncatedICMP) {
+            $0.ethernet(type: 0x0800); $0.ipv4(proto: 1, payload: 1); $0.zeros(1)
+        }
     }
 
     /// A capture cut by its snap length: metered by the IP header's length as long as the flow
@@ -294,7 +332,8 @@ final class PacketDecoderTests: XCTestCase {
         // more than it holds is malformed as before.
         XCTAssertFalse(tcp.decode(captured: tcp.bytes.count).isSnapped)
         var lying = FrameBuilder()
-        lying.ethernet(type: 0x0800); lying.ipv4(proto: 17, payload: 8, totalLengthOverride: 200); lying.udp(sport: 1, dport: 2, payload: 0)
+        lying.ethernet(type: 0x0800); lying.ipv4(proto: 17, payload: 8, totalLengthOverride: 200);
+        lying.udp(sport: 1, dport: 2, payload: 0)
         XCTAssertEqual(lying.decode().issue, .ipv4LengthBeyondFrame)
         // UDP needs its ports only; IPv6 likewise, its extension headers walked within the bytes.
         var udp6 = FrameBuilder()
@@ -305,7 +344,8 @@ final class PacketDecoderTests: XCTestCase {
         XCTAssertTrue(v6.isSnapped)
         XCTAssertEqual(v6.octets, 40 + 516)
         XCTAssertEqual(v6.key.sourcePort, 53)
-        XCTAssertEqual(udp6.decode(captured: 14 + 40 + 6).issue, .ipv6ExtensionChain, "the extension header is cut: no transport")
+        XCTAssertEqual(
+            udp6.decode(captured: 14 + 40 + 6).issue, .ipv6ExtensionChain, "the extension header is cut: no transport")
     }
 
     /// IPv4 total length 0 (TSO, BIG TCP captured on the sender) and IPv6 jumbograms count as
@@ -321,7 +361,7 @@ final class PacketDecoderTests: XCTestCase {
         }
         var jumbo = FrameBuilder()
         jumbo.ethernet(type: 0x86DD); jumbo.ipv6(next: 0, payload: 0)
-        jumbo.raw([6, 0, 0xC2, 4, 0, 1, 0x11, 0x78])   // hop-by-hop: Jumbo Payload of 70 008
+        jumbo.raw([6, 0, 0xC2, 4, 0, 1, 0x11, 0x78]) // hop-by-hop: Jumbo Payload of 70 008
         jumbo.tcp(sport: 1, dport: 2, flags: TCPFlags.ack); jumbo.zeros(70_008 - 8 - 20)
         let facts = jumbo.decode(captured: 200)
         XCTAssertEqual(facts.kind, .ipv6)
@@ -335,7 +375,8 @@ final class PacketDecoderTests: XCTestCase {
         XCTAssertEqual(fake.decode().issue, .ipv6Jumbogram)
         // BIG TCP as its sender's capture shows it: payload length 0, TCP right after.
         var big = FrameBuilder()
-        big.ethernet(type: 0x86DD); big.ipv6(next: 6, payload: 0); big.tcp(sport: 1, dport: 2, flags: TCPFlags.ack); big.zeros(80_000)
+        big.ethernet(type: 0x86DD); big.ipv6(next: 6, payload: 0); big.tcp(sport: 1, dport: 2, flags: TCPFlags.ack);
+        big.zeros(80_000)
         let bigFacts = big.decode(captured: 128)
         XCTAssertEqual(bigFacts.kind, .ipv6)
         XCTAssertEqual(Int(bigFacts.octets), big.bytes.count - 14)
@@ -351,7 +392,8 @@ final class PacketDecoderTests: XCTestCase {
     func testPPPoESessionsCarryTheirIPPackets() {
         for vlans: [(tpid: UInt16, tci: UInt16)] in [[], [(0x88A8, 100), (0x8100, 200)]] {
             var f = FrameBuilder()
-            f.ethernet(type: 0x8864, vlans: vlans); f.pppoe(session: 0x1234, protocolNumber: 0x0021, payload: 20 + 20 + 10)
+            f.ethernet(type: 0x8864, vlans: vlans);
+            f.pppoe(session: 0x1234, protocolNumber: 0x0021, payload: 20 + 20 + 10)
             f.ipv4(proto: 6, payload: 30); f.tcp(sport: 4000, dport: 80, flags: TCPFlags.syn); f.zeros(10)
             let facts = f.decode()
             XCTAssertEqual(facts.kind, .ipv4)

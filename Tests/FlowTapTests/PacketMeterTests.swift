@@ -1,14 +1,18 @@
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapMeter
-import XCTest
 
 final class PacketMeterTests: XCTestCase {
-    func makeMeter(_ records: RecordSet = [.l3, .l4], sampling: Sampling = Sampling(), vnet: Int = 0,
-                   own: OwnExportFilter = OwnExportFilter()) -> PacketMeter {
-        PacketMeter(records: records, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60), maxFlows: 64,
-                    point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
-                    sampling: sampling, vnetHeader: vnet, ownExport: own)
+    func makeMeter(
+        _ records: RecordSet = [.l3, .l4], sampling: Sampling = Sampling(), vnet: Int = 0,
+        own: OwnExportFilter = OwnExportFilter()
+    ) -> PacketMeter {
+        PacketMeter(
+            records: records, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60), maxFlows: 64,
+            point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
+            sampling: sampling, vnetHeader: vnet, ownExport: own)
     }
 
     func feed(_ meter: inout PacketMeter, _ frame: [UInt8], now: UInt64 = 1) {
@@ -17,7 +21,9 @@ final class PacketMeterTests: XCTestCase {
 
     func records(_ meter: inout PacketMeter) -> [FlowRecord] {
         var out: [FlowRecord] = []
-        _ = meter.cache.expireAll(reason: .forcedEnd) { out.append(copy $0); return true }
+        _ = meter.cache.expireAll(reason: .forcedEnd) {
+            out.append(copy $0); return true
+        }
         return out
     }
 
@@ -35,7 +41,9 @@ final class PacketMeterTests: XCTestCase {
         own.udp(sport: 4739, dport: 4739, payload: 10)
         own.zeros(10)
         var filter = OwnExportFilter()
-        filter.add(source: IPAddress("10.77.9.1")!, sourcePort: 4739, destination: IPAddress("10.77.9.2")!, destinationPort: 4739)
+        filter.add(
+            source: IPAddress("10.77.9.1")!, sourcePort: 4739, destination: IPAddress("10.77.9.2")!,
+            destinationPort: 4739)
         var m2 = makeMeter(own: filter)
         feed(&m2, own.bytes)
         XCTAssertEqual(m2.counters.ownExport, 1, "flowtap's own export packets are not metered")
@@ -43,8 +51,10 @@ final class PacketMeterTests: XCTestCase {
         // The port prefilter lets these through; the full test must not take them for ours.
         // Nor is our source address and port sent elsewhere (a spoofed source hides nothing), or
         // sent to the collector's address on another port.
-        let others: [(UInt32, UInt16, UInt32, UInt16)] = [(0x0A4D_0901, 4739 + 64, 0x0A4D_0902, 4739), (0x0A4D_0903, 4739, 0x0A4D_0902, 4739),
-                                                          (0x0A4D_0901, 4739, 0x0A4D_0905, 4739), (0x0A4D_0901, 4739, 0x0A4D_0902, 4740)]
+        let others: [(UInt32, UInt16, UInt32, UInt16)] = [
+            (0x0A4D_0901, 4739 + 64, 0x0A4D_0902, 4739), (0x0A4D_0903, 4739, 0x0A4D_0902, 4739),
+            (0x0A4D_0901, 4739, 0x0A4D_0905, 4739), (0x0A4D_0901, 4739, 0x0A4D_0902, 4740)
+        ]
         for (source, port, destination, destinationPort) in others {
             var other = FrameBuilder()
             other.ethernet(type: 0x0800)
@@ -82,7 +92,9 @@ final class PacketMeterTests: XCTestCase {
         f.ipv4(proto: 6, payload: 20 + 20_000)
         f.tcp(sport: 1, dport: 2, flags: TCPFlags.ack)
         f.zeros(20_000)
-        let header: [UInt8] = [VirtioNetHeader.needsChecksum, VirtioNetHeader.gsoTCPv4, 54, 0, 0xA8, 0x05, 34, 0, 16, 0, 0, 0]
+        let header: [UInt8] = [
+            VirtioNetHeader.needsChecksum, VirtioNetHeader.gsoTCPv4, 54, 0, 0xA8, 0x05, 34, 0, 16, 0, 0, 0
+        ]
         feed(&m, header + f.bytes)
         let r = records(&m)
         XCTAssertEqual(r.first?.packets, 14)

@@ -1,6 +1,7 @@
+import XCTest
+
 @testable import FlowTapEncode
 @testable import FlowTapMeter
-import XCTest
 
 final class SamplingTests: XCTestCase {
     func taken(_ sampling: Sampling, packets: Int) -> [Int] {
@@ -33,7 +34,8 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(Sampling(mode: .random).ipfixSelectorAlgorithm, 3)
         var options = ExportOptions()
         options.sampling = Sampling(interval: 64)
-        var encoder = IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: [.l3]), context: EncodingContext(systemInitMs: 0))
+        var encoder = IPFIXEncoder(
+            observationDomain: 1, layouts: RecordLayout.layouts(for: [.l3]), context: EncodingContext(systemInitMs: 0))
         let m = withMessage { XCTAssertTrue(encoder.writeOptions(options, to: &$0, nowMs: 0)) }
         // The process record follows the 16-byte header, the 60-byte options template set and a
         // 4-byte set header: domain (4), system init (8), selector (2), interval (4), space (4).

@@ -1,7 +1,8 @@
-@testable import FlowTapControl
-@testable import FlowTapDecode
 import Glibc
 import XCTest
+
+@testable import FlowTapControl
+@testable import FlowTapDecode
 
 /// The notify protocol against a real AF_UNIX datagram socket, as systemd listens on one, by path
 /// and in the abstract namespace; and the watchdog's rule.
@@ -15,8 +16,11 @@ final class ServiceNotifierTests: XCTestCase {
             for (i, b) in bytes.enumerated() { raw[i] = b }
             if bytes.first == UInt8(ascii: "@") { raw[0] = 0 }
         }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == UInt8(ascii: "@") ? 0 : 1))
-        let rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        let length = socklen_t(
+            MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == UInt8(ascii: "@") ? 0 : 1))
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
         XCTAssertEqual(rc, 0, "bind \(path): \(errno)")
         return fd
     }

@@ -1,7 +1,8 @@
-@testable import FlowTapBase
-@testable import FlowTapDecode
 import Glibc
 import XCTest
+
+@testable import FlowTapBase
+@testable import FlowTapDecode
 
 /// In a forked child, since the signal setup is the process's: a thread that unblocks SIGPIPE
 /// (as libdispatch's workers do) and writes to a socket whose peer is gone gets EPIPE instead

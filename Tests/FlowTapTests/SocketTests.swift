@@ -1,10 +1,11 @@
+import Glibc
+import SystemPackage
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapControl
 @testable import FlowTapDecode
 @testable import FlowTapSend
-import Glibc
-import SystemPackage
-import XCTest
 
 /// The syscall layer's sockets and addresses, on loopback and Unix sockets (no root needed).
 final class SocketTests: XCTestCase {
@@ -14,7 +15,8 @@ final class SocketTests: XCTestCase {
             let address = SocketAddress(ip, port: 4739)
             XCTAssertEqual(address.ipAddress, ip)
             XCTAssertEqual(address.family, ip.isIPv6 ? AF_INET6 : AF_INET)
-            XCTAssertEqual(Int(address.length), ip.isIPv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+            XCTAssertEqual(
+                Int(address.length), ip.isIPv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
         }
     }
 

@@ -1,10 +1,11 @@
 import CFlowTapLinux
 import CFlowTapTestSupport
+import Glibc
+import XCTest
+
 @testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapDevice
-import Glibc
-import XCTest
 
 /// Real TAPs, made in a private network namespace that exists only for this test's thread, so
 /// the host's interfaces are never touched. Needs root; skipped otherwise.
@@ -13,10 +14,14 @@ final class TapDeviceTests: XCTestCase {
     /// CLONE_NEWNET); the namespace disappears when the thread ends.
     func inPrivateNamespace(_ body: @escaping @Sendable () -> Void) throws {
         try XCTSkipUnless(geteuid() == 0, "needs root to create a network namespace and TAPs")
-        guard let thread = PosixThread(name: "tap-test", {
-            guard cftt_unshare_network_namespace() == 0 else { return XCTFail("unshare(CLONE_NEWNET) failed") }
-            body()
-        }) else { return XCTFail("no thread") }
+        guard
+            let thread = PosixThread(
+                name: "tap-test",
+                {
+                    guard cftt_unshare_network_namespace() == 0 else { return XCTFail("unshare(CLONE_NEWNET) failed") }
+                    body()
+                })
+        else { return XCTFail("no thread") }
         thread.join()
     }
 
@@ -41,7 +46,9 @@ final class TapDeviceTests: XCTestCase {
             } catch {
                 XCTFail("\(error)")
             }
-            XCTAssertTrue(Self.attachError("lo")?.problem.contains("not a TAP") ?? false, "\(String(describing: Self.attachError("lo")))")
+            XCTAssertTrue(
+                Self.attachError("lo")?.problem.contains("not a TAP") ?? false,
+                "\(String(describing: Self.attachError("lo")))")
         }
     }
 
@@ -51,7 +58,10 @@ final class TapDeviceTests: XCTestCase {
             do {
                 let a = try TapDevice.attach(name: "fta")
                 let b = try TapDevice.attach(name: "ftb")
-                XCTAssertEqual(system("ip link add ftbr type bridge stp_state 0 forward_delay 0 && ip link set fta master ftbr && ip link set ftb master ftbr && ip link set ftbr up"), 0)
+                XCTAssertEqual(
+                    system(
+                        "ip link add ftbr type bridge stp_state 0 forward_delay 0 && ip link set fta master ftbr && ip link set ftb master ftbr && ip link set ftbr up"
+                    ), 0)
                 var frame = FrameBuilder.tcpv4(payload: 64).bytes
                 frame[0] = 0x02 // unicast, locally administered
                 XCTAssertNotEqual(if_nametoindex("ftbr"), 0, "the bridge is in this namespace")

@@ -1,7 +1,8 @@
-@testable import FlowTapDecode
-@testable import FlowTapProbe
 import Foundation
 import XCTest
+
+@testable import FlowTapDecode
+@testable import FlowTapProbe
 
 /// `flowtap --version` and the package's version are the VERSION file's.
 final class VersionTests: XCTestCase {

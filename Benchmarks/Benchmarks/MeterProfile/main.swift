@@ -1,3 +1,4 @@
+import FlowTapDecode
 // The microbenchmark's workload without package-benchmark around it, shaped like
 // c/meter_bench.c so that the two compare line for line, under callgrind or a clock:
 //   MeterProfile [PACKETS] [ipv6|tcp]   meters PACKETS five times, prints ns per packet (median of
@@ -6,14 +7,13 @@
 //   valgrind --tool=callgrind MeterProfile 200000   instructions (run.sh does this, with the C
 //   twin's beside them, on a copy without debug info: valgrind 3.19 cannot read swiftc's DWARF 5)
 import Foundation
-import FlowTapDecode
 import MeterWorkload
 
 let packets = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10_000_000 : 10_000_000
 let kind = CommandLine.arguments.dropFirst(2).first
 let frames = kind == "ipv6" ? Workload.ipv6 : kind == "tcp" ? Workload.tcp : Workload.ipv4
 var meter = Workload.makeMeter()
-if kind == "tcp" {   // every flow's first segment, so that the measured ones are in order
+if kind == "tcp" { // every flow's first segment, so that the measured ones are in order
     Workload.runTCP(&meter, from: 0, count: Workload.flows)
 } else {
     Workload.fill(&meter, frames)

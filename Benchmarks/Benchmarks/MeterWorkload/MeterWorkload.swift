@@ -31,10 +31,14 @@ public enum Workload {
         bytes.initializeMemory(as: UInt8.self, repeating: 0, count: flows * frameLength)
         for i in 0 ..< flows {
             let f = bytes + i * frameLength
-            let header: [UInt8] = [0x02, 0x77, 0, 0, 0, 0x02, 0x02, 0x77, 0, 0, 0, 0x01, ipv6 ? 0x86 : 0x08, ipv6 ? 0xDD : 0x00]
+            let header: [UInt8] = [
+                0x02, 0x77, 0, 0, 0, 0x02, 0x02, 0x77, 0, 0, 0, 0x01, ipv6 ? 0x86 : 0x08, ipv6 ? 0xDD : 0x00
+            ]
             header.withUnsafeBytes { f.copyMemory(from: $0.baseAddress!, byteCount: 14) }
             let ip = f + 14
-            let flow = [UInt8(truncatingIfNeeded: i >> 16), UInt8(truncatingIfNeeded: i >> 8), UInt8(truncatingIfNeeded: i)]
+            let flow = [
+                UInt8(truncatingIfNeeded: i >> 16), UInt8(truncatingIfNeeded: i >> 8), UInt8(truncatingIfNeeded: i)
+            ]
             let udp: UnsafeMutableRawPointer
             if ipv6 { // fd00::/8 addresses, payload: the UDP header alone
                 ip.storeBytes(of: 0x60, as: UInt8.self)
@@ -49,14 +53,14 @@ public enum Workload {
                 udp.storeBytes(of: 8, toByteOffset: 5, as: UInt8.self)
             } else {
                 ip.storeBytes(of: 0x45, as: UInt8.self)
-                ip.storeBytes(of: 46, toByteOffset: 3, as: UInt8.self)   // total length 46: 20 + 8 + 18
+                ip.storeBytes(of: 46, toByteOffset: 3, as: UInt8.self) // total length 46: 20 + 8 + 18
                 ip.storeBytes(of: 64, toByteOffset: 8, as: UInt8.self)
                 ip.storeBytes(of: tcp ? 6 : 17, toByteOffset: 9, as: UInt8.self)
                 for (o, b) in ([10] + flow + [10, 77, 0, 2]).enumerated() {
                     ip.storeBytes(of: b, toByteOffset: 12 + o, as: UInt8.self)
                 }
                 udp = ip + 20
-                if tcp {   // total length 46: 20 + 20 + 6 bytes of payload
+                if tcp { // total length 46: 20 + 20 + 6 bytes of payload
                     udp.storeBytes(of: 5 << 4, toByteOffset: 12, as: UInt8.self)
                     udp.storeBytes(of: UInt8(TCPFlags.ack), toByteOffset: 13, as: UInt8.self)
                 } else {
@@ -77,9 +81,10 @@ public enum Workload {
     /// The forwarder's meter for this workload: l3+l4 records, timeouts that never fire, and a
     /// random hash seed as the forwarder has (a constant one would fold out of the hash).
     public static func makeMeter() -> PacketMeter {
-        PacketMeter(records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 3600, activeTimeoutSeconds: 3600),
-                    maxFlows: slots, point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
-                    hashSeed: UInt64.random(in: .min ... .max))
+        PacketMeter(
+            records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 3600, activeTimeoutSeconds: 3600),
+            maxFlows: slots, point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
+            hashSeed: UInt64.random(in: .min ... .max))
     }
 
     /// Meters every flow once, so that the measured packets update live flows.
@@ -115,7 +120,8 @@ public enum Workload {
             meter.meter(frame, length: length, now: 2)
             if meter.cache.pendingCount != 0 { _ = meter.cache.drainPending { _ in true } }
             let sequence = UnsafeMutableRawPointer(mutating: frame) + 14 + 20 + 4
-            sequence.storeBytes(of: (UInt32(bigEndian: sequence.loadUnaligned(as: UInt32.self)) &+ 6).bigEndian, as: UInt32.self)
+            sequence.storeBytes(
+                of: (UInt32(bigEndian: sequence.loadUnaligned(as: UInt32.self)) &+ 6).bigEndian, as: UInt32.self)
             n &+= 1
         }
     }

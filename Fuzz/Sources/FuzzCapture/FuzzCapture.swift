@@ -9,20 +9,23 @@ import FlowTapMeter
 /// packet and an offset inside the input.
 func fuzzCapture(_ input: UnsafeRawBufferPointer) -> CInt {
     var reader = CaptureReader(.memory(input))
-    var meter = PacketMeter(records: [.l2, .l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2),
-                            maxFlows: 64, point: ObservationPoint(ingressInterface: 0, egressInterface: 0, direction: 0),
-                            orderedExpiry: true)
+    var meter = PacketMeter(
+        records: [.l2, .l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2),
+        maxFlows: 64, point: ObservationPoint(ingressInterface: 0, egressInterface: 0, direction: 0),
+        orderedExpiry: true)
     var frames: UInt64 = 0
     while true {
         switch reader.next() {
         case let .frame(frame):
             frames += 1
-            precondition(frame.length >= 0 && frame.length <= CaptureParser.maxPacket + 14, "a frame longer than any record")
+            precondition(
+                frame.length >= 0 && frame.length <= CaptureParser.maxPacket + 14, "a frame longer than any record")
             var sum: UInt8 = 0
             for i in 0 ..< frame.length { sum &+= frame.bytes.load(fromByteOffset: i, as: UInt8.self) }
             _ = sum
             precondition(frame.originalLength >= frame.length, "a wire length below the bytes captured")
-            meter.meterCaptured(frame.bytes, length: frame.length, wireLength: frame.originalLength, now: frame.timestampNs)
+            meter.meterCaptured(
+                frame.bytes, length: frame.length, wireLength: frame.originalLength, now: frame.timestampNs)
             _ = meter.cache.drainPending { _ in true }
             meter.cache.expireInOrder(now: frame.timestampNs) { _ in true }
         case .otherLinkType, .cutLinkHeader:

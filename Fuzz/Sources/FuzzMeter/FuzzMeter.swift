@@ -56,7 +56,9 @@ struct FuzzConfiguration {
     let biflow: Bool
 
     init(_ b: UInt8) {
-        let sets: [RecordSet] = [[.l3, .l4], [.l2, .l3, .l4], [.l2], [.l3], [.l4], [.l2, .l4], [.l3, .l4], [.l2, .l3, .l4]]
+        let sets: [RecordSet] = [
+            [.l3, .l4], [.l2, .l3, .l4], [.l2], [.l3], [.l4], [.l2, .l4], [.l3, .l4], [.l2, .l3, .l4]
+        ]
         records = sets[Int(b & 7)]
         maxFlows = b & 0x08 != 0 ? 64 : 8
         vnetHeader = b & 0x10 != 0 ? 12 : 0
@@ -100,10 +102,11 @@ struct Harness: ~Copyable {
 
     init(_ config: FuzzConfiguration, mtuByte: UInt8) {
         self.config = config
-        var meter = PacketMeter(records: config.records, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60),
-                                maxFlows: config.maxFlows, point: ObservationPoint(ingressInterface: 7, egressInterface: 8, direction: 0),
-                                sampling: config.sampling, vnetHeader: config.vnetHeader, ownExport: Harness.ownExport,
-                                seed: 7, hashSeed: 0x5EED)
+        var meter = PacketMeter(
+            records: config.records, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60),
+            maxFlows: config.maxFlows, point: ObservationPoint(ingressInterface: 7, egressInterface: 8, direction: 0),
+            sampling: config.sampling, vnetHeader: config.vnetHeader, ownExport: Harness.ownExport,
+            seed: 7, hashSeed: 0x5EED)
         meter.cache.resetNotices = resets
         direction = DirectionMeter(meter, now: now)
         let minimum = Harness.minimumMTU[Int(config.records.rawValue)]
@@ -113,7 +116,9 @@ struct Harness: ~Copyable {
 
     static var ownExport: OwnExportFilter {
         var f = OwnExportFilter()
-        f.add(source: IPAddress("10.77.9.1")!, sourcePort: 4739, destination: IPAddress("10.77.9.2")!, destinationPort: 4739)
+        f.add(
+            source: IPAddress("10.77.9.1")!, sourcePort: 4739, destination: IPAddress("10.77.9.2")!,
+            destinationPort: 4739)
         return f
     }
 
@@ -127,7 +132,9 @@ struct Harness: ~Copyable {
     }
 
     mutating func advance(_ step: UInt8) {
-        let steps: [UInt64] = [0, 1_000_000, 10_000_000, 1_000_000_000, 5_000_000_000, 15_000_000_000, 61_000_000_000, 3_600_000_000_000]
+        let steps: [UInt64] = [
+            0, 1_000_000, 10_000_000, 1_000_000_000, 5_000_000_000, 15_000_000_000, 61_000_000_000, 3_600_000_000_000
+        ]
         now &+= steps[Int(step & 7)]
     }
 
@@ -167,20 +174,29 @@ struct Harness: ~Copyable {
             assembler.expire(now: now &+ 10_000_000_000) { biflowRecords.append($0) }
             assembler.flush(now: now) { biflowRecords.append($0) }
         }
-        run(IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: config.records), context: context), records, .ipfix)
-        run(NetFlowV9Encoder(sourceID: 1, layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9), context: context), records, .v9)
+        run(
+            IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: config.records), context: context),
+            records, .ipfix)
+        run(
+            NetFlowV9Encoder(
+                sourceID: 1, layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9), context: context),
+            records, .v9)
         run(NetFlowV5Encoder(observationDomain: 1, context: context), records, .v5)
         if config.biflow {
-            run(IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: config.records, biflow: true), context: context), biflowRecords, .ipfix)
+            run(
+                IPFIXEncoder(
+                    observationDomain: 1, layouts: RecordLayout.layouts(for: config.records, biflow: true),
+                    context: context), biflowRecords, .ipfix)
         }
         records.removeAll(keepingCapacity: true)
     }
 
     func run<E: MessageEncoder>(_ encoder: E, _ input: [FlowRecord], _ format: ExportFormat) {
         let transport = KeepingTransport(headerLength: 28)
-        let exporter = CollectorExporter(collector: CollectorAddress(format: format, host: IPAddress("10.77.9.2")!), encoder: encoder,
-                                         sender: transport, mtu: mtu, templateRefreshSeconds: 1, templateRefreshPackets: 4,
-                                         probeTotals: { (0, 0) }, logger: Logger(label: "fuzz"), wallClockMs: { 1_700_000_000_000 })
+        let exporter = CollectorExporter(
+            collector: CollectorAddress(format: format, host: IPAddress("10.77.9.2")!), encoder: encoder,
+            sender: transport, mtu: mtu, templateRefreshSeconds: 1, templateRefreshPackets: 4,
+            probeTotals: { (0, 0) }, logger: Logger(label: "fuzz"), wallClockMs: { 1_700_000_000_000 })
         for (i, r) in input.enumerated() {
             exporter.export(r, now: UInt64(i) &* 7)
             if i % 32 == 0 { exporter.tick(now: UInt64(i) &* 7 &+ 600) }

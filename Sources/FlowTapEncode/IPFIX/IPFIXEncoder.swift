@@ -1,4 +1,5 @@
 import FlowTapMeter
+
 /// IPFIX (RFC 7011) messages: a 16-byte header, a Template Set (ID 2) when templates are due,
 /// and Data Sets whose ID is the template ID, padded with zeros to 4 bytes (§3.3.1: shorter than
 /// any record, so a collector never mistakes padding for one).
@@ -32,8 +33,10 @@ public struct IPFIXEncoder: MessageEncoder {
     let processOptions: OptionsLayout
     let statisticsOptions: OptionsLayout
 
-    public init(observationDomain: UInt32, layouts: [RecordLayout?], context: EncodingContext,
-                initialSequence: UInt32 = 0) {
+    public init(
+        observationDomain: UInt32, layouts: [RecordLayout?], context: EncodingContext,
+        initialSequence: UInt32 = 0
+    ) {
         self.observationDomain = observationDomain
         self.context = context
         data = DataTemplates(layouts: layouts)
@@ -41,9 +44,11 @@ public struct IPFIXEncoder: MessageEncoder {
         let scope: [(element: UInt16, length: Int)] = [(149, 4)] // observationDomainId
         let process: [(element: UInt16, length: Int)] = [(160, 8), (304, 2), (305, 4), (306, 4)]
         let statistics: [(element: UInt16, length: Int)] = [(41, 8), (42, 8), (40, 8), (164, 8), (166, 8)]
-        processOptions = OptionsLayout(id: OptionsLayout.id(for: scope + process, avoiding: []), scope: scope, fields: process)
-        statisticsOptions = OptionsLayout(id: OptionsLayout.id(for: scope + statistics, avoiding: [processOptions.id]),
-                                          scope: scope, fields: statistics)
+        processOptions = OptionsLayout(
+            id: OptionsLayout.id(for: scope + process, avoiding: []), scope: scope, fields: process)
+        statisticsOptions = OptionsLayout(
+            id: OptionsLayout.id(for: scope + statistics, avoiding: [processOptions.id]),
+            scope: scope, fields: statistics)
     }
 
     /// Indexed by `RecordLayout.Kind.rawValue`.
@@ -52,7 +57,8 @@ public struct IPFIXEncoder: MessageEncoder {
     public var minimumMessageLength: Int { data.minimumMessageLength(headerLength: Self.headerLength) }
 
     public mutating func begin(_ message: inout MessageWriter, withTemplates: Bool) {
-        _ = data.begin(&message, headerLength: Self.headerLength, templateSetID: withTemplates ? Self.templateSetID : nil)
+        _ = data.begin(
+            &message, headerLength: Self.headerLength, templateSetID: withTemplates ? Self.templateSetID : nil)
     }
 
     public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
@@ -69,7 +75,8 @@ public struct IPFIXEncoder: MessageEncoder {
         sequence &+= UInt32(truncatingIfNeeded: recordsInMessage)
     }
 
-    public mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool {
+    public mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool
+    {
         message.count = Self.headerLength
         let start = message.count
         message.append16(Self.optionsTemplateSetID)
@@ -83,13 +90,24 @@ public struct IPFIXEncoder: MessageEncoder {
         message.appendZeros(padding4(message.count - start))
         message.set16(UInt16(message.count - start), at: start + 2)
         let domain = UInt64(observationDomain)
-        OptionsLayout.writeDataSets([
-            // 1-in-N sampling is samplingPacketInterval 1, samplingPacketSpace N − 1; unsampled 1 / 0.
-            (processOptions, [domain, context.systemInitMs, UInt64(options.sampling.ipfixSelectorAlgorithm),
-                              1, UInt64(options.sampling.interval - 1)]),
-            (statisticsOptions, [domain, options.exportedMessages, options.exportedRecords, options.exportedOctets,
-                                 options.ignoredPackets, options.notSentRecords]),
-        ], into: &message)
+        OptionsLayout.writeDataSets(
+            [
+                // 1-in-N sampling is samplingPacketInterval 1, samplingPacketSpace N − 1; unsampled 1 / 0.
+                (
+                    processOptions,
+                    [
+                        domain, context.systemInitMs, UInt64(options.sampling.ipfixSelectorAlgorithm),
+                        1, UInt64(options.sampling.interval - 1)
+                    ]
+                ),
+                (
+                    statisticsOptions,
+                    [
+                        domain, options.exportedMessages, options.exportedRecords, options.exportedOctets,
+                        options.ignoredPackets, options.notSentRecords
+                    ]
+                )
+            ], into: &message)
         writeHeader(&message, nowMs: nowMs, sequence: optionsSequence, domain: Self.optionsObservationDomain)
         optionsSequence &+= 2
         return true

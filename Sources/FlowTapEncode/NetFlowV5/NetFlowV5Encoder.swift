@@ -1,4 +1,5 @@
 import FlowTapMeter
+
 /// NetFlow v5 export packets: a 24-byte header and at most 30 fixed 48-byte records.
 ///
 /// v5 carries IPv4 flows only: others are refused (`.notExportable`) and counted, never
@@ -25,7 +26,10 @@ public struct NetFlowV5Encoder: MessageEncoder {
     }
     public private(set) var recordsInMessage = 0
 
-    public init(observationDomain: UInt32, context: EncodingContext, sampling: Sampling = Sampling(), initialSequence: UInt32 = 0) {
+    public init(
+        observationDomain: UInt32, context: EncodingContext, sampling: Sampling = Sampling(),
+        initialSequence: UInt32 = 0
+    ) {
         self.sampling = sampling
         engineType = UInt8(truncatingIfNeeded: observationDomain >> 8)
         engineID = UInt8(truncatingIfNeeded: observationDomain)
@@ -52,7 +56,8 @@ public struct NetFlowV5Encoder: MessageEncoder {
         guard record.key.ipVersion == 4 else { return .notExportable }
         let n = Self.parts(record)
         guard recordsInMessage + Int(n) <= Self.maxRecords,
-              message.count + Int(n) * Self.recordLength <= message.capacity else { return .full }
+            message.count + Int(n) * Self.recordLength <= message.capacity
+        else { return .full }
         for i in 0 ..< n {
             // Share the counts out: the first (total mod n) parts carry one more.
             let packets = record.packets / n + (i < record.packets % n ? 1 : 0)
@@ -63,12 +68,14 @@ public struct NetFlowV5Encoder: MessageEncoder {
         return .appended
     }
 
-    private func writeRecord(_ record: borrowing FlowRecord, packets: UInt32, octets: UInt32, into message: inout MessageWriter) {
+    private func writeRecord(
+        _ record: borrowing FlowRecord, packets: UInt32, octets: UInt32, into message: inout MessageWriter
+    ) {
         let k = record.key
         let isICMP = k.ipProtocol == 1
         message.appendRaw32(UInt32(truncatingIfNeeded: k.w0))
         message.appendRaw32(UInt32(truncatingIfNeeded: k.w2))
-        message.append32(0)                                       // nexthop
+        message.append32(0) // nexthop
         message.append16(Self.ifIndex16(record.ingressInterface))
         message.append16(Self.ifIndex16(record.egressInterface))
         message.append32(packets)
@@ -76,14 +83,14 @@ public struct NetFlowV5Encoder: MessageEncoder {
         message.append32(context.uptime(at: record.firstNs / 1_000_000))
         message.append32(context.uptime(at: record.lastNs / 1_000_000))
         message.append16(isICMP ? 0 : k.sourcePort)
-        message.append16(k.destinationPort)                       // ICMP: type << 8 | code, as v5 collectors expect
-        message.append8(0)                                        // pad1
+        message.append16(k.destinationPort) // ICMP: type << 8 | code, as v5 collectors expect
+        message.append8(0) // pad1
         message.append8(UInt8(truncatingIfNeeded: record.tcpFlags))
         message.append8(k.ipProtocol)
         message.append8(k.tos)
-        message.append32(0)                                       // src_as, dst_as
-        message.append16(0)                                       // src_mask, dst_mask
-        message.append16(0)                                       // pad2
+        message.append32(0) // src_as, dst_as
+        message.append16(0) // src_mask, dst_mask
+        message.append16(0) // pad2
     }
 
     /// v5 has 16 bits for an ifIndex; a larger one is sent as 0 ("unknown") rather than cut.
@@ -106,7 +113,8 @@ public struct NetFlowV5Encoder: MessageEncoder {
         sequence &+= UInt32(truncatingIfNeeded: recordsInMessage)
     }
 
-    public mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool {
+    public mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool
+    {
         false
     }
 }

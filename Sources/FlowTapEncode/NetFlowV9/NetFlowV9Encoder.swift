@@ -1,4 +1,5 @@
 import FlowTapMeter
+
 /// NetFlow v9 (RFC 3954) export packets: a 20-byte header, a Template FlowSet (ID 0) when
 /// templates are due, and Data FlowSets (ID = template ID) padded to 4 bytes (§5.3).
 ///
@@ -40,9 +41,11 @@ public struct NetFlowV9Encoder: MessageEncoder {
         // TOTAL_BYTES_EXP, TOTAL_PKTS_EXP, TOTAL_FLOWS_EXP, then the IPFIX counters for what was
         // ignored and not sent (IPFIX-range IDs in v9, which nfdump and Wireshark read).
         let statistics: [(element: UInt16, length: Int)] = [(40, 8), (41, 8), (42, 8), (164, 8), (166, 8)]
-        processOptions = OptionsLayout(id: OptionsLayout.id(for: scope + process, avoiding: taken), scope: scope, fields: process)
+        processOptions = OptionsLayout(
+            id: OptionsLayout.id(for: scope + process, avoiding: taken), scope: scope, fields: process)
         taken.insert(processOptions.id)
-        statisticsOptions = OptionsLayout(id: OptionsLayout.id(for: scope + statistics, avoiding: taken), scope: scope, fields: statistics)
+        statisticsOptions = OptionsLayout(
+            id: OptionsLayout.id(for: scope + statistics, avoiding: taken), scope: scope, fields: statistics)
     }
 
     public var templates: [Template?] { data.templates }
@@ -50,8 +53,9 @@ public struct NetFlowV9Encoder: MessageEncoder {
     public var minimumMessageLength: Int { data.minimumMessageLength(headerLength: Self.headerLength) }
 
     public mutating func begin(_ message: inout MessageWriter, withTemplates: Bool) {
-        templatesInMessage = data.begin(&message, headerLength: Self.headerLength,
-                                        templateSetID: withTemplates ? Self.templateFlowSetID : nil)
+        templatesInMessage = data.begin(
+            &message, headerLength: Self.headerLength,
+            templateSetID: withTemplates ? Self.templateFlowSetID : nil)
     }
 
     public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
@@ -67,7 +71,8 @@ public struct NetFlowV9Encoder: MessageEncoder {
         writeHeader(&message, count: recordsInMessage + templatesInMessage, nowMs: nowMs)
     }
 
-    public mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool {
+    public mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool
+    {
         message.count = Self.headerLength
         // One Options Template FlowSet per template, each padded to 4 bytes, as in RFC 3954's
         // figure: some collectors (python-netflow) read no further template after padding.
@@ -76,19 +81,30 @@ public struct NetFlowV9Encoder: MessageEncoder {
             message.append16(Self.optionsTemplateFlowSetID)
             message.append16(0)
             message.append16(layout.id)
-            message.append16(UInt16(4 * layout.scope.count))   // option scope length, bytes
-            message.append16(UInt16(4 * layout.fields.count))  // option length, bytes
+            message.append16(UInt16(4 * layout.scope.count)) // option scope length, bytes
+            message.append16(UInt16(4 * layout.fields.count)) // option length, bytes
             layout.writeSpecifiers(into: &message)
             message.appendZeros(padding4(message.count - start))
             message.set16(UInt16(message.count - start), at: start + 2)
         }
         let system = UInt64(sourceID)
-        OptionsLayout.writeDataSets([
-            (processOptions, [system, UInt64(options.sampling.interval), UInt64(options.sampling.netflowAlgorithm),
-                              context.systemInitMs]),
-            (statisticsOptions, [system, options.exportedOctets, options.exportedMessages, options.exportedRecords,
-                                 options.ignoredPackets, options.notSentRecords]),
-        ], into: &message)
+        OptionsLayout.writeDataSets(
+            [
+                (
+                    processOptions,
+                    [
+                        system, UInt64(options.sampling.interval), UInt64(options.sampling.netflowAlgorithm),
+                        context.systemInitMs
+                    ]
+                ),
+                (
+                    statisticsOptions,
+                    [
+                        system, options.exportedOctets, options.exportedMessages, options.exportedRecords,
+                        options.ignoredPackets, options.notSentRecords
+                    ]
+                )
+            ], into: &message)
         writeHeader(&message, count: 4, nowMs: nowMs)
         return true
     }
