@@ -34,6 +34,10 @@ echo "== layering (tools/layering.py)"
 swift package dump-package >/tmp/flowtap-package.json && python3 netns-tests/tools/layering.py /tmp/flowtap-package.json Sources
 stage_rc=$?
 
+echo "== style (swift format lint --strict, .swift-format)"
+limit 300 swift format lint --strict --recursive --parallel Sources Tests Fuzz/Sources Benchmarks/Benchmarks 2>&1 | tail -20
+format_rc=${PIPESTATUS[0]}
+
 echo "== test tools (pytest netns-tests/tools/tests)"
 limit 300 python3 -m pytest -q -p no:cacheprovider netns-tests/tools/tests 2>&1 | tail -3
 pytest_rc=${PIPESTATUS[0]}
@@ -89,6 +93,7 @@ for t in "$ROOT"/netns-tests/test_*.sh; do
   else failed=$((failed + 1)); failures+=("$name"); fi
 done
 [[ $stage_rc -eq 0 ]] || echo "layering FAILED: a target out of pipeline order, a forbidden or a stale dependency (see above)"
+[[ $format_rc -eq 0 ]] || echo "style FAILED: 'swift format format -i -r Sources Tests Fuzz/Sources Benchmarks/Benchmarks' fixes what it can"
 [[ $pytest_rc -eq 0 ]] || echo "test tools' tests FAILED (pytest netns-tests/tools/tests)"
 [[ ${#unit_failures[@]} -eq 0 ]] || echo "unit tests FAILED: ${unit_failures[*]} (see /tmp/flowtap-*.log)"
 [[ $fuzz_rc -eq 0 ]] || echo "fuzz FAILED (see Fuzz/artifacts)"
@@ -99,4 +104,4 @@ if [[ $skipped -gt 0 && ${CI:-} == true ]]; then
   echo "under CI every prerequisite was installed, so a skip is a failure"; skips_ok=0
 fi
 echo "netns-tests: $passed passed, $failed failed, $skipped skipped"
-[[ $stage_rc -eq 0 && $pytest_rc -eq 0 && ${#unit_failures[@]} -eq 0 && $fuzz_rc -eq 0 && $failed -eq 0 && $skips_ok -eq 1 ]]
+[[ $stage_rc -eq 0 && $format_rc -eq 0 && $pytest_rc -eq 0 && ${#unit_failures[@]} -eq 0 && $fuzz_rc -eq 0 && $failed -eq 0 && $skips_ok -eq 1 ]]

@@ -66,7 +66,7 @@ final class ControlServerTests: XCTestCase {
     func withServer(_ body: (UInt16, String) throws -> Void) throws {
         let listener = try MetricsListener(MetricsAddress(host: IPAddress("127.0.0.1"), port: 0))
         let port = SocketAddress.local(of: listener.descriptor)!.port
-        let path = NSTemporaryDirectoryPath() + "flowtap-control-\(getpid())-\(port).sock"
+        let path = temporaryDirectoryPath() + "flowtap-control-\(getpid())-\(port).sock"
         let control = try ControlSocket(path: path)
         defer { unlink(path) }
         let exportThread = ExportThread(rings: [], exporters: [], command: try ThreadCommand())
@@ -149,7 +149,7 @@ final class ControlServerTests: XCTestCase {
 }
 
 /// The temporary directory, with its slash.
-func NSTemporaryDirectoryPath() -> String {
+func temporaryDirectoryPath() -> String {
     let dir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
     return dir.hasSuffix("/") ? dir : dir + "/"
 }

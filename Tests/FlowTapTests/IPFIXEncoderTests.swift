@@ -204,7 +204,8 @@ final class IPFIXEncoderTests: XCTestCase {
         options.notSentRecords = 1
         let bytes = withMessage { m in XCTAssertTrue(encoder.writeOptions(options, to: &m, nowMs: 1_700_000_002_000)) }
         let process = encoder.processOptions.id, statistics = encoder.statisticsOptions.id
-        var expected: [UInt8] = [0x00, 0x0A, 0x00, 0x98, 0x65, 0x53, 0xF1, 0x02, 0, 0, 0, 0, 0, 0, 0, 0] // 152 bytes, seq 0, domain 0
+        // 152 bytes, seq 0, domain 0
+        var expected: [UInt8] = [0x00, 0x0A, 0x00, 0x98, 0x65, 0x53, 0xF1, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]
         expected += [0x00, 0x03, 0x00, 0x3C] // options template set: 4 + 26 + 30, aligned
         expected += [UInt8(process >> 8), UInt8(process & 0xFF), 0x00, 0x05, 0x00, 0x01] // 5 fields, 1 scope
         for (id, length) in [(149, 4), (160, 8), (304, 2), (305, 4), (306, 4)] as [(UInt16, UInt8)] {

@@ -44,7 +44,8 @@ final class SeccompTests: XCTestCase {
             guard ioctl(0, UInt(TIOCGWINSZ), &size) < 0 && errno == EPERM else { _exit(14) } // not TCGETS
             guard open("/etc/hostname", O_RDONLY) < 0 && errno == EACCES else { _exit(16) } // no file, quietly
             guard open("/proc/self/stat", O_RDONLY | O_CLOEXEC) < 0 && errno == EACCES else { _exit(21) }
-            guard open("/proc/self/stat", O_RDONLY | O_NONBLOCK) < 0 && errno == EACCES else { _exit(22) } // none passes
+            // None passes.
+            guard open("/proc/self/stat", O_RDONLY | O_NONBLOCK) < 0 && errno == EACCES else { _exit(22) }
             var mode = termios()
             errno = 0
             guard tcgetattr(0, &mode) == 0 || errno != EPERM else { _exit(15) } // TCGETS: the kernel answers

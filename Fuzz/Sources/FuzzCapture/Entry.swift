@@ -1,4 +1,6 @@
 /// As FuzzMeter's Entry.swift: libFuzzer's driver, with this target's callback.
+// swift-format-ignore: AlwaysUseLowerCamelCase
+// libFuzzer's C name.
 @_silgen_name("LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>,

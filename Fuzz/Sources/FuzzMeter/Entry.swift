@@ -1,6 +1,8 @@
 /// SwiftPM links an executable target with `main` aliased to `FuzzMeter_main`; built with
 /// -parse-as-library the module has no main of its own, so this one hands the process to
 /// libFuzzer's driver (LLVMFuzzerRunDriver, from -sanitize=fuzzer) with the fuzz callback.
+// swift-format-ignore: AlwaysUseLowerCamelCase
+// libFuzzer's C name.
 @_silgen_name("LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>,
