@@ -1,6 +1,6 @@
 // The seccomp filter flowtap installs after its privilege drop (cft_install_seccomp), the
 // SIGSYS handler of --seccomp trap, and the numbers of the calls its allowlist names
-// (Probe/SeccompAllowlist.swift). The BPF program is built with labels, and every jump offset
+// (FlowTapSecurity/SeccompAllowlist.swift). The BPF program is built with labels, and every jump offset
 // is computed from where its label lands, never counted by hand.
 #define _GNU_SOURCE
 #include "CFlowTapLinux.h"
@@ -212,7 +212,7 @@ int cft_install_seccomp(const int *allowed, int count, int trap, int output) {
 #endif
 }
 
-// The calls Probe/SeccompAllowlist.swift names, and no others: a name missing here is a
+// The calls FlowTapSecurity/SeccompAllowlist.swift names, and no others: a name missing here is a
 // misspelling or a new call, which SeccompTests catches (CFT_UNKNOWN_CALL). A call this
 // architecture lacks (aarch64 has no poll or epoll_wait) is known, and absent.
 #define CFT_ABSENT CFT_ABSENT_CALL

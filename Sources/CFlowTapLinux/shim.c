@@ -84,10 +84,9 @@ static void handled_set(sigset_t *set) {
 int cft_block_handled_signals(void) {
     sigset_t set;
     handled_set(&set);
-    // SIGPIPE is also ignored outright: threads flowtap does not start may unblock it
-    // (libdispatch's workers, which serve --metrics, unblock SIGPIPE among the synchronous
-    // signals), and there its default action would end the process the moment a scraper
-    // hangs up before its answer is written. Ignored, such a write fails with EPIPE.
+    // SIGPIPE is also ignored outright: should any thread unblock it, its default action would
+    // end the process the moment a peer hangs up before its answer is written. Ignored, such
+    // a write fails with EPIPE (and flowtap's own writes to sockets pass MSG_NOSIGNAL).
     struct sigaction ignore;
     memset(&ignore, 0, sizeof(ignore));
     ignore.sa_handler = SIG_IGN;

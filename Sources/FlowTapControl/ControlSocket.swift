@@ -35,6 +35,12 @@ public final class ControlSocket {
         }
         do {
             try SystemCall.removeFile(path) // a stale socket, or nothing
+        } catch {
+            throw SetupError(
+                "cannot replace the stale control socket \(path): \(error)",
+                fix: "check that flowtap may write \(directory), or give --control none")
+        }
+        do {
             socket = try Descriptor(socket: AF_UNIX, type: SOCK_STREAM, nonBlocking: true)
         } catch {
             throw SetupError("cannot open the control socket: \(error)", fix: "raise the open-file limit (ulimit -n)")

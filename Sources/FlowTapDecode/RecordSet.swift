@@ -1,5 +1,3 @@
-import FlowTapBase
-
 /// The record sets of `--record`, as in VPP flowprobe.
 public struct RecordSet: OptionSet, Sendable, Hashable {
     public let rawValue: UInt8

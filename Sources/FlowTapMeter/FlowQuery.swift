@@ -1,36 +1,5 @@
 import FlowTapDecode
 
-/// One live flow as `flowtap show flows` lists it: the cache entry's counts since its last
-/// report, with wall-clock times.
-public struct FlowSnapshot: Sendable {
-    public var key: FlowKey
-    public var packets: UInt64
-    public var octets: UInt64
-    public var firstNs: UInt64
-    public var lastNs: UInt64
-    public var tcpFlags: UInt16
-    /// This direction's view of its TCP connection's start; the control server joins it with
-    /// the reverse flow's to show the connection's latency.
-    public var handshake = TCPHandshake()
-    /// Retransmitted and out-of-order data segments since the last report (`TCPSequence`).
-    public var retransmitted: UInt32 = 0
-    public var outOfOrder: UInt32 = 0
-}
-
-/// What `show flows` orders by, largest first (age: the oldest first).
-public enum FlowOrder: String, Sendable, CaseIterable {
-    case bytes, packets, rate, age
-
-    package func score(_ s: FlowSnapshot, nowNs: UInt64) -> Double {
-        switch self {
-        case .bytes: Double(s.octets)
-        case .packets: Double(s.packets)
-        case .rate: Double(s.octets) / max(0.001, Double(s.lastNs &- s.firstNs) / 1e9)
-        case .age: Double(nowNs &- s.firstNs)
-        }
-    }
-}
-
 /// A question to a forwarder's cache: the top `limit` live flows by `order` among those
 /// `matches` accepts. Answered a slice of the table at a time between frames (`FlowQueryScan`),
 /// so a query never holds up forwarding for a whole table's scan.

@@ -1,25 +1,5 @@
 import FlowTapDecode
 
-/// flowEndReason (IANA IE 136).
-public enum FlowEndReason: UInt8, Sendable, CaseIterable {
-    case idleTimeout = 1
-    case activeTimeout = 2
-    case endOfFlowDetected = 3
-    case forcedEnd = 4
-    case lackOfResources = 5
-
-    /// As `flowtap read` prints it.
-    public var name: String {
-        switch self {
-        case .idleTimeout: "idle"
-        case .activeTimeout: "active"
-        case .endOfFlowDetected: "end-of-flow"
-        case .forcedEnd: "forced-end"
-        case .lackOfResources: "lack-of-resources"
-        }
-    }
-}
-
 /// One finished report of a flow, as the meter hands it to the export thread: the counts since the
 /// previous report of the same flow (delta counts), and why this report was made.
 public struct FlowRecord: Sendable, Equatable {
@@ -91,19 +71,5 @@ public struct FlowRecord: Sendable, Equatable {
         r.lastNs = reverseLastNs
         r.tcpFlags = reverseTCPFlags
         return r
-    }
-}
-
-/// Where a cache's flows were seen: the TAP they entered on, the TAP they left by, and the
-/// flowDirection the records carry. One per forwarding direction.
-public struct ObservationPoint: Sendable, Equatable {
-    public var ingressInterface: UInt32
-    public var egressInterface: UInt32
-    public var direction: UInt8
-
-    public init(ingressInterface: UInt32, egressInterface: UInt32, direction: UInt8) {
-        self.ingressInterface = ingressInterface
-        self.egressInterface = egressInterface
-        self.direction = direction
     }
 }

@@ -42,11 +42,13 @@ public enum Probe {
         let (state, oldState) = try openState(
             config, inherited: inherited, flowsKept: takeover?.offer.flowsKept ?? true, logger: logger)
         let taps = try openTAPs(config, inherited: inherited, logger: logger)
+        // The operator's listeners before the export: a --metrics or --control that cannot be had
+        // is the one line flowtap prints, before the export logs what it sends where.
+        let controlSocket = try ControlPlane.openSocket(config, inherited: inherited?.take(DescriptorNames.control))
+        let metricsListener = try ControlPlane.openMetrics(config, inherited: inherited?.take(DescriptorNames.metrics))
         let reports = ForwarderID.all(queues: config.queues).map { _ in ForwarderReport() }
         let export = try ExportWiring(
             config, reports: reports, inherited: inherited, systemInitMs: state.systemInitMs, logger: logger)
-        let controlSocket = try ControlPlane.openSocket(config, inherited: inherited?.take(DescriptorNames.control))
-        let metricsListener = try ControlPlane.openMetrics(config, inherited: inherited?.take(DescriptorNames.metrics))
         let handovers = try HandoverInbox()
         if let unused = inherited?.closeUnused(), !unused.isEmpty {
             logger.info("descriptors not needed by this configuration, closed: \(unused.joined(separator: " "))")

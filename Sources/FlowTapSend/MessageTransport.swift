@@ -1,6 +1,4 @@
-import FlowTapBase
 import Glibc
-import SystemPackage
 
 /// Where an exporter hands finished messages: `send` gets a message with `UDPSender.headerRoom`
 /// bytes free in front of it and returns 0 or -errno.

@@ -1,6 +1,5 @@
 import FlowTapBase
 import Glibc
-import SystemPackage
 
 /// `--output PATH`: the IPFIX files of a run, and of `read` (one file). Without rotation,
 /// one file, PATH, complete at the stop; with it, a new file every S seconds named

@@ -1,6 +1,4 @@
-import FlowTapBase
 import Glibc
-import SystemPackage
 
 /// The exporter's transport into `OutputFiles`: no headers in front of a message, and a
 /// message as large as IPFIX allows (65535 bytes, RFC 7011 §3.1).

@@ -1,6 +1,5 @@
 import FlowTapBase
 import Glibc
-import SystemPackage
 
 /// Sends finished messages to one collector through a raw socket, wrapped in the IP and UDP
 /// headers it builds in the room left in front of each message.

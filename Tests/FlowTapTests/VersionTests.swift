@@ -1,7 +1,6 @@
 import Foundation
 import XCTest
 
-@testable import FlowTapDecode
 @testable import FlowTapProbe
 
 /// `flowtap --version` and the package's version are the VERSION file's.
@@ -9,6 +8,6 @@ final class VersionTests: XCTestCase {
     func testTheVersionIsTheVersionFiles() throws {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../VERSION")
         let text = try String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertEqual(FlowtapVersion.string, text, "set the version in VERSION and in Probe/Version.swift alike")
+        XCTAssertEqual(FlowtapVersion.string, text, "set the version in VERSION and in FlowtapVersion.swift alike")
     }
 }

@@ -44,7 +44,7 @@ int cft_link_set_up(const char *name);
 
 /// pthread_sigmask(SIG_BLOCK, {INT, TERM, HUP, QUIT, USR1, USR2, PIPE}): threads created
 /// afterwards inherit the mask, so these signals reach only the signalfd. SIGPIPE is also set
-/// to SIG_IGN, for threads that unblock it (libdispatch's).
+/// to SIG_IGN, should any thread unblock it.
 int cft_block_handled_signals(void);
 
 /// signalfd(-1, {INT, TERM, HUP, QUIT, USR1, USR2, PIPE}, SFD_CLOEXEC | SFD_NONBLOCK).
@@ -84,9 +84,9 @@ int cft_set_no_new_privs(void);
 /// `count` system call numbers in `allowed` (at most 200) and makes every other fail with EPERM
 /// (logged by the kernel's audit, SECCOMP_FILTER_FLAG_LOG). With `trap`, every other raises
 /// SIGSYS instead: a handler, installed here, logs the call's number once to stderr and makes
-/// it fail with EPERM; such a call made while SIGSYS is blocked kills the process. open and
-/// openat pass only as O_RDONLY | O_NONBLOCK (libdispatch's worker monitor); other opens,
-/// socket and connect fail with EACCES without a log line; ioctl passes only as TCGETS. Another
+/// it fail with EPERM; such a call made while SIGSYS is blocked kills the process. open,
+/// openat, socket and connect fail with EACCES without a log line (glibc copes); ioctl passes
+/// only as TCGETS. Another
 /// architecture's calls kill the process. With `output` (--output), openat also passes with
 /// exactly CFT_OUTPUT_OPEN_FLAGS. -EFAULT: the program's layout is wrong (a bug).
 int cft_install_seccomp(const int *allowed, int count, int trap, int output);
