@@ -3,18 +3,27 @@
 # flows, as before. Under the streams of test_handover.sh: successors with options a handover
 # cannot change (--queues, a TAP, --offload), and one of another user, are refused with one
 # line and exit 1; a successor killed once it holds the descriptors, and one that fails once
-# the running flowtap has parked (its --metrics port is held), leave the running one to go
-# on; then a handover that succeeds. Checks: each exit status and line, the TAPs' carrier, the streams,
-# every flow in one record with the captured counts, no sequence failure.
+# the running flowtap has parked (it may start no thread: LimitNPROC= of 1 for the account it
+# runs as, which applies once it has dropped root), leave the running one to go on; then a
+# handover that succeeds. Checks: each exit status and line, the TAPs' carrier, the streams,
+# every flow in one record with the captured counts, no sequence failure; and --metrics, whose
+# listener goes with the descriptors, answers every scrape throughout, failed handovers included.
 source "$(dirname "$0")/lib.sh"
-plan 17
+plan 19
 require_root
-needs python3 nfcapd nfdump tcpdump tshark iperf3 ping setpriv
+needs python3 nfcapd nfdump tcpdump tshark iperf3 ping setpriv prlimit curl
 TOOLS=$(dirname "$0")/tools
 captured_link_up
-opts=(--collector "$C_IP:4739" --idle-timeout 120 --active-timeout 300)
+opts=(--collector "$C_IP:4739" --idle-timeout 120 --active-timeout 300 --metrics "$P_IP:9751")
 start_flowtap "${opts[@]}"
 check "h1 reaches h2 through flowtap" wait_ping
+# A scrape every 0.2 s from the collector's side for the whole test: ok or fail, a line each.
+(while :; do
+  out=$(ns "$NS_C" curl -sS -m 5 -o "$FT_OUT/scrape.txt" -w '%{http_code}' "http://$P_IP:9751/metrics" 2>&1)
+  if [[ $out == 200 ]] && grep -q '^flowtap_frames_total' "$FT_OUT/scrape.txt"; then echo ok; else echo "fail $(date +%T.%N) $out"; fi
+  sleep 0.2; done) >"$FT_OUT/scrapes.log" 2>/dev/null &
+SCRAPER=$!
+FT_PIDS+=("$SCRAPER")
 iperf3_server
 first=$PID_FLOWTAP
 changes_a=$(carrier_changes tapa) changes_b=$(carrier_changes tapb)
@@ -24,7 +33,7 @@ sleep 1
 # successor NAME ARGS...: a --takeover flowtap, its log $FT_OUT/NAME.log; sets SUCC.
 successor() {
   local name=$1; shift
-  ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --control "$FT_CONTROL" --seccomp trap --takeover "$@" \
+  ip netns exec "$NS_P" ${SUCC_LIMIT:-} "$FT_BIN" run --tap-a tapa --tap-b tapb --control "$FT_CONTROL" --seccomp trap --takeover "$@" \
     >"$FT_OUT/$name.log" 2>&1 &
   SUCC=$!
   FT_PIDS+=("$SUCC")
@@ -66,15 +75,14 @@ check "killed halfway (exit $rc, by PID $(cat "$FT_OUT/killer.log")): the runnin
   grep -qE "handover to PID $SUCC failed.*(forwarding goes on|flows as they were)" "$FT_OUT/flowtap.log"
 sleep 0.5
 
-# Failing after the park: its metrics port is held by another process.
-spawn HOLD "$NS_P" python3 "$TOOLS/sockets.py" hold-port "$P_IP" 9751 60
-wait_listening "$NS_P" 9751 t
-successor late "${opts[@]}" --metrics "$P_IP:9751"
+# Failing after the park: every listener and descriptor is had before it, so what is left to
+# fail is starting the threads, here refused by a limit of one process for the account.
+SUCC_LIMIT="prlimit --nproc=1:1" successor late "${opts[@]}"
 rc=0; wait "$SUCC" || rc=$?
 sed 's/^/    /' "$FT_OUT/late.log" | grep error || true
 for i in $(seq 150); do grep -q "handover to PID $SUCC failed" "$FT_OUT/flowtap.log" && break; sleep 0.1; done
 check "failing after the park (exit $rc, one line): the running flowtap forwards again with its flows" bash -c \
-  "test $rc -eq 1 && grep -q 'cannot serve --metrics' '$FT_OUT/late.log' && grep -q 'handover to PID $SUCC failed after the park.*flows as they were' '$FT_OUT/flowtap.log'"
+  "test $rc -eq 1 && grep -q 'cannot start a thread' '$FT_OUT/late.log' && grep -q 'handover to PID $SUCC failed after the park.*flows as they were' '$FT_OUT/flowtap.log'"
 check "  and it is the same process, still answering on its control socket" \
   ip netns exec "$NS_P" "$FT_BIN" show stats --control "$FT_CONTROL"
 sleep 1
@@ -86,6 +94,12 @@ check "the first flowtap hands over to the good successor and exits 0 (exit $rc)
   bash -c "test $rc -eq 0 && grep -q 'handed over to PID $SUCC' '$FT_OUT/flowtap.log'"
 PID_FLOWTAP=$SUCC
 streams_wait
+sleep 1
+kill "$SCRAPER" 2>/dev/null; wait "$SCRAPER" 2>/dev/null || true
+check "every scrape answered, across the failed handovers and the good one ($(grep -c ok "$FT_OUT/scrapes.log") ok, $(grep -c fail "$FT_OUT/scrapes.log") failed)" \
+  bash -c "test \$(grep -c fail '$FT_OUT/scrapes.log') -eq 0 && test \$(grep -c ok '$FT_OUT/scrapes.log') -ge 10"
+check "  the successor serves them, on the same listener" \
+  bash -c "ns() { ip netns exec \"\$@\"; }; ns '$NS_C' curl -sf -m 3 'http://$P_IP:9751/metrics' | grep -q '^flowtap_frames_total' && grep -q 'descriptors from .*metrics' '$FT_OUT/good.log'"
 after_a=$(carrier_changes tapa) after_b=$(carrier_changes tapb)
 kill -TERM "$PID_FLOWTAP"; rc=0; wait "$PID_FLOWTAP" || rc=$?
 check "the successor stops with exit 0" test "$rc" -eq 0

@@ -30,6 +30,8 @@ public final class ControlServer: @unchecked Sendable {
     static let httpHeadMs: UInt64 = 10_000
     static let httpIdleMs: UInt64 = 30_000
     static let writeMs: UInt64 = 10_000
+    /// How long a stopping control thread goes on answering what it was asked (`finishClients`).
+    static let drainMs: UInt64 = 500
 
     /// A connection: what it sent that is not answered yet, what is still to send, and when
     /// it is dropped if that does not move.
@@ -44,6 +46,8 @@ public final class ControlServer: @unchecked Sendable {
         var sent = 0
         var deadlineMs: UInt64
         var closeAfterWrite = false
+        /// Answers written whole: an HTTP client with none has a request on its way.
+        var answered = 0
         var writing: Bool { sent < output.count }
     }
 
@@ -92,6 +96,27 @@ public final class ControlServer: @unchecked Sendable {
             }
             if let socket, fds[1].revents != 0 { take(from: socket.descriptor, kind: .control, now: now) }
             if let metrics, http != nil, fds[2].revents != 0 { take(from: metrics.descriptor, kind: .http, now: now) }
+        }
+        finishClients()
+    }
+
+    /// Stopping (a signal, or a successor that took over the listeners): no new connection is
+    /// accepted (what waits in a listener's backlog is a successor's), and for at most
+    /// `drainMs` the clients already here are answered, so that a scrape in flight when a
+    /// handover comes is not cut; idle keep-alive connections close at once, as HTTP allows.
+    func finishClients() {
+        let until = MonotonicClock.nowMs() + Self.drainMs
+        while true {
+            clients.removeAll { !$0.writing && $0.input.isEmpty && $0.answered > 0 }
+            let now = MonotonicClock.nowMs()
+            guard !clients.isEmpty, now < until else { break }
+            var fds = clients.map { pollfd(fd: $0.fd, events: Int16($0.writing ? POLLOUT : POLLIN), revents: 0) }
+            guard SystemCall.poll(&fds, timeoutMs: CInt(clamping: until - now)) > 0 else { continue }
+            var i = clients.count
+            while i > 0 {
+                i -= 1
+                if fds[i].revents != 0 { step(i, events: fds[i].revents, now: MonotonicClock.nowMs()) }
+            }
         }
         clients.removeAll()
     }
@@ -173,6 +198,7 @@ public final class ControlServer: @unchecked Sendable {
         guard n > 0 else { return drop(i) }
         clients[i].sent += n
         guard !clients[i].writing else { return }
+        clients[i].answered += 1
         if clients[i].closeAfterWrite { return drop(i) }
         clients[i].output = []
         clients[i].sent = 0

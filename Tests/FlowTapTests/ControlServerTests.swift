@@ -63,7 +63,7 @@ final class ControlServerTests: XCTestCase {
 
     /// A server on real sockets: a metrics listener on loopback and a control socket, in its
     /// own thread, stopped by its doorbell at the end.
-    func withServer(_ body: (UInt16, String) throws -> Void) throws {
+    func withServer(_ body: (UInt16, String, Doorbell) throws -> Void) throws {
         let listener = try MetricsListener(MetricsAddress(host: IPAddress("127.0.0.1"), port: 0))
         let port = SocketAddress.local(of: listener.descriptor)!.port
         let path = temporaryDirectoryPath() + "flowtap-control-\(getpid())-\(port).sock"
@@ -85,7 +85,7 @@ final class ControlServerTests: XCTestCase {
             stop.ring()
             threads.joinAll()
         }
-        try body(port, path)
+        try body(port, path, stop)
     }
 
     func connectTCP(_ port: UInt16) throws -> Descriptor {
@@ -109,7 +109,7 @@ final class ControlServerTests: XCTestCase {
     }
 
     func testKeepAliveHeadAndATooLargeHead() throws {
-        try withServer { port, _ in
+        try withServer { port, _, _ in
             let s = try connectTCP(port)
             let request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
             try s.write(all: Array((request + request + "HEAD /metrics HTTP/1.1\r\n\r\n").utf8))
@@ -128,7 +128,7 @@ final class ControlServerTests: XCTestCase {
 
     /// A client that sends one byte a second holds up neither a scrape nor the control socket.
     func testASlowClientHoldsUpNobody() throws {
-        try withServer { port, path in
+        try withServer { port, path, _ in
             let slow = try connectTCP(port)
             try slow.write(all: Array("GE".utf8))
             for _ in 0 ..< 3 {
@@ -144,6 +144,26 @@ final class ControlServerTests: XCTestCase {
                 try slow.write(all: Array("T".utf8))
                 usleep(1_000_000)
             }
+        }
+    }
+
+    /// Stopping (a signal, a successor taking the listeners): a scrape already connected is
+    /// answered, and a keep-alive connection with nothing asked is closed at once.
+    func testAStoppingServerAnswersWhatItWasAsked() throws {
+        try withServer { port, _, stop in
+            let idle = try connectTCP(port)
+            try idle.write(all: Array("GET /metrics HTTP/1.1\r\n\r\n".utf8))
+            XCTAssertTrue(String(decoding: read(idle, atLeast: 100), as: UTF8.self).hasPrefix("HTTP/1.1 200 "))
+            let inFlight = try connectTCP(port)
+            usleep(100_000) // accepted by now
+            let stopped = MonotonicClock.nowMs()
+            stop.ring()
+            usleep(50_000)
+            try inFlight.write(all: Array("GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n".utf8))
+            let answer = String(decoding: read(inFlight, atLeast: 100), as: UTF8.self)
+            XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 "), "the request in flight is answered: \(answer)")
+            XCTAssertEqual(read(idle, atLeast: 1, seconds: 1), [], "the idle keep-alive connection is closed")
+            XCTAssertLessThan(MonotonicClock.nowMs() - stopped, 1000)
         }
     }
 }
