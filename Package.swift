@@ -13,11 +13,15 @@ let package = Package(
         // For the microbenchmark and the fuzzers (their own packages): the stages they drive.
         .library(name: "FlowTap", targets: ["FlowTapBase", "FlowTapDecode", "FlowTapDevice", "FlowTapMeter", "FlowTapEncode",
                                             "FlowTapSend", "FlowTapExport"]),
+        // For the fuzzer of the application-visibility parsers.
+        .library(name: "FlowTapInspect", targets: ["FlowTapInspect"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // JA4's SHA-256 (the application-visibility parsers): cryptography is a library's.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // `--metrics`: the Prometheus text exposition (flowtap serves it over HTTP itself).
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -29,6 +33,9 @@ let package = Package(
         .target(name: "FlowTapBase", dependencies: ["CFlowTapLinux", .product(name: "SystemPackage", package: "swift-system")]),
         // Frames: TAPs and capture files; bytes into facts.
         .target(name: "FlowTapDecode", dependencies: ["FlowTapBase"]),
+        // What a flow is, from its first bytes: the application-visibility parsers (TLS
+        // ClientHello and JA4 so far), bounded and allocation-free.
+        .target(name: "FlowTapInspect", dependencies: ["FlowTapBase", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FlowTapDevice", dependencies: ["FlowTapBase", "FlowTapDecode", .product(name: "SystemPackage", package: "swift-system")]),
         // Facts into flows.
         .target(name: "FlowTapMeter", dependencies: ["FlowTapBase", "FlowTapDecode"]),
@@ -73,8 +80,8 @@ let package = Package(
         // Test-only C: system call numbers the product never names, a private netns.
         .target(name: "CFlowTapTestSupport", path: "Tests/CFlowTapTestSupport"),
         .testTarget(name: "FlowTapTests", dependencies: [
-            "FlowTapBase", "FlowTapDecode", "FlowTapDevice", "FlowTapMeter", "FlowTapEncode", "FlowTapSend", "FlowTapExport",
-            "FlowTapControl", "FlowTapForward", "FlowTapSecurity", "FlowTapSetup", "FlowTapLifecycle", "FlowTapRead", "FlowTapProbe",
+            "FlowTapBase", "FlowTapDecode", "FlowTapInspect", "FlowTapDevice", "FlowTapMeter", "FlowTapEncode", "FlowTapSend",
+            "FlowTapExport", "FlowTapControl", "FlowTapForward", "FlowTapSecurity", "FlowTapSetup", "FlowTapLifecycle", "FlowTapRead", "FlowTapProbe",
             "CFlowTapLinux", "CFlowTapTestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
-// The libFuzzer targets of flowtap's per-frame path (FuzzMeter) and capture file reader (FuzzCapture): built by fuzz.sh with
+// The libFuzzer targets of flowtap's per-frame path (FuzzMeter), capture file reader (FuzzCapture) and
+// application-visibility parsers (FuzzInspect): built by fuzz.sh with
 // -sanitize=fuzzer,address -parse-as-library (as swift-protobuf's FuzzTesting does).
 import PackageDescription
 
@@ -10,5 +11,6 @@ let package = Package(
     targets: [
         .executableTarget(name: "FuzzMeter", dependencies: [.product(name: "FlowTap", package: "flowtap")]),
         .executableTarget(name: "FuzzCapture", dependencies: [.product(name: "FlowTap", package: "flowtap")]),
+        .executableTarget(name: "FuzzInspect", dependencies: [.product(name: "FlowTapInspect", package: "flowtap")]),
     ]
 )

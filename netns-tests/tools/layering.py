@@ -24,9 +24,9 @@ import re
 import sys
 
 # The pipeline, in the order it runs: Base; frames in (Decode, Device); facts into flows
-# (Meter); flows out (Encode, Send, Export); the operator's side (Control); the probe's parts
+# (Meter, with what Inspect reads of a flow's first bytes); flows out (Encode, Send, Export); the operator's side (Control); the probe's parts
 # (the per-frame loop, privilege drop, the wiring, the handover, `read`, `run`); the CLI.
-ORDER = ['CFlowTapLinux', 'FlowTapBase', 'FlowTapDecode', 'FlowTapDevice', 'FlowTapMeter', 'FlowTapEncode',
+ORDER = ['CFlowTapLinux', 'FlowTapBase', 'FlowTapDecode', 'FlowTapInspect', 'FlowTapDevice', 'FlowTapMeter', 'FlowTapEncode',
          'FlowTapSend', 'FlowTapExport', 'FlowTapControl', 'FlowTapForward', 'FlowTapSecurity', 'FlowTapSetup',
          'FlowTapLifecycle', 'FlowTapRead', 'FlowTapProbe', 'flowtap']
 
@@ -41,6 +41,7 @@ FORBIDDEN = {
                         'FlowTapExport', 'FlowTapControl', 'FlowTapForward'},
     # The frame path's own stages take no package but the standard library's and swift-system.
     'FlowTapDecode': {'Logging', 'Prometheus', 'ArgumentParser'},
+    'FlowTapInspect': {'Logging', 'Prometheus', 'ArgumentParser'},
     'FlowTapMeter': {'Logging', 'Prometheus', 'ArgumentParser'},
 }
 

@@ -1,0 +1,48 @@
+/// Bytes of a field a parser copied out of a packet (a server name, an ALPN protocol, a
+/// fingerprint), in place, at most `capacity` of them: no allocation, a fixed size in whatever
+/// holds it. A longer value keeps its first `capacity` bytes and says it was cut.
+public struct BoundedText<let capacity: Int>: Sendable, Equatable {
+    public private(set) var bytes = InlineArray<capacity, UInt8>(repeating: 0)
+    public private(set) var count = 0
+    /// The value was longer than `capacity`: only its start is here.
+    public private(set) var truncated = false
+
+    public init() {}
+
+    public init(_ text: String) {
+        self.init()
+        for byte in text.utf8 { append(byte) }
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// Appends one byte, or marks the text cut when it is full.
+    public mutating func append(_ byte: UInt8) {
+        guard count < capacity else {
+            truncated = true
+            return
+        }
+        bytes[count] = byte
+        count += 1
+    }
+
+    /// Replaces the text with `length` bytes at `start`.
+    public mutating func set(_ start: UnsafeRawPointer, length: Int) {
+        self = BoundedText()
+        for i in 0 ..< length { append(start.load(fromByteOffset: i, as: UInt8.self)) }
+    }
+
+    /// The bytes as a String, invalid UTF-8 replaced (for the operator's view and the tests).
+    public var string: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        for i in 0 ..< count { out.append(bytes[i]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        guard a.count == b.count, a.truncated == b.truncated else { return false }
+        for i in 0 ..< a.count where a.bytes[i] != b.bytes[i] { return false }
+        return true
+    }
+}

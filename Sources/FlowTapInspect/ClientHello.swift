@@ -1,0 +1,156 @@
+import FlowTapBase
+
+/// The TLS ClientHello at the start of a client's byte stream (RFC 8446 §4.1.2; RFC 5246
+/// §7.4.1.2 for TLS 1.2 and earlier, whose hello may carry no extensions), on any port: its
+/// records (RFC 8446 §5.1) put together, since a large hello spans several TCP segments and may
+/// span several records, and its fields read within their stated lengths, each of which is
+/// checked against what holds it. A stream that does not begin with a handshake record is not
+/// TLS; one that does but breaks a length is malformed; neither is waited for.
+public enum ClientHello {
+    /// The most handshake bytes put together: a hello larger than this is given up
+    /// (`InspectIssue.helloTooLarge`). Browsers' hellos with post-quantum key shares are about
+    /// 1.8 KB; 16 KiB is TLS's largest record.
+    public static let maxHandshake = 16_384
+
+    public enum Outcome: Sendable, Equatable {
+        /// The stream does not start with a TLS handshake record carrying a ClientHello.
+        case notTLS
+        /// More of the stream is needed: at least `bytes` from its start.
+        case incomplete(bytes: Int)
+        case complete(ClientHelloFacts)
+        case malformed(InspectIssue)
+    }
+
+    /// Reads the ClientHello at the start of `stream` (the client's bytes from the first), with
+    /// `scratch` (at least `maxHandshake` bytes) to put a hello split over records together.
+    /// `transport`: "t" for TLS over TCP, "q" for QUIC's CRYPTO frames (JA4's first character).
+    public static func parse(
+        _ stream: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
+        transport: UInt8 = UInt8(ascii: "t")
+    ) -> Outcome {
+        guard let base = stream.baseAddress, stream.count >= 1 else { return .incomplete(bytes: 5) }
+        guard base.u8(0) == 0x16 else { return .notTLS }
+        guard stream.count >= 5 else { return .incomplete(bytes: 5) }
+        guard base.u8(1) == 3 else { return .notTLS }
+        let room = min(scratch.count, maxHandshake)
+        guard let out = scratch.baseAddress, room >= 4 else { return .malformed(.helloTooLarge) }
+        // Records, one after another, until the handshake message is whole (copied up to
+        // `room` bytes: what follows the hello in its record is copied too, and ignored).
+        var assembled = 0
+        var needed = 0
+        var offset = 0
+        while needed == 0 || assembled < needed {
+            guard stream.count >= offset + 5 else { return .incomplete(bytes: offset + 5) }
+            guard base.u8(offset) == 0x16, base.u8(offset + 1) == 3 else { return .malformed(.badTLSRecord) }
+            let length = Int(base.be16(offset + 3))
+            guard length > 0, length <= 16_384 else { return .malformed(.badTLSRecord) }
+            let there = min(length, stream.count - offset - 5)
+            let take = min(there, room - assembled)
+            (out + assembled).copyMemory(from: base + offset + 5, byteCount: take)
+            assembled += take
+            if needed == 0 && assembled >= 4 {
+                guard out.load(as: UInt8.self) == 1 else { return .notTLS }
+                let body = Int(UnsafeRawPointer(out).be16(2)) | Int(out.load(fromByteOffset: 1, as: UInt8.self)) << 16
+                guard body >= 38 else { return .malformed(.badClientHello) }
+                guard body + 4 <= room else { return .malformed(.helloTooLarge) }
+                needed = body + 4
+            }
+            if needed != 0 && assembled >= needed { break }
+            guard there == length else { return .incomplete(bytes: offset + 5 + length) }
+            guard assembled < room else { return .malformed(.helloTooLarge) }
+            offset += 5 + length
+        }
+        return body(UnsafeRawPointer(out) + 4, length: needed - 4, transport: transport)
+    }
+
+    /// The ClientHello's body, `length` bytes at `p`.
+    static func body(_ p: UnsafeRawPointer, length end: Int, transport: UInt8) -> Outcome {
+        var facts = ClientHelloFacts()
+        var ja4 = JA4.Ingredients(transport: transport)
+        let legacyVersion = p.be16(0)
+        var at = 2 + 32
+        let sessionID = Int(p.u8(at))
+        at += 1 + sessionID
+        guard sessionID <= 32, at + 2 <= end else { return .malformed(.badClientHello) }
+        let cipherBytes = Int(p.be16(at))
+        at += 2
+        guard cipherBytes % 2 == 0, at + cipherBytes <= end else { return .malformed(.badClientHello) }
+        for i in stride(from: at, to: at + cipherBytes, by: 2) { ja4.cipher(p.be16(i)) }
+        at += cipherBytes
+        guard at + 1 <= end else { return .malformed(.badClientHello) }
+        at += 1 + Int(p.u8(at))
+        guard at <= end else { return .malformed(.badClientHello) }
+        var highest: UInt16 = 0
+        if at + 2 <= end {
+            let extensionsEnd = at + 2 + Int(p.be16(at))
+            at += 2
+            guard extensionsEnd <= end else { return .malformed(.badClientHello) }
+            while at < extensionsEnd {
+                guard at + 4 <= extensionsEnd else { return .malformed(.badClientHello) }
+                let type = p.be16(at)
+                let dataLength = Int(p.be16(at + 2))
+                let data = at + 4
+                at = data + dataLength
+                guard at <= extensionsEnd else { return .malformed(.badClientHello) }
+                guard !JA4.isGREASE(type) else { continue }
+                ja4.extensionType(type)
+                switch type {
+                case 0x0000:
+                    ja4.hasServerName = true
+                    guard serverName(p + data, length: dataLength, into: &facts.serverName) else {
+                        return .malformed(.badClientHello)
+                    }
+                case 0x0010:
+                    guard dataLength >= 2, Int(p.be16(data)) + 2 <= dataLength else {
+                        return .malformed(.badClientHello)
+                    }
+                    let listEnd = data + 2 + Int(p.be16(data))
+                    if data + 2 < listEnd {
+                        let first = Int(p.u8(data + 2))
+                        guard data + 3 + first <= listEnd else { return .malformed(.badClientHello) }
+                        facts.alpn.set(p + data + 3, length: first)
+                        if first > 0 { ja4.alpn(first: p.u8(data + 3), last: p.u8(data + 2 + first)) }
+                    }
+                case 0x002B:
+                    guard dataLength >= 1, Int(p.u8(data)) + 1 <= dataLength, p.u8(data) % 2 == 0 else {
+                        return .malformed(.badClientHello)
+                    }
+                    for i in stride(from: data + 1, to: data + 1 + Int(p.u8(data)), by: 2) {
+                        let v = p.be16(i)
+                        if !JA4.isGREASE(v) && v > highest { highest = v }
+                    }
+                case 0x000D:
+                    guard dataLength >= 2, Int(p.be16(data)) + 2 <= dataLength, p.be16(data) % 2 == 0 else {
+                        return .malformed(.badClientHello)
+                    }
+                    for i in stride(from: data + 2, to: data + 2 + Int(p.be16(data)), by: 2) {
+                        ja4.signatureAlgorithm(p.be16(i))
+                    }
+                default:
+                    break
+                }
+            }
+        }
+        facts.version = highest != 0 ? highest : legacyVersion
+        ja4.version = facts.version
+        ja4.write(into: &facts.ja4)
+        return .complete(facts)
+    }
+
+    /// The first host_name of a server_name extension's list (RFC 6066 §3); false when the
+    /// list overruns the extension.
+    static func serverName(_ p: UnsafeRawPointer, length: Int, into name: inout BoundedText<255>) -> Bool {
+        guard length >= 2 else { return false }
+        let listEnd = 2 + Int(p.be16(0))
+        guard listEnd <= length else { return false }
+        var at = 2
+        while at < listEnd {
+            guard at + 3 <= listEnd else { return false }
+            let nameLength = Int(p.be16(at + 1))
+            guard at + 3 + nameLength <= listEnd else { return false }
+            if p.u8(at) == 0 && name.isEmpty { name.set(p + at + 3, length: nameLength) }
+            at += 3 + nameLength
+        }
+        return true
+    }
+}

@@ -1,0 +1,199 @@
+import Crypto
+
+/// The JA4 TLS client fingerprint, as FoxIO's published JA4 specification defines it (JA4 is
+/// BSD-3-licensed; the other JA4+ methods are not, and flowtap has none of them): the
+/// transport, the highest version offered, whether a server name is given, the counts of
+/// cipher suites and extensions, the first ALPN value's first and last characters; then a
+/// SHA-256 (swift-crypto) of the sorted cipher suites, and one of the sorted extensions but
+/// SNI and ALPN followed by the signature algorithms in their order, each cut to 12 hex
+/// characters. GREASE values (RFC 8701) are left out everywhere.
+public enum JA4 {
+    /// RFC 8701's reserved values: 0x0A0A, 0x1A1A, … 0xFAFA.
+    @inline(__always)
+    public static func isGREASE(_ value: UInt16) -> Bool {
+        value & 0x0F0F == 0x0A0A && value >> 8 == value & 0xFF
+    }
+
+    /// What the fingerprint is made of, gathered while a hello is read; bounded, so that a
+    /// hostile hello costs at most these lists (a hello with more gets no fingerprint).
+    public struct Ingredients {
+        public static let maxCiphers = 256
+        public static let maxExtensions = 96
+        public static let maxSignatureAlgorithms = 64
+
+        let transport: UInt8
+        var version: UInt16 = 0
+        var hasServerName = false
+        var ciphers = InlineArray<256, UInt16>(repeating: 0)
+        var cipherCount = 0
+        var extensions = InlineArray<96, UInt16>(repeating: 0)
+        var extensionCount = 0
+        var signatureAlgorithms = InlineArray<64, UInt16>(repeating: 0)
+        var signatureAlgorithmCount = 0
+        /// The first ALPN value's first and last bytes; nil without one.
+        var alpn: (first: UInt8, last: UInt8)?
+        /// A list was longer than its bound: no fingerprint.
+        var overflow = false
+
+        public init(transport: UInt8) { self.transport = transport }
+
+        mutating func cipher(_ value: UInt16) {
+            guard !JA4.isGREASE(value) else { return }
+            guard cipherCount < Self.maxCiphers else {
+                overflow = true
+                return
+            }
+            ciphers[cipherCount] = value
+            cipherCount += 1
+        }
+
+        /// A non-GREASE extension's type, in the order of the hello.
+        mutating func extensionType(_ value: UInt16) {
+            guard extensionCount < Self.maxExtensions else {
+                overflow = true
+                return
+            }
+            extensions[extensionCount] = value
+            extensionCount += 1
+        }
+
+        mutating func signatureAlgorithm(_ value: UInt16) {
+            guard !JA4.isGREASE(value) else { return }
+            guard signatureAlgorithmCount < Self.maxSignatureAlgorithms else {
+                overflow = true
+                return
+            }
+            signatureAlgorithms[signatureAlgorithmCount] = value
+            signatureAlgorithmCount += 1
+        }
+
+        mutating func alpn(first: UInt8, last: UInt8) {
+            if alpn == nil { alpn = (first, last) }
+        }
+
+        /// The fingerprint, 36 characters; nothing when a list overflowed.
+        public mutating func write(into text: inout BoundedText<36>) {
+            text = BoundedText()
+            guard !overflow else { return }
+            text.append(transport)
+            let v = JA4.versionCode(version)
+            text.append(v.0)
+            text.append(v.1)
+            text.append(hasServerName ? UInt8(ascii: "d") : UInt8(ascii: "i"))
+            JA4.twoDigits(cipherCount, into: &text)
+            JA4.twoDigits(extensionCount, into: &text)
+            let a = JA4.alpnCode(alpn)
+            text.append(a.0)
+            text.append(a.1)
+            text.append(UInt8(ascii: "_"))
+            JA4.sort(&ciphers, count: cipherCount)
+            withUnsafeTemporaryAllocation(byteCount: 2048, alignment: 1) { list in
+                var n = 0
+                for i in 0 ..< cipherCount { JA4.hex(ciphers[i], comma: i > 0, into: list, at: &n) }
+                JA4.truncatedHash(UnsafeRawBufferPointer(rebasing: list[..<n]), empty: cipherCount == 0, into: &text)
+                text.append(UInt8(ascii: "_"))
+                // Extensions sorted, without SNI (0x0000) and ALPN (0x0010), then "_" and the
+                // signature algorithms as they came.
+                var kept = 0
+                for i in 0 ..< extensionCount where extensions[i] != 0x0000 && extensions[i] != 0x0010 {
+                    extensions[kept] = extensions[i]
+                    kept += 1
+                }
+                JA4.sort(&extensions, count: kept)
+                n = 0
+                for i in 0 ..< kept { JA4.hex(extensions[i], comma: i > 0, into: list, at: &n) }
+                if signatureAlgorithmCount > 0 {
+                    list[n] = UInt8(ascii: "_")
+                    n += 1
+                    for i in 0 ..< signatureAlgorithmCount {
+                        JA4.hex(signatureAlgorithms[i], comma: i > 0, into: list, at: &n)
+                    }
+                }
+                JA4.truncatedHash(UnsafeRawBufferPointer(rebasing: list[..<n]), empty: kept == 0, into: &text)
+            }
+        }
+    }
+
+    /// "13" for TLS 1.3 and so on; "00" for a version the specification does not name.
+    static func versionCode(_ version: UInt16) -> (UInt8, UInt8) {
+        let code: StaticString =
+            switch version {
+            case 0x0304: "13"
+            case 0x0303: "12"
+            case 0x0302: "11"
+            case 0x0301: "10"
+            case 0x0300: "s3"
+            case 0x0002: "s2"
+            case 0xFEFF: "d1"
+            case 0xFEFD: "d2"
+            case 0xFEFC: "d3"
+            default: "00"
+            }
+        return (code.utf8Start[0], code.utf8Start[1])
+    }
+
+    /// The first ALPN value's first and last characters when both are ASCII letters or
+    /// digits; else the first and last characters of its hex form; "00" without one.
+    static func alpnCode(_ alpn: (first: UInt8, last: UInt8)?) -> (UInt8, UInt8) {
+        guard let alpn else { return (UInt8(ascii: "0"), UInt8(ascii: "0")) }
+        if isAlphanumeric(alpn.first) && isAlphanumeric(alpn.last) { return (alpn.first, alpn.last) }
+        return (hexDigit(alpn.first >> 4), hexDigit(alpn.last & 0x0F))
+    }
+
+    static func isAlphanumeric(_ c: UInt8) -> Bool {
+        (0x30 ... 0x39).contains(c) || (0x41 ... 0x5A).contains(c) || (0x61 ... 0x7A).contains(c)
+    }
+
+    static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+    }
+
+    /// A count as two digits, 99 at most.
+    static func twoDigits(_ count: Int, into text: inout BoundedText<36>) {
+        let n = min(count, 99)
+        text.append(UInt8(ascii: "0") + UInt8(n / 10))
+        text.append(UInt8(ascii: "0") + UInt8(n % 10))
+    }
+
+    /// `value` as four lower-case hex digits, after a comma unless it is the first.
+    static func hex(_ value: UInt16, comma: Bool, into list: UnsafeMutableRawBufferPointer, at n: inout Int) {
+        if comma {
+            list[n] = UInt8(ascii: ",")
+            n += 1
+        }
+        for shift in stride(from: 12, through: 0, by: -4) {
+            list[n] = hexDigit(UInt8(truncatingIfNeeded: value >> UInt16(shift)) & 0x0F)
+            n += 1
+        }
+    }
+
+    /// The first 12 hex characters of the SHA-256 of `list`; twelve zeros for an empty list.
+    static func truncatedHash(_ list: UnsafeRawBufferPointer, empty: Bool, into text: inout BoundedText<36>) {
+        guard !empty else {
+            for _ in 0 ..< 12 { text.append(UInt8(ascii: "0")) }
+            return
+        }
+        var hasher = SHA256()
+        hasher.update(bufferPointer: list)
+        hasher.finalize().withUnsafeBytes { bytes in
+            for i in 0 ..< 6 {
+                text.append(hexDigit(bytes[i] >> 4))
+                text.append(hexDigit(bytes[i] & 0x0F))
+            }
+        }
+    }
+
+    /// Insertion sort of the first `count` values: at most a few hundred, once per hello.
+    static func sort<let n: Int>(_ values: inout InlineArray<n, UInt16>, count: Int) {
+        guard count > 1 else { return }
+        for i in 1 ..< count {
+            let v = values[i]
+            var j = i
+            while j > 0 && values[j - 1] > v {
+                values[j] = values[j - 1]
+                j -= 1
+            }
+            values[j] = v
+        }
+    }
+}
