@@ -38,14 +38,14 @@ let package = Package(
         .target(name: "FlowTapInspect", dependencies: ["FlowTapBase", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FlowTapDevice", dependencies: ["FlowTapBase", "FlowTapDecode", .product(name: "SystemPackage", package: "swift-system")]),
         // Facts into flows.
-        .target(name: "FlowTapMeter", dependencies: ["FlowTapBase", "FlowTapDecode"]),
+        .target(name: "FlowTapMeter", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapInspect"]),
         // Flows into messages, messages onto the wire or into files, and the thread that does both.
-        .target(name: "FlowTapEncode", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapMeter"]),
+        .target(name: "FlowTapEncode", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapInspect", "FlowTapMeter"]),
         .target(name: "FlowTapSend", dependencies: ["FlowTapBase", "FlowTapEncode", .product(name: "SystemPackage", package: "swift-system")]),
-        .target(name: "FlowTapExport", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapMeter", "FlowTapEncode", "FlowTapSend",
+        .target(name: "FlowTapExport", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapInspect", "FlowTapMeter", "FlowTapEncode", "FlowTapSend",
                                                       .product(name: "Logging", package: "swift-log")]),
         // The operator's side: the control socket, metrics, logs, the service manager.
-        .target(name: "FlowTapControl", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapMeter", "FlowTapSend", "FlowTapExport",
+        .target(name: "FlowTapControl", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapInspect", "FlowTapMeter", "FlowTapSend", "FlowTapExport",
                                                        .product(name: "Logging", package: "swift-log"),
                                                        .product(name: "Prometheus", package: "swift-prometheus"),
                                                        .product(name: "SystemPackage", package: "swift-system")]),
@@ -61,7 +61,7 @@ let package = Package(
                                                      "FlowTapSecurity", .product(name: "Logging", package: "swift-log")]),
         .target(name: "FlowTapLifecycle", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapControl", "FlowTapSetup",
                                                          .product(name: "Logging", package: "swift-log")]),
-        .target(name: "FlowTapRead", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapDevice", "FlowTapMeter", "FlowTapEncode",
+        .target(name: "FlowTapRead", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapDevice", "FlowTapInspect", "FlowTapMeter", "FlowTapEncode",
                                                     "FlowTapSend", "FlowTapExport", "FlowTapSetup",
                                                     .product(name: "Logging", package: "swift-log"),
                                                     .product(name: "SystemPackage", package: "swift-system")]),
@@ -72,7 +72,7 @@ let package = Package(
             name: "flowtap",
             dependencies: [
                 "FlowTapBase", "FlowTapDecode", "FlowTapMeter", "FlowTapEncode", "FlowTapSend", "FlowTapControl",
-                "FlowTapSecurity", "FlowTapSetup", "FlowTapRead", "FlowTapProbe",
+                "FlowTapInspect", "FlowTapSecurity", "FlowTapSetup", "FlowTapRead", "FlowTapProbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,3 +1,4 @@
+import FlowTapInspect
 import FlowTapMeter
 import FoundationEssentials
 
@@ -252,8 +253,21 @@ public struct RecordAnswer: Codable, Sendable, Equatable {
     /// `--biflow`: the reverse direction's counts.
     public var reversePackets: UInt64?
     public var reverseBytes: UInt64?
+    /// What the flow is (`--app-fields`): its application, and the name that says most of it
+    /// (TLS server name, HTTP host, DNS question); the other fields in JSON.
+    public var app: String?
+    public var name: String?
+    public var alpn: String?
+    public var tlsVersion: UInt16?
+    public var ja4: String?
+    public var httpMethod: String?
+    public var httpTarget: String?
+    public var httpUserAgent: String?
+    public var httpStatus: UInt16?
+    public var dnsType: UInt16?
+    public var dnsRcode: UInt8?
 
-    public init(_ r: FlowRecord, biflow: Bool = false) {
+    public init(_ r: FlowRecord, biflow: Bool = false, detail: ApplicationDetail? = nil) {
         (src, dst) = r.key.addresses
         sport = r.key.ipProtocol == 1 || r.key.ipProtocol == 58 ? 0 : r.key.sourcePort
         dport = r.key.destinationPort
@@ -275,6 +289,28 @@ public struct RecordAnswer: Codable, Sendable, Equatable {
         if biflow {
             reversePackets = r.reversePackets
             reverseBytes = r.reverseOctets
+        }
+        if r.application != 0, let id = ApplicationID(rawValue: r.application) { app = id.name }
+        if let detail { describe(detail) }
+    }
+
+    mutating func describe(_ detail: ApplicationDetail) {
+        let text = { (s: String) in s.isEmpty ? nil : s }
+        name = text(detail.name)
+        switch detail.facts {
+        case .none: break
+        case let .tls(t):
+            alpn = text(t.alpn.string)
+            tlsVersion = t.version
+            ja4 = text(t.ja4.string)
+        case let .http(h):
+            httpMethod = text(h.method.string)
+            httpTarget = text(h.target.string)
+            httpUserAgent = text(h.userAgent.string)
+            httpStatus = h.status == 0 ? nil : h.status
+        case let .dns(d):
+            dnsType = d.queryType
+            dnsRcode = d.responseCode ?? 0
         }
     }
 }

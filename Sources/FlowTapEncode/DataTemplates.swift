@@ -1,3 +1,4 @@
+import FlowTapInspect
 import FlowTapMeter
 
 /// A template: the ID a collector knows a record layout by.
@@ -11,10 +12,21 @@ public struct Template: Sendable, Equatable {
 struct DataTemplates {
     /// Indexed by `RecordLayout.Kind.rawValue`; nil for a kind this record set does not meter.
     let templates: [Template?]
+    /// With application fields: per IP layout kind, one template per `ApplicationField.Kind`
+    /// (index kind × 4 + application kind); empty without.
+    let applicationTemplates: [ApplicationTemplate?]
+    /// The application templates this stream has announced: they go with every template
+    /// refresh from then on.
+    private var announced: [Bool]
+    /// The template set's ID (IPFIX 2, NetFlow v9 0), for application templates announced in
+    /// the middle of a message.
+    private let templateSetID: UInt16
     private(set) var recordsInMessage = 0
+    /// Templates written in the message being built (NetFlow v9 counts them in its header).
+    private(set) var templatesInMessage = 0
     private var sets = SetPacker()
 
-    init(layouts: [RecordLayout?]) {
+    init(layouts: [RecordLayout?], applications: Bool = false, variable: Bool = true, templateSetID: UInt16 = 2) {
         var taken = Set<UInt16>()
         templates = layouts.map { layout in
             guard let layout else { return nil }
@@ -22,9 +34,26 @@ struct DataTemplates {
             taken.insert(id)
             return Template(id: id, layout: layout)
         }
+        var apps: [ApplicationTemplate?] = []
+        if applications {
+            for layout in layouts {
+                for kind in ApplicationField.Kind.allCases {
+                    guard let layout, layout.kind != .nonIP else {
+                        apps.append(nil)
+                        continue
+                    }
+                    let t = ApplicationTemplate(layout: layout, kind: kind, variable: variable, avoiding: taken)
+                    taken.insert(t.id)
+                    apps.append(t)
+                }
+            }
+        }
+        applicationTemplates = apps
+        announced = [Bool](repeating: false, count: apps.count)
+        self.templateSetID = templateSetID
     }
 
-    var ids: Set<UInt16> { Set(templates.compactMap { $0?.id }) }
+    var ids: Set<UInt16> { Set(templates.compactMap { $0?.id } + applicationTemplates.compactMap { $0?.id }) }
     var active: [(id: UInt16, layout: RecordLayout)] { templates.compactMap { $0.map { ($0.id, $0.layout) } } }
 
     /// The message a format with `headerLength` needs for one record of the largest layout
@@ -39,20 +68,72 @@ struct DataTemplates {
     mutating func begin(_ message: inout MessageWriter, headerLength: Int, templateSetID: UInt16?) -> Int {
         message.count = headerLength
         recordsInMessage = 0
+        templatesInMessage = 0
         sets.reset()
         guard let templateSetID else { return 0 }
         SetPacker.writeTemplateSet(id: templateSetID, active, into: &message)
-        return active.count
+        templatesInMessage = active.count
+        // The application templates announced so far, in a set of their own.
+        let again = applicationTemplates.indices.compactMap { announced[$0] ? applicationTemplates[$0] : nil }
+        if !again.isEmpty {
+            let start = message.count
+            message.append16(templateSetID)
+            message.append16(0)
+            for t in again { t.writeTemplate(into: &message) }
+            message.set16(UInt16(message.count - start), at: start + 2)
+            templatesInMessage += again.count
+        }
+        return templatesInMessage
     }
 
     mutating func append(
-        _ record: borrowing FlowRecord, to message: inout MessageWriter,
+        _ record: borrowing FlowRecord, detail: ApplicationDetail? = nil, to message: inout MessageWriter,
         context: EncodingContext
     ) -> AppendResult {
-        guard let template = templates[RecordLayout.kind(of: record).rawValue] else { return .notExportable }
+        let kind = RecordLayout.kind(of: record).rawValue
+        if record.application != 0 && !applicationTemplates.isEmpty {
+            let index = kind * ApplicationField.Kind.allCases.count + ApplicationField.Kind.of(detail).rawValue
+            if index < applicationTemplates.count, let t = applicationTemplates[index] {
+                let result = appendLabelled(record, detail, t, index, to: &message, context: context)
+                if result != .notExportable { return result }
+                // Larger than a whole message can carry (a small --mtu): without its fields.
+            }
+        }
+        guard let template = templates[kind] else { return .notExportable }
         guard sets.fits(id: template.id, length: template.layout.recordLength, in: message) else { return .full }
         sets.open(template.id, &message)
         message.append(record, as: template.layout, context: context)
+        recordsInMessage += 1
+        return .appended
+    }
+
+    /// A labelled flow's record in its application template, announced first (in a template
+    /// set before the record's data set) if this stream has not had it yet.
+    private mutating func appendLabelled(
+        _ record: borrowing FlowRecord, _ detail: ApplicationDetail?, _ t: ApplicationTemplate, _ index: Int,
+        to message: inout MessageWriter, context: EncodingContext
+    ) -> AppendResult {
+        let length = t.recordLength(detail)
+        let announce = !announced[index]
+        if announce {
+            // Closing the open set, the template set, then a new data set with the record.
+            let open = message.count + 3
+            guard open + t.templateLength + 4 + 4 + length + 3 <= message.capacity else {
+                return recordsInMessage == 0 && templatesInMessage == 0 ? .notExportable : .full
+            }
+            sets.close(&message)
+            let start = message.count
+            message.append16(templateSetID)
+            message.append16(0)
+            t.writeTemplate(into: &message)
+            message.set16(UInt16(message.count - start), at: start + 2)
+            announced[index] = true
+            templatesInMessage += 1
+        } else if !sets.fits(id: t.id, length: length, in: message) {
+            return recordsInMessage == 0 && templatesInMessage == 0 ? .notExportable : .full
+        }
+        sets.open(t.id, &message)
+        t.write(record, detail, into: &message, context: context)
         recordsInMessage += 1
         return .appended
     }

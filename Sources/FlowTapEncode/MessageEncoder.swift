@@ -1,4 +1,5 @@
 import FlowTapBase
+import FlowTapInspect
 import FlowTapMeter
 
 /// One export format: how a message starts, how records are packed into it, how it ends.
@@ -21,6 +22,12 @@ public protocol MessageEncoder {
     /// Appends one record (or, in NetFlow v5, the records it must be split into).
     mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult
 
+    /// Appends a labelled flow's record with its application fields (`detail`: what its
+    /// first bytes gave, nil for a label alone), in a template of its own.
+    mutating func append(
+        _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
+    ) -> AppendResult
+
     /// Data records carried by the message being built.
     var recordsInMessage: Int { get }
 
@@ -42,6 +49,13 @@ public protocol MessageEncoder {
 }
 
 extension MessageEncoder {
+    /// A format without application fields (NetFlow v5) writes the flow's record alone.
+    public mutating func append(
+        _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
+    ) -> AppendResult {
+        append(record, to: &message)
+    }
+
     /// Bytes of the options message this encoder writes (0 for a format without options): a
     /// smaller MTU could not carry it, so the configuration counts it in the minimum MTU.
     public var optionsMessageLength: Int {

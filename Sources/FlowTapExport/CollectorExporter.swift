@@ -1,6 +1,7 @@
 import FlowTapBase
 import FlowTapDecode
 import FlowTapEncode
+import FlowTapInspect
 import FlowTapMeter
 import FlowTapSend
 import Glibc
@@ -76,8 +77,12 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     }
 
     public func export(_ record: borrowing FlowRecord, now: UInt64) {
+        export(record, detail: nil, now: now)
+    }
+
+    public func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64) {
         if !isOpen { begin(now: now) }
-        switch encoder.append(record, to: &message) {
+        switch encoder.append(record, detail: detail, to: &message) {
         case .appended:
             return
         case .notExportable:
@@ -85,12 +90,12 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         case .full:
             flush(now: now)
             begin(now: now)
-            if encoder.append(record, to: &message) == .appended { return }
+            if encoder.append(record, detail: detail, to: &message) == .appended { return }
             // A small MTU may carry the templates or a record, not both: the templates go alone.
             if carriesTemplates {
                 flush(now: now)
                 begin(now: now)
-                if encoder.append(record, to: &message) == .appended { return }
+                if encoder.append(record, detail: detail, to: &message) == .appended { return }
             }
             statistics.recordsNotExportable += 1
         }

@@ -1,4 +1,5 @@
 import FlowTapBase
+import FlowTapInspect
 import FlowTapMeter
 import FlowTapSend
 import Synchronization
@@ -13,6 +14,15 @@ public final class ExportThread: @unchecked Sendable {
     public static let tickMs: CInt = 100
 
     let rings: [RecordRing]
+    /// Each ring's record details (`RecordDetail`), when the forwarders name flows.
+    let detailRings: [DetailRing]
+    /// The fields of records on their way through the joins, by the handle the record now
+    /// carries in `detailSerial` (this thread's own numbering, as records of several rings
+    /// meet here); taken out when the record goes to the collectors.
+    private var details: [UInt32: ApplicationDetail] = [:]
+    private var lastDetailHandle: UInt32 = 0
+    /// Records whose fields were not on their detail ring (it was full when they left).
+    public private(set) var detailsMissing: UInt64 = 0
     /// Collectors of uniflow records, and (with `--biflow`) of the assembled biflow records.
     let exporters: [any FlowExporter]
     let biflowExporters: [any FlowExporter]
@@ -40,10 +50,11 @@ public final class ExportThread: @unchecked Sendable {
     public var heartbeatMs: UInt64 { beat.load(ordering: .acquiring) }
 
     public init(
-        rings: [RecordRing], exporters: [any FlowExporter], biflowExporters: [any FlowExporter] = [],
-        biflow: BiflowAssembler? = nil, command: ThreadCommand
+        rings: [RecordRing], detailRings: [DetailRing] = [], exporters: [any FlowExporter],
+        biflowExporters: [any FlowExporter] = [], biflow: BiflowAssembler? = nil, command: ThreadCommand
     ) {
         self.rings = rings
+        self.detailRings = detailRings
         self.exporters = exporters
         self.biflowExporters = biflowExporters
         self.biflow = biflow
@@ -68,12 +79,21 @@ public final class ExportThread: @unchecked Sendable {
             if !carried.latency.isEmpty || !carried.biflow.isEmpty {
                 // Those that waited for their reverse wait again, here; a biflow record with no
                 // --biflow here any more has no collector left to go to.
-                if let biflow { for r in carried.biflow { biflow.add(r, now: nowNs) { self.toBiflow($0, now: now) } } }
-                for r in carried.latency { deliver(r, nowMs: now) }
+                // A handle this process did not give (a predecessor's) names nothing here.
+                let known = { (r: FlowRecord) -> FlowRecord in
+                    var r = r
+                    if self.details[r.detailSerial] == nil { r.detailSerial = 0 }
+                    return r
+                }
+                if let biflow {
+                    for r in carried.biflow { biflow.add(known(r), now: nowNs) { self.toBiflow($0, now: now) } }
+                }
+                for r in carried.latency { deliver(known(r), nowMs: now) }
                 carried = ([], [])
             }
-            for ring in rings {
-                ring.drain { record in deliver(copy record, nowMs: now) }
+            for (i, ring) in rings.enumerated() {
+                let detailRing = i < detailRings.count ? detailRings[i] : nil
+                ring.drain { record in deliver(copy record, details: detailRing, nowMs: now) }
             }
             timers(nowMs: now)
             if c == .park || c == .parkEmptied {
@@ -126,6 +146,26 @@ public final class ExportThread: @unchecked Sendable {
         latency.add(record, now: nowMs &* 1_000_000) { self.joined($0, now: nowMs) }
     }
 
+    /// A finished record whose fields, if it names some, wait on `details`: they are kept here
+    /// under a handle of this thread until the record goes to the collectors.
+    public func deliver(_ record: consuming FlowRecord, details ring: DetailRing?, nowMs: UInt64) {
+        let detail = record.detailSerial != 0 ? ring?.take(serial: record.detailSerial) : nil
+        if record.detailSerial != 0 && detail == nil { detailsMissing &+= 1 }
+        deliver(record, detail: detail, nowMs: nowMs)
+    }
+
+    /// A finished record and the fields it names (already taken off its ring).
+    public func deliver(_ record: consuming FlowRecord, detail: ApplicationDetail?, nowMs: UInt64) {
+        var r = record
+        r.detailSerial = 0
+        if let detail {
+            lastDetailHandle = lastDetailHandle == .max ? 1 : lastDetailHandle + 1
+            details[lastDetailHandle] = detail
+            r.detailSerial = lastDetailHandle
+        }
+        deliver(r, nowMs: nowMs)
+    }
+
     /// The joins' expiry, template requests, and each collector's timers.
     public func timers(nowMs: UInt64) {
         let nowNs = nowMs &* 1_000_000
@@ -158,8 +198,16 @@ public final class ExportThread: @unchecked Sendable {
     }
 
     private func joined(_ record: FlowRecord, now: UInt64) {
-        for exporter in exporters { exporter.export(record, now: now) }
-        biflow?.add(record, now: now &* 1_000_000) { self.toBiflow($0, now: now) }
+        let detail = record.detailSerial != 0 ? details.removeValue(forKey: record.detailSerial) : nil
+        if record.application != 0 {
+            for exporter in exporters { exporter.export(record, detail: detail, now: now) }
+        } else {
+            for exporter in exporters { exporter.export(record, now: now) }
+        }
+        // A biflow record carries both directions' labels' ids but no fields.
+        var r = record
+        r.detailSerial = 0
+        biflow?.add(r, now: now &* 1_000_000) { self.toBiflow($0, now: now) }
     }
 
     /// After `run` returned: the final statistics of each collector.

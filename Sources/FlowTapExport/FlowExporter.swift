@@ -1,3 +1,4 @@
+import FlowTapInspect
 import FlowTapMeter
 import FlowTapSend
 import Glibc
@@ -11,6 +12,8 @@ public protocol FlowExporter: AnyObject {
     var collector: CollectorAddress { get }
     var statistics: ExportStatistics { get }
     func export(_ record: borrowing FlowRecord, now: UInt64)
+    /// A labelled flow's record with the fields its first bytes gave (nil: the label alone).
+    func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64)
     /// Timers: retry of queued messages, template refresh, flush of a message that has waited.
     func tick(now: UInt64)
     /// Shutdown: sends the open message and what the queue holds, counting what cannot leave.
@@ -24,4 +27,11 @@ public protocol FlowExporter: AnyObject {
     var checkpointSlot: UnsafeMutablePointer<ExporterCheckpoint>? { get set }
     /// Goes on from a checkpoint of the same collector (before the first record).
     func resume(from checkpoint: ExporterCheckpoint)
+}
+
+extension FlowExporter {
+    /// An exporter that carries no application fields takes the record alone.
+    public func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64) {
+        export(record, now: now)
+    }
 }

@@ -1,3 +1,4 @@
+import FlowTapInspect
 import FlowTapMeter
 import FlowTapSend
 
@@ -8,15 +9,19 @@ public final class RecordCollector: FlowExporter {
     public let collector = CollectorAddress(file: "standard output")
     public private(set) var statistics = ExportStatistics()
     public var checkpointSlot: UnsafeMutablePointer<ExporterCheckpoint>?
-    let take: (FlowRecord) -> Void
+    let take: (FlowRecord, ApplicationDetail?) -> Void
 
-    public init(_ take: @escaping (FlowRecord) -> Void) {
+    public init(_ take: @escaping (FlowRecord, ApplicationDetail?) -> Void) {
         self.take = take
     }
 
     public func export(_ record: borrowing FlowRecord, now: UInt64) {
+        export(record, detail: nil, now: now)
+    }
+
+    public func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64) {
         statistics.records &+= 1
-        take(copy record)
+        take(copy record, detail)
     }
 
     public func tick(now: UInt64) {}

@@ -22,6 +22,9 @@ public struct ForwarderSetup: @unchecked Sendable {
     /// The flow-hash seed, random per process (`FlowKey.hash(seed:)`).
     public var hashSeed: UInt64
     public var ring: RecordRing
+    /// Where labelled flows' records send their fields ahead (`RecordDetail`); nil with
+    /// `--app-fields off`, which names no flow.
+    public var details: DetailRing? = nil
     /// Reset notices: this direction's, read by the other direction of the same queue (the TAP
     /// steers a flow's two directions to the same queue index), and the other direction's.
     public var resetsOut: SPSCRing<FlowKey>?
@@ -110,9 +113,10 @@ public struct Forwarder: ~Copyable {
             records: setup.records, policy: setup.policy, maxFlows: setup.maxFlows, point: setup.point,
             sampling: setup.sampling, vnetHeader: setup.vnetHeader, ownExport: setup.ownExport,
             seed: UInt64.random(in: .min ... .max), hashSeed: setup.hashSeed,
-            storage: setup.storage, adopting: setup.adopting)
+            storage: setup.storage, adopting: setup.adopting, inspect: setup.details != nil)
         meter.cache.wallOffsetNs = MonotonicClock.wallOffsetNs()
         meter.cache.resetNotices = setup.resetsOut
+        meter.cache.details = setup.details
         metering = DirectionMeter(meter, now: MonotonicClock.nowNs())
         buffer = .allocate(byteCount: Self.bufferSize, alignment: 64)
     }

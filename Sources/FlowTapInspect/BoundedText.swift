@@ -1,7 +1,7 @@
 /// Bytes of a field a parser copied out of a packet (a server name, an ALPN protocol, a
 /// fingerprint), in place, at most `capacity` of them: no allocation, a fixed size in whatever
 /// holds it. A longer value keeps its first `capacity` bytes and says it was cut.
-public struct BoundedText<let capacity: Int>: Sendable, Equatable {
+public struct BoundedText<let capacity: Int>: Sendable, Equatable, BitwiseCopyable {
     public private(set) var bytes = InlineArray<capacity, UInt8>(repeating: 0)
     public private(set) var count = 0
     /// The value was longer than `capacity`: only its start is here.

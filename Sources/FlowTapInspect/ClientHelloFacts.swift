@@ -1,6 +1,6 @@
 /// What a TLS ClientHello tells of its connection: the server it names, the first application
 /// protocol it offers, the highest version it offers, and its JA4 fingerprint.
-public struct ClientHelloFacts: Sendable, Equatable {
+public struct ClientHelloFacts: Sendable, Equatable, BitwiseCopyable {
     /// The server_name extension's host name (RFC 6066 §3); under ECH, the outer name.
     public var serverName = BoundedText<255>()
     /// The first protocol of the ALPN extension (RFC 7301), e.g. "h2".

@@ -1,6 +1,6 @@
 /// What a DNS message (RFC 1035 §4.1) tells of its flow: the question's name and type, and,
 /// in a response, its code.
-public struct DNSFacts: Sendable, Equatable {
+public struct DNSFacts: Sendable, Equatable, BitwiseCopyable {
     /// The question's name, dotted, as sent (no trailing dot; "." for the root).
     public var queryName = BoundedText<255>()
     public var queryType: UInt16 = 0

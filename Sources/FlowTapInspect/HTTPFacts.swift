@@ -1,6 +1,6 @@
 /// What an HTTP/1.x exchange (RFC 9112) tells of its flow: the request's method, target,
 /// version, Host and User-Agent, and the response's status.
-public struct HTTPFacts: Sendable, Equatable {
+public struct HTTPFacts: Sendable, Equatable, BitwiseCopyable {
     public var method = BoundedText<16>()
     /// The request target, its first `capacity` bytes (`truncated` says when it was longer).
     public var target = BoundedText<255>()

@@ -1,4 +1,5 @@
 import FlowTapDecode
+import FlowTapInspect
 import Synchronization
 
 /// The state of one flow between two reports. Times are the meter's clock (monotonic
@@ -19,6 +20,10 @@ struct FlowEntry {
     /// `closing`, this direction's `TCPHandshake.Role` and what of the handshake it still
     /// watches for (while it does, every packet takes `FlowCache.tcpControl`): bits below.
     var state: UInt8
+    /// What the flow's first bytes say it is (`FlowInspection`): while `inspecting`, every
+    /// packet takes `FlowCache.inspect`; after, the `ApplicationID` found (0 for none) and
+    /// whether `appSlot` holds its label. In the padding after `state`: no packet reads more.
+    var app: UInt8
     /// `TCPSequence`'s high mark: the end of the highest data seen.
     var highSequence: UInt32
     /// No later than the report's deadline (`ExpiryPolicy.deadline`): a packet at or after it
@@ -43,15 +48,28 @@ struct FlowEntry {
     var outOfOrder: UInt32
     /// With ordered expiry (`FlowCache.queue`): which of the queue's items is this flow's.
     var serial: UInt32
+    /// While inspecting a TCP flow whose SYN was seen (`startKnown`): the sequence number of its
+    /// first data byte.
+    var streamStart: UInt32
+    /// With `holdsSlot`: the flow's reassembly buffer while inspecting, its label after
+    /// (`ApplicationTable`).
+    var appSlot: UInt32
 
     /// A flow's entry before its first packet is counted.
     @inline(__always)
-    static func fresh(_ key: FlowKey, now: UInt64, dueNs: UInt64, serial: UInt32 = 0) -> FlowEntry {
+    static func fresh(_ key: FlowKey, now: UInt64, dueNs: UInt64, serial: UInt32 = 0, app: UInt8 = 0) -> FlowEntry {
         FlowEntry(
-            key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, state: 0, highSequence: 0, dueNs: dueNs,
-            firstNs: now, synUs: 0, ackUs: 0, dataUs: 0, holeStart: 0, holeEnd: 0,
-            retransmitted: 0, outOfOrder: 0, serial: serial)
+            key: key, packets: 0, octets: 0, lastNs: now, tcpFlags: 0, state: 0, app: app, highSequence: 0,
+            dueNs: dueNs, firstNs: now, synUs: 0, ackUs: 0, dataUs: 0, holeStart: 0, holeEnd: 0,
+            retransmitted: 0, outOfOrder: 0, serial: serial, streamStart: 0, appSlot: 0)
     }
+
+    /// `app`'s bits: the flow's first bytes are still looked at; the SYN gave `streamStart`;
+    /// `appSlot` is held; the `ApplicationID` found.
+    static let inspecting: UInt8 = 0x80
+    static let startKnown: UInt8 = 0x40
+    static let holdsSlot: UInt8 = 0x20
+    static let applicationMask: UInt8 = 0x1F
 
     /// A TCP FIN or RST came: the flow ends once `ExpiryPolicy.closeNs` passes without a packet
     /// (kept across active reports).
@@ -80,12 +98,13 @@ extension FlowCache {
     /// its stride, its alignment, and each field's offset.
     package static var entryLayout: [Int] {
         let fields: [PartialKeyPath<FlowEntry>] = [
-            \.key, \.packets, \.octets, \.lastNs, \.tcpFlags, \.state, \.highSequence,
+            \.key, \.packets, \.octets, \.lastNs, \.tcpFlags, \.state, \.app, \.highSequence,
             \.dueNs, \.firstNs, \.synUs, \.ackUs, \.dataUs, \.holeStart,
-            \.holeEnd, \.retransmitted, \.outOfOrder, \.serial
+            \.holeEnd, \.retransmitted, \.outOfOrder, \.serial, \.streamStart, \.appSlot
         ]
         return [MemoryLayout<FlowEntry>.stride, MemoryLayout<FlowEntry>.alignment]
             + fields.map { MemoryLayout<FlowEntry>.offset(of: $0) ?? -1 }
+            + [MemoryLayout<ApplicationDetail>.stride, ApplicationTable.bufferBytes]
     }
 }
 
@@ -164,6 +183,17 @@ public struct FlowCache: ~Copyable {
     /// in memory the caller owns (`storageBytes` long, 64-byte aligned), such as the shared
     /// memory that keeps the caches across a handover or a crash.
     let ownsStorage: Bool
+    /// Naming flows from their first bytes (`FlowInspection`): the pools, and the `app` a new
+    /// entry starts with (`FlowEntry.inspecting`, or 0 with `--app-fields off`, which then
+    /// costs each packet the one test of that byte).
+    public var apps: ApplicationTable
+    let freshApp: UInt8
+    /// Where records' application fields go to the export thread, each under the serial its
+    /// record names (`FlowRecord.detailSerial`); nil where nobody reads them (tests, the fuzzer).
+    public var details: DetailRing?
+    var lastDetailSerial: UInt32 = 0
+    /// Fields that found the detail ring full: their records go with the label alone.
+    public internal(set) var detailsLost: UInt64 = 0
 
     /// `maxFlows` below one set is taken as one set (configuration refuses it before).
     /// With `storage`, the table lives there: with `adopting`, its flows are those a previous
@@ -172,9 +202,11 @@ public struct FlowCache: ~Copyable {
     /// the sweep.
     public init(
         maxFlows: Int, policy: ExpiryPolicy, point: ObservationPoint, seed: UInt64 = 0,
-        storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false, orderedExpiry: Bool = false
+        storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false, orderedExpiry: Bool = false,
+        inspect: Bool = false
     ) {
         sets = Self.sets(maxFlows: maxFlows)
+        freshApp = inspect ? FlowEntry.inspecting : 0
         self.seed = seed
         capacity = sets * Self.ways
         self.policy = policy
@@ -185,6 +217,8 @@ public struct FlowCache: ~Copyable {
             entries = (storage + Self.entriesOffset(capacity: capacity)).bindMemory(
                 to: FlowEntry.self, capacity: capacity)
             if !adopting { tags.update(repeating: 0, count: capacity) }
+            apps = ApplicationTable(
+                flows: capacity, storage: storage + Self.applicationsOffset(capacity: capacity))
         } else {
             ownsStorage = true
             tags = .allocate(capacity: capacity)
@@ -192,6 +226,7 @@ public struct FlowCache: ~Copyable {
             // Entries are read only where the tag says the slot is used, so they start uninitialised
             // and the pages are touched only as flows arrive.
             entries = .allocate(capacity: capacity)
+            apps = ApplicationTable(flows: capacity, storage: nil)
         }
         outbox = .allocate(capacity: Self.outboxCapacity)
         if orderedExpiry { queue = ExpiryQueue(capacity: capacity) }
@@ -205,10 +240,14 @@ public struct FlowCache: ~Copyable {
     /// from the next 64-byte boundary.
     public static func storageBytes(maxFlows: Int) -> Int {
         let capacity = sets(maxFlows: maxFlows) * ways
-        return entriesOffset(capacity: capacity) + capacity * MemoryLayout<FlowEntry>.stride
+        return applicationsOffset(capacity: capacity) + ApplicationTable.storageBytes(flows: capacity)
     }
 
     static func entriesOffset(capacity: Int) -> Int { (capacity * MemoryLayout<UInt32>.stride + 63) & ~63 }
+    /// The application pools (`ApplicationTable`), from the 64-byte boundary after the entries.
+    static func applicationsOffset(capacity: Int) -> Int {
+        (entriesOffset(capacity: capacity) + capacity * MemoryLayout<FlowEntry>.stride + 63) & ~63
+    }
 
     deinit {
         if ownsStorage {
@@ -239,6 +278,28 @@ public struct FlowCache: ~Copyable {
         }
         peakFlows = max(peakFlows, liveFlows)
         scanCursor = 0
+        // The pools' free stacks from the entries that hold a slot; a slot two entries claim
+        // (which a torn write could leave) stays with the first, and an index out of range
+        // with none.
+        let (tags, entries, capacity) = (tags, entries, capacity)
+        let (labelCapacity, bufferCapacity) = (apps.labelCapacity, apps.bufferCapacity)
+        apps.rebuild { hold in
+            var labelTaken = [Bool](repeating: false, count: labelCapacity)
+            var bufferTaken = [Bool](repeating: false, count: bufferCapacity)
+            for slot in 0 ..< capacity where tags[slot] != 0 && entries[slot].app & FlowEntry.holdsSlot != 0 {
+                let e = entries + slot
+                let index = Int(e.pointee.appSlot)
+                let buffer = e.pointee.app & FlowEntry.inspecting != 0
+                if buffer ? index < bufferCapacity && !bufferTaken[index] : index < labelCapacity && !labelTaken[index]
+                {
+                    if buffer { bufferTaken[index] = true } else { labelTaken[index] = true }
+                    hold(index, buffer)
+                } else {
+                    // Without its slot: a label stays a label, an inspection ends.
+                    e.pointee.app = buffer ? 0 : e.pointee.app & ~FlowEntry.holdsSlot
+                }
+            }
+        }
         return cleared
     }
 
@@ -258,27 +319,42 @@ public struct FlowCache: ~Copyable {
         key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16,
         sequence: UInt32 = 0, payload: UInt32 = 0, now: UInt64
     ) {
+        meterEntry(
+            key: key, packets: packets, octets: octets, tcpFlags: tcpFlags, sequence: sequence, payload: payload,
+            now: now)
+    }
+
+    /// `meter`, returning the flow's entry for `inspect` (valid until the next call).
+    @inline(__always) @discardableResult
+    mutating func meterEntry(
+        key: FlowKey, packets: UInt64 = 1, octets: UInt32, tcpFlags: UInt16,
+        sequence: UInt32 = 0, payload: UInt32 = 0, now: UInt64
+    ) -> UnsafeMutablePointer<FlowEntry> {
         let slot = slot(for: key, now: now)
         let entry = entries + slot
         if now >= entry.pointee.dueNs { timedOut(slot, now: now) }
         // Everything but TCP (and TCP when l4 is not recorded) has no flags: one test.
-        guard tcpFlags != 0 else { return count(entry, packets: packets, octets: octets, tcpFlags: 0, now: now) }
+        guard tcpFlags != 0 else {
+            count(entry, packets: packets, octets: octets, tcpFlags: 0, now: now)
+            return entry
+        }
         let state = entry.pointee.state
         if tcpFlags & (TCPFlags.syn | TCPFlags.fin | TCPFlags.rst) == 0
             && state & (FlowEntry.watching | FlowEntry.closingBit) == 0
         {
             count(entry, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
-            guard tcpFlags & TCPFlags.payload != 0 else { return }
+            guard tcpFlags & TCPFlags.payload != 0 else { return entry }
             // In order, the common case: the segment starts where the highest data ended.
             if state & FlowEntry.sawSequence != 0 && sequence == entry.pointee.highSequence {
                 entry.pointee.highSequence = sequence &+ payload
             } else {
                 TCPSequence.place(entry, sequence: sequence, length: payload)
             }
-            return
+            return entry
         }
         tcpControl(slot, packets: packets, octets: octets, tcpFlags: tcpFlags, now: now)
         if tcpFlags & TCPFlags.payload != 0 { TCPSequence.place(entry, sequence: sequence, length: payload) }
+        return entry
     }
 
     @inline(__always)
@@ -335,7 +411,7 @@ public struct FlowCache: ~Copyable {
     @inline(__always)
     mutating func insert(_ key: FlowKey, tag: UInt32, base: Int, now: UInt64) -> Int {
         let slot = freeSlot(base: base, now: now)
-        entries[slot] = FlowEntry.fresh(key, now: now, dueNs: freshDueNs(now), serial: nextSerial)
+        entries[slot] = FlowEntry.fresh(key, now: now, dueNs: freshDueNs(now), serial: nextSerial, app: freshApp)
         // The tag commits the entry: should the process die here, the slot is still free (see
         // `recover`). The fence keeps the compiler (and the CPU) from storing the tag first.
         atomicMemoryFence(ordering: .releasing)
@@ -419,8 +495,9 @@ public struct FlowCache: ~Copyable {
         {
             restartReport(entry)
         } else {
+            releaseApplication(entry)
             entry.pointee = FlowEntry.fresh(
-                entry.pointee.key, now: now, dueNs: freshDueNs(now), serial: entry.pointee.serial)
+                entry.pointee.key, now: now, dueNs: freshDueNs(now), serial: entry.pointee.serial, app: freshApp)
             flowsCreated &+= 1
         }
     }
@@ -440,7 +517,7 @@ public struct FlowCache: ~Copyable {
 
     @inline(__always)
     mutating func report(_ slot: Int, reason: FlowEndReason) {
-        guard let record = record(slot, reason: reason) else { return }
+        guard let record = handedRecord(slot, reason: reason) else { return }
         guard pendingCount < Self.outboxCapacity else {
             recordsDropped &+= 1
             return
@@ -452,6 +529,7 @@ public struct FlowCache: ~Copyable {
 
     @inline(__always)
     mutating func release(_ slot: Int) {
+        releaseApplication(entries + slot)
         tags[slot] = 0
         liveFlows &-= 1
     }
@@ -469,7 +547,31 @@ public struct FlowCache: ~Copyable {
         if e.state & (FlowEntry.clientBit | FlowEntry.serverBit) != 0 { r.handshake = Self.handshake(e) }
         r.retransmittedPackets = e.retransmitted
         r.outOfOrderPackets = e.outOfOrder
+        if e.app & FlowEntry.inspecting == 0 { r.application = e.app & FlowEntry.applicationMask }
         return r
+    }
+
+    /// The report of the entry in `slot` as it leaves the table: with its label's fields sent
+    /// ahead on the detail ring, under the serial the record names. A record its receiver then
+    /// refuses leaves its fields behind on the ring, where the receiver skips them by serial.
+    @inline(__always)
+    mutating func handedRecord(_ slot: Int, reason: FlowEndReason) -> FlowRecord? {
+        guard var r = record(slot, reason: reason) else { return nil }
+        if entries[slot].app & (FlowEntry.holdsSlot | FlowEntry.inspecting) == FlowEntry.holdsSlot {
+            attachDetail(&r, entries + slot)
+        }
+        return r
+    }
+
+    @inline(never)
+    mutating func attachDetail(_ r: inout FlowRecord, _ e: UnsafeMutablePointer<FlowEntry>) {
+        guard let details, case let (_, detail?) = application(of: e.pointee) else { return }
+        lastDetailSerial = lastDetailSerial == .max ? 1 : lastDetailSerial &+ 1
+        if details.push(RecordDetail(serial: lastDetailSerial, detail: detail)) {
+            r.detailSerial = lastDetailSerial
+        } else {
+            detailsLost &+= 1
+        }
     }
 
     /// The entry's handshake, as records and `show flows` carry it.
@@ -518,7 +620,7 @@ public struct FlowCache: ~Copyable {
             if tags[slot] != 0 {
                 let d = deadline(slot)
                 if d.atNs <= now {
-                    if let r = record(slot, reason: d.reason) {
+                    if let r = handedRecord(slot, reason: d.reason) {
                         guard deliver(r) else { return delivered }
                         delivered += 1
                         recordsByReason[Int(d.reason.rawValue)] &+= 1
@@ -546,7 +648,7 @@ public struct FlowCache: ~Copyable {
                 continue
             }
             let slot = Int(item.slot)
-            if let r = record(slot, reason: reason) {
+            if let r = handedRecord(slot, reason: reason) {
                 guard deliver(r) else { return false }
                 recordsByReason[Int(reason.rawValue)] &+= 1
             }
@@ -554,7 +656,7 @@ public struct FlowCache: ~Copyable {
             release(slot)
         }
         for slot in 0 ..< capacity where tags[slot] != 0 {
-            if let r = record(slot, reason: reason) {
+            if let r = handedRecord(slot, reason: reason) {
                 guard deliver(r) else { return false }
                 recordsByReason[Int(reason.rawValue)] &+= 1
             }
@@ -639,7 +741,7 @@ extension FlowCache {
             let slot = Int(item.slot)
             let e = entries + slot
             if let reason = due(slot, now: now) {
-                if let r = record(slot, reason: reason) {
+                if let r = handedRecord(slot, reason: reason) {
                     guard deliver(r) else { return delivered }
                     delivered += 1
                     recordsByReason[Int(reason.rawValue)] &+= 1

@@ -73,7 +73,7 @@ extension FlowCache {
     /// --match`. False when `deliver` refused a record; calling again resumes.
     public mutating func expire(where matches: (FlowKey) -> Bool, _ deliver: (borrowing FlowRecord) -> Bool) -> Bool {
         for slot in 0 ..< capacity where tags[slot] != 0 && matches(entries[slot].key) {
-            if let r = record(slot, reason: .forcedEnd) {
+            if let r = handedRecord(slot, reason: .forcedEnd) {
                 guard deliver(r) else { return false }
                 recordsByReason[Int(FlowEndReason.forcedEnd.rawValue)] &+= 1
             }

@@ -16,12 +16,19 @@ public struct FlowRecord: Sendable, Equatable {
     public var endReason: FlowEndReason
     /// flowDirection (IE 61): 0 ingress, 1 egress.
     public var direction: UInt8
+    /// When the flow's first bytes gave fields: the serial they went ahead under on the detail
+    /// ring (`RecordDetail`; 0: none), which the export thread turns into its own handle. In
+    /// the padding after `direction`.
+    public var detailSerial: UInt32 = 0
     /// With `--biflow`, the reverse direction's counts (RFC 5103); zero in uniflow records.
     public var reversePackets: UInt64 = 0
     public var reverseOctets: UInt64 = 0
     public var reverseFirstNs: UInt64 = 0
     public var reverseLastNs: UInt64 = 0
     public var reverseTCPFlags: UInt16 = 0
+    /// The flow's application (`ApplicationID.rawValue`; 0 when none was recognised), in the
+    /// padding after `reverseTCPFlags`.
+    public var application: UInt8 = 0
     /// This direction's view of its TCP connection's start (role none for other flows).
     public var handshake = TCPHandshake()
     /// The connection's latency, once the export thread has joined both directions (`LatencyJoin`).

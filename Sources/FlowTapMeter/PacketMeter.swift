@@ -25,11 +25,11 @@ public struct PacketMeter: ~Copyable {
         records: RecordSet, policy: ExpiryPolicy, maxFlows: Int, point: ObservationPoint,
         sampling: Sampling = Sampling(), vnetHeader: Int = 0, ownExport: OwnExportFilter = OwnExportFilter(),
         seed: UInt64 = 1, hashSeed: UInt64 = 0, storage: UnsafeMutableRawPointer? = nil, adopting: Bool = false,
-        orderedExpiry: Bool = false
+        orderedExpiry: Bool = false, inspect: Bool = false
     ) {
         cache = FlowCache(
             maxFlows: maxFlows, policy: policy, point: point, seed: hashSeed, storage: storage, adopting: adopting,
-            orderedExpiry: orderedExpiry)
+            orderedExpiry: orderedExpiry, inspect: inspect)
         fragments = FragmentTable(seed: hashSeed)
         sampler = PacketSampler(sampling, seed: seed)
         mask = FlowKeyMask(records)
@@ -70,7 +70,7 @@ public struct PacketMeter: ~Copyable {
         } else {
             PacketDecoder.decodeNonIP(available: length - ip, into: &facts)
         }
-        if isCommon(frame, facts) { return meterCommon(facts, now: now) }
+        if isCommon(frame, facts) { return meterCommon(start, facts, now: now) }
         meterOther(frame, facts, now: now)
     }
 
@@ -88,7 +88,7 @@ public struct PacketMeter: ~Copyable {
         guard PacketDecoder.decodeIPv6(start + ip, available: length - ip, into: &facts) else {
             return meterCut(frame, length: n, wireLength: n, now: now)
         }
-        if isCommon(frame, facts) { return meterCommon(facts, now: now) }
+        if isCommon(frame, facts) { return meterCommon(start, facts, now: now) }
         meterOther(frame, facts, now: now)
     }
 
@@ -115,7 +115,11 @@ public struct PacketMeter: ~Copyable {
         PacketDecoder.decode(
             frame + vnetHeader, length: length - vnetHeader, wireLength: wireLength - vnetHeader, into: &facts,
             l2: mask.keepsL2)
-        if isCommon(frame, facts) { meterCommon(facts, now: now) } else { meterOther(frame, facts, now: now) }
+        if isCommon(frame, facts) {
+            meterCommon(frame + vnetHeader, facts, now: now)
+        } else {
+            meterOther(frame, facts, now: now)
+        }
     }
 
     /// A frame with no bytes past the virtio_net_hdr (a capture's empty record): undecodable.
@@ -132,13 +136,30 @@ public struct PacketMeter: ~Copyable {
             && !ownExport.mayMatch(facts.key) && (vnetHeader == 0 || !VirtioNetHeader(frame).isSegmented)
     }
 
+    /// `start`: the frame from its link header (past any virtio_net_hdr).
     @inline(__always)
-    mutating func meterCommon(_ facts: PacketFacts, now: UInt64) {
-        cache.meter(
+    mutating func meterCommon(_ start: UnsafeRawPointer, _ facts: PacketFacts, now: UInt64) {
+        let entry = cache.meterEntry(
             key: facts.key, octets: facts.octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
             sequence: facts.tcpSequence,
             payload: facts.tcpPayload, now: now)
         counters.metered &+= 1
+        // A flow named, or given up, pays this one test.
+        if entry.pointee.app & FlowEntry.inspecting != 0 { inspect(entry, start, facts) }
+    }
+
+    /// A packet of a flow whose first bytes are still looked at (`FlowInspection`). Out of line,
+    /// with the facts by reference, so that the frame path keeps them in registers.
+    @inline(never)
+    mutating func inspect(
+        _ entry: UnsafeMutablePointer<FlowEntry>, _ start: UnsafeRawPointer, _ facts: borrowing PacketFacts
+    ) {
+        // Fragments carry part of a segment, and a snapped packet less than its length: neither
+        // can be read as a stream.
+        guard facts.marks == 0, facts.kind.isIP, meterTCPEnd else { return cache.giveUp(entry, .none) }
+        cache.inspect(
+            entry, start, transportEnd: Int(facts.transportEnd), ipEnd: Int(facts.ipOffset) + Int(facts.octets),
+            tcpFlags: facts.tcpFlags, sequence: facts.tcpSequence, tcpPayload: facts.tcpPayload)
     }
 
     /// Everything else: malformed and non-IP frames, own export, sampling, fragments, GSO
@@ -186,10 +207,14 @@ public struct PacketMeter: ~Copyable {
             }
         }
         if mask.changesDecodedKey { facts.key.apply(mask) }
-        cache.meter(
+        let entry = cache.meterEntry(
             key: facts.key, packets: packets, octets: octets, tcpFlags: meterTCPEnd ? facts.tcpFlags : 0,
             sequence: facts.tcpSequence, payload: facts.tcpPayload, now: now)
         countMetered(facts)
+        // Sampled or masked flows are not whole streams (a mask may merge several).
+        if entry.pointee.app & FlowEntry.inspecting != 0 {
+            if isPlain { inspect(entry, frame + vnet, facts) } else { cache.giveUp(entry, .none) }
+        }
     }
 
     /// A frame metered: whole, or snapped (each frame in one count).

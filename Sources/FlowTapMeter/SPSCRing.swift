@@ -8,12 +8,12 @@ import Synchronization
 /// wrapping; their difference is the fill level.
 public final class SPSCRing<Element>: @unchecked Sendable {
     public let capacity: Int
-    private let mask: Int
-    private let storage: UnsafeMutablePointer<Element>
+    fileprivate let mask: Int
+    fileprivate let storage: UnsafeMutablePointer<Element>
     /// Next index the producer writes; published with release after the slot is written.
-    private let head = Atomic<Int>(0)
+    fileprivate let head = Atomic<Int>(0)
     /// Next index the consumer reads; published with release after the slot is read.
-    private let tail = Atomic<Int>(0)
+    fileprivate let tail = Atomic<Int>(0)
     private let producerFinished = Atomic<Bool>(false)
 
     /// `capacity` is rounded up to a power of two.
@@ -56,6 +56,20 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         for i in 0 ..< n { body(storage[(t &+ i) & mask]) }
         tail.store(t &+ n, ordering: .releasing)
         return n
+    }
+}
+
+extension SPSCRing where Element: BitwiseCopyable {
+    /// Consumer side: the oldest element, left in the ring.
+    public func peek() -> Element? {
+        let t = tail.load(ordering: .relaxed)
+        guard head.load(ordering: .acquiring) != t else { return nil }
+        return storage[t & mask]
+    }
+
+    /// Consumer side: drops the oldest element (there must be one: `peek` returned it).
+    public func dropFirst() {
+        tail.store(tail.load(ordering: .relaxed) &+ 1, ordering: .releasing)
     }
 }
 

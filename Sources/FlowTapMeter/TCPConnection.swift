@@ -1,4 +1,5 @@
 import FlowTapDecode
+import FlowTapInspect
 
 /// A TCP connection's start and end in its flow's entry, apart from the table mechanics of
 /// `FlowCache`: SYN, FIN and RST, the close grace, and the reset notice to the other direction.
@@ -18,7 +19,8 @@ extension FlowCache {
         if entry.pointee.closing { timedOut(slot, now: now) }
         if entry.pointee.closing && tcpFlags & TCPFlags.syn != 0 {
             report(slot, reason: .endOfFlowDetected)
-            entry.pointee = FlowEntry.fresh(entry.pointee.key, now: now, dueNs: freshDueNs(now))
+            releaseApplication(entry)
+            entry.pointee = FlowEntry.fresh(entry.pointee.key, now: now, dueNs: freshDueNs(now), app: freshApp)
             flowsCreated &+= 1
             if queue != nil { enqueue(slot, now: now) }
         }

@@ -3,6 +3,7 @@ import FlowTapDecode
 import FlowTapDevice
 import FlowTapEncode
 import FlowTapExport
+import FlowTapInspect
 import FlowTapMeter
 import FlowTapSend
 import FlowTapSetup
@@ -92,11 +93,19 @@ public enum CaptureRun {
     }
 
     /// Receives what the meter finishes; emptied into the export stage after every frame.
+    /// The records of the packets metered since they were last handed on, each with its
+    /// fields, taken off the detail ring as it comes (the fields went there just before it),
+    /// so that the ring never fills, however many flows end at once.
     final class Records: RecordSink {
-        var list: [FlowRecord] = []
-        init() { list.reserveCapacity(1024) }
+        var list: [(record: FlowRecord, detail: ApplicationDetail?)] = []
+        let details: DetailRing?
+        init(details: DetailRing?) {
+            self.details = details
+            list.reserveCapacity(1024)
+        }
         func push(_ record: borrowing FlowRecord) -> Bool {
-            list.append(copy record)
+            let detail = record.detailSerial != 0 ? details?.take(serial: record.detailSerial) : nil
+            list.append((copy record, detail))
             return true
         }
     }
@@ -113,7 +122,9 @@ public enum CaptureRun {
 
     /// `printing`: where records go when there is no collector and no file (`flowtap read`
     /// prints them), in the order they are exported.
-    public static func run(_ options: Options, logger: Logger, printing: ((FlowRecord) -> Void)? = nil)
+    public static func run(
+        _ options: Options, logger: Logger, printing: ((FlowRecord, ApplicationDetail?) -> Void)? = nil
+    )
         throws(SetupError) -> Summary
     {
         let config = options.export
@@ -139,13 +150,16 @@ public enum CaptureRun {
             records: config.records, policy: config.expiryPolicy, maxFlows: config.maxFlows,
             point: ObservationPoint(ingressInterface: 0, egressInterface: 0, direction: 0),
             sampling: config.sampling, seed: Self.samplingSeed, hashSeed: options.hashSeed ?? Self.hashSeed,
-            orderedExpiry: true)
+            orderedExpiry: true, inspect: config.appFields)
         // One meter sees both directions, so a RST's notice closes the reverse flow here.
         let resets = SPSCRing<FlowKey>(capacity: Pipeline.resetNoticeCapacity)
         meter.cache.resetNotices = resets
+        // Drained after every packet that produced records, so it never fills.
+        let details = config.appFields ? DetailRing(capacity: Pipeline.detailCapacity) : nil
+        meter.cache.details = details
         meter.cache.wallOffsetNs = 0
         var metering = DirectionMeter(meter, now: 0)
-        let records = Records()
+        let records = Records(details: details)
         var stage: ExportThread?
 
         /// The exporters, made at the first packet: NetFlow's uptime counts from it.
@@ -168,7 +182,7 @@ public enum CaptureRun {
         }
 
         func handOn(_ stage: ExportThread, nowMs: UInt64) {
-            for r in records.list { stage.deliver(r, nowMs: nowMs) }
+            for r in records.list { stage.deliver(r.record, detail: r.detail, nowMs: nowMs) }
             records.list.removeAll(keepingCapacity: true)
         }
 

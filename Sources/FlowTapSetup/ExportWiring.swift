@@ -162,7 +162,10 @@ package final class ExportWiring {
                 for: config.records, dialect: .ipfix(timestamps: config.timestamps), biflow: config.biflow,
                 tcpInsight: config.ipfixNtop)
             return (
-                exporter(IPFIXEncoder(observationDomain: config.observationDomain, layouts: layouts, context: context)),
+                exporter(
+                    IPFIXEncoder(
+                        observationDomain: config.observationDomain, layouts: layouts, context: context,
+                        applications: config.appFields)),
                 config.biflow
             )
         case .v9:
@@ -171,7 +174,7 @@ package final class ExportWiring {
                     NetFlowV9Encoder(
                         sourceID: config.observationDomain,
                         layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9, tcpInsight: true),
-                        context: context)), false
+                        context: context, applications: config.appFields)), false
             )
         case .v5:
             return (

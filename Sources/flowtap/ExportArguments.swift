@@ -82,6 +82,13 @@ struct ExportArguments: ParsableArguments {
     var ipfixNtop = false
 
     @Option(
+        name: .customLong("app-fields"),
+        help: ArgumentHelp(
+            "on: name each flow from its first bytes (TLS server name, ALPN, JA4; HTTP request and status; DNS question and response code; the application) and export that with IPFIX and NetFlow v9 records; off: none of it, for networks where server names and DNS questions are personal data.",
+            valueName: "on|off"))
+    var appFields: OnOff = .off
+
+    @Option(
         parsing: .unconditional,
         help: ArgumentHelp("Meter 1 packet in N (every frame is still forwarded).", valueName: "n"))
     var sample: UInt32 = defaults.sampling.interval
@@ -128,6 +135,7 @@ struct ExportArguments: ParsableArguments {
         config.timestamps = timestamps
         config.sampling = Sampling(interval: sample, mode: sampleMode)
         config.biflow = biflow
+        config.appFields = appFields == .on
         config.ipfixNtop = ipfixNtop
         config.mtu = mtu
     }
@@ -146,4 +154,9 @@ struct ExportArguments: ParsableArguments {
             }
         }
     }
+}
+
+/// A setting that is on or off (`--app-fields`).
+enum OnOff: String, CaseIterable, ExpressibleByArgument {
+    case on, off
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FlowTapBase
 import FlowTapControl
+import FlowTapInspect
 import FlowTapMeter
 import FlowTapProbe
 import FlowTapRead
@@ -102,8 +103,8 @@ final class RecordPrinter {
         self.biflow = biflow
     }
 
-    func take(_ record: FlowRecord) {
-        let answer = RecordAnswer(record, biflow: biflow)
+    func take(_ record: FlowRecord, _ detail: ApplicationDetail?) {
+        let answer = RecordAnswer(record, biflow: biflow, detail: detail)
         if json { print(ControlJSON.encode(answer)) } else { rows.append(answer) }
     }
 
@@ -115,7 +116,7 @@ final class RecordPrinter {
         var table = [
             [
                 "src", "dst", "sport", "dport", "proto", "packets", "bytes", "bit/s", "first", "last", "flags",
-                "client ms", "server ms", "app ms", "retrans", "ooo", "end"
+                "client ms", "server ms", "app ms", "retrans", "ooo", "end", "app", "name"
             ]
         ]
         if biflow { table[0].insert(contentsOf: ["rev packets", "rev bytes"], at: 7) }
@@ -125,7 +126,8 @@ final class RecordPrinter {
                 ControlClient.rate(f.rateBps), ControlClient.time(f.firstMs), ControlClient.time(f.lastMs),
                 ControlClient.flags(f.tcpFlags),
                 Show.Flows.milliseconds(f.clientDelayUs), Show.Flows.milliseconds(f.serverDelayUs),
-                Show.Flows.milliseconds(f.appLatencyUs), "\(f.retransmitted)", "\(f.outOfOrder)", f.endReason
+                Show.Flows.milliseconds(f.appLatencyUs), "\(f.retransmitted)", "\(f.outOfOrder)", f.endReason,
+                f.app ?? "-", f.name ?? "-"
             ]
             if biflow { row.insert(contentsOf: ["\(f.reversePackets ?? 0)", "\(f.reverseBytes ?? 0)"], at: 7) }
             table.append(row)

@@ -50,7 +50,7 @@ final class CaptureRunTests: XCTestCase {
         options.output = output
         var records: [FlowRecord] = []
         let summary = try CaptureRun.run(
-            options, logger: Logger(label: "test"), printing: output == nil ? { records.append($0) } : nil)
+            options, logger: Logger(label: "test"), printing: output == nil ? { r, _ in records.append(r) } : nil)
         return (records, summary)
     }
 

@@ -7,7 +7,8 @@ import FlowTapInspect
 /// may leave the input or the scratch buffer; a cut stream is complete only if the whole one
 /// is, with the same facts, or it asks for more than it has. libFuzzer calls from one thread,
 /// so the scratch buffer is shared by no one.
-nonisolated(unsafe) let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: ClientHello.maxHandshake, alignment: 8)
+nonisolated(unsafe) let scratch = UnsafeMutableRawBufferPointer.allocate(
+    byteCount: ClientHello.maxHandshake, alignment: 8)
 
 func fuzzInspect(_ input: UnsafeRawBufferPointer) -> CInt {
     _ = DNSMessage.parse(input)

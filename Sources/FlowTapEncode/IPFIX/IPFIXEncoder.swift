@@ -1,3 +1,4 @@
+import FlowTapInspect
 import FlowTapMeter
 
 /// IPFIX (RFC 7011) messages: a 16-byte header, a Template Set (ID 2) when templates are due,
@@ -32,14 +33,20 @@ public struct IPFIXEncoder: MessageEncoder {
     public private(set) var optionsSequence: UInt32 = 0
     let processOptions: OptionsLayout
     let statisticsOptions: OptionsLayout
+    /// Application fields on: labelled flows' records carry them, and the options message
+    /// names every applicationId (`ApplicationNames`).
+    let applications: Bool
+    let applicationNames: ApplicationNames
 
     public init(
         observationDomain: UInt32, layouts: [RecordLayout?], context: EncodingContext,
-        initialSequence: UInt32 = 0
+        initialSequence: UInt32 = 0, applications: Bool = false
     ) {
         self.observationDomain = observationDomain
         self.context = context
-        data = DataTemplates(layouts: layouts)
+        data = DataTemplates(
+            layouts: layouts, applications: applications, variable: true, templateSetID: Self.templateSetID)
+        self.applications = applications
         sequence = initialSequence
         let scope: [(element: UInt16, length: Int)] = [(149, 4)] // observationDomainId
         let process: [(element: UInt16, length: Int)] = [(160, 8), (304, 2), (305, 4), (306, 4)]
@@ -49,6 +56,7 @@ public struct IPFIXEncoder: MessageEncoder {
         statisticsOptions = OptionsLayout(
             id: OptionsLayout.id(for: scope + statistics, avoiding: [processOptions.id]),
             scope: scope, fields: statistics)
+        applicationNames = ApplicationNames(avoiding: data.ids.union([processOptions.id, statisticsOptions.id]))
     }
 
     /// Indexed by `RecordLayout.Kind.rawValue`.
@@ -63,6 +71,12 @@ public struct IPFIXEncoder: MessageEncoder {
 
     public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
         data.append(record, to: &message, context: context)
+    }
+
+    public mutating func append(
+        _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
+    ) -> AppendResult {
+        data.append(record, detail: detail, to: &message, context: context)
     }
 
     public func isEmpty(_ message: borrowing MessageWriter) -> Bool {
@@ -87,6 +101,7 @@ public struct IPFIXEncoder: MessageEncoder {
             message.append16(UInt16(layout.scope.count))
             layout.writeSpecifiers(into: &message)
         }
+        if applications { applicationNames.writeTemplate(into: &message) }
         message.appendZeros(padding4(message.count - start))
         message.set16(UInt16(message.count - start), at: start + 2)
         let domain = UInt64(observationDomain)
@@ -108,8 +123,9 @@ public struct IPFIXEncoder: MessageEncoder {
                     ]
                 )
             ], into: &message)
+        if applications { applicationNames.writeDataSet(into: &message) }
         writeHeader(&message, nowMs: nowMs, sequence: optionsSequence, domain: Self.optionsObservationDomain)
-        optionsSequence &+= 2
+        optionsSequence &+= 2 + (applications ? UInt32(ApplicationID.labelled.count) : 0)
         return true
     }
 

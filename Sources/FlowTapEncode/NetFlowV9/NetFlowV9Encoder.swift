@@ -1,3 +1,4 @@
+import FlowTapInspect
 import FlowTapMeter
 
 /// NetFlow v9 (RFC 3954) export packets: a 20-byte header, a Template FlowSet (ID 0) when
@@ -25,14 +26,22 @@ public struct NetFlowV9Encoder: MessageEncoder {
         get { StreamState(sequence: sequence) }
         set { sequence = newValue.sequence }
     }
-    private var templatesInMessage = 0
     let processOptions: OptionsLayout
     let statisticsOptions: OptionsLayout
 
-    public init(sourceID: UInt32, layouts: [RecordLayout?], context: EncodingContext, initialSequence: UInt32 = 0) {
+    /// Application fields on: labelled flows' records carry them (no names: v9's options scopes
+    /// have none for an application).
+    let applications: Bool
+
+    public init(
+        sourceID: UInt32, layouts: [RecordLayout?], context: EncodingContext, initialSequence: UInt32 = 0,
+        applications: Bool = false
+    ) {
         self.sourceID = sourceID
         self.context = context
-        data = DataTemplates(layouts: layouts)
+        data = DataTemplates(
+            layouts: layouts, applications: applications, variable: false, templateSetID: Self.templateFlowSetID)
+        self.applications = applications
         var taken = data.ids
         sequence = initialSequence
         let scope: [(element: UInt16, length: Int)] = [(Self.scopeSystem, 4)]
@@ -53,7 +62,7 @@ public struct NetFlowV9Encoder: MessageEncoder {
     public var minimumMessageLength: Int { data.minimumMessageLength(headerLength: Self.headerLength) }
 
     public mutating func begin(_ message: inout MessageWriter, withTemplates: Bool) {
-        templatesInMessage = data.begin(
+        _ = data.begin(
             &message, headerLength: Self.headerLength,
             templateSetID: withTemplates ? Self.templateFlowSetID : nil)
     }
@@ -62,13 +71,19 @@ public struct NetFlowV9Encoder: MessageEncoder {
         data.append(record, to: &message, context: context)
     }
 
+    public mutating func append(
+        _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
+    ) -> AppendResult {
+        data.append(record, detail: detail, to: &message, context: context)
+    }
+
     public func isEmpty(_ message: borrowing MessageWriter) -> Bool {
         message.count <= Self.headerLength
     }
 
     public mutating func finish(_ message: inout MessageWriter, nowMs: UInt64) {
         data.close(&message)
-        writeHeader(&message, count: recordsInMessage + templatesInMessage, nowMs: nowMs)
+        writeHeader(&message, count: recordsInMessage + data.templatesInMessage, nowMs: nowMs)
     }
 
     public mutating func writeOptions(_ options: ExportOptions, to message: inout MessageWriter, nowMs: UInt64) -> Bool

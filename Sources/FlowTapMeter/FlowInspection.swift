@@ -1,0 +1,197 @@
+import FlowTapDecode
+import FlowTapInspect
+
+/// Naming a flow from its first bytes (docs/application-visibility.md). Every packet of a flow
+/// whose `app` still says `inspecting` comes here, out of line; the first message of its
+/// direction decides: a label (and, where the parser gave fields, a label slot holding them),
+/// or nothing. Either way the bit is cleared, and from then on the flow's packets pay the one
+/// test of that bit. Each direction of a connection is its own flow and is named from its own
+/// bytes: a client's flow by its request (ClientHello, HTTP request, DNS query), a server's by
+/// its answer (ServerHello, status line, DNS response, or its SSH banner).
+///
+/// A message split over segments waits in a reassembly buffer (`ApplicationTable`), placed by
+/// sequence number from the first data byte (known from the SYN, else the first segment seen),
+/// so segments that come out of order still make the message. Nothing here waits: a message
+/// that needs more than the buffer, a pool found empty, or too many segments gives up.
+extension FlowCache {
+    /// `start`: the frame from its link header; `transportEnd` and `ipEnd` offsets in it of the
+    /// payload's start and of the IP packet's end.
+    @inline(never)
+    mutating func inspect(
+        _ entry: UnsafeMutablePointer<FlowEntry>, _ start: UnsafeRawPointer, transportEnd: Int, ipEnd: Int,
+        tcpFlags: UInt16, sequence: UInt32, tcpPayload: UInt32
+    ) {
+        let key = entry.pointee.key
+        switch key.ipProtocol {
+        case 6:
+            if tcpFlags & TCPFlags.syn != 0 {
+                entry.pointee.streamStart = sequence &+ 1
+                entry.pointee.app |= FlowEntry.startKnown
+            }
+            // A RST or FIN before the first message: nothing more will come.
+            if tcpFlags & (TCPFlags.rst | TCPFlags.fin) != 0 && tcpFlags & TCPFlags.payload == 0 {
+                return giveUp(entry, .none)
+            }
+            guard tcpFlags & TCPFlags.payload != 0 else { return }
+            let length = Int(tcpPayload)
+            guard transportEnd > 0, transportEnd + length <= ipEnd else { return giveUp(entry, .none) }
+            stream(entry, sequence: sequence, start + transportEnd, length: length)
+        case 17:
+            let length = ipEnd - transportEnd
+            guard transportEnd > 0, length > 0 else { return }
+            guard key.sourcePort == 53 || key.destinationPort == 53 else { return giveUp(entry, .none) }
+            switch DNSMessage.parse(UnsafeRawBufferPointer(start: start + transportEnd, count: length)) {
+            case let .query(facts), let .response(facts): label(entry, ApplicationDetail(.dns, .dns(facts)))
+            case let .malformed(issue): giveUp(entry, issue)
+            case .incomplete: giveUp(entry, .badDNSMessage)
+            }
+        default:
+            giveUp(entry, .none)
+        }
+    }
+
+    /// A TCP data segment of a flow still being inspected.
+    mutating func stream(
+        _ entry: UnsafeMutablePointer<FlowEntry>, sequence: UInt32, _ data: UnsafeRawPointer, length: Int
+    ) {
+        let knows = entry.pointee.app & FlowEntry.startKnown != 0
+        guard entry.pointee.app & FlowEntry.holdsSlot != 0 else {
+            let first = knows ? entry.pointee.streamStart : sequence
+            if sequence == first {
+                // The common case: the message starts, and often ends, in this segment.
+                let outcome = decide(entry.pointee.key, UnsafeRawBufferPointer(start: data, count: length))
+                guard case .wait = outcome else { return conclude(entry, outcome) }
+            } else if !(knows && TCPSequence.after(sequence, first)) {
+                // Data from before the stream's start (a retransmission of what came before the
+                // SYN was seen cannot be): the start was missed.
+                return giveUp(entry, .none)
+            }
+            guard let index = apps.takeBuffer(base: first) else { return giveUp(entry, .none) }
+            entry.pointee.appSlot = UInt32(index)
+            entry.pointee.app |= FlowEntry.holdsSlot
+            return place(entry, index, sequence: sequence, data, length: length)
+        }
+        place(entry, Int(entry.pointee.appSlot), sequence: sequence, data, length: length)
+    }
+
+    mutating func place(
+        _ entry: UnsafeMutablePointer<FlowEntry>, _ index: Int, sequence: UInt32, _ data: UnsafeRawPointer, length: Int
+    ) {
+        guard let grew = apps.place(index, sequence: sequence, data, length: length) else {
+            return giveUp(entry, .helloTooLarge)
+        }
+        if grew {
+            let have = Int(apps.streams[index].contiguous)
+            let outcome = decide(entry.pointee.key, UnsafeRawBufferPointer(start: apps.buffer(index), count: have))
+            guard case .wait = outcome else { return conclude(entry, outcome) }
+        }
+        if apps.streams[index].segments >= ApplicationTable.maxSegments { giveUp(entry, .none) }
+    }
+
+    enum Decision {
+        case wait
+        case found(ApplicationDetail)
+        case none(InspectIssue)
+    }
+
+    /// What the first bytes of a TCP direction's stream are, by their first bytes: DNS on port
+    /// 53 (its length prefix is binary), a TLS handshake record, an SSH banner, an HTTP status
+    /// line, an HTTP request. More than a buffer can hold is not waited for.
+    func decide(_ key: FlowKey, _ stream: UnsafeRawBufferPointer) -> Decision {
+        func needs(_ bytes: Int) -> Decision { bytes > ApplicationTable.bufferBytes ? .none(.helloTooLarge) : .wait }
+        guard let p = stream.baseAddress, stream.count > 0 else { return .wait }
+        if key.sourcePort == 53 || key.destinationPort == 53 {
+            switch DNSMessage.parseStream(stream) {
+            case let .query(facts), let .response(facts): return .found(ApplicationDetail(.dns, .dns(facts)))
+            case let .incomplete(bytes): return needs(bytes)
+            case let .malformed(issue): return .none(issue)
+            }
+        }
+        switch p.load(as: UInt8.self) {
+        case 0x16:
+            switch ClientHello.parse(stream, scratch: apps.scratch) {
+            case let .complete(facts): return .found(ApplicationDetail(.tls, .tls(facts)))
+            case let .incomplete(bytes): return needs(bytes)
+            case let .malformed(issue): return .none(issue)
+            case .notTLS:
+                // A server's first record: its ServerHello (handshake type 2).
+                guard stream.count >= 6 else { return .wait }
+                let serverHello = stream[1] == 3 && stream[5] == 2
+                return serverHello ? .found(ApplicationDetail(.tls)) : .none(.none)
+            }
+        case UInt8(ascii: "S"):
+            switch SSHBanner.recognise(stream) {
+            case .ssh: return .found(ApplicationDetail(.ssh))
+            case let .incomplete(bytes): return needs(bytes)
+            case .notSSH: break
+            }
+        default:
+            break
+        }
+        // A status line starts "HTTP/"; anything else that is HTTP is a request.
+        let status: StaticString = "HTTP/"
+        var isStatus = true
+        for i in 0 ..< min(stream.count, status.utf8CodeUnitCount) where stream[i] != status.utf8Start[i] {
+            isStatus = false
+        }
+        switch isStatus ? HTTPMessage.response(stream) : HTTPMessage.request(stream) {
+        case let .request(facts): return .found(ApplicationDetail(.http, .http(facts)))
+        case let .response(code):
+            var facts = HTTPFacts()
+            facts.status = code
+            return .found(ApplicationDetail(.http, .http(facts)))
+        case let .incomplete(bytes): return needs(bytes)
+        case let .malformed(issue): return .none(issue)
+        case .notHTTP: break
+        }
+        return .none(.none)
+    }
+
+    mutating func conclude(_ entry: UnsafeMutablePointer<FlowEntry>, _ decision: Decision) {
+        switch decision {
+        case .wait: break
+        case let .found(detail): label(entry, detail)
+        case let .none(issue): giveUp(entry, issue)
+        }
+    }
+
+    /// The flow is `detail.application`; its fields, when there are any, take a label slot.
+    mutating func label(_ entry: UnsafeMutablePointer<FlowEntry>, _ detail: ApplicationDetail) {
+        releaseApplication(entry)
+        entry.pointee.app = detail.application.rawValue
+        apps.recognised[Int(detail.application.rawValue)] &+= 1
+        if case .none = detail.facts { return }
+        guard let index = apps.takeLabel() else { return }
+        apps.labels[index] = detail
+        entry.pointee.appSlot = UInt32(index)
+        entry.pointee.app |= FlowEntry.holdsSlot
+    }
+
+    /// Inspection ends without a label; `issue` says why, when a parser found something wrong.
+    mutating func giveUp(_ entry: UnsafeMutablePointer<FlowEntry>, _ issue: InspectIssue) {
+        releaseApplication(entry)
+        entry.pointee.app = 0
+        if issue != .none { apps.issues[Int(issue.rawValue)] &+= 1 }
+    }
+
+    /// Gives back the buffer or label the entry holds (its flow ends, or starts again).
+    @inline(__always)
+    mutating func releaseApplication(_ entry: UnsafeMutablePointer<FlowEntry>) {
+        let app = entry.pointee.app
+        guard app & FlowEntry.holdsSlot != 0 else { return }
+        if app & FlowEntry.inspecting != 0 {
+            apps.giveBuffer(Int(entry.pointee.appSlot))
+        } else {
+            apps.giveLabel(Int(entry.pointee.appSlot))
+        }
+        entry.pointee.app = app & ~FlowEntry.holdsSlot
+    }
+
+    /// The label a record of the entry carries, and its fields when it has some.
+    func application(of e: borrowing FlowEntry) -> (ApplicationID, ApplicationDetail?) {
+        guard e.app & FlowEntry.inspecting == 0 else { return (.none, nil) }
+        let id = ApplicationID(rawValue: e.app & FlowEntry.applicationMask) ?? .none
+        guard e.app & FlowEntry.holdsSlot != 0, Int(e.appSlot) < apps.labelCapacity else { return (id, nil) }
+        return (id, apps.labels[Int(e.appSlot)])
+    }
+}

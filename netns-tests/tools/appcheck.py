@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""appcheck.py - the application fields of test_app_fields.sh, flowtap's against the truth.
+
+  appcheck.py truth PCAP...            what tshark reads in the captures of the TAPs, one JSON
+                                       object per flow direction (first message of each)
+  appcheck.py ipfix TSHARK_JSON        flowtap's IPFIX records as tshark decodes them
+  appcheck.py flowtap READ_JSON        `flowtap read --json` lines
+  appcheck.py compare TRUTH GOT [--min N] [--fields a,b]
+                                       every flow of TRUTH in GOT with equal fields; exit 1 if not
+
+The truth's JA4 is computed here from tshark's fields of each ClientHello, after FoxIO's JA4
+specification (technical_details/JA4.md): independent of flowtap's parser.
+"""
+import hashlib
+import json
+import subprocess
+import sys
+
+TRUTH_FIELDS = [
+    "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
+    "tls.handshake.type", "tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str",
+    "http.request.method", "http.host", "http.request.uri", "http.request.version", "http.user_agent",
+    "http.response.code", "dns.qry.name", "dns.qry.type", "dns.flags.rcode", "dns.flags.response",
+    "tls.handshake.ciphersuite", "tls.handshake.extension.type", "tls.handshake.sig_hash_alg",
+    "tls.handshake.extensions.supported_version", "tls.handshake.version",
+]
+
+
+def grease(v):
+    return (v & 0x0F0F) == 0x0A0A and (v >> 8) == (v & 0xFF)
+
+
+def ja4(f):
+    """JA4 from a ClientHello's tshark fields (TCP, so 't')."""
+    def nums(name):
+        return [int(x, 0) for x in f.get(name, "").split(",") if x]
+    ciphers = [c for c in nums("tls.handshake.ciphersuite") if not grease(c)]
+    exts = [e for e in nums("tls.handshake.extension.type") if not grease(e)]
+    versions = [v for v in nums("tls.handshake.extensions.supported_version") if not grease(v)]
+    version = max(versions) if versions else int(f.get("tls.handshake.version", "0") or "0", 0)
+    vtext = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3"}.get(version, "00")
+    sni = "d" if f.get("tls.handshake.extensions_server_name") else "i"
+    alpn = f.get("tls.handshake.extensions_alpn_str", "").split(",")[0]
+    a = "00" if not alpn else (alpn[0] + alpn[-1])
+    if alpn and (not alpn[0].isalnum() or not alpn[-1].isalnum()):
+        h = alpn.encode().hex()
+        a = h[0] + h[-1]
+    part_a = f"t{vtext}{sni}{min(len(ciphers), 99):02d}{min(len(exts), 99):02d}{a}"
+    def h12(s):
+        return "000000000000" if not s else hashlib.sha256(s.encode()).hexdigest()[:12]
+    part_b = h12(",".join(f"{c:04x}" for c in sorted(ciphers)))
+    sig = [s for s in nums("tls.handshake.sig_hash_alg")]
+    ext_c = ",".join(f"{e:04x}" for e in sorted(e for e in exts if e not in (0x0000, 0x0010)))
+    if sig:
+        ext_c += "_" + ",".join(f"{s:04x}" for s in sig)
+    part_c = h12(ext_c) if exts and ext_c else "000000000000"
+    return f"{part_a}_{part_b}_{part_c}"
+
+
+def truth(paths):
+    flows = {}
+    for path in paths:
+        out = subprocess.run(
+            ["tshark", "-r", path, "-o", "tcp.reassemble_out_of_order:TRUE", "-T", "fields", "-E", "separator=\t",
+             "-E", "aggregator=,", "-Y", "tls.handshake.type == 1 || tls.handshake.type == 2 || http.request || http.response || dns"]
+            + sum((["-e", f] for f in TRUTH_FIELDS), []),
+            capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            f = dict(zip(TRUTH_FIELDS, line.split("\t")))
+            sport = f["tcp.srcport"] or f["udp.srcport"]
+            dport = f["tcp.dstport"] or f["udp.dstport"]
+            key = f"{f['ip.src']}:{sport}>{f['ip.dst']}:{dport}/{'tcp' if f['tcp.srcport'] else 'udp'}"
+            if key in flows:
+                continue
+            r = {"key": key}
+            if f["dns.qry.name"]:
+                r.update(app="dns", name=f["dns.qry.name"].split(",")[0], dnsType=int(f["dns.qry.type"].split(",")[0]),
+                         dnsRcode=int(f["dns.flags.rcode"] or 0))
+            elif "1" in f["tls.handshake.type"].split(","):
+                r.update(app="tls", name=f["tls.handshake.extensions_server_name"],
+                         alpn=f["tls.handshake.extensions_alpn_str"].split(",")[0], ja4=ja4(f))
+            elif "2" in f["tls.handshake.type"].split(","):
+                r.update(app="tls")
+            elif f["http.request.method"]:
+                r.update(app="http", name=f["http.host"], httpMethod=f["http.request.method"],
+                         httpTarget=f["http.request.uri"], httpUserAgent=f["http.user_agent"])
+            elif f["http.response.code"]:
+                r.update(app="http", httpStatus=int(f["http.response.code"]))
+            flows[key] = r
+    return list(flows.values())
+
+
+def ipfix(path):
+    """Flow records of tshark's JSON of the export capture, with the application fields."""
+    names = {
+        "cflow.srcaddr": "src", "cflow.dstaddr": "dst", "cflow.srcport": "sport", "cflow.dstport": "dport",
+        "cflow.protocol": "proto", "cflow.application_id": "appId",
+        "cflow.pie.ntop.ssl_server_name": "name", "cflow.pie.ntop.dns_query": "name",
+        "cflow.http_request_host": "name", "cflow.http_request_method": "httpMethod",
+        "cflow.http_request_target": "httpTarget", "cflow.http_user_agent": "httpUserAgent",
+        "cflow.http_statuscode": "httpStatus", "cflow.pie.ntop.dns_query_type": "dnsType",
+        "cflow.pie.ntop.dns_ret_code": "dnsRcode",
+    }
+    out = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if any(k.startswith("Flow ") for k in node) or "cflow.srcaddr" in node:
+                pass
+            if "cflow.srcaddr" in node:
+                r = {}
+                for k, v in node.items():
+                    if k in names:
+                        r[names[k]] = v[0] if isinstance(v, list) else v
+                out.append(r)
+                return
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(json.load(open(path)))
+    records = []
+    for r in out:
+        proto = {"6": "tcp", "17": "udp"}.get(str(r.get("proto")), str(r.get("proto")))
+        rec = {"key": f"{r.get('src')}:{r.get('sport')}>{r.get('dst')}:{r.get('dport')}/{proto}"}
+        for k in ("name", "httpMethod", "httpTarget", "httpUserAgent", "appId"):
+            if k in r and r[k] != "":
+                rec[k] = r[k]
+        for k in ("httpStatus", "dnsType", "dnsRcode"):
+            if k in r:
+                rec[k] = int(r[k])
+        records.append(rec)
+    return records
+
+
+def flowtap(path):
+    records = []
+    for line in open(path):
+        j = json.loads(line)
+        proto = {6: "tcp", 17: "udp"}.get(j["proto"], str(j["proto"]))
+        r = {"key": f"{j['src']}:{j['sport']}>{j['dst']}:{j['dport']}/{proto}"}
+        # `read --json` spells its keys in snake case.
+        for k, key in (("app", "app"), ("name", "name"), ("alpn", "alpn"), ("ja4", "ja4"), ("httpMethod", "http_method"),
+                       ("httpTarget", "http_target"), ("httpUserAgent", "http_user_agent"), ("httpStatus", "http_status"),
+                       ("dnsType", "dns_type"), ("dnsRcode", "dns_rcode")):
+            if j.get(key) is not None:
+                r[k] = j[key]
+        records.append(r)
+    return records
+
+
+def compare(truth_path, got_path, minimum, fields):
+    want = json.load(open(truth_path))
+    got = {}
+    for r in json.load(open(got_path)):
+        got.setdefault(r["key"], r)
+    bad = 0
+    for t in want:
+        g = got.get(t["key"])
+        if g is None:
+            print(f"missing: {t['key']} ({t.get('app')})")
+            bad += 1
+            continue
+        for k in fields:
+            if k in t and t[k] != "" and g.get(k) != t[k]:
+                print(f"{t['key']}: {k} is {g.get(k)!r}, truth {t[k]!r}")
+                bad += 1
+    print(f"{len(want)} flows of the truth, {bad} differences")
+    return bad == 0 and len(want) >= minimum
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "truth":
+        json.dump(truth(sys.argv[2:]), sys.stdout, indent=1)
+    elif cmd == "ipfix":
+        json.dump(ipfix(sys.argv[2]), sys.stdout, indent=1)
+    elif cmd == "flowtap":
+        json.dump(flowtap(sys.argv[2]), sys.stdout, indent=1)
+    elif cmd == "compare":
+        args = sys.argv[2:]
+        minimum = int(args[args.index("--min") + 1]) if "--min" in args else 1
+        fields = args[args.index("--fields") + 1].split(",") if "--fields" in args else []
+        sys.exit(0 if compare(args[0], args[1], minimum, fields) else 1)
+
+
+if __name__ == "__main__":
+    main()
