@@ -20,8 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        // JA4's SHA-256 (the application-visibility parsers): cryptography is a library's.
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // JA4's SHA-256 (the application-visibility parsers): cryptography is a library's. 4.x: its
+        // Crypto imports FoundationEssentials where it can; 3.x imports Foundation, and with it ICU.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // `--metrics`: the Prometheus text exposition (flowtap serves it over HTTP itself).
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],

@@ -9,9 +9,9 @@
 # Ground truth is tshark on the captures of what flowtap wrote to the TAPs
 # (-o tcp.reassemble_out_of_order:TRUE), and JA4 computed from tshark's fields of each hello
 # by tools/appcheck.py after FoxIO's specification. flowtap's side: its IPFIX records as tshark
-# decodes them (ntop's and IANA's elements), the application names as nfdump prints them from
-# (%nbid), and `flowtap read --json` of the same captures, also
-# with two segments of the split hello swapped. With --app-fields off, no record carries any.
+# decodes them (ntop's and IANA's elements), the applicationId as nfdump reads it (%nbid), and
+# `flowtap read --json` of the same captures, also with two segments of the split hello
+# swapped. With --app-fields off, no record carries any.
 source "$(dirname "$0")/lib.sh"
 plan 12
 require_root
@@ -85,7 +85,8 @@ check "IPFIX (tshark): DNS query type and response code equal to the truth" \
 nx=$(python3 -c "import json; print(sum(1 for r in json.load(open('$FT_OUT/ipfix.json')) if r.get('dnsRcode') == 3))")
 check "two NXDOMAIN responses (UDP and TCP) carry response code 3 ($nx)" test "$nx" -eq 2
 
-# nfdump prints applicationId as selector..engine: 1..6 tls, 2..6 http, 3..6 dns.
+# nfdump 1.7.1 prints flowtap's applicationId (engine 6; selector 1 tls, 2 http, 3 dns) as
+# 1..6, 2..6, 3..6.
 nfdump -R "$FT_OUT/nfcap" -q -N -o "fmt:%sa,%sp,%da,%dp,%nbid" >"$FT_OUT/nfdump.txt" 2>&1 || true
 ids=$(grep -cE ', *[123]\.\.6 *$' "$FT_OUT/nfdump.txt" || true)
 check "nfdump reads the labelled flows' applicationId (IE 95, engine 6: $ids records)" test "$ids" -ge 18

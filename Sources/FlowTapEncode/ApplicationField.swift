@@ -125,9 +125,8 @@ public enum ApplicationField: Sendable, Equatable, CaseIterable {
         case .dnsResponseCode:
             if case let .dns(d)? = detail?.facts { m.append8(d.responseCode ?? 0) } else { m.append8(0) }
         default:
-            var bytes = InlineArray<255, UInt8>(repeating: 0)
-            let n = textBytes(detail, into: &bytes)
-            let count = variable ? n : min(n, fixedLength)
+            let value = text(detail)
+            let count = variable ? value.count : min(value.count, fixedLength)
             if variable {
                 if count < 255 {
                     m.append8(UInt8(count))
@@ -137,38 +136,36 @@ public enum ApplicationField: Sendable, Equatable, CaseIterable {
                 }
             }
             guard m.reserve(count) else { return }
-            for i in 0 ..< count { m.append8(bytes[i]) }
+            for i in 0 ..< count { m.append8(value.bytes[i]) }
             if !variable { m.appendZeros(fixedLength - count) }
         }
     }
 
-    /// The bytes of a text field, into `out`; their count.
-    func textBytes(_ detail: ApplicationDetail?, into out: inout InlineArray<255, UInt8>) -> Int {
-        func copy<let n: Int>(_ t: BoundedText<n>) -> Int {
-            let count = min(t.count, 255)
-            for i in 0 ..< count { out[i] = t.bytes[i] }
-            return count
+    /// A text field's value (empty for a number, or a field of another application).
+    func text(_ detail: ApplicationDetail?) -> BoundedText<255> {
+        func widened<let n: Int>(_ t: BoundedText<n>) -> BoundedText<255> {
+            var out = BoundedText<255>()
+            for i in 0 ..< t.count { out.append(t.bytes[i]) }
+            return out
         }
         switch (self, detail?.facts) {
-        case let (.tlsServerName, .tls(t)?): return copy(t.serverName)
-        case let (.tlsALPN, .tls(t)?): return copy(t.alpn)
-        case let (.ja4, .tls(t)?): return copy(t.ja4)
-        case let (.httpMethod, .http(h)?): return copy(h.method)
-        case let (.httpHost, .http(h)?): return copy(h.host)
-        case let (.httpTarget, .http(h)?): return copy(h.target)
-        case let (.httpVersion, .http(h)?): return copy(h.version)
-        case let (.httpUserAgent, .http(h)?): return copy(h.userAgent)
-        case let (.dnsQueryName, .dns(d)?): return copy(d.queryName)
-        default: return 0
+        case let (.tlsServerName, .tls(t)?): return t.serverName
+        case let (.tlsALPN, .tls(t)?): return widened(t.alpn)
+        case let (.ja4, .tls(t)?): return widened(t.ja4)
+        case let (.httpMethod, .http(h)?): return widened(h.method)
+        case let (.httpHost, .http(h)?): return h.host
+        case let (.httpTarget, .http(h)?): return h.target
+        case let (.httpVersion, .http(h)?): return widened(h.version)
+        case let (.httpUserAgent, .http(h)?): return h.userAgent
+        case let (.dnsQueryName, .dns(d)?): return d.queryName
+        default: return BoundedText()
         }
     }
 
     /// Bytes this field takes in a record (with its IPFIX length prefix when `variable`).
     func encodedLength(_ detail: ApplicationDetail?, variable: Bool) -> Int {
-        guard isText else { return fixedLength }
-        guard variable else { return fixedLength }
-        var bytes = InlineArray<255, UInt8>(repeating: 0)
-        let n = textBytes(detail, into: &bytes)
+        guard isText && variable else { return fixedLength }
+        let n = text(detail).count
         return n + (n < 255 ? 1 : 3)
     }
 }

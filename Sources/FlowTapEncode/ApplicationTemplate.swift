@@ -25,23 +25,14 @@ struct ApplicationTemplate: Sendable, Equatable {
 
     /// Bytes of this template in a template set.
     var templateLength: Int {
-        4 + layout.fields.reduce(0) { $0 + ($1.enterprise == nil ? 4 : 8) }
+        4 + SetPacker.specifiersLength(layout.fields)
             + fields.reduce(0) { $0 + (variable && $1.enterprise != nil ? 8 : 4) }
     }
 
     func writeTemplate(into m: inout MessageWriter) {
         m.append16(id)
         m.append16(UInt16(layout.fields.count + fields.count))
-        for field in layout.fields {
-            if let enterprise = field.enterprise {
-                m.append16(field.elementID | 0x8000)
-                m.append16(UInt16(field.length))
-                m.append32(enterprise)
-            } else {
-                m.append16(field.elementID)
-                m.append16(UInt16(field.length))
-            }
-        }
+        SetPacker.writeSpecifiers(layout.fields, into: &m)
         for field in fields {
             let length = UInt16(variable && field.isText ? ApplicationField.variableLength : field.fixedLength)
             if variable, let enterprise = field.enterprise {

@@ -75,15 +75,18 @@ struct DataTemplates {
         templatesInMessage = active.count
         // The application templates announced so far, in a set of their own.
         let again = applicationTemplates.indices.compactMap { announced[$0] ? applicationTemplates[$0] : nil }
-        if !again.isEmpty {
-            let start = message.count
-            message.append16(templateSetID)
-            message.append16(0)
-            for t in again { t.writeTemplate(into: &message) }
-            message.set16(UInt16(message.count - start), at: start + 2)
-            templatesInMessage += again.count
-        }
+        if !again.isEmpty { writeTemplateSet(again, into: &message) }
         return templatesInMessage
+    }
+
+    /// A template set of application templates (a multiple of 4 bytes long: no padding).
+    private mutating func writeTemplateSet(_ ts: [ApplicationTemplate], into message: inout MessageWriter) {
+        let start = message.count
+        message.append16(templateSetID)
+        message.append16(0)
+        for t in ts { t.writeTemplate(into: &message) }
+        message.set16(UInt16(message.count - start), at: start + 2)
+        templatesInMessage += ts.count
     }
 
     mutating func append(
@@ -116,19 +119,14 @@ struct DataTemplates {
         let length = t.recordLength(detail)
         let announce = !announced[index]
         if announce {
-            // Closing the open set, the template set, then a new data set with the record.
-            let open = message.count + 3
-            guard open + t.templateLength + 4 + 4 + length + 3 <= message.capacity else {
+            // At most: the open set's padding (3), the template set (its header and the
+            // template), then a data set (its header, the record, its padding, 3).
+            guard message.count + 3 + 4 + t.templateLength + 4 + length + 3 <= message.capacity else {
                 return recordsInMessage == 0 && templatesInMessage == 0 ? .notExportable : .full
             }
             sets.close(&message)
-            let start = message.count
-            message.append16(templateSetID)
-            message.append16(0)
-            t.writeTemplate(into: &message)
-            message.set16(UInt16(message.count - start), at: start + 2)
+            writeTemplateSet([t], into: &message)
             announced[index] = true
-            templatesInMessage += 1
         } else if !sets.fits(id: t.id, length: length, in: message) {
             return recordsInMessage == 0 && templatesInMessage == 0 ? .notExportable : .full
         }

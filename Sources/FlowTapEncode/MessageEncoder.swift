@@ -19,11 +19,9 @@ public protocol MessageEncoder {
     /// Starts a message: reserves the header; with `withTemplates`, writes every template first.
     mutating func begin(_ message: inout MessageWriter, withTemplates: Bool)
 
-    /// Appends one record (or, in NetFlow v5, the records it must be split into).
-    mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult
-
-    /// Appends a labelled flow's record with its application fields (`detail`: what its
-    /// first bytes gave, nil for a label alone), in a template of its own.
+    /// Appends one record (or, in NetFlow v5, the records it must be split into). A labelled
+    /// flow's record goes with its application fields (`detail`: what its first bytes gave,
+    /// nil for a label alone) in a template of its own, where the format has templates.
     mutating func append(
         _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
     ) -> AppendResult
@@ -49,11 +47,9 @@ public protocol MessageEncoder {
 }
 
 extension MessageEncoder {
-    /// A format without application fields (NetFlow v5) writes the flow's record alone.
-    public mutating func append(
-        _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
-    ) -> AppendResult {
-        append(record, to: &message)
+    /// A record without application fields.
+    public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
+        append(record, detail: nil, to: &message)
     }
 
     /// Bytes of the options message this encoder writes (0 for a format without options): a

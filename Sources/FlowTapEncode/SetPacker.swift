@@ -56,22 +56,32 @@ struct SetPacker {
         for t in templates {
             message.append16(t.id)
             message.append16(UInt16(t.layout.fields.count))
-            for field in t.layout.fields {
-                if let enterprise = field.enterprise {
-                    message.append16(field.elementID | 0x8000)
-                    message.append16(UInt16(field.length))
-                    message.append32(enterprise)
-                } else {
-                    message.append16(field.elementID)
-                    message.append16(UInt16(field.length))
-                }
-            }
+            writeSpecifiers(t.layout.fields, into: &message)
         }
         message.set16(UInt16(message.count - start), at: start + 2)
     }
 
+    /// The fields' specifiers: element ID and length, with the enterprise bit and number for an
+    /// enterprise element.
+    static func writeSpecifiers(_ fields: [FlowField], into message: inout MessageWriter) {
+        for field in fields {
+            if let enterprise = field.enterprise {
+                message.append16(field.elementID | 0x8000)
+                message.append16(UInt16(field.length))
+                message.append32(enterprise)
+            } else {
+                message.append16(field.elementID)
+                message.append16(UInt16(field.length))
+            }
+        }
+    }
+
+    static func specifiersLength(_ fields: [FlowField]) -> Int {
+        fields.reduce(0) { $0 + ($1.enterprise == nil ? 4 : 8) }
+    }
+
     static func templateSetLength(_ layouts: [RecordLayout]) -> Int {
-        4 + layouts.reduce(0) { $0 + 4 + $1.fields.reduce(0) { $0 + ($1.enterprise == nil ? 4 : 8) } }
+        4 + layouts.reduce(0) { $0 + 4 + specifiersLength($1.fields) }
     }
 }
 

@@ -76,10 +76,6 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         scratch.deallocate()
     }
 
-    public func export(_ record: borrowing FlowRecord, now: UInt64) {
-        export(record, detail: nil, now: now)
-    }
-
     public func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64) {
         if !isOpen { begin(now: now) }
         switch encoder.append(record, detail: detail, to: &message) {

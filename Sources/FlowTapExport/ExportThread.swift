@@ -199,11 +199,7 @@ public final class ExportThread: @unchecked Sendable {
 
     private func joined(_ record: FlowRecord, now: UInt64) {
         let detail = record.detailSerial != 0 ? details.removeValue(forKey: record.detailSerial) : nil
-        if record.application != 0 {
-            for exporter in exporters { exporter.export(record, detail: detail, now: now) }
-        } else {
-            for exporter in exporters { exporter.export(record, now: now) }
-        }
+        for exporter in exporters { exporter.export(record, detail: detail, now: now) }
         // A biflow record carries both directions' labels' ids but no fields.
         var r = record
         r.detailSerial = 0

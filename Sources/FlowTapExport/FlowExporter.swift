@@ -11,8 +11,7 @@ public typealias ProbeTotals = @Sendable () -> (ignoredPackets: UInt64, lostReco
 public protocol FlowExporter: AnyObject {
     var collector: CollectorAddress { get }
     var statistics: ExportStatistics { get }
-    func export(_ record: borrowing FlowRecord, now: UInt64)
-    /// A labelled flow's record with the fields its first bytes gave (nil: the label alone).
+    /// A record; a labelled flow's with the fields its first bytes gave (nil: none).
     func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64)
     /// Timers: retry of queued messages, template refresh, flush of a message that has waited.
     func tick(now: UInt64)
@@ -30,8 +29,6 @@ public protocol FlowExporter: AnyObject {
 }
 
 extension FlowExporter {
-    /// An exporter that carries no application fields takes the record alone.
-    public func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64) {
-        export(record, now: now)
-    }
+    /// A record without application fields.
+    public func export(_ record: borrowing FlowRecord, now: UInt64) { export(record, detail: nil, now: now) }
 }

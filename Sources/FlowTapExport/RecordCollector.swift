@@ -15,10 +15,6 @@ public final class RecordCollector: FlowExporter {
         self.take = take
     }
 
-    public func export(_ record: borrowing FlowRecord, now: UInt64) {
-        export(record, detail: nil, now: now)
-    }
-
     public func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64) {
         statistics.records &+= 1
         take(copy record, detail)

@@ -677,7 +677,11 @@ extension FlowCache {
     /// Gives the flows inserted since the last call their queue items (see `newSlots`). A slot
     /// whose flow has already ended is skipped.
     public mutating func enqueueNew(now: UInt64) {
-        // A frame inserts at most three flows, and the owner calls this after every frame.
+        // No input reaches this: a frame inserts at most three flows (held fragments, an evicted
+        // fragment entry, its own flow; inspection and expiry insert none), and with ordered
+        // expiry (`flowtap read` only: the forwarder never calls this) every caller that inserts
+        // (`meterCaptured`, `meterHeld`) calls this after its frame or entry; the count wraps
+        // at 8 in `noteNew` rather than trap there.
         precondition(newCount <= 4, "more flows inserted between two calls than a frame can insert")
         for i in 0 ..< newCount where tags[Int(newSlots[i])] != 0 { enqueue(Int(newSlots[i]), now: now) }
         newCount = 0

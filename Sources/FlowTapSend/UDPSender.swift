@@ -111,7 +111,10 @@ public struct UDPSender: MessageTransport, Sendable {
                 destination: d, destinationPort: destinationPort)
             n = SystemCall.sendTo(socket, payload - 48, 48 + length, target)
         default:
-            preconditionFailure("source and collector of different families") // init refuses them
+            // No input reaches this: `init` traps on a source and collector of different
+            // families, and ExportWiring never builds one (see there); this runs on the export
+            // thread, never on the forwarding path.
+            preconditionFailure("source and collector of different families")
         }
         return n < 0 ? n : 0
     }

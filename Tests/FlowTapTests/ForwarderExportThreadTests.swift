@@ -1,3 +1,4 @@
+import FlowTapMeter
 import Glibc
 import Logging
 import XCTest
@@ -6,7 +7,7 @@ import XCTest
 @testable import FlowTapDecode
 @testable import FlowTapExport
 @testable import FlowTapForward
-@testable import FlowTapMeter
+@testable import FlowTapInspect
 @testable import FlowTapSend
 
 /// A collector that only counts what the export thread hands it, from the export thread's thread.
@@ -16,7 +17,7 @@ final class CountingExporter: FlowExporter {
     var packets: UInt64 = 0
     var latencies: [TCPLatency] = []
     var finished = false
-    func export(_ record: borrowing FlowRecord, now: UInt64) {
+    func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64) {
         statistics.records += 1
         packets += record.packets
         if record.handshake.role != .none { latencies.append(record.latency) }

@@ -49,7 +49,7 @@ def ja4(f):
     def h12(s):
         return "000000000000" if not s else hashlib.sha256(s.encode()).hexdigest()[:12]
     part_b = h12(",".join(f"{c:04x}" for c in sorted(ciphers)))
-    sig = [s for s in nums("tls.handshake.sig_hash_alg")]
+    sig = nums("tls.handshake.sig_hash_alg")
     ext_c = ",".join(f"{e:04x}" for e in sorted(e for e in exts if e not in (0x0000, 0x0010)))
     if sig:
         ext_c += "_" + ",".join(f"{s:04x}" for s in sig)
@@ -105,8 +105,6 @@ def ipfix(path):
 
     def walk(node):
         if isinstance(node, dict):
-            if any(k.startswith("Flow ") for k in node) or "cflow.srcaddr" in node:
-                pass
             if "cflow.srcaddr" in node:
                 r = {}
                 for k, v in node.items():

@@ -69,10 +69,6 @@ public struct IPFIXEncoder: MessageEncoder {
             &message, headerLength: Self.headerLength, templateSetID: withTemplates ? Self.templateSetID : nil)
     }
 
-    public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
-        data.append(record, to: &message, context: context)
-    }
-
     public mutating func append(
         _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
     ) -> AppendResult {

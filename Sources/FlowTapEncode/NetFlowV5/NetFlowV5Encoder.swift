@@ -1,3 +1,4 @@
+import FlowTapInspect
 import FlowTapMeter
 
 /// NetFlow v5 export packets: a 24-byte header and at most 30 fixed 48-byte records.
@@ -52,7 +53,10 @@ public struct NetFlowV5Encoder: MessageEncoder {
         return max(1, ceil(record.packets), ceil(record.octets))
     }
 
-    public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
+    /// v5's fixed record has no room for application fields: `detail` is not written.
+    public mutating func append(
+        _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
+    ) -> AppendResult {
         guard record.key.ipVersion == 4 else { return .notExportable }
         let n = Self.parts(record)
         guard recordsInMessage + Int(n) <= Self.maxRecords,

@@ -67,10 +67,6 @@ public struct NetFlowV9Encoder: MessageEncoder {
             templateSetID: withTemplates ? Self.templateFlowSetID : nil)
     }
 
-    public mutating func append(_ record: borrowing FlowRecord, to message: inout MessageWriter) -> AppendResult {
-        data.append(record, to: &message, context: context)
-    }
-
     public mutating func append(
         _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
     ) -> AppendResult {
