@@ -75,8 +75,8 @@ check "tshark names TLS, HTTP and DNS flows in the captures (tls $tls, http $htt
 
 tshark -r "$FT_OUT/export.pcap" -d udp.port==4739,cflow -T json >"$FT_OUT/export.json" 2>"$FT_OUT/tshark.err"
 python3 "$TOOLS/appcheck.py" ipfix "$FT_OUT/export.json" >"$FT_OUT/ipfix.json"
-check "IPFIX (tshark): every flow's server name, host, DNS question equal to the truth" \
-  python3 "$TOOLS/appcheck.py" compare "$FT_OUT/truth.json" "$FT_OUT/ipfix.json" --min 18 --fields name
+check "IPFIX (tshark): every flow's application, server name, host, DNS question equal to the truth" \
+  python3 "$TOOLS/appcheck.py" compare "$FT_OUT/truth.json" "$FT_OUT/ipfix.json" --min 18 --fields app,name
 check "IPFIX (tshark): HTTP method, target, user agent and status equal to the truth" \
   python3 "$TOOLS/appcheck.py" compare "$FT_OUT/truth.json" "$FT_OUT/ipfix.json" --min 18 \
   --fields httpMethod,httpTarget,httpUserAgent,httpStatus

@@ -185,6 +185,23 @@ public struct DirectionAnswer: Codable, Sendable {
     public var undecodable: [String: UInt64]
     public var fragments: FragmentAnswer
     public var resetNotices: ResetNoticeAnswer
+    public var applications: ApplicationsAnswer
+}
+
+/// Naming flows in `show stats`: records by application, parsers' give-ups by reason, and the
+/// label and reassembly pools (`size`, `inUse`, `exhausted`).
+public struct ApplicationsAnswer: Codable, Sendable {
+    public var records: [String: UInt64]
+    public var inspectFailures: [String: UInt64]
+    public var detailsLost: UInt64
+    public var labels: PoolAnswer
+    public var reassembly: PoolAnswer
+}
+
+public struct PoolAnswer: Codable, Sendable {
+    public var size: UInt64
+    public var inUse: UInt64
+    public var exhausted: UInt64
 }
 
 /// One collector in `show stats` and `show collectors`.
@@ -227,6 +244,10 @@ public struct FlowAnswer: Codable, Sendable {
     public var clientDelayUs: UInt64?
     public var serverDelayUs: UInt64?
     public var appLatencyUs: UInt64?
+    /// What the flow is (`--app-fields`), as `read --json` names it: its application, and its
+    /// server name, HTTP host or DNS question (the reverse flow's when it has none itself).
+    public var app: String?
+    public var name: String?
 }
 
 /// One exported record as `flowtap read` prints it when it has no destination: the table

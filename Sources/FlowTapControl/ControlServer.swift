@@ -1,6 +1,7 @@
 import FlowTapBase
 import FlowTapDecode
 import FlowTapExport
+import FlowTapInspect
 import FlowTapMeter
 import FlowTapSend
 import Glibc
@@ -330,7 +331,20 @@ public final class ControlServer: @unchecked Sendable {
                 fragments: FragmentAnswer(
                     held: c.fragmentsHeld, attributed: c.fragmentsAttributed, unattributed: c.fragmentsUnattributed),
                 resetNotices: ResetNoticeAnswer(
-                    closed: c.peerResetsClosed, unmatched: c.peerResetsUnmatched, lost: c.resetNoticesLost))
+                    closed: c.peerResetsClosed, unmatched: c.peerResetsUnmatched, lost: c.resetNoticesLost),
+                applications: ApplicationsAnswer(
+                    records: Dictionary(
+                        uniqueKeysWithValues: ApplicationID.allCases.map {
+                            ($0.name, c.recordsByApplication[Int($0.rawValue)])
+                        }),
+                    inspectFailures: Dictionary(
+                        uniqueKeysWithValues: InspectIssue.allCases.dropFirst().map {
+                            ($0.name, c.inspectIssues[Int($0.rawValue)])
+                        }),
+                    detailsLost: c.detailsLost,
+                    labels: PoolAnswer(size: c.labels, inUse: c.labelsInUse, exhausted: c.labelsExhausted),
+                    reassembly: PoolAnswer(
+                        size: c.reassemblyBuffers, inUse: c.reassemblyInUse, exhausted: c.reassemblyExhausted)))
         }
         return StatsAnswer(directions: directions, collectors: collectors())
     }
@@ -371,7 +385,14 @@ public final class ControlServer: @unchecked Sendable {
                     firstMs: f.firstNs / 1_000_000, lastMs: f.lastNs / 1_000_000, tcpFlags: f.tcpFlags,
                     rateBps: ControlJSON.rounded(Double(f.octets) * 8 / seconds),
                     retransmitted: f.retransmitted, outOfOrder: f.outOfOrder, direction: d.name, queue: d.queue)
-                if let reverse = byKey[f.key.reverseKey.withoutTOS], f.handshake.role != .none {
+                let reverse = byKey[f.key.reverseKey.withoutTOS]
+                if f.application != .none { flow.app = f.application.name }
+                if !f.name.isEmpty {
+                    flow.name = f.name
+                } else if let reverse, !reverse.name.isEmpty {
+                    flow.name = reverse.name
+                }
+                if let reverse, f.handshake.role != .none {
                     let latency = TCPLatency(f.handshake, reverse.handshake)
                     flow.clientDelayUs = latency.clientNs / 1000
                     flow.serverDelayUs = latency.serverNs / 1000

@@ -1,4 +1,5 @@
 import FlowTapDecode
+import FlowTapInspect
 import FlowTapMeter
 import Prometheus
 import Synchronization
@@ -57,6 +58,27 @@ public final class ProbeMetrics: Sendable {
             true, "Flows ended early because the cache set was full (exported with reason lack_of_resources)."
         ),
         "records_total": (true, "Flow records handed to the export thread, by flowEndReason."),
+        "application_records_total": (
+            true,
+            "Flow records made, by the application the flow's first bytes named (none: not recognised, or --app-fields off)."
+        ),
+        "application_inspect_failures_total": (
+            true, "Flows whose first bytes a parser gave up on (no fields, no label), by reason."
+        ),
+        "application_details_lost_total": (
+            true,
+            "Records whose application fields found the ring to the export thread full (sent with the label alone)."
+        ),
+        "application_labels": (false, "Slots for the application fields of flows (the label pool)."),
+        "application_labels_in_use": (false, "Label slots held by flows now."),
+        "application_labels_exhausted_total": (
+            true, "Flows recognised when every label slot was held (their records carry the label without fields)."
+        ),
+        "reassembly_buffers": (false, "Buffers for first messages that span several segments (8 KiB each)."),
+        "reassembly_buffers_in_use": (false, "Reassembly buffers held by flows now."),
+        "reassembly_exhausted_total": (
+            true, "Flows whose first message needed a reassembly buffer when every one was held (left unnamed)."
+        ),
         "records_lost_total": (true, "Flow records lost because the ring to the export thread was full."),
         "reset_notices_total": (
             true,
@@ -121,6 +143,23 @@ public final class ProbeMetrics: Sendable {
                 add("records_total", l + [("reason", reason.label)], c.recordsByReason[Int(reason.rawValue)])
             }
             add("records_lost_total", l, c.recordsLost)
+            for app in ApplicationID.allCases {
+                add(
+                    "application_records_total", l + [("application", app.name)],
+                    c.recordsByApplication[Int(app.rawValue)])
+            }
+            for issue in InspectIssue.allCases.dropFirst() {
+                add(
+                    "application_inspect_failures_total", l + [("reason", issue.name)],
+                    c.inspectIssues[Int(issue.rawValue)])
+            }
+            add("application_details_lost_total", l, c.detailsLost)
+            add("application_labels", l, c.labels)
+            add("application_labels_in_use", l, c.labelsInUse)
+            add("application_labels_exhausted_total", l, c.labelsExhausted)
+            add("reassembly_buffers", l, c.reassemblyBuffers)
+            add("reassembly_buffers_in_use", l, c.reassemblyInUse)
+            add("reassembly_exhausted_total", l, c.reassemblyExhausted)
             add("fragments_held", l, c.fragmentsHeld)
             add("reset_notices_total", l + [("outcome", "closed")], c.peerResetsClosed)
             add("reset_notices_total", l + [("outcome", "unmatched")], c.peerResetsUnmatched)

@@ -194,6 +194,8 @@ public struct FlowCache: ~Copyable {
     var lastDetailSerial: UInt32 = 0
     /// Fields that found the detail ring full: their records go with the label alone.
     public internal(set) var detailsLost: UInt64 = 0
+    /// Records made, per `ApplicationID.rawValue` of the flow (0: none recognised).
+    public internal(set) var recordsByApplication = InlineArray<8, UInt64>(repeating: 0)
 
     /// `maxFlows` below one set is taken as one set (configuration refuses it before).
     /// With `storage`, the table lives there: with `adopting`, its flows are those a previous
@@ -557,6 +559,7 @@ public struct FlowCache: ~Copyable {
     @inline(__always)
     mutating func handedRecord(_ slot: Int, reason: FlowEndReason) -> FlowRecord? {
         guard var r = record(slot, reason: reason) else { return nil }
+        recordsByApplication[Int(r.application & 7)] &+= 1
         if entries[slot].app & (FlowEntry.holdsSlot | FlowEntry.inspecting) == FlowEntry.holdsSlot {
             attachDetail(&r, entries + slot)
         }

@@ -26,8 +26,10 @@ public struct FlowQueryScan {
 
     public init(_ query: FlowQuery) { self.query = query }
 
-    mutating func offer(_ flow: FlowSnapshot, nowNs: UInt64) {
-        let score = query.order.score(flow, nowNs: nowNs)
+    /// Whether a flow of `score` would join the best so far.
+    func admits(_ score: Double) -> Bool { heap.count < query.limit || score > heap[0].score }
+
+    mutating func offer(_ flow: FlowSnapshot, score: Double) {
         if heap.count < query.limit {
             heap.append((score, flow))
             var i = heap.count - 1
@@ -58,12 +60,17 @@ extension FlowCache {
         for slot in scan.cursor ..< end where tags[slot] != 0 && entries[slot].packets > 0 {
             let e = entries[slot]
             guard scan.query.matches(e.key) else { continue }
-            scan.offer(
-                FlowSnapshot(
-                    key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
-                    lastNs: e.lastNs &+ wallOffsetNs, tcpFlags: e.tcpFlags & TCPFlags.header,
-                    handshake: Self.handshake(e), retransmitted: e.retransmitted, outOfOrder: e.outOfOrder),
-                nowNs: nowNs &+ wallOffsetNs)
+            var flow = FlowSnapshot(
+                key: e.key, packets: e.packets, octets: e.octets, firstNs: e.firstNs &+ wallOffsetNs,
+                lastNs: e.lastNs &+ wallOffsetNs, tcpFlags: e.tcpFlags & TCPFlags.header,
+                handshake: Self.handshake(e), retransmitted: e.retransmitted, outOfOrder: e.outOfOrder)
+            let score = scan.query.order.score(flow, nowNs: nowNs &+ wallOffsetNs)
+            guard scan.admits(score) else { continue }
+            // The name only for a flow that joins the answer: it is the one String made here.
+            let (application, detail) = application(of: e)
+            flow.application = application
+            flow.name = detail?.name ?? ""
+            scan.offer(flow, score: score)
         }
         scan.cursor = end
         return end == capacity

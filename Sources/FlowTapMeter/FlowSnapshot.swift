@@ -1,4 +1,5 @@
 import FlowTapDecode
+import FlowTapInspect
 
 /// One live flow as `flowtap show flows` lists it: the cache entry's counts since its last
 /// report, with wall-clock times.
@@ -15,4 +16,8 @@ public struct FlowSnapshot: Sendable {
     /// Retransmitted and out-of-order data segments since the last report (`TCPSequence`).
     public var retransmitted: UInt32 = 0
     public var outOfOrder: UInt32 = 0
+    /// What the flow's first bytes named (`--app-fields on`), and its server name, HTTP host or
+    /// DNS question ("" when it has none).
+    public var application = ApplicationID.none
+    public var name = ""
 }

@@ -45,6 +45,18 @@ public struct ForwarderCounters: Sendable {
     public var resetNoticesLost: UInt64 = 0
     public var peerResetsClosed: UInt64 = 0
     public var peerResetsUnmatched: UInt64 = 0
+    /// Naming flows (`ApplicationTable`): records made per `ApplicationID.rawValue`, parsers
+    /// that gave up per `InspectIssue.rawValue`, fields that found the detail ring full; the
+    /// label and reassembly pools' size, use now, and the times a flow found one empty.
+    public var recordsByApplication = InlineArray<8, UInt64>(repeating: 0)
+    public var inspectIssues = InlineArray<8, UInt64>(repeating: 0)
+    public var detailsLost: UInt64 = 0
+    public var labels: UInt64 = 0
+    public var labelsInUse: UInt64 = 0
+    public var labelsExhausted: UInt64 = 0
+    public var reassemblyBuffers: UInt64 = 0
+    public var reassemblyInUse: UInt64 = 0
+    public var reassemblyExhausted: UInt64 = 0
 
     public init() {}
 
@@ -76,6 +88,17 @@ public struct ForwarderCounters: Sendable {
         s.resetNoticesLost = a.resetNoticesLost &+ b.resetNoticesLost
         s.peerResetsClosed = a.peerResetsClosed &+ b.peerResetsClosed
         s.peerResetsUnmatched = a.peerResetsUnmatched &+ b.peerResetsUnmatched
+        for i in s.recordsByApplication.indices {
+            s.recordsByApplication[i] = a.recordsByApplication[i] &+ b.recordsByApplication[i]
+        }
+        for i in s.inspectIssues.indices { s.inspectIssues[i] = a.inspectIssues[i] &+ b.inspectIssues[i] }
+        s.detailsLost = a.detailsLost &+ b.detailsLost
+        s.labels = a.labels &+ b.labels
+        s.labelsInUse = a.labelsInUse &+ b.labelsInUse
+        s.labelsExhausted = a.labelsExhausted &+ b.labelsExhausted
+        s.reassemblyBuffers = a.reassemblyBuffers &+ b.reassemblyBuffers
+        s.reassemblyInUse = a.reassemblyInUse &+ b.reassemblyInUse
+        s.reassemblyExhausted = a.reassemblyExhausted &+ b.reassemblyExhausted
         return s
     }
 
@@ -91,11 +114,15 @@ public struct ForwarderCounters: Sendable {
 /// is its heartbeat for the service watchdog.
 extension ForwarderCounters {
     /// These counts on top of those a previous process left (`base`): totals add up; the live
-    /// flows, the held fragments and the peak are this table's now.
+    /// flows, the held fragments, the pools and the peak are this table's now.
     public func carrying(_ base: ForwarderCounters) -> ForwarderCounters {
         var s = self + base
         s.liveFlows = liveFlows
         s.fragmentsHeld = fragmentsHeld
+        s.labels = labels
+        s.labelsInUse = labelsInUse
+        s.reassemblyBuffers = reassemblyBuffers
+        s.reassemblyInUse = reassemblyInUse
         s.peakFlows = max(peakFlows, base.peakFlows)
         return s
     }

@@ -302,6 +302,15 @@ public struct PacketMeter: ~Copyable {
         c.resetNoticesLost = cache.resetNoticesLost
         c.peerResetsClosed = cache.peerResetsClosed
         c.peerResetsUnmatched = cache.peerResetsUnmatched
+        c.recordsByApplication = cache.recordsByApplication
+        for i in c.inspectIssues.indices { c.inspectIssues[i] = cache.apps.issues[i] }
+        c.detailsLost = cache.detailsLost
+        c.labels = UInt64(cache.apps.labelCapacity)
+        c.labelsInUse = UInt64(cache.apps.labelsInUse)
+        c.labelsExhausted = cache.apps.labelsExhausted
+        c.reassemblyBuffers = UInt64(cache.apps.bufferCapacity)
+        c.reassemblyInUse = UInt64(cache.apps.buffersInUse)
+        c.reassemblyExhausted = cache.apps.buffersExhausted
         return c
     }
 }

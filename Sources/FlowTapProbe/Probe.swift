@@ -228,7 +228,7 @@ public enum Probe {
                 case .success: old = memory
                 case .failure(.layout):
                     logger.warning(
-                        "the flow tables from \(inherited.origin) have a layout this version cannot read: starting with empty tables\(flowsKept ? "; their flows are lost" : "")"
+                        "the flow tables from \(inherited.origin) have a layout this version cannot read (\(StateRegion.describe(memory))): starting with empty tables\(flowsKept ? "; their flows are lost" : "")"
                     )
                 case .failure(.configuration):
                     old = memory

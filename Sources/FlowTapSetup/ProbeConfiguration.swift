@@ -32,10 +32,9 @@ public struct ProbeConfiguration: Sendable, Equatable {
     public var offload = false
     /// Export RFC 5103 biflow records to IPFIX collectors.
     public var biflow = false
-    /// Name flows from their first bytes and export what that gives (`--app-fields`). Off by
-    /// default while the rest of issue 26 (metrics, `show flows`, the other formats' tests)
-    /// is not done.
-    public var appFields = false
+    /// Name flows from their first bytes and export what that gives (`--app-fields`; on unless
+    /// turned off).
+    public var appFields = true
     /// IPFIX records carry the TCP latencies, retransmissions and out-of-order packets in ntop's
     /// enterprise elements (PEN 35632). Off by default: some collectors refuse enterprise
     /// elements they do not know. NetFlow v9 records always carry them (nProbe's and ntop's

@@ -119,6 +119,15 @@ package final class StateRegion: @unchecked Sendable {
         return .success(StateRegion(adopting: memory, forwarders: forwarders, maxFlows: maxFlows))
     }
 
+    /// What a refused region's header says, for the log: its size, magic and layout signature
+    /// against this version's.
+    package static func describe(_ memory: SharedMemory) -> String {
+        guard memory.size >= 4096 else { return "\(memory.size) bytes, too small for a header" }
+        let h = memory.base.load(as: Header.self)
+        return
+            "\(memory.size) bytes, magic 0x\(String(h.magic, radix: 16)), layout 0x\(String(h.signature, radix: 16)); this version's: magic 0x\(String(magic, radix: 16)), layout 0x\(String(StateLayout.signature, radix: 16))"
+    }
+
     package enum Refusal: Error {
         /// Another version's layout, or not flowtap's state at all.
         case layout

@@ -142,7 +142,7 @@ struct Show: ParsableCommand {
     struct Flows: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "The live flows in the caches, the largest first: key, packets, bytes, first/last, flags, TCP latencies, retransmissions and out-of-order segments, direction, queue."
+                "The live flows in the caches, the largest first: key, packets, bytes, first/last, flags, TCP latencies, retransmissions and out-of-order segments, direction, queue, application and name."
         )
         @Option(help: ArgumentHelp("How many.", valueName: "n")) var top = 20
         @Option(help: ArgumentHelp("Order: bytes, packets, rate or age.", valueName: "key")) var sort: FlowOrder =
@@ -166,7 +166,7 @@ struct Show: ParsableCommand {
             var rows = [
                 [
                     "src", "dst", "sport", "dport", "proto", "packets", "bytes", "bit/s", "first", "last", "flags",
-                    "client ms", "server ms", "app ms", "retrans", "ooo", "direction", "queue"
+                    "client ms", "server ms", "app ms", "retrans", "ooo", "direction", "queue", "app", "name"
                 ]
             ]
             for f in flows {
@@ -176,10 +176,25 @@ struct Show: ParsableCommand {
                     ControlClient.flags(f.tcpFlags),
                     Self.milliseconds(f.clientDelayUs), Self.milliseconds(f.serverDelayUs),
                     Self.milliseconds(f.appLatencyUs),
-                    "\(f.retransmitted)", "\(f.outOfOrder)", f.direction, "\(f.queue)"
+                    "\(f.retransmitted)", "\(f.outOfOrder)", f.direction, "\(f.queue)", f.app ?? "-",
+                    f.name.map(Self.printable) ?? "-"
                 ])
             }
             print(ControlClient.table(rows))
+        }
+
+        /// A name from the wire as one cell: control characters and spaces shown as `\xNN`, so
+        /// that no name breaks the table or the terminal.
+        static func printable(_ name: String) -> String {
+            var out = ""
+            for scalar in name.unicodeScalars {
+                if scalar.value <= 0x20 || scalar.value == 0x7F || scalar == "\\" {
+                    out += "\\x" + UInt8(scalar.value).padded(2, radix: 16)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+            return out
         }
 
         /// A latency in microseconds as milliseconds; "-" when unknown (0 or absent).

@@ -86,7 +86,7 @@ struct ExportArguments: ParsableArguments {
         help: ArgumentHelp(
             "on: name each flow from its first bytes (TLS server name, ALPN, JA4; HTTP request and status; DNS question and response code; the application) and export that with IPFIX and NetFlow v9 records; off: none of it, for networks where server names and DNS questions are personal data.",
             valueName: "on|off"))
-    var appFields: OnOff = .off
+    var appFields: OnOff = .on
 
     @Option(
         parsing: .unconditional,

@@ -127,7 +127,7 @@ final class RecordPrinter {
                 ControlClient.flags(f.tcpFlags),
                 Show.Flows.milliseconds(f.clientDelayUs), Show.Flows.milliseconds(f.serverDelayUs),
                 Show.Flows.milliseconds(f.appLatencyUs), "\(f.retransmitted)", "\(f.outOfOrder)", f.endReason,
-                f.app ?? "-", f.name ?? "-"
+                f.app ?? "-", f.name.map(Show.Flows.printable) ?? "-"
             ]
             if biflow { row.insert(contentsOf: ["\(f.reversePackets ?? 0)", "\(f.reverseBytes ?? 0)"], at: 7) }
             table.append(row)

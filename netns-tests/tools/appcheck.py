@@ -3,7 +3,7 @@
 
   appcheck.py truth PCAP...            what tshark reads in the captures of the TAPs, one JSON
                                        object per flow direction (first message of each)
-  appcheck.py ipfix TSHARK_JSON        flowtap's IPFIX records as tshark decodes them
+  appcheck.py ipfix TSHARK_JSON        flowtap's IPFIX or NetFlow v9 records as tshark decodes them
   appcheck.py flowtap READ_JSON        `flowtap read --json` lines
   appcheck.py compare TRUTH GOT [--min N] [--fields a,b]
                                        every flow of TRUTH in GOT with equal fields; exit 1 if not
@@ -24,6 +24,10 @@ TRUTH_FIELDS = [
     "tls.handshake.ciphersuite", "tls.handshake.extension.type", "tls.handshake.sig_hash_alg",
     "tls.handshake.extensions.supported_version", "tls.handshake.version",
 ]
+
+
+# flowtap's applicationId selectors (engine 6) and the names its options record gives them.
+APPS = {1: "tls", 2: "http", 3: "dns", 4: "ssh", 5: "quic"}
 
 
 def grease(v):
@@ -94,7 +98,7 @@ def ipfix(path):
     """Flow records of tshark's JSON of the export capture, with the application fields."""
     names = {
         "cflow.srcaddr": "src", "cflow.dstaddr": "dst", "cflow.srcport": "sport", "cflow.dstport": "dport",
-        "cflow.protocol": "proto", "cflow.application_id": "appId",
+        "cflow.protocol": "proto", "cflow.appl_id.selector_id": "selector",
         "cflow.pie.ntop.ssl_server_name": "name", "cflow.pie.ntop.dns_query": "name",
         "cflow.http_request_host": "name", "cflow.http_request_method": "httpMethod",
         "cflow.http_request_target": "httpTarget", "cflow.http_user_agent": "httpUserAgent",
@@ -123,9 +127,13 @@ def ipfix(path):
     for r in out:
         proto = {"6": "tcp", "17": "udp"}.get(str(r.get("proto")), str(r.get("proto")))
         rec = {"key": f"{r.get('src')}:{r.get('sport')}>{r.get('dst')}:{r.get('dport')}/{proto}"}
-        for k in ("name", "httpMethod", "httpTarget", "httpUserAgent", "appId"):
+        for k in ("name", "httpMethod", "httpTarget", "httpUserAgent"):
             if k in r and r[k] != "":
                 rec[k] = r[k]
+        # applicationId (IE 95): engine 6, then flowtap's selector ("00:01"), named as the
+        # options record names it.
+        if r.get("selector"):
+            rec["app"] = APPS.get(int(r["selector"].replace(":", ""), 16), r["selector"])
         for k in ("httpStatus", "dnsType", "dnsRcode"):
             if k in r:
                 rec[k] = int(r[k])

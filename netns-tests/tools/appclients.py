@@ -7,6 +7,14 @@
                                              an HTTP/1.1 GET whose request line is cut in two
   appclients.py reorder IN OUT PORT          IN with the 2nd and 3rd data segments of the
                                              split-hello connection to PORT swapped (times too)
+  appclients.py hold-hellos HOST PORT COUNT SECONDS
+                                             COUNT connections, each writing the first 200 bytes
+                                             of a ClientHello for holdN.flowtap.test, holding
+                                             SECONDS, then the rest (each hello needs a
+                                             reassembly buffer for SECONDS)
+  appclients.py sink HOST PORT              a TCP server that reads every connection to its end
+  appclients.py ssh-server HOST PORT SECONDS an SSH server's side as far as its banner: sends
+                                             it, reads what comes for SECONDS, closes
 """
 import socket
 import ssl
@@ -20,25 +28,77 @@ def pieces(sock, data, size):
         time.sleep(0.02)
 
 
-def split_hello(host, port, name):
+def hello(name):
+    """A ClientHello for NAME as Python's ssl (OpenSSL) writes it."""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.set_alpn_protocols(["h2", "http/1.1"])
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = ctx.wrap_bio(incoming, outgoing, server_hostname=name)
-    s = socket.create_connection((host, int(port)), timeout=5)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         tls.do_handshake()
     except ssl.SSLWantReadError:
         pass
-    pieces(s, outgoing.read(), 120)
+    return outgoing.read()
+
+
+def split_hello(host, port, name):
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pieces(s, hello(name), 120)
     try:
-        incoming.write(s.recv(65536))
+        s.recv(65536)
     except OSError:
         pass
     s.close()
+
+
+def hold_hellos(host, port, count, seconds):
+    held = []
+    for i in range(int(count)):
+        data = hello(f"hold{i}.flowtap.test")
+        s = socket.create_connection((host, int(port)), timeout=5)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(data[:200])
+        held.append((s, data[200:]))
+    print(f"holding {len(held)}", flush=True)
+    time.sleep(float(seconds))
+    for s, rest in held:
+        s.sendall(rest)
+    time.sleep(0.5)
+    for s, _ in held:
+        s.close()
+
+
+def sink(host, port):
+    import threading
+    listener = socket.create_server((host, int(port)), backlog=256)
+
+    def drain(conn):
+        with conn:
+            while conn.recv(65536):
+                pass
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=drain, args=(conn,), daemon=True).start()
+
+
+def ssh_server(host, port, seconds):
+    listener = socket.create_server((host, int(port)))
+    conn, _ = listener.accept()
+    conn.sendall(b"SSH-2.0-appclients_1.0\r\n")
+    conn.settimeout(0.2)
+    end = time.monotonic() + float(seconds)
+    while time.monotonic() < end:
+        try:
+            if not conn.recv(65536):
+                break
+        except socket.timeout:
+            pass
+    conn.close()
+    listener.close()
 
 
 def split_request(host, port, host_header):
@@ -71,4 +131,5 @@ def reorder(src, dst, port):
 
 
 if __name__ == "__main__":
-    {"split-hello": split_hello, "split-request": split_request, "reorder": reorder}[sys.argv[1]](*sys.argv[2:])
+    {"split-hello": split_hello, "split-request": split_request, "reorder": reorder, "hold-hellos": hold_hellos,
+     "sink": sink, "ssh-server": ssh_server}[sys.argv[1]](*sys.argv[2:])

@@ -47,7 +47,7 @@ def send(host, port, rate, seconds, sport="0"):
 def stats(arrivals, sent):
     """arrivals: (sequence, send ns, arrival ns) in arrival order."""
     seen, reordered, duplicated, highest = set(), 0, 0, -1
-    gap = delay = 0
+    gap = delay = gap_end = 0
     for i, (seq, sent_ns, at) in enumerate(arrivals):
         if seq in seen:
             duplicated += 1
@@ -57,10 +57,13 @@ def stats(arrivals, sent):
             reordered += 1
         highest = max(highest, seq)
         delay = max(delay, at - sent_ns)
-        if i:
-            gap = max(gap, at - arrivals[i - 1][2])
+        if i and at - arrivals[i - 1][2] > gap:
+            gap, gap_end = at - arrivals[i - 1][2], at
+    # When the largest gap ended, in CLOCK_MONOTONIC seconds (the clock tools/keeper.py logs
+    # by), so that a gap can be matched with the restart before it.
     return {"sent": sent, "received": len(seen), "lost": (sent - len(seen)) if sent is not None else None,
-            "reordered": reordered, "duplicated": duplicated, "max_gap_ms": gap / 1e6, "max_delay_ms": delay / 1e6}
+            "reordered": reordered, "duplicated": duplicated, "max_gap_ms": gap / 1e6, "max_delay_ms": delay / 1e6,
+            "max_gap_end": gap_end / 1e9}
 
 
 def receive(port, out):
@@ -93,7 +96,7 @@ def receive(port, out):
 
 def line(path, r):
     return (f"    {path.split('/')[-1]}: sent {r['sent']}, lost {r['lost']}, reordered {r['reordered']}, duplicated {r['duplicated']}, "
-            f"largest gap {r['max_gap_ms']:.1f} ms, largest one-way delay {r['max_delay_ms']:.1f} ms")
+            f"largest gap {r['max_gap_ms']:.1f} ms (ended at {r.get('max_gap_end', 0):.3f}), largest one-way delay {r['max_delay_ms']:.1f} ms")
 
 
 def report(*paths):

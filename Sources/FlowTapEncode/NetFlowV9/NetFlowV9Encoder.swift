@@ -29,9 +29,10 @@ public struct NetFlowV9Encoder: MessageEncoder {
     let processOptions: OptionsLayout
     let statisticsOptions: OptionsLayout
 
-    /// Application fields on: labelled flows' records carry them (no names: v9's options scopes
-    /// have none for an application).
+    /// Application fields on: labelled flows' records carry them, and the options name every
+    /// applicationId (`ApplicationNames`, scoped by System as v9 wants).
     let applications: Bool
+    let applicationNames: ApplicationNames
 
     public init(
         sourceID: UInt32, layouts: [RecordLayout?], context: EncodingContext, initialSequence: UInt32 = 0,
@@ -55,6 +56,8 @@ public struct NetFlowV9Encoder: MessageEncoder {
         taken.insert(processOptions.id)
         statisticsOptions = OptionsLayout(
             id: OptionsLayout.id(for: scope + statistics, avoiding: taken), scope: scope, fields: statistics)
+        taken.insert(statisticsOptions.id)
+        applicationNames = ApplicationNames(avoiding: taken)
     }
 
     public var templates: [Template?] { data.templates }
@@ -98,6 +101,7 @@ public struct NetFlowV9Encoder: MessageEncoder {
             message.appendZeros(padding4(message.count - start))
             message.set16(UInt16(message.count - start), at: start + 2)
         }
+        if applications { applicationNames.writeV9TemplateFlowSet(into: &message) }
         let system = UInt64(sourceID)
         OptionsLayout.writeDataSets(
             [
@@ -116,7 +120,8 @@ public struct NetFlowV9Encoder: MessageEncoder {
                     ]
                 )
             ], into: &message)
-        writeHeader(&message, count: 4, nowMs: nowMs)
+        if applications { applicationNames.writeDataSet(into: &message, system: sourceID) }
+        writeHeader(&message, count: 4 + (applications ? 1 + ApplicationID.labelled.count : 0), nowMs: nowMs)
         return true
     }
 
