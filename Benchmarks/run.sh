@@ -8,7 +8,8 @@
 #    MeterProfile over IPv6 frames and over in-order TCP segments runs beside them: flowtap's own
 #    figures, no C twin.
 # 3. Instructions per packet under callgrind (when valgrind is installed): repeatable where the
-#    clock is not, on our noisy two-core machines.
+#    clock is not, on our noisy two-core machines; also over TCP with flows named from their
+#    first bytes (every flow decided: what a named or given-up flow pays a packet).
 set -euo pipefail
 cd "$(dirname "$0")"
 rounds=${1:-7}
@@ -45,7 +46,7 @@ if command -v valgrind >/dev/null; then
         b=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" 0 ${2:-} 2>&1 | awk '/Collected/ {print $NF}')
         echo $(((a - b) / 1000000))
     }
-    instructions="$(per_packet "$stripped") $(per_packet ./.build-c-meter-bench) $(per_packet ./.build-c-meter-bench-minimal) $(per_packet "$stripped" ipv6) $(per_packet "$stripped" tcp)"
+    instructions="$(per_packet "$stripped") $(per_packet ./.build-c-meter-bench) $(per_packet ./.build-c-meter-bench-minimal) $(per_packet "$stripped" ipv6) $(per_packet "$stripped" tcp) $(per_packet "$stripped" tcp-named)"
     rm -f "$stripped"
 fi
 
@@ -63,5 +64,5 @@ if sys.argv[2].split():
     print("flowtap under package-benchmark, ns per packet (p50): " + ", ".join(f"{k} {v}" for k, v in zip(["IPv4", "IPv6"], sys.argv[2].split())))
 if sys.argv[3]:
     i = list(map(int, sys.argv[3].split()))
-    print(f"instructions per packet (callgrind): flowtap {i[0]}, C same work {i[1]} ({i[0] / i[1]:.2f}), C bare meter {i[2]} ({i[0] / i[2]:.2f}); flowtap over IPv6 {i[3]}, over TCP {i[4]}")
+    print(f"instructions per packet (callgrind): flowtap {i[0]}, C same work {i[1]} ({i[0] / i[1]:.2f}), C bare meter {i[2]} ({i[0] / i[2]:.2f}); flowtap over IPv6 {i[3]}, over TCP {i[4]}, over TCP with flows named (decided) {i[5]}")
 EOF

@@ -9,7 +9,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "flowtap", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzMeter", dependencies: [.product(name: "FlowTap", package: "flowtap")]),
+        .executableTarget(name: "FuzzMeter", dependencies: [
+            .product(name: "FlowTap", package: "flowtap"), .product(name: "FlowTapInspect", package: "flowtap"),
+        ]),
         .executableTarget(name: "FuzzCapture", dependencies: [.product(name: "FlowTap", package: "flowtap")]),
         .executableTarget(name: "FuzzInspect", dependencies: [.product(name: "FlowTapInspect", package: "flowtap")]),
     ]

@@ -8,6 +8,7 @@ housekeeping and time steps, the same with a virtio_net_hdr (GSO) in front of ea
 the sequence that once trapped the forwarder: orphan IP fragments expiring into a full table.
 Regenerate with:  python3 netns-tests/corpus/make_corpus.py DIR MAC1 MAC2
                   python3 Fuzz/seed_corpus.py DIR/corpus.pcap Fuzz/corpus
+                  python3 Fuzz/seed_corpus.py --apps Fuzz/corpus   (flows flowtap names)
 """
 import hashlib
 import os
@@ -63,7 +64,70 @@ def encapsulated_frames():
             + bytes(3000)]
 
 
+def app_sequences():
+    """Flows whose first bytes flowtap names: a ClientHello (Python's ssl) in three segments
+    after a SYN, in order and with two swapped; an HTTP request cut in two, and its status
+    line; a ServerHello; an SSH banner; DNS over UDP (query, NXDOMAIN) and over TCP with its
+    length. Each a sequence of frames, small enough for -max_len=4096."""
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="seed.flowtap.test")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = outgoing.read()
+    eth = b"\x02\x77\0\0\0\x02\x02\x77\0\0\0\x01\x08\x00"
+
+    def ip(proto, payload, reverse=False):
+        a, b = bytes([10, 77, 0, 1]), bytes([10, 77, 0, 2])
+        src, dst = (b, a) if reverse else (a, b)
+        return eth + struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0x4000, 64, proto, 0, src, dst) + payload
+
+    def tcp(seq, flags, data=b"", sport=40000, dport=443, reverse=False):
+        if reverse:
+            sport, dport = dport, sport
+        return ip(6, struct.pack(">HHIIBBHHH", sport, dport, seq, 1, 5 << 4, flags, 65535, 0, 0) + data, reverse)
+
+    def udp(data, reverse=False):
+        sport, dport = (53, 40053) if reverse else (40053, 53)
+        return ip(17, struct.pack(">HHHH", sport, dport, 8 + len(data), 0) + data, reverse)
+
+    base = 1000
+    cuts = [0, 150, 300, len(hello)]
+    pieces = [tcp(base + 1 + cuts[i], 0x18, hello[cuts[i]:cuts[i + 1]]) for i in range(3)]
+    syn = tcp(base, 0x02)
+    request = b"GET /seed?q=1 HTTP/1.1\r\nHost: web.flowtap.test\r\nUser-Agent: seed/1\r\n\r\n"
+    question = b"\x04seed\x07flowtap\x04test\x00\x00\x01\x00\x01"
+    query = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + question
+    nxdomain = struct.pack(">HHHHHH", 7, 0x8183, 1, 0, 0, 0) + question
+    server_hello = b"\x16\x03\x03\x00\x2a\x02\x00\x00\x26\x03\x03" + bytes(32) + b"\x00\x13\x01\x00"
+    return [
+        [syn, *pieces],
+        [syn, pieces[0], pieces[2], pieces[1]],
+        [tcp(base, 0x02, dport=8080), tcp(base + 1, 0x18, request[:5], dport=8080),
+         tcp(base + 6, 0x18, request[5:], dport=8080),
+         tcp(5000, 0x18, b"HTTP/1.1 404 Not Found\r\n\r\n", dport=8080, reverse=True)],
+        [tcp(base, 0x02), tcp(7000, 0x18, server_hello, reverse=True)],
+        [tcp(base, 0x02, dport=22), tcp(base + 1, 0x18, b"SSH-2.0-OpenSSH_9.2p1\r\n", dport=22)],
+        [udp(query), udp(nxdomain, reverse=True)],
+        [tcp(base, 0x02, dport=53), tcp(base + 1, 0x18, struct.pack(">H", len(query)) + query, dport=53)],
+    ]
+
+
 def main():
+    if sys.argv[1] == "--apps":
+        out = sys.argv[2]
+        for frames_of_flow in app_sequences():
+            seq = b"".join(chunk(f) for f in frames_of_flow)
+            for config in [0x00, 0x8F, 0x17]:
+                write(out, bytes([config, 0]) + seq)
+        print(f"seed_corpus: {len(os.listdir(out))} inputs in {out}")
+        return
     pcap, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     all_frames = list(frames(pcap))

@@ -13,7 +13,9 @@
 # (each tool's nearest settings). BENCH_TOOLS picks the tools (default: flowtap softflowd
 # nfpcapd); pmacctd's nfprobe plugin spent minutes of CPU on 5 million packets here, so it
 # joins on smaller captures: BENCH_TOOLS="flowtap softflowd nfpcapd pmacctd" bench-read.sh
-# 300000 3. Per run:
+# 300000 3. flowtap-noapp is flowtap with --app-fields off, ndpiReader nDPI's reader (which
+# names flows and exports nothing: its CPU only). BENCH_APPS=1 makes the capture rich in TLS,
+# HTTP and DNS (gencapture.py --apps). Per run:
 #   - flows exact: per 5-tuple, nfdump's packets and bytes (summed over a flow's records)
 #     against tools/pcapflows.py over the capture, and flows wrong with the first reasons;
 #   - packets per second by the clock, CPU seconds (user + system, every thread and child,
@@ -23,6 +25,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 bash "$(dirname "$0")/install-deps.sh" >/dev/null || exit 1
 needs softflowd nfpcapd nfcapd nfdump python3 /usr/bin/time
+[[ " $BENCH_TOOLS " != *" ndpiReader "* ]] || needs ndpiReader
 TOOLS=$(dirname "$0")/tools
 PACKETS=${1:-5000000}
 REPS=${2:-3}
@@ -34,8 +37,8 @@ ns_quiet "$NS_C"
 ip -n "$NS_C" addr add "$C_IP/32" dev lo
 chmod 755 "$FT_OUT"
 
-log "making the capture: $PACKETS packets"
-python3 "$TOOLS/gencapture.py" "$FT_OUT/big.pcap" "$PACKETS"
+log "making the capture: $PACKETS packets${BENCH_APPS:+, rich in TLS, HTTP and DNS}"
+python3 "$TOOLS/gencapture.py" "$FT_OUT/big.pcap" "$PACKETS" ${BENCH_APPS:+--apps}
 log "ground truth (tools/pcapflows.py)"
 python3 "$TOOLS/pcapflows.py" "$FT_OUT/big.pcap" >"$FT_OUT/truth.json"
 packets=$(python3 -c 'import os,sys; sys.path.insert(0, sys.argv[1]); from pcapfile import frames; print(sum(1 for _ in frames(sys.argv[2])))' "$TOOLS" "$FT_OUT/big.pcap")
@@ -77,6 +80,15 @@ run() {  # run TOOL REP
       collect "$name" 4740
       timed "$name" "$FT_BIN" read "$FT_OUT/big.pcap" --collector "$C_IP:4740"
       ;;
+    flowtap-noapp)
+      collect "$name" 4744
+      timed "$name" "$FT_BIN" read "$FT_OUT/big.pcap" --collector "$C_IP:4744" --app-fields off
+      ;;
+    ndpiReader)
+      # nDPI's reader names flows and exports none: its CPU only (no flows to check).
+      timed "$name" ndpiReader -i "$FT_OUT/big.pcap" -q
+      NFCAPD=
+      ;;
     softflowd)
       collect "$name" 4741
       # -c none: with a control socket, softflowd 1.1.0 -r blocks in accept(2) before reading.
@@ -95,8 +107,12 @@ run() {  # run TOOL REP
   esac
   sleep 1
   [[ -z $NFCAPD ]] || stop_pid "$NFCAPD"
-  nfdump -R "$FT_OUT/$name" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" >"$FT_OUT/$name.json"
-  python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/$name.json" >"$FT_OUT/$name.check" || true
+  if [[ $tool == ndpiReader ]]; then
+    echo "no flow records" >"$FT_OUT/$name.check"
+  else
+    nfdump -R "$FT_OUT/$name" -a -o csv 2>/dev/null | python3 "$TOOLS/nfdump2json.py" >"$FT_OUT/$name.json"
+    python3 "$TOOLS/flowcheck.py" counts "$FT_OUT/truth.json" "$FT_OUT/$name.json" >"$FT_OUT/$name.check" || true
+  fi
   read -r wall user sys rss <"$FT_OUT/$name.time" || true
   local tally; tally=$(tail -1 "$FT_OUT/$name.check")
   local differ; differ=$(sed -nE 's/.* ([0-9]+) differ$/\1/p' <<<"$tally")
@@ -128,7 +144,7 @@ for tool in dict.fromkeys(r[0] for r in rows):
     exact = ", ".join(f"{flows - int(d)}" if d.isdigit() else d for d in differ)
     best[tool] = packets / cpu
     print(f"| {tool} | {exact} of {flows} | {wall:.2f} | {packets / wall:,.0f} | {cpu:.2f} | {packets / cpu:,.0f} | {rss:.0f} |")
-peers = {t: v for t, v in best.items() if t != "flowtap"}
+peers = {t: v for t, v in best.items() if not t.startswith("flowtap")}
 if "flowtap" in best and peers:
     top = max(peers, key=peers.get)
     # Per repetition (the runs of one repetition shared the machine's mood): the peer's CPU
@@ -137,4 +153,10 @@ if "flowtap" in best and peers:
     ratios = sorted(cpu[(top, rep)] / cpu[("flowtap", rep)] for (t, rep) in cpu if t == "flowtap" and (top, rep) in cpu)
     print(f"\nflowtap: {best['flowtap'] / peers[top]:.2f} times the packets per CPU second of the most efficient peer ({top}),"
           f" medians; per repetition {statistics.median(ratios):.2f} ({ratios[0]:.2f} - {ratios[-1]:.2f})")
+if "flowtap" in best and "flowtap-noapp" in best:
+    cpu = {(r[0], r[1]): float(r[3]) + float(r[4]) for r in rows}
+    kept = sorted(cpu[("flowtap-noapp", rep)] / cpu[("flowtap", rep)]
+                  for (t, rep) in cpu if t == "flowtap" and ("flowtap-noapp", rep) in cpu)
+    print(f"flowtap with application fields keeps {statistics.median(kept):.0%} of its packets per CPU second without them,"
+          f" per repetition ({kept[0]:.0%} - {kept[-1]:.0%})")
 EOF

@@ -18,8 +18,9 @@ fi
 # lintian, man-db (man -w) and adduser (the package's postinst); libfixbuf-tools (ipfixDump, CERT's reader of
 # the IPFIX files `flowtap read --output` writes) and softflowd (bench-read.sh's peer); openssl,
 # dnsmasq-base and bind9-dnsutils (dig): the TLS server and client, the resolver and its
-# client of test_app_fields.sh.
-PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd prometheus curl dpkg-dev binutils lintian man-db adduser libfixbuf-tools softflowd openssl dnsmasq-base bind9-dnsutils)
+# client of test_app_fields.sh; openssh-client (ssh, test_app_operate.sh) and libndpi-bin
+# (ndpiReader, nDPI's reader: test_app_fields.sh and bench-read.sh compare with it).
+PACKAGES=(iproute2 iputils-ping ethtool tcpdump tshark nfdump pmacct iperf3 netsniff-ng gcc python3 python3-scapy util-linux linux-libc-dev systemd prometheus curl dpkg-dev binutils lintian man-db adduser libfixbuf-tools softflowd openssl dnsmasq-base bind9-dnsutils openssh-client libndpi-bin)
 missing=()
 # Installed means "install ok installed": dpkg -s also succeeds for a package that was removed
 # but not purged (its configuration files left), whose programs are gone.

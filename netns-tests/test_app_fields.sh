@@ -11,11 +11,12 @@
 # by tools/appcheck.py after FoxIO's specification. flowtap's side: its IPFIX records as tshark
 # decodes them (ntop's and IANA's elements), the applicationId as nfdump reads it (%nbid), and
 # `flowtap read --json` of the same captures, also with two segments of the split hello
-# swapped. With --app-fields off, no record carries any.
+# swapped, and its IPFIX files (uniflow and biflow) read by python-ipfix with ALPN, TLS version
+# and JA4; beside ndpiReader on the same captures. With --app-fields off, no record carries any.
 source "$(dirname "$0")/lib.sh"
-plan 12
+plan 15
 require_root
-needs python3 tcpdump tshark mergecap nfcapd nfdump openssl curl dig dnsmasq
+needs python3 tcpdump tshark mergecap nfcapd nfdump openssl curl dig dnsmasq ndpiReader
 TOOLS=$(dirname "$0")/tools
 topology_up
 hosts_without_offloads
@@ -98,12 +99,37 @@ python3 "$TOOLS/appcheck.py" flowtap "$FT_OUT/read.jsonl" >"$FT_OUT/read.json"
 check "read: every field of every flow equal to the truth, ALPN and JA4 too" \
   python3 "$TOOLS/appcheck.py" compare "$FT_OUT/truth.json" "$FT_OUT/read.json" --min 18 \
   --fields app,name,alpn,ja4,httpMethod,httpTarget,httpUserAgent,httpStatus,dnsType,dnsRcode
+# The same records in IPFIX files, read by python-ipfix told the elements' definitions (ALPN,
+# TLS version and JA4 too, which tshark 4.0 does not decode); and as biflow records, each with
+# its initiator's fields and its responder's HTTP status and DNS response code.
+"$FT_BIN" read "$FT_OUT/both.pcap" --output "$FT_OUT/app.ipfix" 2>>"$FT_OUT/read.err"
+python3 "$TOOLS/ipfixapp.py" "$FT_OUT/app.ipfix" >"$FT_OUT/app-ipfix.json"
+check "IPFIX file (python-ipfix): every field of every flow equal to the truth, ALPN, TLS version and JA4 too" \
+  python3 "$TOOLS/appcheck.py" compare "$FT_OUT/truth.json" "$FT_OUT/app-ipfix.json" --min 18 \
+  --fields app,name,alpn,tlsVersion,ja4,httpMethod,httpTarget,httpUserAgent,httpStatus,dnsType,dnsRcode
+"$FT_BIN" read "$FT_OUT/both.pcap" --biflow --output "$FT_OUT/biflow.ipfix" 2>>"$FT_OUT/read.err"
+python3 "$TOOLS/ipfixapp.py" "$FT_OUT/biflow.ipfix" >"$FT_OUT/biflow-ipfix.json"
+check "biflow (python-ipfix): each labelled connection's record with its client's fields and its server's status and rcode" \
+  python3 "$TOOLS/appcheck.py" biflow "$FT_OUT/truth.json" "$FT_OUT/biflow-ipfix.json" --min 9
 python3 "$TOOLS/appclients.py" reorder "$FT_OUT/tapa.pcap" "$FT_OUT/reordered.pcap" 4433 2>"$FT_OUT/reorder.err" || true
 python3 "$TOOLS/appcheck.py" truth "$FT_OUT/reordered.pcap" >"$FT_OUT/truth-reordered.json" 2>>"$FT_OUT/reorder.err" || true
 "$FT_BIN" read "$FT_OUT/reordered.pcap" --json --app-fields on >"$FT_OUT/read-reordered.jsonl" 2>>"$FT_OUT/read.err"
 python3 "$TOOLS/appcheck.py" flowtap "$FT_OUT/read-reordered.jsonl" >"$FT_OUT/read-reordered.json"
 check "read: a hello whose segments came out of order is named as tshark names it" \
   sh -c "grep -q split.flowtap.test '$FT_OUT/truth-reordered.json' && python3 '$TOOLS/appcheck.py' compare '$FT_OUT/truth-reordered.json' '$FT_OUT/read-reordered.json' --min 4 --fields app,name,alpn,ja4"
+# Side by side with nDPI (ndpiReader 4.2) on the same captures: of the flows tshark names, how
+# many each names the same (application and name). flowtap must name them all.
+ndpiReader -i "$FT_OUT/both.pcap" -C "$FT_OUT/ndpi.csv" -q >"$FT_OUT/ndpi.log" 2>&1 || true
+ndpiReader -i "$FT_OUT/reordered.pcap" -C "$FT_OUT/ndpi-reordered.csv" -q >>"$FT_OUT/ndpi.log" 2>&1 || true
+python3 "$TOOLS/appcheck.py" ndpi "$FT_OUT/ndpi.csv" >"$FT_OUT/ndpi.json" 2>>"$FT_OUT/ndpi.log" || echo "[]" >"$FT_OUT/ndpi.json"
+python3 "$TOOLS/appcheck.py" ndpi "$FT_OUT/ndpi-reordered.csv" >"$FT_OUT/ndpi-reordered.json" 2>>"$FT_OUT/ndpi.log" \
+  || echo "[]" >"$FT_OUT/ndpi-reordered.json"
+read -r ft_right ft_all < <(python3 "$TOOLS/appcheck.py" named "$FT_OUT/truth.json" "$FT_OUT/read.json" 2>>"$FT_OUT/ndpi.log")
+read -r nd_right nd_all < <(python3 "$TOOLS/appcheck.py" named "$FT_OUT/truth.json" "$FT_OUT/ndpi.json" 2>>"$FT_OUT/ndpi.log")
+read -r ftr_right ftr_all < <(python3 "$TOOLS/appcheck.py" named "$FT_OUT/truth-reordered.json" "$FT_OUT/read-reordered.json" 2>>"$FT_OUT/ndpi.log")
+read -r ndr_right ndr_all < <(python3 "$TOOLS/appcheck.py" named "$FT_OUT/truth-reordered.json" "$FT_OUT/ndpi-reordered.json" 2>>"$FT_OUT/ndpi.log")
+check "beside ndpiReader: flowtap names $ft_right of the $ft_all flows tshark names (ndpiReader $nd_right), with the hello reordered $ftr_right of $ftr_all (ndpiReader $ndr_right)" \
+  test "${ft_right:-0}" -eq "${ft_all:--1}" -a "${ftr_right:-0}" -eq "${ftr_all:--1}" -a "${ft_all:-0}" -ge 12 -a "${nd_all:-0}" -eq "${ft_all:-0}"
 "$FT_BIN" read "$FT_OUT/both.pcap" --json --app-fields off >"$FT_OUT/read-off.jsonl" 2>>"$FT_OUT/read.err"
 off=$(grep -c '"app"' "$FT_OUT/read-off.jsonl" || true)
 all=$(wc -l <"$FT_OUT/read-off.jsonl")

@@ -101,71 +101,82 @@ public enum ApplicationField: Sendable, Equatable, CaseIterable {
         }
     }
 
-    /// Appends this field of a record labelled `application` with `detail`: a number in its
+    /// A record's facts, bound once for all its fields: each field then reads its value in
+    /// place. (A switch over `ApplicationDetail.Facts` per field copied the facts for each
+    /// field, twice a record: a third of what naming cost `read`, callgrind.)
+    struct Bound {
+        var tls: ClientHelloFacts?
+        var http: HTTPFacts?
+        var dns: DNSFacts?
+
+        init(_ detail: ApplicationDetail?) {
+            switch detail?.facts {
+            case let .tls(t)?: tls = t
+            case let .http(h)?: http = h
+            case let .dns(d)?: dns = d
+            default: break
+            }
+        }
+    }
+
+    /// Appends this field of a record labelled `application` with `facts`: a number in its
     /// length; a text field with its length prefix (IPFIX: one byte, or 255 and two) or, in v9,
     /// padded to `fixedLength`.
-    func write(
-        application: UInt8, _ detail: ApplicationDetail?, variable: Bool, into m: inout MessageWriter
-    ) {
+    func write(application: UInt8, _ facts: Bound, variable: Bool, into m: inout MessageWriter) {
         switch self {
         case .applicationId:
             m.append8(ApplicationID.classificationEngine)
             m.append16(UInt16(application))
         case .tlsVersion:
-            if case let .tls(t)? = detail?.facts { m.append16(t.version) } else { m.append16(0) }
+            m.append16(facts.tls?.version ?? 0)
         case .httpStatusCode:
-            if case let .http(h)? = detail?.facts { m.append16(h.status) } else { m.append16(0) }
+            m.append16(facts.http?.status ?? 0)
         case .dnsQueryType:
             // ntop's element is one octet: types above 255 (CAA, URI) go as 0.
-            if case let .dns(d)? = detail?.facts {
-                m.append8(d.queryType <= 255 ? UInt8(d.queryType) : 0)
-            } else {
-                m.append8(0)
-            }
+            let type = facts.dns?.queryType ?? 0
+            m.append8(type <= 255 ? UInt8(type) : 0)
         case .dnsResponseCode:
-            if case let .dns(d)? = detail?.facts { m.append8(d.responseCode ?? 0) } else { m.append8(0) }
+            m.append8(facts.dns?.responseCode ?? 0)
         default:
-            let value = text(detail)
-            let count = variable ? value.count : min(value.count, fixedLength)
-            if variable {
-                if count < 255 {
-                    m.append8(UInt8(count))
-                } else {
-                    m.append8(255)
-                    m.append16(UInt16(count))
+            withText(facts) { value in
+                let count = variable ? value.count : min(value.count, fixedLength)
+                if variable {
+                    if count < 255 {
+                        m.append8(UInt8(count))
+                    } else {
+                        m.append8(255)
+                        m.append16(UInt16(count))
+                    }
                 }
+                guard m.reserve(count) else { return }
+                for i in 0 ..< count { m.append8(value[i]) }
+                if !variable { m.appendZeros(fixedLength - count) }
             }
-            guard m.reserve(count) else { return }
-            for i in 0 ..< count { m.append8(value.bytes[i]) }
-            if !variable { m.appendZeros(fixedLength - count) }
         }
     }
 
-    /// A text field's value (empty for a number, or a field of another application).
-    func text(_ detail: ApplicationDetail?) -> BoundedText<255> {
-        func widened<let n: Int>(_ t: BoundedText<n>) -> BoundedText<255> {
-            var out = BoundedText<255>()
-            for i in 0 ..< t.count { out.append(t.bytes[i]) }
-            return out
-        }
-        switch (self, detail?.facts) {
-        case let (.tlsServerName, .tls(t)?): return t.serverName
-        case let (.tlsALPN, .tls(t)?): return widened(t.alpn)
-        case let (.ja4, .tls(t)?): return widened(t.ja4)
-        case let (.httpMethod, .http(h)?): return widened(h.method)
-        case let (.httpHost, .http(h)?): return h.host
-        case let (.httpTarget, .http(h)?): return h.target
-        case let (.httpVersion, .http(h)?): return widened(h.version)
-        case let (.httpUserAgent, .http(h)?): return h.userAgent
-        case let (.dnsQueryName, .dns(d)?): return d.queryName
-        default: return BoundedText()
+    /// A text field's bytes, in place, handed to `body` (none for a number, or a field of
+    /// another application).
+    func withText<R>(_ facts: Bound, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let none = UnsafeRawBufferPointer(start: nil, count: 0)
+        switch self {
+        case .tlsServerName: return facts.tls?.serverName.withBytes(body) ?? body(none)
+        case .tlsALPN: return facts.tls?.alpn.withBytes(body) ?? body(none)
+        case .ja4: return facts.tls?.ja4.withBytes(body) ?? body(none)
+        case .httpMethod: return facts.http?.method.withBytes(body) ?? body(none)
+        case .httpHost: return facts.http?.host.withBytes(body) ?? body(none)
+        case .httpTarget: return facts.http?.target.withBytes(body) ?? body(none)
+        case .httpVersion: return facts.http?.version.withBytes(body) ?? body(none)
+        case .httpUserAgent: return facts.http?.userAgent.withBytes(body) ?? body(none)
+        case .dnsQueryName: return facts.dns?.queryName.withBytes(body) ?? body(none)
+        default: return body(none)
         }
     }
 
     /// Bytes this field takes in a record (with its IPFIX length prefix when `variable`).
-    func encodedLength(_ detail: ApplicationDetail?, variable: Bool) -> Int {
+    func encodedLength(_ facts: Bound, variable: Bool) -> Int {
         guard isText && variable else { return fixedLength }
-        let n = text(detail).count
+        let n = withText(facts) { $0.count }
         return n + (n < 255 ? 1 : 3)
     }
 }

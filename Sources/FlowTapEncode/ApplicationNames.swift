@@ -14,6 +14,21 @@ struct ApplicationNames: Sendable, Equatable {
     static let descriptionLength = 64
     static let elements: [(UInt16, Int)] = [(95, 3), (96, nameLength), (94, descriptionLength)]
 
+    /// Bytes of one names record after its scope prefix.
+    static let recordLength = 3 + nameLength + descriptionLength
+    /// Bytes the names take in an IPFIX options message: their options template set (a set
+    /// header and a template of three fields) and their data set, padded.
+    static let ipfixLength = 4 + 6 + 4 * elements.count + dataSetLength(prefix: 0)
+    /// In a NetFlow v9 packet: the Options Template FlowSet (padded) and the data FlowSet.
+    static let v9Length =
+        4 + 6 + 4 + 4 * elements.count + padding4(6 + 4 + 4 * elements.count)
+        + dataSetLength(prefix: 4)
+
+    static func dataSetLength(prefix: Int) -> Int {
+        let body = 4 + ApplicationID.labelled.count * (prefix + recordLength)
+        return body + padding4(body)
+    }
+
     init(avoiding taken: Set<UInt16>) {
         id = RecordLayout.templateID(elements: Self.elements, salt: 0x5E, avoiding: taken)
     }

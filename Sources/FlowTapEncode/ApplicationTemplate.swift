@@ -46,8 +46,8 @@ struct ApplicationTemplate: Sendable, Equatable {
         }
     }
 
-    func recordLength(_ detail: ApplicationDetail?) -> Int {
-        layout.recordLength + fields.reduce(0) { $0 + $1.encodedLength(detail, variable: variable) }
+    func recordLength(_ facts: ApplicationField.Bound) -> Int {
+        layout.recordLength + fields.reduce(0) { $0 + $1.encodedLength(facts, variable: variable) }
     }
 
     /// The largest record this template can make (every text field full).
@@ -56,10 +56,10 @@ struct ApplicationTemplate: Sendable, Equatable {
     }
 
     func write(
-        _ record: borrowing FlowRecord, _ detail: ApplicationDetail?, into m: inout MessageWriter,
+        _ record: borrowing FlowRecord, _ facts: ApplicationField.Bound, into m: inout MessageWriter,
         context: EncodingContext
     ) {
         m.append(record, as: layout, context: context)
-        for field in fields { field.write(application: record.application, detail, variable: variable, into: &m) }
+        for field in fields { field.write(application: record.application, facts, variable: variable, into: &m) }
     }
 }

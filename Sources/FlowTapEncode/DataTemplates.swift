@@ -116,7 +116,8 @@ struct DataTemplates {
         _ record: borrowing FlowRecord, _ detail: ApplicationDetail?, _ t: ApplicationTemplate, _ index: Int,
         to message: inout MessageWriter, context: EncodingContext
     ) -> AppendResult {
-        let length = t.recordLength(detail)
+        let facts = ApplicationField.Bound(detail)
+        let length = t.recordLength(facts)
         let announce = !announced[index]
         if announce {
             // At most: the open set's padding (3), the template set (its header and the
@@ -131,7 +132,7 @@ struct DataTemplates {
             return recordsInMessage == 0 && templatesInMessage == 0 ? .notExportable : .full
         }
         sets.open(t.id, &message)
-        t.write(record, detail, into: &message, context: context)
+        t.write(record, facts, into: &message, context: context)
         recordsInMessage += 1
         return .appended
     }

@@ -1,4 +1,5 @@
 import FlowTapBase
+import FlowTapDecode
 import FlowTapInspect
 import FlowTapMeter
 import FlowTapSend
@@ -21,6 +22,10 @@ public final class ExportThread: @unchecked Sendable {
     /// meet here); taken out when the record goes to the collectors.
     private var details: [UInt32: ApplicationDetail] = [:]
     private var lastDetailHandle: UInt32 = 0
+    /// With `--biflow`: the fields of records waiting in the biflow assembler, by flow key,
+    /// until their biflow record goes out with both directions' fields merged. Bounded by the
+    /// assembler's waiting records: each entry leaves with its record.
+    private var biflowDetails: [FlowKey: ApplicationDetail] = [:]
     /// Records whose fields were not on their detail ring (it was full when they left).
     public private(set) var detailsMissing: UInt64 = 0
     /// Collectors of uniflow records, and (with `--biflow`) of the assembled biflow records.
@@ -193,17 +198,25 @@ public final class ExportThread: @unchecked Sendable {
         for exporter in allExporters { exporter.finish(now: nowMs) }
     }
 
+    /// A biflow record (forward the initiator), with its directions' fields.
     private func toBiflow(_ r: FlowRecord, now: UInt64) {
-        for exporter in biflowExporters { exporter.export(r, now: now) }
+        var detail: ApplicationDetail?
+        if !biflowDetails.isEmpty {
+            let forward = biflowDetails.removeValue(forKey: r.key)
+            let reverse = biflowDetails.removeValue(forKey: r.key.reverseKey)
+            detail = forward.map { $0.merging(reverse) } ?? reverse
+        }
+        for exporter in biflowExporters { exporter.export(r, detail: detail, now: now) }
     }
 
     private func joined(_ record: FlowRecord, now: UInt64) {
         let detail = record.detailSerial != 0 ? details.removeValue(forKey: record.detailSerial) : nil
         for exporter in exporters { exporter.export(record, detail: detail, now: now) }
-        // A biflow record carries both directions' labels' ids but no fields.
+        guard let biflow else { return }
         var r = record
         r.detailSerial = 0
-        biflow?.add(r, now: now &* 1_000_000) { self.toBiflow($0, now: now) }
+        if let detail { biflowDetails[record.key] = detail }
+        biflow.add(r, now: now &* 1_000_000) { self.toBiflow($0, now: now) }
     }
 
     /// After `run` returned: the final statistics of each collector.

@@ -17,6 +17,27 @@ public struct ApplicationDetail: Sendable, Equatable, BitwiseCopyable {
         self.facts = facts
     }
 
+    /// A biflow record's fields: the initiator's (`self`), with what only the responder's
+    /// direction says added (an HTTP status, a DNS response code); the responder's alone when
+    /// the initiator's direction named nothing.
+    public func merging(_ reverse: ApplicationDetail?) -> ApplicationDetail {
+        guard let reverse else { return self }
+        var merged = self
+        switch (facts, reverse.facts) {
+        case (.none, _):
+            return reverse
+        case (.http(var h), .http(let r)):
+            if h.status == 0 { h.status = r.status }
+            merged.facts = .http(h)
+        case (.dns(var q), .dns(let r)):
+            if q.responseCode == nil { q.responseCode = r.responseCode }
+            merged.facts = .dns(q)
+        default:
+            break
+        }
+        return merged
+    }
+
     /// The name that says most of the flow: the server name, the HTTP host, the DNS question.
     public var name: String {
         switch facts {

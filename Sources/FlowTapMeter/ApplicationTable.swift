@@ -42,8 +42,10 @@ public struct ApplicationTable: ~Copyable {
     let freeBuffers: UnsafeMutablePointer<UInt32>
     var freeLabelCount: Int
     var freeBufferCount: Int
-    /// `ClientHello.parse`'s room to put a hello's records together.
+    /// `ClientHello.parse`'s room to put a hello's records together, and where a decision
+    /// leaves the fields it found until they go to a label slot.
     let scratch: UnsafeMutableRawBufferPointer
+    let found: UnsafeMutablePointer<ApplicationDetail>
     let ownsStorage: Bool
 
     /// Flows recognised, per `ApplicationID.rawValue`; parsers that gave up, per
@@ -97,6 +99,8 @@ public struct ApplicationTable: ~Copyable {
         freeLabelCount = 0
         freeBufferCount = 0
         scratch = .allocate(byteCount: ClientHello.maxHandshake, alignment: 8)
+        found = .allocate(capacity: 1)
+        found.initialize(to: ApplicationDetail(.none))
         rebuild { _ in }
     }
 
@@ -105,6 +109,7 @@ public struct ApplicationTable: ~Copyable {
         freeLabels.deallocate()
         freeBuffers.deallocate()
         scratch.deallocate()
+        found.deallocate()
     }
 
     /// Every label and buffer free except those `held` reports (label index, or buffer index

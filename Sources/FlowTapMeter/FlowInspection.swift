@@ -88,9 +88,11 @@ extension FlowCache {
         if apps.streams[index].segments >= ApplicationTable.maxSegments { giveUp(entry, .none) }
     }
 
+    /// What a flow's first bytes are. The fields of `found` are in `apps.found`: a decision
+    /// carrying them (880 bytes) was copied at each return, for every segment (callgrind).
     enum Decision {
         case wait
-        case found(ApplicationDetail)
+        case found
         case none(InspectIssue)
     }
 
@@ -102,7 +104,7 @@ extension FlowCache {
         guard let p = stream.baseAddress, stream.count > 0 else { return .wait }
         if key.sourcePort == 53 || key.destinationPort == 53 {
             switch DNSMessage.parseStream(stream) {
-            case let .query(facts), let .response(facts): return .found(ApplicationDetail(.dns, .dns(facts)))
+            case let .query(facts), let .response(facts): return found(ApplicationDetail(.dns, .dns(facts)))
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
             }
@@ -110,18 +112,18 @@ extension FlowCache {
         switch p.load(as: UInt8.self) {
         case 0x16:
             switch ClientHello.parse(stream, scratch: apps.scratch) {
-            case let .complete(facts): return .found(ApplicationDetail(.tls, .tls(facts)))
+            case let .complete(facts): return found(ApplicationDetail(.tls, .tls(facts)))
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
             case .notTLS:
                 // A server's first record: its ServerHello (handshake type 2).
                 guard stream.count >= 6 else { return .wait }
                 let serverHello = stream[1] == 3 && stream[5] == 2
-                return serverHello ? .found(ApplicationDetail(.tls)) : .none(.none)
+                return serverHello ? found(ApplicationDetail(.tls)) : .none(.none)
             }
         case UInt8(ascii: "S"):
             switch SSHBanner.recognise(stream) {
-            case .ssh: return .found(ApplicationDetail(.ssh))
+            case .ssh: return found(ApplicationDetail(.ssh))
             case let .incomplete(bytes): return needs(bytes)
             case .notSSH: break
             }
@@ -135,11 +137,11 @@ extension FlowCache {
             isStatus = false
         }
         switch isStatus ? HTTPMessage.response(stream) : HTTPMessage.request(stream) {
-        case let .request(facts): return .found(ApplicationDetail(.http, .http(facts)))
+        case let .request(facts): return found(ApplicationDetail(.http, .http(facts)))
         case let .response(code):
             var facts = HTTPFacts()
             facts.status = code
-            return .found(ApplicationDetail(.http, .http(facts)))
+            return found(ApplicationDetail(.http, .http(facts)))
         case let .incomplete(bytes): return needs(bytes)
         case let .malformed(issue): return .none(issue)
         case .notHTTP: break
@@ -147,22 +149,35 @@ extension FlowCache {
         return .none(.none)
     }
 
+    /// `detail` kept in `apps.found` for `conclude`.
+    func found(_ detail: consuming ApplicationDetail) -> Decision {
+        apps.found.pointee = detail
+        return .found
+    }
+
     mutating func conclude(_ entry: UnsafeMutablePointer<FlowEntry>, _ decision: Decision) {
         switch decision {
         case .wait: break
-        case let .found(detail): label(entry, detail)
+        case .found: label(entry, from: apps.found)
         case let .none(issue): giveUp(entry, issue)
         }
     }
 
     /// The flow is `detail.application`; its fields, when there are any, take a label slot.
     mutating func label(_ entry: UnsafeMutablePointer<FlowEntry>, _ detail: ApplicationDetail) {
+        apps.found.pointee = detail
+        label(entry, from: apps.found)
+    }
+
+    /// The same, from where the detail is (copied once, into the slot).
+    mutating func label(_ entry: UnsafeMutablePointer<FlowEntry>, from detail: UnsafePointer<ApplicationDetail>) {
         releaseApplication(entry)
-        entry.pointee.app = detail.application.rawValue
-        apps.recognised[Int(detail.application.rawValue)] &+= 1
-        if case .none = detail.facts { return }
+        let application = detail.pointee.application
+        entry.pointee.app = application.rawValue
+        apps.recognised[Int(application.rawValue)] &+= 1
+        if case .none = detail.pointee.facts { return }
         guard let index = apps.takeLabel() else { return }
-        apps.labels[index] = detail
+        (apps.labels + index).update(from: detail, count: 1)
         entry.pointee.appSlot = UInt32(index)
         entry.pointee.app |= FlowEntry.holdsSlot
     }

@@ -3,6 +3,7 @@ import XCTest
 
 @testable import FlowTapControl
 @testable import FlowTapDecode
+@testable import FlowTapEncode
 @testable import FlowTapSecurity
 
 /// Tables in docs/ that mirror code: each must say exactly what the code says, so that they
@@ -43,5 +44,42 @@ final class DocumentedTablesTests: XCTestCase {
                 ("flowtap_" + $0.key, $0.value.isCounter ? "counter" : "gauge")
             })
         XCTAssertEqual(documented, code, "docs/operating.md's metrics table and ProbeMetrics.metrics differ")
+    }
+
+    /// Every application field's IPFIX element (with its enterprise) is in a row of the table,
+    /// and its NetFlow v9 number in the same row ("same numbers" where v9 uses the IPFIX one,
+    /// "–" where v9 does not carry it).
+    func testTheApplicationElementsTableIsTheEncoders() throws {
+        let table = rows(
+            of: try document("application-visibility.md"), header: "| field | IPFIX element | type | NetFlow v9 |")
+        XCTAssertFalse(table.isEmpty, "no elements table in docs/application-visibility.md")
+        func numbers(_ cell: Substring) -> Set<Int> {
+            Set(cell.split { !$0.isNumber }.compactMap { Int($0) })
+        }
+        for field in ApplicationField.allCases {
+            let element = field.enterprise.map { "\($0)/\(field.element)" } ?? "\(field.element)"
+            let row = table.first { row in
+                let cells = row.split(separator: "|")
+                guard cells.count >= 4 else { return false }
+                return field.enterprise == nil
+                    ? numbers(cells[1]).contains(Int(field.element)) && !cells[1].contains("/")
+                    : cells[1].contains(Substring(element))
+                        || (cells[1].contains("\(field.enterprise!)/")
+                            && numbers(cells[1]).contains(Int(field.element)))
+            }
+            guard let row else {
+                XCTFail("docs/application-visibility.md's elements table has no row for \(field) (\(element))")
+                continue
+            }
+            let v9 = row.split(separator: "|")[3]
+            switch field.v9Element {
+            case nil: XCTAssertTrue(v9.contains("–"), "\(field): v9 carries it not, the table says \(v9)")
+            case let n? where n == field.element:
+                XCTAssertTrue(
+                    v9.contains("same numbers") || numbers(v9).contains(Int(n)),
+                    "\(field): v9 \(n), the table says \(v9)")
+            case let n?: XCTAssertTrue(numbers(v9).contains(Int(n)), "\(field): v9 \(n), the table says \(v9)")
+            }
+        }
     }
 }

@@ -7,6 +7,12 @@
   appcheck.py flowtap READ_JSON        `flowtap read --json` lines
   appcheck.py compare TRUTH GOT [--min N] [--fields a,b]
                                        every flow of TRUTH in GOT with equal fields; exit 1 if not
+  appcheck.py ndpi NDPI_CSV            ndpiReader's flows (-C), one per connection
+  appcheck.py named TRUTH GOT          "RIGHT TOTAL": of the client flows tshark names, those GOT
+                                       names the same (application and name)
+  appcheck.py biflow TRUTH GOT [--min N]
+                                       every labelled biflow record of GOT (tools/ipfixapp.py) with
+                                       its initiator's fields and its responder's status and rcode
 
 The truth's JA4 is computed here from tshark's fields of each ClientHello, after FoxIO's JA4
 specification (technical_details/JA4.md): independent of flowtap's parser.
@@ -17,7 +23,7 @@ import subprocess
 import sys
 
 TRUTH_FIELDS = [
-    "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
+    "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
     "tls.handshake.type", "tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str",
     "http.request.method", "http.host", "http.request.uri", "http.request.version", "http.user_agent",
     "http.response.code", "dns.qry.name", "dns.qry.type", "dns.flags.rcode", "dns.flags.response",
@@ -34,14 +40,21 @@ def grease(v):
     return (v & 0x0F0F) == 0x0A0A and (v >> 8) == (v & 0xFF)
 
 
+def highest_version(f):
+    """The highest TLS version a ClientHello offers: supported_versions less GREASE, or the
+    legacy version field without that extension."""
+    versions = [int(x, 0) for x in f.get("tls.handshake.extensions.supported_version", "").split(",") if x]
+    versions = [v for v in versions if not grease(v)]
+    return max(versions) if versions else int(f.get("tls.handshake.version", "0") or "0", 0)
+
+
 def ja4(f):
     """JA4 from a ClientHello's tshark fields (TCP, so 't')."""
     def nums(name):
         return [int(x, 0) for x in f.get(name, "").split(",") if x]
     ciphers = [c for c in nums("tls.handshake.ciphersuite") if not grease(c)]
     exts = [e for e in nums("tls.handshake.extension.type") if not grease(e)]
-    versions = [v for v in nums("tls.handshake.extensions.supported_version") if not grease(v)]
-    version = max(versions) if versions else int(f.get("tls.handshake.version", "0") or "0", 0)
+    version = highest_version(f)
     vtext = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3"}.get(version, "00")
     sni = "d" if f.get("tls.handshake.extensions_server_name") else "i"
     alpn = f.get("tls.handshake.extensions_alpn_str", "").split(",")[0]
@@ -73,7 +86,8 @@ def truth(paths):
             f = dict(zip(TRUTH_FIELDS, line.split("\t")))
             sport = f["tcp.srcport"] or f["udp.srcport"]
             dport = f["tcp.dstport"] or f["udp.dstport"]
-            key = f"{f['ip.src']}:{sport}>{f['ip.dst']}:{dport}/{'tcp' if f['tcp.srcport'] else 'udp'}"
+            src, dst = f["ip.src"] or f["ipv6.src"], f["ip.dst"] or f["ipv6.dst"]
+            key = f"{src}:{sport}>{dst}:{dport}/{'tcp' if f['tcp.srcport'] else 'udp'}"
             if key in flows:
                 continue
             r = {"key": key}
@@ -82,7 +96,8 @@ def truth(paths):
                          dnsRcode=int(f["dns.flags.rcode"] or 0))
             elif "1" in f["tls.handshake.type"].split(","):
                 r.update(app="tls", name=f["tls.handshake.extensions_server_name"],
-                         alpn=f["tls.handshake.extensions_alpn_str"].split(",")[0], ja4=ja4(f))
+                         alpn=f["tls.handshake.extensions_alpn_str"].split(",")[0], ja4=ja4(f),
+                         tlsVersion=highest_version(f))
             elif "2" in f["tls.handshake.type"].split(","):
                 r.update(app="tls")
             elif f["http.request.method"]:
@@ -177,6 +192,78 @@ def compare(truth_path, got_path, minimum, fields):
     return bad == 0 and len(want) >= minimum
 
 
+def ndpi(path):
+    """ndpiReader's CSV (-C): one record per connection, under each of its directions' keys, with
+    the application nDPI gave it (its first part, "TLS" of "TLS.Google") and the server name or
+    host it read."""
+    import csv
+    out = []
+    with open(path) as f:
+        rows = csv.reader(line.lstrip("#") for line in f)
+        head = next(rows)
+        for row in rows:
+            r = dict(zip(head, row))
+            proto = {"6": "tcp", "17": "udp"}.get(r["protocol"], r["protocol"])
+            rec = {"key": f"{r['src_ip']}:{r['src_port']}>{r['dst_ip']}:{r['dst_port']}/{proto}",
+                   "app": r["ndpi_proto"].split(".")[0].lower()}
+            if r.get("server_name_sni"):
+                rec["name"] = r["server_name_sni"]
+            # The server's direction too: a DNS response names its question as the query does.
+            out += [rec, dict(rec, key=f"{r['dst_ip']}:{r['dst_port']}>{r['src_ip']}:{r['src_port']}/{proto}")]
+    return out
+
+
+def named(truth_path, got_path):
+    """How many of the flows the truth names by a name (TLS server name, HTTP host, DNS
+    question: the client's direction) GOT names the same: application and name."""
+    got = {}
+    for r in json.load(open(got_path)):
+        got.setdefault(r["key"], r)
+    want = [t for t in json.load(open(truth_path)) if t.get("name") and t.get("app") in ("tls", "http", "dns")]
+    right = 0
+    for t in want:
+        g = got.get(t["key"])
+        if g and g.get("app") == t["app"] and g.get("name") == t["name"]:
+            right += 1
+        else:
+            print(f"  not named as tshark names it: {t['key']} {t['app']} {t['name']} (got {g and (g.get('app'), g.get('name'))})",
+                  file=sys.stderr)
+    print(right, len(want))
+
+
+def reverse_key(key):
+    ends, proto = key.split("/")
+    a, b = ends.split(">")
+    return f"{b}>{a}/{proto}"
+
+
+def biflow(truth_path, got_path, minimum):
+    """Every biflow record of a labelled flow against the truth: the initiator's fields from its
+    direction's, the HTTP status and DNS response code from the responder's."""
+    want = {t["key"]: t for t in json.load(open(truth_path))}
+    bad = checked = 0
+    for g in json.load(open(got_path)):
+        if not g.get("biflow"):
+            print(f"{g['key']}: not a biflow record")
+            bad += 1
+            continue
+        forward, reverse = want.get(g["key"]), want.get(reverse_key(g["key"]))
+        if forward is None or forward.get("app") not in ("tls", "http", "dns"):
+            continue
+        checked += 1
+        expect = {k: v for k, v in forward.items() if k not in ("key", "httpStatus", "dnsRcode") and v != ""}
+        if reverse is not None:
+            for k in ("httpStatus", "dnsRcode"):
+                if k in reverse:
+                    expect[k] = reverse[k]
+        for k, v in expect.items():
+            if g.get(k) != v:
+                print(f"{g['key']}: {k} is {g.get(k)!r}, truth {v!r}")
+                bad += 1
+    print(f"{checked} labelled biflow records checked, {bad} differences")
+    return bad == 0 and checked >= minimum
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "truth":
@@ -190,6 +277,14 @@ def main():
         minimum = int(args[args.index("--min") + 1]) if "--min" in args else 1
         fields = args[args.index("--fields") + 1].split(",") if "--fields" in args else []
         sys.exit(0 if compare(args[0], args[1], minimum, fields) else 1)
+    elif cmd == "ndpi":
+        json.dump(ndpi(sys.argv[2]), sys.stdout, indent=1)
+    elif cmd == "named":
+        named(sys.argv[2], sys.argv[3])
+    elif cmd == "biflow":
+        args = sys.argv[2:]
+        minimum = int(args[args.index("--min") + 1]) if "--min" in args else 1
+        sys.exit(0 if biflow(args[0], args[1], minimum) else 1)
 
 
 if __name__ == "__main__":

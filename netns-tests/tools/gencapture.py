@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gencapture.py OUT.pcap PACKETS [--flows N] [--seconds S] [--seed X]
+"""gencapture.py OUT.pcap PACKETS [--flows N] [--seconds S] [--seed X] [--apps]
 
 A large capture for the side-by-side read benchmark (netns-tests/bench-read.sh): about PACKETS
 Ethernet frames over S seconds (default 120) in about N flows (default PACKETS / 20), written
@@ -9,6 +9,10 @@ as a classic little-endian microsecond pcap. The mix, per flow drawn at random:
   - 30 % UDP exchanges (DNS-like or streams of 200-1200 bytes), 20 % over IPv6;
   - 10 % ICMP echo (IPv4) and ICMPv6 echo;
   - 15 % of all flows carry an 802.1Q tag (VLAN 10-99).
+With --apps, a capture rich in what flowtap names: each TCP connection's client first writes a
+real ClientHello (Python's ssl, one of 64 server names) or an HTTP/1.1 request, and the
+server's first segment is a TLS ServerHello record or an HTTP status line; UDP to port 53 is
+DNS queries and their responses.
 Each flow starts at a random time and its packets are a few milliseconds apart, so that
 thousands are open at once and none is idle for more than a second; the frames of all flows
 are merged in time order. Checksums are left 0 (no probe checks them). The ground truth is not
@@ -46,7 +50,36 @@ def tcp(sport, dport, seq, ack, flags, payload):
     return struct.pack(">HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 65535, 0, 0) + bytes(payload)
 
 
-def flow_frames(n, start, seed):
+HELLOS = []
+
+
+def hellos():
+    """64 ClientHellos as OpenSSL writes them, for server names www0.bench.test ..."""
+    if not HELLOS:
+        import ssl
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        for i in range(64):
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = ctx.wrap_bio(incoming, outgoing, server_hostname=f"www{i}.bench.test")
+            try:
+                tls.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+            HELLOS.append(outgoing.read())
+    return HELLOS
+
+
+def dns(ident, name, response):
+    question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    flags = 0x8183 if response and ident % 10 == 0 else (0x8180 if response else 0x0100)
+    answer = struct.pack(">HHHIH4s", 0xC00C, 1, 1, 300, 4, bytes([10, 9, ident >> 8 & 0xFF, ident & 0xFF])) if response and flags == 0x8180 else b""
+    return struct.pack(">HHHHHH", ident, flags, 1, 1 if answer else 0, 0, 0) + question + answer
+
+
+def flow_frames(n, start, seed, apps=False):
     """The frames of flow n, from `start`: (time, bytes) in time order."""
     rng = random.Random(seed * 1_000_003 + n)
     v6 = rng.random() < 0.3
@@ -71,6 +104,21 @@ def flow_frames(n, start, seed):
         out.append((t, frame(flow, True, tcp(sport, dport, c + 1, s + 1, 0x10, b""), 6)))
         c += 1
         s += 1
+        if apps:
+            # The client's first message, then the server's first bytes (its data follows).
+            if dport in (80, 8080):
+                request = (f"GET /item/{n} HTTP/1.1\r\nHost: web{n % 64}.bench.test\r\nUser-Agent: gencapture/1\r\n"
+                           "Accept: */*\r\n\r\n").encode()
+                answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 40000\r\n\r\n"
+            else:
+                request = hellos()[n % 64]
+                answer = b"\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03" + bytes(32 + 1 + 32) + b"\x13\x01\x00" + bytes(50)
+            t += 0.0003
+            out.append((t, frame(flow, True, tcp(sport, dport, c, s, 0x18, request), 6)))
+            c += len(request)
+            t += 0.002
+            out.append((t, frame(flow, False, tcp(dport, sport, s, c, 0x18, answer), 6)))
+            s += len(answer)
         for _ in range(rng.choice((2, 6, 14, 30))):
             t += rng.random() * 0.004
             size = 1448 if rng.random() < 0.7 else rng.randrange(1, 1448)
@@ -85,6 +133,16 @@ def flow_frames(n, start, seed):
         out.append((t, frame(flow, False, tcp(dport, sport, s, c + 1, 0x11, b""), 6)))
         t += 0.001
         out.append((t, frame(flow, True, tcp(sport, dport, c + 1, s + 1, 0x10, b""), 6)))
+    elif kind < 0.9 and apps and dport == 53:
+        for i in range(rng.choice((1, 2))):
+            ident = (n + i) & 0xFFFF
+            name = f"host{n % 500}.zone{n % 7}.bench.test"
+            q = dns(ident, name, False)
+            out.append((t, frame(flow, True, struct.pack(">HHHH", sport, dport, 8 + len(q), 0) + q, 17)))
+            t += 0.0008
+            r = dns(ident, name, True)
+            out.append((t, frame(flow, False, struct.pack(">HHHH", dport, sport, 8 + len(r), 0) + r, 17)))
+            t += rng.random() * 0.01
     elif kind < 0.9:
         for _ in range(rng.choice((1, 2, 8, 24))):
             size = rng.randrange(200, 1200)
@@ -112,6 +170,7 @@ def main(argv):
     path, packets = argv[0], int(argv[1])
     opt = lambda name, default: type(default)(argv[argv.index(name) + 1]) if name in argv else default
     seed = opt("--seed", 1)
+    apps = "--apps" in argv
     rng = random.Random(seed)
     seconds = opt("--seconds", 120.0)
     count = opt("--flows", packets // 20)
@@ -126,7 +185,7 @@ def main(argv):
             while nxt < len(starts) and (not heap or starts[nxt][0] <= heap[0][0]):
                 start, n = starts[nxt]
                 nxt += 1
-                stream = iter(flow_frames(n, start, seed))
+                stream = iter(flow_frames(n, start, seed, apps))
                 t, f = next(stream)
                 streams[n] = stream
                 heapq.heappush(heap, (t, n, f))

@@ -17,40 +17,47 @@ import ipfix.ie
 import ipfix.message
 
 
-def read(path):
-    ipfix.ie.use_iana_default()
+def messages(path):
+    """Each message of the file in turn, read into one MessageBuffer (which keeps the
+    templates the file carried before)."""
     buffer = ipfix.message.MessageBuffer()
-    out = {"messages": 0, "records": 0, "options": 0, "sequence_errors": 0, "undecodable": 0, "rows": [], "times": []}
-    expected = {}
     with open(path, "rb") as f:
         while True:
             try:
                 buffer.read_message(f)
             except EOFError:
-                break
-            out["messages"] += 1
-            try:
-                records = list(buffer.namedict_iterator())
-            except Exception:   # a set without its template, a record cut short
-                out["undecodable"] += 1
+                return
+            yield buffer
+
+
+def read(path):
+    ipfix.ie.use_iana_default()
+    out = {"messages": 0, "records": 0, "options": 0, "sequence_errors": 0, "undecodable": 0, "rows": [], "times": []}
+    expected = {}
+    for buffer in messages(path):
+        out["messages"] += 1
+        try:
+            records = list(buffer.namedict_iterator())
+        except Exception:   # a set without its template, a record cut short
+            out["undecodable"] += 1
+            continue
+        domain = buffer.odid
+        if domain in expected and buffer.sequence != expected[domain]:
+            out["sequence_errors"] += 1
+        expected[domain] = (buffer.sequence + len(records)) & 0xFFFFFFFF
+        for rec in records:
+            out["records"] += 1
+            if "packetDeltaCount" not in rec:
+                out["options"] += 1
                 continue
-            domain = buffer.odid
-            if domain in expected and buffer.sequence != expected[domain]:
-                out["sequence_errors"] += 1
-            expected[domain] = (buffer.sequence + len(records)) & 0xFFFFFFFF
-            for rec in records:
-                out["records"] += 1
-                if "packetDeltaCount" not in rec:
-                    out["options"] += 1
-                    continue
-                src = rec.get("sourceIPv4Address", rec.get("sourceIPv6Address", ""))
-                dst = rec.get("destinationIPv4Address", rec.get("destinationIPv6Address", ""))
-                start = next((rec[n] for n in ("flowStartNanoseconds", "flowStartMicroseconds", "flowStartMilliseconds") if n in rec), None)
-                end = next((rec[n] for n in ("flowEndNanoseconds", "flowEndMicroseconds", "flowEndMilliseconds") if n in rec), None)
-                key = [str(src), str(dst), rec.get("protocolIdentifier", 0), rec.get("sourceTransportPort", 0),
-                       rec.get("destinationTransportPort", 0)]
-                out["rows"].append([key, rec["packetDeltaCount"], rec["octetDeltaCount"]])
-                out["times"].append([key, start.timestamp() if start else None, end.timestamp() if end else None])
+            src = rec.get("sourceIPv4Address", rec.get("sourceIPv6Address", ""))
+            dst = rec.get("destinationIPv4Address", rec.get("destinationIPv6Address", ""))
+            start = next((rec[n] for n in ("flowStartNanoseconds", "flowStartMicroseconds", "flowStartMilliseconds") if n in rec), None)
+            end = next((rec[n] for n in ("flowEndNanoseconds", "flowEndMicroseconds", "flowEndMilliseconds") if n in rec), None)
+            key = [str(src), str(dst), rec.get("protocolIdentifier", 0), rec.get("sourceTransportPort", 0),
+                   rec.get("destinationTransportPort", 0)]
+            out["rows"].append([key, rec["packetDeltaCount"], rec["octetDeltaCount"]])
+            out["times"].append([key, start.timestamp() if start else None, end.timestamp() if end else None])
     out["templates_before_data"] = out["undecodable"] == 0
     return out
 

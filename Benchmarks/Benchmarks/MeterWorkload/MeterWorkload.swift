@@ -80,11 +80,12 @@ public enum Workload {
 
     /// The forwarder's meter for this workload: l3+l4 records, timeouts that never fire, and a
     /// random hash seed as the forwarder has (a constant one would fold out of the hash).
-    public static func makeMeter() -> PacketMeter {
+    /// With `inspect`, it names flows from their first bytes as `--app-fields on` does.
+    public static func makeMeter(inspect: Bool = false) -> PacketMeter {
         PacketMeter(
             records: [.l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 3600, activeTimeoutSeconds: 3600),
             maxFlows: slots, point: ObservationPoint(ingressInterface: 1, egressInterface: 2, direction: 0),
-            hashSeed: UInt64.random(in: .min ... .max))
+            hashSeed: UInt64.random(in: .min ... .max), inspect: inspect)
     }
 
     /// Meters every flow once, so that the measured packets update live flows.

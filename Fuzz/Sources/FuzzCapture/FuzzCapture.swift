@@ -12,7 +12,7 @@ func fuzzCapture(_ input: UnsafeRawBufferPointer) -> CInt {
     var meter = PacketMeter(
         records: [.l2, .l3, .l4], policy: ExpiryPolicy(idleTimeoutSeconds: 1, activeTimeoutSeconds: 2),
         maxFlows: 64, point: ObservationPoint(ingressInterface: 0, egressInterface: 0, direction: 0),
-        orderedExpiry: true)
+        orderedExpiry: true, inspect: true)
     var frames: UInt64 = 0
     while true {
         switch reader.next() {

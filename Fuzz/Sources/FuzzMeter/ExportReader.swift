@@ -13,10 +13,10 @@ enum ExportReader {
         case .ipfix:
             precondition(m.count >= 16 && be16(m, 0) == 10, "IPFIX header")
             precondition(be16(m, 2) == m.count, "IPFIX length field is the message length")
-            sets(m, from: 16)
+            sets(m, from: 16, padded: false)
         case .v9:
             precondition(m.count >= 20 && be16(m, 0) == 9, "NetFlow v9 header")
-            sets(m, from: 20)
+            sets(m, from: 20, padded: true)
         case .v5:
             precondition(m.count >= 24 && be16(m, 0) == 5, "NetFlow v5 header")
             let n = be16(m, 2)
@@ -24,13 +24,15 @@ enum ExportReader {
         }
     }
 
-    static func sets(_ m: [UInt8], from start: Int) {
+    /// `padded`: every set a multiple of 4 bytes (NetFlow v9's FlowSets; in IPFIX padding is
+    /// optional, RFC 7011 §3.3.1, and flowtap's options template set has none).
+    static func sets(_ m: [UInt8], from start: Int, padded: Bool) {
         var i = start
         while i < m.count {
             precondition(i + 4 <= m.count, "a set header past the end")
             let length = be16(m, i + 2)
             precondition(length >= 4 && i + length <= m.count, "a set length that lies")
-            precondition(length % 4 == 0, "sets are padded to 4 bytes")
+            precondition(!padded || length % 4 == 0, "FlowSets are padded to 4 bytes")
             i += length
         }
         precondition(i == m.count, "sets end at the message's end")

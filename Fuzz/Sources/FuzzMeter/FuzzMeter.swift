@@ -2,6 +2,7 @@ import FlowTapBase
 import FlowTapDecode
 import FlowTapEncode
 import FlowTapExport
+import FlowTapInspect
 import FlowTapMeter
 import FlowTapSend
 import Logging
@@ -94,6 +95,9 @@ struct Harness: ~Copyable {
     let sink = BoundedSink()
     var now: UInt64 = 1_000_000_000
     var records: [FlowRecord] = []
+    /// Each record's application fields, taken off the detail ring as the export thread does.
+    var details: [ApplicationDetail?] = []
+    let detailRing = DetailRing(capacity: 16)
     let config: FuzzConfiguration
     let mtu: Int
     let assembler: BiflowAssembler
@@ -106,8 +110,10 @@ struct Harness: ~Copyable {
             records: config.records, policy: ExpiryPolicy(idleTimeoutSeconds: 15, activeTimeoutSeconds: 60),
             maxFlows: config.maxFlows, point: ObservationPoint(ingressInterface: 7, egressInterface: 8, direction: 0),
             sampling: config.sampling, vnetHeader: config.vnetHeader, ownExport: Harness.ownExport,
-            seed: 7, hashSeed: 0x5EED)
+            seed: 7, hashSeed: 0x5EED, inspect: true)
         meter.cache.resetNotices = resets
+        // Small, so that records find it full and go with their label alone.
+        meter.cache.details = detailRing
         direction = DirectionMeter(meter, now: now)
         let minimum = Harness.minimumMTU[Int(config.records.rawValue)]
         mtu = minimum + Int(mtuByte) * 6
@@ -142,7 +148,10 @@ struct Harness: ~Copyable {
 
     /// The export thread's side: take what the sink holds, and now and then export it.
     mutating func walk() {
-        records += sink.records
+        for r in sink.records {
+            records.append(r)
+            details.append(r.detailSerial != 0 ? detailRing.take(serial: r.detailSerial) : nil)
+        }
         sink.records.removeAll(keepingCapacity: true)
         if records.count > 256 { export() }
     }
@@ -175,11 +184,14 @@ struct Harness: ~Copyable {
             assembler.flush(now: now) { biflowRecords.append($0) }
         }
         run(
-            IPFIXEncoder(observationDomain: 1, layouts: RecordLayout.layouts(for: config.records), context: context),
+            IPFIXEncoder(
+                observationDomain: 1, layouts: RecordLayout.layouts(for: config.records), context: context,
+                applications: true),
             records, .ipfix)
         run(
             NetFlowV9Encoder(
-                sourceID: 1, layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9), context: context),
+                sourceID: 1, layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9), context: context,
+                applications: true),
             records, .v9)
         run(NetFlowV5Encoder(observationDomain: 1, context: context), records, .v5)
         if config.biflow {
@@ -189,6 +201,7 @@ struct Harness: ~Copyable {
                     context: context), biflowRecords, .ipfix)
         }
         records.removeAll(keepingCapacity: true)
+        details.removeAll(keepingCapacity: true)
     }
 
     func run<E: MessageEncoder>(_ encoder: E, _ input: [FlowRecord], _ format: ExportFormat) {
@@ -198,7 +211,8 @@ struct Harness: ~Copyable {
             sender: transport, mtu: mtu, templateRefreshSeconds: 1, templateRefreshPackets: 4,
             probeTotals: { (0, 0) }, logger: Logger(label: "fuzz"), wallClockMs: { 1_700_000_000_000 })
         for (i, r) in input.enumerated() {
-            exporter.export(r, now: UInt64(i) &* 7)
+            // Uniflow records with the fields the meter found; biflow records without.
+            exporter.export(r, detail: input.count == details.count ? details[i] : nil, now: UInt64(i) &* 7)
             if i % 32 == 0 { exporter.tick(now: UInt64(i) &* 7 &+ 600) }
         }
         exporter.finish(now: 1_000_000)

@@ -97,8 +97,6 @@ public struct IPFIXEncoder: MessageEncoder {
             message.append16(UInt16(layout.scope.count))
             layout.writeSpecifiers(into: &message)
         }
-        if applications { applicationNames.writeTemplate(into: &message) }
-        message.appendZeros(padding4(message.count - start))
         message.set16(UInt16(message.count - start), at: start + 2)
         let domain = UInt64(observationDomain)
         OptionsLayout.writeDataSets(
@@ -119,9 +117,21 @@ public struct IPFIXEncoder: MessageEncoder {
                     ]
                 )
             ], into: &message)
-        if applications { applicationNames.writeDataSet(into: &message) }
+        // The applicationIds' names last, in sets of their own, when the message has room for
+        // them: the minimum --mtu does not count them, so a small one goes without.
+        let names = applications && message.remaining >= ApplicationNames.ipfixLength
+        if names {
+            let namesStart = message.count
+            message.append16(Self.optionsTemplateSetID)
+            message.append16(0)
+            applicationNames.writeTemplate(into: &message)
+            // No padding (RFC 7011 §3.3.1 makes it optional): python-ipfix reads padding in a
+            // template set as a template with ID 0 and gives up on the message.
+            message.set16(UInt16(message.count - namesStart), at: namesStart + 2)
+            applicationNames.writeDataSet(into: &message)
+        }
         writeHeader(&message, nowMs: nowMs, sequence: optionsSequence, domain: Self.optionsObservationDomain)
-        optionsSequence &+= 2 + (applications ? UInt32(ApplicationID.labelled.count) : 0)
+        optionsSequence &+= 2 + (names ? UInt32(ApplicationID.labelled.count) : 0)
         return true
     }
 

@@ -101,7 +101,6 @@ public struct NetFlowV9Encoder: MessageEncoder {
             message.appendZeros(padding4(message.count - start))
             message.set16(UInt16(message.count - start), at: start + 2)
         }
-        if applications { applicationNames.writeV9TemplateFlowSet(into: &message) }
         let system = UInt64(sourceID)
         OptionsLayout.writeDataSets(
             [
@@ -120,8 +119,14 @@ public struct NetFlowV9Encoder: MessageEncoder {
                     ]
                 )
             ], into: &message)
-        if applications { applicationNames.writeDataSet(into: &message, system: sourceID) }
-        writeHeader(&message, count: 4 + (applications ? 1 + ApplicationID.labelled.count : 0), nowMs: nowMs)
+        // The applicationIds' names last, when the packet has room for them (the minimum --mtu
+        // does not count them).
+        let names = applications && message.remaining >= ApplicationNames.v9Length
+        if names {
+            applicationNames.writeV9TemplateFlowSet(into: &message)
+            applicationNames.writeDataSet(into: &message, system: sourceID)
+        }
+        writeHeader(&message, count: 4 + (names ? 1 + ApplicationID.labelled.count : 0), nowMs: nowMs)
         return true
     }
 
