@@ -112,6 +112,56 @@ final class ApplicationExportTests: XCTestCase {
         XCTAssertEqual(Array(names.body[0 ..< 4]), [0, 0, 0, 7], "each record scoped by the Source ID")
     }
 
+    /// A template refresh at a small --mtu carries the application templates that fit and
+    /// leaves the others to be announced again before their next record: never an overfilled
+    /// message (FuzzMeter found one, v9 at --mtu 408).
+    func testATemplateRefreshAtASmallMTUNeverOverfills() {
+        // Room for each labelled record with its template (DNS, TLS, a label alone), not for
+        // all the templates at once (v9, one layout: 20 + 4 + 76 + 4 + 80 + 96 + 92 = 372).
+        let capacity = 345
+        let minimum = NetFlowV9Encoder(sourceID: 7, layouts: [Self.layout, nil, nil], context: Self.context)
+            .largestRequiredMessage
+        XCTAssertLessThanOrEqual(minimum, capacity, "an --mtu the configuration allows")
+        var encoder = NetFlowV9Encoder(
+            sourceID: 7, layouts: [Self.layout, nil, nil], context: Self.context, applications: true)
+        var hello = ClientHelloFacts()
+        hello.serverName = BoundedText("www.example.test")
+        var question = DNSFacts()
+        question.queryName = BoundedText("example.test")
+        let labelled: [(ApplicationID, ApplicationDetail)] = [
+            (.tls, ApplicationDetail(.tls, .tls(hello))), (.dns, ApplicationDetail(.dns, .dns(question))),
+            (.ssh, ApplicationDetail(.ssh))
+        ]
+        var record = IPFIXEncoderTests.tcpRecord()
+        var overflowed = false
+        func send(_ application: ApplicationID, _ detail: ApplicationDetail) -> AppendResult {
+            record.application = application.rawValue
+            var result = AppendResult.full
+            _ = withMessage(capacity: capacity) { m in
+                encoder.begin(&m, withTemplates: false)
+                result = encoder.append(record, detail: detail, to: &m)
+                encoder.finish(&m, nowMs: 0)
+                overflowed = overflowed || m.overflowed
+            }
+            return result
+        }
+        for (application, detail) in labelled {
+            XCTAssertEqual(send(application, detail), .appended, "\(application) with its template")
+        }
+        let refresh = withMessage(capacity: capacity) { m in
+            encoder.begin(&m, withTemplates: true)
+            encoder.finish(&m, nowMs: 0)
+            overflowed = overflowed || m.overflowed
+        }
+        XCTAssertFalse(overflowed)
+        XCTAssertLessThanOrEqual(refresh.count, capacity)
+        // Every labelled record still goes out, its template announced again if it was left out.
+        for (application, detail) in labelled {
+            XCTAssertEqual(send(application, detail), .appended, "\(application) after the refresh")
+        }
+        XCTAssertFalse(overflowed)
+    }
+
     func testWithoutApplicationFieldsNoNames() {
         var encoder = NetFlowV9Encoder(sourceID: 7, layouts: [Self.layout, nil, nil], context: Self.context)
         let m = withMessage { XCTAssertTrue(encoder.writeOptions(ExportOptions(), to: &$0, nowMs: 1_700_000_002_000)) }
