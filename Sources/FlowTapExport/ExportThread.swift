@@ -26,8 +26,6 @@ public final class ExportThread: @unchecked Sendable {
     /// until their biflow record goes out with both directions' fields merged. Bounded by the
     /// assembler's waiting records: each entry leaves with its record.
     private var biflowDetails: [FlowKey: ApplicationDetail] = [:]
-    /// Records whose fields were not on their detail ring (it was full when they left).
-    public private(set) var detailsMissing: UInt64 = 0
     /// Collectors of uniflow records, and (with `--biflow`) of the assembled biflow records.
     let exporters: [any FlowExporter]
     let biflowExporters: [any FlowExporter]
@@ -155,7 +153,6 @@ public final class ExportThread: @unchecked Sendable {
     /// under a handle of this thread until the record goes to the collectors.
     public func deliver(_ record: consuming FlowRecord, details ring: DetailRing?, nowMs: UInt64) {
         let detail = record.detailSerial != 0 ? ring?.take(serial: record.detailSerial) : nil
-        if record.detailSerial != 0 && detail == nil { detailsMissing &+= 1 }
         deliver(record, detail: detail, nowMs: nowMs)
     }
 

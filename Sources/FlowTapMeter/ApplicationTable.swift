@@ -48,9 +48,7 @@ public struct ApplicationTable: ~Copyable {
     let found: UnsafeMutablePointer<ApplicationDetail>
     let ownsStorage: Bool
 
-    /// Flows recognised, per `ApplicationID.rawValue`; parsers that gave up, per
-    /// `InspectIssue.rawValue`; pools found empty.
-    public internal(set) var recognised = InlineArray<8, UInt64>(repeating: 0)
+    /// Parsers that gave up, per `InspectIssue.rawValue`; pools found empty.
     public internal(set) var issues = InlineArray<8, UInt64>(repeating: 0)
     public internal(set) var labelsExhausted: UInt64 = 0
     public internal(set) var buffersExhausted: UInt64 = 0
@@ -113,16 +111,20 @@ public struct ApplicationTable: ~Copyable {
     }
 
     /// Every label and buffer free except those `held` reports (label index, or buffer index
-    /// with `buffer` true): after a handover, from the table's entries.
-    mutating func rebuild(_ held: ((_ index: Int, _ buffer: Bool) -> Void) -> Void) {
+    /// with `buffer` true): after a handover, from the table's entries. The report answers
+    /// whether the slot is the entry's: false for an index out of range or one already held.
+    mutating func rebuild(_ held: ((_ index: Int, _ buffer: Bool) -> Bool) -> Void) {
         var labelHeld = [Bool](repeating: false, count: labelCapacity)
         var bufferHeld = [Bool](repeating: false, count: bufferCapacity)
         held { index, buffer in
             if buffer {
-                if index < bufferHeld.count { bufferHeld[index] = true }
-            } else if index < labelHeld.count {
+                guard index < bufferHeld.count, !bufferHeld[index] else { return false }
+                bufferHeld[index] = true
+            } else {
+                guard index < labelHeld.count, !labelHeld[index] else { return false }
                 labelHeld[index] = true
             }
+            return true
         }
         freeLabelCount = 0
         for i in (0 ..< labelCapacity).reversed() where !labelHeld[i] {

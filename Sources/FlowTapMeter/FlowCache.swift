@@ -284,19 +284,11 @@ public struct FlowCache: ~Copyable {
         // (which a torn write could leave) stays with the first, and an index out of range
         // with none.
         let (tags, entries, capacity) = (tags, entries, capacity)
-        let (labelCapacity, bufferCapacity) = (apps.labelCapacity, apps.bufferCapacity)
         apps.rebuild { hold in
-            var labelTaken = [Bool](repeating: false, count: labelCapacity)
-            var bufferTaken = [Bool](repeating: false, count: bufferCapacity)
             for slot in 0 ..< capacity where tags[slot] != 0 && entries[slot].app & FlowEntry.holdsSlot != 0 {
                 let e = entries + slot
-                let index = Int(e.pointee.appSlot)
                 let buffer = e.pointee.app & FlowEntry.inspecting != 0
-                if buffer ? index < bufferCapacity && !bufferTaken[index] : index < labelCapacity && !labelTaken[index]
-                {
-                    if buffer { bufferTaken[index] = true } else { labelTaken[index] = true }
-                    hold(index, buffer)
-                } else {
+                if !hold(Int(e.pointee.appSlot), buffer) {
                     // Without its slot: a label stays a label, an inspection ends.
                     e.pointee.app = buffer ? 0 : e.pointee.app & ~FlowEntry.holdsSlot
                 }

@@ -174,7 +174,6 @@ extension FlowCache {
         releaseApplication(entry)
         let application = detail.pointee.application
         entry.pointee.app = application.rawValue
-        apps.recognised[Int(application.rawValue)] &+= 1
         if case .none = detail.pointee.facts { return }
         guard let index = apps.takeLabel() else { return }
         (apps.labels + index).update(from: detail, count: 1)

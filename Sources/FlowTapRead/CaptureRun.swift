@@ -92,10 +92,9 @@ public enum CaptureRun {
         }
     }
 
-    /// Receives what the meter finishes; emptied into the export stage after every frame.
-    /// The records of the packets metered since they were last handed on, each with its
-    /// fields, taken off the detail ring as it comes (the fields went there just before it),
-    /// so that the ring never fills, however many flows end at once.
+    /// Receives what the meter finishes, emptied into the export stage after every frame: each
+    /// record with its fields, taken off the detail ring as it comes (the fields went there
+    /// just before it), so that the ring never fills, however many flows end at once.
     final class Records: RecordSink {
         var list: [(record: FlowRecord, detail: ApplicationDetail?)] = []
         let details: DetailRing?

@@ -187,32 +187,34 @@ struct Harness: ~Copyable {
             IPFIXEncoder(
                 observationDomain: 1, layouts: RecordLayout.layouts(for: config.records), context: context,
                 applications: true),
-            records, .ipfix)
+            records, details, .ipfix)
         run(
             NetFlowV9Encoder(
                 sourceID: 1, layouts: RecordLayout.layouts(for: config.records, dialect: .netflowV9), context: context,
                 applications: true),
-            records, .v9)
-        run(NetFlowV5Encoder(observationDomain: 1, context: context), records, .v5)
+            records, details, .v9)
+        run(NetFlowV5Encoder(observationDomain: 1, context: context), records, details, .v5)
         if config.biflow {
             run(
                 IPFIXEncoder(
                     observationDomain: 1, layouts: RecordLayout.layouts(for: config.records, biflow: true),
-                    context: context), biflowRecords, .ipfix)
+                    context: context), biflowRecords, [], .ipfix)
         }
         records.removeAll(keepingCapacity: true)
         details.removeAll(keepingCapacity: true)
     }
 
-    func run<E: MessageEncoder>(_ encoder: E, _ input: [FlowRecord], _ format: ExportFormat) {
+    /// `fields`: each record's application fields, by index (none past its end).
+    func run<E: MessageEncoder>(
+        _ encoder: E, _ input: [FlowRecord], _ fields: [ApplicationDetail?], _ format: ExportFormat
+    ) {
         let transport = KeepingTransport(headerLength: 28)
         let exporter = CollectorExporter(
             collector: CollectorAddress(format: format, host: IPAddress("10.77.9.2")!), encoder: encoder,
             sender: transport, mtu: mtu, templateRefreshSeconds: 1, templateRefreshPackets: 4,
             probeTotals: { (0, 0) }, logger: Logger(label: "fuzz"), wallClockMs: { 1_700_000_000_000 })
         for (i, r) in input.enumerated() {
-            // Uniflow records with the fields the meter found; biflow records without.
-            exporter.export(r, detail: input.count == details.count ? details[i] : nil, now: UInt64(i) &* 7)
+            exporter.export(r, detail: i < fields.count ? fields[i] : nil, now: UInt64(i) &* 7)
             if i % 32 == 0 { exporter.tick(now: UInt64(i) &* 7 &+ 600) }
         }
         exporter.finish(now: 1_000_000)
