@@ -20,7 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        // JA4's SHA-256 (the application-visibility parsers): cryptography is a library's. 4.x: its
+        // JA4's SHA-256 and QUIC's Initial keys, header protection and AEAD (the
+        // application-visibility parsers): cryptography is a library's. 4.x: its
         // Crypto imports FoundationEssentials where it can; 3.x imports Foundation, and with it ICU.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // `--metrics`: the Prometheus text exposition (flowtap serves it over HTTP itself).
@@ -35,8 +36,10 @@ let package = Package(
         // Frames: TAPs and capture files; bytes into facts.
         .target(name: "FlowTapDecode", dependencies: ["FlowTapBase"]),
         // What a flow is, from its first bytes: the application-visibility parsers (TLS
-        // ClientHello and JA4 so far), bounded and allocation-free.
-        .target(name: "FlowTapInspect", dependencies: ["FlowTapBase", .product(name: "Crypto", package: "swift-crypto")]),
+        // ClientHello and JA4, HTTP, DNS, SSH, QUIC Initials), bounded; CryptoExtras for the
+        // AES block function QUIC's header protection needs.
+        .target(name: "FlowTapInspect", dependencies: ["FlowTapBase", .product(name: "Crypto", package: "swift-crypto"),
+                                                       .product(name: "CryptoExtras", package: "swift-crypto")]),
         .target(name: "FlowTapDevice", dependencies: ["FlowTapBase", "FlowTapDecode", .product(name: "SystemPackage", package: "swift-system")]),
         // Facts into flows.
         .target(name: "FlowTapMeter", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapInspect"]),

@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // The libFuzzer targets of flowtap's per-frame path (FuzzMeter), capture file reader (FuzzCapture) and
-// application-visibility parsers (FuzzInspect): built by fuzz.sh with
+// application-visibility parsers (FuzzInspect) and QUIC's Initials (FuzzQUIC): built by fuzz.sh with
 // -sanitize=fuzzer,address -parse-as-library (as swift-protobuf's FuzzTesting does).
 import PackageDescription
 
@@ -14,5 +14,6 @@ let package = Package(
         ]),
         .executableTarget(name: "FuzzCapture", dependencies: [.product(name: "FlowTap", package: "flowtap")]),
         .executableTarget(name: "FuzzInspect", dependencies: [.product(name: "FlowTapInspect", package: "flowtap")]),
+        .executableTarget(name: "FuzzQUIC", dependencies: [.product(name: "FlowTapInspect", package: "flowtap")]),
     ]
 )

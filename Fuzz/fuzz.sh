@@ -3,7 +3,8 @@
 # -sanitize=fuzzer,address and runs each for SECONDS, starting from its committed corpus (read
 # only; new inputs go to a scratch directory): the per-frame path (Sources/FuzzMeter, corpus/)
 # the capture file reader of `flowtap read` (Sources/FuzzCapture, corpus-capture/) and the
-# application-visibility parsers (Sources/FuzzInspect, corpus-inspect/). Crash
+# application-visibility parsers (Sources/FuzzInspect, corpus-inspect/) and QUIC's Initials
+# (Sources/FuzzQUIC, corpus-quic/). Crash
 # inputs are kept in Fuzz/artifacts/. The last line is always "fuzz: N runs, C crashes"; the
 # exit status is non-zero when C > 0 or a target did not run.
 set -uo pipefail
@@ -20,7 +21,8 @@ echo "== fuzz: build (release, -sanitize=fuzzer,address)"
 FLAGS=(-c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld)
 build() { swift build "${FLAGS[@]}" --product FuzzMeter >/tmp/flowtap-fuzz-build.log 2>&1 &&
           swift build "${FLAGS[@]}" --product FuzzCapture >>/tmp/flowtap-fuzz-build.log 2>&1 &&
-          swift build "${FLAGS[@]}" --product FuzzInspect >>/tmp/flowtap-fuzz-build.log 2>&1; }
+          swift build "${FLAGS[@]}" --product FuzzInspect >>/tmp/flowtap-fuzz-build.log 2>&1 &&
+          swift build "${FLAGS[@]}" --product FuzzQUIC >>/tmp/flowtap-fuzz-build.log 2>&1; }
 # SwiftPM can keep a path dependency's old list of sources in an existing .build (files added
 # to FlowTap since are then missing): one clean retry.
 if ! build && ! { echo "== fuzz: clean rebuild"; rm -rf .build; build; }; then
@@ -57,4 +59,5 @@ fuzz() {
 fuzz FuzzMeter corpus "$@"
 fuzz FuzzCapture corpus-capture "$@"
 fuzz FuzzInspect corpus-inspect "$@"
+fuzz FuzzQUIC corpus-quic "$@"
 [[ $runs -gt 0 && $crashes -eq 0 ]]

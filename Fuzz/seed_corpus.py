@@ -9,6 +9,10 @@ the sequence that once trapped the forwarder: orphan IP fragments expiring into 
 Regenerate with:  python3 netns-tests/corpus/make_corpus.py DIR MAC1 MAC2
                   python3 Fuzz/seed_corpus.py DIR/corpus.pcap Fuzz/corpus
                   python3 Fuzz/seed_corpus.py --apps Fuzz/corpus   (flows flowtap names)
+                  python3 Fuzz/seed_corpus.py --named PCAP Fuzz/corpus
+                      (a capture of UDP flows flowtap names, e.g. test_app_quic.sh's QUIC
+                      connections: each connection's first three datagrams, within fuzz.sh's
+                      -max_len, 1 ms apart)
 """
 import hashlib
 import os
@@ -120,6 +124,20 @@ def app_sequences():
 
 
 def main():
+    if sys.argv[1] == "--named":
+        pcap, out = sys.argv[2], sys.argv[3]
+        connections = {}
+        for f in frames(pcap):
+            # Ethernet, IPv4 without options, UDP: the connection by its two ports.
+            if len(f) >= 42 and f[12:14] == b"\x08\x00" and f[23] == 17:
+                ports = tuple(sorted(struct.unpack(">HH", f[34:38])))
+                connections.setdefault(ports, []).append(f)
+        for first in connections.values():
+            seq = b"".join(chunk(f, 1) for f in first[:3])
+            for config in [0x00, 0x8F, 0x17]:
+                write(out, bytes([config, 0]) + seq)
+        print(f"seed_corpus: {len(os.listdir(out))} inputs in {out}")
+        return
     if sys.argv[1] == "--apps":
         out = sys.argv[2]
         for frames_of_flow in app_sequences():

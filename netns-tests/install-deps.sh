@@ -38,10 +38,12 @@ modprobe tun 2>/dev/null || true
 
 # PyPI: the parsers the python collectors wrap (collectors/pycollect.py): python-ipfix (strict
 # RFC 7011 reader) and netflow (v5/v9/IPFIX); pytest and scapy for the test tools' own tests
-# (inject.py's frames; the tests send them with Debian's python3-scapy). Installed
+# (inject.py's frames; the tests send them with Debian's python3-scapy); aioquic, the QUIC
+# client and server of test_app_quic.sh (tools/quicpeer.py) and of Fuzz/seed_quic.py. Installed
 # for the python3 on the PATH, which runs them.
-if ! python3 -c "import ipfix, netflow, pytest, scapy" 2>/dev/null; then
-  echo "== installing from PyPI: ipfix netflow pytest scapy"
-  python3 -m pip install -q ipfix netflow pytest scapy 2>/dev/null || python3 -m pip install -q --break-system-packages ipfix netflow pytest scapy \
-    || { echo "install-deps.sh: pip install ipfix netflow pytest scapy failed" >&2; exit 1; }
+if ! python3 -c "import ipfix, netflow, pytest, scapy, aioquic" 2>/dev/null; then
+  echo "== installing from PyPI: ipfix netflow pytest scapy aioquic"
+  python3 -m pip install -q ipfix netflow pytest scapy aioquic 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages ipfix netflow pytest scapy aioquic \
+    || { echo "install-deps.sh: pip install ipfix netflow pytest scapy aioquic failed" >&2; exit 1; }
 fi

@@ -6,8 +6,8 @@
 #      flowtap (release) refusing any import that Package.swift does not declare,
 #   3. runs the unit tests (swift test, XCTest), plain, under ThreadSanitizer and under
 #      AddressSanitizer,
-#   4. runs the libFuzzer targets, the per-frame path, the capture reader and the
-#      application-visibility parsers, 60 s each (Fuzz/fuzz.sh),
+#   4. runs the libFuzzer targets, the per-frame path, the capture reader, the
+#      application-visibility parsers and QUIC's Initials, 60 s each (Fuzz/fuzz.sh),
 #   5. runs every netns-tests/test_*.sh against real TAPs, a real bridge and real collectors.
 # Every step runs under a time limit. A netns test that lacks a prerequisite exits 4 (skipped,
 # as kselftest's): skips are listed apart and never counted as passes; under CI (CI=true), where

@@ -11,12 +11,13 @@
 # by tools/appcheck.py after FoxIO's specification. flowtap's side: its IPFIX records as tshark
 # decodes them (ntop's and IANA's elements), the applicationId as nfdump reads it (%nbid), and
 # `flowtap read --json` of the same captures, also with two segments of the split hello
-# swapped, and its IPFIX files (uniflow and biflow) read by python-ipfix with ALPN, TLS version
-# and JA4; beside ndpiReader on the same captures. With --app-fields off, no record carries any.
+# swapped, and its IPFIX files (uniflow and biflow) read by python-ipfix, and by libfixbuf's
+# ipfixDump, with ALPN, TLS version and JA4; beside ndpiReader on the same captures. With
+# --app-fields off, no record carries any.
 source "$(dirname "$0")/lib.sh"
-plan 15
+plan 16
 require_root
-needs python3 tcpdump tshark mergecap nfcapd nfdump openssl curl dig dnsmasq ndpiReader
+needs python3 tcpdump tshark mergecap nfcapd nfdump openssl curl dig dnsmasq ndpiReader ipfixDump
 TOOLS=$(dirname "$0")/tools
 topology_up
 hosts_without_offloads
@@ -106,6 +107,10 @@ check "read: every field of every flow equal to the truth, ALPN and JA4 too" \
 python3 "$TOOLS/ipfixapp.py" "$FT_OUT/app.ipfix" >"$FT_OUT/app-ipfix.json"
 check "IPFIX file (python-ipfix): every field of every flow equal to the truth, ALPN, TLS version and JA4 too" \
   python3 "$TOOLS/appcheck.py" compare "$FT_OUT/truth.json" "$FT_OUT/app-ipfix.json" --min 18 \
+  --fields app,name,alpn,tlsVersion,ja4,httpMethod,httpTarget,httpUserAgent,httpStatus,dnsType,dnsRcode
+python3 "$TOOLS/ipfixdumpapp.py" "$FT_OUT/app.ipfix" >"$FT_OUT/app-ipfixdump.json" 2>"$FT_OUT/ipfixdump.err"
+check "IPFIX file (libfixbuf's ipfixDump): every field of every flow equal to the truth, ALPN, TLS version and JA4 too" \
+  python3 "$TOOLS/appcheck.py" compare "$FT_OUT/truth.json" "$FT_OUT/app-ipfixdump.json" --min 18 \
   --fields app,name,alpn,tlsVersion,ja4,httpMethod,httpTarget,httpUserAgent,httpStatus,dnsType,dnsRcode
 "$FT_BIN" read "$FT_OUT/both.pcap" --biflow --output "$FT_OUT/biflow.ipfix" 2>>"$FT_OUT/read.err"
 python3 "$TOOLS/ipfixapp.py" "$FT_OUT/biflow.ipfix" >"$FT_OUT/biflow-ipfix.json"

@@ -8,10 +8,13 @@
 # most the frame each forwarder had in hand at each crash, reordered and duplicated nothing;
 # every flow at nfcapd in one record (the tables survived), its packets those captured, less at
 # most one per forwarder per crash; no sequence failure; each start adopted what the last left.
+# And the flows' names (issue 26): a TLS connection named before the first crash is still
+# named after the last (its ClientHello came once, before), and two hellos held half-written
+# across a crash in their reassembly buffers are named once their rest arrives (`show flows`).
 source "$(dirname "$0")/lib.sh"
-plan 14
+plan 16
 require_root
-needs python3 nfcapd nfdump tcpdump tshark iperf3 ping
+needs python3 nfcapd nfdump tcpdump tshark iperf3 ping openssl
 TOOLS=$(dirname "$0")/tools
 CRASHES=${CRASHES:-3}
 RELOADS=${RELOADS:-2}
@@ -30,6 +33,22 @@ ready() {
 check "flowtap starts under the keeper and stores its descriptors" bash -c "$(declare -f ready); FT_OUT='$FT_OUT'; ready 1 && grep -q 'stored tap-a-0' '$FT_OUT/keeper.log'"
 check "h1 reaches h2 through flowtap" wait_ping
 iperf3_server
+# shown FILE APP NAME: show flows --json lists a flow of APP named NAME.
+shown() {
+  python3 -c 'import json,sys; sys.exit(not any(f.get("app") == sys.argv[2] and f.get("name", "") == sys.argv[3] for f in json.load(open(sys.argv[1]))))' "$@"
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=flowtap.test \
+  -keyout "$FT_OUT/key.pem" -out "$FT_OUT/cert.pem" 2>/dev/null
+spawn TLS "$NS_H2" openssl s_server -accept 4433 -cert "$FT_OUT/cert.pem" -key "$FT_OUT/key.pem" -alpn h2 -www -quiet >"$FT_OUT/s_server.log" 2>&1
+spawn SINK "$NS_H2" python3 "$TOOLS/appclients.py" sink "$H2_IP" 4434
+wait_listening "$NS_H2" 4433 t && wait_listening "$NS_H2" 4434 t || { echo "the TLS server or the sink did not start" >&2; exit 1; }
+spawn LIVE "$NS_H1" bash -c "sleep 25 | openssl s_client -connect $H2_IP:4433 -servername crash.flowtap.test -alpn h2 >$FT_OUT/live.log 2>&1"
+spawn HOLD "$NS_H1" python3 -u "$TOOLS/appclients.py" hold-hellos "$H2_IP" 4434 2 3 15 >"$FT_OUT/hold.log" 2>&1
+for i in $(seq 50); do grep -q holding "$FT_OUT/hold.log" && break; sleep 0.1; done
+sleep 0.3
+ns "$NS_P" "$FT_BIN" show flows --control "$FT_CONTROL" --top 200 --json >"$FT_OUT/flows-before.json"
+check "before the crashes, show flows names the TLS connection (crash.flowtap.test); the held hellos are not yet" \
+  sh -c "$(declare -f shown); shown '$FT_OUT/flows-before.json' tls crash.flowtap.test && ! shown '$FT_OUT/flows-before.json' tls hold0.flowtap.test"
 changes_a=$(carrier_changes tapa) changes_b=$(carrier_changes tapb)
 streams_start $((2 * (CRASHES + RELOADS) + 3))
 sleep 1.5
@@ -47,6 +66,9 @@ for r in $(seq "$RELOADS"); do
   sleep 1.5
 done
 streams_wait
+ns "$NS_P" "$FT_BIN" show flows --control "$FT_CONTROL" --top 200 --json >"$FT_OUT/flows-after.json"
+check "after $CRASHES SIGKILLs, show flows still names the TLS connection, and the hellos held across the first" \
+  sh -c "$(declare -f shown); f='$FT_OUT/flows-after.json'; shown \$f tls crash.flowtap.test && shown \$f tls hold0.flowtap.test && shown \$f tls hold1.flowtap.test"
 after_a=$(carrier_changes tapa) after_b=$(carrier_changes tapb)
 kill -TERM "$PID_KEEPER"; rc=0; wait "$PID_KEEPER" || rc=$?
 sed 's/^/    /' "$FT_OUT/reload.log"

@@ -189,13 +189,16 @@ public struct DirectionAnswer: Codable, Sendable {
 }
 
 /// Naming flows in `show stats`: records by application, parsers' give-ups by reason, and the
-/// label and reassembly pools (`size`, `inUse`, `exhausted`).
+/// label and reassembly pools (`size`, `inUse`, `exhausted`), QUIC Initials opened and skipped.
 public struct ApplicationsAnswer: Codable, Sendable {
     public var records: [String: UInt64]
     public var inspectFailures: [String: UInt64]
     public var detailsLost: UInt64
     public var labels: PoolAnswer
     public var reassembly: PoolAnswer
+    /// QUIC Initials opened, and openings the per-second budget skipped.
+    public var quicDecryptions: UInt64
+    public var quicDecryptionsSkipped: UInt64
 }
 
 public struct PoolAnswer: Codable, Sendable {
@@ -281,6 +284,8 @@ public struct RecordAnswer: Codable, Sendable, Equatable {
     public var alpn: String?
     public var tlsVersion: UInt16?
     public var ja4: String?
+    /// QUIC's version, in hex as IANA's registry writes it ("0x00000001", "0x6b3343cf").
+    public var quicVersion: String?
     public var httpMethod: String?
     public var httpTarget: String?
     public var httpUserAgent: String?
@@ -324,6 +329,7 @@ public struct RecordAnswer: Codable, Sendable, Equatable {
             alpn = text(t.alpn.string)
             tlsVersion = t.version
             ja4 = text(t.ja4.string)
+            if t.quicVersion != 0 { quicVersion = "0x" + t.quicVersion.padded(8, radix: 16) }
         case let .http(h):
             httpMethod = text(h.method.string)
             httpTarget = text(h.target.string)

@@ -344,7 +344,8 @@ public final class ControlServer: @unchecked Sendable {
                     detailsLost: c.detailsLost,
                     labels: PoolAnswer(size: c.labels, inUse: c.labelsInUse, exhausted: c.labelsExhausted),
                     reassembly: PoolAnswer(
-                        size: c.reassemblyBuffers, inUse: c.reassemblyInUse, exhausted: c.reassemblyExhausted)))
+                        size: c.reassemblyBuffers, inUse: c.reassemblyInUse, exhausted: c.reassemblyExhausted),
+                    quicDecryptions: c.quicDecryptions, quicDecryptionsSkipped: c.quicDecryptionsSkipped))
         }
         return StatsAnswer(directions: directions, collectors: collectors())
     }

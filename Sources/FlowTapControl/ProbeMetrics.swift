@@ -79,6 +79,10 @@ public final class ProbeMetrics: Sendable {
         "reassembly_exhausted_total": (
             true, "Flows whose first message needed a reassembly buffer when every one was held (left unnamed)."
         ),
+        "quic_decryptions_total": (
+            true,
+            "QUIC Initial packets opened to read a ClientHello (done), and openings the per-second budget skipped (skipped; their flows go unnamed)."
+        ),
         "records_lost_total": (true, "Flow records lost because the ring to the export thread was full."),
         "reset_notices_total": (
             true,
@@ -160,6 +164,8 @@ public final class ProbeMetrics: Sendable {
             add("reassembly_buffers", l, c.reassemblyBuffers)
             add("reassembly_buffers_in_use", l, c.reassemblyInUse)
             add("reassembly_exhausted_total", l, c.reassemblyExhausted)
+            add("quic_decryptions_total", l + [("outcome", "done")], c.quicDecryptions)
+            add("quic_decryptions_total", l + [("outcome", "skipped")], c.quicDecryptionsSkipped)
             add("fragments_held", l, c.fragmentsHeld)
             add("reset_notices_total", l + [("outcome", "closed")], c.peerResetsClosed)
             add("reset_notices_total", l + [("outcome", "unmatched")], c.peerResetsUnmatched)

@@ -63,6 +63,18 @@ public enum ClientHello {
         return body(UnsafeRawPointer(out) + 4, length: needed - 4, transport: transport)
     }
 
+    /// Reads the ClientHello at the start of `stream` when it holds handshake messages without
+    /// TLS records, as QUIC's CRYPTO frames carry them (RFC 9001 §4): JA4's transport is "q".
+    public static func handshake(_ stream: UnsafeRawBufferPointer) -> Outcome {
+        guard let p = stream.baseAddress, stream.count >= 4 else { return .incomplete(bytes: 4) }
+        guard p.u8(0) == 1 else { return .notTLS }
+        let body = Int(p.be16(2)) | Int(p.u8(1)) << 16
+        guard body >= 38 else { return .malformed(.badClientHello) }
+        guard body + 4 <= maxHandshake else { return .malformed(.helloTooLarge) }
+        guard stream.count >= body + 4 else { return .incomplete(bytes: body + 4) }
+        return Self.body(p + 4, length: body, transport: UInt8(ascii: "q"))
+    }
+
     /// The ClientHello's body, `length` bytes at `p`.
     static func body(_ p: UnsafeRawPointer, length end: Int, transport: UInt8) -> Outcome {
         var facts = ClientHelloFacts()

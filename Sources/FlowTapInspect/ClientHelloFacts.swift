@@ -1,5 +1,6 @@
 /// What a TLS ClientHello tells of its connection: the server it names, the first application
-/// protocol it offers, the highest version it offers, and its JA4 fingerprint.
+/// protocol it offers, the highest version it offers, and its JA4 fingerprint; over QUIC,
+/// the QUIC version too.
 public struct ClientHelloFacts: Sendable, Equatable, BitwiseCopyable {
     /// The server_name extension's host name (RFC 6066 §3); under ECH, the outer name.
     public var serverName = BoundedText<255>()
@@ -12,6 +13,9 @@ public struct ClientHelloFacts: Sendable, Equatable, BitwiseCopyable {
     /// "t13d1516h2_8daaf6152771_e5627efa2ab1"; empty when the hello lists more ciphers,
     /// extensions or signature algorithms than `JA4.Ingredients` holds.
     public var ja4 = BoundedText<36>()
+    /// The QUIC version of the Initials that carried the hello (1, or 0x6b3343cf for v2); 0
+    /// for TLS over TCP.
+    public var quicVersion: UInt32 = 0
 
     public init() {}
 }

@@ -19,6 +19,15 @@ public enum InspectIssue: UInt8, CaseIterable, Sendable {
     case dnsNameTooLong
     /// An HTTP request whose head does not end within `HTTPMessage.maxHead` bytes.
     case httpHeadTooLarge
+    /// A QUIC long header of a version flowtap has no Initial keys for (RFC 9000 §15).
+    case quicUnknownVersion
+    /// A QUIC packet whose connection IDs, token or length run past its datagram.
+    case badQUICPacket
+    /// A client Initial whose AEAD tag does not verify with the keys of its Destination
+    /// Connection ID (nor of the flow's first): not a client's Initial, or altered.
+    case quicBadTag
+    /// An opened Initial holding a frame that does not parse or is not allowed there.
+    case badQUICFrame
 
     /// The name the stats print.
     public var name: String {
@@ -31,6 +40,10 @@ public enum InspectIssue: UInt8, CaseIterable, Sendable {
         case .dnsPointerLoop: "dns-pointer-loop"
         case .dnsNameTooLong: "dns-name-too-long"
         case .httpHeadTooLarge: "http-head-too-large"
+        case .quicUnknownVersion: "quic-unknown-version"
+        case .badQUICPacket: "bad-quic-packet"
+        case .quicBadTag: "quic-bad-tag"
+        case .badQUICFrame: "bad-quic-frame"
         }
     }
 }

@@ -49,9 +49,18 @@ public struct ApplicationTable: ~Copyable {
     let ownsStorage: Bool
 
     /// Parsers that gave up, per `InspectIssue.rawValue`; pools found empty.
-    public internal(set) var issues = InlineArray<8, UInt64>(repeating: 0)
+    public internal(set) var issues = InlineArray<16, UInt64>(repeating: 0)
     public internal(set) var labelsExhausted: UInt64 = 0
     public internal(set) var buffersExhausted: UInt64 = 0
+    /// QUIC Initials opened, and openings skipped for the budget; the budget's bucket.
+    public internal(set) var quicDecryptions: UInt64 = 0
+    public internal(set) var quicSkipped: UInt64 = 0
+    var quicTokens = ApplicationTable.quicBurst
+    var quicRefillNs: UInt64 = 0
+    /// Where a QUIC flow's first datagram is put together when it has no buffer yet: most
+    /// hellos fit one datagram, and need none from the pool.
+    let quicStream: UnsafeMutablePointer<Stream>
+    let quicBytes: UnsafeMutableRawPointer
 
     public var labelsInUse: Int { labelCapacity - freeLabelCount }
     public var buffersInUse: Int { bufferCapacity - freeBufferCount }
@@ -60,6 +69,12 @@ public struct ApplicationTable: ~Copyable {
     /// for one in 1024 (at least 64 and 16).
     static func capacities(flows capacity: Int) -> (labels: Int, buffers: Int) {
         (max(64, capacity / 16), max(16, capacity / 1024))
+    }
+
+    /// The shapes of what the pools keep in shared memory, for the state's layout number: a
+    /// label's fields, a buffer's state and its bytes.
+    package static var sharedLayout: [Int] {
+        [MemoryLayout<ApplicationDetail>.stride, MemoryLayout<Stream>.stride, bufferBytes]
     }
 
     /// Bytes of storage the pools of a table of `capacity` slots take (64-byte aligned parts).
@@ -99,6 +114,9 @@ public struct ApplicationTable: ~Copyable {
         scratch = .allocate(byteCount: ClientHello.maxHandshake, alignment: 8)
         found = .allocate(capacity: 1)
         found.initialize(to: ApplicationDetail(.none))
+        quicStream = .allocate(capacity: 1)
+        quicStream.initialize(to: Self.emptyStream(base: 0))
+        quicBytes = .allocate(byteCount: Self.bufferBytes, alignment: 8)
         rebuild { _ in }
     }
 
@@ -108,6 +126,8 @@ public struct ApplicationTable: ~Copyable {
         freeBuffers.deallocate()
         scratch.deallocate()
         found.deallocate()
+        quicStream.deallocate()
+        quicBytes.deallocate()
     }
 
     /// Every label and buffer free except those `held` reports (label index, or buffer index
@@ -163,9 +183,7 @@ public struct ApplicationTable: ~Copyable {
         }
         freeBufferCount -= 1
         let index = Int(freeBuffers[freeBufferCount])
-        streams[index] = Stream(
-            base: base, contiguous: 0, segments: 0, pieceCount: 0, pieceStart: .init(repeating: 0),
-            pieceEnd: .init(repeating: 0))
+        streams[index] = Self.emptyStream(base: base)
         return index
     }
 
@@ -177,13 +195,22 @@ public struct ApplicationTable: ~Copyable {
 
     func buffer(_ index: Int) -> UnsafeMutableRawPointer { bytes + index * Self.bufferBytes }
 
-    /// Puts a segment of `length` bytes with sequence number `sequence` into buffer `index`:
-    /// what falls inside the buffer is copied; the contiguous start grows through any pieces it
-    /// now reaches. Returns whether the contiguous start grew, or nil when the stream needs
-    /// more room than the buffer has (its data goes past the end with a gap before it, or a
-    /// fifth early piece).
+    /// Puts a segment of `length` bytes with sequence number `sequence` into buffer `index`.
     mutating func place(_ index: Int, sequence: UInt32, _ payload: UnsafeRawPointer, length: Int) -> Bool? {
-        let s = streams + index
+        Self.place(
+            streams + index, buffer(index), capacity: Self.bufferBytes, sequence: sequence, payload, length: length)
+    }
+
+    /// Puts `length` bytes with sequence number `sequence` into the stream `s` whose bytes are at
+    /// `bytes` (`capacity` of them): what falls inside is copied; the contiguous start grows
+    /// through any pieces it now reaches; a piece that comes early joins one it touches, or is
+    /// remembered. Returns whether the contiguous start grew, or nil when the stream needs more
+    /// room than there is (its data goes past the end with a gap before it, or a fifth early
+    /// piece).
+    static func place(
+        _ s: UnsafeMutablePointer<Stream>, _ bytes: UnsafeMutableRawPointer, capacity: Int, sequence: UInt32,
+        _ payload: UnsafeRawPointer, length: Int
+    ) -> Bool? {
         s.pointee.segments &+= 1
         let offset = Int(Int32(bitPattern: sequence &- s.pointee.base))
         var start = offset, from = 0
@@ -192,9 +219,9 @@ public struct ApplicationTable: ~Copyable {
             from = -start
             start = 0
         }
-        let end = min(offset + length, Self.bufferBytes)
-        guard from < length, start < end else { return offset + length > Self.bufferBytes ? nil : false }
-        (buffer(index) + start).copyMemory(from: payload + from, byteCount: end - start)
+        let end = min(offset + length, capacity)
+        guard from < length, start < end else { return offset + length > capacity ? nil : false }
+        (bytes + start).copyMemory(from: payload + from, byteCount: end - start)
         let before = Int(s.pointee.contiguous)
         if start <= before {
             var reach = max(before, end)
@@ -218,6 +245,14 @@ public struct ApplicationTable: ~Copyable {
             }
             s.pointee.contiguous = UInt32(reach)
         } else {
+            // An early piece that touches one already held grows it (QUIC's CRYPTO frames of a
+            // later packet come in several, one after another).
+            for i in 0 ..< Int(s.pointee.pieceCount)
+            where start <= Int(s.pointee.pieceEnd[i]) && end >= Int(s.pointee.pieceStart[i]) {
+                s.pointee.pieceStart[i] = UInt32(min(start, Int(s.pointee.pieceStart[i])))
+                s.pointee.pieceEnd[i] = UInt32(max(end, Int(s.pointee.pieceEnd[i])))
+                return false
+            }
             guard Int(s.pointee.pieceCount) < Self.maxPieces else { return nil }
             let n = Int(s.pointee.pieceCount)
             s.pointee.pieceStart[n] = UInt32(start)
@@ -226,4 +261,71 @@ public struct ApplicationTable: ~Copyable {
         }
         return Int(s.pointee.contiguous) > before
     }
+
+    /// An empty stream starting at `base`.
+    static func emptyStream(base: UInt32) -> Stream {
+        Stream(
+            base: base, contiguous: 0, segments: 0, pieceCount: 0, pieceStart: .init(repeating: 0),
+            pieceEnd: .init(repeating: 0))
+    }
+
+    // MARK: QUIC
+
+    /// Bytes of a buffer a QUIC flow's crypto stream may fill; the rest (`QUICTail`) keeps the
+    /// version and the client's first Destination Connection ID, whose keys its later Initials
+    /// keep, and the datagrams it took.
+    static let quicStreamBytes = bufferBytes - 32
+
+    /// Initial openings allowed per second (on the packet clock, so `read` is the same twice):
+    /// each costs about `docs/performance.md`'s figure; a flood of Initials with random
+    /// connection IDs costs at most this, and what it skips is counted (`quicSkipped`).
+    public static let quicBudgetPerSecond = 2000
+    /// Openings that may come at once: a token bucket, so that a flood's first burst stalls
+    /// the forwarding thread for at most about half a millisecond (a budget given a second at a
+    /// time let 2000 go at once: 30 ms without forwarding, and a ping lost at the TAP).
+    public static let quicBurst = 32
+    static let nsPerToken = UInt64(1_000_000_000 / quicBudgetPerSecond)
+
+    /// Takes `count` openings from the bucket; false (nothing taken) when it has fewer.
+    mutating func spendDecryptions(_ count: Int, now: UInt64) -> Bool {
+        if now < quicRefillNs {
+            // The clock went back (a capture's packets out of time order): start again from it.
+            quicRefillNs = now
+        }
+        let earned = (now - quicRefillNs) / Self.nsPerToken
+        if earned > 0 {
+            quicTokens = Int(min(UInt64(Self.quicBurst), UInt64(quicTokens) + earned))
+            quicRefillNs = quicTokens == Self.quicBurst ? now : quicRefillNs + earned * Self.nsPerToken
+        }
+        guard quicTokens >= count else { return false }
+        quicTokens -= count
+        return true
+    }
+}
+
+/// The last 32 bytes of a QUIC flow's buffer: the version (4 bytes), the first Destination
+/// Connection ID's length and its bytes (up to 20), and the datagrams placed.
+struct QUICTail {
+    let p: UnsafeMutableRawPointer
+
+    init(_ buffer: UnsafeMutableRawPointer) { p = buffer + ApplicationTable.quicStreamBytes }
+
+    var dcid: UnsafeRawBufferPointer? {
+        let n = Int(p.load(fromByteOffset: 4, as: UInt8.self))
+        return n == 0 || n > 20 ? nil : UnsafeRawBufferPointer(start: p + 5, count: n)
+    }
+
+    func keep(version: UInt32, dcid: UnsafeRawBufferPointer) {
+        guard self.dcid == nil, dcid.count > 0, dcid.count <= 20, let source = dcid.baseAddress else { return }
+        p.storeBytes(of: version.bigEndian, as: UInt32.self)
+        p.storeBytes(of: UInt8(dcid.count), toByteOffset: 4, as: UInt8.self)
+        (p + 5).copyMemory(from: source, byteCount: dcid.count)
+    }
+
+    var datagrams: UInt8 {
+        get { p.load(fromByteOffset: 25, as: UInt8.self) }
+        nonmutating set { p.storeBytes(of: newValue, toByteOffset: 25, as: UInt8.self) }
+    }
+
+    func clear() { p.initializeMemory(as: UInt8.self, repeating: 0, count: 32) }
 }

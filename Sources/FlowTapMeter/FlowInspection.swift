@@ -39,12 +39,17 @@ extension FlowCache {
         case 17:
             let length = ipEnd - transportEnd
             guard transportEnd > 0, length > 0 else { return }
-            guard key.sourcePort == 53 || key.destinationPort == 53 else { return giveUp(entry, .none) }
-            switch DNSMessage.parse(UnsafeRawBufferPointer(start: start + transportEnd, count: length)) {
-            case let .query(facts), let .response(facts): label(entry, ApplicationDetail(.dns, .dns(facts)))
-            case let .malformed(issue): giveUp(entry, issue)
-            case .incomplete: giveUp(entry, .badDNSMessage)
+            let datagram = UnsafeRawBufferPointer(start: start + transportEnd, count: length)
+            if key.sourcePort == 53 || key.destinationPort == 53 {
+                switch DNSMessage.parse(datagram) {
+                case let .query(facts), let .response(facts): label(entry, ApplicationDetail(.dns, .dns(facts)))
+                case let .malformed(issue): giveUp(entry, issue)
+                case .incomplete: giveUp(entry, .badDNSMessage)
+                }
+                return
             }
+            guard QUICInitial.longHeaderVersion(datagram) != nil else { return giveUp(entry, .none) }
+            quic(entry, datagram)
         default:
             giveUp(entry, .none)
         }
@@ -86,6 +91,92 @@ extension FlowCache {
             guard case .wait = outcome else { return conclude(entry, outcome) }
         }
         if apps.streams[index].segments >= ApplicationTable.maxSegments { giveUp(entry, .none) }
+    }
+
+    /// A datagram of a UDP flow that opens with a QUIC long header (any port). A client's
+    /// Initials are opened (`QUICInitial`, within the per-second budget) and their CRYPTO frames
+    /// put together by offset, in the flow's first datagram alone when the hello fits it, else
+    /// in a reassembly buffer kept until the hello is whole; the hello names the flow `quic`
+    /// with TLS's fields. A server's first flight is `quic` without fields: its keys come from
+    /// a connection ID only the client's flow saw.
+    mutating func quic(_ entry: UnsafeMutablePointer<FlowEntry>, _ datagram: UnsafeRawBufferPointer) {
+        let holds = entry.pointee.app & FlowEntry.holdsSlot != 0
+        let index = Int(entry.pointee.appSlot)
+        let stream = holds ? apps.streams + index : apps.quicStream
+        let bytes = holds ? apps.buffer(index) : apps.quicBytes
+        let tail = QUICTail(bytes)
+        if !holds {
+            stream.pointee = ApplicationTable.emptyStream(base: 0)
+            tail.clear()
+        }
+        // At most two openings an Initial, for the datagram's Initials.
+        guard apps.spendDecryptions(2 * QUICInitial.maxPackets, now: entry.pointee.lastNs) else {
+            apps.quicSkipped &+= 1
+            return giveUp(entry, .none)
+        }
+        var decryptions = 0
+        var tooLarge = false
+        let outcome = QUICInitial.open(datagram, originalDCID: tail.dcid, decryptions: &decryptions) {
+            version, dcid, frames in
+            tail.keep(version: version, dcid: dcid)
+            for frame in frames {
+                guard let data = frame.data.baseAddress, frame.data.count > 0 else { continue }
+                guard frame.offset + frame.data.count <= ApplicationTable.quicStreamBytes,
+                    ApplicationTable.place(
+                        stream, bytes, capacity: ApplicationTable.quicStreamBytes, sequence: UInt32(frame.offset), data,
+                        length: frame.data.count) != nil
+                else {
+                    tooLarge = true
+                    continue
+                }
+            }
+        }
+        apps.quicDecryptions &+= UInt64(decryptions)
+        apps.quicTokens += 2 * QUICInitial.maxPackets - decryptions
+        switch outcome {
+        case .notQUIC, .noInitial:
+            // A flow that does not open with a client's Initial is not named; one that did goes
+            // on waiting through its other packets (0-RTT, Handshake), a bounded number.
+            guard holds else { return giveUp(entry, .none) }
+        case .unknownVersion:
+            return giveUp(entry, .quicUnknownVersion)
+        case .serverFlight:
+            // A server's (or, later, a client's with the server's Handshake keys): waited past
+            // while the client's hello is incomplete.
+            guard holds else { return label(entry, ApplicationDetail(.quic)) }
+        case let .malformed(issue):
+            return giveUp(entry, issue)
+        case let .opened(version, _):
+            guard !tooLarge else { return giveUp(entry, .helloTooLarge) }
+            let have = UnsafeRawBufferPointer(start: bytes, count: Int(stream.pointee.contiguous))
+            switch ClientHello.handshake(have) {
+            case var .complete(facts):
+                facts.quicVersion = version
+                return label(entry, ApplicationDetail(.quic, .tls(facts)))
+            case let .incomplete(needed):
+                guard needed <= ApplicationTable.quicStreamBytes else { return giveUp(entry, .helloTooLarge) }
+            case .notTLS:
+                return giveUp(entry, .none)
+            case let .malformed(issue):
+                return giveUp(entry, issue)
+            }
+        }
+        // The hello is not whole yet: the flow keeps its bytes in a buffer of its own.
+        if !holds {
+            guard let taken = apps.takeBuffer(base: 0) else { return giveUp(entry, .none) }
+            let end = max(
+                Int(stream.pointee.contiguous),
+                (0 ..< Int(stream.pointee.pieceCount)).map { Int(stream.pointee.pieceEnd[$0]) }.max() ?? 0)
+            apps.buffer(taken).copyMemory(from: bytes, byteCount: end)
+            (apps.buffer(taken) + ApplicationTable.quicStreamBytes).copyMemory(from: tail.p, byteCount: 32)
+            apps.streams[taken] = stream.pointee
+            entry.pointee.appSlot = UInt32(taken)
+            // Still inspected; marked QUIC meanwhile.
+            entry.pointee.app |= FlowEntry.holdsSlot | ApplicationID.quic.rawValue
+            return
+        }
+        tail.datagrams &+= 1
+        if tail.datagrams >= 16 { giveUp(entry, .none) }
     }
 
     /// What a flow's first bytes are. The fields of `found` are in `apps.found`: a decision

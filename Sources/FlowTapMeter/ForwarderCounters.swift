@@ -49,7 +49,7 @@ public struct ForwarderCounters: Sendable {
     /// that gave up per `InspectIssue.rawValue`, fields that found the detail ring full; the
     /// label and reassembly pools' size, use now, and the times a flow found one empty.
     public var recordsByApplication = InlineArray<8, UInt64>(repeating: 0)
-    public var inspectIssues = InlineArray<8, UInt64>(repeating: 0)
+    public var inspectIssues = InlineArray<16, UInt64>(repeating: 0)
     public var detailsLost: UInt64 = 0
     public var labels: UInt64 = 0
     public var labelsInUse: UInt64 = 0
@@ -57,6 +57,10 @@ public struct ForwarderCounters: Sendable {
     public var reassemblyBuffers: UInt64 = 0
     public var reassemblyInUse: UInt64 = 0
     public var reassemblyExhausted: UInt64 = 0
+    /// QUIC Initials opened, and openings the per-second budget skipped (their flows go
+    /// unnamed).
+    public var quicDecryptions: UInt64 = 0
+    public var quicDecryptionsSkipped: UInt64 = 0
 
     public init() {}
 
@@ -99,6 +103,8 @@ public struct ForwarderCounters: Sendable {
         s.reassemblyBuffers = a.reassemblyBuffers &+ b.reassemblyBuffers
         s.reassemblyInUse = a.reassemblyInUse &+ b.reassemblyInUse
         s.reassemblyExhausted = a.reassemblyExhausted &+ b.reassemblyExhausted
+        s.quicDecryptions = a.quicDecryptions &+ b.quicDecryptions
+        s.quicDecryptionsSkipped = a.quicDecryptionsSkipped &+ b.quicDecryptionsSkipped
         return s
     }
 

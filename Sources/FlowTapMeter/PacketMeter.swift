@@ -311,6 +311,8 @@ public struct PacketMeter: ~Copyable {
         c.reassemblyBuffers = UInt64(cache.apps.bufferCapacity)
         c.reassemblyInUse = UInt64(cache.apps.buffersInUse)
         c.reassemblyExhausted = cache.apps.buffersExhausted
+        c.quicDecryptions = cache.apps.quicDecryptions
+        c.quicDecryptionsSkipped = cache.apps.quicSkipped
         return c
     }
 }

@@ -231,6 +231,8 @@ package enum StateLayout {
         mix(MemoryLayout<ExporterCheckpoint>.stride)
         mix(MemoryLayout<FlowRecord>.stride)
         mix(FlowCache.ways)
+        // The labels and reassembly buffers (`ApplicationTable`) live in the same memory.
+        for v in ApplicationTable.sharedLayout { mix(v) }
         return h
     }
 }

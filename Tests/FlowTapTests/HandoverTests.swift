@@ -81,14 +81,14 @@ final class HandoverTests: XCTestCase {
 
     /// The number a successor compares before it reads a table: any change of the shared
     /// layout must change it. When this fails after a change to FlowEntry, FlowKey,
-    /// ForwarderCounters, ExporterCheckpoint or StateRegion.Header, that is the point: bump
+    /// ForwarderCounters, ExporterCheckpoint, StateRegion.Header or what ApplicationTable keeps, that is the point: bump
     /// `StateLayout.version` if the meaning changed with the same shape, and pin the new value.
     func testTheStateLayoutNumberIsPinned() {
         XCTAssertEqual(
             String(StateLayout.signature, radix: 16), Self.pinnedSignature,
             "the shared state's layout changed: a successor of the previous version will not read these tables")
     }
-    static let pinnedSignature = "b78df2c20c67743a"
+    static let pinnedSignature = "4c5512de620102e8"
 
     func testARegionOfAnotherLayoutOrShapeIsNotAdopted() throws {
         let size = StateRegion.size(forwarders: 2, maxFlows: 64)

@@ -28,7 +28,7 @@ TRUTH_FIELDS = [
     "http.request.method", "http.host", "http.request.uri", "http.request.version", "http.user_agent",
     "http.response.code", "dns.qry.name", "dns.qry.type", "dns.flags.rcode", "dns.flags.response",
     "tls.handshake.ciphersuite", "tls.handshake.extension.type", "tls.handshake.sig_hash_alg",
-    "tls.handshake.extensions.supported_version", "tls.handshake.version",
+    "tls.handshake.extensions.supported_version", "tls.handshake.version", "quic.version",
 ]
 
 
@@ -49,7 +49,7 @@ def highest_version(f):
 
 
 def ja4(f):
-    """JA4 from a ClientHello's tshark fields (TCP, so 't')."""
+    """JA4 from a ClientHello's tshark fields ('t' over TCP, 'q' over QUIC)."""
     def nums(name):
         return [int(x, 0) for x in f.get(name, "").split(",") if x]
     ciphers = [c for c in nums("tls.handshake.ciphersuite") if not grease(c)]
@@ -62,7 +62,8 @@ def ja4(f):
     if alpn and (not alpn[0].isalnum() or not alpn[-1].isalnum()):
         h = alpn.encode().hex()
         a = h[0] + h[-1]
-    part_a = f"t{vtext}{sni}{min(len(ciphers), 99):02d}{min(len(exts), 99):02d}{a}"
+    transport = "q" if f.get("quic.version") else "t"
+    part_a = f"{transport}{vtext}{sni}{min(len(ciphers), 99):02d}{min(len(exts), 99):02d}{a}"
     def h12(s):
         return "000000000000" if not s else hashlib.sha256(s.encode()).hexdigest()[:12]
     part_b = h12(",".join(f"{c:04x}" for c in sorted(ciphers)))
@@ -98,8 +99,11 @@ def truth(paths):
                 r.update(app="tls", name=f["tls.handshake.extensions_server_name"],
                          alpn=f["tls.handshake.extensions_alpn_str"].split(",")[0], ja4=ja4(f),
                          tlsVersion=highest_version(f))
+                if f["quic.version"]:
+                    # tshark opened the Initials: the QUIC version of the first packet.
+                    r.update(app="quic", quicVersion=f["quic.version"].split(",")[0])
             elif "2" in f["tls.handshake.type"].split(","):
-                r.update(app="tls")
+                r.update(app="quic" if f["quic.version"] else "tls")
             elif f["http.request.method"]:
                 r.update(app="http", name=f["http.host"], httpMethod=f["http.request.method"],
                          httpTarget=f["http.request.uri"], httpUserAgent=f["http.user_agent"])
@@ -163,7 +167,8 @@ def flowtap(path):
         proto = {6: "tcp", 17: "udp"}.get(j["proto"], str(j["proto"]))
         r = {"key": f"{j['src']}:{j['sport']}>{j['dst']}:{j['dport']}/{proto}"}
         # `read --json` spells its keys in snake case.
-        for k, key in (("app", "app"), ("name", "name"), ("alpn", "alpn"), ("ja4", "ja4"), ("httpMethod", "http_method"),
+        for k, key in (("app", "app"), ("name", "name"), ("alpn", "alpn"), ("ja4", "ja4"), ("quicVersion", "quic_version"),
+                       ("httpMethod", "http_method"),
                        ("httpTarget", "http_target"), ("httpUserAgent", "http_user_agent"), ("httpStatus", "http_status"),
                        ("dnsType", "dns_type"), ("dnsRcode", "dns_rcode")):
             if j.get(key) is not None:
@@ -219,7 +224,7 @@ def named(truth_path, got_path):
     got = {}
     for r in json.load(open(got_path)):
         got.setdefault(r["key"], r)
-    want = [t for t in json.load(open(truth_path)) if t.get("name") and t.get("app") in ("tls", "http", "dns")]
+    want = [t for t in json.load(open(truth_path)) if t.get("name") and t.get("app") in ("tls", "http", "dns", "quic")]
     right = 0
     for t in want:
         g = got.get(t["key"])
@@ -248,7 +253,7 @@ def biflow(truth_path, got_path, minimum):
             bad += 1
             continue
         forward, reverse = want.get(g["key"]), want.get(reverse_key(g["key"]))
-        if forward is None or forward.get("app") not in ("tls", "http", "dns"):
+        if forward is None or forward.get("app") not in ("tls", "http", "dns", "quic"):
             continue
         checked += 1
         expect = {k: v for k, v in forward.items() if k not in ("key", "httpStatus", "dnsRcode") and v != ""}

@@ -7,11 +7,12 @@
                                              an HTTP/1.1 GET whose request line is cut in two
   appclients.py reorder IN OUT PORT          IN with the 2nd and 3rd data segments of the
                                              split-hello connection to PORT swapped (times too)
-  appclients.py hold-hellos HOST PORT COUNT SECONDS
+  appclients.py hold-hellos HOST PORT COUNT SECONDS [LINGER]
                                              COUNT connections, each writing the first 200 bytes
                                              of a ClientHello for holdN.flowtap.test, holding
                                              SECONDS, then the rest (each hello needs a
-                                             reassembly buffer for SECONDS)
+                                             reassembly buffer for SECONDS); closed LINGER
+                                             seconds later (0.5)
   appclients.py sink HOST PORT              a TCP server that reads every connection to its end
   appclients.py ssh-server HOST PORT SECONDS an SSH server's side as far as its banner: sends
                                              it, reads what comes for SECONDS, closes
@@ -54,7 +55,7 @@ def split_hello(host, port, name):
     s.close()
 
 
-def hold_hellos(host, port, count, seconds):
+def hold_hellos(host, port, count, seconds, linger=0.5):
     held = []
     for i in range(int(count)):
         data = hello(f"hold{i}.flowtap.test")
@@ -66,7 +67,7 @@ def hold_hellos(host, port, count, seconds):
     time.sleep(float(seconds))
     for s, rest in held:
         s.sendall(rest)
-    time.sleep(0.5)
+    time.sleep(float(linger))
     for s, _ in held:
         s.close()
 
