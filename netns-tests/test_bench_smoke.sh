@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # test_bench_smoke.sh - bench.sh works: one short repetition of every mode prints a full table;
-# bench-rtt.sh works: one short round, with a second flowtap binary, prints every mode.
+# bench-rtt.sh works: one short round, with a second flowtap binary, prints every mode;
+# bench-quic-flood.sh works: one round of 2 s prints both modes' figures.
 # It checks that every mode was measured (no missing number), not how fast anything was: speed
 # is for bench.sh runs on a quiet machine (README, Performance).
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
-plan 12
+plan 13
 require_root
 needs python3 iperf3 trafgen ping gcc
 # Operated (-O): every flowtap mode also serves the control socket and --metrics, polled and
@@ -23,4 +24,10 @@ echo "$rtt"
 for mode in c-plain flowtap other; do
   check "bench-rtt.sh measured: $mode (20 pings)" bash -c "grep -qE '^\| $mode \| 20 \| [0-9]+ \| [0-9]+ \|' <<<'$rtt'"
 done
+flood=$(bash "$HERE/bench-quic-flood.sh" -n 1 -d 2 2>/dev/null)
+echo "$flood"
+check "bench-quic-flood.sh measured both modes, the budget opening Initials with naming on" \
+  bash -c "grep -qE '^round 1, naming on : TCP +[1-9][0-9.]* Mbit/s.* [1-9][0-9]* Initials opened' <<<'$flood' \
+    && grep -qE '^round 1, naming off: TCP +[1-9][0-9.]* Mbit/s.* 0 Initials opened' <<<'$flood' \
+    && grep -qE '^flowtap µs/frame +on +[0-9.]+ +off +[0-9.]+ +on / off [0-9.]+' <<<'$flood'"
 finish

@@ -94,7 +94,7 @@ extension FlowCache {
     }
 
     /// A datagram of a UDP flow that opens with a QUIC long header (any port). A client's
-    /// Initials are opened (`QUICInitial`, within the per-second budget) and their CRYPTO frames
+    /// Initials are opened (`QUICInitial`, within the budget) and their CRYPTO frames
     /// put together by offset, in the flow's first datagram alone when the hello fits it, else
     /// in a reassembly buffer kept until the hello is whole; the hello names the flow `quic`
     /// with TLS's fields. A server's first flight is `quic` without fields: its keys come from
@@ -164,9 +164,8 @@ extension FlowCache {
         // The hello is not whole yet: the flow keeps its bytes in a buffer of its own.
         if !holds {
             guard let taken = apps.takeBuffer(base: 0) else { return giveUp(entry, .none) }
-            let end = max(
-                Int(stream.pointee.contiguous),
-                (0 ..< Int(stream.pointee.pieceCount)).map { Int(stream.pointee.pieceEnd[$0]) }.max() ?? 0)
+            var end = Int(stream.pointee.contiguous)
+            for i in 0 ..< Int(stream.pointee.pieceCount) { end = max(end, Int(stream.pointee.pieceEnd[i])) }
             apps.buffer(taken).copyMemory(from: bytes, byteCount: end)
             (apps.buffer(taken) + ApplicationTable.quicStreamBytes).copyMemory(from: tail.p, byteCount: 32)
             apps.streams[taken] = stream.pointee

@@ -84,7 +84,7 @@ struct ExportArguments: ParsableArguments {
     @Option(
         name: .customLong("app-fields"),
         help: ArgumentHelp(
-            "on: name each flow from its first bytes (TLS server name, ALPN, JA4; HTTP request and status; DNS question and response code; the application) and export that with IPFIX and NetFlow v9 records; off: none of it, for networks where server names and DNS questions are personal data.",
+            "on: name each flow from its first bytes (TLS server name, ALPN, JA4, over TCP and from QUIC Initials; HTTP request and status; DNS question and response code; the application) and export that with IPFIX and NetFlow v9 records; off: none of it, for networks where server names and DNS questions are personal data.",
             valueName: "on|off"))
     var appFields: OnOff = .on
 

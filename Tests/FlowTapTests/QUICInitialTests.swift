@@ -264,6 +264,28 @@ final class QUICInitialTests: XCTestCase {
         guard case .incomplete = hello([parts[0], parts[2]]).0 else { return XCTFail("two of three") }
     }
 
+    /// The three Initials coalesced in one datagram (RFC 9000 §12.2), in reverse order, with
+    /// zeros after them as a padded datagram has: one opening each, one hello.
+    func testCoalescedInitialsInOneDatagram() {
+        // Each fixture's datagram is one Initial packet, then zeros to 1200 bytes: the packet
+        // alone, by its header's lengths.
+        func packet(_ d: [UInt8]) -> [UInt8] {
+            d.withUnsafeBytes { raw in
+                let p = raw.baseAddress!
+                let h = 7 + Int(d[5]) + Int(d[6 + Int(d[5])])
+                let (token, t) = QUICInitial.varint(p, h, d.count)!
+                let (length, pn) = QUICInitial.varint(p, t + Int(token), d.count)!
+                return Array(d[0 ..< pn + Int(length)])
+            }
+        }
+        let parts = ["split2", "split1", "split0"].map { packet(Self.datagram($0)) }
+        XCTAssertLessThan(parts[0].count, 1200)
+        let (outcome, opened) = hello([parts.reduce([], +) + [UInt8](repeating: 0, count: 40)])
+        XCTAssertEqual(opened, [.opened(version: QUICInitial.version1, packets: 3)])
+        guard case let .complete(facts) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertEqual(facts.serverName.string, "big.flowtap.test")
+    }
+
     /// A client's later Initials carry the server's connection ID and keep the keys of its first
     /// (nDPI PR #2278): the fixtures are the 2nd and 3rd of the three, protected again by
     /// aioquic's own crypto under another DCID (tools/quicpeer.py rekey).
