@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # test_bench_smoke.sh - bench.sh works: one short repetition of every mode prints a full table;
 # bench-rtt.sh works: one short round, with a second flowtap binary, prints every mode;
-# bench-quic-flood.sh works: one round of 2 s prints both modes' figures.
+# bench-quic-flood.sh works: one round of 2 s a phase prints both modes' figures.
 # It checks that every mode was measured (no missing number), not how fast anything was: speed
 # is for bench.sh runs on a quiet machine (README, Performance).
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 plan 13
 require_root
-needs python3 iperf3 trafgen ping gcc
+needs python3 iperf3 trafgen ping gcc curl
 # Operated (-O): every flowtap mode also serves the control socket and --metrics, polled and
 # scraped every second, under the bench's floods (how libdispatch once took flowtap down).
 out=$(bash "$HERE/bench.sh" -n 1 -d 1 -O -o "$FT_OUT/bench" 2>/dev/null)
@@ -26,8 +26,8 @@ for mode in c-plain flowtap other; do
 done
 flood=$(bash "$HERE/bench-quic-flood.sh" -n 1 -d 2 2>/dev/null)
 echo "$flood"
-check "bench-quic-flood.sh measured both modes, the budget opening Initials with naming on" \
-  bash -c "grep -qE '^round 1, naming on : TCP +[1-9][0-9.]* Mbit/s.* [1-9][0-9]* Initials opened' <<<'$flood' \
-    && grep -qE '^round 1, naming off: TCP +[1-9][0-9.]* Mbit/s.* 0 Initials opened' <<<'$flood' \
-    && grep -qE '^flowtap µs/frame +on +[0-9.]+ +off +[0-9.]+ +on / off [0-9.]+' <<<'$flood'"
+check "bench-quic-flood.sh measured both modes and phases, the budget opening Initials with naming on" \
+  bash -c "grep -qE '^round 1, naming on : mixed: TCP +[1-9][0-9.]* Mbit/s.*flood: +[1-9][0-9]* frames/s.* [1-9][0-9]* Initials opened' <<<'$flood' \
+    && grep -qE '^round 1, naming off: mixed: TCP +[1-9][0-9.]* Mbit/s.*flood: +[1-9][0-9]* frames/s.* 0 Initials opened' <<<'$flood' \
+    && grep -qE '^flood: flowtap µs/frame +on +[0-9.]+ +off +[0-9.]+ +on / off [0-9.]+' <<<'$flood'"
 finish
