@@ -60,7 +60,7 @@ let package = Package(
                                                        .product(name: "Logging", package: "swift-log")]),
         .target(name: "FlowTapSecurity", dependencies: ["FlowTapBase", .product(name: "Logging", package: "swift-log"),
                                                         .product(name: "SystemPackage", package: "swift-system")]),
-        .target(name: "FlowTapSetup", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapDevice", "FlowTapMeter", "FlowTapEncode",
+        .target(name: "FlowTapSetup", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapDevice", "FlowTapInspect", "FlowTapMeter", "FlowTapEncode",
                                                      "FlowTapSend", "FlowTapExport", "FlowTapControl", "FlowTapForward",
                                                      "FlowTapSecurity", .product(name: "Logging", package: "swift-log")]),
         .target(name: "FlowTapLifecycle", dependencies: ["FlowTapBase", "FlowTapDecode", "FlowTapControl", "FlowTapSetup",

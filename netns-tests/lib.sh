@@ -211,6 +211,20 @@ start_flowtap() {
   FT_PIDS+=("$PID_FLOWTAP")
 }
 
+# take_over LOG ARGS...: a new flowtap takes the TAPs and the flows over from the running one
+# (--takeover, ARGS its options; its log LOG), which is waited for: PID_FLOWTAP is the new one,
+# OLD_PID and OLD_RC the old one's.
+take_over() {
+  local log=$1; shift
+  OLD_PID=$PID_FLOWTAP
+  ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --control "$FT_CONTROL" --seccomp trap --takeover "$@" \
+    >"$log" 2>&1 &
+  PID_FLOWTAP=$!
+  FT_PIDS+=("$PID_FLOWTAP")
+  OLD_RC=0
+  wait "$OLD_PID" || OLD_RC=$?
+}
+
 # stop_flowtap [SIGNAL]: SIGTERM (or SIGNAL), then waits; sets FLOWTAP_RC. (A system call the
 # seccomp allowlist refused fails the test in finish or cleanup, whoever stopped flowtap.)
 stop_flowtap() {

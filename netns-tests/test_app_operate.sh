@@ -90,15 +90,9 @@ lost=$(ns "$NS_H1" ping -c 20 -i 0.05 -W 1 "$H2_IP" | awk '/packets transmitted/
 check "with the pool full, no ping lost (${lost:-?} of 20)" test "${lost:-1}" -eq 0
 
 # The takeover, while the hellos wait in their buffers and the TLS connection is open.
-old=$PID_FLOWTAP
-ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --control "$FT_CONTROL" --seccomp trap --takeover "${opts[@]}" \
-  >"$FT_OUT/flowtap-2.log" 2>&1 &
-PID_FLOWTAP=$!
-FT_PIDS+=("$PID_FLOWTAP")
-old_rc=0
-wait "$old" || old_rc=$?
-check "the old flowtap handed over and exited 0 ($old_rc)" \
-  sh -c "test $old_rc -eq 0 && grep -q 'handed over to PID $PID_FLOWTAP' '$FT_OUT/flowtap.log'"
+take_over "$FT_OUT/flowtap-2.log" "${opts[@]}"
+check "the old flowtap handed over and exited 0 ($OLD_RC)" \
+  sh -c "test $OLD_RC -eq 0 && grep -q 'handed over to PID $PID_FLOWTAP' '$FT_OUT/flowtap.log'"
 sleep 0.5
 ns "$NS_P" "$FT_BIN" show flows --control "$FT_CONTROL" --top 200 --json >"$FT_OUT/flows-after.json"
 check "after the handover, show flows still names the open TLS connection" \

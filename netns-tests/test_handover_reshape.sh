@@ -14,16 +14,11 @@ opts=(--collector "$C_IP:4739" --idle-timeout 120 --active-timeout 300)
 start_flowtap "${opts[@]}"
 check "h1 reaches h2 through flowtap" wait_ping
 iperf3_server
-old=$PID_FLOWTAP
 changes_a=$(carrier_changes tapa)
 streams_start 5
 sleep 2
-ip netns exec "$NS_P" "$FT_BIN" run --tap-a tapa --tap-b tapb --control "$FT_CONTROL" --seccomp trap --takeover "${opts[@]}" \
-  --max-flows 65536 >"$FT_OUT/successor.log" 2>&1 &
-PID_FLOWTAP=$!
-FT_PIDS+=("$PID_FLOWTAP")
-rc=0; wait "$old" || rc=$?
-check "the old flowtap hands over and exits 0 (exit $rc)" bash -c "test $rc -eq 0 && grep -q 'handed over to PID $PID_FLOWTAP' '$FT_OUT/flowtap.log'"
+take_over "$FT_OUT/successor.log" "${opts[@]}" --max-flows 65536
+check "the old flowtap hands over and exits 0 (exit $OLD_RC)" bash -c "test $OLD_RC -eq 0 && grep -q 'handed over to PID $PID_FLOWTAP' '$FT_OUT/flowtap.log'"
 check "it says it exports every flow first" grep -q "so every flow is exported first (forced end)" "$FT_OUT/flowtap.log"
 check "the successor says it starts with empty tables" grep -q "with empty flow tables" "$FT_OUT/successor.log"
 streams_wait

@@ -46,8 +46,11 @@ struct ApplicationTemplate: Sendable, Equatable {
         }
     }
 
-    func recordLength(_ facts: ApplicationField.Bound) -> Int {
-        layout.recordLength + fields.reduce(0) { $0 + $1.encodedLength(facts, variable: variable) }
+    /// Bytes the application fields take in a record (the flow's take `layout.recordLength`).
+    func fieldsLength(_ facts: ApplicationField.Bound) -> Int {
+        var n = 0
+        for field in fields { n += field.encodedLength(facts, variable: variable) }
+        return n
     }
 
     /// The largest record this template can make (every text field full).
@@ -55,11 +58,8 @@ struct ApplicationTemplate: Sendable, Equatable {
         layout.recordLength + fields.reduce(0) { $0 + ($1.isText && variable ? 258 : $1.fixedLength) }
     }
 
-    func write(
-        _ record: borrowing FlowRecord, _ facts: ApplicationField.Bound, into m: inout MessageWriter,
-        context: EncodingContext
-    ) {
-        m.append(record, as: layout, context: context)
-        for field in fields { field.write(application: record.application, facts, variable: variable, into: &m) }
+    /// The application fields of a record labelled `application`, after its flow's.
+    func writeFields(application: UInt8, _ facts: ApplicationField.Bound, into m: inout MessageWriter) {
+        for field in fields { field.write(application: application, facts, variable: variable, into: &m) }
     }
 }

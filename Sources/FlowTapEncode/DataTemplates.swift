@@ -101,7 +101,8 @@ struct DataTemplates {
     }
 
     mutating func append(
-        _ record: borrowing FlowRecord, detail: ApplicationDetail? = nil, to message: inout MessageWriter,
+        _ record: borrowing FlowRecord, detail: UnsafePointer<ApplicationDetail>? = nil,
+        to message: inout MessageWriter,
         context: EncodingContext
     ) -> AppendResult {
         let kind = RecordLayout.kind(of: record).rawValue
@@ -124,11 +125,21 @@ struct DataTemplates {
     /// A labelled flow's record in its application template, announced first (in a template
     /// set before the record's data set) if this stream has not had it yet.
     private mutating func appendLabelled(
-        _ record: borrowing FlowRecord, _ detail: ApplicationDetail?, _ t: ApplicationTemplate, _ index: Int,
+        _ record: borrowing FlowRecord, _ detail: UnsafePointer<ApplicationDetail>?, _ t: ApplicationTemplate,
+        _ index: Int,
         to message: inout MessageWriter, context: EncodingContext
     ) -> AppendResult {
-        let facts = ApplicationField.Bound(detail)
-        let length = t.recordLength(facts)
+        // Bound once; the record copied (216 bytes) so that the closure may hold it.
+        let r = copy record
+        return detail?.pointee.withFields { appendLabelled(r, $0, t, index, to: &message, context: context) }
+            ?? appendLabelled(r, ApplicationField.Bound(), t, index, to: &message, context: context)
+    }
+
+    private mutating func appendLabelled(
+        _ record: FlowRecord, _ facts: ApplicationField.Bound, _ t: ApplicationTemplate, _ index: Int,
+        to message: inout MessageWriter, context: EncodingContext
+    ) -> AppendResult {
+        let length = t.layout.recordLength + t.fieldsLength(facts)
         let announce = !announced[index]
         if announce {
             // At most: the open set's padding (3), the template set (its header and the
@@ -143,7 +154,8 @@ struct DataTemplates {
             return recordsInMessage == 0 && templatesInMessage == 0 ? .notExportable : .full
         }
         sets.open(t.id, &message)
-        t.write(record, facts, into: &message, context: context)
+        message.append(record, as: t.layout, context: context)
+        t.writeFields(application: record.application, facts, into: &message)
         recordsInMessage += 1
         return .appended
     }

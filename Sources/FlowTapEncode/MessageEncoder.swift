@@ -23,7 +23,7 @@ public protocol MessageEncoder {
     /// flow's record goes with its application fields (`detail`: what its first bytes gave,
     /// nil for a label alone) in a template of its own, where the format has templates.
     mutating func append(
-        _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
+        _ record: borrowing FlowRecord, detail: UnsafePointer<ApplicationDetail>?, to message: inout MessageWriter
     ) -> AppendResult
 
     /// Data records carried by the message being built.

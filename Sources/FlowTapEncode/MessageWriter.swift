@@ -59,6 +59,11 @@ public struct MessageWriter {
         guard reserve(4) else { return }
         base.storeBytes(of: v, toByteOffset: count, as: UInt32.self); count += 4
     }
+    @inline(__always) public mutating func append(bytes: UnsafeRawBufferPointer) {
+        guard reserve(bytes.count) else { return }
+        if let source = bytes.baseAddress { (base + count).copyMemory(from: source, byteCount: bytes.count) }
+        count += bytes.count
+    }
     @inline(__always) public mutating func appendZeros(_ n: Int) {
         guard reserve(n) else { return }
         (base + count).initializeMemory(as: UInt8.self, repeating: 0, count: n)

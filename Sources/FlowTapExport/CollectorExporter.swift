@@ -76,7 +76,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         scratch.deallocate()
     }
 
-    public func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64) {
+    public func export(_ record: borrowing FlowRecord, detail: UnsafePointer<ApplicationDetail>?, now: UInt64) {
         if !isOpen { begin(now: now) }
         switch encoder.append(record, detail: detail, to: &message) {
         case .appended:

@@ -17,15 +17,13 @@ public final class ExportThread: @unchecked Sendable {
     let rings: [RecordRing]
     /// Each ring's record details (`RecordDetail`), when the forwarders name flows.
     let detailRings: [DetailRing]
-    /// The fields of records on their way through the joins, by the handle the record now
-    /// carries in `detailSerial` (this thread's own numbering, as records of several rings
-    /// meet here); taken out when the record goes to the collectors.
-    private var details: [UInt32: ApplicationDetail] = [:]
-    private var lastDetailHandle: UInt32 = 0
-    /// With `--biflow`: the fields of records waiting in the biflow assembler, by flow key,
-    /// until their biflow record goes out with both directions' fields merged. Bounded by the
-    /// assembler's waiting records: each entry leaves with its record.
-    private var biflowDetails: [FlowKey: ApplicationDetail] = [:]
+    /// The fields of records on their way through the joins, under the handle the record now
+    /// carries in `detailSerial`; given back when the record goes to the collectors.
+    public let details: DetailStore
+    /// With `--biflow`: the handles of the fields of records waiting in the biflow assembler,
+    /// by flow key, until their biflow record goes out with both directions' fields merged.
+    /// Bounded by the assembler's waiting records: each entry leaves with its record.
+    private var biflowDetails: [FlowKey: UInt32] = [:]
     /// Collectors of uniflow records, and (with `--biflow`) of the assembled biflow records.
     let exporters: [any FlowExporter]
     let biflowExporters: [any FlowExporter]
@@ -42,7 +40,7 @@ public final class ExportThread: @unchecked Sendable {
     /// completed when the thread returns (a stop, or a successor going on).
     public var output: (files: OutputFiles, exporter: any FlowExporter)?
     /// What a predecessor left there, added again before the first record of this process.
-    public var carried: (latency: [FlowRecord], biflow: [FlowRecord]) = ([], [])
+    public var carried: (latency: [HeldRecords.Held], biflow: [HeldRecords.Held]) = ([], [])
     private let beat = Atomic<UInt64>(0)
     /// Each collector's statistics as of the last tick, for readers on other threads.
     private let published: Mutex<[ExportStatistics]>
@@ -54,8 +52,10 @@ public final class ExportThread: @unchecked Sendable {
 
     public init(
         rings: [RecordRing], detailRings: [DetailRing] = [], exporters: [any FlowExporter],
-        biflowExporters: [any FlowExporter] = [], biflow: BiflowAssembler? = nil, command: ThreadCommand
+        biflowExporters: [any FlowExporter] = [], biflow: BiflowAssembler? = nil, command: ThreadCommand,
+        details: DetailStore = DetailStore()
     ) {
+        self.details = details
         self.rings = rings
         self.detailRings = detailRings
         self.exporters = exporters
@@ -82,16 +82,14 @@ public final class ExportThread: @unchecked Sendable {
             if !carried.latency.isEmpty || !carried.biflow.isEmpty {
                 // Those that waited for their reverse wait again, here; a biflow record with no
                 // --biflow here any more has no collector left to go to.
-                // A handle this process did not give (a predecessor's) names nothing here.
-                let known = { (r: FlowRecord) -> FlowRecord in
-                    var r = r
-                    if self.details[r.detailSerial] == nil { r.detailSerial = 0 }
-                    return r
-                }
                 if let biflow {
-                    for r in carried.biflow { biflow.add(known(r), now: nowNs) { self.toBiflow($0, now: now) } }
+                    for h in carried.biflow {
+                        let handle = details.keep(h.detail)
+                        if handle != 0 { biflowDetails[h.record.key] = handle }
+                        biflow.add(h.record, now: nowNs) { self.toBiflow($0, now: now) }
+                    }
                 }
-                for r in carried.latency { deliver(known(r), nowMs: now) }
+                for h in carried.latency { deliver(h.record, detail: h.detail, nowMs: now) }
                 carried = ([], [])
             }
             for (i, ring) in rings.enumerated() {
@@ -108,8 +106,24 @@ public final class ExportThread: @unchecked Sendable {
                     let waiting = latency.takeWaiting()
                     let kept = min(waiting.count, held.capacity)
                     for r in waiting[kept...] { joined(r, now: now) }
-                    let rest = held.keep(latency: Array(waiting.prefix(kept)), biflow: biflow?.takeWaiting() ?? [])
-                    if let biflow { for r in rest.biflow { biflow.add(r, now: nowNs) { self.toBiflow($0, now: now) } } }
+                    // With their fields, given back here: the successor keeps them anew.
+                    let latencyHeld = waiting.prefix(kept).map { r -> HeldRecords.Held in
+                        defer { details.release(r.detailSerial) }
+                        return (r, details.value(r.detailSerial))
+                    }
+                    let biflowHeld = (biflow?.takeWaiting() ?? []).map { r -> HeldRecords.Held in
+                        let handle = biflowDetails.removeValue(forKey: r.key) ?? 0
+                        defer { details.release(handle) }
+                        return (r, details.value(handle))
+                    }
+                    let rest = held.keep(latency: latencyHeld, biflow: biflowHeld)
+                    if let biflow {
+                        for h in rest.biflow {
+                            let handle = details.keep(h.detail)
+                            if handle != 0 { biflowDetails[h.record.key] = handle }
+                            biflow.add(h.record, now: nowNs) { self.toBiflow($0, now: now) }
+                        }
+                    }
                 }
                 finish(nowMs: now)
                 published.withLock { $0 = allExporters.map(\.statistics) }
@@ -149,22 +163,22 @@ public final class ExportThread: @unchecked Sendable {
         latency.add(record, now: nowMs &* 1_000_000) { self.joined($0, now: nowMs) }
     }
 
-    /// A finished record whose fields, if it names some, wait on `details`: they are kept here
-    /// under a handle of this thread until the record goes to the collectors.
+    /// A finished record whose fields, if it names some, wait on `ring`: they move to
+    /// `details` under a handle of this thread until the record goes to the collectors.
     public func deliver(_ record: consuming FlowRecord, details ring: DetailRing?, nowMs: UInt64) {
-        let detail = record.detailSerial != 0 ? ring?.take(serial: record.detailSerial) : nil
-        deliver(record, detail: detail, nowMs: nowMs)
+        var r = record
+        if let ring, r.detailSerial != 0 {
+            r.detailSerial = details.take(from: ring, serial: r.detailSerial)
+        } else {
+            r.detailSerial = 0
+        }
+        deliver(r, nowMs: nowMs)
     }
 
-    /// A finished record and the fields it names (already taken off its ring).
+    /// A finished record and the fields it names (a record kept at a handover, the tests).
     public func deliver(_ record: consuming FlowRecord, detail: ApplicationDetail?, nowMs: UInt64) {
         var r = record
-        r.detailSerial = 0
-        if let detail {
-            lastDetailHandle = lastDetailHandle == .max ? 1 : lastDetailHandle + 1
-            details[lastDetailHandle] = detail
-            r.detailSerial = lastDetailHandle
-        }
+        r.detailSerial = details.keep(detail)
         deliver(r, nowMs: nowMs)
     }
 
@@ -199,20 +213,32 @@ public final class ExportThread: @unchecked Sendable {
     private func toBiflow(_ r: FlowRecord, now: UInt64) {
         var detail: ApplicationDetail?
         if !biflowDetails.isEmpty {
-            let forward = biflowDetails.removeValue(forKey: r.key)
-            let reverse = biflowDetails.removeValue(forKey: r.key.reverseKey)
-            detail = forward.map { $0.merging(reverse) } ?? reverse
+            let forward = biflowDetails.removeValue(forKey: r.key) ?? 0
+            let reverse = biflowDetails.removeValue(forKey: r.key.reverseKey) ?? 0
+            detail = details.value(forward).map { $0.merging(details.value(reverse)) } ?? details.value(reverse)
+            details.release(forward)
+            details.release(reverse)
         }
-        for exporter in biflowExporters { exporter.export(r, detail: detail, now: now) }
+        detail.withPointer { p in
+            for exporter in biflowExporters { exporter.export(r, detail: p, now: now) }
+        }
     }
 
     private func joined(_ record: FlowRecord, now: UInt64) {
-        let detail = record.detailSerial != 0 ? details.removeValue(forKey: record.detailSerial) : nil
-        for exporter in exporters { exporter.export(record, detail: detail, now: now) }
-        guard let biflow else { return }
+        let handle = record.detailSerial
+        // The fields read where they are kept: they are 880 bytes.
+        if let slot = details.slot(handle) {
+            for exporter in exporters { exporter.export(record, detail: slot, now: now) }
+        } else {
+            for exporter in exporters { exporter.export(record, detail: nil, now: now) }
+        }
+        guard let biflow else {
+            details.release(handle)
+            return
+        }
         var r = record
         r.detailSerial = 0
-        if let detail { biflowDetails[record.key] = detail }
+        if details.slot(handle) != nil { biflowDetails[record.key] = handle }
         biflow.add(r, now: now &* 1_000_000) { self.toBiflow($0, now: now) }
     }
 

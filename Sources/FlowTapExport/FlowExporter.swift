@@ -11,8 +11,9 @@ public typealias ProbeTotals = @Sendable () -> (ignoredPackets: UInt64, lostReco
 public protocol FlowExporter: AnyObject {
     var collector: CollectorAddress { get }
     var statistics: ExportStatistics { get }
-    /// A record; a labelled flow's with the fields its first bytes gave (nil: none).
-    func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64)
+    /// A record; a labelled flow's with the fields its first bytes gave (nil: none), read where
+    /// they are for the time of the call.
+    func export(_ record: borrowing FlowRecord, detail: UnsafePointer<ApplicationDetail>?, now: UInt64)
     /// Timers: retry of queued messages, template refresh, flush of a message that has waited.
     func tick(now: UInt64)
     /// Shutdown: sends the open message and what the queue holds, counting what cannot leave.

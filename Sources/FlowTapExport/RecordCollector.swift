@@ -15,9 +15,9 @@ public final class RecordCollector: FlowExporter {
         self.take = take
     }
 
-    public func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64) {
+    public func export(_ record: borrowing FlowRecord, detail: UnsafePointer<ApplicationDetail>?, now: UInt64) {
         statistics.records &+= 1
-        take(copy record, detail)
+        take(copy record, detail?.pointee)
     }
 
     public func tick(now: UInt64) {}

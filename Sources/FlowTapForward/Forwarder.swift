@@ -191,6 +191,9 @@ public struct Forwarder: ~Copyable {
         guard c == .park || c == .parkEmptied else { return c == .run }
         if let resets = setup.resetsIn { metering.closeForPeerResets(from: resets, into: setup.ring) }
         metering.expireFragments(now: .max, into: setup.ring)
+        // An expiry asked for before the park is carried out now: a successor knows nothing of
+        // it, and the operator was told it would happen.
+        while !expireAsked() { usleep(1000) }
         if c == .parkEmptied {
             while !metering.expireAll(into: setup.ring) { usleep(1000) }
         }
@@ -238,23 +241,30 @@ public struct Forwarder: ~Copyable {
         publish()
     }
 
-    /// `flowtap set` and `flowtap expire --all`, between frames. An expiry the ring cannot take
+    /// `flowtap set` and `flowtap expire`, between frames. An expiry the ring cannot take
     /// whole goes on at the next housekeeping.
     mutating func obeyRequests() {
         let requests = setup.requests
         let policy = requests.policy(from: setup.policy)
         if policy != metering.meter.cache.policy { metering.meter.cache.policy = policy }
-        let expiries = requests.expiryRequests
-        if expiries != expiriesDone {
-            let done =
-                if let matches = requests.expiryMatches {
-                    metering.expire(where: matches, into: setup.ring)
-                } else {
-                    metering.expireAll(into: setup.ring)
-                }
-            if done { expiriesDone = expiries }
-        }
+        _ = expireAsked()
         answerQuery()
+    }
+
+    /// Carries out the `flowtap expire` requests since the last: false when the ring could not
+    /// take every record (the rest at the next call).
+    mutating func expireAsked() -> Bool {
+        let requests = setup.requests
+        let expiries = requests.expiryRequests
+        guard expiries != expiriesDone else { return true }
+        let done =
+            if let matches = requests.expiryMatches(after: expiriesDone, through: expiries) {
+                metering.expire(where: matches, into: setup.ring)
+            } else {
+                metering.expireAll(into: setup.ring)
+            }
+        if done { expiriesDone = expiries }
+        return done
     }
 
     /// `flowtap show flows`: one slice of the table per housekeeping, the answer published once

@@ -29,15 +29,18 @@ public struct BoundedText<let capacity: Int>: Sendable, Equatable, BitwiseCopyab
         count += 1
     }
 
-    /// Replaces the text with `length` bytes at `start`.
+    /// Replaces the text with `length` bytes at `start` (its first `capacity`, marked cut).
     public mutating func set(_ start: UnsafeRawPointer, length: Int) {
-        self = BoundedText()
-        for i in 0 ..< length { append(start.load(fromByteOffset: i, as: UInt8.self)) }
+        let n = max(0, min(length, capacity))
+        var span = bytes.mutableSpan
+        span.withUnsafeMutableBytes { if let base = $0.baseAddress { base.copyMemory(from: start, byteCount: n) } }
+        count = n
+        truncated = length > capacity
     }
 
     /// The text's bytes, in place.
     @inlinable public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        bytes.span.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+        bytes.span.withUnsafeBytes { body(UnsafeRawBufferPointer(start: $0.baseAddress, count: count)) }
     }
 
     /// The bytes as a String, invalid UTF-8 replaced (for the operator's view and the tests).

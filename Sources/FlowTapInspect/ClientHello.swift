@@ -23,10 +23,11 @@ public enum ClientHello {
 
     /// Reads the ClientHello at the start of `stream` (the client's bytes from the first), with
     /// `scratch` (at least `maxHandshake` bytes) to put a hello split over records together.
-    /// `transport`: "t" for TLS over TCP, "q" for QUIC's CRYPTO frames (JA4's first character).
+    /// `transport`: "t" for TLS over TCP, "q" for QUIC's CRYPTO frames (JA4's first character);
+    /// `memo`: JA4's hashes already computed.
     public static func parse(
         _ stream: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
-        transport: UInt8 = UInt8(ascii: "t")
+        transport: UInt8 = UInt8(ascii: "t"), memo: JA4Memo? = nil
     ) -> Outcome {
         guard let base = stream.baseAddress, stream.count >= 1 else { return .incomplete(bytes: 5) }
         guard base.u8(0) == 0x16 else { return .notTLS }
@@ -60,23 +61,23 @@ public enum ClientHello {
             guard assembled < room else { return .malformed(.helloTooLarge) }
             offset += 5 + length
         }
-        return body(UnsafeRawPointer(out) + 4, length: needed - 4, transport: transport)
+        return body(UnsafeRawPointer(out) + 4, length: needed - 4, transport: transport, memo: memo)
     }
 
     /// Reads the ClientHello at the start of `stream` when it holds handshake messages without
     /// TLS records, as QUIC's CRYPTO frames carry them (RFC 9001 §4): JA4's transport is "q".
-    public static func handshake(_ stream: UnsafeRawBufferPointer) -> Outcome {
+    public static func handshake(_ stream: UnsafeRawBufferPointer, memo: JA4Memo? = nil) -> Outcome {
         guard let p = stream.baseAddress, stream.count >= 4 else { return .incomplete(bytes: 4) }
         guard p.u8(0) == 1 else { return .notTLS }
         let body = Int(p.be16(2)) | Int(p.u8(1)) << 16
         guard body >= 38 else { return .malformed(.badClientHello) }
         guard body + 4 <= maxHandshake else { return .malformed(.helloTooLarge) }
         guard stream.count >= body + 4 else { return .incomplete(bytes: body + 4) }
-        return Self.body(p + 4, length: body, transport: UInt8(ascii: "q"))
+        return Self.body(p + 4, length: body, transport: UInt8(ascii: "q"), memo: memo)
     }
 
     /// The ClientHello's body, `length` bytes at `p`.
-    static func body(_ p: UnsafeRawPointer, length end: Int, transport: UInt8) -> Outcome {
+    static func body(_ p: UnsafeRawPointer, length end: Int, transport: UInt8, memo: JA4Memo?) -> Outcome {
         var facts = ClientHelloFacts()
         var ja4 = JA4.Ingredients(transport: transport)
         let legacyVersion = p.be16(0)
@@ -145,7 +146,7 @@ public enum ClientHello {
         }
         facts.version = highest != 0 ? highest : legacyVersion
         ja4.version = facts.version
-        ja4.write(into: &facts.ja4)
+        ja4.write(into: &facts.ja4, memo: memo)
         return .complete(facts)
     }
 

@@ -71,8 +71,9 @@ public enum JA4 {
             if alpn == nil { alpn = (first, last) }
         }
 
-        /// The fingerprint, 36 characters; nothing when a list overflowed.
-        public mutating func write(into text: inout BoundedText<36>) {
+        /// The fingerprint, 36 characters; nothing when a list overflowed. With a `memo`, its
+        /// two hashes come from there when these lists gave them before.
+        public mutating func write(into text: inout BoundedText<36>, memo: JA4Memo? = nil) {
             text = BoundedText()
             guard !overflow else { return }
             text.append(transport)
@@ -87,29 +88,47 @@ public enum JA4 {
             text.append(a.1)
             text.append(UInt8(ascii: "_"))
             JA4.sort(&ciphers, count: cipherCount)
-            withUnsafeTemporaryAllocation(byteCount: 2048, alignment: 1) { list in
+            // Extensions sorted, without SNI (0x0000) and ALPN (0x0010); the signature
+            // algorithms stay as they came.
+            var kept = 0
+            for i in 0 ..< extensionCount where extensions[i] != 0x0000 && extensions[i] != 0x0010 {
+                extensions[kept] = extensions[i]
+                kept += 1
+            }
+            JA4.sort(&extensions, count: kept)
+            let counts = (cipherCount, kept, signatureAlgorithmCount)
+            let keyCount = cipherCount + kept + signatureAlgorithmCount
+            withUnsafeTemporaryAllocation(byteCount: 2048 + 24 + 2 * keyCount, alignment: 2) { room in
+                guard let base = room.baseAddress else { return }
+                let list = UnsafeMutableRawBufferPointer(rebasing: room[..<2048])
+                let hashes = base + 2048
+                let key = (hashes + 24).bindMemory(to: UInt16.self, capacity: keyCount)
                 var n = 0
-                for i in 0 ..< cipherCount { JA4.hex(ciphers[i], comma: i > 0, into: list, at: &n) }
-                JA4.truncatedHash(UnsafeRawBufferPointer(rebasing: list[..<n]), empty: cipherCount == 0, into: &text)
-                text.append(UInt8(ascii: "_"))
-                // Extensions sorted, without SNI (0x0000) and ALPN (0x0010), then "_" and the
-                // signature algorithms as they came.
-                var kept = 0
-                for i in 0 ..< extensionCount where extensions[i] != 0x0000 && extensions[i] != 0x0010 {
-                    extensions[kept] = extensions[i]
-                    kept += 1
-                }
-                JA4.sort(&extensions, count: kept)
-                n = 0
-                for i in 0 ..< kept { JA4.hex(extensions[i], comma: i > 0, into: list, at: &n) }
-                if signatureAlgorithmCount > 0 {
-                    list[n] = UInt8(ascii: "_")
-                    n += 1
-                    for i in 0 ..< signatureAlgorithmCount {
-                        JA4.hex(signatureAlgorithms[i], comma: i > 0, into: list, at: &n)
+                for i in 0 ..< cipherCount { key[n] = ciphers[i]; n += 1 }
+                for i in 0 ..< kept { key[n] = extensions[i]; n += 1 }
+                for i in 0 ..< signatureAlgorithmCount { key[n] = signatureAlgorithms[i]; n += 1 }
+                let keyList = UnsafeBufferPointer(start: key, count: keyCount)
+                if memo?.find(keyList, counts, into: hashes) != true {
+                    n = 0
+                    for i in 0 ..< cipherCount { JA4.hex(ciphers[i], comma: i > 0, into: list, at: &n) }
+                    JA4.truncatedHash(
+                        UnsafeRawBufferPointer(rebasing: list[..<n]), empty: cipherCount == 0, into: hashes)
+                    n = 0
+                    for i in 0 ..< kept { JA4.hex(extensions[i], comma: i > 0, into: list, at: &n) }
+                    if signatureAlgorithmCount > 0 {
+                        list[n] = UInt8(ascii: "_")
+                        n += 1
+                        for i in 0 ..< signatureAlgorithmCount {
+                            JA4.hex(signatureAlgorithms[i], comma: i > 0, into: list, at: &n)
+                        }
                     }
+                    JA4.truncatedHash(UnsafeRawBufferPointer(rebasing: list[..<n]), empty: kept == 0, into: hashes + 12)
+                    memo?.keep(keyList, counts, hashes: hashes)
                 }
-                JA4.truncatedHash(UnsafeRawBufferPointer(rebasing: list[..<n]), empty: kept == 0, into: &text)
+                for i in 0 ..< 24 {
+                    if i == 12 { text.append(UInt8(ascii: "_")) }
+                    text.append(hashes.load(fromByteOffset: i, as: UInt8.self))
+                }
             }
         }
     }
@@ -167,18 +186,19 @@ public enum JA4 {
         }
     }
 
-    /// The first 12 hex characters of the SHA-256 of `list`; twelve zeros for an empty list.
-    static func truncatedHash(_ list: UnsafeRawBufferPointer, empty: Bool, into text: inout BoundedText<36>) {
+    /// The first 12 hex characters of the SHA-256 of `list`, at `out`; twelve zeros for an
+    /// empty list.
+    static func truncatedHash(_ list: UnsafeRawBufferPointer, empty: Bool, into out: UnsafeMutableRawPointer) {
         guard !empty else {
-            for _ in 0 ..< 12 { text.append(UInt8(ascii: "0")) }
+            out.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "0"), count: 12)
             return
         }
         var hasher = SHA256()
         hasher.update(bufferPointer: list)
         hasher.finalize().withUnsafeBytes { bytes in
             for i in 0 ..< 6 {
-                text.append(hexDigit(bytes[i] >> 4))
-                text.append(hexDigit(bytes[i] & 0x0F))
+                out.storeBytes(of: hexDigit(bytes[i] >> 4), toByteOffset: 2 * i, as: UInt8.self)
+                out.storeBytes(of: hexDigit(bytes[i] & 0x0F), toByteOffset: 2 * i + 1, as: UInt8.self)
             }
         }
     }

@@ -46,6 +46,8 @@ public struct ApplicationTable: ~Copyable {
     /// leaves the fields it found until they go to a label slot.
     let scratch: UnsafeMutableRawBufferPointer
     let found: UnsafeMutablePointer<ApplicationDetail>
+    /// JA4's hashes by the lists they came from (process memory: a new process hashes again).
+    public let ja4Memo = JA4Memo.allocate()
     let ownsStorage: Bool
 
     /// Parsers that gave up, per `InspectIssue.rawValue`; pools found empty.
@@ -128,6 +130,7 @@ public struct ApplicationTable: ~Copyable {
         found.deallocate()
         quicStream.deallocate()
         quicBytes.deallocate()
+        ja4Memo.deallocate()
     }
 
     /// Every label and buffer free except those `held` reports (label index, or buffer index
@@ -285,6 +288,21 @@ public struct ApplicationTable: ~Copyable {
     /// time let 2000 go at once: 30 ms without forwarding, and a ping lost at the TAP).
     public static let quicBurst = 32
     static let nsPerToken = UInt64(1_000_000_000 / quicBudgetPerSecond)
+
+    /// Reserves up to `count` openings for a datagram: false, counted as skipped, when the
+    /// bucket has fewer. `settleOpenings` then gives back what the datagram did not use.
+    mutating func reserveOpenings(_ count: Int, now: UInt64) -> Bool {
+        if spendDecryptions(count, now: now) { return true }
+        quicSkipped &+= 1
+        return false
+    }
+
+    /// After a datagram with `reserved` openings reserved: `used` of them counted, the rest back
+    /// in the bucket.
+    mutating func settleOpenings(reserved: Int, used: Int) {
+        quicDecryptions &+= UInt64(used)
+        quicTokens += max(0, reserved - used)
+    }
 
     /// Takes `count` openings from the bucket; false (nothing taken) when it has fewer.
     mutating func spendDecryptions(_ count: Int, now: UInt64) -> Bool {

@@ -560,9 +560,9 @@ public struct FlowCache: ~Copyable {
 
     @inline(never)
     mutating func attachDetail(_ r: inout FlowRecord, _ e: UnsafeMutablePointer<FlowEntry>) {
-        guard let details, case let (_, detail?) = application(of: e.pointee) else { return }
+        guard let details, let detail = label(of: e.pointee) else { return }
         lastDetailSerial = lastDetailSerial == .max ? 1 : lastDetailSerial &+ 1
-        if details.push(RecordDetail(serial: lastDetailSerial, detail: detail)) {
+        if details.push(serial: lastDetailSerial, detail) {
             r.detailSerial = lastDetailSerial
         } else {
             detailsLost &+= 1

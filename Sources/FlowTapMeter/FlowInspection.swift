@@ -110,10 +110,8 @@ extension FlowCache {
             tail.clear()
         }
         // At most two openings an Initial, for the datagram's Initials.
-        guard apps.spendDecryptions(2 * QUICInitial.maxPackets, now: entry.pointee.lastNs) else {
-            apps.quicSkipped &+= 1
-            return giveUp(entry, .none)
-        }
+        let reserved = 2 * QUICInitial.maxPackets
+        guard apps.reserveOpenings(reserved, now: entry.pointee.lastNs) else { return giveUp(entry, .none) }
         var decryptions = 0
         var tooLarge = false
         let outcome = QUICInitial.open(datagram, originalDCID: tail.dcid, decryptions: &decryptions) {
@@ -131,8 +129,7 @@ extension FlowCache {
                 }
             }
         }
-        apps.quicDecryptions &+= UInt64(decryptions)
-        apps.quicTokens += 2 * QUICInitial.maxPackets - decryptions
+        apps.settleOpenings(reserved: reserved, used: decryptions)
         switch outcome {
         case .notQUIC, .noInitial:
             // A flow that does not open with a client's Initial is not named; one that did goes
@@ -149,7 +146,7 @@ extension FlowCache {
         case let .opened(version, _):
             guard !tooLarge else { return giveUp(entry, .helloTooLarge) }
             let have = UnsafeRawBufferPointer(start: bytes, count: Int(stream.pointee.contiguous))
-            switch ClientHello.handshake(have) {
+            switch ClientHello.handshake(have, memo: apps.ja4Memo) {
             case var .complete(facts):
                 facts.quicVersion = version
                 return label(entry, ApplicationDetail(.quic, .tls(facts)))
@@ -201,7 +198,7 @@ extension FlowCache {
         }
         switch p.load(as: UInt8.self) {
         case 0x16:
-            switch ClientHello.parse(stream, scratch: apps.scratch) {
+            switch ClientHello.parse(stream, scratch: apps.scratch, memo: apps.ja4Memo) {
             case let .complete(facts): return found(ApplicationDetail(.tls, .tls(facts)))
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
@@ -295,7 +292,14 @@ extension FlowCache {
     func application(of e: borrowing FlowEntry) -> (ApplicationID, ApplicationDetail?) {
         guard e.app & FlowEntry.inspecting == 0 else { return (.none, nil) }
         let id = ApplicationID(rawValue: e.app & FlowEntry.applicationMask) ?? .none
-        guard e.app & FlowEntry.holdsSlot != 0, Int(e.appSlot) < apps.labelCapacity else { return (id, nil) }
-        return (id, apps.labels[Int(e.appSlot)])
+        return (id, label(of: e)?.pointee)
+    }
+
+    /// Where the entry's fields are, when it has some (read in place: they are 880 bytes).
+    func label(of e: borrowing FlowEntry) -> UnsafePointer<ApplicationDetail>? {
+        guard e.app & (FlowEntry.inspecting | FlowEntry.holdsSlot) == FlowEntry.holdsSlot,
+            Int(e.appSlot) < apps.labelCapacity
+        else { return nil }
+        return UnsafePointer(apps.labels + Int(e.appSlot))
     }
 }

@@ -4,7 +4,7 @@ import Synchronization
 /// What the control socket asks of the forwarders, read by each at its housekeeping (between
 /// frames, at least every 50 ms): nothing on the frame path looks at it.
 public final class MeterRequests: Sendable {
-    /// Bumped by `flowtap expire --all`: each forwarder exports every flow once per bump.
+    /// Bumped by each `flowtap expire`: each forwarder exports the flows of every request once.
     private let expiries = Atomic<UInt64>(0)
     /// Seconds, set by `flowtap set`; 0 until then.
     private let idleTimeout = Atomic<Int>(0)
@@ -12,19 +12,39 @@ public final class MeterRequests: Sendable {
 
     public init() {}
 
-    /// The flows the latest expiry asks for; nil: every flow.
-    private let expiryFilter = Mutex<(@Sendable (FlowKey) -> Bool)?>(nil)
+    /// The latest expiries, by number, with the flows each asks for (nil: every flow): two
+    /// requests between a forwarder's housekeepings are both carried out, not the second alone.
+    private let expiryFilters = Mutex<[(number: UInt64, matches: (@Sendable (FlowKey) -> Bool)?)]>([])
+    static let keptExpiries = 64
     /// Bumped by each `show flows`; the query itself waits beside it.
     private let queries = Atomic<UInt64>(0)
     private let query = Mutex<FlowQuery?>(nil)
 
     /// `flowtap expire`: every flow, or those `matches` accepts.
     public func requestExpiry(matching matches: (@Sendable (FlowKey) -> Bool)? = nil) {
-        expiryFilter.withLock { $0 = matches }
-        expiries.add(1, ordering: .releasing)
+        expiryFilters.withLock { list in
+            // Numbered under the lock, so that the list and the count agree.
+            let number = expiries.add(1, ordering: .releasing).newValue
+            list.append((number, matches))
+            if list.count > Self.keptExpiries { list.removeFirst(list.count - Self.keptExpiries) }
+        }
     }
     public var expiryRequests: UInt64 { expiries.load(ordering: .acquiring) }
-    public var expiryMatches: (@Sendable (FlowKey) -> Bool)? { expiryFilter.withLock { $0 } }
+
+    /// The flows the requests after `done` up to `latest` ask for, together; nil: every flow
+    /// (one of them asks for every flow, or a forwarder so far behind that some are no longer
+    /// kept: more than it was asked, never less).
+    public func expiryMatches(after done: UInt64, through latest: UInt64) -> (@Sendable (FlowKey) -> Bool)? {
+        let pending = expiryFilters.withLock { list in list.filter { $0.number > done && $0.number <= latest } }
+        guard UInt64(pending.count) == latest &- done else { return nil }
+        var filters: [@Sendable (FlowKey) -> Bool] = []
+        for request in pending {
+            guard let matches = request.matches else { return nil }
+            filters.append(matches)
+        }
+        let all = filters
+        return { key in all.contains { $0(key) } }
+    }
 
     /// `flowtap show flows`: returns the query's number, which the answers carry.
     public func ask(_ q: FlowQuery) -> UInt64 {

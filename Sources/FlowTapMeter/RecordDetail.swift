@@ -17,16 +17,33 @@ public struct RecordDetail: Sendable, BitwiseCopyable {
 public typealias DetailRing = SPSCRing<RecordDetail>
 
 extension SPSCRing where Element == RecordDetail {
-    /// Consumer side: the fields of the record that names `serial`, taken off the ring with the
-    /// ones before it (left by records that never came: a full ring or outbox). nil when they
-    /// are not there (the detail ring was full when the record left).
-    public func take(serial: UInt32) -> ApplicationDetail? {
-        while let front = peek() {
-            let ahead = Int32(bitPattern: serial &- front.serial)
-            if ahead < 0 { return nil }
-            dropFirst()
-            if ahead == 0 { return front.detail }
+    /// Producer side: the fields at `detail` for the record that will carry `serial`, copied
+    /// once, into the ring. False when the ring is full.
+    public func push(serial: UInt32, _ detail: UnsafePointer<ApplicationDetail>) -> Bool {
+        push { slot in
+            slot.pointee.serial = serial
+            slot.pointee.detail = detail.pointee
         }
-        return nil
+    }
+
+    /// Consumer side: the fields of the record that names `serial`, taken off the ring with the
+    /// ones before it (left by records that never came: a full ring or outbox), copied once,
+    /// into `slot`. False when they are not there (the detail ring was full when the record
+    /// left).
+    public func take(serial: UInt32, into slot: UnsafeMutablePointer<ApplicationDetail>) -> Bool {
+        while let front = peekSlot() {
+            let ahead = Int32(bitPattern: serial &- front.pointee.serial)
+            if ahead < 0 { return false }
+            if ahead == 0 { slot.pointee = front.pointee.detail }
+            dropFirst()
+            if ahead == 0 { return true }
+        }
+        return false
+    }
+
+    /// The same, by value (the tests and the fuzzer).
+    public func take(serial: UInt32) -> ApplicationDetail? {
+        var detail = ApplicationDetail(.none)
+        return take(serial: serial, into: &detail) ? detail : nil
     }
 }

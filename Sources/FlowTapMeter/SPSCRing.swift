@@ -67,6 +67,24 @@ extension SPSCRing where Element: BitwiseCopyable {
         return storage[t & mask]
     }
 
+    /// Consumer side: where the oldest element is, valid until `dropFirst`; nil when there is
+    /// none. For reading a large element in place rather than by copy.
+    public func peekSlot() -> UnsafePointer<Element>? {
+        let t = tail.load(ordering: .relaxed)
+        guard head.load(ordering: .acquiring) != t else { return nil }
+        return UnsafePointer(storage + (t & mask))
+    }
+
+    /// Producer side: `fill` writes the next element in place (it must set all of it). False,
+    /// and `fill` not called, when the ring is full.
+    public func push(filling fill: (UnsafeMutablePointer<Element>) -> Void) -> Bool {
+        let h = head.load(ordering: .relaxed)
+        if h &- tail.load(ordering: .acquiring) == capacity { return false }
+        fill(storage + (h & mask))
+        head.store(h &+ 1, ordering: .releasing)
+        return true
+    }
+
     /// Consumer side: drops the oldest element (there must be one: `peek` returned it).
     public func dropFirst() {
         tail.store(tail.load(ordering: .relaxed) &+ 1, ordering: .releasing)

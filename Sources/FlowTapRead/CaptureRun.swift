@@ -94,17 +94,25 @@ public enum CaptureRun {
 
     /// Receives what the meter finishes, emptied into the export stage after every frame: each
     /// record with its fields, taken off the detail ring as it comes (the fields went there
-    /// just before it), so that the ring never fills, however many flows end at once.
+    /// just before it) into the stage's store, so that the ring never fills, however many
+    /// flows end at once.
     final class Records: RecordSink {
-        var list: [(record: FlowRecord, detail: ApplicationDetail?)] = []
-        let details: DetailRing?
-        init(details: DetailRing?) {
-            self.details = details
+        var list: [FlowRecord] = []
+        let ring: DetailRing?
+        let store: DetailStore
+        init(ring: DetailRing?, store: DetailStore) {
+            self.ring = ring
+            self.store = store
             list.reserveCapacity(1024)
         }
         func push(_ record: borrowing FlowRecord) -> Bool {
-            let detail = record.detailSerial != 0 ? details?.take(serial: record.detailSerial) : nil
-            list.append((copy record, detail))
+            var r = copy record
+            if let ring, r.detailSerial != 0 {
+                r.detailSerial = store.take(from: ring, serial: r.detailSerial)
+            } else {
+                r.detailSerial = 0
+            }
+            list.append(r)
             return true
         }
     }
@@ -158,7 +166,8 @@ public enum CaptureRun {
         meter.cache.details = details
         meter.cache.wallOffsetNs = 0
         var metering = DirectionMeter(meter, now: 0)
-        let records = Records(details: details)
+        let store = DetailStore()
+        let records = Records(ring: details, store: store)
         var stage: ExportThread?
 
         /// The exporters, made at the first packet: NetFlow's uptime counts from it.
@@ -177,11 +186,11 @@ public enum CaptureRun {
             return ExportThread(
                 rings: [], exporters: uniflow, biflowExporters: biflow,
                 biflow: ExportWiring.assembler(config, tables: 1),
-                command: try ThreadCommand())
+                command: try ThreadCommand(), details: store)
         }
 
         func handOn(_ stage: ExportThread, nowMs: UInt64) {
-            for r in records.list { stage.deliver(r.record, detail: r.detail, nowMs: nowMs) }
+            for r in records.list { stage.deliver(r, nowMs: nowMs) }
             records.list.removeAll(keepingCapacity: true)
         }
 

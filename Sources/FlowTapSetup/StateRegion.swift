@@ -1,6 +1,7 @@
 import FlowTapBase
 import FlowTapDecode
 import FlowTapExport
+import FlowTapInspect
 import FlowTapMeter
 import FlowTapSend
 import Glibc
@@ -40,8 +41,10 @@ package final class StateRegion: @unchecked Sendable {
         var heldBiflow: UInt32
     }
 
-    /// Records a park can leave for the successor; more go out at the park, as at a stop.
+    /// Records a park can leave for the successor; more go out at the park, as at a stop. The
+    /// first `heldDetailCapacity` of them with application fields keep the fields too.
     static let heldCapacity = 65536
+    static let heldDetailCapacity = 8192
 
     package let memory: SharedMemory
     package let forwarders: Int
@@ -54,7 +57,7 @@ package final class StateRegion: @unchecked Sendable {
     package private(set) var previousCounters: [ForwarderCounters] = []
     package private(set) var previousParked = false
     /// The waiting records a park left for this process (`readPrevious`).
-    private(set) var carried: (latency: [FlowRecord], biflow: [FlowRecord]) = ([], [])
+    private(set) var carried: (latency: [HeldRecords.Held], biflow: [HeldRecords.Held]) = ([], [])
 
     /// The area a park of this process leaves its waiting records in.
     var heldRecords: HeldRecords {
@@ -65,7 +68,11 @@ package final class StateRegion: @unchecked Sendable {
         return HeldRecords(
             records: (memory.base + Self.heldOffset(forwarders: forwarders)).bindMemory(
                 to: FlowRecord.self, capacity: Self.heldCapacity),
-            capacity: Self.heldCapacity, latencyCount: count(\.heldLatency), biflowCount: count(\.heldBiflow))
+            capacity: Self.heldCapacity,
+            details: (memory.base + Self.heldDetailsOffset(forwarders: forwarders)).bindMemory(
+                to: ApplicationDetail.self, capacity: Self.heldDetailCapacity),
+            detailCapacity: Self.heldDetailCapacity, latencyCount: count(\.heldLatency),
+            biflowCount: count(\.heldBiflow))
     }
 
     var header: UnsafeMutablePointer<Header> { memory.base.bindMemory(to: Header.self, capacity: 1) }
@@ -76,8 +83,11 @@ package final class StateRegion: @unchecked Sendable {
     static func heldOffset(forwarders: Int) -> Int {
         page(checkpointsOffset(forwarders: forwarders) + maxCollectors * MemoryLayout<ExporterCheckpoint>.stride)
     }
-    static func tablesOffset(forwarders: Int) -> Int {
+    static func heldDetailsOffset(forwarders: Int) -> Int {
         page(heldOffset(forwarders: forwarders) + heldCapacity * MemoryLayout<FlowRecord>.stride)
+    }
+    static func tablesOffset(forwarders: Int) -> Int {
+        page(heldDetailsOffset(forwarders: forwarders) + heldDetailCapacity * MemoryLayout<ApplicationDetail>.stride)
     }
     static func tableBytes(maxFlows: Int) -> Int { page(FlowCache.storageBytes(maxFlows: maxFlows)) }
     static func size(forwarders: Int, maxFlows: Int) -> Int {
@@ -231,6 +241,10 @@ package enum StateLayout {
         mix(MemoryLayout<ExporterCheckpoint>.stride)
         mix(MemoryLayout<FlowRecord>.stride)
         mix(FlowCache.ways)
+        // The records and fields a park leaves for the successor.
+        mix(StateRegion.heldCapacity)
+        mix(StateRegion.heldDetailCapacity)
+        mix(MemoryLayout<ApplicationDetail>.stride)
         // The labels and reassembly buffers (`ApplicationTable`) live in the same memory.
         for v in ApplicationTable.sharedLayout { mix(v) }
         return h

@@ -139,7 +139,7 @@ final class ApplicationExportTests: XCTestCase {
             var result = AppendResult.full
             _ = withMessage(capacity: capacity) { m in
                 encoder.begin(&m, withTemplates: false)
-                result = encoder.append(record, detail: detail, to: &m)
+                result = withUnsafePointer(to: detail) { encoder.append(record, detail: $0, to: &m) }
                 encoder.finish(&m, nowMs: 0)
                 overflowed = overflowed || m.overflowed
             }

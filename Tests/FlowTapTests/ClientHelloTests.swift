@@ -158,11 +158,53 @@ final class ClientHelloTests: XCTestCase {
 
     /// The second hash with 0xfe0d (ECH) among the extensions, from the specification's rule.
     func expectedWithECH() -> String {
-        var h = BoundedText<36>()
         let text =
             "0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,fe0d,ff01_0403,0804,0401,0503,0805,0501,0806,0601"
-        Array(text.utf8).withUnsafeBytes { JA4.truncatedHash($0, empty: false, into: &h) }
-        return h.string
+        var h = [UInt8](repeating: 0, count: 12)
+        Array(text.utf8).withUnsafeBytes { list in
+            h.withUnsafeMutableBytes { JA4.truncatedHash(list, empty: false, into: $0.baseAddress!) }
+        }
+        return String(decoding: h, as: UTF8.self)
+    }
+
+    /// The memo gives each hello the hashes of its own lists: the same as without it, for hellos
+    /// that share lists (hits) and for ones a single value apart, many more than its slots.
+    func testTheMemoGivesEveryHelloItsOwnHashes() {
+        let memo = JA4Memo.allocate()
+        defer { memo.deallocate() }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: ClientHello.maxHandshake, alignment: 8)
+        defer { scratch.deallocate() }
+        func ja4(_ stream: [UInt8], memo: JA4Memo?) -> String? {
+            guard
+                case let .complete(f) = stream.withUnsafeBytes({ ClientHello.parse($0, scratch: scratch, memo: memo) })
+            else { return nil }
+            return f.ja4.string
+        }
+        var hellos: [[UInt8]] = []
+        for i in 0 ..< 300 {
+            // One cipher, one extension or one signature algorithm changed; every tenth the same.
+            var ciphers = Self.specCiphers
+            var signatures = Self.specSignatures
+            var extensions = Self.specExtensions(grease: false)
+            switch i % 10 {
+            case 0: break
+            case 1 ... 3: ciphers[i % 15] = UInt16(0x0100 + i)
+            case 4 ... 6: signatures[i % 8] = UInt16(0x0700 + i)
+            default: extensions.append((UInt16(0x7000 + i), [0]))
+            }
+            extensions = extensions.map { $0.0 == 0x000D ? Self.signatureAlgorithms(signatures) : $0 }
+            hellos.append(Self.records(Self.hello(ciphers: ciphers, extensions: extensions)))
+        }
+        for _ in 0 ..< 2 {
+            for hello in hellos {
+                let plain = ja4(hello, memo: nil)
+                XCTAssertNotNil(plain)
+                XCTAssertEqual(ja4(hello, memo: memo), plain)
+            }
+        }
+        XCTAssertEqual(ja4(hellos[0], memo: memo), "t13d1516h2_8daaf6152771_e5627efa2ab1")
+        XCTAssertGreaterThan(memo.hits, 29, "the specification's hello, every tenth, is found again")
+        XCTAssertGreaterThan(memo.misses, 300, "more distinct lists than slots")
     }
 
     func testWhatIsNotTLSAndWhatIsBroken() {

@@ -17,7 +17,7 @@ final class CountingExporter: FlowExporter {
     var packets: UInt64 = 0
     var latencies: [TCPLatency] = []
     var finished = false
-    func export(_ record: borrowing FlowRecord, detail: ApplicationDetail?, now: UInt64) {
+    func export(_ record: borrowing FlowRecord, detail: UnsafePointer<ApplicationDetail>?, now: UInt64) {
         statistics.records += 1
         packets += record.packets
         if record.handshake.role != .none { latencies.append(record.latency) }

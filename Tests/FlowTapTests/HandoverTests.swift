@@ -6,6 +6,7 @@ import XCTest
 @testable import FlowTapDecode
 @testable import FlowTapDevice
 @testable import FlowTapExport
+@testable import FlowTapInspect
 @testable import FlowTapLifecycle
 @testable import FlowTapMeter
 @testable import FlowTapSetup
@@ -88,7 +89,7 @@ final class HandoverTests: XCTestCase {
             String(StateLayout.signature, radix: 16), Self.pinnedSignature,
             "the shared state's layout changed: a successor of the previous version will not read these tables")
     }
-    static let pinnedSignature = "4c5512de620102e8"
+    static let pinnedSignature = "e38111cdd74c7ca0"
 
     func testARegionOfAnotherLayoutOrShapeIsNotAdopted() throws {
         let size = StateRegion.size(forwarders: 2, maxFlows: 64)
@@ -175,35 +176,20 @@ final class HandoverTests: XCTestCase {
         server.key = client.key.reverseKey
         server.direction = 1
         server.handshake = TCPHandshake(role: .server, synUs: 1_500, ackUs: nil, dataUs: 9_000)
-        let memory = try SharedMemory(creating: "flowtap-test", size: 4096 + 16 * MemoryLayout<FlowRecord>.stride)
+        let (memory, held) = try Self.heldRecords(16, details: 4)
         let counts = memory.base.bindMemory(to: UInt32.self, capacity: 2)
-        let held = HeldRecords(
-            records: (memory.base + 4096).bindMemory(to: FlowRecord.self, capacity: 16), capacity: 16,
-            latencyCount: counts, biflowCount: counts + 1)
 
         func runThread(
-            _ record: FlowRecord, carried: (latency: [FlowRecord], biflow: [FlowRecord]),
+            _ record: FlowRecord, carried: (latency: [HeldRecords.Held], biflow: [HeldRecords.Held]),
             then end: ThreadCommand.Command
         ) throws -> CountingExporter {
-            let ring = RecordRing(capacity: 16)
             let exporter = CountingExporter()
-            let command = try ThreadCommand()
-            let thread = ExportThread(rings: [ring], exporters: [exporter], command: command)
-            thread.held = held
-            thread.carried = carried
-            XCTAssertTrue(ring.push(record))
-            let threads = ThreadGroup()
-            XCTAssertTrue(threads.start(name: "test-export") { thread.run() })
-            usleep(250_000) // two ticks: the record is in the join
-            if end == .quit {
-                command.send(.park)
-                XCTAssertTrue(command.wait(for: .park, timeoutMs: 10_000))
+            try Self.runExportThread(held: held, record, carried: carried, then: end) {
+                ExportThread(rings: [$0], detailRings: [$1], exporters: [exporter], command: $2)
             }
-            ring.finish()
-            command.send(end)
-            threads.joinAll()
             return exporter
         }
+        defer { withExtendedLifetime(memory) {} }
         let first = try runThread(client, carried: ([], []), then: .quit)
         XCTAssertEqual(first.statistics.records, 0, "the client's record waits for its partner, kept for the successor")
         XCTAssertEqual(counts[0], 1)
@@ -214,13 +200,57 @@ final class HandoverTests: XCTestCase {
         XCTAssertEqual(held.take().latency.count, 0)
     }
 
-    func testHeldRecordsKeepWhatFitsAndRefuseInsaneCounts() throws {
-        let memory = try SharedMemory(creating: "flowtap-test", size: 4096 + 4 * MemoryLayout<FlowRecord>.stride)
+    /// An export thread that `make` builds over its rings and command, with `carried`, given
+    /// `record` (and `detail` on the detail ring): it runs two ticks, so that the record is in
+    /// the joins, then parks and quits (`.quit`, a handover) or stops.
+    static func runExportThread(
+        held: HeldRecords, _ record: FlowRecord, detail: ApplicationDetail? = nil,
+        carried: (latency: [HeldRecords.Held], biflow: [HeldRecords.Held]), then end: ThreadCommand.Command,
+        _ make: (RecordRing, DetailRing, ThreadCommand) -> ExportThread
+    ) throws {
+        let ring = RecordRing(capacity: 16)
+        let detailRing = DetailRing(capacity: 16)
+        let command = try ThreadCommand()
+        let thread = make(ring, detailRing, command)
+        thread.held = held
+        thread.carried = carried
+        var r = record
+        if let detail {
+            XCTAssertTrue(withUnsafePointer(to: detail) { detailRing.push(serial: 5, $0) })
+            r.detailSerial = 5
+        }
+        XCTAssertTrue(ring.push(r))
+        let threads = ThreadGroup()
+        XCTAssertTrue(threads.start(name: "test-export") { thread.run() })
+        usleep(250_000) // two ticks: the record is in the joins
+        if end == .quit {
+            command.send(.park)
+            XCTAssertTrue(command.wait(for: .park, timeoutMs: 10_000))
+        }
+        ring.finish()
+        command.send(end)
+        threads.joinAll()
+        XCTAssertEqual(thread.details.count, 0, "every handle given back")
+    }
+
+    /// A HeldRecords over shared memory: the counts, `records` records, `details` fields.
+    static func heldRecords(_ records: Int, details: Int) throws -> (SharedMemory, HeldRecords) {
+        let recordBytes = (records * MemoryLayout<FlowRecord>.stride + 4095) & ~4095
+        let memory = try SharedMemory(
+            creating: "flowtap-test", size: 4096 + recordBytes + details * MemoryLayout<ApplicationDetail>.stride)
         let counts = memory.base.bindMemory(to: UInt32.self, capacity: 2)
         let held = HeldRecords(
-            records: (memory.base + 4096).bindMemory(to: FlowRecord.self, capacity: 4), capacity: 4,
-            latencyCount: counts, biflowCount: counts + 1)
-        let r = IPFIXEncoderTests.tcpRecord()
+            records: (memory.base + 4096).bindMemory(to: FlowRecord.self, capacity: records), capacity: records,
+            details: (memory.base + 4096 + recordBytes).bindMemory(to: ApplicationDetail.self, capacity: details),
+            detailCapacity: details, latencyCount: counts, biflowCount: counts + 1)
+        return (memory, held)
+    }
+
+    func testHeldRecordsKeepWhatFitsAndRefuseInsaneCounts() throws {
+        let (memory, held) = try Self.heldRecords(4, details: 4)
+        defer { withExtendedLifetime(memory) {} }
+        let counts = memory.base.bindMemory(to: UInt32.self, capacity: 2)
+        let r: HeldRecords.Held = (IPFIXEncoderTests.tcpRecord(), nil)
         let rest = held.keep(latency: [r, r, r], biflow: [r, r])
         XCTAssertEqual(rest.latency.count, 0)
         XCTAssertEqual(rest.biflow.count, 1, "what does not fit goes back to the caller")
@@ -231,5 +261,66 @@ final class HandoverTests: XCTestCase {
         XCTAssertEqual(held.take().latency.count, 0, "taken once")
         counts[0] = 99
         XCTAssertEqual(held.take().latency.count, 0, "a count beyond the capacity is not believed")
+    }
+
+    /// Fields go with the records a park keeps, while there is room for them; a record past
+    /// that room goes on without, and a nonsense index gives none.
+    func testHeldRecordsKeepTheirFields() throws {
+        let (memory, held) = try Self.heldRecords(8, details: 2)
+        defer { withExtendedLifetime(memory) {} }
+        var dns = DNSFacts()
+        dns.queryName = BoundedText("kept.example")
+        dns.responseCode = 3
+        let named = ApplicationDetail(.dns, .dns(dns))
+        let r = IPFIXEncoderTests.tcpRecord()
+        _ = held.keep(latency: [(r, named), (r, nil)], biflow: [(r, ApplicationDetail(.tls)), (r, named)])
+        let back = held.read()
+        XCTAssertEqual(back.latency.map(\.detail), [named, nil])
+        XCTAssertEqual(
+            back.biflow.map(\.detail), [ApplicationDetail(.tls), nil], "two fields fit, the third goes without")
+        XCTAssertTrue(back.latency.allSatisfy { $0.record.detailSerial == 0 }, "no index of this area leaves it")
+        held.records[1].detailSerial = 77
+        XCTAssertNil(held.read().latency[1].detail, "an index beyond the area names nothing")
+    }
+
+    /// With --biflow, a DNS response's record waiting for its query's at a park keeps its fields:
+    /// the successor's biflow record has the question from the query and the response code
+    /// from the response, as without a handover.
+    func testABiflowRecordWaitingAtAHandoverKeepsItsFields() throws {
+        let (memory, held) = try Self.heldRecords(16, details: 4)
+        defer { withExtendedLifetime(memory) {} }
+        var query = IPFIXEncoderTests.tcpRecord()
+        query.tcpFlags = 0
+        var response = query
+        response.key = query.key.reverseKey
+        response.direction = 1
+        var asked = DNSFacts()
+        asked.queryName = BoundedText("www.handover.test")
+        asked.queryType = 28
+        var answered = asked
+        answered.responseCode = 3
+
+        func runThread(
+            _ record: FlowRecord, _ facts: DNSFacts, carried: (latency: [HeldRecords.Held], biflow: [HeldRecords.Held]),
+            then end: ThreadCommand.Command
+        ) throws -> [(FlowRecord, ApplicationDetail?)] {
+            var got: [(FlowRecord, ApplicationDetail?)] = []
+            let collector = RecordCollector { got.append(($0, $1)) }
+            try Self.runExportThread(
+                held: held, record, detail: ApplicationDetail(.dns, .dns(facts)), carried: carried, then: end
+            ) {
+                ExportThread(
+                    rings: [$0], detailRings: [$1], exporters: [], biflowExporters: [collector],
+                    biflow: BiflowAssembler(holdSeconds: 30, memorySeconds: 60), command: $2)
+            }
+            return got
+        }
+        let first = try runThread(response, answered, carried: ([], []), then: .quit)
+        XCTAssertTrue(first.isEmpty, "the response's record waits, kept for the successor")
+        let second = try runThread(query, asked, carried: held.take(), then: .stop)
+        XCTAssertEqual(second.count, 1, "one biflow record")
+        guard case let .dns(facts)? = second.first?.1?.facts else { return XCTFail("no DNS fields: \(second)") }
+        XCTAssertEqual(facts.queryName.string, "www.handover.test")
+        XCTAssertEqual(facts.responseCode, 3, "the response's code, carried over the handover")
     }
 }

@@ -5,10 +5,12 @@ import FlowTapInspect
 /// and status line, an SSH banner), and the ClientHello parser reads it again cut at a point
 /// its last byte picks, as a stream that has not all arrived. Under AddressSanitizer no read
 /// may leave the input or the scratch buffer; a cut stream is complete only if the whole one
-/// is, with the same facts, or it asks for more than it has. libFuzzer calls from one thread,
-/// so the scratch buffer is shared by no one.
+/// is, with the same facts, or it asks for more than it has. A JA4 memo kept across inputs (as
+/// a forwarder keeps one across flows) must give every hello the fingerprint it has without
+/// one. libFuzzer calls from one thread, so the scratch buffer and the memo are shared by no one.
 nonisolated(unsafe) let scratch = UnsafeMutableRawBufferPointer.allocate(
     byteCount: ClientHello.maxHandshake, alignment: 8)
+nonisolated(unsafe) let memo = JA4Memo.allocate()
 
 func fuzzInspect(_ input: UnsafeRawBufferPointer) -> CInt {
     _ = DNSMessage.parse(input)
@@ -17,6 +19,7 @@ func fuzzInspect(_ input: UnsafeRawBufferPointer) -> CInt {
     _ = HTTPMessage.response(input)
     _ = SSHBanner.recognise(input)
     let whole = ClientHello.parse(input, scratch: scratch)
+    precondition(ClientHello.parse(input, scratch: scratch, memo: memo) == whole, "the memo changed a hello's facts")
     guard let last = input.last, input.count > 1 else { return 0 }
     let cut = Int(last) * input.count / 256
     let part = ClientHello.parse(UnsafeRawBufferPointer(rebasing: input[..<cut]), scratch: scratch)

@@ -214,7 +214,7 @@ struct Harness: ~Copyable {
             sender: transport, mtu: mtu, templateRefreshSeconds: 1, templateRefreshPackets: 4,
             probeTotals: { (0, 0) }, logger: Logger(label: "fuzz"), wallClockMs: { 1_700_000_000_000 })
         for (i, r) in input.enumerated() {
-            exporter.export(r, detail: i < fields.count ? fields[i] : nil, now: UInt64(i) &* 7)
+            (i < fields.count ? fields[i] : nil).withPointer { exporter.export(r, detail: $0, now: UInt64(i) &* 7) }
             if i % 32 == 0 { exporter.tick(now: UInt64(i) &* 7 &+ 600) }
         }
         exporter.finish(now: 1_000_000)

@@ -70,7 +70,7 @@ public struct IPFIXEncoder: MessageEncoder {
     }
 
     public mutating func append(
-        _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
+        _ record: borrowing FlowRecord, detail: UnsafePointer<ApplicationDetail>?, to message: inout MessageWriter
     ) -> AppendResult {
         data.append(record, detail: detail, to: &message, context: context)
     }

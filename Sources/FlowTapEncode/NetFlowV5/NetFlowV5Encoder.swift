@@ -55,7 +55,7 @@ public struct NetFlowV5Encoder: MessageEncoder {
 
     /// v5's fixed record has no room for application fields: `detail` is not written.
     public mutating func append(
-        _ record: borrowing FlowRecord, detail: ApplicationDetail?, to message: inout MessageWriter
+        _ record: borrowing FlowRecord, detail: UnsafePointer<ApplicationDetail>?, to message: inout MessageWriter
     ) -> AppendResult {
         guard record.key.ipVersion == 4 else { return .notExportable }
         let n = Self.parts(record)

@@ -1,0 +1,114 @@
+import FlowTapInspect
+import FlowTapMeter
+
+/// The application fields of records on their way through the export thread's joins, each
+/// kept once, in a slot whose handle the record carries in `detailSerial` (the export thread's
+/// own numbering, as records of several rings meet there). The fields are 880 bytes: a
+/// dictionary of them copied them at every insert, lookup and removal, and with the copies on
+/// the way to the collectors they were the largest part of what naming cost `read` (callgrind).
+/// Here they are copied once off the ring and read in place until their record has gone.
+///
+/// One thread uses it (the export thread, or `read`'s one thread). Its state is behind one
+/// pointer, so that a call costs no exclusivity check per field, as a class's stored variables
+/// would. Invariants: `slots` holds `capacity` initialised values; `free` holds `freeCount`
+/// handles; a handle h in 1...capacity is either among them or held by exactly one record
+/// (`held[h - 1]`), and slot h - 1 then holds that record's fields.
+public final class DetailStore: @unchecked Sendable {
+    struct State {
+        var slots: UnsafeMutablePointer<ApplicationDetail>
+        var held: UnsafeMutablePointer<Bool>
+        var free: UnsafeMutablePointer<UInt32>
+        var capacity: Int
+        var freeCount: Int
+    }
+
+    private let state: UnsafeMutablePointer<State>
+
+    public init(capacity: Int = 1024) {
+        state = .allocate(capacity: 1)
+        state.initialize(to: Self.make(max(1, capacity)))
+    }
+
+    deinit {
+        Self.release(state.pointee)
+        state.deallocate()
+    }
+
+    /// Storage for `capacity` slots, every handle free (the lowest given first).
+    private static func make(_ capacity: Int) -> State {
+        let s = State(
+            slots: .allocate(capacity: capacity), held: .allocate(capacity: capacity),
+            free: .allocate(capacity: capacity), capacity: capacity, freeCount: capacity)
+        s.slots.initialize(repeating: ApplicationDetail(.none), count: capacity)
+        s.held.initialize(repeating: false, count: capacity)
+        for i in 0 ..< capacity { s.free[i] = UInt32(capacity - i) }
+        return s
+    }
+
+    private static func release(_ s: State) {
+        s.slots.deinitialize(count: s.capacity)
+        s.slots.deallocate()
+        s.held.deallocate()
+        s.free.deallocate()
+    }
+
+    /// Handles held: records with fields in the joins.
+    public var count: Int { state.pointee.capacity - state.pointee.freeCount }
+
+    /// A free handle; the store doubles when none is left (records wait in the joins for at
+    /// most their timeouts, so the count follows the flows that end in that time).
+    private func allocate() -> UInt32 {
+        if state.pointee.freeCount == 0 {
+            let old = state.pointee
+            var grown = Self.make(old.capacity * 2)
+            grown.slots.update(from: old.slots, count: old.capacity)
+            grown.held.update(from: old.held, count: old.capacity)
+            // The old handles are all held: the new ones are those above them.
+            grown.freeCount = old.capacity
+            for i in 0 ..< old.capacity { grown.free[i] = UInt32(grown.capacity - i) }
+            Self.release(old)
+            state.pointee = grown
+        }
+        state.pointee.freeCount -= 1
+        let handle = state.pointee.free[state.pointee.freeCount]
+        state.pointee.held[Int(handle - 1)] = true
+        return handle
+    }
+
+    /// The fields of the record that names `serial` on `ring`, moved here: their handle, or 0
+    /// when they are not on the ring (it was full when the record left).
+    public func take(from ring: DetailRing, serial: UInt32) -> UInt32 {
+        let handle = allocate()
+        if ring.take(serial: serial, into: state.pointee.slots + Int(handle - 1)) { return handle }
+        release(handle)
+        return 0
+    }
+
+    /// `detail` kept here: its handle.
+    public func keep(_ detail: borrowing ApplicationDetail?) -> UInt32 {
+        guard let detail = copy detail else { return 0 }
+        let handle = allocate()
+        (state.pointee.slots + Int(handle - 1)).pointee = detail
+        return handle
+    }
+
+    /// Where the fields of `handle` are, until it is released; nil for 0 or a handle this store
+    /// did not give (a predecessor's).
+    public func slot(_ handle: UInt32) -> UnsafeMutablePointer<ApplicationDetail>? {
+        let s = state.pointee
+        guard handle != 0, Int(handle) <= s.capacity, s.held[Int(handle - 1)] else { return nil }
+        return s.slots + Int(handle - 1)
+    }
+
+    /// The fields of `handle` by value (a record leaving for a successor, the tests).
+    public func value(_ handle: UInt32) -> ApplicationDetail? { slot(handle)?.pointee }
+
+    /// Gives the slot of `handle` back (its value stays until the slot is taken again).
+    public func release(_ handle: UInt32) {
+        let s = state.pointee
+        guard handle != 0, Int(handle) <= s.capacity, s.held[Int(handle - 1)] else { return }
+        s.held[Int(handle - 1)] = false
+        s.free[s.freeCount] = handle
+        state.pointee.freeCount += 1
+    }
+}
