@@ -15,6 +15,32 @@ final class PacketMeterTests: XCTestCase {
             sampling: sampling, vnetHeader: vnet, ownExport: own)
     }
 
+    /// The bare ACKs the inspection skips without decoding: no data, no SYN, FIN or RST, read
+    /// from the headers; anything else, or what the headers do not settle, is decoded.
+    func testBareACKsAreToldByTheirHeaders() {
+        func bare(_ f: FrameBuilder, cut: Int = 0) -> Bool {
+            let ip = Array(f.bytes.dropFirst(14).dropLast(cut))
+            return ip.withUnsafeBytes { PacketMeter.isBareACK($0.baseAddress!, octets: $0.count) }
+        }
+        XCTAssertTrue(bare(.tcpv4(flags: TCPFlags.ack, payload: 0)))
+        XCTAssertFalse(bare(.tcpv4(flags: TCPFlags.ack, payload: 1)), "data")
+        for flag in [TCPFlags.syn, TCPFlags.fin, TCPFlags.rst] {
+            XCTAssertFalse(bare(.tcpv4(flags: flag | TCPFlags.ack, payload: 0)), "flags \(flag)")
+        }
+        XCTAssertFalse(bare(.tcpv4(flags: TCPFlags.ack, payload: 0), cut: 1), "shorter than its headers")
+        var v6 = FrameBuilder()
+        v6.ethernet(type: 0x86DD)
+        v6.ipv6(next: 6, payload: 20)
+        v6.tcp(sport: 1, dport: 2, flags: TCPFlags.ack)
+        XCTAssertTrue(bare(v6))
+        var options = FrameBuilder()
+        options.ethernet(type: 0x86DD)
+        options.ipv6(next: 0, payload: 28)
+        options.zeros(8)
+        options.tcp(sport: 1, dport: 2, flags: TCPFlags.ack)
+        XCTAssertFalse(bare(options), "an extension header: the decoder reads it")
+    }
+
     func feed(_ meter: inout PacketMeter, _ frame: [UInt8], now: UInt64 = 1) {
         frame.withUnsafeBytes { meter.meter($0.baseAddress!, length: $0.count, now: now) }
     }
