@@ -24,6 +24,10 @@ public final class ExportThread: @unchecked Sendable {
     /// by flow key, until their biflow record goes out with both directions' fields merged.
     /// Bounded by the assembler's waiting records: each entry leaves with its record.
     private var biflowDetails: [FlowKey: UInt32] = [:]
+    /// The record being added to the biflow assembler and its fields' handle, while `add` runs:
+    /// it may first send an earlier record of the same key alone, which takes the fields kept
+    /// under the key, or pair the new one at once, which takes these.
+    private var arriving: (key: FlowKey, handle: UInt32)?
     /// Collectors of uniflow records, and (with `--biflow`) of the assembled biflow records.
     let exporters: [any FlowExporter]
     let biflowExporters: [any FlowExporter]
@@ -78,16 +82,11 @@ public final class ExportThread: @unchecked Sendable {
             // wall clock (records carry their own wall-clock times).
             let now = MonotonicClock.nowMs()
             beat.store(now, ordering: .releasing)
-            let nowNs = now &* 1_000_000
             if !carried.latency.isEmpty || !carried.biflow.isEmpty {
                 // Those that waited for their reverse wait again, here; a biflow record with no
                 // --biflow here any more has no collector left to go to.
                 if let biflow {
-                    for h in carried.biflow {
-                        let handle = details.keep(h.detail)
-                        if handle != 0 { biflowDetails[h.record.key] = handle }
-                        biflow.add(h.record, now: nowNs) { self.toBiflow($0, now: now) }
-                    }
+                    for h in carried.biflow { toAssembler(biflow, h.record, details.keep(h.detail), now: now) }
                 }
                 for h in carried.latency { deliver(h.record, detail: h.detail, nowMs: now) }
                 carried = ([], [])
@@ -118,11 +117,7 @@ public final class ExportThread: @unchecked Sendable {
                     }
                     let rest = held.keep(latency: latencyHeld, biflow: biflowHeld)
                     if let biflow {
-                        for h in rest.biflow {
-                            let handle = details.keep(h.detail)
-                            if handle != 0 { biflowDetails[h.record.key] = handle }
-                            biflow.add(h.record, now: nowNs) { self.toBiflow($0, now: now) }
-                        }
+                        for h in rest.biflow { toAssembler(biflow, h.record, details.keep(h.detail), now: now) }
                     }
                 }
                 finish(nowMs: now)
@@ -212,9 +207,9 @@ public final class ExportThread: @unchecked Sendable {
     /// A biflow record (forward the initiator), with its directions' fields.
     private func toBiflow(_ r: FlowRecord, now: UInt64) {
         var detail: ApplicationDetail?
-        if !biflowDetails.isEmpty {
-            let forward = biflowDetails.removeValue(forKey: r.key) ?? 0
-            let reverse = biflowDetails.removeValue(forKey: r.key.reverseKey) ?? 0
+        if !biflowDetails.isEmpty || arriving != nil {
+            let forward = fieldsWaiting(r.key)
+            let reverse = fieldsWaiting(r.key.reverseKey)
             detail = details.value(forward).map { $0.merging(details.value(reverse)) } ?? details.value(reverse)
             details.release(forward)
             details.release(reverse)
@@ -236,10 +231,30 @@ public final class ExportThread: @unchecked Sendable {
             details.release(handle)
             return
         }
+        toAssembler(biflow, record, details.slot(handle) != nil ? handle : 0, now: now)
+    }
+
+    /// `record` into the biflow assembler, its fields under `handle` (0: none) until its biflow
+    /// record goes out.
+    private func toAssembler(_ biflow: BiflowAssembler, _ record: FlowRecord, _ handle: UInt32, now: UInt64) {
         var r = record
         r.detailSerial = 0
-        if details.slot(handle) != nil { biflowDetails[record.key] = handle }
+        arriving = handle != 0 ? (record.key, handle) : nil
         biflow.add(r, now: now &* 1_000_000) { self.toBiflow($0, now: now) }
+        // Not paired at once: it waits, its fields under its key.
+        if let waiting = arriving {
+            if let older = biflowDetails.updateValue(waiting.handle, forKey: waiting.key) { details.release(older) }
+            arriving = nil
+        }
+    }
+
+    /// The handle of the fields of the record of `key` that goes out now (0: none): a waiting
+    /// record's, else the arriving one's.
+    private func fieldsWaiting(_ key: FlowKey) -> UInt32 {
+        if let handle = biflowDetails.removeValue(forKey: key) { return handle }
+        guard let a = arriving, a.key == key else { return 0 }
+        arriving = nil
+        return a.handle
     }
 
     /// After `run` returned: the final statistics of each collector.

@@ -1,8 +1,10 @@
 import XCTest
 
+@testable import FlowTapBase
 @testable import FlowTapDecode
 @testable import FlowTapEncode
 @testable import FlowTapExport
+@testable import FlowTapInspect
 @testable import FlowTapMeter
 
 final class BiflowTests: XCTestCase {
@@ -119,5 +121,32 @@ final class BiflowTests: XCTestCase {
             bytes.firstRange(of: [0, 0, 0, 0, 0, 0, 0x01, 0x02] as [UInt8]), "the reverse packet count in the record")
         XCTAssertNotEqual(
             layout.templateID(avoiding: []), RecordLayout.layouts(for: [.l3, .l4])[0]!.templateID(avoiding: []))
+    }
+
+    /// Each record's fields go with it through the pairing: a second record of a key that
+    /// sends the first out alone does not take the first's fields, nor leave them behind.
+    func testFieldsFollowTheirOwnRecordsThroughThePairing() throws {
+        var got: [(FlowRecord, ApplicationDetail?)] = []
+        let thread = ExportThread(
+            rings: [], exporters: [], biflowExporters: [RecordCollector { got.append(($0, $1)) }],
+            biflow: BiflowAssembler(holdSeconds: 30, memorySeconds: 60), command: try ThreadCommand())
+        func dns(_ name: String, _ rcode: UInt8?) -> ApplicationDetail {
+            var d = DNSFacts()
+            d.queryName = BoundedText(name)
+            d.responseCode = rcode
+            return ApplicationDetail(.dns, .dns(d))
+        }
+        let key = FrameBuilder.tcpv4(sport: 40000, dport: 53).decode().key
+        thread.deliver(record(key, packets: 1, first: 1_000), detail: dns("first.test", nil), nowMs: 1)
+        thread.deliver(record(key, packets: 1, first: 2_000), detail: dns("second.test", nil), nowMs: 2)
+        thread.deliver(
+            record(key.reverseKey, packets: 1, first: 2_500, direction: 1), detail: dns("second.test", 3), nowMs: 3)
+        thread.finish(nowMs: 4)
+        let fields = got.map { r -> String in
+            guard case let .dns(d)? = r.1?.facts else { return "none" }
+            return "\(d.queryName.string) \(d.responseCode.map(String.init) ?? "-")"
+        }
+        XCTAssertEqual(fields, ["first.test -", "second.test 3"], "the first alone with its own, the second paired")
+        XCTAssertEqual(thread.details.count, 0, "every handle given back")
     }
 }
