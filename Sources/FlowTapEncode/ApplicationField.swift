@@ -101,11 +101,7 @@ public enum ApplicationField: Sendable, Equatable, CaseIterable {
         }
     }
 
-    /// A record's fields, bound once for all of them (`ApplicationDetail.withFields`): its
-    /// texts where they lie, and its numbers.
-    typealias Bound = ApplicationDetail.Fields
-
-    /// Where a text field is in `Bound.texts` (its facts' order); nil for a number.
+    /// Where a text field is among its facts' texts (`ApplicationDetail.text`); nil for a number.
     var textSlot: Int? {
         switch self {
         case .tlsServerName, .httpMethod, .dnsQueryName: 0
@@ -117,25 +113,29 @@ public enum ApplicationField: Sendable, Equatable, CaseIterable {
         }
     }
 
-    /// Appends this field of a record labelled `application` with `facts`: a number in its
-    /// length; a text field with its length prefix (IPFIX: one byte, or 255 and two) or, in v9,
-    /// padded to `fixedLength`.
-    func write(application: UInt8, _ facts: Bound, variable: Bool, into m: inout MessageWriter) {
+    /// Appends this field of a record labelled `application` with the fields at `detail` (nil:
+    /// none, so empty texts and zeros): a number in its length; a text field with its length
+    /// prefix (IPFIX: one byte, or 255 and two) or, in v9, padded to `fixedLength`. The fields
+    /// are read where they lie.
+    func write(
+        application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?, variable: Bool, into m: inout MessageWriter
+    ) {
         switch self {
         case .applicationId:
             m.append8(ApplicationID.classificationEngine)
             m.append16(UInt16(application))
         case .tlsVersion:
-            m.append16(facts.tlsVersion)
+            m.append16(detail?.pointee.tlsVersion ?? 0)
         case .httpStatusCode:
-            m.append16(facts.httpStatus)
+            m.append16(detail?.pointee.httpStatus ?? 0)
         case .dnsQueryType:
             // ntop's element is one octet: types above 255 (CAA, URI) go as 0.
-            m.append8(facts.dnsQueryType <= 255 ? UInt8(facts.dnsQueryType) : 0)
+            let type = detail?.pointee.dnsQueryType ?? 0
+            m.append8(type <= 255 ? UInt8(type) : 0)
         case .dnsResponseCode:
-            m.append8(facts.dnsResponseCode)
+            m.append8(detail?.pointee.dnsResponseCode ?? 0)
         default:
-            let value = text(facts)
+            let value = text(detail)
             let count = variable ? value.count : min(value.count, fixedLength)
             if variable {
                 if count < 255 {
@@ -151,15 +151,15 @@ public enum ApplicationField: Sendable, Equatable, CaseIterable {
     }
 
     /// A text field's bytes (none for a number).
-    func text(_ facts: Bound) -> UnsafeRawBufferPointer {
+    func text(_ detail: UnsafePointer<ApplicationDetail>?) -> UnsafeRawBufferPointer {
         guard let slot = textSlot else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return facts.texts[slot]
+        return ApplicationDetail.text(detail, slot)
     }
 
     /// Bytes this field takes in a record (with its IPFIX length prefix when `variable`).
-    func encodedLength(_ facts: Bound, variable: Bool) -> Int {
+    func encodedLength(_ detail: UnsafePointer<ApplicationDetail>?, variable: Bool) -> Int {
         guard isText && variable else { return fixedLength }
-        let n = text(facts).count
+        let n = text(detail).count
         return n + (n < 255 ? 1 : 3)
     }
 }

@@ -47,9 +47,9 @@ struct ApplicationTemplate: Sendable, Equatable {
     }
 
     /// Bytes the application fields take in a record (the flow's take `layout.recordLength`).
-    func fieldsLength(_ facts: ApplicationField.Bound) -> Int {
+    func fieldsLength(_ detail: UnsafePointer<ApplicationDetail>?) -> Int {
         var n = 0
-        for field in fields { n += field.encodedLength(facts, variable: variable) }
+        for field in fields { n += field.encodedLength(detail, variable: variable) }
         return n
     }
 
@@ -59,7 +59,7 @@ struct ApplicationTemplate: Sendable, Equatable {
     }
 
     /// The application fields of a record labelled `application`, after its flow's.
-    func writeFields(application: UInt8, _ facts: ApplicationField.Bound, into m: inout MessageWriter) {
-        for field in fields { field.write(application: application, facts, variable: variable, into: &m) }
+    func writeFields(application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?, into m: inout MessageWriter) {
+        for field in fields { field.write(application: application, detail, variable: variable, into: &m) }
     }
 }

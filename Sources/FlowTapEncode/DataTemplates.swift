@@ -123,23 +123,13 @@ struct DataTemplates {
     }
 
     /// A labelled flow's record in its application template, announced first (in a template
-    /// set before the record's data set) if this stream has not had it yet.
+    /// set before the record's data set) if this stream has not had it yet. The fields are read
+    /// where they lie.
     private mutating func appendLabelled(
         _ record: borrowing FlowRecord, _ detail: UnsafePointer<ApplicationDetail>?, _ t: ApplicationTemplate,
-        _ index: Int,
-        to message: inout MessageWriter, context: EncodingContext
+        _ index: Int, to message: inout MessageWriter, context: EncodingContext
     ) -> AppendResult {
-        // Bound once; the record copied (216 bytes) so that the closure may hold it.
-        let r = copy record
-        return detail?.pointee.withFields { appendLabelled(r, $0, t, index, to: &message, context: context) }
-            ?? appendLabelled(r, ApplicationField.Bound(), t, index, to: &message, context: context)
-    }
-
-    private mutating func appendLabelled(
-        _ record: FlowRecord, _ facts: ApplicationField.Bound, _ t: ApplicationTemplate, _ index: Int,
-        to message: inout MessageWriter, context: EncodingContext
-    ) -> AppendResult {
-        let length = t.layout.recordLength + t.fieldsLength(facts)
+        let length = t.layout.recordLength + t.fieldsLength(detail)
         let announce = !announced[index]
         if announce {
             // At most: the open set's padding (3), the template set (its header and the
@@ -155,7 +145,7 @@ struct DataTemplates {
         }
         sets.open(t.id, &message)
         message.append(record, as: t.layout, context: context)
-        t.writeFields(application: record.application, facts, into: &message)
+        t.writeFields(application: record.application, detail, into: &message)
         recordsInMessage += 1
         return .appended
     }

@@ -3,7 +3,7 @@ import FlowTapMeter
 
 /// The application fields of records on their way through the export thread's joins, each
 /// kept once, in a slot whose handle the record carries in `detailSerial` (the export thread's
-/// own numbering, as records of several rings meet there). The fields are 880 bytes: a
+/// own numbering, as records of several rings meet there). The fields are 816 bytes: a
 /// dictionary of them copied them at every insert, lookup and removal, and with the copies on
 /// the way to the collectors they were the largest part of what naming cost `read` (callgrind).
 /// Here they are copied once off the ring and read in place until their record has gone.

@@ -221,7 +221,7 @@ public final class ExportThread: @unchecked Sendable {
 
     private func joined(_ record: FlowRecord, now: UInt64) {
         let handle = record.detailSerial
-        // The fields read where they are kept: they are 880 bytes.
+        // The fields read where they are kept: they are 816 bytes.
         if let slot = details.slot(handle) {
             for exporter in exporters { exporter.export(record, detail: slot, now: now) }
         } else {

@@ -1,7 +1,21 @@
 /// The fields a flow's first bytes gave, for its records: a flow is one application, so one of
 /// the parsers' facts. A plain value of fixed size (no reference inside), so that it can live in
 /// the shared memory a handover keeps and cross a ring between threads by copy.
-public struct ApplicationDetail: Sendable, Equatable, BitwiseCopyable {
+///
+/// Packed: the numbers first, then the texts one after another in `text`, in the facts' order
+/// (`Fields`), each with its length. The parsers' facts keep each text in a buffer of its own
+/// bound (a server name 255 bytes, ALPN 32, ...); here a record's texts take what they use, so
+/// that `copy(_:to:)` moves only those bytes: the label slots, the ring to the export thread and
+/// its store copy a server name's few dozen bytes, not the 880 bytes the facts' buffers took
+/// (callgrind and perf on `read` of a capture rich in named flows: the copies of those buffers,
+/// mostly out of the caches, were the largest part of what naming cost). The bounds are the
+/// facts' own, so nothing is cut that was not cut before.
+///
+/// Invariants: `lengths[i]` is 0 for a slot the kind does not have and at most the slot's
+/// bound (`bounds`); `text` holds the slots' bytes from its start, without gaps. Bytes of
+/// `text` past the last slot's end mean nothing (a copy leaves them as they were): `==` and
+/// every reader stop at the end.
+public struct ApplicationDetail: Sendable, BitwiseCopyable {
     public enum Facts: Sendable, Equatable, BitwiseCopyable {
         case none
         case tls(ClientHelloFacts)
@@ -10,11 +24,210 @@ public struct ApplicationDetail: Sendable, Equatable, BitwiseCopyable {
     }
 
     public var application: ApplicationID
-    public var facts: Facts
+    /// Which facts: 0 none, 1 TLS, 2 HTTP, 3 DNS (`factsKind`).
+    @usableFromInline var kind: UInt8 = 0
+    /// Bit i: text slot i was cut at its bound.
+    @usableFromInline var cut: UInt8 = 0
+    /// DNS: a response's code is known (`DNSFacts.responseCode` non-nil), and the code.
+    @usableFromInline var hasCode = false
+    @usableFromInline var code: UInt8 = 0
+    /// TLS: the version offered; HTTP: the status; DNS: the query type.
+    @usableFromInline var number: UInt16 = 0
+    /// DNS: the message ID.
+    @usableFromInline var dnsID: UInt16 = 0
+    /// TLS over QUIC: the QUIC version.
+    @usableFromInline var quicVersion: UInt32 = 0
+    @usableFromInline var lengths = InlineArray<5, UInt16>(repeating: 0)
+    /// The texts, packed; the last stored property, so that a copy may stop where they do.
+    @usableFromInline var text = InlineArray<789, UInt8>(repeating: 0)
+
+    /// Each kind's text slots and their bounds, in order (TLS: server name, ALPN, JA4; HTTP:
+    /// method, host, target, version, user agent; DNS: the question): the facts' own bounds,
+    /// whose sum for HTTP is `text`'s size.
+    static func bounds(_ kind: UInt8) -> [Int] {
+        switch kind {
+        case 1: [255, 32, 36]
+        case 2: [16, 255, 255, 8, 255]
+        case 3: [255]
+        default: []
+        }
+    }
 
     public init(_ application: ApplicationID, _ facts: Facts = .none) {
         self.application = application
         self.facts = facts
+    }
+
+    /// The texts' room.
+    @usableFromInline static let textCapacity = 789
+
+    /// Where the texts start in the value, and so the bytes of the value before them: `text` is
+    /// the last stored property and a byte array, so the value's size ends with it (a constant
+    /// the compiler folds; ApplicationDetailTests checks it against the property's offset).
+    @inlinable static var textOffset: Int { MemoryLayout<ApplicationDetail>.size - textCapacity }
+
+    /// The shape of the value, for the shared state's layout number: its stride, each stored
+    /// property's offset, and the texts' room.
+    public static var layout: [Int] {
+        let fields: [PartialKeyPath<ApplicationDetail>] = [
+            \.application, \.kind, \.cut, \.hasCode, \.code, \.number, \.dnsID, \.quicVersion, \.lengths, \.text
+        ]
+        return [MemoryLayout<Self>.stride] + fields.map { MemoryLayout<Self>.offset(of: $0) ?? -1 } + [textCapacity]
+    }
+
+    /// The bytes of the value that mean something: the numbers and the texts in use.
+    @inlinable public var usedBytes: Int {
+        var n = Self.textOffset
+        for i in 0 ..< 5 { n += Int(lengths[i]) }
+        return n
+    }
+
+    /// `source`'s value at `target`, its `usedBytes` copied (the rest of `target` keeps what it
+    /// held, which means nothing).
+    @inlinable public static func copy(_ source: UnsafePointer<Self>, to target: UnsafeMutablePointer<Self>) {
+        UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: source.pointee.usedBytes)
+    }
+
+    /// Which of the parsers' facts these are: 0 none, 1 TLS, 2 HTTP, 3 DNS.
+    @inlinable public var factsKind: Int { Int(kind) }
+
+    /// The parsers' facts, unpacked (the operator's view, the tests) and packed.
+    public var facts: Facts {
+        get {
+            switch kind {
+            case 1:
+                var t = ClientHelloFacts()
+                unpack(0, into: &t.serverName)
+                unpack(1, into: &t.alpn)
+                unpack(2, into: &t.ja4)
+                t.version = number
+                t.quicVersion = quicVersion
+                return .tls(t)
+            case 2:
+                var h = HTTPFacts()
+                unpack(0, into: &h.method)
+                unpack(1, into: &h.host)
+                unpack(2, into: &h.target)
+                unpack(3, into: &h.version)
+                unpack(4, into: &h.userAgent)
+                h.status = number
+                return .http(h)
+            case 3:
+                var d = DNSFacts()
+                unpack(0, into: &d.queryName)
+                d.queryType = number
+                d.responseCode = hasCode ? code : nil
+                d.id = dnsID
+                return .dns(d)
+            default:
+                return .none
+            }
+        }
+        set {
+            switch newValue {
+            case .none: clearFacts(0)
+            case let .tls(t): set(tls: t)
+            case let .http(h): set(http: h)
+            case let .dns(d): set(dns: d)
+            }
+        }
+    }
+
+    private mutating func clearFacts(_ k: UInt8) {
+        kind = k
+        cut = 0
+        hasCode = false
+        code = 0
+        number = 0
+        dnsID = 0
+        quicVersion = 0
+        lengths = .init(repeating: 0)
+    }
+
+    /// `application` without fields, in place.
+    public mutating func set(_ application: ApplicationID) {
+        self.application = application
+        clearFacts(0)
+    }
+
+    /// `application` with TLS's facts, packed in place (the enum would copy them whole).
+    public mutating func set(_ application: ApplicationID, tls t: borrowing ClientHelloFacts) {
+        self.application = application
+        set(tls: t)
+    }
+
+    public mutating func set(_ application: ApplicationID, http h: borrowing HTTPFacts) {
+        self.application = application
+        set(http: h)
+    }
+
+    public mutating func set(_ application: ApplicationID, dns d: borrowing DNSFacts) {
+        self.application = application
+        set(dns: d)
+    }
+
+    /// HTTP with only a response's status.
+    public mutating func set(_ application: ApplicationID, status: UInt16) {
+        self.application = application
+        clearFacts(2)
+        number = status
+    }
+
+    /// TLS's facts, packed in place.
+    private mutating func set(tls t: borrowing ClientHelloFacts) {
+        clearFacts(1)
+        var at = 0
+        pack(0, t.serverName, &at)
+        pack(1, t.alpn, &at)
+        pack(2, t.ja4, &at)
+        number = t.version
+        quicVersion = t.quicVersion
+    }
+
+    private mutating func set(http h: borrowing HTTPFacts) {
+        clearFacts(2)
+        var at = 0
+        pack(0, h.method, &at)
+        pack(1, h.host, &at)
+        pack(2, h.target, &at)
+        pack(3, h.version, &at)
+        pack(4, h.userAgent, &at)
+        number = h.status
+    }
+
+    private mutating func set(dns d: borrowing DNSFacts) {
+        clearFacts(3)
+        var at = 0
+        pack(0, d.queryName, &at)
+        number = d.queryType
+        hasCode = d.responseCode != nil
+        code = d.responseCode ?? 0
+        dnsID = d.id
+    }
+
+    private mutating func pack<let n: Int>(_ slot: Int, _ t: borrowing BoundedText<n>, _ at: inout Int) {
+        let start = at
+        t.withBytes { bytes in
+            var span = text.mutableSpan
+            span.withUnsafeMutableBytes { room in
+                guard let to = room.baseAddress, let from = bytes.baseAddress else { return }
+                (to + start).copyMemory(from: from, byteCount: bytes.count)
+            }
+            lengths[slot] = UInt16(bytes.count)
+            at += bytes.count
+        }
+        if t.truncated { cut |= UInt8(1 << slot) }
+    }
+
+    private func unpack<let n: Int>(_ slot: Int, into t: inout BoundedText<n>) {
+        var start = 0
+        for i in 0 ..< slot { start += Int(lengths[i]) }
+        let count = Int(lengths[slot])
+        let truncated = cut & UInt8(1 << slot) != 0
+        text.span.withUnsafeBytes { room in
+            guard let base = room.baseAddress else { return }
+            t.set(base + start, length: count, truncated: truncated)
+        }
     }
 
     /// A biflow record's fields: the initiator's (`self`), with what only the responder's
@@ -22,109 +235,65 @@ public struct ApplicationDetail: Sendable, Equatable, BitwiseCopyable {
     /// the initiator's direction named nothing.
     public func merging(_ reverse: ApplicationDetail?) -> ApplicationDetail {
         guard let reverse else { return self }
+        if kind == 0 { return reverse }
         var merged = self
-        switch (facts, reverse.facts) {
-        case (.none, _):
-            return reverse
-        case (.http(var h), .http(let r)):
-            if h.status == 0 { h.status = r.status }
-            merged.facts = .http(h)
-        case (.dns(var q), .dns(let r)):
-            if q.responseCode == nil { q.responseCode = r.responseCode }
-            merged.facts = .dns(q)
-        default:
-            break
+        if kind == 2 && reverse.kind == 2 && number == 0 { merged.number = reverse.number }
+        if kind == 3 && reverse.kind == 3 && !hasCode {
+            merged.hasCode = reverse.hasCode
+            merged.code = reverse.code
         }
         return merged
     }
 
-    /// Which of the parsers' facts these are: 0 none, 1 TLS, 2 HTTP, 3 DNS (read without a copy
-    /// of the facts).
-    @inlinable public var factsKind: Int {
-        switch facts {
-        case .none: 0
-        case .tls: 1
-        case .http: 2
-        case .dns: 3
-        }
+    /// Text slot `slot` of the value at `detail` (the facts' order: TLS server name, ALPN, JA4;
+    /// HTTP method, host, target, version, user agent; DNS the question), where it lies: read
+    /// in place, valid while the value is. Empty for a slot the kind has not, or without a
+    /// value. Inlinable, so that the encoder reads it without a call.
+    @inlinable public static func text(_ detail: UnsafePointer<Self>?, _ slot: Int) -> UnsafeRawBufferPointer {
+        guard let detail, slot >= 0, slot < 5 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        var at = 0
+        for i in 0 ..< slot { at += Int(detail.pointee.lengths[i]) }
+        return UnsafeRawBufferPointer(
+            start: UnsafeRawPointer(detail) + textOffset + at, count: Int(detail.pointee.lengths[slot]))
     }
 
-    /// The fields as an encoder reads them: the texts where they lie, in the facts' order
-    /// (TLS: server name, ALPN, JA4; HTTP: method, host, target, version, user agent; DNS: the
-    /// question), and the numbers.
-    public struct Fields {
-        public var texts = InlineArray<5, UnsafeRawBufferPointer>(
-            repeating: UnsafeRawBufferPointer(start: nil, count: 0))
-        public var tlsVersion: UInt16 = 0
-        public var httpStatus: UInt16 = 0
-        public var dnsQueryType: UInt16 = 0
-        public var dnsResponseCode: UInt8 = 0
+    /// The numbers, 0 for a kind that has not the field.
+    @inlinable public var tlsVersion: UInt16 { kind == 1 ? number : 0 }
+    @inlinable public var httpStatus: UInt16 { kind == 2 ? number : 0 }
+    @inlinable public var dnsQueryType: UInt16 { kind == 3 ? number : 0 }
+    @inlinable public var dnsResponseCode: UInt8 { kind == 3 ? code : 0 }
 
-        @inlinable public init() {}
-    }
-
-    /// `body` with the fields, valid for its time. The facts are copied once, by the switch
-    /// (an optional's `?.facts` in a caller copied them twice more: callgrind). Inlinable, so
-    /// that the encoder gets it specialised (generic, it looked up metadata at every call).
-    @inlinable public func withFields<R>(_ body: (Fields) -> R) -> R {
-        var f = Fields()
-        switch facts {
-        case let .tls(t):
-            f.tlsVersion = t.version
-            return t.serverName.withBytes { name in
-                t.alpn.withBytes { alpn in
-                    t.ja4.withBytes { ja4 in
-                        f.texts[0] = name
-                        f.texts[1] = alpn
-                        f.texts[2] = ja4
-                        return body(f)
-                    }
-                }
-            }
-        case let .http(h):
-            f.httpStatus = h.status
-            return h.method.withBytes { method in
-                h.host.withBytes { host in
-                    h.target.withBytes { target in
-                        h.version.withBytes { version in
-                            h.userAgent.withBytes { agent in
-                                f.texts[0] = method
-                                f.texts[1] = host
-                                f.texts[2] = target
-                                f.texts[3] = version
-                                f.texts[4] = agent
-                                return body(f)
-                            }
-                        }
-                    }
-                }
-            }
-        case let .dns(d):
-            f.dnsQueryType = d.queryType
-            f.dnsResponseCode = d.responseCode ?? 0
-            return d.queryName.withBytes { name in
-                f.texts[0] = name
-                return body(f)
-            }
-        case .none:
-            return body(f)
-        }
+    /// The texts, in order (the tests and `==`).
+    public var texts: [[UInt8]] {
+        withUnsafePointer(to: self) { p in (0 ..< 5).map { Array(Self.text(p, $0)) } }
     }
 
     /// The name that says most of the flow: the server name, the HTTP host, the DNS question.
     public var name: String {
-        switch facts {
-        case .none: ""
-        case let .tls(t): t.serverName.string
-        case let .http(h): h.host.string
-        case let .dns(d): d.queryName.string
+        let slot: Int
+        switch kind {
+        case 1, 3: slot = 0
+        case 2: slot = 1
+        default: return ""
         }
+        return withUnsafePointer(to: self) { String(decoding: Self.text($0, slot), as: UTF8.self) }
+    }
+}
+
+extension ApplicationDetail: Equatable {
+    /// Equal in what they mean: the numbers and the texts in use (not the bytes past them).
+    public static func == (a: Self, b: Self) -> Bool {
+        guard a.application == b.application, a.kind == b.kind, a.cut == b.cut, a.hasCode == b.hasCode,
+            a.code == b.code, a.number == b.number, a.dnsID == b.dnsID, a.quicVersion == b.quicVersion
+        else { return false }
+        for i in 0 ..< 5 where a.lengths[i] != b.lengths[i] { return false }
+        return a.texts == b.texts
     }
 }
 
 extension Optional where Wrapped == ApplicationDetail {
     /// The fields' address for `body`, nil without fields: the export path passes them by
-    /// address, as they are 880 bytes and an optional's value was copied at each step.
+    /// address.
     @inlinable public func withPointer<R>(_ body: (UnsafePointer<ApplicationDetail>?) -> R) -> R {
         guard let detail = self else { return body(nil) }
         return withUnsafePointer(to: detail) { body($0) }

@@ -38,6 +38,12 @@ public struct BoundedText<let capacity: Int>: Sendable, Equatable, BitwiseCopyab
         truncated = length > capacity
     }
 
+    /// The same, with `truncated` as given (a text kept elsewhere, put back).
+    public mutating func set(_ start: UnsafeRawPointer, length: Int, truncated cut: Bool) {
+        set(start, length: length)
+        truncated = cut || length > capacity
+    }
+
     /// The text's bytes, in place.
     @inlinable public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         bytes.span.withUnsafeBytes { body(UnsafeRawBufferPointer(start: $0.baseAddress, count: count)) }

@@ -22,26 +22,46 @@ public enum DNSMessage {
         return parse(p, length: message.count)
     }
 
-    /// The first message of a TCP stream, after its length.
+    /// The first message of a TCP stream, after its length. The header and the question lead
+    /// the message, so they are read from what has come, whole or not: a long response (DNSSEC,
+    /// a zone transfer) is named from its first segment, where waiting for all of it gave it up
+    /// at the reassembly buffer's size, and a stream that is not DNS is told by its header. Only
+    /// a question that runs past what has come waits for more.
     public static func parseStream(_ stream: UnsafeRawBufferPointer) -> Outcome {
         guard let p = stream.baseAddress, stream.count >= 2 else { return .incomplete(bytes: 2) }
         let length = Int(p.be16(0))
         guard length >= 12 else { return .malformed(.badDNSMessage) }
-        guard stream.count >= 2 + length else { return .incomplete(bytes: 2 + length) }
-        return parse(p + 2, length: length)
+        let have = min(length, stream.count - 2)
+        guard have >= 12 else { return .incomplete(bytes: 2 + 12) }
+        var ranOut = false
+        let outcome = parse(p + 2, length: have, ranOut: &ranOut)
+        // At least one more byte; a question never needs more than its first few hundred.
+        return ranOut && have < length ? .incomplete(bytes: stream.count + 1) : outcome
     }
 
     static func parse(_ p: UnsafeRawPointer, length: Int) -> Outcome {
-        guard length >= 12 else { return .malformed(.badDNSMessage) }
+        var ranOut = false
+        return parse(p, length: length, ranOut: &ranOut)
+    }
+
+    /// `ranOut`: the message was malformed only for ending early, as a stream's first bytes may.
+    static func parse(_ p: UnsafeRawPointer, length: Int, ranOut: inout Bool) -> Outcome {
+        guard length >= 12 else {
+            ranOut = true
+            return .malformed(.badDNSMessage)
+        }
         var facts = DNSFacts()
         facts.id = p.be16(0)
         let flags = p.be16(2)
         let isResponse = flags & 0x8000 != 0
         guard (flags >> 11) & 0xF == 0, p.be16(4) >= 1 else { return .malformed(.badDNSMessage) } // QUERY, a question
         var at = 12
-        let issue = name(p, length: length, at: &at, into: &facts.queryName)
+        let issue = name(p, length: length, at: &at, into: &facts.queryName, ranOut: &ranOut)
         guard issue == .none else { return .malformed(issue) }
-        guard at + 4 <= length else { return .malformed(.badDNSMessage) }
+        guard at + 4 <= length else {
+            ranOut = true
+            return .malformed(.badDNSMessage)
+        }
         facts.queryType = p.be16(at)
         if isResponse {
             facts.responseCode = UInt8(flags & 0xF)
@@ -55,12 +75,23 @@ public enum DNSMessage {
     static func name(_ p: UnsafeRawPointer, length: Int, at: inout Int, into name: inout BoundedText<255>)
         -> InspectIssue
     {
+        var ranOut = false
+        return Self.name(p, length: length, at: &at, into: &name, ranOut: &ranOut)
+    }
+
+    /// The same; `ranOut` when it was malformed only for ending at `length`.
+    static func name(
+        _ p: UnsafeRawPointer, length: Int, at: inout Int, into name: inout BoundedText<255>, ranOut: inout Bool
+    ) -> InspectIssue {
         var position = at
         var pointers = 0
         var wire = 0 // the name's length on the wire, as RFC 1035 §2.3.4 bounds it
         var resumed: Int?
         while true {
-            guard position < length else { return .badDNSMessage }
+            guard position < length else {
+                ranOut = true
+                return .badDNSMessage
+            }
             let label = Int(p.u8(position))
             switch label & 0xC0 {
             case 0x00:
@@ -69,14 +100,20 @@ public enum DNSMessage {
                     if name.isEmpty { name.append(UInt8(ascii: ".")) }
                     return .none
                 }
-                guard position + 1 + label <= length else { return .badDNSMessage }
+                guard position + 1 + label <= length else {
+                    ranOut = true
+                    return .badDNSMessage
+                }
                 wire += label + 1
                 guard wire <= 254 else { return .dnsNameTooLong }
                 if !name.isEmpty { name.append(UInt8(ascii: ".")) }
                 for i in 0 ..< label { name.append(p.u8(position + 1 + i)) }
                 position += 1 + label
             case 0xC0:
-                guard position + 2 <= length else { return .badDNSMessage }
+                guard position + 2 <= length else {
+                    ranOut = true
+                    return .badDNSMessage
+                }
                 let target = Int(p.be16(position) & 0x3FFF)
                 pointers += 1
                 guard pointers <= maxPointers, target < position else { return .dnsPointerLoop }

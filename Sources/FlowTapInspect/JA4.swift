@@ -87,7 +87,6 @@ public enum JA4 {
             text.append(a.0)
             text.append(a.1)
             text.append(UInt8(ascii: "_"))
-            JA4.sort(&ciphers, count: cipherCount)
             // Extensions sorted, without SNI (0x0000) and ALPN (0x0010); the signature
             // algorithms stay as they came.
             var kept = 0
@@ -96,38 +95,64 @@ public enum JA4 {
                 kept += 1
             }
             JA4.sort(&extensions, count: kept)
-            let counts = (cipherCount, kept, signatureAlgorithmCount)
-            let keyCount = cipherCount + kept + signatureAlgorithmCount
-            withUnsafeTemporaryAllocation(byteCount: 2048 + 24 + 2 * keyCount, alignment: 2) { room in
-                guard let base = room.baseAddress else { return }
-                let list = UnsafeMutableRawBufferPointer(rebasing: room[..<2048])
-                let hashes = base + 2048
-                let key = (hashes + 24).bindMemory(to: UInt16.self, capacity: keyCount)
-                var n = 0
-                for i in 0 ..< cipherCount { key[n] = ciphers[i]; n += 1 }
-                for i in 0 ..< kept { key[n] = extensions[i]; n += 1 }
-                for i in 0 ..< signatureAlgorithmCount { key[n] = signatureAlgorithms[i]; n += 1 }
-                let keyList = UnsafeBufferPointer(start: key, count: keyCount)
-                if memo?.find(keyList, counts, into: hashes) != true {
-                    n = 0
-                    for i in 0 ..< cipherCount { JA4.hex(ciphers[i], comma: i > 0, into: list, at: &n) }
-                    JA4.truncatedHash(
-                        UnsafeRawBufferPointer(rebasing: list[..<n]), empty: cipherCount == 0, into: hashes)
-                    n = 0
-                    for i in 0 ..< kept { JA4.hex(extensions[i], comma: i > 0, into: list, at: &n) }
-                    if signatureAlgorithmCount > 0 {
-                        list[n] = UInt8(ascii: "_")
-                        n += 1
-                        for i in 0 ..< signatureAlgorithmCount {
-                            JA4.hex(signatureAlgorithms[i], comma: i > 0, into: list, at: &n)
+            // The memo is keyed by the cipher suites as the hello lists them: a client sends its
+            // list in its own order every time (browsers shuffle extensions, not suites), and
+            // sorting them was most of what a hit still cost (callgrind). The same key gives the
+            // same sorted list, so the same hash.
+            var hashes = InlineArray<24, UInt8>(repeating: 0)
+            let found = withLists(cipherCount, kept) { key in
+                var span = hashes.mutableSpan
+                return span.withUnsafeMutableBytes { memo?.find(key, into: $0.baseAddress!) == true }
+            }
+            if !found {
+                var span = hashes.mutableSpan
+                span.withUnsafeMutableBytes { out in
+                    guard let out = out.baseAddress else { return }
+                    // The cipher suites sorted, apart (the memo keeps them as they came), and the
+                    // hex lists, five characters a value: at most 2 + 5 * 416 bytes. Only a miss
+                    // writes them.
+                    withUnsafeTemporaryAllocation(of: UInt16.self, capacity: Self.maxCiphers) { sorted in
+                        for i in 0 ..< cipherCount { sorted[i] = ciphers[i] }
+                        JA4.sort(UnsafeMutableBufferPointer(rebasing: sorted[..<cipherCount]))
+                        withUnsafeTemporaryAllocation(byteCount: 2560, alignment: 1) { list in
+                            var n = 0
+                            for i in 0 ..< cipherCount { JA4.hex(sorted[i], comma: i > 0, into: list, at: &n) }
+                            JA4.truncatedHash(
+                                UnsafeRawBufferPointer(rebasing: list[..<n]), empty: cipherCount == 0, into: out)
+                            n = 0
+                            for i in 0 ..< kept { JA4.hex(extensions[i], comma: i > 0, into: list, at: &n) }
+                            if signatureAlgorithmCount > 0 {
+                                list[n] = UInt8(ascii: "_")
+                                n += 1
+                                for i in 0 ..< signatureAlgorithmCount {
+                                    JA4.hex(signatureAlgorithms[i], comma: i > 0, into: list, at: &n)
+                                }
+                            }
+                            JA4.truncatedHash(
+                                UnsafeRawBufferPointer(rebasing: list[..<n]), empty: kept == 0, into: out + 12)
                         }
                     }
-                    JA4.truncatedHash(UnsafeRawBufferPointer(rebasing: list[..<n]), empty: kept == 0, into: hashes + 12)
-                    memo?.keep(keyList, counts, hashes: hashes)
+                    withLists(cipherCount, kept) { memo?.keep($0, hashes: out) }
                 }
-                for i in 0 ..< 24 {
-                    if i == 12 { text.append(UInt8(ascii: "_")) }
-                    text.append(hashes.load(fromByteOffset: i, as: UInt8.self))
+            }
+            for i in 0 ..< 24 {
+                if i == 12 { text.append(UInt8(ascii: "_")) }
+                text.append(hashes[i])
+            }
+        }
+
+        /// `body` with the memo's key: the ciphers, `ciphers` of them, the sorted extensions
+        /// (`kept`) and the signature algorithms, where they lie.
+        func withLists<R>(_ ciphers: Int, _ kept: Int, _ body: (JA4Memo.Key) -> R) -> R {
+            self.ciphers.span.withUnsafeBufferPointer { c in
+                extensions.span.withUnsafeBufferPointer { e in
+                    signatureAlgorithms.span.withUnsafeBufferPointer { s in
+                        body(
+                            JA4Memo.Key(
+                                ciphers: UnsafeBufferPointer(rebasing: c[..<ciphers]),
+                                extensions: UnsafeBufferPointer(rebasing: e[..<kept]),
+                                signatures: UnsafeBufferPointer(rebasing: s[..<signatureAlgorithmCount])))
+                    }
                 }
             }
         }
@@ -209,16 +234,19 @@ public enum JA4 {
     static func sort<let n: Int>(_ values: inout InlineArray<n, UInt16>, count: Int) {
         guard count > 1 else { return }
         var span = values.mutableSpan
-        span.withUnsafeMutableBufferPointer { v in
-            for i in 1 ..< min(count, v.count) {
-                let x = v[i]
-                var j = i
-                while j > 0 && v[j - 1] > x {
-                    v[j] = v[j - 1]
-                    j -= 1
-                }
-                v[j] = x
+        span.withUnsafeMutableBufferPointer { sort(UnsafeMutableBufferPointer(rebasing: $0[..<min(count, $0.count)])) }
+    }
+
+    static func sort(_ v: UnsafeMutableBufferPointer<UInt16>) {
+        guard v.count > 1 else { return }
+        for i in 1 ..< v.count {
+            let x = v[i]
+            var j = i
+            while j > 0 && v[j - 1] > x {
+                v[j] = v[j - 1]
+                j -= 1
             }
+            v[j] = x
         }
     }
 }

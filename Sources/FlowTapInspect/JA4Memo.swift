@@ -1,6 +1,6 @@
-/// JA4's two hashes already computed, by the lists they were computed from. Every hello of one
-/// client build has the same lists, and a network has few builds, while the hashes and their
-/// hex lists were a quarter of what naming a TLS flow costs (callgrind, `read` of
+/// JA4's two hashes already computed, by the lists they were computed from (`Key`). Every hello
+/// of one client build has the same lists, and a network has few builds, while the hashes and
+/// their hex lists were a quarter of what naming a TLS flow costs (callgrind, `read` of
 /// bench-read.sh's `--apps` capture). A hit compares the lists whole, so a hostile hello can
 /// only miss, never take another's hashes; a miss costs the hashes as before.
 ///
@@ -25,7 +25,7 @@ public struct JA4Memo {
 
     let slots: UnsafeMutablePointer<Slot>
 
-    /// Hits and misses, for the tests and the benchmark's account.
+    /// Hits and misses, for the tests.
     public private(set) var hits: UInt64 {
         get { counters[0] }
         nonmutating set { counters[0] = newValue }
@@ -49,26 +49,67 @@ public struct JA4Memo {
         counters.deallocate()
     }
 
-    /// The slot for lists `key` (`counts` long each): FNV-1a over the values and counts.
-    func slot(_ key: UnsafeBufferPointer<UInt16>, _ counts: (Int, Int, Int)) -> UnsafeMutablePointer<Slot> {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for v in key { h = (h ^ UInt64(v)) &* 0x100_0000_01b3 }
-        h = (h ^ UInt64(counts.0 << 16 | counts.1 << 8 | counts.2)) &* 0x100_0000_01b3
+    /// The lists a fingerprint's hashes come from, as the memo is keyed: the cipher suites as
+    /// the hello lists them, the extensions sorted (without SNI and ALPN), the signature
+    /// algorithms as they came.
+    public struct Key {
+        var ciphers: UnsafeBufferPointer<UInt16>
+        var extensions: UnsafeBufferPointer<UInt16>
+        var signatures: UnsafeBufferPointer<UInt16>
+
+        var count: Int { ciphers.count + extensions.count + signatures.count }
+
+        /// The i-th value of the three lists one after another.
+        subscript(i: Int) -> UInt16 {
+            if i < ciphers.count { return ciphers[i] }
+            if i < ciphers.count + extensions.count { return extensions[i - ciphers.count] }
+            return signatures[i - ciphers.count - extensions.count]
+        }
+    }
+
+    /// The slot for lists `key`: their counts and values, four values a step (a value a step
+    /// was most of a hit's cost), each step multiplied and folded so that every value reaches
+    /// the low bits that pick the slot.
+    func slot(_ key: Key) -> UnsafeMutablePointer<Slot> {
+        var h = UInt64(key.ciphers.count << 16 | key.extensions.count << 8 | key.signatures.count)
+        Self.mix(&h, key.ciphers)
+        Self.mix(&h, key.extensions)
+        Self.mix(&h, key.signatures)
         return slots + Int(truncatingIfNeeded: (h ^ h >> 32) & UInt64(Self.slotCount - 1))
     }
 
+    static func mix(_ h: inout UInt64, _ list: UnsafeBufferPointer<UInt16>) {
+        guard let base = list.baseAddress else { return }
+        let p = UnsafeRawPointer(base)
+        let n = list.count
+        var i = 0
+        while i + 4 <= n {
+            h = (h ^ p.loadUnaligned(fromByteOffset: 2 * i, as: UInt64.self)) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 29
+            i += 4
+        }
+        while i < n {
+            h = (h ^ UInt64(list[i])) &* 0x9E37_79B9_7F4A_7C15
+            i += 1
+        }
+        h ^= h >> 29
+    }
+
     /// The 24 hash characters for lists `key` when this memo has them, into `out`.
-    func find(_ key: UnsafeBufferPointer<UInt16>, _ counts: (Int, Int, Int), into out: UnsafeMutableRawPointer) -> Bool
-    {
+    func find(_ key: Key, into out: UnsafeMutableRawPointer) -> Bool {
         guard key.count <= Self.maxValues else { return false }
-        let s = slot(key, counts)
-        guard s.pointee.filled, Int(s.pointee.ciphers) == counts.0, Int(s.pointee.extensions) == counts.1,
-            Int(s.pointee.signatures) == counts.2
+        let s = slot(key)
+        guard s.pointee.filled, Int(s.pointee.ciphers) == key.ciphers.count,
+            Int(s.pointee.extensions) == key.extensions.count, Int(s.pointee.signatures) == key.signatures.count
         else {
             misses &+= 1
             return false
         }
-        for i in 0 ..< key.count where s.pointee.values[i] != key[i] {
+        let same = s.pointee.values.span.withUnsafeBufferPointer { values in
+            Self.equal(values, 0, key.ciphers) && Self.equal(values, key.ciphers.count, key.extensions)
+                && Self.equal(values, key.ciphers.count + key.extensions.count, key.signatures)
+        }
+        guard same else {
             misses &+= 1
             return false
         }
@@ -77,15 +118,39 @@ public struct JA4Memo {
         return true
     }
 
+    /// Whether `values` from `at` hold `list` (four values a step, as the lists are dozens long).
+    static func equal(_ values: UnsafeBufferPointer<UInt16>, _ at: Int, _ list: UnsafeBufferPointer<UInt16>) -> Bool {
+        guard at + list.count <= values.count else { return false }
+        guard let a = values.baseAddress.map({ UnsafeRawPointer($0 + at) }),
+            let b = list.baseAddress.map(UnsafeRawPointer.init)
+        else { return list.isEmpty }
+        let bytes = 2 * list.count
+        var i = 0
+        while i + 8 <= bytes {
+            guard
+                a.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    == b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            else { return false }
+            i += 8
+        }
+        while i < bytes {
+            guard a.load(fromByteOffset: i, as: UInt8.self) == b.load(fromByteOffset: i, as: UInt8.self) else {
+                return false
+            }
+            i += 1
+        }
+        return true
+    }
+
     /// Keeps the 24 hash characters at `hashes` for lists `key`, in place of whatever the slot
     /// held.
-    func keep(_ key: UnsafeBufferPointer<UInt16>, _ counts: (Int, Int, Int), hashes: UnsafeRawPointer) {
+    func keep(_ key: Key, hashes: UnsafeRawPointer) {
         guard key.count <= Self.maxValues else { return }
-        let s = slot(key, counts)
+        let s = slot(key)
         s.pointee.filled = true
-        s.pointee.ciphers = UInt8(counts.0)
-        s.pointee.extensions = UInt8(counts.1)
-        s.pointee.signatures = UInt8(counts.2)
+        s.pointee.ciphers = UInt8(key.ciphers.count)
+        s.pointee.extensions = UInt8(key.extensions.count)
+        s.pointee.signatures = UInt8(key.signatures.count)
         for i in 0 ..< key.count { s.pointee.values[i] = key[i] }
         for i in 0 ..< 24 { s.pointee.hashes[i] = hashes.load(fromByteOffset: i, as: UInt8.self) }
     }

@@ -42,7 +42,9 @@ extension FlowCache {
             let datagram = UnsafeRawBufferPointer(start: start + transportEnd, count: length)
             if key.sourcePort == 53 || key.destinationPort == 53 {
                 switch DNSMessage.parse(datagram) {
-                case let .query(facts), let .response(facts): label(entry, ApplicationDetail(.dns, .dns(facts)))
+                case let .query(facts), let .response(facts):
+                    apps.found.pointee.set(.dns, dns: facts)
+                    label(entry, from: apps.found)
                 case let .malformed(issue): giveUp(entry, issue)
                 case .incomplete: giveUp(entry, .badDNSMessage)
                 }
@@ -140,7 +142,7 @@ extension FlowCache {
         case .serverFlight:
             // A server's (or, later, a client's with the server's Handshake keys): waited past
             // while the client's hello is incomplete.
-            guard holds else { return label(entry, ApplicationDetail(.quic)) }
+            guard holds else { return label(entry, .quic) }
         case let .malformed(issue):
             return giveUp(entry, issue)
         case let .opened(version, _):
@@ -149,7 +151,8 @@ extension FlowCache {
             switch ClientHello.handshake(have, memo: apps.ja4Memo) {
             case var .complete(facts):
                 facts.quicVersion = version
-                return label(entry, ApplicationDetail(.quic, .tls(facts)))
+                apps.found.pointee.set(.quic, tls: facts)
+                return label(entry, from: apps.found)
             case let .incomplete(needed):
                 guard needed <= ApplicationTable.quicStreamBytes else { return giveUp(entry, .helloTooLarge) }
             case .notTLS:
@@ -176,7 +179,7 @@ extension FlowCache {
     }
 
     /// What a flow's first bytes are. The fields of `found` are in `apps.found`: a decision
-    /// carrying them (880 bytes) was copied at each return, for every segment (callgrind).
+    /// carrying them was copied at each return, for every segment (callgrind).
     enum Decision {
         case wait
         case found
@@ -191,7 +194,9 @@ extension FlowCache {
         guard let p = stream.baseAddress, stream.count > 0 else { return .wait }
         if key.sourcePort == 53 || key.destinationPort == 53 {
             switch DNSMessage.parseStream(stream) {
-            case let .query(facts), let .response(facts): return found(ApplicationDetail(.dns, .dns(facts)))
+            case let .query(facts), let .response(facts):
+                apps.found.pointee.set(.dns, dns: facts)
+                return .found
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
             }
@@ -199,18 +204,20 @@ extension FlowCache {
         switch p.load(as: UInt8.self) {
         case 0x16:
             switch ClientHello.parse(stream, scratch: apps.scratch, memo: apps.ja4Memo) {
-            case let .complete(facts): return found(ApplicationDetail(.tls, .tls(facts)))
+            case let .complete(facts):
+                apps.found.pointee.set(.tls, tls: facts)
+                return .found
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
             case .notTLS:
                 // A server's first record: its ServerHello (handshake type 2).
                 guard stream.count >= 6 else { return .wait }
                 let serverHello = stream[1] == 3 && stream[5] == 2
-                return serverHello ? found(ApplicationDetail(.tls)) : .none(.none)
+                return serverHello ? found(.tls) : .none(.none)
             }
         case UInt8(ascii: "S"):
             switch SSHBanner.recognise(stream) {
-            case .ssh: return found(ApplicationDetail(.ssh))
+            case .ssh: return found(.ssh)
             case let .incomplete(bytes): return needs(bytes)
             case .notSSH: break
             }
@@ -224,11 +231,12 @@ extension FlowCache {
             isStatus = false
         }
         switch isStatus ? HTTPMessage.response(stream) : HTTPMessage.request(stream) {
-        case let .request(facts): return found(ApplicationDetail(.http, .http(facts)))
+        case let .request(facts):
+            apps.found.pointee.set(.http, http: facts)
+            return .found
         case let .response(code):
-            var facts = HTTPFacts()
-            facts.status = code
-            return found(ApplicationDetail(.http, .http(facts)))
+            apps.found.pointee.set(.http, status: code)
+            return .found
         case let .incomplete(bytes): return needs(bytes)
         case let .malformed(issue): return .none(issue)
         case .notHTTP: break
@@ -236,9 +244,9 @@ extension FlowCache {
         return .none(.none)
     }
 
-    /// `detail` kept in `apps.found` for `conclude`.
-    func found(_ detail: consuming ApplicationDetail) -> Decision {
-        apps.found.pointee = detail
+    /// A label without fields, kept in `apps.found` for `conclude`.
+    func found(_ application: ApplicationID) -> Decision {
+        apps.found.pointee.set(application)
         return .found
     }
 
@@ -250,20 +258,21 @@ extension FlowCache {
         }
     }
 
-    /// The flow is `detail.application`; its fields, when there are any, take a label slot.
-    mutating func label(_ entry: UnsafeMutablePointer<FlowEntry>, _ detail: ApplicationDetail) {
-        apps.found.pointee = detail
+    /// The flow is `application`, without fields.
+    mutating func label(_ entry: UnsafeMutablePointer<FlowEntry>, _ application: ApplicationID) {
+        apps.found.pointee.set(application)
         label(entry, from: apps.found)
     }
 
-    /// The same, from where the detail is (copied once, into the slot).
+    /// The flow is `detail.application`; its fields, when there are any, take a label slot
+    /// (the bytes they use copied once, into the slot).
     mutating func label(_ entry: UnsafeMutablePointer<FlowEntry>, from detail: UnsafePointer<ApplicationDetail>) {
         releaseApplication(entry)
         let application = detail.pointee.application
         entry.pointee.app = application.rawValue
-        if case .none = detail.pointee.facts { return }
+        if detail.pointee.factsKind == 0 { return }
         guard let index = apps.takeLabel() else { return }
-        (apps.labels + index).update(from: detail, count: 1)
+        ApplicationDetail.copy(detail, to: apps.labels + index)
         entry.pointee.appSlot = UInt32(index)
         entry.pointee.app |= FlowEntry.holdsSlot
     }
@@ -295,7 +304,7 @@ extension FlowCache {
         return (id, label(of: e)?.pointee)
     }
 
-    /// Where the entry's fields are, when it has some (read in place: they are 880 bytes).
+    /// Where the entry's fields are, when it has some (read in place: they are 816 bytes).
     func label(of e: borrowing FlowEntry) -> UnsafePointer<ApplicationDetail>? {
         guard e.app & (FlowEntry.inspecting | FlowEntry.holdsSlot) == FlowEntry.holdsSlot,
             Int(e.appSlot) < apps.labelCapacity

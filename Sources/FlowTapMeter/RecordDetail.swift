@@ -22,7 +22,7 @@ extension SPSCRing where Element == RecordDetail {
     public func push(serial: UInt32, _ detail: UnsafePointer<ApplicationDetail>) -> Bool {
         push { slot in
             slot.pointee.serial = serial
-            slot.pointee.detail = detail.pointee
+            ApplicationDetail.copy(detail, to: Self.detail(in: UnsafePointer(slot)))
         }
     }
 
@@ -34,12 +34,22 @@ extension SPSCRing where Element == RecordDetail {
         while let front = peekSlot() {
             let ahead = Int32(bitPattern: serial &- front.pointee.serial)
             if ahead < 0 { return false }
-            if ahead == 0 { slot.pointee = front.pointee.detail }
+            if ahead == 0 { ApplicationDetail.copy(Self.detail(in: front), to: slot) }
             dropFirst()
             if ahead == 0 { return true }
         }
         return false
     }
+
+    /// The fields in a ring slot, by address, so that a copy stops where they do: `detail` is
+    /// the slot's last stored property, so it ends the slot's size (a constant; RecordDetail's
+    /// test checks it against the property's offset).
+    @inline(__always)
+    static func detail(in slot: UnsafePointer<RecordDetail>) -> UnsafeMutablePointer<ApplicationDetail> {
+        (UnsafeMutableRawPointer(mutating: slot) + detailOffset).assumingMemoryBound(to: ApplicationDetail.self)
+    }
+
+    static var detailOffset: Int { MemoryLayout<RecordDetail>.size - MemoryLayout<ApplicationDetail>.size }
 
     /// The same, by value (the tests and the fuzzer).
     public func take(serial: UInt32) -> ApplicationDetail? {

@@ -19,7 +19,7 @@ package final class Pipeline {
     public static let resetNoticeCapacity = 4096
     /// Labelled flows' fields a forwarder can have waiting for the export thread (drained with
     /// the records, every 100 ms): 40 000 labelled records a second; the fields of more go
-    /// without, counted. About 3.6 MB a forwarder (888 bytes a field).
+    /// without, counted. About 3.4 MB a forwarder (820 bytes a slot).
     public static let detailCapacity = 4096
     /// Rung by a forwarder whose TAP failed for good, so the whole probe shuts down.
     package let failed: Doorbell

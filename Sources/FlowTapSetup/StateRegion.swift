@@ -244,7 +244,8 @@ package enum StateLayout {
         // The records and fields a park leaves for the successor.
         mix(StateRegion.heldCapacity)
         mix(StateRegion.heldDetailCapacity)
-        mix(MemoryLayout<ApplicationDetail>.stride)
+        // The fields' packing: where each part of a label is.
+        for v in ApplicationDetail.layout { mix(v) }
         // The labels and reassembly buffers (`ApplicationTable`) live in the same memory.
         for v in ApplicationTable.sharedLayout { mix(v) }
         return h

@@ -44,8 +44,25 @@ final class ApplicationParserTests: XCTestCase {
         let stream = [UInt8(m.count >> 8), UInt8(m.count & 0xFF)] + m
         XCTAssertEqual(stream.withUnsafeBytes { DNSMessage.parseStream($0) }, .query(facts("a.example", 1, nil)))
         XCTAssertEqual(
-            Array(stream.prefix(10)).withUnsafeBytes { DNSMessage.parseStream($0) }, .incomplete(bytes: stream.count))
+            Array(stream.prefix(10)).withUnsafeBytes { DNSMessage.parseStream($0) }, .incomplete(bytes: 14),
+            "not yet the header")
+        XCTAssertEqual(
+            Array(stream.prefix(16)).withUnsafeBytes { DNSMessage.parseStream($0) }, .incomplete(bytes: 17),
+            "the question cut")
         XCTAssertEqual([UInt8(0)].withUnsafeBytes { DNSMessage.parseStream($0) }, .incomplete(bytes: 2))
+    }
+
+    /// The header and question lead a message: a response longer than any reassembly buffer is
+    /// named from its first segment; a stream whose header is not a query's is not waited for.
+    func testDNSOverTCPIsReadFromItsFirstBytes() {
+        let m = Self.dns(["big", "example"], type: 48, response: true, rcode: 0)
+        let length = 20_000
+        let first = [UInt8(length >> 8), UInt8(length & 0xFF)] + m + [UInt8](repeating: 0xC0, count: 1400)
+        XCTAssertEqual(first.withUnsafeBytes { DNSMessage.parseStream($0) }, .response(facts("big.example", 48, 0)))
+        // A TLS ClientHello's record on port 53: read as DNS, its header has opcode 2.
+        let tls: [UInt8] =
+            [0x16, 0x03, 0x01, 0x02, 0x10, 0x01, 0x00, 0x02, 0x0C, 0x03, 0x03] + [UInt8](repeating: 7, count: 40)
+        XCTAssertEqual(tls.withUnsafeBytes { DNSMessage.parseStream($0) }, .malformed(.badDNSMessage))
     }
 
     func testCompressionPointersAreBoundedAndPointBack() {

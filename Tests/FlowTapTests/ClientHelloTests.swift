@@ -182,7 +182,8 @@ final class ClientHelloTests: XCTestCase {
         }
         var hellos: [[UInt8]] = []
         for i in 0 ..< 300 {
-            // One cipher, one extension or one signature algorithm changed; every tenth the same.
+            // One cipher, one extension or one signature algorithm changed, or the ciphers in
+            // another order (the memo's key, not the fingerprint's); every tenth the same.
             var ciphers = Self.specCiphers
             var signatures = Self.specSignatures
             var extensions = Self.specExtensions(grease: false)
@@ -190,6 +191,7 @@ final class ClientHelloTests: XCTestCase {
             case 0: break
             case 1 ... 3: ciphers[i % 15] = UInt16(0x0100 + i)
             case 4 ... 6: signatures[i % 8] = UInt16(0x0700 + i)
+            case 7: ciphers.swapAt(i % 15, (i / 10) % 15)
             default: extensions.append((UInt16(0x7000 + i), [0]))
             }
             extensions = extensions.map { $0.0 == 0x000D ? Self.signatureAlgorithms(signatures) : $0 }
@@ -203,6 +205,11 @@ final class ClientHelloTests: XCTestCase {
             }
         }
         XCTAssertEqual(ja4(hellos[0], memo: memo), "t13d1516h2_8daaf6152771_e5627efa2ab1")
+        // The same suites in another order: another key, the same fingerprint, twice.
+        let reversed = Self.records(
+            Self.hello(ciphers: Self.specCiphers.reversed(), extensions: Self.specExtensions(grease: false)))
+        XCTAssertEqual(ja4(reversed, memo: memo), "t13d1516h2_8daaf6152771_e5627efa2ab1")
+        XCTAssertEqual(ja4(reversed, memo: memo), "t13d1516h2_8daaf6152771_e5627efa2ab1")
         XCTAssertGreaterThan(memo.hits, 29, "the specification's hello, every tenth, is found again")
         XCTAssertGreaterThan(memo.misses, 300, "more distinct lists than slots")
     }

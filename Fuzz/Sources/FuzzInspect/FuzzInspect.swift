@@ -7,21 +7,52 @@ import FlowTapInspect
 /// may leave the input or the scratch buffer; a cut stream is complete only if the whole one
 /// is, with the same facts, or it asks for more than it has. A JA4 memo kept across inputs (as
 /// a forwarder keeps one across flows) must give every hello the fingerprint it has without
-/// one. libFuzzer calls from one thread, so the scratch buffer and the memo are shared by no one.
+/// one. A DNS stream read from its first bytes names what the whole stream names. Every parser's
+/// facts come back whole from the packed fields records carry (`ApplicationDetail`), and from a
+/// copy of the bytes those use. libFuzzer calls from one thread, so the scratch buffer and the
+/// memo are shared by no one.
 nonisolated(unsafe) let scratch = UnsafeMutableRawBufferPointer.allocate(
     byteCount: ClientHello.maxHandshake, alignment: 8)
 nonisolated(unsafe) let memo = JA4Memo.allocate()
 
+/// `facts` packed, unpacked, and copied as far as they use: the same.
+func roundTrip(_ facts: ApplicationDetail.Facts) {
+    var packed = ApplicationDetail(.tls, facts)
+    precondition(packed.facts == facts, "packing changed the facts")
+    var copy = ApplicationDetail(.http)
+    withUnsafeMutablePointer(to: &copy) { target in
+        withUnsafePointer(to: &packed) { ApplicationDetail.copy($0, to: target) }
+    }
+    precondition(copy == packed && copy.facts == facts, "a copy of the bytes in use changed the facts")
+}
+
 func fuzzInspect(_ input: UnsafeRawBufferPointer) -> CInt {
-    _ = DNSMessage.parse(input)
-    if case let .incomplete(bytes) = DNSMessage.parseStream(input) { precondition(bytes > input.count) }
-    if case let .incomplete(bytes) = HTTPMessage.request(input) { precondition(bytes > input.count) }
+    if case let .query(f) = DNSMessage.parse(input) { roundTrip(.dns(f)) }
+    let stream = DNSMessage.parseStream(input)
+    switch stream {
+    case let .incomplete(bytes): precondition(bytes > input.count)
+    case let .query(f), let .response(f): roundTrip(.dns(f))
+    case .malformed: break
+    }
+    switch HTTPMessage.request(input) {
+    case let .incomplete(bytes): precondition(bytes > input.count)
+    case let .request(f): roundTrip(.http(f))
+    default: break
+    }
     _ = HTTPMessage.response(input)
     _ = SSHBanner.recognise(input)
     let whole = ClientHello.parse(input, scratch: scratch)
     precondition(ClientHello.parse(input, scratch: scratch, memo: memo) == whole, "the memo changed a hello's facts")
+    if case let .complete(f) = whole { roundTrip(.tls(f)) }
     guard let last = input.last, input.count > 1 else { return 0 }
     let cut = Int(last) * input.count / 256
+    switch DNSMessage.parseStream(UnsafeRawBufferPointer(rebasing: input[..<cut])) {
+    case let .query(f), let .response(f):
+        // The header and question lead: what they name, the whole stream names.
+        precondition(stream == .query(f) || stream == .response(f), "a DNS stream's first bytes named another")
+    default:
+        break
+    }
     let part = ClientHello.parse(UnsafeRawBufferPointer(rebasing: input[..<cut]), scratch: scratch)
     switch part {
     case let .incomplete(bytes):

@@ -1,0 +1,118 @@
+import XCTest
+
+@testable import FlowTapInspect
+@testable import FlowTapMeter
+
+/// The packed fields: every kind's facts come back as they went in, texts at their bounds and
+/// cut ones included; a copy moves only the bytes in use and still gives the same value; the
+/// offsets the copies rely on are the properties' own.
+final class ApplicationDetailTests: XCTestCase {
+    func text<let n: Int>(_ byte: UInt8, _ count: Int) -> BoundedText<n> {
+        var t = BoundedText<n>()
+        for _ in 0 ..< count { t.append(byte) }
+        return t
+    }
+
+    /// Each kind, with every text at its bound and one past it (cut).
+    func fullFacts() -> [ApplicationDetail.Facts] {
+        var t = ClientHelloFacts()
+        t.serverName = text(UInt8(ascii: "s"), 256)
+        t.alpn = text(UInt8(ascii: "a"), 32)
+        t.ja4 = text(UInt8(ascii: "j"), 36)
+        t.version = 0x0304
+        t.quicVersion = 0x6b33_43cf
+        var h = HTTPFacts()
+        h.method = text(UInt8(ascii: "M"), 16)
+        h.host = text(UInt8(ascii: "h"), 300)
+        h.target = text(UInt8(ascii: "/"), 255)
+        h.version = text(UInt8(ascii: "v"), 8)
+        h.userAgent = text(UInt8(ascii: "u"), 255)
+        h.status = 404
+        var d = DNSFacts()
+        d.queryName = text(UInt8(ascii: "q"), 255)
+        d.queryType = 257
+        d.responseCode = 3
+        d.id = 0xBEEF
+        var short = DNSFacts()
+        short.queryName = BoundedText("example.com")
+        return [.none, .tls(t), .http(h), .dns(d), .dns(short)]
+    }
+
+    func testEveryKindsFactsComeBackAsTheyWentIn() {
+        for facts in fullFacts() {
+            let detail = ApplicationDetail(.tls, facts)
+            XCTAssertEqual(detail.facts, facts)
+            XCTAssertEqual(detail.application, .tls)
+        }
+        let cut = ApplicationDetail(.http, fullFacts()[2])
+        guard case let .http(h) = cut.facts else { return XCTFail("HTTP") }
+        XCTAssertTrue(h.host.truncated)
+        XCTAssertFalse(h.target.truncated)
+        XCTAssertEqual(h.host.count, 255)
+        // A query's missing response code stays missing.
+        guard case let .dns(q) = ApplicationDetail(.dns, fullFacts()[4]).facts else { return XCTFail("DNS") }
+        XCTAssertNil(q.responseCode)
+    }
+
+    func testACopyMovesOnlyTheBytesInUseAndGivesTheSameValue() {
+        for facts in fullFacts() {
+            var source = ApplicationDetail(.dns, facts)
+            // A target that held something longer: what lies past the copy means nothing.
+            var target = ApplicationDetail(.http, fullFacts()[2])
+            withUnsafeMutablePointer(to: &target) { t in
+                withUnsafePointer(to: &source) { ApplicationDetail.copy($0, to: t) }
+            }
+            XCTAssertEqual(target, source)
+            XCTAssertEqual(target.facts, facts)
+        }
+        let dns = ApplicationDetail(.dns, fullFacts()[4])
+        XCTAssertEqual(dns.usedBytes, ApplicationDetail.textOffset + "example.com".utf8.count)
+        XCTAssertLessThan(dns.usedBytes, 64, "a short question's fields fit one cache line")
+    }
+
+    func testTheOffsetsTheCopiesRelyOnAreThePropertiesOwn() {
+        XCTAssertEqual(
+            MemoryLayout<ApplicationDetail>.offset(of: \ApplicationDetail.text), ApplicationDetail.textOffset)
+        XCTAssertEqual(
+            ApplicationDetail.textCapacity, ApplicationDetail.bounds(2).reduce(0, +), "the texts' room is HTTP's")
+        XCTAssertGreaterThanOrEqual(ApplicationDetail.textCapacity, ApplicationDetail.bounds(1).reduce(0, +))
+        XCTAssertEqual(
+            MemoryLayout<RecordDetail>.offset(of: \RecordDetail.detail), DetailRing.detailOffset,
+            "a ring slot's fields end the slot")
+    }
+
+    func testTheFieldsAreReadWhereTheyLie() {
+        guard case let .http(h) = fullFacts()[2] else { return XCTFail("HTTP") }
+        let detail = ApplicationDetail(.http, .http(h))
+        let texts = detail.texts
+        XCTAssertEqual(texts[0], Array(repeating: UInt8(ascii: "M"), count: 16))
+        XCTAssertEqual(texts[1].count, 255)
+        XCTAssertEqual(texts[2], Array(repeating: UInt8(ascii: "/"), count: 255))
+        XCTAssertEqual(texts[3], Array("vvvvvvvv".utf8))
+        XCTAssertEqual(texts[4].count, 255)
+        XCTAssertEqual(detail.httpStatus, 404)
+        XCTAssertEqual(detail.tlsVersion, 0, "not the kind's number")
+        XCTAssertEqual(detail.name, String(repeating: "h", count: 255))
+    }
+
+    func testABiflowTakesTheResponsesStatusAndCode() {
+        var request = HTTPFacts()
+        request.host = BoundedText("example.com")
+        var response = HTTPFacts()
+        response.status = 301
+        let merged = ApplicationDetail(.http, .http(request)).merging(ApplicationDetail(.http, .http(response)))
+        guard case let .http(h) = merged.facts else { return XCTFail("HTTP") }
+        XCTAssertEqual(h.status, 301)
+        XCTAssertEqual(h.host.string, "example.com")
+        var query = DNSFacts()
+        query.queryName = BoundedText("a.example")
+        var answer = query
+        answer.responseCode = 3
+        guard
+            case let .dns(d) = ApplicationDetail(.dns, .dns(query)).merging(ApplicationDetail(.dns, .dns(answer))).facts
+        else { return XCTFail("DNS") }
+        XCTAssertEqual(d.responseCode, 3)
+        // The initiator named nothing: the responder's fields alone.
+        XCTAssertEqual(ApplicationDetail(.tls).merging(ApplicationDetail(.dns, .dns(answer))).facts, .dns(answer))
+    }
+}
