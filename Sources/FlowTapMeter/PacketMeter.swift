@@ -152,12 +152,13 @@ public struct PacketMeter: ~Copyable {
 
     /// A packet of a flow whose first bytes are still looked at (`FlowInspection`), whole and
     /// not a fragment: its IP packet, `octets` long, is `ipOffset` bytes into `start`. Out of
-    /// line, and it decodes them again rather than take the facts: passing them (by reference,
-    /// or as values) kept them alive across the meter, which cost every packet of every flow,
-    /// inspected or not, 7 to 24 instructions (callgrind); decoding again costs only the
-    /// packets inspected, a flow's first few. A direction that carries no data (a download's
-    /// ACKs) is inspected until it does: its bare ACKs are told by their headers alone, here
-    /// (testing the decoded flags in the meter cost every IPv4 packet 8 instructions).
+    /// line, and it reads the transport header again rather than take the facts: passing them
+    /// (by reference, or as values) kept them alive across the meter, which cost every packet of
+    /// every flow, inspected or not, 7 to 24 instructions (callgrind); reading again costs only
+    /// the packets inspected, a flow's first few. The header is read where it is known to lie
+    /// (`transportHeader`), else by the whole decoder. A direction that carries no data (a
+    /// download's ACKs) is inspected until it does: its bare ACKs are let go here (testing the
+    /// decoded flags in the meter cost every IPv4 packet 8 instructions).
     @inline(never)
     mutating func inspect(
         _ entry: UnsafeMutablePointer<FlowEntry>, _ start: UnsafeRawPointer, ipOffset: UInt16, octets: UInt32
@@ -165,33 +166,65 @@ public struct PacketMeter: ~Copyable {
         let length = Int(ipOffset) + Int(octets)
         // Without L4 recorded there are no ports or flags to read a stream by.
         guard meterTCPEnd else { return cache.giveUp(entry, .none) }
-        // A bare ACK tells the inspection nothing: not decoded again.
-        if entry.pointee.key.ipProtocol == 6 && Self.isBareACK(start + Int(ipOffset), octets: Int(octets)) { return }
-        var facts = PacketFacts()
-        PacketDecoder.decode(start, length: length, wireLength: length, into: &facts, l2: mask.keepsL2)
-        guard facts.kind.isIP else { return cache.giveUp(entry, .none) }
+        let proto = entry.pointee.key.ipProtocol
+        var tcpFlags: UInt16 = 0
+        var sequence: UInt32 = 0
+        var payload: UInt32 = 0
+        var transportEnd: Int
+        if let t = Self.transportHeader(start + Int(ipOffset), octets: Int(octets), proto: proto) {
+            (tcpFlags, sequence, payload) = (t.flags, t.sequence, t.payload)
+            transportEnd = Int(ipOffset) + t.end
+        } else {
+            var facts = PacketFacts()
+            PacketDecoder.decode(start, length: length, wireLength: length, into: &facts, l2: mask.keepsL2)
+            guard facts.kind.isIP else { return cache.giveUp(entry, .none) }
+            (tcpFlags, sequence, payload) = (facts.tcpFlags, facts.tcpSequence, facts.tcpPayload)
+            transportEnd = Int(facts.transportEnd)
+        }
+        // A bare ACK tells the inspection nothing.
+        let telling = TCPFlags.syn | TCPFlags.fin | TCPFlags.rst | TCPFlags.payload
+        if proto == 6 && tcpFlags & telling == 0 { return }
         cache.inspect(
-            entry, start, transportEnd: Int(facts.transportEnd), ipEnd: length, tcpFlags: facts.tcpFlags,
-            sequence: facts.tcpSequence, tcpPayload: facts.tcpPayload)
+            entry, start, transportEnd: transportEnd, ipEnd: length, tcpFlags: tcpFlags, sequence: sequence,
+            tcpPayload: payload)
     }
 
-    /// Whether the TCP segment in the IP packet at `ip` (`octets` long, not a fragment) carries
-    /// no data and no SYN, FIN or RST, read from its headers alone: IPv4, or IPv6 with TCP
-    /// right after its header. False when it cannot tell (the decoder then reads it whole).
-    static func isBareACK(_ ip: UnsafeRawPointer, octets: Int) -> Bool {
-        guard octets >= 40 else { return false }
-        let tcpOffset: Int
+    /// The TCP or UDP header of the IP packet at `ip` (`octets` long, whole, not a fragment) as
+    /// the decoder reads it: where it ends (from `ip`), and TCP's flags (with the payload bit),
+    /// sequence number and payload length. Read where it is known to lie: IPv4, or IPv6 with
+    /// the header right after its own. Nil when it cannot tell (the decoder then reads the
+    /// packet whole): another protocol, an extension header, a header that overruns the packet.
+    static func transportHeader(_ ip: UnsafeRawPointer, octets: Int, proto: UInt8)
+        -> (end: Int, flags: UInt16, sequence: UInt32, payload: UInt32)?
+    {
+        guard octets >= 28 else { return nil }
+        let l4: Int
         switch ip.u8(0) >> 4 {
-        case 4: tcpOffset = Int(ip.u8(0) & 0x0F) * 4
-        case 6 where ip.u8(6) == 6: tcpOffset = 40
-        default: return false
+        case 4:
+            l4 = Int(ip.u8(0) & 0x0F) * 4
+            guard l4 >= 20 else { return nil }
+        case 6 where ip.u8(6) == proto:
+            l4 = 40
+        default:
+            return nil
         }
-        guard tcpOffset >= 20, octets >= tcpOffset + 20 else { return false }
-        let tcp = ip + tcpOffset
-        let flags = tcp.u8(13)
-        let headerLength = Int(tcp.u8(12) >> 4) * 4
-        // SYN 0x02, FIN 0x01, RST 0x04.
-        return flags & 0x07 == 0 && headerLength >= 20 && octets == tcpOffset + headerLength
+        switch proto {
+        case 6:
+            guard octets >= l4 + 20 else { return nil }
+            let word = ip.be16(l4 + 12)
+            let header = Int(word >> 12) * 4
+            guard header >= 20, octets >= l4 + header else { return nil }
+            let payload = octets - l4 - header
+            return (
+                l4 + header, word & 0x0FFF | (payload > 0 ? TCPFlags.payload : 0), ip.be32(l4 + 4),
+                UInt32(truncatingIfNeeded: payload)
+            )
+        case 17:
+            guard octets >= l4 + 8 else { return nil }
+            return (l4 + 8, 0, 0, 0)
+        default:
+            return nil
+        }
     }
 
     /// Everything else: malformed and non-IP frames, own export, sampling, fragments, GSO

@@ -17,28 +17,65 @@ final class PacketMeterTests: XCTestCase {
 
     /// The bare ACKs the inspection skips without decoding: no data, no SYN, FIN or RST, read
     /// from the headers; anything else, or what the headers do not settle, is decoded.
-    func testBareACKsAreToldByTheirHeaders() {
-        func bare(_ f: FrameBuilder, cut: Int = 0) -> Bool {
+    /// The inspection reads a transport header where it is known to lie, as the whole decoder
+    /// would: the same end, flags (the payload bit too), sequence and payload; nil where it
+    /// cannot tell, and the decoder reads the packet.
+    func testTheTransportHeaderIsReadAsTheDecoderReadsIt() {
+        func both(_ f: FrameBuilder, proto: UInt8, cut: Int = 0) -> (fast: [Int]?, decoder: [Int]) {
+            let facts = f.decode()
+            let decoder = [Int(facts.transportEnd), Int(facts.tcpFlags), Int(facts.tcpSequence), Int(facts.tcpPayload)]
             let ip = Array(f.bytes.dropFirst(14).dropLast(cut))
-            return ip.withUnsafeBytes { PacketMeter.isBareACK($0.baseAddress!, octets: $0.count) }
+            let fast = ip.withUnsafeBytes {
+                PacketMeter.transportHeader($0.baseAddress!, octets: $0.count, proto: proto)
+            }
+            return (fast.map { [14 + $0.end, Int($0.flags), Int($0.sequence), Int($0.payload)] }, decoder)
         }
-        XCTAssertTrue(bare(.tcpv4(flags: TCPFlags.ack, payload: 0)))
-        XCTAssertFalse(bare(.tcpv4(flags: TCPFlags.ack, payload: 1)), "data")
-        for flag in [TCPFlags.syn, TCPFlags.fin, TCPFlags.rst] {
-            XCTAssertFalse(bare(.tcpv4(flags: flag | TCPFlags.ack, payload: 0)), "flags \(flag)")
+        var frames: [(FrameBuilder, UInt8)] = []
+        for flags in [
+            TCPFlags.ack, TCPFlags.syn, TCPFlags.fin | TCPFlags.ack, TCPFlags.rst, TCPFlags.psh | TCPFlags.ack
+        ] {
+            for payload in [0, 1, 517] { frames.append((.tcpv4(flags: flags, payload: payload), 6)) }
         }
-        XCTAssertFalse(bare(.tcpv4(flags: TCPFlags.ack, payload: 0), cut: 1), "shorter than its headers")
+        var options = FrameBuilder()
+        options.ethernet(type: 0x0800)
+        options.ipv4(proto: 6, payload: 32 + 10, options: [1, 1, 1, 0])
+        options.tcp(sport: 1, dport: 2, flags: TCPFlags.ack | TCPFlags.psh, dataOffset: 8)
+        options.zeros(12 + 10)
+        frames.append((options, 6))
         var v6 = FrameBuilder()
         v6.ethernet(type: 0x86DD)
-        v6.ipv6(next: 6, payload: 20)
+        v6.ipv6(next: 6, payload: 20 + 7)
         v6.tcp(sport: 1, dport: 2, flags: TCPFlags.ack)
-        XCTAssertTrue(bare(v6))
-        var options = FrameBuilder()
-        options.ethernet(type: 0x86DD)
-        options.ipv6(next: 0, payload: 28)
-        options.zeros(8)
-        options.tcp(sport: 1, dport: 2, flags: TCPFlags.ack)
-        XCTAssertFalse(bare(options), "an extension header: the decoder reads it")
+        v6.zeros(7)
+        frames.append((v6, 6))
+        var udp4 = FrameBuilder()
+        udp4.ethernet(type: 0x0800)
+        udp4.ipv4(proto: 17, payload: 8 + 30)
+        udp4.udp(sport: 5353, dport: 53, payload: 30)
+        udp4.zeros(30)
+        frames.append((udp4, 17))
+        var udp6 = FrameBuilder()
+        udp6.ethernet(type: 0x86DD)
+        udp6.ipv6(next: 17, payload: 8 + 3)
+        udp6.udp(sport: 1, dport: 443, payload: 3)
+        udp6.zeros(3)
+        frames.append((udp6, 17))
+        for (frame, proto) in frames {
+            let (fast, decoder) = both(frame, proto: proto)
+            XCTAssertEqual(fast, decoder, "\(frame.bytes.prefix(60))")
+        }
+        var extensionHeader = FrameBuilder()
+        extensionHeader.ethernet(type: 0x86DD)
+        extensionHeader.ipv6(next: 0, payload: 28)
+        extensionHeader.zeros(8)
+        extensionHeader.tcp(sport: 1, dport: 2, flags: TCPFlags.ack)
+        XCTAssertNil(both(extensionHeader, proto: 6).fast, "an extension header: the decoder reads it")
+        XCTAssertNil(both(.tcpv4(flags: TCPFlags.ack, payload: 0), proto: 6, cut: 1).fast, "shorter than its headers")
+        var badOffset = FrameBuilder()
+        badOffset.ethernet(type: 0x0800)
+        badOffset.ipv4(proto: 6, payload: 20)
+        badOffset.tcp(sport: 1, dport: 2, flags: TCPFlags.ack, dataOffset: 4)
+        XCTAssertNil(both(badOffset, proto: 6).fast, "a TCP data offset under 5")
     }
 
     func feed(_ meter: inout PacketMeter, _ frame: [UInt8], now: UInt64 = 1) {
