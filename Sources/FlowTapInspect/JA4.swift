@@ -143,7 +143,7 @@ public enum JA4 {
 
         /// `body` with the memo's key: the ciphers, `ciphers` of them, the sorted extensions
         /// (`kept`) and the signature algorithms, where they lie.
-        func withLists<R>(_ ciphers: Int, _ kept: Int, _ body: (JA4Memo.Key) -> R) -> R {
+        mutating func withLists<R>(_ ciphers: Int, _ kept: Int, _ body: (JA4Memo.Key) -> R) -> R {
             self.ciphers.span.withUnsafeBufferPointer { c in
                 extensions.span.withUnsafeBufferPointer { e in
                     signatureAlgorithms.span.withUnsafeBufferPointer { s in
