@@ -3,7 +3,7 @@
 /// the shared memory a handover keeps and cross a ring between threads by copy.
 ///
 /// Packed: the numbers first, then the texts one after another in `text`, in the facts' order
-/// (`Fields`), each with its length. The parsers' facts keep each text in a buffer of its own
+/// (`text(_:_:)`), each with its length. The parsers' facts keep each text in a buffer of its own
 /// bound (a server name 255 bytes, ALPN 32, ...); here a record's texts take what they use, so
 /// that `copy(_:to:)` moves only those bytes: the label slots, the ring to the export thread and
 /// its store copy a server name's few dozen bytes, not the 880 bytes the facts' buffers took
@@ -11,10 +11,11 @@
 /// mostly out of the caches, were the largest part of what naming cost). The bounds are the
 /// facts' own, so nothing is cut that was not cut before.
 ///
-/// Invariants: `lengths[i]` is 0 for a slot the kind does not have and at most the slot's
-/// bound (`bounds`); `text` holds the slots' bytes from its start, without gaps. Bytes of
-/// `text` past the last slot's end mean nothing (a copy leaves them as they were): `==` and
-/// every reader stop at the end.
+/// Invariants: `lengths[i]` is 0 for a slot the kind does not have and at most its facts'
+/// bound; `text` holds the slots' bytes from its start, without gaps, at most `textCapacity`
+/// of them (HTTP's bounds add up to it). Bytes of `text` past the last slot's end mean nothing
+/// (a copy leaves them as they were): `==` and every reader stop at the end. Readers clamp to
+/// the value's size all the same, as labels are read from shared memory a predecessor wrote.
 public struct ApplicationDetail: Sendable, BitwiseCopyable {
     public enum Facts: Sendable, Equatable, BitwiseCopyable {
         case none
@@ -41,24 +42,13 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
     /// The texts, packed; the last stored property, so that a copy may stop where they do.
     @usableFromInline var text = InlineArray<789, UInt8>(repeating: 0)
 
-    /// Each kind's text slots and their bounds, in order (TLS: server name, ALPN, JA4; HTTP:
-    /// method, host, target, version, user agent; DNS: the question): the facts' own bounds,
-    /// whose sum for HTTP is `text`'s size.
-    static func bounds(_ kind: UInt8) -> [Int] {
-        switch kind {
-        case 1: [255, 32, 36]
-        case 2: [16, 255, 255, 8, 255]
-        case 3: [255]
-        default: []
-        }
-    }
-
     public init(_ application: ApplicationID, _ facts: Facts = .none) {
         self.application = application
         self.facts = facts
     }
 
-    /// The texts' room.
+    /// The texts' room: HTTP's bounds, the largest kind's (16 + 255 + 255 + 8 + 255;
+    /// ApplicationDetailTests packs every kind's texts full).
     @usableFromInline static let textCapacity = 789
 
     /// Where the texts start in the value, and so the bytes of the value before them: `text` is
@@ -76,10 +66,10 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
     }
 
     /// The bytes of the value that mean something: the numbers and the texts in use.
-    @inlinable public var usedBytes: Int {
+    @inlinable @inline(__always) public var usedBytes: Int {
         var n = Self.textOffset
         for i in 0 ..< 5 { n += Int(lengths[i]) }
-        return n
+        return min(n, MemoryLayout<Self>.size)
     }
 
     /// `source`'s value at `target`, its `usedBytes` copied (the rest of `target` keeps what it
@@ -125,108 +115,119 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
         }
         set {
             switch newValue {
-            case .none: clearFacts(0)
-            case let .tls(t): set(tls: t)
-            case let .http(h): set(http: h)
-            case let .dns(d): set(dns: d)
+            case .none: Self.clear(&self, kind: 0)
+            case let .tls(t): withUnsafeMutablePointer(to: &self) { Self.pack($0, tls: t) }
+            case let .http(h): withUnsafeMutablePointer(to: &self) { Self.pack($0, http: h) }
+            case let .dns(d): withUnsafeMutablePointer(to: &self) { Self.pack($0, dns: d) }
             }
         }
     }
 
-    private mutating func clearFacts(_ k: UInt8) {
-        kind = k
-        cut = 0
-        hasCode = false
-        code = 0
-        number = 0
-        dnsID = 0
-        quicVersion = 0
-        lengths = .init(repeating: 0)
+    // Packing is done at an address (the flow's `found` slot), never through a mutating call on
+    // `pointee`: that copied the facts once more, and Swift 6.3.1's ThreadSanitizer build broke
+    // on it (an invalid bitcast in LLVM's verifier) where the pointer was a noncopyable struct's
+    // stored property.
+
+    /// `application` without fields, at `target`.
+    public static func set(_ target: UnsafeMutablePointer<Self>, _ application: ApplicationID) {
+        target.pointee.application = application
+        clear(&target.pointee, kind: 0)
     }
 
-    /// `application` without fields, in place.
-    public mutating func set(_ application: ApplicationID) {
-        self.application = application
-        clearFacts(0)
+    /// `application` with TLS's facts, packed at `target`.
+    public static func set(
+        _ target: UnsafeMutablePointer<Self>, _ application: ApplicationID, tls t: borrowing ClientHelloFacts
+    ) {
+        target.pointee.application = application
+        pack(target, tls: t)
     }
 
-    /// `application` with TLS's facts, packed in place (the enum would copy them whole).
-    public mutating func set(_ application: ApplicationID, tls t: borrowing ClientHelloFacts) {
-        self.application = application
-        set(tls: t)
+    public static func set(
+        _ target: UnsafeMutablePointer<Self>, _ application: ApplicationID, http h: borrowing HTTPFacts
+    ) {
+        target.pointee.application = application
+        pack(target, http: h)
     }
 
-    public mutating func set(_ application: ApplicationID, http h: borrowing HTTPFacts) {
-        self.application = application
-        set(http: h)
-    }
-
-    public mutating func set(_ application: ApplicationID, dns d: borrowing DNSFacts) {
-        self.application = application
-        set(dns: d)
+    public static func set(
+        _ target: UnsafeMutablePointer<Self>, _ application: ApplicationID, dns d: borrowing DNSFacts
+    ) {
+        target.pointee.application = application
+        pack(target, dns: d)
     }
 
     /// HTTP with only a response's status.
-    public mutating func set(_ application: ApplicationID, status: UInt16) {
-        self.application = application
-        clearFacts(2)
-        number = status
+    public static func set(_ target: UnsafeMutablePointer<Self>, _ application: ApplicationID, status: UInt16) {
+        target.pointee.application = application
+        clear(&target.pointee, kind: 2)
+        target.pointee.number = status
     }
 
-    /// TLS's facts, packed in place.
-    private mutating func set(tls t: borrowing ClientHelloFacts) {
-        clearFacts(1)
+    private static func clear(_ d: inout Self, kind: UInt8) {
+        d.kind = kind
+        d.cut = 0
+        d.hasCode = false
+        d.code = 0
+        d.number = 0
+        d.dnsID = 0
+        d.quicVersion = 0
+        d.lengths = .init(repeating: 0)
+    }
+
+    private static func pack(_ target: UnsafeMutablePointer<Self>, tls t: borrowing ClientHelloFacts) {
+        clear(&target.pointee, kind: 1)
         var at = 0
-        pack(0, t.serverName, &at)
-        pack(1, t.alpn, &at)
-        pack(2, t.ja4, &at)
-        number = t.version
-        quicVersion = t.quicVersion
+        pack(target, 0, t.serverName, &at)
+        pack(target, 1, t.alpn, &at)
+        pack(target, 2, t.ja4, &at)
+        target.pointee.number = t.version
+        target.pointee.quicVersion = t.quicVersion
     }
 
-    private mutating func set(http h: borrowing HTTPFacts) {
-        clearFacts(2)
+    private static func pack(_ target: UnsafeMutablePointer<Self>, http h: borrowing HTTPFacts) {
+        clear(&target.pointee, kind: 2)
         var at = 0
-        pack(0, h.method, &at)
-        pack(1, h.host, &at)
-        pack(2, h.target, &at)
-        pack(3, h.version, &at)
-        pack(4, h.userAgent, &at)
-        number = h.status
+        pack(target, 0, h.method, &at)
+        pack(target, 1, h.host, &at)
+        pack(target, 2, h.target, &at)
+        pack(target, 3, h.version, &at)
+        pack(target, 4, h.userAgent, &at)
+        target.pointee.number = h.status
     }
 
-    private mutating func set(dns d: borrowing DNSFacts) {
-        clearFacts(3)
+    private static func pack(_ target: UnsafeMutablePointer<Self>, dns d: borrowing DNSFacts) {
+        clear(&target.pointee, kind: 3)
         var at = 0
-        pack(0, d.queryName, &at)
-        number = d.queryType
-        hasCode = d.responseCode != nil
-        code = d.responseCode ?? 0
-        dnsID = d.id
+        pack(target, 0, d.queryName, &at)
+        target.pointee.number = d.queryType
+        target.pointee.hasCode = d.responseCode != nil
+        target.pointee.code = d.responseCode ?? 0
+        target.pointee.dnsID = d.id
     }
 
-    private mutating func pack<let n: Int>(_ slot: Int, _ t: borrowing BoundedText<n>, _ at: inout Int) {
+    /// Text `t` into slot `slot` at `at`. Each kind's bounds add up to no more than the room
+    /// (ApplicationDetailTests packs every kind full).
+    private static func pack<let n: Int>(
+        _ target: UnsafeMutablePointer<Self>, _ slot: Int, _ t: borrowing BoundedText<n>, _ at: inout Int
+    ) {
         let start = at
-        t.withBytes { bytes in
-            var span = text.mutableSpan
-            span.withUnsafeMutableBytes { room in
-                guard let to = room.baseAddress, let from = bytes.baseAddress else { return }
-                (to + start).copyMemory(from: from, byteCount: bytes.count)
+        let count = t.withBytes { bytes in
+            if let from = bytes.baseAddress {
+                (UnsafeMutableRawPointer(target) + textOffset + start).copyMemory(from: from, byteCount: bytes.count)
             }
-            lengths[slot] = UInt16(bytes.count)
-            at += bytes.count
+            return bytes.count
         }
-        if t.truncated { cut |= UInt8(1 << slot) }
+        target.pointee.lengths[slot] = UInt16(count)
+        at += count
+        if t.truncated { target.pointee.cut |= UInt8(1 << slot) }
     }
 
     private func unpack<let n: Int>(_ slot: Int, into t: inout BoundedText<n>) {
-        var start = 0
-        for i in 0 ..< slot { start += Int(lengths[i]) }
-        let count = Int(lengths[slot])
         let truncated = cut & UInt8(1 << slot) != 0
-        text.span.withUnsafeBytes { room in
-            guard let base = room.baseAddress else { return }
-            t.set(base + start, length: count, truncated: truncated)
+        withUnsafePointer(to: self) { p in
+            let bytes = Self.text(p, slot)
+            guard let base = bytes.baseAddress else { return t.set(p, length: 0, truncated: truncated) }
+            t.set(base, length: bytes.count, truncated: truncated)
         }
     }
 
@@ -249,12 +250,15 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
     /// HTTP method, host, target, version, user agent; DNS the question), where it lies: read
     /// in place, valid while the value is. Empty for a slot the kind has not, or without a
     /// value. Inlinable, so that the encoder reads it without a call.
-    @inlinable public static func text(_ detail: UnsafePointer<Self>?, _ slot: Int) -> UnsafeRawBufferPointer {
+    @inlinable @inline(__always)
+    public static func text(_ detail: UnsafePointer<Self>?, _ slot: Int) -> UnsafeRawBufferPointer {
         guard let detail, slot >= 0, slot < 5 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         var at = 0
         for i in 0 ..< slot { at += Int(detail.pointee.lengths[i]) }
-        return UnsafeRawBufferPointer(
-            start: UnsafeRawPointer(detail) + textOffset + at, count: Int(detail.pointee.lengths[slot]))
+        // Within the room, whatever the lengths say.
+        at = min(at, textCapacity)
+        let count = min(Int(detail.pointee.lengths[slot]), textCapacity - at)
+        return UnsafeRawBufferPointer(start: UnsafeRawPointer(detail) + textOffset + at, count: count)
     }
 
     /// The numbers, 0 for a kind that has not the field.

@@ -102,7 +102,10 @@ public enum JA4 {
             var hashes = InlineArray<24, UInt8>(repeating: 0)
             let found = withLists(cipherCount, kept) { key in
                 var span = hashes.mutableSpan
-                return span.withUnsafeMutableBytes { memo?.find(key, into: $0.baseAddress!) == true }
+                return span.withUnsafeMutableBytes { out in
+                    guard let out = out.baseAddress else { return false }
+                    return memo?.find(key, into: out) == true
+                }
             }
             if !found {
                 var span = hashes.mutableSpan

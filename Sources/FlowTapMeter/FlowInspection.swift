@@ -43,7 +43,7 @@ extension FlowCache {
             if key.sourcePort == 53 || key.destinationPort == 53 {
                 switch DNSMessage.parse(datagram) {
                 case let .query(facts), let .response(facts):
-                    apps.found.pointee.set(.dns, dns: facts)
+                    ApplicationDetail.set(apps.found, .dns, dns: facts)
                     label(entry, from: apps.found)
                 case let .malformed(issue): giveUp(entry, issue)
                 case .incomplete: giveUp(entry, .badDNSMessage)
@@ -151,7 +151,7 @@ extension FlowCache {
             switch ClientHello.handshake(have, memo: apps.ja4Memo) {
             case var .complete(facts):
                 facts.quicVersion = version
-                apps.found.pointee.set(.quic, tls: facts)
+                ApplicationDetail.set(apps.found, .quic, tls: facts)
                 return label(entry, from: apps.found)
             case let .incomplete(needed):
                 guard needed <= ApplicationTable.quicStreamBytes else { return giveUp(entry, .helloTooLarge) }
@@ -195,7 +195,7 @@ extension FlowCache {
         if key.sourcePort == 53 || key.destinationPort == 53 {
             switch DNSMessage.parseStream(stream) {
             case let .query(facts), let .response(facts):
-                apps.found.pointee.set(.dns, dns: facts)
+                ApplicationDetail.set(apps.found, .dns, dns: facts)
                 return .found
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
@@ -205,7 +205,7 @@ extension FlowCache {
         case 0x16:
             switch ClientHello.parse(stream, scratch: apps.scratch, memo: apps.ja4Memo) {
             case let .complete(facts):
-                apps.found.pointee.set(.tls, tls: facts)
+                ApplicationDetail.set(apps.found, .tls, tls: facts)
                 return .found
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
@@ -232,10 +232,10 @@ extension FlowCache {
         }
         switch isStatus ? HTTPMessage.response(stream) : HTTPMessage.request(stream) {
         case let .request(facts):
-            apps.found.pointee.set(.http, http: facts)
+            ApplicationDetail.set(apps.found, .http, http: facts)
             return .found
         case let .response(code):
-            apps.found.pointee.set(.http, status: code)
+            ApplicationDetail.set(apps.found, .http, status: code)
             return .found
         case let .incomplete(bytes): return needs(bytes)
         case let .malformed(issue): return .none(issue)
@@ -246,7 +246,7 @@ extension FlowCache {
 
     /// A label without fields, kept in `apps.found` for `conclude`.
     func found(_ application: ApplicationID) -> Decision {
-        apps.found.pointee.set(application)
+        ApplicationDetail.set(apps.found, application)
         return .found
     }
 
@@ -260,7 +260,7 @@ extension FlowCache {
 
     /// The flow is `application`, without fields.
     mutating func label(_ entry: UnsafeMutablePointer<FlowEntry>, _ application: ApplicationID) {
-        apps.found.pointee.set(application)
+        ApplicationDetail.set(apps.found, application)
         label(entry, from: apps.found)
     }
 

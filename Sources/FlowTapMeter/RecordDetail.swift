@@ -6,11 +6,6 @@ import FlowTapInspect
 public struct RecordDetail: Sendable, BitwiseCopyable {
     public var serial: UInt32
     public var detail: ApplicationDetail
-
-    public init(serial: UInt32, detail: ApplicationDetail) {
-        self.serial = serial
-        self.detail = detail
-    }
 }
 
 /// A forwarding thread's record details (`RecordDetail`), beside its `RecordRing`.

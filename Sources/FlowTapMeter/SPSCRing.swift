@@ -60,13 +60,6 @@ public final class SPSCRing<Element>: @unchecked Sendable {
 }
 
 extension SPSCRing where Element: BitwiseCopyable {
-    /// Consumer side: the oldest element, left in the ring.
-    public func peek() -> Element? {
-        let t = tail.load(ordering: .relaxed)
-        guard head.load(ordering: .acquiring) != t else { return nil }
-        return storage[t & mask]
-    }
-
     /// Consumer side: where the oldest element is, valid until `dropFirst`; nil when there is
     /// none. For reading a large element in place rather than by copy.
     public func peekSlot() -> UnsafePointer<Element>? {

@@ -13,23 +13,26 @@ final class ApplicationDetailTests: XCTestCase {
         return t
     }
 
-    /// Each kind, with every text at its bound and one past it (cut).
+    /// A text at its own bound, or `over` past it (cut).
+    func full<let n: Int>(_ byte: UInt8, over: Int = 0) -> BoundedText<n> { text(byte, n + over) }
+
+    /// Each kind, with every text full to its facts' bound, some past it (cut).
     func fullFacts() -> [ApplicationDetail.Facts] {
         var t = ClientHelloFacts()
-        t.serverName = text(UInt8(ascii: "s"), 256)
-        t.alpn = text(UInt8(ascii: "a"), 32)
-        t.ja4 = text(UInt8(ascii: "j"), 36)
+        t.serverName = full(UInt8(ascii: "s"), over: 1)
+        t.alpn = full(UInt8(ascii: "a"))
+        t.ja4 = full(UInt8(ascii: "j"))
         t.version = 0x0304
         t.quicVersion = 0x6b33_43cf
         var h = HTTPFacts()
-        h.method = text(UInt8(ascii: "M"), 16)
-        h.host = text(UInt8(ascii: "h"), 300)
-        h.target = text(UInt8(ascii: "/"), 255)
-        h.version = text(UInt8(ascii: "v"), 8)
-        h.userAgent = text(UInt8(ascii: "u"), 255)
+        h.method = full(UInt8(ascii: "M"))
+        h.host = full(UInt8(ascii: "h"), over: 45)
+        h.target = full(UInt8(ascii: "/"))
+        h.version = full(UInt8(ascii: "v"))
+        h.userAgent = full(UInt8(ascii: "u"))
         h.status = 404
         var d = DNSFacts()
-        d.queryName = text(UInt8(ascii: "q"), 255)
+        d.queryName = full(UInt8(ascii: "q"))
         d.queryType = 257
         d.responseCode = 3
         d.id = 0xBEEF
@@ -73,12 +76,32 @@ final class ApplicationDetailTests: XCTestCase {
     func testTheOffsetsTheCopiesRelyOnAreThePropertiesOwn() {
         XCTAssertEqual(
             MemoryLayout<ApplicationDetail>.offset(of: \ApplicationDetail.text), ApplicationDetail.textOffset)
+        // Every kind's texts, full, came back whole above; HTTP's fill the room.
         XCTAssertEqual(
-            ApplicationDetail.textCapacity, ApplicationDetail.bounds(2).reduce(0, +), "the texts' room is HTTP's")
-        XCTAssertGreaterThanOrEqual(ApplicationDetail.textCapacity, ApplicationDetail.bounds(1).reduce(0, +))
+            ApplicationDetail(.http, fullFacts()[2]).usedBytes, MemoryLayout<ApplicationDetail>.size,
+            "the texts' room is HTTP's bounds")
         XCTAssertEqual(
             MemoryLayout<RecordDetail>.offset(of: \RecordDetail.detail), DetailRing.detailOffset,
             "a ring slot's fields end the slot")
+    }
+
+    /// Lengths that say more than the room (memory a predecessor wrote, damaged): every reader
+    /// stays within the value.
+    func testLengthsPastTheRoomAreReadWithinIt() {
+        var detail = ApplicationDetail(.http, fullFacts()[2])
+        for i in 0 ..< 5 { detail.lengths[i] = 60_000 }
+        XCTAssertEqual(detail.usedBytes, MemoryLayout<ApplicationDetail>.size)
+        withUnsafePointer(to: &detail) { p in
+            let start = UnsafeRawPointer(p)
+            for slot in 0 ..< 5 {
+                let text = ApplicationDetail.text(p, slot)
+                let end = (text.baseAddress ?? start) + text.count
+                XCTAssertLessThanOrEqual(end, start + MemoryLayout<ApplicationDetail>.size, "slot \(slot)")
+            }
+        }
+        guard case let .http(h) = detail.facts else { return XCTFail("HTTP") }
+        XCTAssertEqual(h.method.count, 16, "cut at its bound")
+        XCTAssertEqual(h.userAgent.count, 0, "nothing left of the room")
     }
 
     func testTheFieldsAreReadWhereTheyLie() {
