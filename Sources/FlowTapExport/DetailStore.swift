@@ -103,6 +103,13 @@ public final class DetailStore: @unchecked Sendable {
     /// The fields of `handle` by value (a record leaving for a successor, the tests).
     public func value(_ handle: UInt32) -> ApplicationDetail? { slot(handle)?.pointee }
 
+    /// The fields of `handle` by value, and its slot given back: a record that leaves the store's
+    /// keeping (for a successor, or into a biflow record).
+    public func remove(_ handle: UInt32) -> ApplicationDetail? {
+        defer { release(handle) }
+        return value(handle)
+    }
+
     /// Gives the slot of `handle` back (its value stays until the slot is taken again).
     public func release(_ handle: UInt32) {
         let s = state.pointee

@@ -107,13 +107,10 @@ public final class ExportThread: @unchecked Sendable {
                     for r in waiting[kept...] { joined(r, now: now) }
                     // With their fields, given back here: the successor keeps them anew.
                     let latencyHeld = waiting.prefix(kept).map { r -> HeldRecords.Held in
-                        defer { details.release(r.detailSerial) }
-                        return (r, details.value(r.detailSerial))
+                        (r, details.remove(r.detailSerial))
                     }
                     let biflowHeld = (biflow?.takeWaiting() ?? []).map { r -> HeldRecords.Held in
-                        let handle = biflowDetails.removeValue(forKey: r.key) ?? 0
-                        defer { details.release(handle) }
-                        return (r, details.value(handle))
+                        (r, details.remove(biflowDetails.removeValue(forKey: r.key) ?? 0))
                     }
                     let rest = held.keep(latency: latencyHeld, biflow: biflowHeld)
                     if let biflow {
@@ -210,9 +207,8 @@ public final class ExportThread: @unchecked Sendable {
         if !biflowDetails.isEmpty || arriving != nil {
             let forward = fieldsWaiting(r.key)
             let reverse = fieldsWaiting(r.key.reverseKey)
-            detail = details.value(forward).map { $0.merging(details.value(reverse)) } ?? details.value(reverse)
-            details.release(forward)
-            details.release(reverse)
+            let reverseDetail = details.remove(reverse)
+            detail = details.remove(forward).map { $0.merging(reverseDetail) } ?? reverseDetail
         }
         detail.withPointer { p in
             for exporter in biflowExporters { exporter.export(r, detail: p, now: now) }
