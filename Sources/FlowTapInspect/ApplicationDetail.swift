@@ -116,9 +116,12 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
         set {
             switch newValue {
             case .none: Self.clear(&self, kind: 0)
-            case let .tls(t): withUnsafeMutablePointer(to: &self) { Self.pack($0, tls: t) }
-            case let .http(h): withUnsafeMutablePointer(to: &self) { Self.pack($0, http: h) }
-            case let .dns(d): withUnsafeMutablePointer(to: &self) { Self.pack($0, dns: d) }
+            case let .tls(t):
+                withUnsafeMutablePointer(to: &self) { p in withUnsafePointer(to: t) { Self.pack(p, tls: $0) } }
+            case let .http(h):
+                withUnsafeMutablePointer(to: &self) { p in withUnsafePointer(to: h) { Self.pack(p, http: $0) } }
+            case let .dns(d):
+                withUnsafeMutablePointer(to: &self) { p in withUnsafePointer(to: d) { Self.pack(p, dns: $0) } }
             }
         }
     }
@@ -134,23 +137,24 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
         clear(&target.pointee, kind: 0)
     }
 
-    /// `application` with TLS's facts, packed at `target`.
+    /// `application` with TLS's facts, packed at `target`. The facts by address: passed as a
+    /// value from where the parser left them, they were copied whole first.
     public static func set(
-        _ target: UnsafeMutablePointer<Self>, _ application: ApplicationID, tls t: borrowing ClientHelloFacts
+        _ target: UnsafeMutablePointer<Self>, _ application: ApplicationID, tls t: UnsafePointer<ClientHelloFacts>
     ) {
         target.pointee.application = application
         pack(target, tls: t)
     }
 
     public static func set(
-        _ target: UnsafeMutablePointer<Self>, _ application: ApplicationID, http h: borrowing HTTPFacts
+        _ target: UnsafeMutablePointer<Self>, _ application: ApplicationID, http h: UnsafePointer<HTTPFacts>
     ) {
         target.pointee.application = application
         pack(target, http: h)
     }
 
     public static func set(
-        _ target: UnsafeMutablePointer<Self>, _ application: ApplicationID, dns d: borrowing DNSFacts
+        _ target: UnsafeMutablePointer<Self>, _ application: ApplicationID, dns d: UnsafePointer<DNSFacts>
     ) {
         target.pointee.application = application
         pack(target, dns: d)
@@ -174,44 +178,44 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
         d.lengths = .init(repeating: 0)
     }
 
-    private static func pack(_ target: UnsafeMutablePointer<Self>, tls t: borrowing ClientHelloFacts) {
+    private static func pack(_ target: UnsafeMutablePointer<Self>, tls t: UnsafePointer<ClientHelloFacts>) {
         clear(&target.pointee, kind: 1)
         var at = 0
-        pack(target, 0, t.serverName, &at)
-        pack(target, 1, t.alpn, &at)
-        pack(target, 2, t.ja4, &at)
-        target.pointee.number = t.version
-        target.pointee.quicVersion = t.quicVersion
+        pack(target, 0, t.pointee.serverName, &at)
+        pack(target, 1, t.pointee.alpn, &at)
+        pack(target, 2, t.pointee.ja4, &at)
+        target.pointee.number = t.pointee.version
+        target.pointee.quicVersion = t.pointee.quicVersion
     }
 
-    private static func pack(_ target: UnsafeMutablePointer<Self>, http h: borrowing HTTPFacts) {
+    private static func pack(_ target: UnsafeMutablePointer<Self>, http h: UnsafePointer<HTTPFacts>) {
         clear(&target.pointee, kind: 2)
         var at = 0
-        pack(target, 0, h.method, &at)
-        pack(target, 1, h.host, &at)
-        pack(target, 2, h.target, &at)
-        pack(target, 3, h.version, &at)
-        pack(target, 4, h.userAgent, &at)
-        target.pointee.number = h.status
+        pack(target, 0, h.pointee.method, &at)
+        pack(target, 1, h.pointee.host, &at)
+        pack(target, 2, h.pointee.target, &at)
+        pack(target, 3, h.pointee.version, &at)
+        pack(target, 4, h.pointee.userAgent, &at)
+        target.pointee.number = h.pointee.status
     }
 
-    private static func pack(_ target: UnsafeMutablePointer<Self>, dns d: borrowing DNSFacts) {
+    private static func pack(_ target: UnsafeMutablePointer<Self>, dns d: UnsafePointer<DNSFacts>) {
         clear(&target.pointee, kind: 3)
         var at = 0
-        pack(target, 0, d.queryName, &at)
-        target.pointee.number = d.queryType
-        target.pointee.hasCode = d.responseCode != nil
-        target.pointee.code = d.responseCode ?? 0
-        target.pointee.dnsID = d.id
+        pack(target, 0, d.pointee.queryName, &at)
+        target.pointee.number = d.pointee.queryType
+        target.pointee.hasCode = d.pointee.responseCode != nil
+        target.pointee.code = d.pointee.responseCode ?? 0
+        target.pointee.dnsID = d.pointee.id
     }
 
     /// Text `t` into slot `slot` at `at`. Each kind's bounds add up to no more than the room
     /// (ApplicationDetailTests packs every kind full).
     private static func pack<let n: Int>(
-        _ target: UnsafeMutablePointer<Self>, _ slot: Int, _ t: borrowing BoundedText<n>, _ at: inout Int
+        _ target: UnsafeMutablePointer<Self>, _ slot: Int, _ text: borrowing BoundedText<n>, _ at: inout Int
     ) {
         let start = at
-        let count = t.withBytes { bytes in
+        let count = text.withBytes { bytes in
             if let from = bytes.baseAddress {
                 (UnsafeMutableRawPointer(target) + textOffset + start).copyMemory(from: from, byteCount: bytes.count)
             }
@@ -219,7 +223,7 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
         }
         target.pointee.lengths[slot] = UInt16(count)
         at += count
-        if t.truncated { target.pointee.cut |= UInt8(1 << slot) }
+        if text.truncated { target.pointee.cut |= UInt8(1 << slot) }
     }
 
     private func unpack<let n: Int>(_ slot: Int, into t: inout BoundedText<n>) {
@@ -259,6 +263,23 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
         at = min(at, textCapacity)
         let count = min(Int(detail.pointee.lengths[slot]), textCapacity - at)
         return UnsafeRawBufferPointer(start: UnsafeRawPointer(detail) + textOffset + at, count: count)
+    }
+
+    /// The texts of slots `0 ..< count` in order, each as `text(_:_:)` gives it, for an encoder
+    /// that writes them one after another: `body` is called once a slot, with the slot's bytes.
+    /// One pass over the lengths (`text(_:_:)` sums the ones before its slot each time).
+    @inlinable @inline(__always)
+    public static func forEachText(
+        _ detail: UnsafePointer<Self>, count: Int, _ body: (Int, UnsafeRawBufferPointer) -> Void
+    ) {
+        var from = UnsafeRawPointer(detail) + textOffset
+        var room = textCapacity
+        for slot in 0 ..< min(count, 5) {
+            let n = min(Int(detail.pointee.lengths[slot]), room)
+            body(slot, UnsafeRawBufferPointer(start: from, count: n))
+            from += n
+            room -= n
+        }
     }
 
     /// The numbers, 0 for a kind that has not the field.

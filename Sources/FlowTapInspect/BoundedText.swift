@@ -19,6 +19,12 @@ public struct BoundedText<let capacity: Int>: Sendable, Equatable, BitwiseCopyab
 
     public var isEmpty: Bool { count == 0 }
 
+    /// Empty again, without zeroing the bytes (past `count` they mean nothing).
+    public mutating func clear() {
+        count = 0
+        truncated = false
+    }
+
     /// Appends one byte, or marks the text cut when it is full.
     public mutating func append(_ byte: UInt8) {
         guard count < capacity else {

@@ -29,10 +29,35 @@ public enum ClientHello {
         _ stream: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
         transport: UInt8 = UInt8(ascii: "t"), memo: JA4Memo? = nil
     ) -> Outcome {
+        var facts = ClientHelloFacts()
+        return outcome(parse(stream, scratch: scratch, transport: transport, memo: memo, into: &facts), facts)
+    }
+
+    /// Reads the ClientHello at the start of a QUIC stream (`handshake(_:memo:into:)`).
+    public static func handshake(_ stream: UnsafeRawBufferPointer, memo: JA4Memo? = nil) -> Outcome {
+        var facts = ClientHelloFacts()
+        return outcome(handshake(stream, memo: memo, into: &facts), facts)
+    }
+
+    static func outcome(_ step: ParseStep, _ facts: ClientHelloFacts) -> Outcome {
+        switch step {
+        case .found: .complete(facts)
+        case let .incomplete(bytes): .incomplete(bytes: bytes)
+        case .notThis: .notTLS
+        case let .malformed(issue): .malformed(issue)
+        }
+    }
+
+    /// `parse(_:scratch:transport:memo:)`, the hello's facts into `facts` (cleared first).
+    public static func parse(
+        _ stream: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
+        transport: UInt8 = UInt8(ascii: "t"), memo: JA4Memo? = nil, into facts: inout ClientHelloFacts
+    ) -> ParseStep {
+        facts.clear()
         guard let base = stream.baseAddress, stream.count >= 1 else { return .incomplete(bytes: 5) }
-        guard base.u8(0) == 0x16 else { return .notTLS }
+        guard base.u8(0) == 0x16 else { return .notThis }
         guard stream.count >= 5 else { return .incomplete(bytes: 5) }
-        guard base.u8(1) == 3 else { return .notTLS }
+        guard base.u8(1) == 3 else { return .notThis }
         let room = min(scratch.count, maxHandshake)
         guard let out = scratch.baseAddress, room >= 4 else { return .malformed(.helloTooLarge) }
         // The common case, a hello whole in the first record: read where it is. The loop below
@@ -41,7 +66,7 @@ public enum ClientHello {
             let length = Int(base.be16(3))
             let body = Int(base.be16(7)) | Int(base.u8(6)) << 16
             if length <= 16_384, body >= 38, body + 4 <= room, body + 4 <= length, stream.count >= 9 + body {
-                return Self.body(base + 9, length: body, transport: transport, memo: memo)
+                return Self.body(base + 9, length: body, transport: transport, memo: memo, into: &facts)
             }
         }
         // Records, one after another, until the handshake message is whole (copied up to
@@ -59,7 +84,7 @@ public enum ClientHello {
             (out + assembled).copyMemory(from: base + offset + 5, byteCount: take)
             assembled += take
             if needed == 0 && assembled >= 4 {
-                guard out.load(as: UInt8.self) == 1 else { return .notTLS }
+                guard out.load(as: UInt8.self) == 1 else { return .notThis }
                 let body = Int(UnsafeRawPointer(out).be16(2)) | Int(out.load(fromByteOffset: 1, as: UInt8.self)) << 16
                 guard body >= 38 else { return .malformed(.badClientHello) }
                 guard body + 4 <= room else { return .malformed(.helloTooLarge) }
@@ -70,24 +95,28 @@ public enum ClientHello {
             guard assembled < room else { return .malformed(.helloTooLarge) }
             offset += 5 + length
         }
-        return body(UnsafeRawPointer(out) + 4, length: needed - 4, transport: transport, memo: memo)
+        return body(UnsafeRawPointer(out) + 4, length: needed - 4, transport: transport, memo: memo, into: &facts)
     }
 
     /// Reads the ClientHello at the start of `stream` when it holds handshake messages without
     /// TLS records, as QUIC's CRYPTO frames carry them (RFC 9001 §4): JA4's transport is "q".
-    public static func handshake(_ stream: UnsafeRawBufferPointer, memo: JA4Memo? = nil) -> Outcome {
+    public static func handshake(
+        _ stream: UnsafeRawBufferPointer, memo: JA4Memo? = nil, into facts: inout ClientHelloFacts
+    ) -> ParseStep {
+        facts.clear()
         guard let p = stream.baseAddress, stream.count >= 4 else { return .incomplete(bytes: 4) }
-        guard p.u8(0) == 1 else { return .notTLS }
+        guard p.u8(0) == 1 else { return .notThis }
         let body = Int(p.be16(2)) | Int(p.u8(1)) << 16
         guard body >= 38 else { return .malformed(.badClientHello) }
         guard body + 4 <= maxHandshake else { return .malformed(.helloTooLarge) }
         guard stream.count >= body + 4 else { return .incomplete(bytes: body + 4) }
-        return Self.body(p + 4, length: body, transport: UInt8(ascii: "q"), memo: memo)
+        return Self.body(p + 4, length: body, transport: UInt8(ascii: "q"), memo: memo, into: &facts)
     }
 
-    /// The ClientHello's body, `length` bytes at `p`.
-    static func body(_ p: UnsafeRawPointer, length end: Int, transport: UInt8, memo: JA4Memo?) -> Outcome {
-        var facts = ClientHelloFacts()
+    /// The ClientHello's body, `length` bytes at `p`, into `facts` (cleared).
+    static func body(
+        _ p: UnsafeRawPointer, length end: Int, transport: UInt8, memo: JA4Memo?, into facts: inout ClientHelloFacts
+    ) -> ParseStep {
         var ja4 = JA4.Ingredients(transport: transport)
         let legacyVersion = p.be16(0)
         var at = 2 + 32
@@ -156,7 +185,7 @@ public enum ClientHello {
         facts.version = highest != 0 ? highest : legacyVersion
         ja4.version = facts.version
         ja4.write(into: &facts.ja4, memo: memo)
-        return .complete(facts)
+        return .found
     }
 
     /// The first host_name of a server_name extension's list (RFC 6066 §3); false when the

@@ -18,4 +18,13 @@ public struct ClientHelloFacts: Sendable, Equatable, BitwiseCopyable {
     public var quicVersion: UInt32 = 0
 
     public init() {}
+
+    /// As new (a parser reusing the facts clears them first).
+    public mutating func clear() {
+        serverName.clear()
+        alpn.clear()
+        version = 0
+        ja4.clear()
+        quicVersion = 0
+    }
 }

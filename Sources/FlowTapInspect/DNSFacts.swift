@@ -9,4 +9,12 @@ public struct DNSFacts: Sendable, Equatable, BitwiseCopyable {
     public var id: UInt16 = 0
 
     public init() {}
+
+    /// As new (a parser reusing the facts clears them first).
+    public mutating func clear() {
+        queryName.clear()
+        queryType = 0
+        responseCode = nil
+        id = 0
+    }
 }

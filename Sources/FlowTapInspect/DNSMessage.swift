@@ -18,8 +18,32 @@ public enum DNSMessage {
 
     /// The message in a UDP payload.
     public static func parse(_ message: UnsafeRawBufferPointer) -> Outcome {
+        var facts = DNSFacts()
+        return outcome(parse(message, into: &facts), facts)
+    }
+
+    /// The first message of a TCP stream, after its length (`parseStream(_:into:)`).
+    public static func parseStream(_ stream: UnsafeRawBufferPointer) -> Outcome {
+        var facts = DNSFacts()
+        return outcome(parseStream(stream, into: &facts), facts)
+    }
+
+    static func outcome(_ step: ParseStep, _ facts: DNSFacts) -> Outcome {
+        switch step {
+        case .found: facts.responseCode == nil ? .query(facts) : .response(facts)
+        case let .incomplete(bytes): .incomplete(bytes: bytes)
+        case .notThis: .malformed(.badDNSMessage)
+        case let .malformed(issue): .malformed(issue)
+        }
+    }
+
+    /// The message in a UDP payload, into `facts` (cleared first; a response's has its
+    /// `responseCode`).
+    public static func parse(_ message: UnsafeRawBufferPointer, into facts: inout DNSFacts) -> ParseStep {
+        facts.clear()
         guard let p = message.baseAddress else { return .malformed(.badDNSMessage) }
-        return parse(p, length: message.count)
+        var ranOut = false
+        return parse(p, length: message.count, ranOut: &ranOut, into: &facts)
     }
 
     /// The first message of a TCP stream, after its length. The header and the question lead
@@ -27,30 +51,27 @@ public enum DNSMessage {
     /// a zone transfer) is named from its first segment, where waiting for all of it gave it up
     /// at the reassembly buffer's size, and a stream that is not DNS is told by its header. Only
     /// a question that runs past what has come waits for more.
-    public static func parseStream(_ stream: UnsafeRawBufferPointer) -> Outcome {
+    public static func parseStream(_ stream: UnsafeRawBufferPointer, into facts: inout DNSFacts) -> ParseStep {
+        facts.clear()
         guard let p = stream.baseAddress, stream.count >= 2 else { return .incomplete(bytes: 2) }
         let length = Int(p.be16(0))
         guard length >= 12 else { return .malformed(.badDNSMessage) }
         let have = min(length, stream.count - 2)
         guard have >= 12 else { return .incomplete(bytes: 2 + 12) }
         var ranOut = false
-        let outcome = parse(p + 2, length: have, ranOut: &ranOut)
+        let step = parse(p + 2, length: have, ranOut: &ranOut, into: &facts)
         // At least one more byte; a question never needs more than its first few hundred.
-        return ranOut && have < length ? .incomplete(bytes: stream.count + 1) : outcome
-    }
-
-    static func parse(_ p: UnsafeRawPointer, length: Int) -> Outcome {
-        var ranOut = false
-        return parse(p, length: length, ranOut: &ranOut)
+        return ranOut && have < length ? .incomplete(bytes: stream.count + 1) : step
     }
 
     /// `ranOut`: the message was malformed only for ending early, as a stream's first bytes may.
-    static func parse(_ p: UnsafeRawPointer, length: Int, ranOut: inout Bool) -> Outcome {
+    static func parse(_ p: UnsafeRawPointer, length: Int, ranOut: inout Bool, into facts: inout DNSFacts)
+        -> ParseStep
+    {
         guard length >= 12 else {
             ranOut = true
             return .malformed(.badDNSMessage)
         }
-        var facts = DNSFacts()
         facts.id = p.be16(0)
         let flags = p.be16(2)
         let isResponse = flags & 0x8000 != 0
@@ -63,11 +84,8 @@ public enum DNSMessage {
             return .malformed(.badDNSMessage)
         }
         facts.queryType = p.be16(at)
-        if isResponse {
-            facts.responseCode = UInt8(flags & 0xF)
-            return .response(facts)
-        }
-        return .query(facts)
+        if isResponse { facts.responseCode = UInt8(flags & 0xF) }
+        return .found
     }
 
     /// The name at `at` into `name`, dotted; `at` ends past it (past the first pointer when it

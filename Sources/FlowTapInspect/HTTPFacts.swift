@@ -12,4 +12,14 @@ public struct HTTPFacts: Sendable, Equatable, BitwiseCopyable {
     public var status: UInt16 = 0
 
     public init() {}
+
+    /// As new (a parser reusing the facts clears them first).
+    public mutating func clear() {
+        method.clear()
+        target.clear()
+        host.clear()
+        userAgent.clear()
+        version.clear()
+        status = 0
+    }
 }

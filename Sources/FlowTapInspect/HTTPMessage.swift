@@ -20,57 +20,82 @@ public enum HTTPMessage {
 
     /// The request at the start of a client's stream.
     public static func request(_ stream: UnsafeRawBufferPointer) -> Outcome {
+        var facts = HTTPFacts()
+        switch request(stream, into: &facts) {
+        case .found: return .request(facts)
+        case let .incomplete(bytes): return .incomplete(bytes: bytes)
+        case .notThis: return .notHTTP
+        case let .malformed(issue): return .malformed(issue)
+        }
+    }
+
+    /// The status code of the response at the start of a server's stream.
+    public static func response(_ stream: UnsafeRawBufferPointer) -> Outcome {
+        var facts = HTTPFacts()
+        switch response(stream, into: &facts) {
+        case .found: return .response(facts.status)
+        case let .incomplete(bytes): return .incomplete(bytes: bytes)
+        case .notThis: return .notHTTP
+        case let .malformed(issue): return .malformed(issue)
+        }
+    }
+
+    /// The request at the start of a client's stream, its facts into `facts` (cleared first).
+    public static func request(_ stream: UnsafeRawBufferPointer, into facts: inout HTTPFacts) -> ParseStep {
+        facts.clear()
         guard let p = stream.baseAddress, !stream.isEmpty else { return .incomplete(bytes: 1) }
         let n = min(stream.count, maxHead)
         // The method: a token of upper-case letters (every registered method is), then a space.
         var at = 0
         while at < n && at < 16, isMethodCharacter(p.u8(at)) { at += 1 }
-        guard at < n else { return at < 16 && stream.count < maxHead ? .incomplete(bytes: n + 1) : .notHTTP }
-        guard at > 0, p.u8(at) == UInt8(ascii: " ") else { return .notHTTP }
-        var facts = HTTPFacts()
+        guard at < n else { return at < 16 && stream.count < maxHead ? .incomplete(bytes: n + 1) : .notThis }
+        guard at > 0, p.u8(at) == UInt8(ascii: " ") else { return .notThis }
         facts.method.set(p, length: at)
         at += 1
         let targetStart = at
         while at < n, p.u8(at) > 0x20, p.u8(at) < 0x7F { at += 1 }
         guard at < n else { return stream.count < maxHead ? .incomplete(bytes: n + 1) : .malformed(.httpHeadTooLarge) }
-        guard at > targetStart, p.u8(at) == UInt8(ascii: " ") else { return .notHTTP }
+        guard at > targetStart, p.u8(at) == UInt8(ascii: " ") else { return .notThis }
         facts.target.set(p + targetStart, length: at - targetStart)
         at += 1
         // "HTTP/1.x" and the line's end.
-        guard at + 8 <= n else { return stream.count < maxHead ? .incomplete(bytes: at + 10) : .notHTTP }
-        guard matches(p + at, "HTTP/1."), (0x30 ... 0x39).contains(p.u8(at + 7)) else { return .notHTTP }
+        guard at + 8 <= n else { return stream.count < maxHead ? .incomplete(bytes: at + 10) : .notThis }
+        guard matches(p + at, "HTTP/1."), (0x30 ... 0x39).contains(p.u8(at + 7)) else { return .notThis }
         facts.version.set(p + at, length: 8)
         at += 8
         guard let lineEnd = endOfLine(p, from: at, to: n) else {
-            return stream.count < maxHead ? .incomplete(bytes: n + 1) : .notHTTP
+            return stream.count < maxHead ? .incomplete(bytes: n + 1) : .notThis
         }
-        guard lineEnd.start == at else { return .notHTTP }
+        guard lineEnd.start == at else { return .notThis }
         at = lineEnd.next
         // Header fields, to the empty line.
         while true {
             guard let line = endOfLine(p, from: at, to: n) else {
                 return stream.count < maxHead ? .incomplete(bytes: n + 1) : .malformed(.httpHeadTooLarge)
             }
-            if line.start == at { return .request(facts) }
+            if line.start == at { return .found }
             field(p, from: at, to: line.start, into: &facts)
             at = line.next
         }
     }
 
-    /// The status code of the response at the start of a server's stream.
-    public static func response(_ stream: UnsafeRawBufferPointer) -> Outcome {
+    /// The status code of the response at the start of a server's stream, into `facts.status`
+    /// (the facts cleared first).
+    public static func response(_ stream: UnsafeRawBufferPointer, into facts: inout HTTPFacts) -> ParseStep {
+        facts.clear()
         guard let p = stream.baseAddress else { return .incomplete(bytes: 12) }
         guard stream.count >= 12 else { return .incomplete(bytes: 12) }
         guard matches(p, "HTTP/1."), (0x30 ... 0x39).contains(p.u8(7)), p.u8(8) == UInt8(ascii: " ") else {
-            return .notHTTP
+            return .notThis
         }
         var status: UInt16 = 0
         for i in 9 ..< 12 {
             let d = p.u8(i)
-            guard (0x30 ... 0x39).contains(d) else { return .notHTTP }
+            guard (0x30 ... 0x39).contains(d) else { return .notThis }
             status = status * 10 + UInt16(d - 0x30)
         }
-        return .response(status)
+        facts.status = status
+        return .found
     }
 
     static func isMethodCharacter(_ c: UInt8) -> Bool { (0x41 ... 0x5A).contains(c) || c == UInt8(ascii: "-") }

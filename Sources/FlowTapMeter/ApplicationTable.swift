@@ -46,6 +46,10 @@ public struct ApplicationTable: ~Copyable {
     /// leaves the fields it found until they go to a label slot.
     let scratch: UnsafeMutableRawBufferPointer
     let found: UnsafeMutablePointer<ApplicationDetail>
+    /// Where the parsers write their facts (`ParseStep`), before they are packed into `found`.
+    let tlsFacts: UnsafeMutablePointer<ClientHelloFacts>
+    let httpFacts: UnsafeMutablePointer<HTTPFacts>
+    let dnsFacts: UnsafeMutablePointer<DNSFacts>
     /// JA4's hashes by the lists they came from (process memory: a new process hashes again).
     public let ja4Memo = JA4Memo.allocate()
     let ownsStorage: Bool
@@ -116,6 +120,12 @@ public struct ApplicationTable: ~Copyable {
         scratch = .allocate(byteCount: ClientHello.maxHandshake, alignment: 8)
         found = .allocate(capacity: 1)
         found.initialize(to: ApplicationDetail(.none))
+        tlsFacts = .allocate(capacity: 1)
+        tlsFacts.initialize(to: ClientHelloFacts())
+        httpFacts = .allocate(capacity: 1)
+        httpFacts.initialize(to: HTTPFacts())
+        dnsFacts = .allocate(capacity: 1)
+        dnsFacts.initialize(to: DNSFacts())
         quicStream = .allocate(capacity: 1)
         quicStream.initialize(to: Self.emptyStream(base: 0))
         quicBytes = .allocate(byteCount: Self.bufferBytes, alignment: 8)
@@ -128,6 +138,9 @@ public struct ApplicationTable: ~Copyable {
         freeBuffers.deallocate()
         scratch.deallocate()
         found.deallocate()
+        tlsFacts.deallocate()
+        httpFacts.deallocate()
+        dnsFacts.deallocate()
         quicStream.deallocate()
         quicBytes.deallocate()
         ja4Memo.deallocate()

@@ -21,8 +21,8 @@ extension FlowCache {
         _ entry: UnsafeMutablePointer<FlowEntry>, _ start: UnsafeRawPointer, transportEnd: Int, ipEnd: Int,
         tcpFlags: UInt16, sequence: UInt32, tcpPayload: UInt32
     ) {
-        let key = entry.pointee.key
-        switch key.ipProtocol {
+        // The key's fields are read in place: a copy of the key was a call to memcpy a segment.
+        switch entry.pointee.key.ipProtocol {
         case 6:
             if tcpFlags & TCPFlags.syn != 0 {
                 entry.pointee.streamStart = sequence &+ 1
@@ -40,13 +40,13 @@ extension FlowCache {
             let length = ipEnd - transportEnd
             guard transportEnd > 0, length > 0 else { return }
             let datagram = UnsafeRawBufferPointer(start: start + transportEnd, count: length)
-            if key.sourcePort == 53 || key.destinationPort == 53 {
-                switch DNSMessage.parse(datagram) {
-                case let .query(facts), let .response(facts):
-                    ApplicationDetail.set(apps.found, .dns, dns: facts)
+            if Self.onDNSPort(entry) {
+                switch DNSMessage.parse(datagram, into: &apps.dnsFacts.pointee) {
+                case .found:
+                    ApplicationDetail.set(apps.found, .dns, dns: apps.dnsFacts)
                     label(entry, from: apps.found)
                 case let .malformed(issue): giveUp(entry, issue)
-                case .incomplete: giveUp(entry, .badDNSMessage)
+                case .incomplete, .notThis: giveUp(entry, .badDNSMessage)
                 }
                 return
             }
@@ -66,7 +66,7 @@ extension FlowCache {
             let first = knows ? entry.pointee.streamStart : sequence
             if sequence == first {
                 // The common case: the message starts, and often ends, in this segment.
-                let outcome = decide(entry.pointee.key, UnsafeRawBufferPointer(start: data, count: length))
+                let outcome = decide(Self.onDNSPort(entry), UnsafeRawBufferPointer(start: data, count: length))
                 guard case .wait = outcome else { return conclude(entry, outcome) }
             } else if !(knows && TCPSequence.after(sequence, first)) {
                 // Data from before the stream's start (a retransmission of what came before the
@@ -89,7 +89,7 @@ extension FlowCache {
         }
         if grew {
             let have = Int(apps.streams[index].contiguous)
-            let outcome = decide(entry.pointee.key, UnsafeRawBufferPointer(start: apps.buffer(index), count: have))
+            let outcome = decide(Self.onDNSPort(entry), UnsafeRawBufferPointer(start: apps.buffer(index), count: have))
             guard case .wait = outcome else { return conclude(entry, outcome) }
         }
         if apps.streams[index].segments >= ApplicationTable.maxSegments { giveUp(entry, .none) }
@@ -148,14 +148,14 @@ extension FlowCache {
         case let .opened(version, _):
             guard !tooLarge else { return giveUp(entry, .helloTooLarge) }
             let have = UnsafeRawBufferPointer(start: bytes, count: Int(stream.pointee.contiguous))
-            switch ClientHello.handshake(have, memo: apps.ja4Memo) {
-            case var .complete(facts):
-                facts.quicVersion = version
-                ApplicationDetail.set(apps.found, .quic, tls: facts)
+            switch ClientHello.handshake(have, memo: apps.ja4Memo, into: &apps.tlsFacts.pointee) {
+            case .found:
+                apps.tlsFacts.pointee.quicVersion = version
+                ApplicationDetail.set(apps.found, .quic, tls: apps.tlsFacts)
                 return label(entry, from: apps.found)
             case let .incomplete(needed):
                 guard needed <= ApplicationTable.quicStreamBytes else { return giveUp(entry, .helloTooLarge) }
-            case .notTLS:
+            case .notThis:
                 return giveUp(entry, .none)
             case let .malformed(issue):
                 return giveUp(entry, issue)
@@ -189,27 +189,30 @@ extension FlowCache {
     /// What the first bytes of a TCP direction's stream are, by their first bytes: DNS on port
     /// 53 (its length prefix is binary), a TLS handshake record, an SSH banner, an HTTP status
     /// line, an HTTP request. More than a buffer can hold is not waited for.
-    func decide(_ key: FlowKey, _ stream: UnsafeRawBufferPointer) -> Decision {
+    /// Mutating, though it changes nothing of `self` but the facts behind its pointers: called
+    /// non-mutating from `stream`, it had `self`'s 736 bytes copied for it, every segment.
+    mutating func decide(_ dnsPort: Bool, _ stream: UnsafeRawBufferPointer) -> Decision {
         func needs(_ bytes: Int) -> Decision { bytes > ApplicationTable.bufferBytes ? .none(.helloTooLarge) : .wait }
         guard let p = stream.baseAddress, stream.count > 0 else { return .wait }
-        if key.sourcePort == 53 || key.destinationPort == 53 {
-            switch DNSMessage.parseStream(stream) {
-            case let .query(facts), let .response(facts):
-                ApplicationDetail.set(apps.found, .dns, dns: facts)
+        if dnsPort {
+            switch DNSMessage.parseStream(stream, into: &apps.dnsFacts.pointee) {
+            case .found:
+                ApplicationDetail.set(apps.found, .dns, dns: apps.dnsFacts)
                 return .found
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
+            case .notThis: return .none(.badDNSMessage)
             }
         }
         switch p.load(as: UInt8.self) {
         case 0x16:
-            switch ClientHello.parse(stream, scratch: apps.scratch, memo: apps.ja4Memo) {
-            case let .complete(facts):
-                ApplicationDetail.set(apps.found, .tls, tls: facts)
+            switch ClientHello.parse(stream, scratch: apps.scratch, memo: apps.ja4Memo, into: &apps.tlsFacts.pointee) {
+            case .found:
+                ApplicationDetail.set(apps.found, .tls, tls: apps.tlsFacts)
                 return .found
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
-            case .notTLS:
+            case .notThis:
                 // A server's first record: its ServerHello (handshake type 2).
                 guard stream.count >= 6 else { return .wait }
                 let serverHello = stream[1] == 3 && stream[5] == 2
@@ -230,22 +233,32 @@ extension FlowCache {
         for i in 0 ..< min(stream.count, status.utf8CodeUnitCount) where stream[i] != status.utf8Start[i] {
             isStatus = false
         }
-        switch isStatus ? HTTPMessage.response(stream) : HTTPMessage.request(stream) {
-        case let .request(facts):
-            ApplicationDetail.set(apps.found, .http, http: facts)
-            return .found
-        case let .response(code):
-            ApplicationDetail.set(apps.found, .http, status: code)
+        let facts = apps.httpFacts
+        switch isStatus
+            ? HTTPMessage.response(stream, into: &facts.pointee) : HTTPMessage.request(stream, into: &facts.pointee)
+        {
+        case .found:
+            if isStatus {
+                ApplicationDetail.set(apps.found, .http, status: facts.pointee.status)
+            } else {
+                ApplicationDetail.set(apps.found, .http, http: facts)
+            }
             return .found
         case let .incomplete(bytes): return needs(bytes)
         case let .malformed(issue): return .none(issue)
-        case .notHTTP: break
+        case .notThis: break
         }
         return .none(.none)
     }
 
+    /// Whether the entry's flow has port 53 at either end: DNS is told by its port, not its bytes.
+    @inline(__always)
+    static func onDNSPort(_ entry: UnsafeMutablePointer<FlowEntry>) -> Bool {
+        entry.pointee.key.sourcePort == 53 || entry.pointee.key.destinationPort == 53
+    }
+
     /// A label without fields, kept in `apps.found` for `conclude`.
-    func found(_ application: ApplicationID) -> Decision {
+    mutating func found(_ application: ApplicationID) -> Decision {
         ApplicationDetail.set(apps.found, application)
         return .found
     }

@@ -7,17 +7,17 @@ import XCTest
 /// cut ones included; a copy moves only the bytes in use and still gives the same value; the
 /// offsets the copies rely on are the properties' own.
 final class ApplicationDetailTests: XCTestCase {
-    func text<let n: Int>(_ byte: UInt8, _ count: Int) -> BoundedText<n> {
+    static func text<let n: Int>(_ byte: UInt8, _ count: Int) -> BoundedText<n> {
         var t = BoundedText<n>()
         for _ in 0 ..< count { t.append(byte) }
         return t
     }
 
     /// A text at its own bound, or `over` past it (cut).
-    func full<let n: Int>(_ byte: UInt8, over: Int = 0) -> BoundedText<n> { text(byte, n + over) }
+    static func full<let n: Int>(_ byte: UInt8, over: Int = 0) -> BoundedText<n> { text(byte, n + over) }
 
     /// Each kind, with every text full to its facts' bound, some past it (cut).
-    func fullFacts() -> [ApplicationDetail.Facts] {
+    static func fullFacts() -> [ApplicationDetail.Facts] {
         var t = ClientHelloFacts()
         t.serverName = full(UInt8(ascii: "s"), over: 1)
         t.alpn = full(UInt8(ascii: "a"))
@@ -42,33 +42,33 @@ final class ApplicationDetailTests: XCTestCase {
     }
 
     func testEveryKindsFactsComeBackAsTheyWentIn() {
-        for facts in fullFacts() {
+        for facts in Self.fullFacts() {
             let detail = ApplicationDetail(.tls, facts)
             XCTAssertEqual(detail.facts, facts)
             XCTAssertEqual(detail.application, .tls)
         }
-        let cut = ApplicationDetail(.http, fullFacts()[2])
+        let cut = ApplicationDetail(.http, Self.fullFacts()[2])
         guard case let .http(h) = cut.facts else { return XCTFail("HTTP") }
         XCTAssertTrue(h.host.truncated)
         XCTAssertFalse(h.target.truncated)
         XCTAssertEqual(h.host.count, 255)
         // A query's missing response code stays missing.
-        guard case let .dns(q) = ApplicationDetail(.dns, fullFacts()[4]).facts else { return XCTFail("DNS") }
+        guard case let .dns(q) = ApplicationDetail(.dns, Self.fullFacts()[4]).facts else { return XCTFail("DNS") }
         XCTAssertNil(q.responseCode)
     }
 
     func testACopyMovesOnlyTheBytesInUseAndGivesTheSameValue() {
-        for facts in fullFacts() {
+        for facts in Self.fullFacts() {
             var source = ApplicationDetail(.dns, facts)
             // A target that held something longer: what lies past the copy means nothing.
-            var target = ApplicationDetail(.http, fullFacts()[2])
+            var target = ApplicationDetail(.http, Self.fullFacts()[2])
             withUnsafeMutablePointer(to: &target) { t in
                 withUnsafePointer(to: &source) { ApplicationDetail.copy($0, to: t) }
             }
             XCTAssertEqual(target, source)
             XCTAssertEqual(target.facts, facts)
         }
-        let dns = ApplicationDetail(.dns, fullFacts()[4])
+        let dns = ApplicationDetail(.dns, Self.fullFacts()[4])
         XCTAssertEqual(dns.usedBytes, ApplicationDetail.textOffset + "example.com".utf8.count)
         XCTAssertLessThan(dns.usedBytes, 64, "a short question's fields fit one cache line")
     }
@@ -78,7 +78,7 @@ final class ApplicationDetailTests: XCTestCase {
             MemoryLayout<ApplicationDetail>.offset(of: \ApplicationDetail.text), ApplicationDetail.textOffset)
         // Every kind's texts, full, came back whole above; HTTP's fill the room.
         XCTAssertEqual(
-            ApplicationDetail(.http, fullFacts()[2]).usedBytes, MemoryLayout<ApplicationDetail>.size,
+            ApplicationDetail(.http, Self.fullFacts()[2]).usedBytes, MemoryLayout<ApplicationDetail>.size,
             "the texts' room is HTTP's bounds")
         XCTAssertEqual(
             MemoryLayout<RecordDetail>.offset(of: \RecordDetail.detail), DetailRing.detailOffset,
@@ -88,7 +88,7 @@ final class ApplicationDetailTests: XCTestCase {
     /// Lengths that say more than the room (memory a predecessor wrote, damaged): every reader
     /// stays within the value.
     func testLengthsPastTheRoomAreReadWithinIt() {
-        var detail = ApplicationDetail(.http, fullFacts()[2])
+        var detail = ApplicationDetail(.http, Self.fullFacts()[2])
         for i in 0 ..< 5 { detail.lengths[i] = 60_000 }
         XCTAssertEqual(detail.usedBytes, MemoryLayout<ApplicationDetail>.size)
         withUnsafePointer(to: &detail) { p in
@@ -105,7 +105,7 @@ final class ApplicationDetailTests: XCTestCase {
     }
 
     func testTheFieldsAreReadWhereTheyLie() {
-        guard case let .http(h) = fullFacts()[2] else { return XCTFail("HTTP") }
+        guard case let .http(h) = Self.fullFacts()[2] else { return XCTFail("HTTP") }
         let detail = ApplicationDetail(.http, .http(h))
         let texts = detail.texts
         XCTAssertEqual(texts[0], Array(repeating: UInt8(ascii: "M"), count: 16))

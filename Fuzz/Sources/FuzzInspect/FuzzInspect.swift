@@ -9,11 +9,20 @@ import FlowTapInspect
 /// a forwarder keeps one across flows) must give every hello the fingerprint it has without
 /// one. A DNS stream read from its first bytes names what the whole stream names. Every parser's
 /// facts come back whole from the packed fields records carry (`ApplicationDetail`), and from a
-/// copy of the bytes those use. libFuzzer calls from one thread, so the scratch buffer and the
-/// memo are shared by no one.
+/// copy of the bytes those use. Facts written over the last input's, where a forwarder keeps
+/// them (`ParseStep`), are the facts a fresh parse gives. libFuzzer calls from one thread, so
+/// the scratch buffer, the memo and the kept facts are shared by no one.
 nonisolated(unsafe) let scratch = UnsafeMutableRawBufferPointer.allocate(
     byteCount: ClientHello.maxHandshake, alignment: 8)
 nonisolated(unsafe) let memo = JA4Memo.allocate()
+nonisolated(unsafe) var keptTLS = ClientHelloFacts()
+nonisolated(unsafe) var keptHTTP = HTTPFacts()
+nonisolated(unsafe) var keptDNS = DNSFacts()
+
+/// The facts a parse into kept facts found are the ones a fresh parse returned.
+func sameAsFresh(_ found: Bool, _ fresh: Bool, _ what: String) {
+    precondition(found == fresh, what)
+}
 
 /// `facts` packed, unpacked, and copied as far as they use: the same.
 func roundTrip(_ facts: ApplicationDetail.Facts) {
@@ -27,23 +36,40 @@ func roundTrip(_ facts: ApplicationDetail.Facts) {
 }
 
 func fuzzInspect(_ input: UnsafeRawBufferPointer) -> CInt {
-    if case let .query(f) = DNSMessage.parse(input) { roundTrip(.dns(f)) }
+    let datagram = DNSMessage.parse(input)
+    if case let .query(f) = datagram { roundTrip(.dns(f)) }
+    sameAsFresh(
+        DNSMessage.parse(input, into: &keptDNS) == .found,
+        datagram == .query(keptDNS) || datagram == .response(keptDNS), "kept DNS facts differ from fresh ones")
     let stream = DNSMessage.parseStream(input)
+    sameAsFresh(
+        DNSMessage.parseStream(input, into: &keptDNS) == .found,
+        stream == .query(keptDNS) || stream == .response(keptDNS), "kept DNS stream facts differ from fresh ones")
     switch stream {
     case let .incomplete(bytes): precondition(bytes > input.count)
     case let .query(f), let .response(f): roundTrip(.dns(f))
     case .malformed: break
     }
-    switch HTTPMessage.request(input) {
+    let request = HTTPMessage.request(input)
+    switch request {
     case let .incomplete(bytes): precondition(bytes > input.count)
     case let .request(f): roundTrip(.http(f))
     default: break
     }
-    _ = HTTPMessage.response(input)
+    sameAsFresh(
+        HTTPMessage.request(input, into: &keptHTTP) == .found, request == .request(keptHTTP),
+        "kept HTTP facts differ from fresh ones")
+    let response = HTTPMessage.response(input)
+    sameAsFresh(
+        HTTPMessage.response(input, into: &keptHTTP) == .found, response == .response(keptHTTP.status),
+        "a kept HTTP status differs from a fresh one")
     _ = SSHBanner.recognise(input)
     let whole = ClientHello.parse(input, scratch: scratch)
     precondition(ClientHello.parse(input, scratch: scratch, memo: memo) == whole, "the memo changed a hello's facts")
     if case let .complete(f) = whole { roundTrip(.tls(f)) }
+    sameAsFresh(
+        ClientHello.parse(input, scratch: scratch, memo: memo, into: &keptTLS) == .found, whole == .complete(keptTLS),
+        "kept TLS facts differ from fresh ones")
     guard let last = input.last, input.count > 1 else { return 0 }
     let cut = Int(last) * input.count / 256
     switch DNSMessage.parseStream(UnsafeRawBufferPointer(rebasing: input[..<cut])) {
