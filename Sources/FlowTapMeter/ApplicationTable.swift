@@ -47,6 +47,9 @@ public struct ApplicationTable: ~Copyable {
     let scratch: UnsafeMutableRawBufferPointer
     let found: UnsafeMutablePointer<ApplicationDetail>
     /// Where the parsers write their facts (`ParseStep`), before they are packed into `found`.
+    /// Callers take a pointer into a local before passing `&facts.pointee`: Swift 6.3.1's
+    /// ThreadSanitizer build broke on `&apps.tlsFacts.pointee` (an invalid bitcast in LLVM's
+    /// verifier, as with `found`: `ApplicationDetail`'s packing).
     let tlsFacts: UnsafeMutablePointer<ClientHelloFacts>
     let httpFacts: UnsafeMutablePointer<HTTPFacts>
     let dnsFacts: UnsafeMutablePointer<DNSFacts>

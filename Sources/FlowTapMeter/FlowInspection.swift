@@ -41,9 +41,10 @@ extension FlowCache {
             guard transportEnd > 0, length > 0 else { return }
             let datagram = UnsafeRawBufferPointer(start: start + transportEnd, count: length)
             if Self.onDNSPort(entry) {
-                switch DNSMessage.parse(datagram, into: &apps.dnsFacts.pointee) {
+                let facts = apps.dnsFacts
+                switch DNSMessage.parse(datagram, into: &facts.pointee) {
                 case .found:
-                    ApplicationDetail.set(apps.found, .dns, dns: apps.dnsFacts)
+                    ApplicationDetail.set(apps.found, .dns, dns: facts)
                     label(entry, from: apps.found)
                 case let .malformed(issue): giveUp(entry, issue)
                 case .incomplete, .notThis: giveUp(entry, .badDNSMessage)
@@ -148,10 +149,11 @@ extension FlowCache {
         case let .opened(version, _):
             guard !tooLarge else { return giveUp(entry, .helloTooLarge) }
             let have = UnsafeRawBufferPointer(start: bytes, count: Int(stream.pointee.contiguous))
-            switch ClientHello.handshake(have, memo: apps.ja4Memo, into: &apps.tlsFacts.pointee) {
+            let facts = apps.tlsFacts
+            switch ClientHello.handshake(have, memo: apps.ja4Memo, into: &facts.pointee) {
             case .found:
-                apps.tlsFacts.pointee.quicVersion = version
-                ApplicationDetail.set(apps.found, .quic, tls: apps.tlsFacts)
+                facts.pointee.quicVersion = version
+                ApplicationDetail.set(apps.found, .quic, tls: facts)
                 return label(entry, from: apps.found)
             case let .incomplete(needed):
                 guard needed <= ApplicationTable.quicStreamBytes else { return giveUp(entry, .helloTooLarge) }
@@ -195,9 +197,10 @@ extension FlowCache {
         func needs(_ bytes: Int) -> Decision { bytes > ApplicationTable.bufferBytes ? .none(.helloTooLarge) : .wait }
         guard let p = stream.baseAddress, stream.count > 0 else { return .wait }
         if dnsPort {
-            switch DNSMessage.parseStream(stream, into: &apps.dnsFacts.pointee) {
+            let facts = apps.dnsFacts
+            switch DNSMessage.parseStream(stream, into: &facts.pointee) {
             case .found:
-                ApplicationDetail.set(apps.found, .dns, dns: apps.dnsFacts)
+                ApplicationDetail.set(apps.found, .dns, dns: facts)
                 return .found
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
@@ -206,9 +209,10 @@ extension FlowCache {
         }
         switch p.load(as: UInt8.self) {
         case 0x16:
-            switch ClientHello.parse(stream, scratch: apps.scratch, memo: apps.ja4Memo, into: &apps.tlsFacts.pointee) {
+            let facts = apps.tlsFacts
+            switch ClientHello.parse(stream, scratch: apps.scratch, memo: apps.ja4Memo, into: &facts.pointee) {
             case .found:
-                ApplicationDetail.set(apps.found, .tls, tls: apps.tlsFacts)
+                ApplicationDetail.set(apps.found, .tls, tls: facts)
                 return .found
             case let .incomplete(bytes): return needs(bytes)
             case let .malformed(issue): return .none(issue)
