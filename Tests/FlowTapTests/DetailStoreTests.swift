@@ -7,7 +7,10 @@ import XCTest
 /// The export thread's fields by handle: each kept once, found by its handle until given back,
 /// past the store's first size; a handle it did not give names nothing.
 final class DetailStoreTests: XCTestCase {
+    /// A DNS question, or every seventh an HTTP request with every text full (a copy at growth
+    /// moves each one's bytes in use).
     func detail(_ i: Int) -> ApplicationDetail {
+        if i % 7 == 3 { return ApplicationDetail(.http, ApplicationDetailTests.fullFacts()[2]) }
         var dns = DNSFacts()
         dns.queryName = BoundedText("q\(i).example")
         return ApplicationDetail(.dns, .dns(dns))
@@ -30,6 +33,17 @@ final class DetailStoreTests: XCTestCase {
         XCTAssertEqual(store.keep(nil), 0, "no fields, no handle")
         XCTAssertNil(store.slot(0))
         XCTAssertNil(store.slot(99_999), "a predecessor's handle")
+    }
+
+    /// The store's slots come zeroed from calloc: all zeros is the value without fields.
+    func testAZeroedSlotIsAValueWithoutFields() {
+        var zero = ApplicationDetail(.http, ApplicationDetailTests.fullFacts()[2])
+        withUnsafeMutableBytes(of: &zero) { bytes in
+            for i in bytes.indices { bytes[i] = 0 }
+        }
+        XCTAssertEqual(zero, ApplicationDetail(.none))
+        XCTAssertEqual(zero.facts, .none)
+        XCTAssertEqual(zero.application, .none)
     }
 
     func testTakenOffTheRingByTheRecordsSerial() {
