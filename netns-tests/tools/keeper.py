@@ -19,9 +19,14 @@ Restart=on-failure, RestartForceExitStatus=, RestartSec= and FileDescriptorStore
   (FileDescriptorStorePreserve= came in 254).
 
 LOG gets one line per event: "MONOTONIC-SECONDS EVENT ...": start PID NAMES, exit PID status N
-| signal N, message TEXT (newlines as '|'), stored NAME, removed NAME, refused NAME, stop.
+| signal N, message TEXT (newlines as '|'), stored NAME, removed NAME, refused NAME, stop,
+killed PID (the SIGKILL sent); and, to tell a restart's gap apart from flowtap's own: slow exit
+(each thread's state and kernel stack, once, when a killed child is still there 200 ms later)
+and keeper stalled N ms (the keeper's own loop went unrun that long; its RestartSec shows as
+about 100 ms).
 """
 import array
+import glob
 import os
 import signal
 import socket
@@ -43,6 +48,7 @@ class Keeper:
         os.chmod(self.path, 0o777)           # the unit's User= sends here after the drop
         self.sock.setblocking(False)
         self.child = None
+        self.killed = None
         self.stopping = False
 
     def event(self, text):
@@ -96,16 +102,25 @@ class Keeper:
         self.event(f"start {pid} {' '.join(names) or '-'}")
 
     def run(self):
-        signal.signal(signal.SIGUSR1, lambda *_: self.child and os.kill(self.child, signal.SIGKILL))
+        signal.signal(signal.SIGUSR1, lambda *_: self.crash())
         signal.signal(signal.SIGTERM, lambda *_: self.stop())
         self.start()
+        last = time.monotonic()
         while True:
+            now = time.monotonic()
+            if now - last > 0.05:
+                # The keeper itself was not run: a gap it would add to a restart's.
+                self.event(f"keeper stalled {(now - last) * 1000:.0f} ms")
+            last = now
             self.receive()
             pid, status = os.waitpid(self.child, os.WNOHANG)
             if pid == 0:
+                if self.killed and now - self.killed > 0.2:
+                    self.slow_exit()
                 time.sleep(0.001)
                 continue
             self.receive()
+            self.killed = None
             if os.WIFSIGNALED(status):
                 sig = os.WTERMSIG(status)
                 self.event(f"exit {pid} signal {sig}")
@@ -122,6 +137,24 @@ class Keeper:
                 return 0
             time.sleep(self.restart_sec)
             self.start()
+
+    def crash(self):
+        """SIGKILL to the child, logged: the time from here to its exit is the kernel's teardown."""
+        if self.child:
+            os.kill(self.child, signal.SIGKILL)
+            self.killed = time.monotonic()
+            self.event(f"killed {self.child}")
+
+    def slow_exit(self):
+        """A child killed 200 ms ago and not yet gone: where its threads are, in the kernel."""
+        self.killed = None
+        for task in sorted(glob.glob(f"/proc/{self.child}/task/*")):
+            try:
+                state = [l for l in open(f"{task}/status") if l.startswith("State:")][0].split(None, 1)[1].strip()
+                stack = open(f"{task}/stack").read().replace("\n", " | ")
+            except OSError as e:
+                state, stack = "?", str(e)
+            self.event(f"slow exit: task {os.path.basename(task)} {state}: {stack}")
 
     def stop(self):
         self.stopping = True

@@ -32,12 +32,16 @@ def send(host, port, rate, seconds, sport="0"):
     period = int(1e9 / rate)
     for seq in range(count):
         due = start + seq * period
+        # Sleep until 100 us before the datagram is due, then spin: spinning the whole period
+        # (1 ms at 1000 a second) kept a CPU busy per stream, and two streams starved the
+        # 2-CPU machine the probe under test shares (a SIGKILLed flowtap then took up to 5 s
+        # to leave the kernel; tools/keeper.py logs such a slow exit).
         while True:
             now = time.monotonic_ns()
             if now >= due:
                 break
-            if due - now > 2_000_000:
-                time.sleep((due - now - 1_000_000) / 1e9)
+            if due - now > 200_000:
+                time.sleep((due - now - 100_000) / 1e9)
         s.sendto(DATA.pack(MAGIC, seq, time.monotonic_ns()).ljust(64, b"\0"), (host, int(port)))
     for _ in range(5):
         time.sleep(0.05)
