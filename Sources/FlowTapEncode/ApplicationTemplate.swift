@@ -11,11 +11,14 @@ struct ApplicationTemplate: Sendable, Equatable {
     let fields: [ApplicationField]
     /// IPFIX: text fields variable-length; NetFlow v9: all fixed, ALPN left out.
     let variable: Bool
+    /// The kind's text fields: its facts' text slots, 0 up.
+    let texts: Int
 
     init(layout: RecordLayout, kind: ApplicationField.Kind, variable: Bool, avoiding taken: Set<UInt16>) {
         self.layout = layout
         self.kind = kind
         self.variable = variable
+        texts = kind.fields.filter(\.isText).count
         fields = kind.fields.filter { variable || $0.v9Element != nil }
         let elements =
             layout.fields.map { ($0.enterprise == nil ? $0.elementID : $0.elementID | 0x8000, $0.length) }
@@ -50,7 +53,7 @@ struct ApplicationTemplate: Sendable, Equatable {
 
     /// Bytes the application fields take in a record (the flow's take `layout.recordLength`).
     func fieldsLength(_ detail: UnsafePointer<ApplicationDetail>?) -> Int {
-        if variable { return Self.ipfixFields(kind, application: 0, detail, into: nil) }
+        if variable { return ipfixFields(application: 0, detail, into: nil) }
         var n = 0
         for field in fields { n += field.encodedLength(detail, variable: variable) }
         return n
@@ -61,12 +64,16 @@ struct ApplicationTemplate: Sendable, Equatable {
         layout.recordLength + fields.reduce(0) { $0 + ($1.isText && variable ? 258 : $1.fixedLength) }
     }
 
-    /// The application fields of a record labelled `application`, after its flow's.
-    func writeFields(application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?, into m: inout MessageWriter) {
+    /// The application fields of a record labelled `application`, after its flow's; `length`
+    /// is `fieldsLength(detail)`, which the caller has for its set, so that IPFIX's pass does
+    /// not count them again: both read the same fields, in the export thread's store, which
+    /// only this thread writes.
+    func writeFields(
+        application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?, length: Int, into m: inout MessageWriter
+    ) {
         if variable {
-            let length = Self.ipfixFields(kind, application: application, detail, into: nil)
             guard m.reserve(length) else { return }
-            m.count += Self.ipfixFields(kind, application: application, detail, into: m.base + m.count)
+            m.count += ipfixFields(application: application, detail, into: m.base + m.count)
             return
         }
         writeEachField(application: application, detail, into: &m)
@@ -85,20 +92,12 @@ struct ApplicationTemplate: Sendable, Equatable {
     /// (callgrind on `read` of a capture rich in named flows); ApplicationTemplateTests checks
     /// the pass against `ApplicationField.write`. Every kind's texts come in slot order.
     @inline(__always)
-    static func ipfixFields(
-        _ kind: ApplicationField.Kind, application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?,
-        into p: UnsafeMutableRawPointer?
+    func ipfixFields(
+        application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?, into p: UnsafeMutableRawPointer?
     ) -> Int {
         var at = 3
         p?.storeBytes(of: ApplicationID.classificationEngine, as: UInt8.self)
         p?.put16(UInt16(application), at: 1)
-        let texts: Int
-        switch kind {
-        case .label: texts = 0
-        case .tls: texts = 3
-        case .http: texts = 5
-        case .dns: texts = 1
-        }
         guard texts > 0 else { return at }
         guard let detail else {
             // Every text empty (a zero length each) and the two bytes of numbers zero.

@@ -129,7 +129,8 @@ struct DataTemplates {
         _ record: borrowing FlowRecord, _ detail: UnsafePointer<ApplicationDetail>?, _ t: ApplicationTemplate,
         _ index: Int, to message: inout MessageWriter, context: EncodingContext
     ) -> AppendResult {
-        let length = t.layout.recordLength + t.fieldsLength(detail)
+        let fieldsLength = t.fieldsLength(detail)
+        let length = t.layout.recordLength + fieldsLength
         let announce = !announced[index]
         if announce {
             // At most: the open set's padding (3), the template set (its header and the
@@ -145,7 +146,7 @@ struct DataTemplates {
         }
         sets.open(t.id, &message)
         message.append(record, as: t.layout, context: context)
-        t.writeFields(application: record.application, detail, into: &message)
+        t.writeFields(application: record.application, detail, length: fieldsLength, into: &message)
         recordsInMessage += 1
         return .appended
     }

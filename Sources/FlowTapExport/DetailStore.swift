@@ -21,13 +21,23 @@ public final class DetailStore: @unchecked Sendable {
         var free: UnsafeMutablePointer<UInt32>
         var capacity: Int
         var freeCount: Int
+        /// Records that went on with their label alone: the store was full and the memory to
+        /// double it was not there.
+        var withoutRoom: UInt64 = 0
     }
 
     private let state: UnsafeMutablePointer<State>
 
     public init(capacity: Int = 1024) {
+        // At start, on the thread that sets the probe up, before the first frame is read: the
+        // first slots' address space (1024 of them: 0.8 MB, mapped only as they are used). No
+        // frame, timing or full table comes here; a store that fills grows in `allocate`,
+        // which does without the memory rather than stop.
+        guard let s = Self.make(max(1, capacity)) else {
+            fatalError("out of memory at start for \(capacity) application field slots")
+        }
         state = .allocate(capacity: 1)
-        state.initialize(to: Self.make(max(1, capacity)))
+        state.initialize(to: s)
     }
 
     deinit {
@@ -40,35 +50,53 @@ public final class DetailStore: @unchecked Sendable {
     /// zeros is a value (no application, no fields; DetailStoreTests checks it). Initialising
     /// them wrote all 816 bytes of every slot at once: 13 MB at the 16 384 slots `read` of
     /// bench-read.sh's rich capture grows the store to, a third of the memory writes that
-    /// missed every cache with naming on (cachegrind), and its page faults.
-    private static func make(_ capacity: Int) -> State {
-        guard let zeroed = calloc(capacity, MemoryLayout<ApplicationDetail>.stride) else {
-            fatalError("out of memory for \(capacity) application field slots")
+    /// missed every cache with naming on (cachegrind), and its page faults. The flags come
+    /// zeroed too (false). Nil when the memory is not there: every part from the C allocator,
+    /// whose failure is an answer (Swift's `allocate` stops the process instead).
+    private static func make(_ capacity: Int) -> State? {
+        let slots = calloc(capacity, MemoryLayout<ApplicationDetail>.stride)
+        let held = calloc(capacity, MemoryLayout<Bool>.stride)
+        let handles = malloc(capacity * MemoryLayout<UInt32>.stride)
+        guard let slots, let held, let handles else {
+            Glibc.free(slots)
+            Glibc.free(held)
+            Glibc.free(handles)
+            return nil
         }
         let s = State(
-            slots: zeroed.bindMemory(to: ApplicationDetail.self, capacity: capacity),
-            held: .allocate(capacity: capacity),
-            free: .allocate(capacity: capacity), capacity: capacity, freeCount: capacity)
-        s.held.initialize(repeating: false, count: capacity)
+            slots: slots.bindMemory(to: ApplicationDetail.self, capacity: capacity),
+            held: held.bindMemory(to: Bool.self, capacity: capacity),
+            free: handles.bindMemory(to: UInt32.self, capacity: capacity), capacity: capacity, freeCount: capacity)
         for i in 0 ..< capacity { s.free[i] = UInt32(capacity - i) }
         return s
     }
 
     private static func release(_ s: State) {
         Glibc.free(s.slots)
-        s.held.deallocate()
-        s.free.deallocate()
+        Glibc.free(s.held)
+        Glibc.free(s.free)
     }
 
     /// Handles held: records with fields in the joins.
     public var count: Int { state.pointee.capacity - state.pointee.freeCount }
 
+    /// Records whose fields found the store full and no memory to grow it: sent with their
+    /// label alone.
+    public var withoutRoom: UInt64 { state.pointee.withoutRoom }
+
     /// A free handle; the store doubles when none is left (records wait in the joins for at
-    /// most their timeouts, so the count follows the flows that end in that time).
+    /// most their timeouts, so the count follows the flows that end in that time, and the
+    /// joins' capacities bound it). 0 when it cannot double: a memory limit (ulimit -v, a
+    /// unit's MemoryMax=) may refuse what the joins' capacities allow, and then the record goes
+    /// on without its fields, counted, rather than the probe stop.
     private func allocate() -> UInt32 {
         if state.pointee.freeCount == 0 {
             let old = state.pointee
-            var grown = Self.make(old.capacity * 2)
+            guard var grown = Self.make(old.capacity * 2) else {
+                state.pointee.withoutRoom &+= 1
+                return 0
+            }
+            grown.withoutRoom = old.withoutRoom
             // Every old slot is held: each one's bytes in use.
             for i in 0 ..< old.capacity { ApplicationDetail.copy(old.slots + i, to: grown.slots + i) }
             grown.held.update(from: old.held, count: old.capacity)
@@ -88,6 +116,11 @@ public final class DetailStore: @unchecked Sendable {
     /// when they are not on the ring (it was full when the record left).
     public func take(from ring: DetailRing, serial: UInt32) -> UInt32 {
         let handle = allocate()
+        guard handle != 0 else {
+            // Off the ring all the same, so that it does not hold the ones after.
+            _ = ring.take(serial: serial)
+            return 0
+        }
         if ring.take(serial: serial, into: state.pointee.slots + Int(handle - 1)) { return handle }
         release(handle)
         return 0
@@ -97,6 +130,7 @@ public final class DetailStore: @unchecked Sendable {
     public func keep(_ detail: borrowing ApplicationDetail?) -> UInt32 {
         guard let detail = copy detail else { return 0 }
         let handle = allocate()
+        guard handle != 0 else { return 0 }
         (state.pointee.slots + Int(handle - 1)).pointee = detail
         return handle
     }

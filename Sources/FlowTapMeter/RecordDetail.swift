@@ -46,7 +46,7 @@ extension SPSCRing where Element == RecordDetail {
 
     static var detailOffset: Int { MemoryLayout<RecordDetail>.size - MemoryLayout<ApplicationDetail>.size }
 
-    /// The same, by value (the tests and the fuzzer).
+    /// The same, by value (the tests, the fuzzer, and a store without room for them).
     public func take(serial: UInt32) -> ApplicationDetail? {
         var detail = ApplicationDetail(.none)
         return take(serial: serial, into: &detail) ? detail : nil

@@ -45,7 +45,10 @@ final class ApplicationTemplateTests: XCTestCase {
                 for application: UInt8 in [0, 3, 9] {
                     let (onePass, eachField, length) = detail.withPointer { d in
                         (
-                            withMessage { template.writeFields(application: application, d, into: &$0) },
+                            withMessage {
+                                template.writeFields(
+                                    application: application, d, length: template.fieldsLength(d), into: &$0)
+                            },
                             withMessage { template.writeEachField(application: application, d, into: &$0) },
                             template.fieldsLength(d)
                         )
@@ -68,7 +71,7 @@ final class ApplicationTemplateTests: XCTestCase {
             var storage = [UInt8](repeating: 0xEE, count: length - 1)
             storage.withUnsafeMutableBytes { raw in
                 var m = MessageWriter(base: raw.baseAddress!, capacity: length - 1)
-                template.writeFields(application: 3, d, into: &m)
+                template.writeFields(application: 3, d, length: length, into: &m)
                 XCTAssertTrue(m.overflowed)
                 XCTAssertEqual(m.count, 0)
             }

@@ -22,8 +22,7 @@ LOG gets one line per event: "MONOTONIC-SECONDS EVENT ...": start PID NAMES, exi
 | signal N, message TEXT (newlines as '|'), stored NAME, removed NAME, refused NAME, stop,
 killed PID (the SIGKILL sent); and, to tell a restart's gap apart from flowtap's own: slow exit
 (each thread's state and kernel stack, once, when a killed child is still there 200 ms later)
-and keeper stalled N ms (the keeper's own loop went unrun that long; its RestartSec shows as
-about 100 ms).
+and keeper stalled N ms (the keeper's own loop went unrun over 50 ms).
 """
 import array
 import glob
@@ -137,6 +136,7 @@ class Keeper:
                 return 0
             time.sleep(self.restart_sec)
             self.start()
+            last = time.monotonic()  # RestartSec is the keeper's own wait, not a stall
 
     def crash(self):
         """SIGKILL to the child, logged: the time from here to its exit is the kernel's teardown."""

@@ -19,11 +19,6 @@ nonisolated(unsafe) var keptTLS = ClientHelloFacts()
 nonisolated(unsafe) var keptHTTP = HTTPFacts()
 nonisolated(unsafe) var keptDNS = DNSFacts()
 
-/// The facts a parse into kept facts found are the ones a fresh parse returned.
-func sameAsFresh(_ found: Bool, _ fresh: Bool, _ what: String) {
-    precondition(found == fresh, what)
-}
-
 /// `facts` packed, unpacked, and copied as far as they use: the same.
 func roundTrip(_ facts: ApplicationDetail.Facts) {
     var packed = ApplicationDetail(.tls, facts)
@@ -38,13 +33,15 @@ func roundTrip(_ facts: ApplicationDetail.Facts) {
 func fuzzInspect(_ input: UnsafeRawBufferPointer) -> CInt {
     let datagram = DNSMessage.parse(input)
     if case let .query(f) = datagram { roundTrip(.dns(f)) }
-    sameAsFresh(
-        DNSMessage.parse(input, into: &keptDNS) == .found,
-        datagram == .query(keptDNS) || datagram == .response(keptDNS), "kept DNS facts differ from fresh ones")
+    precondition(
+        (DNSMessage.parse(input, into: &keptDNS) == .found)
+            == (datagram == .query(keptDNS) || datagram == .response(keptDNS)),
+        "kept DNS facts differ from fresh ones")
     let stream = DNSMessage.parseStream(input)
-    sameAsFresh(
-        DNSMessage.parseStream(input, into: &keptDNS) == .found,
-        stream == .query(keptDNS) || stream == .response(keptDNS), "kept DNS stream facts differ from fresh ones")
+    precondition(
+        (DNSMessage.parseStream(input, into: &keptDNS) == .found)
+            == (stream == .query(keptDNS) || stream == .response(keptDNS)),
+        "kept DNS stream facts differ from fresh ones")
     switch stream {
     case let .incomplete(bytes): precondition(bytes > input.count)
     case let .query(f), let .response(f): roundTrip(.dns(f))
@@ -56,19 +53,20 @@ func fuzzInspect(_ input: UnsafeRawBufferPointer) -> CInt {
     case let .request(f): roundTrip(.http(f))
     default: break
     }
-    sameAsFresh(
-        HTTPMessage.request(input, into: &keptHTTP) == .found, request == .request(keptHTTP),
+    precondition(
+        (HTTPMessage.request(input, into: &keptHTTP) == .found) == (request == .request(keptHTTP)),
         "kept HTTP facts differ from fresh ones")
     let response = HTTPMessage.response(input)
-    sameAsFresh(
-        HTTPMessage.response(input, into: &keptHTTP) == .found, response == .response(keptHTTP.status),
+    precondition(
+        (HTTPMessage.response(input, into: &keptHTTP) == .found) == (response == .response(keptHTTP.status)),
         "a kept HTTP status differs from a fresh one")
     _ = SSHBanner.recognise(input)
     let whole = ClientHello.parse(input, scratch: scratch)
     precondition(ClientHello.parse(input, scratch: scratch, memo: memo) == whole, "the memo changed a hello's facts")
     if case let .complete(f) = whole { roundTrip(.tls(f)) }
-    sameAsFresh(
-        ClientHello.parse(input, scratch: scratch, memo: memo, into: &keptTLS) == .found, whole == .complete(keptTLS),
+    precondition(
+        (ClientHello.parse(input, scratch: scratch, memo: memo, into: &keptTLS) == .found)
+            == (whole == .complete(keptTLS)),
         "kept TLS facts differ from fresh ones")
     guard let last = input.last, input.count > 1 else { return 0 }
     let cut = Int(last) * input.count / 256
