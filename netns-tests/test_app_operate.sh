@@ -184,6 +184,9 @@ print(" ".join(f"{a} {metric[a]}/{got[a]}" for a in apps), "same" if metric == g
 EOF
 check "metrics: records by application as the IPFIX collector got them (metric/collector: $(cat "$FT_OUT/by-app.txt"))" \
   grep -q " same$" "$FT_OUT/by-app.txt"
+# Without a memory limit the export thread's store of fields always grows: none went without.
+check "metrics: no record went without its fields for want of room in the export thread's store ($(grep -c '^flowtap_application_details_without_room_total 0$' "$FT_OUT/metrics.txt") series at 0)" \
+  grep -q '^flowtap_application_details_without_room_total 0$' "$FT_OUT/metrics.txt"
 python3 "$TOOLS/pcapflows.py" "$FT_OUT/tapa.pcap" "$FT_OUT/tapb.pcap" >"$FT_OUT/flows-truth.json"
 nfdump -R "$FT_OUT/nfcap" -a -o csv | python3 "$TOOLS/nfdump2json.py" >"$FT_OUT/nfdump.json"
 check "every flow's packets and bytes at the IPFIX collector are those captured" \

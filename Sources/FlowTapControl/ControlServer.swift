@@ -347,7 +347,8 @@ public final class ControlServer: @unchecked Sendable {
                         size: c.reassemblyBuffers, inUse: c.reassemblyInUse, exhausted: c.reassemblyExhausted),
                     quicDecryptions: c.quicDecryptions, quicDecryptionsSkipped: c.quicDecryptionsSkipped))
         }
-        return StatsAnswer(directions: directions, collectors: collectors())
+        return StatsAnswer(
+            directions: directions, collectors: collectors(), detailsWithoutRoom: context.export.detailsWithoutRoom)
     }
 
     /// "flows TOP ORDER [FIELD=VALUE…]": each forwarder scans its own cache between frames

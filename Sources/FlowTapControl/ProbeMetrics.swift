@@ -69,6 +69,10 @@ public final class ProbeMetrics: Sendable {
             true,
             "Records whose application fields found the ring to the export thread full (sent with the label alone)."
         ),
+        "application_details_without_room_total": (
+            true,
+            "Records whose application fields found the export thread's store full and the memory to grow it refused (sent with the label alone)."
+        ),
         "application_labels": (false, "Slots for the application fields of flows (the label pool)."),
         "application_labels_in_use": (false, "Label slots held by flows now."),
         "application_labels_exhausted_total": (
@@ -177,6 +181,7 @@ public final class ProbeMetrics: Sendable {
                 add("kernel_drops_total", [("direction", d.name)], drops.value)
             }
         }
+        add("application_details_without_room_total", [], context.export.detailsWithoutRoom)
         for (collector, s) in context.export.publishedStatistics {
             let l = [("collector", collector.description)]
             add("export_messages_total", l, s.messages)

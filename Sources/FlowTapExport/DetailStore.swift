@@ -21,6 +21,9 @@ public final class DetailStore: @unchecked Sendable {
         var free: UnsafeMutablePointer<UInt32>
         var capacity: Int
         var freeCount: Int
+        /// The most slots the store may grow to (`Int.max` but in the tests, which reach the
+        /// refusal of memory this way).
+        var limit = Int.max
         /// Records that went on with their label alone: the store was full and the memory to
         /// double it was not there.
         var withoutRoom: UInt64 = 0
@@ -28,7 +31,9 @@ public final class DetailStore: @unchecked Sendable {
 
     private let state: UnsafeMutablePointer<State>
 
-    public init(capacity: Int = 1024) {
+    /// `limit`: the most slots the store may grow to; past it a record goes as when the memory
+    /// is refused (the tests' way to that path: no test can make calloc fail alone).
+    public init(capacity: Int = 1024, limit: Int = .max) {
         // At start, on the thread that sets the probe up, before the first frame is read: the
         // first slots' address space (1024 of them: 0.8 MB, mapped only as they are used). No
         // frame, timing or full table comes here; a store that fills grows in `allocate`,
@@ -38,6 +43,7 @@ public final class DetailStore: @unchecked Sendable {
         }
         state = .allocate(capacity: 1)
         state.initialize(to: s)
+        state.pointee.limit = limit
     }
 
     deinit {
@@ -92,11 +98,12 @@ public final class DetailStore: @unchecked Sendable {
     private func allocate() -> UInt32 {
         if state.pointee.freeCount == 0 {
             let old = state.pointee
-            guard var grown = Self.make(old.capacity * 2) else {
+            guard old.capacity <= old.limit / 2, var grown = Self.make(old.capacity * 2) else {
                 state.pointee.withoutRoom &+= 1
                 return 0
             }
             grown.withoutRoom = old.withoutRoom
+            grown.limit = old.limit
             // Every old slot is held: each one's bytes in use.
             for i in 0 ..< old.capacity { ApplicationDetail.copy(old.slots + i, to: grown.slots + i) }
             grown.held.update(from: old.held, count: old.capacity)

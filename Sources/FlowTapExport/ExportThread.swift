@@ -48,6 +48,8 @@ public final class ExportThread: @unchecked Sendable {
     private let beat = Atomic<UInt64>(0)
     /// Each collector's statistics as of the last tick, for readers on other threads.
     private let published: Mutex<[ExportStatistics]>
+    /// `details.withoutRoom` as of the last tick, for readers on other threads.
+    private let publishedWithoutRoom = Atomic<UInt64>(0)
     /// Bumped by `requestTemplates()`; the export thread acts on a change at its next tick.
     private let templateRequests = Atomic<UInt64>(0)
     private var templateRequestsSeen: UInt64 = 0
@@ -118,7 +120,7 @@ public final class ExportThread: @unchecked Sendable {
                     }
                 }
                 finish(nowMs: now)
-                published.withLock { $0 = allExporters.map(\.statistics) }
+                publish(allExporters.map(\.statistics))
                 command.acknowledge(c)
                 switch command.waitWhileParked() {
                 case .run:
@@ -137,8 +139,7 @@ public final class ExportThread: @unchecked Sendable {
                 output?.files.completeCurrent()
                 return
             }
-            let snapshot = allExporters.map(\.statistics)
-            published.withLock { $0 = snapshot }
+            publish(allExporters.map(\.statistics))
             if draining && rings.allSatisfy(\.isDrained) {
                 finish(nowMs: now)
                 output?.files.completeCurrent()
@@ -262,6 +263,16 @@ public final class ExportThread: @unchecked Sendable {
     public var publishedStatistics: [(collector: CollectorAddress, statistics: ExportStatistics)] {
         let snapshot = published.withLock { $0 }
         return zip(allExporters.map(\.collector), snapshot).map { ($0, $1) }
+    }
+
+    /// While running, from any thread: records that went with their label alone, the store of
+    /// fields full and the memory to grow it refused (`DetailStore.withoutRoom`), as of the last
+    /// tick.
+    public var detailsWithoutRoom: UInt64 { publishedWithoutRoom.load(ordering: .acquiring) }
+
+    private func publish(_ snapshot: [ExportStatistics]) {
+        published.withLock { $0 = snapshot }
+        publishedWithoutRoom.store(details.withoutRoom, ordering: .releasing)
     }
 
     /// From any thread: every collector gets templates and options again at the next tick.

@@ -1,5 +1,6 @@
 import XCTest
 
+@testable import FlowTapBase
 @testable import FlowTapExport
 @testable import FlowTapInspect
 @testable import FlowTapMeter
@@ -57,5 +58,52 @@ final class DetailStoreTests: XCTestCase {
         XCTAssertEqual(store.take(from: ring, serial: 2), 0, "gone")
         XCTAssertEqual(store.count, 1)
         XCTAssertEqual(store.value(store.take(from: ring, serial: 3)), detail(3))
+    }
+
+    /// A full store refused more room (the tests' `limit`; a memory limit in service): a record
+    /// goes with its label alone, counted, and its fields still leave the ring, so that the next
+    /// record's are found; a slot given back is taken again.
+    func testAFullStoreWithoutRoomLetsTheRecordGoWithoutFields() {
+        let store = DetailStore(capacity: 2, limit: 4)
+        let ring = DetailRing(capacity: 16)
+        for serial in UInt32(1) ... 6 {
+            XCTAssertTrue(withUnsafePointer(to: detail(Int(serial))) { ring.push(serial: serial, $0) })
+        }
+        let held = (UInt32(1) ... 4).map { store.take(from: ring, serial: $0) }
+        XCTAssertFalse(held.contains(0), "grown once, to its limit")
+        XCTAssertEqual(store.withoutRoom, 0)
+        XCTAssertEqual(store.take(from: ring, serial: 5), 0, "no room: no fields")
+        XCTAssertEqual(store.withoutRoom, 1)
+        XCTAssertEqual(store.keep(detail(9)), 0)
+        XCTAssertEqual(store.withoutRoom, 2)
+        store.release(held[0])
+        XCTAssertEqual(store.value(store.take(from: ring, serial: 6)), detail(6), "serial 5's fields left the ring")
+        for (i, h) in held.enumerated().dropFirst() { XCTAssertEqual(store.value(h), detail(i + 1)) }
+    }
+
+    /// The same through the export thread: the record without room reaches the collector with
+    /// its label and no fields, counted.
+    func testTheExportThreadSendsARecordWithoutRoomWithItsLabel() throws {
+        var got: [(FlowRecord, ApplicationDetail?)] = []
+        let ring = DetailRing(capacity: 8)
+        let thread = ExportThread(
+            rings: [], exporters: [RecordCollector { got.append(($0, $1)) }], command: try ThreadCommand(),
+            details: DetailStore(capacity: 1, limit: 1))
+        for serial in UInt32(1) ... 2 {
+            XCTAssertTrue(withUnsafePointer(to: detail(Int(serial))) { ring.push(serial: serial, $0) })
+            var r = IPFIXEncoderTests.tcpRecord()
+            r.key = FrameBuilder.tcpv4(sport: 40000 + UInt16(serial), dport: 53).decode().key
+            // A connection's client: it waits in the latency join for its server, its fields held.
+            r.handshake = TCPHandshake(role: .client, synUs: 1_000, ackUs: 3_000, dataUs: 3_100)
+            r.application = ApplicationID.dns.rawValue
+            r.detailSerial = serial
+            thread.deliver(r, details: ring, nowMs: 1)
+        }
+        thread.finish(nowMs: 2)
+        XCTAssertEqual(got.count, 2)
+        XCTAssertEqual(got.map(\.0.application), [ApplicationID.dns.rawValue, ApplicationID.dns.rawValue])
+        XCTAssertEqual(got.map { $0.1 == nil }, [false, true], "the first with its fields, the second without")
+        XCTAssertEqual(thread.details.withoutRoom, 1)
+        XCTAssertEqual(ring.count, 0, "both fields off the ring")
     }
 }
