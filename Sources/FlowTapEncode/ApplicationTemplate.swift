@@ -53,7 +53,7 @@ struct ApplicationTemplate: Sendable, Equatable {
 
     /// Bytes the application fields take in a record (the flow's take `layout.recordLength`).
     func fieldsLength(_ detail: UnsafePointer<ApplicationDetail>?) -> Int {
-        if variable { return ipfixFields(application: 0, detail, into: nil) }
+        if variable { return Self.ipfixFields(kind, texts: texts, application: 0, detail, into: nil) }
         var n = 0
         for field in fields { n += field.encodedLength(detail, variable: variable) }
         return n
@@ -72,11 +72,31 @@ struct ApplicationTemplate: Sendable, Equatable {
         application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?, length: Int, into m: inout MessageWriter
     ) {
         if variable {
-            guard m.reserve(length) else { return }
-            m.count += ipfixFields(application: application, detail, into: m.base + m.count)
-            return
+            return Self.writeIPFIXFields(kind, texts: texts, application: application, detail, length, into: &m)
         }
         writeEachField(application: application, detail, into: &m)
+    }
+
+    /// At least the bytes `ipfixFields` writes, without going through the texts: each a length
+    /// of at most 3 bytes and its bytes, and the numbers (TLS's version before its third text,
+    /// HTTP's status or DNS's type and code after them, 2 bytes either way).
+    @inline(__always)
+    static func ipfixBound(texts: Int, _ detail: UnsafePointer<ApplicationDetail>?) -> Int {
+        guard texts > 0 else { return 3 }
+        guard let detail else { return 3 + texts + 2 }
+        return 3 + 3 * texts + ApplicationDetail.textBytes(detail) + 2
+    }
+
+    /// IPFIX's part of `writeFields`, from the template's trivial fields alone: a caller that
+    /// reads the template through a pointer calls this rather than a method, which would copy
+    /// the template (its arrays retained and released) to call it on (`TemplateTable`).
+    @inline(__always)
+    static func writeIPFIXFields(
+        _ kind: ApplicationField.Kind, texts: Int, application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?,
+        _ length: Int, into m: inout MessageWriter
+    ) {
+        guard m.reserve(length) else { return }
+        m.count += ipfixFields(kind, texts: texts, application: application, detail, into: m.base + m.count)
     }
 
     /// Field by field, each as `ApplicationField.write` puts it: NetFlow v9's fixed-length
@@ -92,8 +112,9 @@ struct ApplicationTemplate: Sendable, Equatable {
     /// (callgrind on `read` of a capture rich in named flows); ApplicationTemplateTests checks
     /// the pass against `ApplicationField.write`. Every kind's texts come in slot order.
     @inline(__always)
-    func ipfixFields(
-        application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?, into p: UnsafeMutableRawPointer?
+    static func ipfixFields(
+        _ kind: ApplicationField.Kind, texts: Int, application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?,
+        into p: UnsafeMutableRawPointer?
     ) -> Int {
         var at = 3
         p?.storeBytes(of: ApplicationID.classificationEngine, as: UInt8.self)

@@ -15,6 +15,10 @@ struct DataTemplates {
     /// With application fields: per IP layout kind, one template per `ApplicationField.Kind`
     /// (index kind × 4 + application kind); empty without.
     let applicationTemplates: [ApplicationTemplate?]
+    /// The same, where `append` reads them in place (`TemplateTable`). The flow templates stay
+    /// in their array: a flow template's copy retains one list, and the table's lookup cost a
+    /// record without fields more than that (callgrind).
+    private let applicationTable: TemplateTable<ApplicationTemplate>
     /// The application templates this stream has announced: they go with every template
     /// refresh from then on.
     private var announced: [Bool]
@@ -49,6 +53,7 @@ struct DataTemplates {
             }
         }
         applicationTemplates = apps
+        applicationTable = TemplateTable(apps)
         announced = [Bool](repeating: false, count: apps.count)
         self.templateSetID = templateSetID
     }
@@ -106,9 +111,9 @@ struct DataTemplates {
         context: EncodingContext
     ) -> AppendResult {
         let kind = RecordLayout.kind(of: record).rawValue
-        if record.application != 0 && !applicationTemplates.isEmpty {
+        if record.application != 0 && applicationTable.positions > 0 {
             let index = kind * ApplicationField.Kind.allCases.count + ApplicationField.Kind.of(detail).rawValue
-            if index < applicationTemplates.count, let t = applicationTemplates[index] {
+            if let t = applicationTable.slot(index) {
                 let result = appendLabelled(record, detail, t, index, to: &message, context: context)
                 if result != .notExportable { return result }
                 // Larger than a whole message can carry (a small --mtu): without its fields.
@@ -126,27 +131,47 @@ struct DataTemplates {
     /// set before the record's data set) if this stream has not had it yet. The fields are read
     /// where they lie.
     private mutating func appendLabelled(
-        _ record: borrowing FlowRecord, _ detail: UnsafePointer<ApplicationDetail>?, _ t: ApplicationTemplate,
-        _ index: Int, to message: inout MessageWriter, context: EncodingContext
+        _ record: borrowing FlowRecord, _ detail: UnsafePointer<ApplicationDetail>?,
+        _ template: UnsafeMutablePointer<ApplicationTemplate>, _ index: Int, to message: inout MessageWriter,
+        context: EncodingContext
     ) -> AppendResult {
-        let fieldsLength = t.fieldsLength(detail)
-        let length = t.layout.recordLength + fieldsLength
+        // The template's trivial fields, read in place; a method called on it would copy it.
+        let (kind, texts, variable) = (template.pointee.kind, template.pointee.texts, template.pointee.variable)
         let announce = !announced[index]
-        if announce {
-            // At most: the open set's padding (3), the template set (its header and the
-            // template), then a data set (its header, the record, its padding, 3).
-            guard message.count + 3 + 4 + t.templateLength + 4 + length + 3 <= message.capacity else {
-                return recordsInMessage == 0 && templatesInMessage == 0 ? .notExportable : .full
-            }
-            sets.close(&message)
-            writeTemplateSet([t], into: &message)
-            announced[index] = true
-        } else if !sets.fits(id: t.id, length: length, in: message) {
-            return recordsInMessage == 0 && templatesInMessage == 0 ? .notExportable : .full
+        // At most: the open set's padding (3), the template set (its header and the template),
+        // then a data set (its header, the record, its padding, 3).
+        let announcing = announce ? 3 + 4 + template.pointee.templateLength + 4 + 3 : 0
+        let id = template.pointee.id
+        let recordLength = template.pointee.layout.recordLength
+        // IPFIX's fields are counted as they are written, when their bound fits (most records:
+        // a pass over the texts less); exactly first at the end of a message.
+        var fieldsLength =
+            variable ? ApplicationTemplate.ipfixBound(texts: texts, detail) : template.pointee.fieldsLength(detail)
+        var fits =
+            announce
+            ? message.count + announcing + recordLength + fieldsLength <= message.capacity
+            : sets.fits(id: id, length: recordLength + fieldsLength, in: message)
+        if !fits && variable {
+            fieldsLength = ApplicationTemplate.ipfixFields(kind, texts: texts, application: 0, detail, into: nil)
+            fits =
+                announce
+                ? message.count + announcing + recordLength + fieldsLength <= message.capacity
+                : sets.fits(id: id, length: recordLength + fieldsLength, in: message)
         }
-        sets.open(t.id, &message)
-        message.append(record, as: t.layout, context: context)
-        t.writeFields(application: record.application, detail, length: fieldsLength, into: &message)
+        guard fits else { return recordsInMessage == 0 && templatesInMessage == 0 ? .notExportable : .full }
+        if announce {
+            sets.close(&message)
+            writeTemplateSet([template.pointee], into: &message)
+            announced[index] = true
+        }
+        sets.open(template.pointee.id, &message)
+        message.append(record, as: template.pointee.layout, context: context)
+        if variable {
+            ApplicationTemplate.writeIPFIXFields(
+                kind, texts: texts, application: record.application, detail, fieldsLength, into: &message)
+        } else {
+            template.pointee.writeEachField(application: record.application, detail, into: &message)
+        }
         recordsInMessage += 1
         return .appended
     }

@@ -282,6 +282,15 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
         }
     }
 
+    /// At least the bytes `forEachText` hands out, in all, whatever the count: every slot's
+    /// length, within the texts' room. By address, as `forEachText`: a property of the value,
+    /// reached through `pointee`, copied all 816 bytes to be asked.
+    @inlinable public static func textBytes(_ detail: UnsafePointer<Self>) -> Int {
+        var n = 0
+        for i in 0 ..< 5 { n += Int(detail.pointee.lengths[i]) }
+        return min(n, textCapacity)
+    }
+
     /// The numbers, 0 for a kind that has not the field.
     @inlinable public var tlsVersion: UInt16 { kind == 1 ? number : 0 }
     @inlinable public var httpStatus: UInt16 { kind == 2 ? number : 0 }

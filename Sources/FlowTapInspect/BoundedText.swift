@@ -35,6 +35,19 @@ public struct BoundedText<let capacity: Int>: Sendable, Equatable, BitwiseCopyab
         count += 1
     }
 
+    /// Appends `length` bytes at `start`, as many as there is room for (the text marked cut
+    /// when some are left out): one copy, where a byte at a time checked the room for each.
+    public mutating func append(_ start: UnsafeRawPointer, length: Int) {
+        let n = max(0, min(length, capacity - count))
+        let at = count
+        var span = bytes.mutableSpan
+        span.withUnsafeMutableBytes {
+            if let base = $0.baseAddress { (base + at).copyMemory(from: start, byteCount: n) }
+        }
+        count += n
+        if n < length { truncated = true }
+    }
+
     /// Replaces the text with `length` bytes at `start` (its first `capacity`, marked cut).
     public mutating func set(_ start: UnsafeRawPointer, length: Int) {
         let n = max(0, min(length, capacity))

@@ -117,7 +117,21 @@ public enum ClientHello {
     static func body(
         _ p: UnsafeRawPointer, length end: Int, transport: UInt8, memo: JA4Memo?, into facts: inout ClientHelloFacts
     ) -> ParseStep {
-        var ja4 = JA4.Ingredients(transport: transport)
+        // The memo's room for the fingerprint's lists when there is a memo (the forwarding
+        // thread's): a fresh value's 832 bytes were zeroed and copied twice a hello.
+        guard let memo else {
+            var ja4 = JA4.Ingredients(transport: transport)
+            return body(p, length: end, ja4: &ja4, memo: nil, into: &facts)
+        }
+        let ingredients = memo.ingredients
+        ingredients.pointee.reset(transport: transport)
+        return body(p, length: end, ja4: &ingredients.pointee, memo: memo, into: &facts)
+    }
+
+    static func body(
+        _ p: UnsafeRawPointer, length end: Int, ja4: inout JA4.Ingredients, memo: JA4Memo?,
+        into facts: inout ClientHelloFacts
+    ) -> ParseStep {
         let legacyVersion = p.be16(0)
         var at = 2 + 32
         let sessionID = Int(p.u8(at))
@@ -126,7 +140,7 @@ public enum ClientHello {
         let cipherBytes = Int(p.be16(at))
         at += 2
         guard cipherBytes % 2 == 0, at + cipherBytes <= end else { return .malformed(.badClientHello) }
-        for i in stride(from: at, to: at + cipherBytes, by: 2) { ja4.cipher(p.be16(i)) }
+        ja4.ciphers(p + at, bytes: cipherBytes)
         at += cipherBytes
         guard at + 1 <= end else { return .malformed(.badClientHello) }
         at += 1 + Int(p.u8(at))
@@ -174,9 +188,7 @@ public enum ClientHello {
                     guard dataLength >= 2, Int(p.be16(data)) + 2 <= dataLength, p.be16(data) % 2 == 0 else {
                         return .malformed(.badClientHello)
                     }
-                    for i in stride(from: data + 2, to: data + 2 + Int(p.be16(data)), by: 2) {
-                        ja4.signatureAlgorithm(p.be16(i))
-                    }
+                    ja4.signatureAlgorithms(p + data + 2, bytes: Int(p.be16(data)))
                 default:
                     break
                 }

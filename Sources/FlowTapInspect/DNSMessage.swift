@@ -125,7 +125,7 @@ public enum DNSMessage {
                 wire += label + 1
                 guard wire <= 254 else { return .dnsNameTooLong }
                 if !name.isEmpty { name.append(UInt8(ascii: ".")) }
-                for i in 0 ..< label { name.append(p.u8(position + 1 + i)) }
+                name.append(p + position + 1, length: label)
                 position += 1 + label
             case 0xC0:
                 guard position + 2 <= length else {

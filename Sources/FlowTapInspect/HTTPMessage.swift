@@ -1,4 +1,5 @@
 import FlowTapBase
+import Glibc
 
 /// The first HTTP/1.x request of a client's stream, or the status line of a server's (RFC 9112
 /// §3, §4), on any port. A request is recognised by its request line (a method token, one
@@ -108,20 +109,22 @@ public enum HTTPMessage {
     /// The next line end at or after `from`: where the line's text ends (before CR LF or LF)
     /// and where the next line starts; nil when no LF comes before `to`.
     static func endOfLine(_ p: UnsafeRawPointer, from: Int, to: Int) -> (start: Int, next: Int)? {
-        var i = from
-        while i < to {
-            if p.u8(i) == 0x0A { return (i > from && p.u8(i - 1) == 0x0D ? i - 1 : i, i + 1) }
-            i += 1
-        }
-        return nil
+        guard let i = find(0x0A, p, from: from, to: to) else { return nil }
+        return (i > from && p.u8(i - 1) == 0x0D ? i - 1 : i, i + 1)
+    }
+
+    /// Where `byte` first is in `p[from ..< to]`: memchr, whose vector loop takes a header
+    /// line in a few steps where a byte a step took one each (callgrind).
+    @inline(__always)
+    static func find(_ byte: UInt8, _ p: UnsafeRawPointer, from: Int, to: Int) -> Int? {
+        guard from < to, let hit = memchr(p + from, Int32(byte), to - from) else { return nil }
+        return p.distance(to: UnsafeRawPointer(hit))
     }
 
     /// A header field line: Host and User-Agent, their names in any case, their values without
     /// the whitespace around them (RFC 9110 §5.5).
     static func field(_ p: UnsafeRawPointer, from: Int, to: Int, into facts: inout HTTPFacts) {
-        var colon = from
-        while colon < to && p.u8(colon) != UInt8(ascii: ":") { colon += 1 }
-        guard colon < to else { return }
+        guard let colon = find(UInt8(ascii: ":"), p, from: from, to: to) else { return }
         var start = colon + 1
         var end = to
         while start < end && (p.u8(start) == 0x20 || p.u8(start) == 0x09) { start += 1 }

@@ -7,7 +7,8 @@
 /// A handle to memory its owner allocates and deallocates (`ApplicationTable`, one per
 /// forwarding thread). Invariants: `slots` points to `slotCount` initialised slots; a slot's
 /// `values` hold `ciphers + extensions + signatures` lists in that order, and its `hashes` the
-/// two 12-character hashes those lists give, when `filled`.
+/// two 12-character hashes those lists give, when `filled`; `ingredients` points to one
+/// initialised value.
 public struct JA4Memo {
     static let slotCount = 64
     /// Values a slot keeps: browsers send about 16 cipher suites, 16 extensions and 10
@@ -24,6 +25,9 @@ public struct JA4Memo {
     }
 
     let slots: UnsafeMutablePointer<Slot>
+    /// Where `ClientHello` gathers a hello's lists while it has this memo: the memo's owner is
+    /// the one thread that reads hellos with it.
+    let ingredients: UnsafeMutablePointer<JA4.Ingredients>
 
     /// Hits and misses, for the tests.
     public private(set) var hits: UInt64 {
@@ -41,11 +45,14 @@ public struct JA4Memo {
         slots.initialize(repeating: Slot(), count: slotCount)
         let counters = UnsafeMutablePointer<UInt64>.allocate(capacity: 2)
         counters.initialize(repeating: 0, count: 2)
-        return JA4Memo(slots: slots, counters: counters)
+        let ingredients = UnsafeMutablePointer<JA4.Ingredients>.allocate(capacity: 1)
+        ingredients.initialize(to: JA4.Ingredients(transport: 0))
+        return JA4Memo(slots: slots, ingredients: ingredients, counters: counters)
     }
 
     public func deallocate() {
         slots.deallocate()
+        ingredients.deallocate()
         counters.deallocate()
     }
 

@@ -560,9 +560,11 @@ public struct FlowCache: ~Copyable {
 
     @inline(never)
     mutating func attachDetail(_ r: inout FlowRecord, _ e: UnsafeMutablePointer<FlowEntry>) {
-        guard let details, let detail = label(of: e.pointee) else { return }
+        // The ring reached by optional chaining: bound to a name (`guard let`), it was retained
+        // and released for every labelled record.
+        guard details != nil, let detail = label(of: e.pointee) else { return }
         lastDetailSerial = lastDetailSerial == .max ? 1 : lastDetailSerial &+ 1
-        if details.push(serial: lastDetailSerial, detail) {
+        if details?.push(serial: lastDetailSerial, detail) == true {
             r.detailSerial = lastDetailSerial
         } else {
             detailsLost &+= 1

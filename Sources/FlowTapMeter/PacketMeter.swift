@@ -194,6 +194,9 @@ public struct PacketMeter: ~Copyable {
     /// sequence number and payload length. Read where it is known to lie: IPv4, or IPv6 with
     /// the header right after its own. Nil when it cannot tell (the decoder then reads the
     /// packet whole): another protocol, an extension header, a header that overruns the packet.
+    /// Inlined into `inspect`, its one caller: the call and its tuple cost every packet
+    /// inspected a tenth of its path there (callgrind).
+    @inline(__always)
     static func transportHeader(_ ip: UnsafeRawPointer, octets: Int, proto: UInt8)
         -> (end: Int, flags: UInt16, sequence: UInt32, payload: UInt32)?
     {

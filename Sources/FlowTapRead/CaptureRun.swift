@@ -107,8 +107,9 @@ public enum CaptureRun {
         }
         func push(_ record: borrowing FlowRecord) -> Bool {
             var r = copy record
-            if let ring, r.detailSerial != 0 {
-                r.detailSerial = store.take(from: ring, serial: r.detailSerial)
+            if ring != nil, r.detailSerial != 0 {
+                // Not bound to a name: that retained and released the ring for every record.
+                r.detailSerial = store.take(from: ring!, serial: r.detailSerial)
             } else {
                 r.detailSerial = 0
             }
