@@ -226,8 +226,9 @@ public struct StatsAnswer: Codable, Sendable {
     public var directions: [DirectionAnswer]
     public var collectors: [CollectorAnswer]
     /// Records sent with their label alone: the export thread's store of fields was full and
-    /// the memory to grow it refused.
-    public var detailsWithoutRoom: UInt64
+    /// the memory to grow it refused. Optional so that this version's `show stats` still reads
+    /// the answer of a probe started before it (nil there), as during an upgrade's handover.
+    public var detailsWithoutRoom: UInt64?
 }
 
 /// One live flow in `show flows`; the latencies only for a TCP flow whose reverse is known.

@@ -49,6 +49,21 @@ final class ControlServerTests: XCTestCase {
         XCTAssertNil(HTTPResponder.headEnd(Array("GET / HTTP/1.1\r\nHost: x\r\n".utf8)), "not complete")
     }
 
+    /// `show stats` of this version reads the answer of a probe started before it (an
+    /// upgrade's handover): what that probe does not count is absent, not an error.
+    func testStatsWithoutTheStoresCountStillDecode() throws {
+        let old = Array(#"{"directions": [], "collectors": []}"#.utf8)
+        guard case .success(let stats)? = ControlJSON.decode(StatsAnswer.self, from: old) else {
+            return XCTFail("an answer without details_without_room did not decode")
+        }
+        XCTAssertNil(stats.detailsWithoutRoom)
+        let now = Array(#"{"directions": [], "collectors": [], "details_without_room": 3}"#.utf8)
+        guard case .success(let counted)? = ControlJSON.decode(StatsAnswer.self, from: now) else {
+            return XCTFail("an answer with details_without_room did not decode")
+        }
+        XCTAssertEqual(counted.detailsWithoutRoom, 3)
+    }
+
     func testGarbageNeverTraps() {
         var rng = SystemRandomNumberGenerator()
         for _ in 0 ..< 2000 {
