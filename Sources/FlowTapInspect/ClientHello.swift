@@ -128,6 +128,7 @@ public enum ClientHello {
         return body(p, length: end, ja4: &ingredients.pointee, memo: memo, into: &facts)
     }
 
+    /// The same, the fingerprint's lists gathered in `ja4` (empty).
     static func body(
         _ p: UnsafeRawPointer, length end: Int, ja4: inout JA4.Ingredients, memo: JA4Memo?,
         into facts: inout ClientHelloFacts
