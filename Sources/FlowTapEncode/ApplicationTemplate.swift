@@ -64,19 +64,6 @@ struct ApplicationTemplate: Sendable, Equatable {
         layout.recordLength + fields.reduce(0) { $0 + ($1.isText && variable ? 258 : $1.fixedLength) }
     }
 
-    /// The application fields of a record labelled `application`, after its flow's; `length`
-    /// is `fieldsLength(detail)`, which the caller has for its set, so that IPFIX's pass does
-    /// not count them again: both read the same fields, in the export thread's store, which
-    /// only this thread writes.
-    func writeFields(
-        application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?, length: Int, into m: inout MessageWriter
-    ) {
-        if variable {
-            return Self.writeIPFIXFields(kind, texts: texts, application: application, detail, length, into: &m)
-        }
-        writeEachField(application: application, detail, into: &m)
-    }
-
     /// At least the bytes `ipfixFields` writes, without going through the texts: each a length
     /// of at most 3 bytes and its bytes, and the numbers (TLS's version before its third text,
     /// HTTP's status or DNS's type and code after them, 2 bytes either way).
@@ -84,12 +71,14 @@ struct ApplicationTemplate: Sendable, Equatable {
     static func ipfixBound(texts: Int, _ detail: UnsafePointer<ApplicationDetail>?) -> Int {
         guard texts > 0 else { return 3 }
         guard let detail else { return 3 + texts + 2 }
-        return 3 + 3 * texts + ApplicationDetail.textBytes(detail) + 2
+        return 3 + 3 * texts + detail.pointee.textBytes + 2
     }
 
-    /// IPFIX's part of `writeFields`, from the template's trivial fields alone: a caller that
-    /// reads the template through a pointer calls this rather than a method, which would copy
-    /// the template (its arrays retained and released) to call it on (`TemplateTable`).
+    /// IPFIX's application fields of a record labelled `application`, after its flow's, at most
+    /// `length` bytes (`ipfixBound`, or their exact length), from the template's trivial fields
+    /// alone: a caller that reads the template through a pointer calls this rather than a
+    /// method, which would copy the template (its arrays retained and released) to call it on
+    /// (`TemplateTable`).
     @inline(__always)
     static func writeIPFIXFields(
         _ kind: ApplicationField.Kind, texts: Int, application: UInt8, _ detail: UnsafePointer<ApplicationDetail>?,

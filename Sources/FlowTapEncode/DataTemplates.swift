@@ -140,23 +140,23 @@ struct DataTemplates {
         let announce = !announced[index]
         // At most: the open set's padding (3), the template set (its header and the template),
         // then a data set (its header, the record, its padding, 3).
-        let announcing = announce ? 3 + 4 + template.pointee.templateLength + 4 + 3 : 0
+        let announcing = announce ? 3 + 4 + template.pointee.templateLength + 4 + 3 : nil
         let id = template.pointee.id
         let recordLength = template.pointee.layout.recordLength
         // IPFIX's fields are counted as they are written, when their bound fits (most records:
         // a pass over the texts less); exactly first at the end of a message.
         var fieldsLength =
             variable ? ApplicationTemplate.ipfixBound(texts: texts, detail) : template.pointee.fieldsLength(detail)
+        // Both checks written out: a function for them, inlined with the packer's own, cost a
+        // labelled record 15 instructions more (callgrind).
         var fits =
-            announce
-            ? message.count + announcing + recordLength + fieldsLength <= message.capacity
-            : sets.fits(id: id, length: recordLength + fieldsLength, in: message)
+            announcing.map { message.count + $0 + recordLength + fieldsLength <= message.capacity }
+            ?? sets.fits(id: id, length: recordLength + fieldsLength, in: message)
         if !fits && variable {
             fieldsLength = ApplicationTemplate.ipfixFields(kind, texts: texts, application: 0, detail, into: nil)
             fits =
-                announce
-                ? message.count + announcing + recordLength + fieldsLength <= message.capacity
-                : sets.fits(id: id, length: recordLength + fieldsLength, in: message)
+                announcing.map { message.count + $0 + recordLength + fieldsLength <= message.capacity }
+                ?? sets.fits(id: id, length: recordLength + fieldsLength, in: message)
         }
         guard fits else { return recordsInMessage == 0 && templatesInMessage == 0 ? .notExportable : .full }
         if announce {

@@ -66,10 +66,15 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
     }
 
     /// The bytes of the value that mean something: the numbers and the texts in use.
-    @inlinable @inline(__always) public var usedBytes: Int {
-        var n = Self.textOffset
+    @inlinable @inline(__always) public var usedBytes: Int { Self.textOffset + textBytes }
+
+    /// The texts' bytes in use: every slot's length, within the texts' room (at least what
+    /// `forEachText` hands out, whatever its count). Always inlined, as `usedBytes`: reached
+    /// through `pointee` from another module, a call would copy all 816 bytes to ask.
+    @inlinable @inline(__always) public var textBytes: Int {
+        var n = 0
         for i in 0 ..< 5 { n += Int(lengths[i]) }
-        return min(n, MemoryLayout<Self>.size)
+        return min(n, Self.textCapacity)
     }
 
     /// `source`'s value at `target`, its `usedBytes` copied (the rest of `target` keeps what it
@@ -280,15 +285,6 @@ public struct ApplicationDetail: Sendable, BitwiseCopyable {
             from += n
             room -= n
         }
-    }
-
-    /// At least the bytes `forEachText` hands out, in all, whatever the count: every slot's
-    /// length, within the texts' room. By address, as `forEachText`: a property of the value,
-    /// reached through `pointee`, copied all 816 bytes to be asked.
-    @inlinable public static func textBytes(_ detail: UnsafePointer<Self>) -> Int {
-        var n = 0
-        for i in 0 ..< 5 { n += Int(detail.pointee.lengths[i]) }
-        return min(n, textCapacity)
     }
 
     /// The numbers, 0 for a kind that has not the field.

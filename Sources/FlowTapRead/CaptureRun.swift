@@ -108,7 +108,8 @@ public enum CaptureRun {
         func push(_ record: borrowing FlowRecord) -> Bool {
             var r = copy record
             if ring != nil, r.detailSerial != 0 {
-                // Not bound to a name: that retained and released the ring for every record.
+                // Not bound to a name: that retained and released the ring for every record. The
+                // unwrap is of the `let` tested on the line above.
                 r.detailSerial = store.take(from: ring!, serial: r.detailSerial)
             } else {
                 r.detailSerial = 0

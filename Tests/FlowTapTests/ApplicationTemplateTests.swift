@@ -46,8 +46,10 @@ final class ApplicationTemplateTests: XCTestCase {
                     let (onePass, eachField, length) = detail.withPointer { d in
                         (
                             withMessage {
-                                template.writeFields(
-                                    application: application, d, length: template.fieldsLength(d), into: &$0)
+                                // As the encoder writes them: within the bound, counted as written.
+                                ApplicationTemplate.writeIPFIXFields(
+                                    template.kind, texts: template.texts, application: application, d,
+                                    ApplicationTemplate.ipfixBound(texts: template.texts, d), into: &$0)
                             },
                             withMessage { template.writeEachField(application: application, d, into: &$0) },
                             template.fieldsLength(d)
@@ -55,6 +57,8 @@ final class ApplicationTemplateTests: XCTestCase {
                     }
                     XCTAssertEqual(onePass, eachField, "\(kind), application \(application)")
                     XCTAssertEqual(onePass.count, length, "\(kind)")
+                    let bound = detail.withPointer { ApplicationTemplate.ipfixBound(texts: template.texts, $0) }
+                    XCTAssertGreaterThanOrEqual(bound, length, "\(kind): the bound the encoder checks room for")
                     checked += 1
                 }
             }
@@ -71,7 +75,8 @@ final class ApplicationTemplateTests: XCTestCase {
             var storage = [UInt8](repeating: 0xEE, count: length - 1)
             storage.withUnsafeMutableBytes { raw in
                 var m = MessageWriter(base: raw.baseAddress!, capacity: length - 1)
-                template.writeFields(application: 3, d, length: length, into: &m)
+                ApplicationTemplate.writeIPFIXFields(
+                    template.kind, texts: template.texts, application: 3, d, length, into: &m)
                 XCTAssertTrue(m.overflowed)
                 XCTAssertEqual(m.count, 0)
             }
