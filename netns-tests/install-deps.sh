@@ -47,3 +47,31 @@ if ! python3 -c "import ipfix, netflow, pytest, scapy, aioquic" 2>/dev/null; the
     || python3 -m pip install -q --break-system-packages ipfix netflow pytest scapy aioquic \
     || { echo "install-deps.sh: pip install ipfix netflow pytest scapy aioquic failed" >&2; exit 1; }
 fi
+
+# Debian 13's nfdump, unpacked into /var/cache/flowtap-tests/nfdump-debian13 and not installed
+# (Debian 12's stays the system's): nfdump 1.7.1, Debian 12's, stores an IPFIX record's
+# applicationId byte-swapped, so it never finds the name the options records give it (fixed in
+# nfdump 1.7.2); test_app_nfdump.sh reads flowtap's IPFIX names with this one. Its package from
+# Debian's archive (apt-get download, signed by the keys of debian-archive-keyring, which Debian
+# 12 ships), through a sources list of its own; it runs on Debian 12's libraries. Without the
+# archive's trixie suite it is left out and that test skips.
+NFDUMP13=${FT_NFDUMP13:-/var/cache/flowtap-tests/nfdump-debian13}
+if [[ ! -x $NFDUMP13/usr/bin/nfdump ]]; then
+  echo "== fetching Debian 13's nfdump into $NFDUMP13"
+  apt13=$(mktemp -d)
+  mkdir -p "$apt13/lists/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$apt13/sources.list"
+  aptopts=(-o Dir::Etc::sourcelist="$apt13/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$apt13/lists"
+    -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+  if apt-get "${aptopts[@]}" update -qq >"$apt13/log" 2>&1 \
+    && (cd "$apt13" && apt-get "${aptopts[@]}" download nfdump >>"$apt13/log" 2>&1) \
+    && mkdir -p "$NFDUMP13" && dpkg-deb -x "$apt13"/nfdump_*.deb "$NFDUMP13" \
+    && "$NFDUMP13/usr/bin/nfdump" -V >/dev/null 2>&1; then
+    echo "   $("$NFDUMP13/usr/bin/nfdump" -V)"
+  else
+    echo "install-deps.sh: could not fetch Debian 13's nfdump (test_app_nfdump.sh will skip):" >&2
+    tail -3 "$apt13/log" >&2
+    rm -rf "$NFDUMP13"
+  fi
+  rm -rf "$apt13"
+fi

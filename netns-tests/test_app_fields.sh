@@ -23,15 +23,11 @@ topology_up
 hosts_without_offloads
 
 # The servers, in h2.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=flowtap.test \
-  -keyout "$FT_OUT/key.pem" -out "$FT_OUT/cert.pem" 2>/dev/null
-spawn TLS "$NS_H2" openssl s_server -accept 4433 -cert "$FT_OUT/cert.pem" -key "$FT_OUT/key.pem" -alpn h2,http/1.1 -www -quiet >"$FT_OUT/s_server.log" 2>&1
+tls_server -alpn h2,http/1.1 -www
 mkdir -p "$FT_OUT/www/split/path"
 echo hello >"$FT_OUT/www/index.html"
 spawn WEB "$NS_H2" python3 -m http.server 8081 --bind "$H2_IP" --directory "$FT_OUT/www" >"$FT_OUT/http.log" 2>&1
-spawn DNS "$NS_H2" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces --listen-address="$H2_IP" \
-  --port 53 --address=/a.flowtap.test/10.77.0.9 --address=/b.flowtap.test/10.77.0.10 --local=/flowtap.test/ \
-  --pid-file="$FT_OUT/dnsmasq.pid" --user=root --log-facility="$FT_OUT/dnsmasq.log"
+dns_server --address=/a.flowtap.test/10.77.0.9 --address=/b.flowtap.test/10.77.0.10
 wait_listening "$NS_H2" 4433 t && wait_listening "$NS_H2" 8081 t && wait_listening "$NS_H2" 53 u \
   || { echo "a server did not start" >&2; cat "$FT_OUT"/s_server.log "$FT_OUT"/http.log >&2; exit 1; }
 

@@ -24,11 +24,8 @@ TOOLS=$(dirname "$0")/tools
 topology_up
 hosts_without_offloads
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=flowtap.test \
-  -keyout "$FT_OUT/key.pem" -out "$FT_OUT/cert.pem" 2>/dev/null
-spawn TLS "$NS_H2" openssl s_server -accept 4433 -cert "$FT_OUT/cert.pem" -key "$FT_OUT/key.pem" -quiet >"$FT_OUT/s_server.log" 2>&1
-spawn DNS "$NS_H2" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces --listen-address="$H2_IP" \
-  --port 53 --local=/flowtap.test/ --pid-file="$FT_OUT/dnsmasq.pid" --user=root --log-facility="$FT_OUT/dnsmasq.log"
+tls_server
+dns_server
 wait_listening "$NS_H2" 4433 t && wait_listening "$NS_H2" 53 u || { echo "the servers did not start" >&2; exit 1; }
 
 # Collectors that listen, so that no ICMP error stops a stream; tshark reads what they got.

@@ -30,16 +30,12 @@ HOLD=40
 BUFFERS=16
 METRICS=$P_IP:9464
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=flowtap.test \
-  -keyout "$FT_OUT/key.pem" -out "$FT_OUT/cert.pem" 2>/dev/null
-spawn TLS "$NS_H2" openssl s_server -accept 4433 -cert "$FT_OUT/cert.pem" -key "$FT_OUT/key.pem" -alpn h2,http/1.1 -www -quiet >"$FT_OUT/s_server.log" 2>&1
+tls_server -alpn h2,http/1.1 -www
 spawn SINK "$NS_H2" python3 "$TOOLS/appclients.py" sink "$H2_IP" 4434
 spawn SSHD "$NS_H2" python3 "$TOOLS/appclients.py" ssh-server "$H2_IP" 2222 14
 echo hello >"$FT_OUT/index.html"
 spawn WEB "$NS_H2" python3 -m http.server 8081 --bind "$H2_IP" --directory "$FT_OUT" >"$FT_OUT/http.log" 2>&1
-spawn DNS "$NS_H2" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces --listen-address="$H2_IP" \
-  --port 53 --address=/a.flowtap.test/10.77.0.9 --local=/flowtap.test/ --pid-file="$FT_OUT/dnsmasq.pid" --user=root \
-  --log-facility="$FT_OUT/dnsmasq.log"
+dns_server --address=/a.flowtap.test/10.77.0.9
 for port in 4433t 4434t 2222t 8081t 53u; do
   wait_listening "$NS_H2" "${port%?}" "${port: -1}" || { echo "nothing listens on $port in h2" >&2; exit 1; }
 done
@@ -150,9 +146,9 @@ named = {r["key"] for r in json.load(open(sys.argv[2])) if r.get("name")}
 json.dump([t for t in json.load(open(sys.argv[1])) if not t.get("name", "").startswith("hold") or t["key"] in named], sys.stdout)
 EOF
 # The names of the applicationIds, from flowtap's options records (nfdump prints name/description).
-# nfdump 1.7.1 reads them in
-# NetFlow v9; in IPFIX it stores a record's applicationId as a number (byte-swapped) and so
-# never finds the name (%nbnam "<no info>"), whoever exports: Wireshark is the reader there.
+# Debian 12's nfdump 1.7.1 reads them in NetFlow v9; in IPFIX it stores a record's
+# applicationId as a number (byte-swapped) and so never finds the name (%nbnam "<no info>"),
+# whoever exports: test_app_nfdump.sh reads IPFIX names with Debian 13's nfdump.
 nfdump -R "$FT_OUT/nfcap9" -q -N -o "fmt:%sp,%dp,%nbid,%nbnam" >"$FT_OUT/nfdump9-names.txt" 2>&1 || true
 named=$(grep -cE '6\.\.1 *, *tls/TLS ' "$FT_OUT/nfdump9-names.txt" || true)
 unnamed=$(grep -cE '6\.\.[1-5] *, *<' "$FT_OUT/nfdump9-names.txt" || true)

@@ -8,6 +8,8 @@
   appcheck.py compare TRUTH GOT [--min N] [--fields a,b]
                                        every flow of TRUTH in GOT with equal fields; exit 1 if not
   appcheck.py ndpi NDPI_CSV            ndpiReader's flows (-C), one per connection
+  appcheck.py nfdump NFDUMP_LINES      nfdump's records (-o "fmt:%sa|%sp|%da|%dp|%pr|%nbid|%nbnam"):
+                                       the application named by the options, and the applicationId
   appcheck.py named TRUTH GOT          "RIGHT TOTAL": of the client flows tshark names, those GOT
                                        names the same (application and name)
   appcheck.py biflow TRUTH GOT [--min N]
@@ -236,6 +238,24 @@ def named(truth_path, got_path):
     print(right, len(want))
 
 
+def nfdump(path):
+    """nfdump's lines of -o "fmt:%sa|%sp|%da|%dp|%pr|%nbid|%nbnam" (-N): each record under its
+    key, with the application's name as nfdump read it from the options records (the part of
+    %nbnam before "/": "tls" of "tls/TLS over TCP, ...") and the applicationId as it prints it
+    (%nbid, engine first: "6..1")."""
+    out = []
+    for line in open(path):
+        parts = [p.strip() for p in line.split("|", 6)]
+        if len(parts) < 7 or not parts[1].isdigit():
+            continue
+        sa, sp, da, dp, pr, nbid, nbnam = parts
+        rec = {"key": f"{sa}:{sp}>{da}:{dp}/{ {'6': 'tcp', '17': 'udp'}.get(pr, pr) }", "appId": nbid}
+        if "/" in nbnam:
+            rec["app"] = nbnam.split("/", 1)[0]
+        out.append(rec)
+    return out
+
+
 def reverse_key(key):
     ends, proto = key.split("/")
     a, b = ends.split(">")
@@ -282,6 +302,8 @@ def main():
         minimum = int(args[args.index("--min") + 1]) if "--min" in args else 1
         fields = args[args.index("--fields") + 1].split(",") if "--fields" in args else []
         sys.exit(0 if compare(args[0], args[1], minimum, fields) else 1)
+    elif cmd == "nfdump":
+        json.dump(nfdump(sys.argv[2]), sys.stdout, indent=1)
     elif cmd == "ndpi":
         json.dump(ndpi(sys.argv[2]), sys.stdout, indent=1)
     elif cmd == "named":

@@ -422,3 +422,26 @@ def test_printed_records_match_the_file(tmp_path):
     assert not recordcheck.printed(f, jsonl, write(tmp_path, "t2.txt", "\n".join(table + ["total: 12 records, 25 packets, 2304 bytes"])))
     unsorted = table[:1] + list(reversed(table[1:]))
     assert not recordcheck.printed(f, jsonl, write(tmp_path, "t3.txt", "\n".join(unsorted + ["total: 12 records, 24 packets, 2304 bytes"])))
+
+
+# appcheck
+
+def test_appcheck_reads_nfdump_names_and_compares(tmp_path):
+    import appcheck
+    lines = write(tmp_path, "nfdump.txt", "\n".join([
+        "       10.77.0.1| 40000|       10.77.0.2|  4433|6    | 6..1|tls/TLS over TCP, from its ClientHello",
+        "       10.77.0.2|    53|       10.77.0.1| 40001|17   | 6..3|dns/DNS, from its question",
+        "       10.77.0.1| 40002|       10.77.0.2|  8081|6    |0..0..0|<no nbar>",
+        "Summary: nothing to read here",
+    ]) + "\n")
+    got = appcheck.nfdump(lines)
+    assert got == [
+        {"key": "10.77.0.1:40000>10.77.0.2:4433/tcp", "appId": "6..1", "app": "tls"},
+        {"key": "10.77.0.2:53>10.77.0.1:40001/udp", "appId": "6..3", "app": "dns"},
+        {"key": "10.77.0.1:40002>10.77.0.2:8081/tcp", "appId": "0..0..0"},
+    ]
+    got_path = write(tmp_path, "got.json", got)
+    right = write(tmp_path, "truth.json", [{"key": "10.77.0.1:40000>10.77.0.2:4433/tcp", "app": "tls"}])
+    wrong = write(tmp_path, "wrong.json", [{"key": "10.77.0.1:40002>10.77.0.2:8081/tcp", "app": "http"}])
+    assert appcheck.compare(right, got_path, 1, ["app"])
+    assert not appcheck.compare(wrong, got_path, 1, ["app"])
