@@ -62,7 +62,7 @@ if [[ ! -x $NFDUMP13/usr/bin/nfdump ]]; then
   mkdir -p "$apt13/lists/partial"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$apt13/sources.list"
   aptopts=(-o Dir::Etc::sourcelist="$apt13/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$apt13/lists"
-    -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+    -o APT::Sandbox::User=root)
   if apt-get "${aptopts[@]}" update -qq >"$apt13/log" 2>&1 \
     && (cd "$apt13" && apt-get "${aptopts[@]}" download nfdump >>"$apt13/log" 2>&1) \
     && mkdir -p "$NFDUMP13" && dpkg-deb -x "$apt13"/nfdump_*.deb "$NFDUMP13" \
