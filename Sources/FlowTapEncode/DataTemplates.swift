@@ -13,11 +13,10 @@ struct DataTemplates {
     /// Indexed by `RecordLayout.Kind.rawValue`; nil for a kind this record set does not meter.
     let templates: [Template?]
     /// With application fields: per IP layout kind, one template per `ApplicationField.Kind`
-    /// (index kind × 4 + application kind); empty without.
-    let applicationTemplates: [ApplicationTemplate?]
-    /// The same, where `append` reads them in place (`TemplateTable`). The flow templates stay
-    /// in their array: a flow template's copy retains one list, and the table's lookup cost a
-    /// record without fields more than that (callgrind).
+    /// (position kind × 4 + application kind); no positions without. In a table, where `append`
+    /// reads them in place (`TemplateTable`). The flow templates stay in their array: a flow
+    /// template's copy retains one list, and the table's lookup cost a record without fields
+    /// more than that (callgrind).
     private let applicationTable: TemplateTable<ApplicationTemplate>
     /// The application templates this stream has announced: they go with every template
     /// refresh from then on.
@@ -52,13 +51,16 @@ struct DataTemplates {
                 }
             }
         }
-        applicationTemplates = apps
         applicationTable = TemplateTable(apps)
         announced = [Bool](repeating: false, count: apps.count)
         self.templateSetID = templateSetID
     }
 
-    var ids: Set<UInt16> { Set(templates.compactMap { $0?.id } + applicationTemplates.compactMap { $0?.id }) }
+    var ids: Set<UInt16> {
+        Set(
+            templates.compactMap { $0?.id }
+                + (0 ..< applicationTable.positions).compactMap { applicationTable.slot($0)?.pointee.id })
+    }
     var active: [(id: UInt16, layout: RecordLayout)] { templates.compactMap { $0.map { ($0.id, $0.layout) } } }
 
     /// The message a format with `headerLength` needs for one record of the largest layout
@@ -83,8 +85,8 @@ struct DataTemplates {
         // again before its next record (FuzzMeter found a v9 refresh at --mtu 408 overfilled).
         var again: [ApplicationTemplate] = []
         var room = message.remaining - 4
-        for i in applicationTemplates.indices where announced[i] {
-            guard let t = applicationTemplates[i], t.templateLength <= room else {
+        for i in announced.indices where announced[i] {
+            guard let t = applicationTable.slot(i)?.pointee, t.templateLength <= room else {
                 announced[i] = false
                 continue
             }

@@ -38,9 +38,9 @@ public final class DetailStore: @unchecked Sendable {
         // first slots' address space (1024 of them: 0.8 MB, mapped only as they are used). Its
         // two makers are `Pipeline` (an `ExportThread`'s default store, once per process, before
         // its forwarders start: in a handover's successor, while the predecessor still
-        // forwards) and `CaptureRun` (before the capture's first packet). No frame, timing or full table
-        // comes here; a store that fills grows in `allocate`, which does without the memory
-        // rather than stop.
+        // forwards) and `CaptureRun` (before the capture's first packet). No frame, timing or
+        // full table comes here; a store that fills grows in `allocate`, which does without the
+        // memory rather than stop.
         guard let s = Self.make(max(1, capacity)) else {
             fatalError("out of memory at start for \(capacity) application field slots")
         }

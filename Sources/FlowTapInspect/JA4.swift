@@ -52,20 +52,14 @@ public enum JA4 {
 
         /// The cipher suites of a hello's list: `bytes` bytes of big-endian values at `p`.
         mutating func ciphers(_ p: UnsafeRawPointer, bytes: Int) {
-            var span = ciphers.mutableSpan
-            let whole = span.withUnsafeMutableBufferPointer {
-                Self.gather(p, bytes: bytes, into: $0, count: &cipherCount)
-            }
-            if !whole { overflow = true }
+            if !Self.gather(p, bytes: bytes, into: &ciphers, count: &cipherCount) { overflow = true }
         }
 
         /// The signature algorithms of a hello's list: `bytes` bytes of big-endian values at `p`.
         mutating func signatureAlgorithms(_ p: UnsafeRawPointer, bytes: Int) {
-            var span = signatureAlgorithms.mutableSpan
-            let whole = span.withUnsafeMutableBufferPointer {
-                Self.gather(p, bytes: bytes, into: $0, count: &signatureAlgorithmCount)
+            if !Self.gather(p, bytes: bytes, into: &signatureAlgorithms, count: &signatureAlgorithmCount) {
+                overflow = true
             }
-            if !whole { overflow = true }
         }
 
         /// A list's values but GREASE, after the `count` already in `list`, in a loop of loads
@@ -73,22 +67,25 @@ public enum JA4 {
         /// reading (callgrind). False when there were more than `list` holds (it keeps those that
         /// fit).
         @inline(__always)
-        static func gather(
-            _ p: UnsafeRawPointer, bytes: Int, into list: UnsafeMutableBufferPointer<UInt16>, count: inout Int
+        static func gather<let n: Int>(
+            _ p: UnsafeRawPointer, bytes: Int, into list: inout InlineArray<n, UInt16>, count: inout Int
         ) -> Bool {
-            guard let out = list.baseAddress else { return bytes < 2 }
-            var n = min(max(count, 0), list.count)
-            defer { count = n }
-            var i = 0
-            while i + 2 <= bytes {
-                let value = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: i, as: UInt16.self))
-                i += 2
-                if JA4.isGREASE(value) { continue }
-                guard n < list.count else { return false }
-                out[n] = value
-                n += 1
+            var span = list.mutableSpan
+            return span.withUnsafeMutableBufferPointer { list in
+                guard let out = list.baseAddress else { return bytes < 2 }
+                var kept = min(max(count, 0), list.count)
+                defer { count = kept }
+                var i = 0
+                while i + 2 <= bytes {
+                    let value = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: i, as: UInt16.self))
+                    i += 2
+                    if JA4.isGREASE(value) { continue }
+                    guard kept < list.count else { return false }
+                    out[kept] = value
+                    kept += 1
+                }
+                return true
             }
-            return true
         }
 
         /// A non-GREASE extension's type, in the order of the hello.

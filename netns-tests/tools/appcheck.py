@@ -249,7 +249,8 @@ def nfdump(path):
         if len(parts) < 7 or not parts[1].isdigit():
             continue
         sa, sp, da, dp, pr, nbid, nbnam = parts
-        rec = {"key": f"{sa}:{sp}>{da}:{dp}/{ {'6': 'tcp', '17': 'udp'}.get(pr, pr) }", "appId": nbid}
+        proto = {"6": "tcp", "17": "udp"}.get(pr, pr)
+        rec = {"key": f"{sa}:{sp}>{da}:{dp}/{proto}", "appId": nbid}
         if "/" in nbnam:
             rec["app"] = nbnam.split("/", 1)[0]
         out.append(rec)
