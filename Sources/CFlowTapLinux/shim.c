@@ -274,6 +274,28 @@ int cft_send_with_fds(int fd, const void *data, size_t length, const int *fds, i
     return n < 0 ? -errno : (int)n;
 }
 
+int cft_send_datagrams(int fd, const void *const *bases, const size_t *lengths, unsigned int count,
+                       const void *address, unsigned int address_length) {
+    struct mmsghdr messages[CFT_MAX_DATAGRAMS];
+    struct iovec iov[CFT_MAX_DATAGRAMS];
+    if (count > CFT_MAX_DATAGRAMS)
+        count = CFT_MAX_DATAGRAMS;
+    memset(messages, 0, sizeof(messages[0]) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        iov[i].iov_base = (void *)bases[i];
+        iov[i].iov_len = lengths[i];
+        messages[i].msg_hdr.msg_name = (void *)address;
+        messages[i].msg_hdr.msg_namelen = address_length;
+        messages[i].msg_hdr.msg_iov = &iov[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n;
+    do {
+        n = sendmmsg(fd, messages, count, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
 int cft_receive_with_fds(int fd, void *data, size_t length, int *fds, int *count) {
     union {
         char buffer[CMSG_SPACE(sizeof(int) * CFT_MAX_PASSED_FDS)];

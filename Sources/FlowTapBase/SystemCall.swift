@@ -28,6 +28,27 @@ public enum SystemCall {
         }
     }
 
+    /// sendmmsg(2) of `count` datagrams (at most `maxDatagrams`), the i-th `lengths[i]` bytes at
+    /// `bases[i]`, each to `address`: how many the kernel took, from the first (fewer than
+    /// `count` when it stopped at one: sending the rest again tells why), or -errno when none.
+    public static func sendDatagrams(
+        _ fd: CInt, _ bases: UnsafePointer<UnsafeRawPointer>, _ lengths: UnsafePointer<Int>, _ count: Int,
+        _ address: SocketAddress
+    ) -> Int {
+        let n = address.withSockaddr { sa, length in
+            bases.withMemoryRebound(to: UnsafeRawPointer?.self, capacity: count) { b in
+                lengths.withMemoryRebound(to: size_t.self, capacity: count) {
+                    Int(cft_send_datagrams(fd, b, $0, UInt32(min(count, maxDatagrams)), sa, length))
+                }
+            }
+        }
+        if n < 0 { checkNotMisuse(CInt(-n), "sendmmsg") }
+        return n
+    }
+
+    /// The most datagrams `sendDatagrams` takes at once.
+    public static let maxDatagrams = Int(CFT_MAX_DATAGRAMS)
+
     /// A setup-time call that returns -1 and sets errno on failure: retried on EINTR, its
     /// result, or the error.
     @discardableResult

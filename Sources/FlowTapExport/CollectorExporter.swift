@@ -7,7 +7,8 @@ import FlowTapSend
 import Glibc
 import Logging
 
-/// One collector: its encoder state (templates, sequence), the message being filled, a
+/// One collector: its encoder state (templates, sequence), the message being filled, the
+/// finished messages waiting for a batch to fill (a transport that takes several at once), a
 /// bounded queue of messages the network refused, and the sender. Only the export thread
 /// touches it.
 ///
@@ -20,6 +21,10 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     public static var flushAfterMs: UInt64 { 500 }
     /// Messages kept for a later try when the network refuses them (ENOBUFS, EHOSTUNREACH, …).
     public static var queueLimit: Int { 256 }
+    /// A finished message waits at most this long (monotonic time, seen at a tick) for its
+    /// batch to fill, when the transport takes batches: `read` fills one in microseconds, a
+    /// capture streamed from tcpdump may not.
+    public static var batchHoldMs: UInt64 { 100 }
 
     public let collector: CollectorAddress
     public private(set) var statistics = ExportStatistics()
@@ -45,6 +50,9 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
     private let wallClockMs: () -> UInt64
     private let icmp: CollectorErrors?
     private var ledger = SentLedger()
+    /// Empty whenever `queue` is not, so that messages leave in sequence order.
+    private var batch: MessageBatch
+    private let monotonicNs: () -> UInt64
     public var checkpointSlot: UnsafeMutablePointer<ExporterCheckpoint>?
 
     /// `mtu` bounds the whole IP datagram. Templates go out again every
@@ -53,9 +61,11 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         collector: CollectorAddress, encoder: Encoder, sender: Transport, mtu: Int,
         templateRefreshSeconds: Int, templateRefreshPackets: Int,
         sampling: Sampling = Sampling(), probeTotals: @escaping ProbeTotals, logger: Logger,
-        wallClockMs: @escaping () -> UInt64 = WallClock.nowMs, errors: CollectorErrors? = nil
+        wallClockMs: @escaping () -> UInt64 = WallClock.nowMs, errors: CollectorErrors? = nil,
+        monotonicNs: @escaping () -> UInt64 = MonotonicClock.nowNs
     ) {
         self.wallClockMs = wallClockMs
+        self.monotonicNs = monotonicNs
         icmp = errors
         self.sampling = sampling
         self.collector = collector
@@ -69,6 +79,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         storage = .allocate(byteCount: UDPSender.headerRoom + mtu, alignment: 16)
         scratch = .allocate(byteCount: UDPSender.headerRoom + mtu, alignment: 16)
         message = MessageWriter(base: storage + UDPSender.headerRoom, capacity: mtu - sender.headerLength)
+        batch = MessageBatch(capacity: sender.batchLimit > 1 ? sender.batchLimit : 0, messageBytes: mtu)
     }
 
     deinit {
@@ -120,10 +131,12 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
             begin(now: now)
         }
         if isOpen && now &- openedAt >= Self.flushAfterMs { flush(now: now) }
+        if !batch.isEmpty && monotonicNs() &- batch.sinceNs >= Self.batchHoldMs * 1_000_000 { sendBatch(now: now) }
     }
 
     public func finish(now: UInt64) {
         flush(now: now)
+        sendBatch(now: now)
         for _ in 0 ..< 20 where !queue.isEmpty {
             retryQueue(now: now)
             if !queue.isEmpty { usleep(5000) }
@@ -189,6 +202,13 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
             }
             return
         }
+        if queue.isEmpty && batch.capacity > 0 {
+            if batch.append(m.base, length: m.count, records: records, nowNs: batch.isEmpty ? monotonicNs() : 0) {
+                if batch.isFull { sendBatch(now: now) }
+                return
+            }
+            sendBatch(now: now)
+        }
         if queue.isEmpty {
             let rc = sendRetryingBriefly(m)
             if rc == 0 { return sent(bytes: m.count, records: records, header: m.base) }
@@ -198,12 +218,60 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
                 return
             }
         }
+        enqueue(UnsafeRawBufferPointer(start: m.base, count: m.count), records: records)
+    }
+
+    /// A message the network refused, behind those already waiting; counted as not sent when
+    /// the queue is full.
+    private func enqueue(_ bytes: UnsafeRawBufferPointer, records: Int) {
         guard queue.count < Self.queueLimit else {
             statistics.recordsNotSent += UInt64(records)
             return
         }
-        queue.append((Array(m.bytes), records))
+        queue.append((Array(bytes), records))
         statistics.queued = UInt64(queue.count)
+    }
+
+    /// The messages the batch holds, in as few calls of the transport as it takes them in.
+    /// Each as one message would be: counted once sent; a full socket buffer waited out
+    /// briefly; one too large for the path (EMSGSIZE) dropped and counted; at any other
+    /// refusal it and those after it join the queue, in order.
+    private func sendBatch(now: UInt64) {
+        defer {
+            batch.removeAll()
+            persist()
+        }
+        var first = 0
+        var tries = 0
+        while first < batch.count {
+            let n = sender.send(batch: batch.bases + first, lengths: batch.lengths + first, count: batch.count - first)
+            if n > 0 {
+                for i in first ..< first + min(n, batch.count - first) {
+                    sent(bytes: batch.lengths[i], records: batch.records[i], header: batch.bases[i])
+                }
+                first += n
+                tries = 0
+                continue
+            }
+            let rc = n < 0 ? n : -Int(EIO)
+            tries += 1
+            if (rc == -Int(EAGAIN) || rc == -Int(ENOBUFS)) && tries < 10 {
+                usleep(200)
+                continue
+            }
+            failed(rc, records: batch.records[first], now: now)
+            if rc == -Int(EMSGSIZE) {
+                statistics.recordsNotSent += UInt64(batch.records[first])
+                first += 1
+                tries = 0
+                continue
+            }
+            for i in first ..< batch.count {
+                let bytes = UnsafeRawBufferPointer(start: batch.bases[i], count: batch.lengths[i])
+                enqueue(bytes, records: batch.records[i])
+            }
+            return
+        }
     }
 
     private func retryQueue(now: UInt64) {

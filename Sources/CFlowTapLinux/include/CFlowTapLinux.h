@@ -129,6 +129,15 @@ int cft_memfd_create(const char *name);
 int cft_send_with_fds(int fd, const void *data, size_t length, const int *fds, int count, const void *address,
                       unsigned int address_length);
 
+/// The most datagrams one cft_send_datagrams call takes.
+#define CFT_MAX_DATAGRAMS 64
+
+/// sendmmsg(2) of `count` datagrams (at most CFT_MAX_DATAGRAMS), the i-th `lengths[i]` bytes at
+/// `bases[i]`, each to `address`, MSG_NOSIGNAL, retried on EINTR: how many the kernel took,
+/// from the first (fewer than `count` when it stopped at one), or -errno when it took none.
+int cft_send_datagrams(int fd, const void *const *bases, const size_t *lengths, unsigned int count,
+                       const void *address, unsigned int address_length);
+
 /// recvmsg(2) of one message and the descriptors it carries (at most CFT_MAX_PASSED_FDS, made
 /// close-on-exec), retried on EINTR: the bytes read or -errno; -EMSGSIZE (and no descriptor
 /// kept) when the control data was cut short.
