@@ -99,9 +99,9 @@ require_root() {
 # since ip netns exec execs it) is kept in PID_NAME and stopped at cleanup.
 spawn() { local name=$1 n=$2; shift 2; ip netns exec "$n" "$@" & FT_PIDS+=("$!"); eval "PID_$name=$!"; }
 
-# tls_server [OPTION...]: openssl s_server in h2 on port 4433, job TLS, with a fresh self-signed
-# certificate for flowtap.test ($FT_OUT/cert.pem, key.pem) and s_server's OPTIONs (-alpn
-# h2,http/1.1 -www, say).
+# tls_server [OPTION...]: openssl s_server in namespace h2 on port 4433, job TLS, with a fresh
+# self-signed certificate for flowtap.test ($FT_OUT/cert.pem, key.pem) and s_server's OPTIONs
+# (-alpn h2,http/1.1 -www, say).
 tls_server() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=flowtap.test \
     -keyout "$FT_OUT/key.pem" -out "$FT_OUT/cert.pem" 2>/dev/null
@@ -109,9 +109,9 @@ tls_server() {
     >"$FT_OUT/s_server.log" 2>&1
 }
 
-# dns_server [OPTION...]: dnsmasq in h2 on port 53, job DNS, the resolver of flowtap.test alone
-# (no upstream, no hosts file: NXDOMAIN for any name its OPTIONs, --address=/NAME/IP, do not
-# give), logging to $FT_OUT/dnsmasq.log.
+# dns_server [OPTION...]: dnsmasq in namespace h2 on port 53, job DNS, the resolver of
+# flowtap.test alone (no upstream, no hosts file: NXDOMAIN for any name its OPTIONs,
+# --address=/NAME/IP, do not give), logging to $FT_OUT/dnsmasq.log.
 dns_server() {
   spawn DNS "$NS_H2" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces --listen-address="$H2_IP" \
     --port 53 "$@" --local=/flowtap.test/ --pid-file="$FT_OUT/dnsmasq.pid" --user=root --log-facility="$FT_OUT/dnsmasq.log"

@@ -212,11 +212,7 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         if queue.isEmpty {
             let rc = sendRetryingBriefly(m)
             if rc == 0 { return sent(bytes: m.count, records: records, header: m.base) }
-            failed(rc, records: records, now: now)
-            if rc == -Int(EMSGSIZE) {
-                statistics.recordsNotSent += UInt64(records)
-                return
-            }
+            guard mayRetry(afterRefusal: rc, records: records, now: now) else { return }
         }
         enqueue(UnsafeRawBufferPointer(start: m.base, count: m.count), records: records)
     }
@@ -232,38 +228,41 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         statistics.queued = UInt64(queue.count)
     }
 
-    /// The messages the batch holds, in as few calls of the transport as it takes them in.
-    /// Each as one message would be: counted once sent; a full socket buffer waited out
-    /// briefly; one too large for the path (EMSGSIZE) dropped and counted; at any other
-    /// refusal it and those after it join the queue, in order.
+    /// A message the network refused with `rc`, counted and logged: whether it may go again
+    /// later (it joins the queue), or never can (EMSGSIZE: too large for the path; its records
+    /// counted as not sent).
+    private func mayRetry(afterRefusal rc: Int, records: Int, now: UInt64) -> Bool {
+        failed(rc, records: records, now: now)
+        guard rc != -Int(EMSGSIZE) else {
+            statistics.recordsNotSent += UInt64(records)
+            return false
+        }
+        return true
+    }
+
+    /// The messages the batch holds, in as few calls of the transport as it takes them in,
+    /// each as one message would be (`transmit`): counted once sent, a full socket buffer
+    /// waited out briefly, a refusal counted; one that may go again later joins the queue with
+    /// those after it, in order.
     private func sendBatch(now: UInt64) {
         defer {
             batch.removeAll()
             persist()
         }
         var first = 0
-        var tries = 0
         while first < batch.count {
-            let n = sender.send(batch: batch.bases + first, lengths: batch.lengths + first, count: batch.count - first)
+            let n = retryingBriefly {
+                sender.send(batch: batch.bases + first, lengths: batch.lengths + first, count: batch.count - first)
+            }
             if n > 0 {
                 for i in first ..< first + min(n, batch.count - first) {
                     sent(bytes: batch.lengths[i], records: batch.records[i], header: batch.bases[i])
                 }
                 first += n
-                tries = 0
                 continue
             }
-            let rc = n < 0 ? n : -Int(EIO)
-            tries += 1
-            if (rc == -Int(EAGAIN) || rc == -Int(ENOBUFS)) && tries < 10 {
-                usleep(200)
-                continue
-            }
-            failed(rc, records: batch.records[first], now: now)
-            if rc == -Int(EMSGSIZE) {
-                statistics.recordsNotSent += UInt64(batch.records[first])
+            guard mayRetry(afterRefusal: n < 0 ? n : -Int(EIO), records: batch.records[first], now: now) else {
                 first += 1
-                tries = 0
                 continue
             }
             for i in first ..< batch.count {
@@ -325,15 +324,21 @@ public final class CollectorExporter<Encoder: MessageEncoder, Transport: Message
         }
     }
 
-    /// A full socket buffer clears within microseconds on a local path; the export thread may wait a
-    /// little (it is not the forwarding path) before it queues the message.
-    private func sendRetryingBriefly(_ m: MessageWriter) -> Int {
+    /// `attempt` again while it finds the socket buffer full (EAGAIN, ENOBUFS), at most 10
+    /// times: a full buffer clears within microseconds on a local path, and the export thread
+    /// may wait a little (it is not the forwarding path) before it queues the message. Its
+    /// last result: what was sent, or -errno.
+    private func retryingBriefly(_ attempt: () -> Int) -> Int {
         var rc = 0
         for _ in 0 ..< 10 {
-            rc = sender.send(payload: m.base, length: m.count)
+            rc = attempt()
             guard rc == -Int(EAGAIN) || rc == -Int(ENOBUFS) else { return rc }
             usleep(200)
         }
         return rc
+    }
+
+    private func sendRetryingBriefly(_ m: MessageWriter) -> Int {
+        retryingBriefly { sender.send(payload: m.base, length: m.count) }
     }
 }
