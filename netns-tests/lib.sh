@@ -140,6 +140,9 @@ cleanup() {
   exit "$rc"
 }
 
+# Ephemeral ports of h1 and h2 (ip_local_port_range): see topology_up.
+CLIENT_PORTS="50000 54000"
+
 ns_quiet() {
   ns "$1" ip link set lo up
   ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
@@ -153,6 +156,11 @@ topology_up() {
   trap 'exit 130' INT TERM
   local n
   for n in "$NS_H1" "$NS_H2" "$NS_P" "$NS_C"; do ip netns add "$n"; ns_quiet "$n"; done
+  # The hosts' own ends of their connections take ports that tshark gives to no protocol
+  # (CLIENT_PORTS; tools/tests checks it against tshark -G decodes): tshark reads a connection
+  # by its server's port and, when that names nothing, by the client's, so that a client port
+  # of 44818 (EtherNet/IP) or 57000 (IRC) would hide a TLS hello from the ground truth.
+  for n in "$NS_H1" "$NS_H2"; do ns "$n" sysctl -qw net.ipv4.ip_local_port_range="$CLIENT_PORTS"; done
   for k in iptables ip6tables arptables; do ns "$NS_P" sysctl -qw "net.bridge.bridge-nf-call-$k=0" 2>/dev/null || true; done
   ip -n "$NS_P" link add vh1 type veth peer name eth0 netns "$NS_H1"
   ip -n "$NS_P" link add vh2 type veth peer name eth0 netns "$NS_H2"

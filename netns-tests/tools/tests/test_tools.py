@@ -445,3 +445,24 @@ def test_appcheck_reads_nfdump_names_and_compares(tmp_path):
     wrong = write(tmp_path, "wrong.json", [{"key": "10.77.0.1:40002>10.77.0.2:8081/tcp", "app": "http"}])
     assert appcheck.compare(right, got_path, 1, ["app"])
     assert not appcheck.compare(wrong, got_path, 1, ["app"])
+
+
+# lib.sh's CLIENT_PORTS
+
+def test_client_ports_name_no_protocol_in_tshark():
+    """The hosts' ephemeral ports are ones tshark decodes as nothing, so that the ground truth reads
+    every connection by its server's port (see topology_up)."""
+    import re
+    import shutil
+    import subprocess
+    if not shutil.which("tshark"):
+        pytest.skip("tshark is not installed")
+    lib = open(os.path.join(os.path.dirname(__file__), '..', '..', 'lib.sh')).read()
+    low, high = map(int, re.search(r'^CLIENT_PORTS="(\d+) (\d+)"$', lib, re.M).groups())
+    assert 32768 <= low < high - 1000
+    table = subprocess.run(["tshark", "-G", "decodes"], capture_output=True, text=True, check=True).stdout
+    taken = [line for line in table.splitlines()
+             if line.split("\t")[0] in ("tcp.port", "udp.port") and low <= int(line.split("\t")[1]) <= high]
+    assert not taken
+    # The check can fail: the ports left out of the range are taken.
+    assert any(line.startswith("tcp.port\t44818\t") for line in table.splitlines())
