@@ -47,7 +47,7 @@ python3 "$TOOLS/tcpinsight.py" latency --held="$FT_OUT/tapa_in.pcap,$FT_OUT/tapb
 marked=$(tshark -r "$FT_OUT/tapa.pcap" -Y "ip.src == 10.77.0.101 && ip.dsfield == 0x28 && tcp.flags.syn == 1" -T fields -e tcp.srcport 2>/dev/null | sort -u | wc -l)
 unmarked=$(tshark -r "$FT_OUT/tapb.pcap" -Y "ip.src == 10.77.0.102 && ip.dsfield != 0" 2>/dev/null | wc -l)
 check "the capture: 4 clients send ToS 0x28, no server marks ($marked, $unmarked)" test "$marked" -eq 4 -a "$unmarked" -eq 0
-check "the capture shows 12 connections with delays of 2 ms or more, each different" \
+check "the capture shows 12 connections with delays of 2 ms or more, no two alike" \
   python3 "$TOOLS/recordcheck.py" latency-truth "$FT_OUT/truth.json" 12
 
 # One line per record: both directions of each connection carry its latencies.

@@ -16,7 +16,7 @@ are more than a comparison of flows (flowcheck.py does those). Each prints what 
                                        one-packet ACK records, at least MIN directions
   tcp-end-reasons FIELDS TSV MIN RESETS    every TCP direction ends with reason 3, whether it
                                        sent its FIN or RST or its peer reset it (RESETS of those)
-  latency-truth TRUTH COUNT            COUNT played connections, delays of 2 ms or more, each different
+  latency-truth TRUTH COUNT            COUNT played connections, delays of 2 ms or more, no two alike
   zero-latency-icmp V9                 records without a handshake (ICMP) carry 0
   retransmission-plan TRUTH LOSSY CLEAN    the capture's counts are the plans' losses and swaps
   retransmission-counts TRUTH RECORDS  every flow direction's counts equal the capture's
@@ -169,7 +169,9 @@ def latency_truth(truth_path, count):
         print(f"    {c['client'][1]}: server {c['server_us'] / 1000:.3f} ms, client {c['client_us'] / 1000:.3f} ms, app {c['app_us'] / 1000:.3f} ms")
     n = int(count)
     ok = len(t) == n and all(c["server_us"] >= 2000 and c["client_us"] >= 2000 and c["app_us"] >= 1000 for c in t)
-    return ok and len({c["server_us"] for c in t}) == n and len({c["client_us"] for c in t}) == n
+    # No two connections alike (server and client delay both): a delay alone, to the microsecond,
+    # is another's by chance about once in a hundred runs of 12 connections.
+    return ok and len({(c["server_us"], c["client_us"]) for c in t}) == n
 
 
 def zero_latency_icmp(path):

@@ -196,7 +196,9 @@ def test_latency_checks(tmp_path):
     truth = [{"client": ["10.0.0.1", 40000 + i], "server_us": 2000 + i, "client_us": 3000 + i, "app_us": 1000} for i in range(3)]
     assert recordcheck.latency_truth(write(tmp_path, "t.json", truth), "3")
     assert not recordcheck.latency_truth(write(tmp_path, "t.json", truth), "4")
-    same = [dict(c, server_us=2000) for c in truth]
+    one_alike = [dict(c, server_us=2000) for c in truth]
+    assert recordcheck.latency_truth(write(tmp_path, "t.json", one_alike), "3")
+    same = [dict(c, server_us=2000, client_us=3000) for c in truth]
     assert not recordcheck.latency_truth(write(tmp_path, "t.json", same), "3")
     icmp = [{"proto": "ICMP", "client_us": 0, "server_us": 0, "app_us": 0}]
     assert recordcheck.zero_latency_icmp(write(tmp_path, "v.json", icmp))
