@@ -128,8 +128,16 @@ for r in json.load(open(sys.argv[2])):
         got[r["key"]] = r["name"]
 wrong = [k for k in got if got[k] != truth[k]]
 print(len(truth), len(got), len(wrong))
+# What a failure needs to be read: the held connections tshark did not name, the names that differ.
+clients = {k.split(">")[0] for k in truth}
+records = {r["key"].split(">")[0]: r.get("name") for r in json.load(open(sys.argv[2])) if r["key"].endswith(":4434/tcp")}
+for client in sorted(set(records) - clients):
+    print(f"    tshark named no hello from {client} (flowtap: {records[client] or 'no name'})")
+for k in wrong:
+    print(f"    {k}: tshark {truth[k]}, flowtap {got[k]}")
 EOF
 read -r held_truth held_named held_wrong <"$FT_OUT/held.txt"
+tail -n +2 "$FT_OUT/held.txt"
 check "tshark names the $HOLD held hellos ($held_truth); flowtap's IPFIX names the $BUFFERS that had a buffer ($held_named), each as tshark ($held_wrong differ)" \
   test "$held_truth" -eq "$HOLD" -a "$held_named" -eq "$BUFFERS" -a "$held_wrong" -eq 0
 check "IPFIX: the connection open over the handover carries its server name" \
