@@ -170,7 +170,7 @@ def latency_truth(truth_path, count):
     n = int(count)
     ok = len(t) == n and all(c["server_us"] >= 2000 and c["client_us"] >= 2000 and c["app_us"] >= 1000 for c in t)
     # No two connections alike (server and client delay both): a delay alone, to the microsecond,
-    # is another's by chance about once in a hundred runs of 12 connections.
+    # is another's by chance a few times in a hundred runs of 12 connections.
     return ok and len({(c["server_us"], c["client_us"]) for c in t}) == n
 
 

@@ -3,7 +3,10 @@ holds and fails what does not, every converter gives the rows the tests read."""
 import io
 import json
 import os
+import re
+import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -454,9 +457,6 @@ def test_appcheck_reads_nfdump_names_and_compares(tmp_path):
 def test_client_ports_name_no_protocol_in_tshark():
     """The hosts' ephemeral ports are ones tshark decodes as nothing, so that the ground truth reads
     every connection by its server's port (see topology_up)."""
-    import re
-    import shutil
-    import subprocess
     if not shutil.which("tshark"):
         pytest.skip("tshark is not installed")
     lib = open(os.path.join(os.path.dirname(__file__), '..', '..', 'lib.sh')).read()
