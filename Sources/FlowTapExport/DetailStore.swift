@@ -58,8 +58,10 @@ public final class DetailStore: @unchecked Sendable {
     /// zeroed from calloc, whose pages the kernel maps only when a slot is first written: all
     /// zeros is a value (no application, no fields; DetailStoreTests checks it). Initialising
     /// them wrote all 816 bytes of every slot at once: 13 MB at the 16 384 slots `read` of
-    /// bench-read.sh's rich capture grows the store to, a third of the memory writes that
-    /// missed every cache with naming on (cachegrind), and its page faults. The flags come
+    /// bench-read.sh's rich capture grew the store to (when the flows open at the end of the
+    /// capture came all at once; `CaptureRun` hands them on a batch at a time now), a third of
+    /// the memory writes that missed every cache with naming on (cachegrind), and its page
+    /// faults. The flags come
     /// zeroed too (false). Nil when the memory is not there: every part from the C allocator,
     /// whose failure is an answer (Swift's `allocate` stops the process instead).
     private static func make(_ capacity: Int) -> State? {

@@ -33,6 +33,16 @@ struct ExpiryQueue {
 
     var first: Item? { items.first }
 
+    /// The slots of the items that may come up after the first (the first's children in the
+    /// heap: one of them takes its place when it is popped), 0, 1 or 2 of them.
+    @inline(__always)
+    func forEachNext(_ body: (UInt32) -> Void) {
+        items.withUnsafeBufferPointer { heap in
+            if heap.count > 1 { body(heap[1].slot) }
+            if heap.count > 2 { body(heap[2].slot) }
+        }
+    }
+
     @inline(__always)
     static func before(_ a: Item, _ b: Item) -> Bool {
         a.atNs < b.atNs || (a.atNs == b.atNs && a.serial < b.serial)

@@ -1,3 +1,4 @@
+import FlowTapBase
 import FlowTapDecode
 import FlowTapInspect
 import Synchronization
@@ -518,7 +519,7 @@ public struct FlowCache: ~Copyable {
         }
         (outbox + pendingCount).initialize(to: record)
         pendingCount &+= 1
-        recordsByReason[Int(reason.rawValue)] &+= 1
+        counted(record, reason)
     }
 
     @inline(__always)
@@ -545,13 +546,20 @@ public struct FlowCache: ~Copyable {
         return r
     }
 
+    /// A record handed on: counted by why it went and by its application (once, however many
+    /// times a full receiver refused it before).
+    @inline(__always)
+    mutating func counted(_ r: borrowing FlowRecord, _ reason: FlowEndReason) {
+        recordsByReason[Int(reason.rawValue)] &+= 1
+        recordsByApplication[Int(r.application & 7)] &+= 1
+    }
+
     /// The report of the entry in `slot` as it leaves the table: with its label's fields sent
     /// ahead on the detail ring, under the serial the record names. A record its receiver then
     /// refuses leaves its fields behind on the ring, where the receiver skips them by serial.
     @inline(__always)
     mutating func handedRecord(_ slot: Int, reason: FlowEndReason) -> FlowRecord? {
         guard var r = record(slot, reason: reason) else { return nil }
-        recordsByApplication[Int(r.application & 7)] &+= 1
         if entries[slot].app & (FlowEntry.holdsSlot | FlowEntry.inspecting) == FlowEntry.holdsSlot {
             attachDetail(&r, entries + slot)
         }
@@ -620,7 +628,7 @@ public struct FlowCache: ~Copyable {
                     if let r = handedRecord(slot, reason: d.reason) {
                         guard deliver(r) else { return delivered }
                         delivered += 1
-                        recordsByReason[Int(d.reason.rawValue)] &+= 1
+                        counted(r, d.reason)
                     }
                     if d.reason != .activeTimeout { release(slot) } else { restartReport(entries + slot) }
                 } else if d.atNs < entries[slot].dueNs {
@@ -647,7 +655,7 @@ public struct FlowCache: ~Copyable {
             let slot = Int(item.slot)
             if let r = handedRecord(slot, reason: reason) {
                 guard deliver(r) else { return false }
-                recordsByReason[Int(reason.rawValue)] &+= 1
+                counted(r, reason)
             }
             _ = queue?.popFirst()
             release(slot)
@@ -655,7 +663,7 @@ public struct FlowCache: ~Copyable {
         for slot in 0 ..< capacity where tags[slot] != 0 {
             if let r = handedRecord(slot, reason: reason) {
                 guard deliver(r) else { return false }
-                recordsByReason[Int(reason.rawValue)] &+= 1
+                counted(r, reason)
             }
             release(slot)
         }
@@ -713,6 +721,19 @@ extension FlowCache {
         return e.pointee.packets > 0 ? d.atNs : min(d.atNs, ExpiryPolicy.adding(now, policy.activeNs))
     }
 
+    /// Starts fetching what `isCurrent` and `due` read of `slot`: its tag and its entry's
+    /// lines (an entry is 152 bytes, so three or four of them).
+    @inline(__always)
+    func prefetchEntry(_ slot: Int) {
+        guard slot < capacity else { return }
+        CacheHint.prefetch(tags + slot)
+        let e = UnsafeRawPointer(entries + slot)
+        CacheHint.prefetch(e)
+        CacheHint.prefetch(e + 64)
+        CacheHint.prefetch(e + 128)
+        CacheHint.prefetch(e + MemoryLayout<FlowEntry>.size - 1)
+    }
+
     /// Whether `item` is its flow's current one (see `ExpiryQueue`'s invariants).
     func isCurrent(_ item: ExpiryQueue.Item) -> Bool {
         Self.isCurrent(item, tags: tags, entries: entries, capacity: capacity)
@@ -735,17 +756,25 @@ extension FlowCache {
         if newCount != 0 { enqueueNew(now: now) }
         var delivered = 0
         while let item = queue?.first, item.atNs <= now {
+            // The flows whose deadlines come next are out of the caches by now (written at their
+            // last packet, seconds of capture ago): their tags and entries are fetched while
+            // this one is reported, and this one's label while its record is made.
+            queue?.forEachNext { prefetchEntry(Int($0)) }
             guard isCurrent(item) else {
                 _ = queue?.popFirst()
                 continue
             }
             let slot = Int(item.slot)
             let e = entries + slot
+            if let label = label(of: e.pointee) {
+                CacheHint.prefetch(label)
+                CacheHint.prefetch(UnsafeRawPointer(label) + 64)
+            }
             if let reason = due(slot, now: now) {
                 if let r = handedRecord(slot, reason: reason) {
                     guard deliver(r) else { return delivered }
                     delivered += 1
-                    recordsByReason[Int(reason.rawValue)] &+= 1
+                    counted(r, reason)
                 }
                 _ = queue?.popFirst()
                 if reason != .activeTimeout {

@@ -82,7 +82,7 @@ extension FlowCache {
         for slot in 0 ..< capacity where tags[slot] != 0 && matches(entries[slot].key) {
             if let r = handedRecord(slot, reason: .forcedEnd) {
                 guard deliver(r) else { return false }
-                recordsByReason[Int(FlowEndReason.forcedEnd.rawValue)] &+= 1
+                counted(r, .forcedEnd)
             }
             release(slot)
         }

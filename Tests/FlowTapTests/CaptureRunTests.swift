@@ -4,6 +4,7 @@ import XCTest
 
 @testable import FlowTapBase
 @testable import FlowTapDecode
+@testable import FlowTapInspect
 @testable import FlowTapMeter
 @testable import FlowTapRead
 @testable import FlowTapSetup
@@ -107,6 +108,44 @@ final class CaptureRunTests: XCTestCase {
         // Flows that end by their idle timeout are exported in the order of their deadlines.
         let idle = lists[0].filter { $0.endReason == .idleTimeout }.map(\.lastNs)
         XCTAssertEqual(idle, idle.sorted())
+    }
+
+    /// More flows open at the end of the input than the end hands on at a time
+    /// (`Records.finishBatch`): every one is exported once, with its DNS question, none lost,
+    /// in the order of their deadlines, and counted once.
+    func testFlowsOpenAtTheEndGoOutWholeABatchAtATime() throws {
+        let flows = 3 * CaptureRun.Records.finishBatch + 7
+        var packets: [(ms: UInt64, bytes: [UInt8], wire: Int)] = []
+        for i in 0 ..< flows {
+            let query = ApplicationParserTests.dns(["h\(i)", "example"], id: UInt16(truncatingIfNeeded: i))
+            var f = FrameBuilder()
+            f.ethernet(type: 0x0800)
+            f.ipv4(proto: 17, payload: 8 + query.count)
+            f.udp(sport: UInt16(10_000 + i), dport: 53, payload: query.count)
+            f.raw(query)
+            packets.append((UInt64(i), f.bytes, f.bytes.count))
+        }
+        let path = NSTemporaryDirectory() + "flowtap-end-\(UUID().uuidString).pcap"
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(Self.pcap(packets))))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var config = ProbeConfiguration(tapA: "", tapB: "", collectors: [])
+        config.idleTimeout = 60
+        var got: [(port: UInt16, name: String?)] = []
+        let summary = try CaptureRun.run(
+            CaptureRun.Options(export: config, inputs: [path]), logger: Logger(label: "test"),
+            printing: { r, detail in
+                var name: String?
+                if case let .dns(d)? = detail?.facts { name = d.queryName.string }
+                got.append((r.key.sourcePort, name))
+            })
+        XCTAssertEqual(got.count, flows)
+        // Each once, by deadline, with its question: the first record that is not, if any.
+        let wrong = got.indices.first { got[$0].port != UInt16(10_000 + $0) || got[$0].name != "h\($0).example" }
+        XCTAssertNil(wrong.map { "record \($0): port \(got[$0].port), \(got[$0].name ?? "no question")" })
+        XCTAssertEqual(summary.counters.recordsLost, 0)
+        // Counted as they went, not again at each refusal of a full batch.
+        XCTAssertEqual(summary.counters.recordsByApplication[Int(ApplicationID.dns.rawValue)], UInt64(flows))
+        XCTAssertEqual(summary.counters.recordsByReason[Int(FlowEndReason.forcedEnd.rawValue)], UInt64(flows))
     }
 
     /// Every packet read is in exactly one count: metered whole, snapped, undecodable by reason
