@@ -61,9 +61,9 @@ public final class DetailStore: @unchecked Sendable {
     /// bench-read.sh's rich capture grew the store to (when the flows open at the end of the
     /// capture came all at once; `CaptureRun` hands them on a batch at a time now), a third of
     /// the memory writes that missed every cache with naming on (cachegrind), and its page
-    /// faults. The flags come
-    /// zeroed too (false). Nil when the memory is not there: every part from the C allocator,
-    /// whose failure is an answer (Swift's `allocate` stops the process instead).
+    /// faults. The flags come zeroed too (false). Nil when the memory is not there: every part
+    /// from the C allocator, whose failure is an answer (Swift's `allocate` stops the process
+    /// instead).
     private static func make(_ capacity: Int) -> State? {
         let slots = calloc(capacity, MemoryLayout<ApplicationDetail>.stride)
         let held = calloc(capacity, MemoryLayout<Bool>.stride)
