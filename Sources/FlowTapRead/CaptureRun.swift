@@ -288,9 +288,9 @@ public enum CaptureRun {
         if options.progress { writeError("\r\u{1B}[K") }
 
         // The end of the input: every flow still in the table, a batch at a time, then every
-        // message. All at once, the tens of thousands of flows still open at the end of a long
-        // capture had their records and fields held together: the store of fields grew to
-        // 16 384 slots (13 MB, each page faulted in) for bench-read.sh's rich capture.
+        // message. All at once, the thousands of flows still open at the end of a long capture
+        // had their records and fields held together: the store of fields grew to 16 384 slots
+        // (13 MB, each page faulted in) for bench-read.sh's rich capture.
         // Held fragments first, all of them: their records leave the meter's outbox, which
         // cannot keep one that is refused.
         metering.expireFragments(now: .max, into: records)
