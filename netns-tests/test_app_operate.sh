@@ -122,15 +122,16 @@ python3 "$TOOLS/appcheck.py" ipfix "$FT_OUT/v9-tshark.json" >"$FT_OUT/v9.json"
 python3 - "$FT_OUT/truth.json" "$FT_OUT/ipfix.json" >"$FT_OUT/held.txt" <<'EOF'
 import json, sys
 truth = {t["key"]: t.get("name") for t in json.load(open(sys.argv[1])) if t.get("name", "").startswith("hold")}
+ipfix = json.load(open(sys.argv[2]))
 got = {}
-for r in json.load(open(sys.argv[2])):
+for r in ipfix:
     if r["key"] in truth and r.get("name"):
         got[r["key"]] = r["name"]
 wrong = [k for k in got if got[k] != truth[k]]
 print(len(truth), len(got), len(wrong))
 # What a failure needs to be read: the held connections tshark did not name, the names that differ.
 clients = {k.split(">")[0] for k in truth}
-records = {r["key"].split(">")[0]: r.get("name") for r in json.load(open(sys.argv[2])) if r["key"].endswith(":4434/tcp")}
+records = {r["key"].split(">")[0]: r.get("name") for r in ipfix if r["key"].endswith(":4434/tcp")}
 for client in sorted(set(records) - clients):
     print(f"    tshark named no hello from {client} (flowtap: {records[client] or 'no name'})")
 for k in wrong:

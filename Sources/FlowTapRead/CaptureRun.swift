@@ -291,8 +291,9 @@ public enum CaptureRun {
         // message. All at once, the thousands of flows still open at the end of a long capture
         // had their records and fields held together: the store of fields grew to 16 384 slots
         // (13 MB, each page faulted in) for bench-read.sh's rich capture.
+        //
         // Held fragments first, all of them: their records leave the meter's outbox, which
-        // cannot keep one that is refused.
+        // cannot keep one that is refused (`finish` finds none left).
         metering.expireFragments(now: .max, into: records)
         records.room = Records.finishBatch
         while true {
