@@ -92,7 +92,7 @@ public enum CaptureRun {
         }
     }
 
-    /// Receives what the meter finishes, emptied into the export stage after every frame: each
+    /// Receives what the meter finishes, emptied into the export stage a batch at a time: each
     /// record with its fields, taken off the detail ring as it comes (the fields went there
     /// just before it) into the stage's store, so that the ring never fills, however many
     /// flows end at once.
@@ -132,9 +132,16 @@ public enum CaptureRun {
     }
 
     static let housekeepingNs: UInt64 = 10_000_000
-    /// Fields on their way from the meter to `Records`: each is taken off as its record is
-    /// handed on, after every packet (at most the outbox's 8) and at every expiry, so a few
-    /// slots do. The forwarders' 4096 slots, 3.4 MB, went round here once every 4096 labelled
+    /// The export stage's timers (the joins' hold, a message's 500 ms, templates' refresh) run
+    /// every second of the capture, and records wait in `Records` until then or until
+    /// `handOnBatch` have ended, to go to the stage together. Handed on as they ended (about
+    /// one per housekeeping in a capture rich in named flows) and timed every 10 ms, each took
+    /// the export stage's code back into the instruction cache and the meter's out of it
+    /// (docs/performance.md). Records keep their order; only which message they go in moves.
+    static let timersNs: UInt64 = 1_000_000_000
+    static let handOnBatch = 256
+    /// Fields on their way from the meter to `Records`: each is taken off as its record reaches
+    /// `Records`, just after the meter put it there, so a few slots do. The forwarders' 4096 slots, 3.4 MB, went round here once every 4096 labelled
     /// records, each write out of the caches.
     static let detailRingCapacity = 64
     /// Fixed seeds (see `run`): "flowtap!" and 1.
@@ -209,6 +216,7 @@ public enum CaptureRun {
 
         var nowNs: UInt64 = 0
         var nextHousekeeping: UInt64 = 0
+        var nextTimers: UInt64 = 0
         var progressAt = MonotonicClock.nowNs()
         var doneBytes: UInt64 = 0
         let totalBytes = inputs.allSatisfy { $0.size != nil } ? inputs.reduce(Int64(0)) { $0 + ($1.size ?? 0) } : nil
@@ -222,24 +230,27 @@ public enum CaptureRun {
             if summary.packets == 1 {
                 summary.firstNs = nowNs
                 nextHousekeeping = nowNs
+                nextTimers = nowNs
                 stage = try makeStage(firstMs: nowNs / 1_000_000)
             }
             clock.ms = nowNs / 1_000_000
         }
 
-        /// After each packet: housekeeping every 10 ms of the capture, the records handed on.
+        /// After each packet: housekeeping every 10 ms of the capture; the records handed on a
+        /// batch at a time, and all of them before the stage's timers.
         func settle() {
             if nowNs >= nextHousekeeping {
                 metering.housekeeping(now: nowNs, wallOffsetNs: 0, into: records)
                 metering.closeForPeerResets(from: resets, into: records)
                 nextHousekeeping = nowNs &+ housekeepingNs
-                if let stage {
+                if nowNs >= nextTimers, let stage {
                     handOn(stage, nowMs: clock.ms)
                     stage.timers(nowMs: clock.ms)
+                    nextTimers = nowNs &+ timersNs
                 }
             }
             if resets.count != 0 { metering.closeForPeerResets(from: resets, into: records) }
-            if !records.list.isEmpty, let stage { handOn(stage, nowMs: clock.ms) }
+            if records.list.count >= handOnBatch, let stage { handOn(stage, nowMs: clock.ms) }
         }
 
         reading: for input in inputs {
