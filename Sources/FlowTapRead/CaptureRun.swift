@@ -141,8 +141,9 @@ public enum CaptureRun {
     static let timersNs: UInt64 = 1_000_000_000
     static let handOnBatch = 256
     /// Fields on their way from the meter to `Records`: each is taken off as its record reaches
-    /// `Records`, just after the meter put it there, so a few slots do. The forwarders' 4096 slots, 3.4 MB, went round here once every 4096 labelled
-    /// records, each write out of the caches.
+    /// `Records`, just after the meter put it there, so a few slots do. The forwarders' 4096
+    /// slots, 3.4 MB, went round here once every 4096 labelled records, each write out of the
+    /// caches.
     static let detailRingCapacity = 64
     /// Fixed seeds (see `run`): "flowtap!" and 1.
     public static let hashSeed: UInt64 = 0x2170_6174_776F_6C66
