@@ -137,7 +137,8 @@ public enum CaptureRun {
     /// `handOnBatch` have ended, to go to the stage together. Handed on as they ended (about
     /// one per housekeeping in a capture rich in named flows) and timed every 10 ms, each took
     /// the export stage's code back into the instruction cache and the meter's out of it
-    /// (docs/performance.md). Records keep their order; only which message they go in moves.
+    /// (docs/performance.md). Records reach the stage in the order they ended; one a join
+    /// holds leaves at most a second later than before, so its place among the messages moves.
     static let timersNs: UInt64 = 1_000_000_000
     static let handOnBatch = 256
     /// Fields on their way from the meter to `Records`: each is taken off as its record reaches
